@@ -1,0 +1,36 @@
+/* The command-line interface: cli/main.c dispatches to one function per
+ * command family (cli/cmd_*.c). Each returns the process exit status:
+ * 0 ok, 1 run failed, 2 bad input or usage. Only the CLI prints.
+ * argv[0] is the command word itself ("eval", "run", ...). */
+#ifndef GHM_CLI_H
+#define GHM_CLI_H
+
+#include "../core/error.h"
+
+int ghm_cmd_data(int argc, char **argv);        /* cmd_data.c: data info NAME | data import-mnist-json ... */
+int ghm_cmd_eval(int argc, char **argv);        /* cmd_eval.c: eval --embeddings ... */
+int ghm_cmd_bench_eval(int argc, char **argv);  /* cmd_eval.c: bench eval --n --dim */
+int ghm_cmd_loss(int argc, char **argv);        /* cmd_loss.c: loss NAME --embeddings ... */
+int ghm_cmd_bench_train(int argc, char **argv); /* cmd_bench.c: bench train */
+int ghm_cmd_bench_embed(int argc, char **argv); /* cmd_bench.c: bench embed */
+int ghm_cmd_run(int argc, char **argv);         /* cmd_run.c: run X.yaml */
+int ghm_cmd_report(int argc, char **argv);      /* cmd_run.c: report results/<name> */
+
+/* Print "ghm: error: <message>" to stderr and return the exit status for err->code. */
+int ghm_cli_fail(const ghm_error *err);
+/* Print "ghm: <command>: <message>" usage error and return 2. */
+int ghm_cli_usage(const char *command, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Option helpers: if argv[*i] is `--name VALUE` or `--name=VALUE`, set *value and
+ * advance *i; returns 1 when matched, 0 when not, -1 when the value is missing. */
+int ghm_cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
+/* Parse integers / doubles with range checks; on error print usage error and return 2, else 0. */
+int ghm_cli_int(const char *command, const char *opt, const char *text, long lo, long hi, long *out);
+int ghm_cli_double(const char *command, const char *opt, const char *text, double *out);
+/* 1 when stdout is a terminal. */
+int ghm_cli_isatty(void);
+
+#endif

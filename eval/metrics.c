@@ -1,0 +1,2 @@
+/* STUB: to be implemented. */
+typedef int ghm_placeholder_metrics;

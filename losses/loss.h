@@ -1,0 +1,99 @@
+/* The loss interface. A loss is a table of function pointers plus a parameter
+ * spec; the registry (losses/registry.c) is a static array of them. The same
+ * spec drives YAML validation, `ghm list losses`, defaults and documentation,
+ * so a new loss is one file plus one line in the registry.
+ *
+ * Conventions every loss follows:
+ *   - emb is (n, d) row-major float32, labels (n) are dense class ids in
+ *     [0, n_classes) (the split remaps training classes to 0..C-1).
+ *   - forward_backward returns the scalar loss in *value and OVERWRITES
+ *     grad (n, d) with dL/demb when grad != NULL; it also overwrites the grad of
+ *     every tensor the loss owns (proxies, ...). Internally accumulate in double
+ *     where sums are long.
+ *   - A batch with no valid pair/triplet gives loss 0 and zero gradient, never NaN.
+ *   - Pairwise Euclidean distances use ghm_loss_pdist (the shared definition:
+ *     d_ij = sqrt(max(|f_i|^2 + |f_j|^2 - 2 f_i.f_j, 0) + GHM_DIST_EPS), computed
+ *     through sgemm), so every distance-based loss measures the same thing.
+ */
+#ifndef GHM_LOSS_H
+#define GHM_LOSS_H
+
+#include "../core/error.h"
+#include "../core/params.h"
+#include "../core/rng.h"
+#include "../core/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* epsilon inside the square root of every Euclidean distance (keeps d(f,f) differentiable) */
+#define GHM_DIST_EPS 1e-12
+
+typedef struct ghm_loss ghm_loss;
+
+typedef struct ghm_loss_ops {
+    const char *name;              /* "triplet" */
+    const char *doc;               /* "Triplet margin loss (Schroff et al. 2015)" */
+    const ghm_param_spec *params;  /* terminated by {NULL} */
+    /* Allocate l->impl; may use l->params (resolved, every spec entry present),
+     * l->dim, l->n_classes, and rng to initialise trainable tensors. */
+    int (*create)(ghm_loss *l, ghm_rng *rng, ghm_error *err);
+    /* Loss value and gradients (see conventions above). n >= 1. */
+    int (*forward_backward)(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
+                            float *grad, ghm_error *err);
+    /* Optional (NULL when the loss has no trainable tensors): returns the number
+     * of tensors and points *tensors at an array of them owned by the loss. */
+    int (*tensors)(ghm_loss *l, ghm_tensor ***tensors);
+    void (*destroy)(ghm_loss *l);
+    int needs_classes;             /* 1: uses n_classes (proxies, classifiers) */
+} ghm_loss_ops;
+
+struct ghm_loss {
+    const ghm_loss_ops *ops; /* the loss's table */
+    ghm_params params;       /* resolved parameters (every spec entry, spec order) */
+    int dim;                 /* embedding dimension d */
+    int n_classes;           /* number of training classes (labels in [0, n_classes)) */
+    void *impl;              /* loss-private state */
+};
+
+/* Registry. */
+int ghm_loss_count(void);
+const ghm_loss_ops *ghm_loss_at(int i);
+const ghm_loss_ops *ghm_loss_find(const char *name);
+
+/* Create by name: resolves params against the spec (unknown names / ranges ->
+ * GHM_EINPUT naming the parameter), then ops->create. *out is heap-allocated. */
+int ghm_loss_create(const char *name, const ghm_params *params, int dim, int n_classes, uint64_t seed,
+                    ghm_loss **out, ghm_error *err);
+void ghm_loss_destroy(ghm_loss *l);
+int ghm_loss_forward_backward(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
+                              float *grad, ghm_error *err);
+/* Trainable tensors of the loss (0 when none). */
+int ghm_loss_tensors(ghm_loss *l, ghm_tensor ***tensors);
+/* Parameter value by name (resolved). */
+double ghm_loss_param(const ghm_loss *l, const char *name);
+
+/* Shared geometry helpers (losses/distance.c). */
+/* Squared norms (n) of the rows of x (n, d). */
+void ghm_row_sqnorms(const float *x, int n, int d, double *out);
+/* Pairwise Euclidean distance matrix D (n, n) in double, via sgemm; D_ii = sqrt(eps). */
+int ghm_loss_pdist(const float *emb, int n, int d, double *D, ghm_error *err);
+/* Gram matrix S = emb emb^T (n, n) in double via sgemm. */
+int ghm_loss_gram(const float *emb, int n, int d, double *S, ghm_error *err);
+/* Backward of the distance matrix: given G = dL/dD (n, n, need not be
+ * symmetric) and D, accumulate into grad (n, d) (grad += ...):
+ * dL/df_i = sum_j (G_ij + G_ji) (f_i - f_j) / D_ij. */
+void ghm_loss_pdist_backward(const float *emb, int n, int d, const double *D, const double *G, float *grad);
+
+/* Central finite-difference check of a loss on one batch: compares the analytic
+ * gradient (of embeddings) with (L(e + h) - L(e - h)) / 2h in float64 evaluation
+ * of the perturbed inputs. Reports max relative error
+ * |g_a - g_n| / max(|g_a| + |g_n|, floor) over all coordinates. */
+int ghm_loss_check_grad(ghm_loss *l, const float *emb, const int *labels, int n, int d, double h, double floor,
+                        double *max_rel_err, ghm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

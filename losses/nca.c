@@ -1,0 +1,13 @@
+/* STUB: to be implemented. */
+#include "loss.h"
+
+static const ghm_param_spec params[] = {{NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+
+static int create(ghm_loss *l, ghm_rng *rng, ghm_error *err)
+{
+    (void)l;
+    (void)rng;
+    return ghm_error_set(err, GHM_EFAIL, "loss 'nca' is not implemented yet");
+}
+
+const ghm_loss_ops ghm_loss_nca = {"nca", "not implemented yet", params, create, NULL, NULL, NULL, 0};
