@@ -1,13 +1,300 @@
-/* STUB: to be implemented. */
-#include "loss.h"
+/* GHM-Loss: contrastive loss on a hybrid geometric + probabilistic distance
+ * (this project's formulation; docs/ghm_loss.md has the derivations and proofs).
+ *
+ * For embeddings f_1..f_n in R^d with labels y_i:
+ *   g_ij = sqrt(|f_i - f_j|^2 + eps)                     (ghm_loss_pdist, as contrastive)
+ *   p_i  = softmax(f_i / tau)
+ *   q_ij = sqrt(JS(p_i, p_j) / ln 2 + eps')              prob = js (default)
+ *          JS(p, r) = 1/2 KL(p || m) + 1/2 KL(r || m),  m = (p + r) / 2   (natural log)
+ *   q_ij = sqrt(1/2 |sqrt(p_i) - sqrt(p_j)|^2 + eps')    prob = hellinger
+ *   h_ij = alpha g_ij + (1 - alpha) s q_ij              (s = prob_scale)
+ *   L    = 1/|P| sum_{P} [h_ij - m_pos]_+^2 + 1/|N| sum_{N} [m_neg - h_ij]_+^2
+ * over pairs i < j (P: same label, N: different label; an empty set gives 0).
+ * alpha = 1 is exactly the contrastive loss (losses/contrastive.c).
+ *
+ * The JS distance sqrt(JS) is a metric on the simplex (Endres & Schindelin
+ * 2003, "A new metric for probability distributions", IEEE Trans. Inf. Theory);
+ * the Hellinger distance is (1/sqrt 2) times the L2 distance of sqrt(p).
+ *
+ * Gradients (all in double, softmax in the log domain so that tiny p stay exact):
+ *   dL/dh_ij  = 2 [h - m_pos]_+ / |P|   or  -2 [m_neg - h]_+ / |N|
+ *   geometric: dL/dg = alpha dL/dh -> ghm_loss_pdist_backward
+ *   js:        dq/dp_i,k = (1/2) ln(p_i,k / m_k) / (2 q ln 2)
+ *   hellinger: dq/dr_i,k = (r_i,k - r_j,k) / (2 q),  r = sqrt(p)
+ *   softmax:   dL/dz_l = p_l (gp_l - <p, gp>)  (js),  (1/2)(gr_l r_l - p_l <r, gr>)  (hellinger);
+ *              z = f / tau, dL/df = dL/dz / tau.
+ * Cost O(n^2 d) with one log per pair and coordinate for js; the probabilistic
+ * part is skipped when alpha = 1, the geometric part when alpha = 0.
+ */
+#include "ghm_loss.h"
 
-static const ghm_param_spec params[] = {{NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+#include "loss.h"
+#include "pair_util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LN2 0.69314718055994530942
+
+static const char *const prob_choices[] = {"js", "hellinger", NULL};
+
+static const ghm_param_spec params[] = {
+    {"alpha", 0.5, 0.0, 1.0, "trade-off: 1 = geometric only (contrastive), 0 = probabilistic only", NULL, 0, 0},
+    {"tau", 0.1, 0.0, 100.0, "softmax temperature of the probabilistic embedding p = softmax(f / tau)", NULL, 0, 1},
+    {"prob", GHM_PROB_JS, 0, 0, "probabilistic distance: Jensen-Shannon distance or Hellinger distance",
+     prob_choices, 0, 0},
+    {"prob_scale", 2.0, 0.0, 100.0, "scale s of the probabilistic distance (q is in [0, 1])", NULL, 0, 0},
+    {"pos_margin", 0.0, 0.0, 100.0, "positive pairs are pulled in to this hybrid distance", NULL, 0, 0},
+    {"neg_margin", 1.0, 0.0, 100.0, "negative pairs are pushed out to this hybrid distance", NULL, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+
+typedef struct {
+    double alpha, tau, s, pos_margin, neg_margin;
+    int prob;
+} ghm_impl;
+
+/* Log-softmax of z = f / tau: lp (d) = z - logsumexp(z), p (d) = exp(lp). */
+static void log_softmax_row(const float *f, int d, double tau, double *lp, double *p)
+{
+    double mx = -INFINITY;
+    for (int k = 0; k < d; k++) {
+        lp[k] = (double)f[k] / tau;
+        if (lp[k] > mx) mx = lp[k];
+    }
+    double s = 0.0;
+    for (int k = 0; k < d; k++) s += exp(lp[k] - mx);
+    double lse = mx + log(s);
+    for (int k = 0; k < d; k++) {
+        lp[k] -= lse;
+        p[k] = exp(lp[k]);
+    }
+}
+
+/* sum_k p_k ln p_k (p_k = 0 contributes 0 since lp is finite). */
+static double neg_entropy(const double *lp, const double *p, int d)
+{
+    double s = 0.0;
+    for (int k = 0; k < d; k++) s += p[k] * lp[k];
+    return s;
+}
+
+/* JS(p_i, p_j) in nats (>= 0); lm (d, may be NULL) receives ln m_k. */
+static double js_div(const double *lpi, const double *pi, double ni, const double *lpj, const double *pj,
+                     double nj, int d, double *lm)
+{
+    double smm = 0.0;
+    for (int k = 0; k < d; k++) {
+        double m = 0.5 * (pi[k] + pj[k]), l;
+        if (m > 1e-300) {
+            l = log(m);
+        } else { /* both underflowed: ln m = logaddexp(lp_i, lp_j) - ln 2 */
+            double a = lpi[k] > lpj[k] ? lpi[k] : lpj[k], b = lpi[k] > lpj[k] ? lpj[k] : lpi[k];
+            l = a + log1p(exp(b - a)) - LN2;
+        }
+        if (lm) lm[k] = l;
+        smm += m * l;
+    }
+    double js = 0.5 * (ni + nj) - smm;
+    return js > 0.0 ? js : 0.0;
+}
+
+/* Squared Hellinger distance 1/2 |r_i - r_j|^2 (no eps). */
+static double hel_sq(const double *ri, const double *rj, int d)
+{
+    double s = 0.0;
+    for (int k = 0; k < d; k++) {
+        double t = ri[k] - rj[k];
+        s += t * t;
+    }
+    return 0.5 * s;
+}
 
 static int create(ghm_loss *l, ghm_rng *rng, ghm_error *err)
 {
-    (void)l;
     (void)rng;
-    return ghm_error_set(err, GHM_EFAIL, "loss 'ghm' is not implemented yet");
+    ghm_impl *c = malloc(sizeof *c);
+    if (!c) return ghm_error_set(err, GHM_ENOMEM, "loss 'ghm': out of memory");
+    c->alpha = ghm_loss_param(l, "alpha");
+    c->tau = ghm_loss_param(l, "tau");
+    c->prob = (int)ghm_loss_param(l, "prob");
+    c->s = ghm_loss_param(l, "prob_scale");
+    c->pos_margin = ghm_loss_param(l, "pos_margin");
+    c->neg_margin = ghm_loss_param(l, "neg_margin");
+    l->impl = c;
+    return 0;
 }
 
-const ghm_loss_ops ghm_loss_ghm = {"ghm", "not implemented yet", params, create, NULL, NULL, NULL, 0};
+static void destroy(ghm_loss *l) { free(l->impl); }
+
+static int forward_backward(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
+                            float *grad, ghm_error *err)
+{
+    const ghm_impl *c = l->impl;
+    const double alpha = c->alpha, ps = (1.0 - alpha) * c->s; /* h = alpha g + ps q */
+    const int use_geo = alpha > 0.0, use_prob = alpha < 1.0, js = c->prob == GHM_PROB_JS;
+    long n_pos, n_neg;
+    ghm_pu_count_pairs(labels, n, &n_pos, &n_neg);
+    if (grad) memset(grad, 0, (size_t)n * d * sizeof *grad);
+    *value = 0.0;
+    if (n_pos + n_neg == 0) return 0;
+
+    size_t nn = (size_t)n * n, nd = (size_t)n * d;
+    double *D = NULL, *G = NULL, *LP = NULL, *P = NULL, *R = NULL, *GP = NULL, *NE = NULL, *lm = NULL;
+    int rc = 0;
+    if (use_geo) {
+        D = ghm_pu_dalloc(nn); /* (n, n) distances */
+        G = ghm_pu_dalloc(nn); /* (n, n) dL/dg */
+        if (!D || !G) goto oom;
+        rc = ghm_loss_pdist(emb, n, d, D, err);
+        if (rc) goto done;
+    }
+    if (use_prob) {
+        LP = ghm_pu_dalloc(nd); /* (n, d) log p */
+        P = ghm_pu_dalloc(nd);  /* (n, d) p */
+        GP = ghm_pu_dalloc(nd); /* (n, d) dL/dp (js) or dL/dr (hellinger) */
+        NE = ghm_pu_dalloc((size_t)n);
+        lm = ghm_pu_dalloc((size_t)d);
+        if (!LP || !P || !GP || !NE || !lm) goto oom;
+        if (!js && !(R = ghm_pu_dalloc(nd))) goto oom; /* (n, d) sqrt(p) */
+        for (int i = 0; i < n; i++) {
+            double *lpi = LP + (size_t)i * d, *pi = P + (size_t)i * d;
+            log_softmax_row(emb + (size_t)i * d, d, c->tau, lpi, pi);
+            if (js)
+                NE[i] = neg_entropy(lpi, pi, d);
+            else
+                for (int k = 0; k < d; k++) R[(size_t)i * d + k] = exp(0.5 * lpi[k]);
+        }
+    }
+
+    double sp = 0.0, sn = 0.0;
+    for (int i = 0; i < n; i++) {
+        for (int j = i + 1; j < n; j++) {
+            double h = 0.0, q = 0.0;
+            if (use_geo) h = alpha * D[(size_t)i * n + j];
+            if (use_prob) {
+                if (js)
+                    q = sqrt(js_div(LP + (size_t)i * d, P + (size_t)i * d, NE[i], LP + (size_t)j * d,
+                                    P + (size_t)j * d, NE[j], d, lm) / LN2 +
+                             GHM_PROB_EPS);
+                else
+                    q = sqrt(hel_sq(R + (size_t)i * d, R + (size_t)j * d, d) + GHM_PROB_EPS);
+                h += ps * q;
+            }
+            double dh = 0.0; /* dL/dh_ij */
+            if (labels[i] == labels[j]) {
+                double t = h - c->pos_margin;
+                if (t > 0) {
+                    sp += t * t;
+                    dh = 2.0 * t / (double)n_pos;
+                }
+            } else {
+                double t = c->neg_margin - h;
+                if (t > 0) {
+                    sn += t * t;
+                    dh = -2.0 * t / (double)n_neg;
+                }
+            }
+            if (dh == 0.0 || !grad) continue;
+            if (use_geo) G[(size_t)i * n + j] = alpha * dh;
+            if (use_prob && ps != 0.0) {
+                double dq = ps * dh;
+                double *gi = GP + (size_t)i * d, *gj = GP + (size_t)j * d;
+                if (js) {
+                    /* dq/dJS = 1 / (2 q ln 2); dJS/dp_i,k = (1/2)(ln p_i,k - ln m_k) */
+                    double w = dq / (2.0 * q * LN2) * 0.5;
+                    const double *lpi = LP + (size_t)i * d, *lpj = LP + (size_t)j * d;
+                    for (int k = 0; k < d; k++) {
+                        gi[k] += w * (lpi[k] - lm[k]);
+                        gj[k] += w * (lpj[k] - lm[k]);
+                    }
+                } else {
+                    /* q^2 = 1/2 |r_i - r_j|^2 + eps: dq/dr_i = (r_i - r_j) / (2 q) */
+                    double w = dq / (2.0 * q);
+                    const double *ri = R + (size_t)i * d, *rj = R + (size_t)j * d;
+                    for (int k = 0; k < d; k++) {
+                        double t = w * (ri[k] - rj[k]);
+                        gi[k] += t;
+                        gj[k] -= t;
+                    }
+                }
+            }
+        }
+    }
+    *value = (n_pos ? sp / (double)n_pos : 0.0) + (n_neg ? sn / (double)n_neg : 0.0);
+    if (!grad) goto done;
+    if (use_geo) ghm_loss_pdist_backward(emb, n, d, D, G, grad);
+    if (use_prob) {
+        /* through r = sqrt(p) (hellinger) and the softmax Jacobian (diag(p) - p p^T) / tau */
+        for (int i = 0; i < n; i++) {
+            const double *pi = P + (size_t)i * d, *gpi = GP + (size_t)i * d;
+            float *gf = grad + (size_t)i * d;
+            double dot = 0.0;
+            if (js) {
+                for (int k = 0; k < d; k++) dot += pi[k] * gpi[k];
+                for (int k = 0; k < d; k++) gf[k] += (float)(pi[k] * (gpi[k] - dot) / c->tau);
+            } else {
+                const double *ri = R + (size_t)i * d;
+                for (int k = 0; k < d; k++) dot += ri[k] * gpi[k];
+                for (int k = 0; k < d; k++) gf[k] += (float)(0.5 * (gpi[k] * ri[k] - pi[k] * dot) / c->tau);
+            }
+        }
+    }
+    goto done;
+oom:
+    rc = ghm_error_set(err, GHM_ENOMEM, "loss 'ghm': out of memory (batch %d x %d)", n, d);
+done:
+    free(D);
+    free(G);
+    free(LP);
+    free(P);
+    free(R);
+    free(GP);
+    free(NE);
+    free(lm);
+    return rc;
+}
+
+double ghm_prob_distance(const float *a, const float *b, int d, double tau, int prob)
+{
+    double *w = malloc((size_t)4 * (d > 0 ? d : 1) * sizeof *w);
+    if (!w || d <= 0) {
+        free(w);
+        return NAN;
+    }
+    double *lpa = w, *pa = w + d, *lpb = w + 2 * d, *pb = w + 3 * d;
+    log_softmax_row(a, d, tau, lpa, pa);
+    log_softmax_row(b, d, tau, lpb, pb);
+    double q;
+    if (prob == GHM_PROB_JS) {
+        double js = js_div(lpa, pa, neg_entropy(lpa, pa, d), lpb, pb, neg_entropy(lpb, pb, d), d, NULL);
+        q = sqrt(js / LN2 + GHM_PROB_EPS);
+    } else {
+        for (int k = 0; k < d; k++) {
+            pa[k] = exp(0.5 * lpa[k]);
+            pb[k] = exp(0.5 * lpb[k]);
+        }
+        q = sqrt(hel_sq(pa, pb, d) + GHM_PROB_EPS);
+    }
+    free(w);
+    return q;
+}
+
+double ghm_hybrid_distance(const float *a, const float *b, int d, double alpha, double tau, int prob, double s)
+{
+    double h = 0.0;
+    if (alpha > 0.0) {
+        double ss = 0.0;
+        for (int k = 0; k < d; k++) {
+            double t = (double)a[k] - b[k];
+            ss += t * t;
+        }
+        h = alpha * sqrt(ss + GHM_DIST_EPS);
+    }
+    if (alpha < 1.0) h += (1.0 - alpha) * s * ghm_prob_distance(a, b, d, tau, prob);
+    return h;
+}
+
+const ghm_loss_ops ghm_loss_ghm = {
+    "ghm", "GHM-Loss: contrastive loss on a hybrid Euclidean + Jensen-Shannon/Hellinger distance (this project)",
+    params, create, forward_backward, NULL, destroy, 0};
