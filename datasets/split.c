@@ -1,0 +1,319 @@
+/* Splits: which images train, validate and test.
+ *
+ * standard: train = official train part, test = official test part, all
+ *           classes on both sides. Validation = a stratified random
+ *           val_fraction of the (limited) training images of every class.
+ * classes:  class-disjoint (the metric-learning protocol): training classes
+ *           are train_classes (or the first half, 0..K/2-1), the test classes
+ *           are all the others; each side uses the images of its classes from
+ *           BOTH official parts. Validation = round(val_fraction * n_train)
+ *           training classes (at least 2 when val_fraction > 0), drawn at
+ *           random (seeded) and held out whole; at least 2 must stay for
+ *           training.
+ * Limits (limit_train, limit_test) are applied first, to the training pool
+ * (before validation is carved out of it) and to the test pool: a stratified
+ * subsample (each class keeps its share, largest remainders first), seeded.
+ * Every subset keeps its images in dataset order (train part, then test part).
+ */
+#include "internal.h"
+
+#include "../core/rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ghm_split_opts_default(ghm_split_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->protocol = GHM_SPLIT_STANDARD;
+}
+
+/* Image g of the dataset: train part first, then test part. */
+static int label_of(const ghm_dataset *d, int g)
+{
+    return g < d->train.n ? d->train.labels[g] : d->test.labels[g - d->train.n];
+}
+
+static const uint8_t *pixels_of(const ghm_dataset *d, int g, size_t img)
+{
+    return g < d->train.n ? d->train.pixels + (size_t)g * img : d->test.pixels + (size_t)(g - d->train.n) * img;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Keep a stratified random `limit` of list (n items) in place; *n updated. */
+static int limit_stratified(const ghm_dataset *d, int *list, int *n, int limit, ghm_rng *r)
+{
+    if (limit <= 0 || limit >= *n) return 0;
+    int K = d->n_classes, N = *n;
+    int *cnt = calloc((size_t)K, sizeof(int)), *quota = calloc((size_t)K, sizeof(int));
+    double *frac = calloc((size_t)K, sizeof(double));
+    int *byclass = malloc(sizeof(int) * (size_t)N), *start = calloc((size_t)K + 1, sizeof(int));
+    if (!cnt || !quota || !frac || !byclass || !start) {
+        free(cnt), free(quota), free(frac), free(byclass), free(start);
+        return GHM_ENOMEM;
+    }
+    for (int i = 0; i < N; i++) cnt[label_of(d, list[i])]++;
+    int given = 0;
+    for (int c = 0; c < K; c++) {
+        double q = (double)limit * cnt[c] / N;
+        quota[c] = (int)floor(q);
+        frac[c] = q - quota[c];
+        given += quota[c];
+    }
+    while (given < limit) { /* largest remainder first, ties to the lower class id */
+        int best = -1;
+        for (int c = 0; c < K; c++)
+            if (quota[c] < cnt[c] && (best < 0 || frac[c] > frac[best])) best = c;
+        if (best < 0) break;
+        quota[best]++;
+        frac[best] = -1.0;
+        given++;
+    }
+    for (int c = 0; c < K; c++) start[c + 1] = start[c] + cnt[c];
+    int *fill = calloc((size_t)K, sizeof(int));
+    if (!fill) {
+        free(cnt), free(quota), free(frac), free(byclass), free(start);
+        return GHM_ENOMEM;
+    }
+    for (int i = 0; i < N; i++) {
+        int c = label_of(d, list[i]);
+        byclass[start[c] + fill[c]++] = list[i];
+    }
+    int m = 0;
+    for (int c = 0; c < K; c++) {
+        ghm_rng_shuffle(r, byclass + start[c], cnt[c]);
+        for (int k = 0; k < quota[c]; k++) list[m++] = byclass[start[c] + k];
+    }
+    qsort(list, (size_t)m, sizeof(int), cmp_int);
+    *n = m;
+    free(cnt), free(quota), free(frac), free(byclass), free(start), free(fill);
+    return 0;
+}
+
+/* Build subset s from the images list (n, sorted) and the classes it uses
+ * (ids, k of them, in dense order). */
+static int make_subset(const ghm_dataset *d, const int *list, int n, const int *ids, int k, ghm_subset *s)
+{
+    memset(s, 0, sizeof *s);
+    size_t img = (size_t)d->train.c * d->train.h * d->train.w;
+    int dense[GHM_MAX_CLASSES];
+    for (int c = 0; c < GHM_MAX_CLASSES; c++) dense[c] = -1;
+    for (int j = 0; j < k; j++) {
+        s->class_ids[j] = ids[j];
+        dense[ids[j]] = j;
+    }
+    s->n_classes = k;
+    s->img.n = n;
+    s->img.c = d->train.c;
+    s->img.h = d->train.h;
+    s->img.w = d->train.w;
+    s->img.pixels = malloc(img * (size_t)n + 1);
+    s->img.labels = malloc(sizeof(int) * (size_t)n + 1);
+    if (!s->img.pixels || !s->img.labels) return GHM_ENOMEM;
+    for (int i = 0; i < n; i++) {
+        memcpy(s->img.pixels + (size_t)i * img, pixels_of(d, list[i], img), img);
+        s->img.labels[i] = dense[label_of(d, list[i])];
+    }
+    return 0;
+}
+
+static void subset_free(ghm_subset *s)
+{
+    free(s->img.pixels);
+    free(s->img.labels);
+    memset(s, 0, sizeof *s);
+}
+
+void ghm_split_free(ghm_split *s)
+{
+    if (!s) return;
+    subset_free(&s->train);
+    subset_free(&s->val);
+    subset_free(&s->test);
+}
+
+int ghm_split_make(const ghm_dataset *d, const ghm_split_opts *o, ghm_split *out, ghm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int K = d->n_classes;
+    if (K < 1 || K > GHM_MAX_CLASSES) return ghm_error_set(err, GHM_EINPUT, "split: dataset has %d classes", K);
+    if (d->test.n > 0 && (d->test.c != d->train.c || d->test.h != d->train.h || d->test.w != d->train.w))
+        return ghm_error_set(err, GHM_EINPUT, "split: train and test images of '%s' differ in shape", d->name);
+    if (o->protocol != GHM_SPLIT_STANDARD && o->protocol != GHM_SPLIT_CLASSES)
+        return ghm_error_set(err, GHM_EINPUT, "split: unknown protocol %d (0 = standard, 1 = classes)", o->protocol);
+    if (!(o->val_fraction >= 0.0 && o->val_fraction < 1.0))
+        return ghm_error_set(err, GHM_EINPUT, "split: val_fraction = %g must be in [0, 1)", o->val_fraction);
+    if (o->limit_train < 0 || o->limit_test < 0)
+        return ghm_error_set(err, GHM_EINPUT, "split: limit_train = %d and limit_test = %d must be >= 0", o->limit_train,
+                             o->limit_test);
+
+    /* which classes train (is_train[c]) */
+    int is_train[GHM_MAX_CLASSES];
+    for (int c = 0; c < K; c++) is_train[c] = 1;
+    if (o->protocol == GHM_SPLIT_CLASSES) {
+        if (o->n_train_classes < 0 || o->n_train_classes > K)
+            return ghm_error_set(err, GHM_EINPUT, "split: %d train classes for a dataset of %d classes", o->n_train_classes,
+                                 K);
+        for (int c = 0; c < K; c++) is_train[c] = o->n_train_classes == 0 ? c < K / 2 : 0;
+        for (int j = 0; j < o->n_train_classes; j++) {
+            int c = o->train_classes[j];
+            if (c < 0 || c >= K)
+                return ghm_error_set(err, GHM_EINPUT, "split: train_classes[%d] = %d is not a class of '%s' (0..%d)", j, c,
+                                     d->name, K - 1);
+            if (is_train[c])
+                return ghm_error_set(err, GHM_EINPUT, "split: train_classes lists class %d twice", c);
+            is_train[c] = 1;
+        }
+        int ntr = 0;
+        for (int c = 0; c < K; c++) ntr += is_train[c];
+        if (ntr < 2 || K - ntr < 2)
+            return ghm_error_set(err, GHM_EINPUT,
+                                 "split: the classes protocol needs at least 2 train and 2 test classes, got %d and %d "
+                                 "(dataset '%s' has %d classes)",
+                                 ntr, K - ntr, d->name, K);
+    }
+
+    int N = d->train.n + d->test.n;
+    int *trp = malloc(sizeof(int) * ((size_t)N + 1)), *tep = malloc(sizeof(int) * ((size_t)N + 1));
+    int *valp = malloc(sizeof(int) * ((size_t)N + 1));
+    int rc = 0;
+    if (!trp || !tep || !valp) {
+        rc = ghm_error_set(err, GHM_ENOMEM, "split: out of memory");
+        goto done;
+    }
+    int ntr = 0, nte = 0, nval = 0;
+    if (o->protocol == GHM_SPLIT_STANDARD) {
+        for (int i = 0; i < d->train.n; i++) trp[ntr++] = i;
+        for (int i = 0; i < d->test.n; i++) tep[nte++] = d->train.n + i;
+    } else {
+        for (int g = 0; g < N; g++) {
+            if (is_train[label_of(d, g)]) trp[ntr++] = g;
+            else tep[nte++] = g;
+        }
+    }
+    uint64_t base = ghm_ds_mix(o->seed);
+    ghm_rng r;
+    ghm_rng_seed(&r, base + 1, GHM_STREAM_SPLIT);
+    if (limit_stratified(d, trp, &ntr, o->limit_train, &r)) {
+        rc = ghm_error_set(err, GHM_ENOMEM, "split: out of memory");
+        goto done;
+    }
+    ghm_rng_seed(&r, base + 3, GHM_STREAM_SPLIT);
+    if (limit_stratified(d, tep, &nte, o->limit_test, &r)) {
+        rc = ghm_error_set(err, GHM_ENOMEM, "split: out of memory");
+        goto done;
+    }
+
+    /* classes of each side, in increasing id order */
+    int tr_ids[GHM_MAX_CLASSES], val_ids[GHM_MAX_CLASSES], te_ids[GHM_MAX_CLASSES];
+    int ktr = 0, kval = 0, kte = 0;
+    int is_val[GHM_MAX_CLASSES] = {0};
+    ghm_rng_seed(&r, base + 2, GHM_STREAM_SPLIT);
+    if (o->protocol == GHM_SPLIT_STANDARD) {
+        for (int c = 0; c < K; c++) tr_ids[ktr++] = te_ids[kte++] = c;
+        if (o->val_fraction > 0) {
+            for (int c = 0; c < K; c++) val_ids[kval++] = c;
+            /* per class: shuffle its training images, move round(f * n_c) of them (>= 1 when n_c >= 2) */
+            int *mark = calloc((size_t)ntr + 1, sizeof(int)), *cls = malloc(sizeof(int) * ((size_t)ntr + 1));
+            if (!mark || !cls) {
+                free(mark);
+                free(cls);
+                rc = ghm_error_set(err, GHM_ENOMEM, "split: out of memory");
+                goto done;
+            }
+            for (int c = 0; c < K; c++) {
+                int nc = 0;
+                for (int i = 0; i < ntr; i++)
+                    if (label_of(d, trp[i]) == c) cls[nc++] = i;
+                int take = (int)lround(o->val_fraction * nc);
+                if (take < 1 && nc >= 2) take = 1;
+                if (take > nc - 1) take = nc > 0 ? nc - 1 : 0;
+                ghm_rng_shuffle(&r, cls, nc);
+                for (int k = 0; k < take; k++) mark[cls[k]] = 1;
+            }
+            int m = 0;
+            for (int i = 0; i < ntr; i++) {
+                if (mark[i]) valp[nval++] = trp[i];
+                else trp[m++] = trp[i];
+            }
+            ntr = m;
+            free(mark);
+            free(cls);
+            if (nval == 0) {
+                rc = ghm_error_set(err, GHM_EINPUT, "split: val_fraction = %g leaves no validation images",
+                                   o->val_fraction);
+                goto done;
+            }
+        }
+    } else {
+        int cand[GHM_MAX_CLASSES], ncand = 0;
+        for (int c = 0; c < K; c++) {
+            if (is_train[c]) cand[ncand++] = c;
+            else te_ids[kte++] = c;
+        }
+        if (o->val_fraction > 0) {
+            int hold = (int)lround(o->val_fraction * ncand);
+            if (hold < 2) hold = 2;
+            if (ncand - hold < 2) {
+                rc = ghm_error_set(err, GHM_EINPUT,
+                                   "split: val_fraction = %g holds out %d of the %d training classes for validation, "
+                                   "leaving %d (at least 2 must remain): use more train classes or a smaller val_fraction",
+                                   o->val_fraction, hold, ncand, ncand - hold);
+                goto done;
+            }
+            ghm_rng_shuffle(&r, cand, ncand);
+            for (int k = 0; k < hold; k++) is_val[cand[k]] = 1;
+        }
+        for (int c = 0; c < K; c++) {
+            if (!is_train[c]) continue;
+            if (is_val[c]) val_ids[kval++] = c;
+            else tr_ids[ktr++] = c;
+        }
+        if (kval > 0) {
+            int m = 0;
+            for (int i = 0; i < ntr; i++) {
+                if (is_val[label_of(d, trp[i])]) valp[nval++] = trp[i];
+                else trp[m++] = trp[i];
+            }
+            ntr = m;
+        }
+    }
+    if (make_subset(d, trp, ntr, tr_ids, ktr, &out->train) || make_subset(d, valp, nval, val_ids, kval, &out->val) ||
+        make_subset(d, tep, nte, te_ids, kte, &out->test)) {
+        rc = ghm_error_set(err, GHM_ENOMEM, "split: out of memory copying images");
+        goto done;
+    }
+done:
+    if (rc) ghm_split_free(out);
+    free(trp);
+    free(tep);
+    free(valp);
+    return rc;
+}
+
+void ghm_subset_gather(const ghm_subset *s, const int *idx, int n, float *x_out, int *labels_out)
+{
+    size_t img = (size_t)s->img.c * s->img.h * s->img.w;
+    const float scale = 1.0f / 255.0f;
+    for (int i = 0; i < n; i++) {
+        const uint8_t *p = s->img.pixels + (size_t)idx[i] * img;
+        float *x = x_out + (size_t)i * img;
+        for (size_t k = 0; k < img; k++) x[k] = (float)p[k] * scale;
+        if (labels_out) labels_out[i] = s->img.labels[idx[i]];
+    }
+}
+
+void ghm_subset_range(const ghm_subset *s, int start, int n, float *x_out)
+{
+    size_t img = (size_t)s->img.c * s->img.h * s->img.w;
+    const float scale = 1.0f / 255.0f;
+    const uint8_t *p = s->img.pixels + (size_t)start * img;
+    size_t total = img * (size_t)n;
+    for (size_t k = 0; k < total; k++) x_out[k] = (float)p[k] * scale;
+}
