@@ -1,0 +1,507 @@
+/* Run records: JSON serialisation, atomic write, reading, and discovery. */
+#include "record.h"
+
+#include "../core/json.h"
+#include "../core/threads.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- metric sets ---- */
+
+int ghm_metric_set_find(const ghm_metric_set *s, const char *name, double *v)
+{
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->name[i], name) == 0) {
+            if (v) *v = s->value[i];
+            return 1;
+        }
+    return 0;
+}
+
+int ghm_metric_set_put(ghm_metric_set *s, const char *name, double v)
+{
+    if (strlen(name) >= GHM_REC_METRIC_NAME) return GHM_EINPUT;
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->name[i], name) == 0) {
+            s->value[i] = v;
+            return 0;
+        }
+    if (s->n >= GHM_REC_MAX_METRICS) return GHM_EINPUT;
+    snprintf(s->name[s->n], GHM_REC_METRIC_NAME, "%s", name);
+    s->value[s->n++] = v;
+    return 0;
+}
+
+/* ---- records ---- */
+
+void ghm_record_init(ghm_record *r) { memset(r, 0, sizeof *r); }
+
+void ghm_record_from_spec(ghm_record *r, const ghm_run_spec *spec)
+{
+    snprintf(r->run_id, sizeof r->run_id, "%s", spec->run_id);
+    snprintf(r->experiment, sizeof r->experiment, "%s", spec->experiment);
+    snprintf(r->loss, sizeof r->loss, "%s", spec->loss);
+    r->index = spec->index;
+    r->seed = spec->seed;
+    r->n_swept = spec->n_swept < GHM_MAX_SWEPT ? spec->n_swept : GHM_MAX_SWEPT;
+    for (int i = 0; i < r->n_swept; i++) {
+        snprintf(r->swept_name[i], GHM_NAME_MAX, "%s", spec->swept_name[i]);
+        snprintf(r->swept_text[i], GHM_NAME_MAX, "%s", spec->swept_text[i]);
+        r->swept_value[i] = spec->swept_value[i];
+    }
+}
+
+int ghm_record_add_history(ghm_record *r, const ghm_history_entry *h, ghm_error *err)
+{
+    if (r->n_history == r->cap_history) {
+        int nc = r->cap_history ? 2 * r->cap_history : 16;
+        ghm_history_entry *nh = realloc(r->history, (size_t)nc * sizeof *nh);
+        if (!nh) return GHM_FAIL(err, GHM_ENOMEM, "out of memory (record history)");
+        r->history = nh;
+        r->cap_history = nc;
+    }
+    r->history[r->n_history++] = *h;
+    return 0;
+}
+
+void ghm_record_free(ghm_record *r)
+{
+    if (!r) return;
+    free(r->history);
+    r->history = NULL;
+    r->n_history = r->cap_history = 0;
+}
+
+static void jw_metrics(ghm_jw *w, const ghm_metric_set *s)
+{
+    ghm_jw_begin_object(w);
+    for (int i = 0; i < s->n; i++) {
+        ghm_jw_key(w, s->name[i]);
+        ghm_jw_number(w, s->value[i]);
+    }
+    ghm_jw_end_object(w);
+}
+
+static void jw_kv_num(ghm_jw *w, const char *k, double v)
+{
+    ghm_jw_key(w, k);
+    ghm_jw_number(w, v);
+}
+
+static void jw_kv_int(ghm_jw *w, const char *k, long long v)
+{
+    ghm_jw_key(w, k);
+    ghm_jw_int(w, v);
+}
+
+static void jw_kv_str(ghm_jw *w, const char *k, const char *v)
+{
+    ghm_jw_key(w, k);
+    ghm_jw_string(w, v);
+}
+
+static void jw_params(ghm_jw *w, const ghm_params *p)
+{
+    ghm_jw_begin_object(w);
+    for (int i = 0; i < p->n; i++) jw_kv_num(w, p->name[i], p->value[i]);
+    ghm_jw_end_object(w);
+}
+
+static const char *const optim_names[] = {"sgd", "adam", "adamw"};
+static const char *const sched_names[] = {"constant", "step", "cosine"};
+
+static void jw_spec_params(ghm_jw *w, const ghm_run_spec *s)
+{
+    char seedbuf[32];
+    ghm_jw_begin_object(w);
+
+    ghm_jw_key(w, "dataset");
+    ghm_jw_begin_object(w);
+    jw_kv_str(w, "name", s->dataset_name);
+    jw_kv_str(w, "path", s->dataset_path);
+    if (strcmp(s->dataset_name, "synthetic") == 0) {
+        jw_kv_int(w, "classes", s->data.classes);
+        jw_kv_int(w, "train_per_class", s->data.train_per_class);
+        jw_kv_int(w, "test_per_class", s->data.test_per_class);
+        jw_kv_int(w, "image_size", s->data.image_size);
+        snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)s->data.seed);
+        jw_kv_str(w, "seed", seedbuf);
+    }
+    ghm_jw_end_object(w);
+
+    ghm_jw_key(w, "split");
+    ghm_jw_begin_object(w);
+    jw_kv_str(w, "protocol", s->split.protocol == GHM_SPLIT_CLASSES ? "classes" : "standard");
+    if (s->split.protocol == GHM_SPLIT_CLASSES) {
+        jw_kv_int(w, "n_train_classes", s->split.n_train_classes);
+        ghm_jw_key(w, "train_classes");
+        ghm_jw_begin_array(w);
+        for (int i = 0; i < s->split.n_train_classes && i < GHM_MAX_CLASSES; i++)
+            ghm_jw_int(w, s->split.train_classes[i]);
+        ghm_jw_end_array(w);
+    }
+    jw_kv_num(w, "val_fraction", s->split.val_fraction);
+    jw_kv_int(w, "limit_train", s->split.limit_train);
+    jw_kv_int(w, "limit_test", s->split.limit_test);
+    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)s->split.seed);
+    jw_kv_str(w, "seed", seedbuf);
+    ghm_jw_end_object(w);
+
+    ghm_jw_key(w, "backbone");
+    ghm_jw_begin_object(w);
+    jw_kv_str(w, "name", s->backbone);
+    ghm_jw_key(w, "params");
+    jw_params(w, &s->backbone_params);
+    jw_kv_int(w, "embedding_dim", s->embedding_dim);
+    ghm_jw_key(w, "normalize");
+    ghm_jw_bool(w, s->normalize);
+    ghm_jw_end_object(w);
+
+    ghm_jw_key(w, "train");
+    ghm_jw_begin_object(w);
+    jw_kv_int(w, "epochs", s->epochs);
+    jw_kv_int(w, "steps_per_epoch", s->steps_per_epoch);
+    jw_kv_int(w, "batch_size", s->batch_size);
+    jw_kv_int(w, "m_per_class", s->m_per_class);
+    ghm_jw_end_object(w);
+
+    ghm_jw_key(w, "optimizer");
+    ghm_jw_begin_object(w);
+    jw_kv_str(w, "name", s->optim.kind >= 0 && s->optim.kind <= 2 ? optim_names[s->optim.kind] : "?");
+    jw_kv_num(w, "lr", s->optim.lr);
+    jw_kv_num(w, "momentum", s->optim.momentum);
+    ghm_jw_key(w, "nesterov");
+    ghm_jw_bool(w, s->optim.nesterov);
+    jw_kv_num(w, "weight_decay", s->optim.weight_decay);
+    jw_kv_num(w, "beta1", s->optim.beta1);
+    jw_kv_num(w, "beta2", s->optim.beta2);
+    jw_kv_num(w, "eps", s->optim.eps);
+    ghm_jw_end_object(w);
+
+    ghm_jw_key(w, "schedule");
+    ghm_jw_begin_object(w);
+    jw_kv_str(w, "name", s->schedule.kind >= 0 && s->schedule.kind <= 2 ? sched_names[s->schedule.kind] : "?");
+    jw_kv_num(w, "warmup_epochs", s->schedule.warmup_epochs);
+    jw_kv_num(w, "step_epochs", s->schedule.step_epochs);
+    jw_kv_num(w, "gamma", s->schedule.gamma);
+    jw_kv_num(w, "min_lr_ratio", s->schedule.min_lr_ratio);
+    ghm_jw_end_object(w);
+
+    ghm_jw_key(w, "eval");
+    ghm_jw_begin_object(w);
+    jw_kv_int(w, "eval_every", s->eval_every);
+    ghm_jw_key(w, "recall_k");
+    ghm_jw_begin_array(w);
+    for (int i = 0; i < s->eval.n_k && i < GHM_MAX_K; i++) ghm_jw_int(w, s->eval.ks[i]);
+    ghm_jw_end_array(w);
+    ghm_jw_key(w, "recall");
+    ghm_jw_bool(w, s->eval.do_recall);
+    ghm_jw_key(w, "map_r");
+    ghm_jw_bool(w, s->eval.do_map_r);
+    ghm_jw_key(w, "r_precision");
+    ghm_jw_bool(w, s->eval.do_r_precision);
+    ghm_jw_key(w, "nmi");
+    ghm_jw_bool(w, s->eval.do_nmi);
+    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)s->eval.seed);
+    jw_kv_str(w, "seed", seedbuf);
+    jw_kv_int(w, "kmeans_restarts", s->eval.kmeans_restarts);
+    jw_kv_int(w, "kmeans_max_iter", s->eval.kmeans_max_iter);
+    ghm_jw_key(w, "save_embeddings");
+    ghm_jw_bool(w, s->save_embeddings);
+    ghm_jw_end_object(w);
+
+    ghm_jw_key(w, "loss");
+    ghm_jw_begin_object(w);
+    jw_kv_str(w, "name", s->loss);
+    ghm_jw_key(w, "params");
+    jw_params(w, &s->loss_params);
+    ghm_jw_end_object(w);
+
+    ghm_jw_end_object(w);
+}
+
+int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **json, ghm_error *err)
+{
+    *json = NULL;
+    ghm_jw w;
+    ghm_jw_init(&w, 1);
+    char seedbuf[32];
+    ghm_jw_begin_object(&w);
+    jw_kv_str(&w, "format", "ghm-record-1");
+    jw_kv_str(&w, "run_id", r->run_id);
+    jw_kv_str(&w, "experiment", r->experiment);
+    jw_kv_int(&w, "index", r->index);
+    jw_kv_str(&w, "loss", r->loss);
+    /* seeds are 64-bit: as a string (exact) and as a number (convenient) */
+    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)r->seed);
+    jw_kv_str(&w, "seed_text", seedbuf);
+    jw_kv_num(&w, "seed", (double)r->seed);
+
+    ghm_jw_key(&w, "swept");
+    ghm_jw_begin_object(&w);
+    for (int i = 0; i < r->n_swept; i++) jw_kv_num(&w, r->swept_name[i], r->swept_value[i]);
+    ghm_jw_end_object(&w);
+    ghm_jw_key(&w, "swept_text");
+    ghm_jw_begin_object(&w);
+    for (int i = 0; i < r->n_swept; i++) jw_kv_str(&w, r->swept_name[i], r->swept_text[i]);
+    ghm_jw_end_object(&w);
+
+    if (spec) {
+        ghm_jw_key(&w, "params");
+        jw_spec_params(&w, spec);
+    }
+
+    ghm_jw_key(&w, "test");
+    jw_metrics(&w, &r->test);
+    ghm_jw_key(&w, "val");
+    if (r->has_val)
+        jw_metrics(&w, &r->val);
+    else
+        ghm_jw_null(&w);
+
+    ghm_jw_key(&w, "history");
+    ghm_jw_begin_array(&w);
+    for (int i = 0; i < r->n_history; i++) {
+        const ghm_history_entry *h = &r->history[i];
+        ghm_jw_begin_object(&w);
+        jw_kv_int(&w, "epoch", h->epoch);
+        jw_kv_num(&w, "train_loss", h->train_loss);
+        jw_kv_num(&w, "lr", h->lr);
+        jw_kv_num(&w, "seconds", h->seconds);
+        if (h->has_val) {
+            ghm_jw_key(&w, "val");
+            jw_metrics(&w, &h->val);
+        }
+        ghm_jw_end_object(&w);
+    }
+    ghm_jw_end_array(&w);
+
+    jw_kv_num(&w, "seconds", r->seconds);
+    jw_kv_int(&w, "epochs", r->epochs);
+    ghm_jw_key(&w, "embeddings");
+    ghm_jw_bool(&w, r->has_embeddings);
+
+    ghm_jw_key(&w, "host");
+    ghm_jw_begin_object(&w);
+    jw_kv_str(&w, "ghm_version", GHM_VERSION_STRING);
+    jw_kv_int(&w, "threads", r->threads);
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    host[sizeof host - 1] = '\0';
+    jw_kv_str(&w, "hostname", host);
+    char when[64] = "";
+    time_t now = time(NULL);
+    struct tm tmv;
+    if (gmtime_r(&now, &tmv)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    jw_kv_str(&w, "written_utc", when);
+    ghm_jw_end_object(&w);
+
+    ghm_jw_end_object(&w);
+    if (w.failed) {
+        ghm_jw_free(&w);
+        return GHM_FAIL(err, GHM_ENOMEM, "out of memory (record JSON)");
+    }
+    /* trailing newline for friendly files */
+    char *out = realloc(w.buf, w.len + 2);
+    if (!out) {
+        ghm_jw_free(&w);
+        return GHM_FAIL(err, GHM_ENOMEM, "out of memory (record JSON)");
+    }
+    out[w.len] = '\n';
+    out[w.len + 1] = '\0';
+    *json = out;
+    return 0;
+}
+
+int ghm_record_run_dir(const char *out_dir, const char *run_id, char *buf, int n)
+{
+    int k = snprintf(buf, (size_t)n, "%s/runs/%s", out_dir, run_id);
+    return (k < 0 || k >= n) ? GHM_EINPUT : 0;
+}
+
+int ghm_record_write(const ghm_record *r, const ghm_run_spec *spec, const char *run_dir, ghm_error *err)
+{
+    int rc = ghm_mkdirs(run_dir, err);
+    if (rc < 0) return rc;
+    char *json;
+    rc = ghm_record_to_json(r, spec, &json, err);
+    if (rc < 0) return rc;
+    size_t pl = strlen(run_dir) + 32;
+    char *path = malloc(pl);
+    if (!path) {
+        free(json);
+        return GHM_FAIL(err, GHM_ENOMEM, "out of memory");
+    }
+    snprintf(path, pl, "%s/record.json", run_dir);
+    rc = ghm_write_file_atomic(path, json, strlen(json), err);
+    free(path);
+    free(json);
+    return rc;
+}
+
+static int read_metrics(const ghm_json *o, ghm_metric_set *s, const char *path, const char *what, ghm_error *err)
+{
+    memset(s, 0, sizeof *s);
+    if (!o || o->type == GHM_JSON_NULL) return 0;
+    if (o->type != GHM_JSON_OBJECT) return ghm_error_set(err, GHM_EINPUT, "%s: '%s' must be an object", path, what);
+    for (int i = 0; i < o->n; i++) {
+        double v = o->items[i].type == GHM_JSON_NUMBER ? o->items[i].num : NAN;
+        if (ghm_metric_set_put(s, o->keys[i], v) < 0)
+            return ghm_error_set(err, GHM_EINPUT, "%s: '%s': too many metrics or name too long ('%s')", path, what,
+                                 o->keys[i]);
+    }
+    return 0;
+}
+
+int ghm_record_read(const char *path, ghm_record *r, ghm_error *err)
+{
+    ghm_record_init(r);
+    ghm_json *j;
+    int rc = ghm_json_parse_file(path, &j, err);
+    if (rc < 0) return rc;
+    rc = GHM_EINPUT;
+    if (j->type != GHM_JSON_OBJECT) {
+        ghm_error_set(err, GHM_EINPUT, "%s: a record must be a JSON object", path);
+        goto done;
+    }
+    const char *id = ghm_json_str(j, "run_id", NULL);
+    const char *loss = ghm_json_str(j, "loss", NULL);
+    const ghm_json *test = ghm_json_get(j, "test");
+    if (!id || !loss || !test) {
+        ghm_error_set(err, GHM_EINPUT, "%s: not a ghm record (run_id, loss and test are required)", path);
+        goto done;
+    }
+    snprintf(r->run_id, sizeof r->run_id, "%s", id);
+    snprintf(r->loss, sizeof r->loss, "%s", loss);
+    snprintf(r->experiment, sizeof r->experiment, "%s", ghm_json_str(j, "experiment", ""));
+    r->index = (int)ghm_json_num(j, "index", -1);
+    const char *st = ghm_json_str(j, "seed_text", NULL);
+    r->seed = st ? strtoull(st, NULL, 10) : (uint64_t)ghm_json_num(j, "seed", 0);
+    const ghm_json *sw = ghm_json_get(j, "swept");
+    const ghm_json *swt = ghm_json_get(j, "swept_text");
+    if (sw && sw->type == GHM_JSON_OBJECT) {
+        for (int i = 0; i < sw->n && r->n_swept < GHM_MAX_SWEPT; i++) {
+            int k = r->n_swept++;
+            snprintf(r->swept_name[k], GHM_NAME_MAX, "%s", sw->keys[i]);
+            r->swept_value[k] = sw->items[i].type == GHM_JSON_NUMBER ? sw->items[i].num : NAN;
+            const char *t = ghm_json_str(swt, sw->keys[i], NULL);
+            if (t)
+                snprintf(r->swept_text[k], GHM_NAME_MAX, "%s", t);
+            else
+                snprintf(r->swept_text[k], GHM_NAME_MAX, "%g", r->swept_value[k]);
+        }
+    }
+    if ((rc = read_metrics(test, &r->test, path, "test", err)) < 0) goto done;
+    const ghm_json *val = ghm_json_get(j, "val");
+    r->has_val = val && val->type == GHM_JSON_OBJECT;
+    if ((rc = read_metrics(val, &r->val, path, "val", err)) < 0) goto done;
+    const ghm_json *hist = ghm_json_get(j, "history");
+    if (hist && hist->type == GHM_JSON_ARRAY) {
+        for (int i = 0; i < hist->n; i++) {
+            const ghm_json *h = &hist->items[i];
+            ghm_history_entry e;
+            memset(&e, 0, sizeof e);
+            e.epoch = (int)ghm_json_num(h, "epoch", i + 1);
+            e.train_loss = ghm_json_num(h, "train_loss", NAN);
+            e.lr = ghm_json_num(h, "lr", NAN);
+            e.seconds = ghm_json_num(h, "seconds", NAN);
+            const ghm_json *hv = ghm_json_get(h, "val");
+            e.has_val = hv && hv->type == GHM_JSON_OBJECT;
+            if ((rc = read_metrics(hv, &e.val, path, "history.val", err)) < 0) goto done;
+            if ((rc = ghm_record_add_history(r, &e, err)) < 0) goto done;
+        }
+    }
+    r->seconds = ghm_json_num(j, "seconds", 0);
+    r->epochs = (int)ghm_json_num(j, "epochs", 0);
+    r->has_embeddings = (int)ghm_json_num(j, "embeddings", 0);
+    r->threads = (int)ghm_json_num(ghm_json_get(j, "host"), "threads", 0);
+    rc = 0;
+done:
+    ghm_json_free(j);
+    if (rc < 0) ghm_record_free(r);
+    return rc;
+}
+
+int ghm_record_is_finished(const char *out_dir, const char *run_id)
+{
+    char dir[GHM_PATH_MAX + 64], path[GHM_PATH_MAX + 96];
+    if (ghm_record_run_dir(out_dir, run_id, dir, sizeof dir) < 0) return 0;
+    snprintf(path, sizeof path, "%s/record.json", dir);
+    struct stat st;
+    if (stat(path, &st) < 0) return 0;
+    ghm_record r;
+    ghm_error e;
+    if (ghm_record_read(path, &r, &e) < 0) return 0;
+    int ok = strcmp(r.run_id, run_id) == 0;
+    ghm_record_free(&r);
+    return ok;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+    const ghm_record *x = a, *y = b;
+    if (x->index != y->index) return x->index < y->index ? -1 : 1;
+    return strcmp(x->run_id, y->run_id);
+}
+
+void ghm_records_free(ghm_record *recs, int n)
+{
+    if (!recs) return;
+    for (int i = 0; i < n; i++) ghm_record_free(&recs[i]);
+    free(recs);
+}
+
+int ghm_records_load(const char *out_dir, ghm_record **recs, int *n, int *n_bad, ghm_error *err)
+{
+    *recs = NULL;
+    *n = 0;
+    if (n_bad) *n_bad = 0;
+    char runs[GHM_PATH_MAX + 16];
+    snprintf(runs, sizeof runs, "%s/runs", out_dir);
+    DIR *d = opendir(runs);
+    if (!d) return 0; /* no runs yet */
+    int cap = 0, cnt = 0;
+    ghm_record *arr = NULL;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char path[GHM_PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s/record.json", runs, e->d_name);
+        struct stat st;
+        if (stat(path, &st) < 0) continue; /* unfinished run */
+        if (cnt == cap) {
+            int nc = cap ? cap * 2 : 32;
+            ghm_record *na = realloc(arr, (size_t)nc * sizeof *na);
+            if (!na) {
+                closedir(d);
+                ghm_records_free(arr, cnt);
+                return GHM_FAIL(err, GHM_ENOMEM, "out of memory (records)");
+            }
+            arr = na;
+            cap = nc;
+        }
+        ghm_error e2;
+        if (ghm_record_read(path, &arr[cnt], &e2) < 0) {
+            if (n_bad) (*n_bad)++;
+            continue;
+        }
+        if (strcmp(arr[cnt].run_id, e->d_name) != 0) { /* a copied/moved record: not this run */
+            ghm_record_free(&arr[cnt]);
+            if (n_bad) (*n_bad)++;
+            continue;
+        }
+        cnt++;
+    }
+    closedir(d);
+    if (cnt > 1) qsort(arr, (size_t)cnt, sizeof *arr, rec_cmp);
+    *recs = arr;
+    *n = cnt;
+    return 0;
+}

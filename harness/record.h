@@ -1,0 +1,101 @@
+/* The record of one finished run: results/<experiment>/runs/<run-id>/record.json.
+ *
+ * Written atomically (temp file in the same directory + fsync + rename), so a
+ * run is finished iff its record.json exists, parses and carries the same
+ * run_id. The JSON holds every resolved parameter of the run (params), what was
+ * swept to make it (swept), its seed, final test and validation metrics (named
+ * as in summary.csv: recall@1 ... map@r, r_precision, nmi, ami), the per-epoch
+ * history and timing, plus version/threads/host information.
+ */
+#ifndef GHM_RECORD_H
+#define GHM_RECORD_H
+
+#include "../core/error.h"
+#include "experiment.h"
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GHM_REC_MAX_METRICS 48
+#define GHM_REC_METRIC_NAME 24
+#define GHM_VERSION_STRING "0.1.0"
+
+/* Named metric values in canonical order (ghm_metrics_list). */
+typedef struct ghm_metric_set {
+    int n;
+    char name[GHM_REC_MAX_METRICS][GHM_REC_METRIC_NAME];
+    double value[GHM_REC_MAX_METRICS];
+} ghm_metric_set;
+
+/* Fill from evaluation results (ghm_metrics_list). */
+void ghm_metric_set_from(ghm_metric_set *s, const ghm_metrics *m);
+/* Value by name: 1 and *v when present, else 0. */
+int ghm_metric_set_find(const ghm_metric_set *s, const char *name, double *v);
+/* Add or replace. Returns 0, or GHM_EINPUT when full / name too long. */
+int ghm_metric_set_put(ghm_metric_set *s, const char *name, double v);
+
+/* One history row: after epoch `epoch` (1-based). */
+typedef struct ghm_history_entry {
+    int epoch;
+    double train_loss;   /* mean training loss over the epoch's batches */
+    double lr;           /* learning rate at the last batch of the epoch */
+    double seconds;      /* elapsed wall time since the run started */
+    int has_val;         /* 1: validation metrics were computed at this epoch */
+    ghm_metric_set val;
+} ghm_history_entry;
+
+typedef struct ghm_record {
+    char run_id[24];
+    char experiment[GHM_NAME_MAX];
+    char loss[32];
+    int index;                       /* plan index */
+    uint64_t seed;
+    int n_swept;
+    char swept_name[GHM_MAX_SWEPT][GHM_NAME_MAX];
+    double swept_value[GHM_MAX_SWEPT];
+    char swept_text[GHM_MAX_SWEPT][GHM_NAME_MAX];
+    ghm_metric_set test;             /* final test metrics */
+    int has_val;                     /* 1: a validation part existed */
+    ghm_metric_set val;              /* final validation metrics */
+    int n_history, cap_history;
+    ghm_history_entry *history;      /* (n_history), malloc'd */
+    double seconds;                  /* wall time of the whole run */
+    int epochs;                      /* epochs trained */
+    int threads;                     /* thread count used */
+    int has_embeddings;              /* 1: embeddings_test.npy / embeddings_test_labels.npy beside the record */
+} ghm_record;
+
+/* Zero a record (no allocation). */
+void ghm_record_init(ghm_record *r);
+/* Identity and swept values from a run spec. */
+void ghm_record_from_spec(ghm_record *r, const ghm_run_spec *spec);
+/* Append a history row (copied). GHM_ENOMEM on failure. */
+int ghm_record_add_history(ghm_record *r, const ghm_history_entry *h, ghm_error *err);
+void ghm_record_free(ghm_record *r);
+
+/* Serialise: the record plus, when spec != NULL, every resolved parameter of
+ * the run under "params". *json is malloc'd, NUL-terminated. */
+int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **json, ghm_error *err);
+/* Write <run_dir>/record.json atomically (creating run_dir). */
+int ghm_record_write(const ghm_record *r, const ghm_run_spec *spec, const char *run_dir, ghm_error *err);
+/* Read a record.json (GHM_EINPUT naming the file when malformed). */
+int ghm_record_read(const char *path, ghm_record *r, ghm_error *err);
+
+/* <out_dir>/runs/<run_id> and <out_dir>/runs/<run_id>/record.json into buf. */
+int ghm_record_run_dir(const char *out_dir, const char *run_id, char *buf, int n);
+/* 1 when <out_dir>/runs/<run_id>/record.json exists, parses and has that run_id. */
+int ghm_record_is_finished(const char *out_dir, const char *run_id);
+
+/* All records under <out_dir>/runs/ (any that parse; others are skipped and
+ * counted in *n_bad). Sorted by plan index, then run id. *recs malloc'd;
+ * free with ghm_records_free. */
+int ghm_records_load(const char *out_dir, ghm_record **recs, int *n, int *n_bad, ghm_error *err);
+void ghm_records_free(ghm_record *recs, int n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,545 @@
+/* Aggregation of records: statistics over seeds, summary tables, report files. */
+#include "report.h"
+
+#include "../core/json.h"
+#include "plot.h"
+#include "textbuf.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- statistics ---- */
+
+double ghm_stat_mean(const double *x, int n)
+{
+    if (n <= 0) return NAN;
+    double s = 0;
+    for (int i = 0; i < n; i++) s += x[i];
+    return s / n;
+}
+
+double ghm_stat_std(const double *x, int n)
+{
+    if (n <= 0) return NAN;
+    if (n == 1) return 0;
+    double m = ghm_stat_mean(x, n), s = 0;
+    for (int i = 0; i < n; i++) s += (x[i] - m) * (x[i] - m);
+    return sqrt(s / (n - 1));
+}
+
+double ghm_stat_t975(int dof)
+{
+    /* Student t, two-sided 95% (0.975 quantile), dof 1..30 */
+    static const double t[30] = {12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281,
+                                 2.2010,  2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860,
+                                 2.0796,  2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423};
+    if (dof < 1) return NAN;
+    if (dof <= 30) return t[dof - 1];
+    return 1.96;
+}
+
+double ghm_stat_ci95(const double *x, int n)
+{
+    if (n <= 0) return NAN;
+    if (n == 1) return 0;
+    return ghm_stat_t975(n - 1) * ghm_stat_std(x, n) / sqrt((double)n);
+}
+
+static ghm_stat stat_of(const double *x, int n)
+{
+    ghm_stat s;
+    s.n = n;
+    s.mean = ghm_stat_mean(x, n);
+    s.std = ghm_stat_std(x, n);
+    s.ci95 = ghm_stat_ci95(x, n);
+    return s;
+}
+
+/* ---- grouping ---- */
+
+static int find_name(char (*names)[GHM_NAME_MAX], int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0) return i;
+    return -1;
+}
+
+int ghm_summary_metric(const ghm_summary *s, const char *name)
+{
+    for (int i = 0; i < s->n_metrics; i++)
+        if (strcmp(s->metrics[i], name) == 0) return i;
+    return -1;
+}
+
+void ghm_summary_free(ghm_summary *s)
+{
+    if (!s) return;
+    for (int g = 0; g < s->n_groups; g++) free(s->groups[g].members);
+    free(s->groups);
+    s->groups = NULL;
+    s->n_groups = 0;
+}
+
+static int add_loss(ghm_summary *s, const char *loss)
+{
+    for (int i = 0; i < s->n_losses; i++)
+        if (strcmp(s->losses[i], loss) == 0) return i;
+    if (s->n_losses >= 32) return -1;
+    snprintf(s->losses[s->n_losses], 32, "%s", loss);
+    return s->n_losses++;
+}
+
+/* does record r belong to group g (same loss, same swept values)? */
+static int same_group(const ghm_summary *s, const ghm_group *g, const ghm_record *r)
+{
+    if (strcmp(g->loss, r->loss) != 0) return 0;
+    for (int c = 0; c < s->n_swept; c++) {
+        int k = -1;
+        for (int i = 0; i < r->n_swept; i++)
+            if (strcmp(r->swept_name[i], s->swept[c]) == 0) k = i;
+        if ((k >= 0) != (g->has[c] != 0)) return 0;
+        if (k >= 0 && strcmp(r->swept_text[k], g->text[c]) != 0 && r->swept_value[k] != g->value[c]) return 0;
+    }
+    return 1;
+}
+
+int ghm_summary_build(const ghm_record *recs, int n, const ghm_experiment *e, ghm_summary *out, ghm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->recs = recs;
+    out->n_recs = n;
+    if (e) {
+        for (int i = 0; i < e->n_swept && out->n_swept < GHM_SUM_MAX_SWEPT; i++)
+            snprintf(out->swept[out->n_swept++], GHM_NAME_MAX, "%s", e->swept_names[i]);
+        for (int i = 0; i < e->n_losses; i++) add_loss(out, e->loss_names[i]);
+    }
+    for (int r = 0; r < n; r++) {
+        if (add_loss(out, recs[r].loss) < 0) return ghm_error_set(err, GHM_EINPUT, "report: more than 32 losses");
+        for (int i = 0; i < recs[r].n_swept; i++)
+            if (find_name(out->swept, out->n_swept, recs[r].swept_name[i]) < 0) {
+                if (out->n_swept >= GHM_SUM_MAX_SWEPT)
+                    return ghm_error_set(err, GHM_EINPUT, "report: more than %d swept parameters", GHM_SUM_MAX_SWEPT);
+                snprintf(out->swept[out->n_swept++], GHM_NAME_MAX, "%s", recs[r].swept_name[i]);
+            }
+        for (int i = 0; i < recs[r].test.n; i++)
+            if (ghm_summary_metric(out, recs[r].test.name[i]) < 0 && out->n_metrics < GHM_REC_MAX_METRICS)
+                snprintf(out->metrics[out->n_metrics++], GHM_REC_METRIC_NAME, "%s", recs[r].test.name[i]);
+    }
+    /* groups in loss order (file order), then first appearance (records are in plan order) */
+    out->groups = calloc((size_t)(n > 0 ? n : 1), sizeof *out->groups);
+    double *buf = malloc((size_t)(n > 0 ? n : 1) * sizeof *buf);
+    if (!out->groups || !buf) {
+        free(buf);
+        ghm_summary_free(out);
+        return GHM_FAIL(err, GHM_ENOMEM, "out of memory (report)");
+    }
+    for (int l = 0; l < out->n_losses; l++) {
+        for (int r = 0; r < n; r++) {
+            if (strcmp(recs[r].loss, out->losses[l]) != 0) continue;
+            int g;
+            for (g = 0; g < out->n_groups; g++)
+                if (same_group(out, &out->groups[g], &recs[r])) break;
+            ghm_group *G = &out->groups[g];
+            if (g == out->n_groups) {
+                out->n_groups++;
+                snprintf(G->loss, sizeof G->loss, "%s", recs[r].loss);
+                for (int c = 0; c < out->n_swept; c++)
+                    for (int i = 0; i < recs[r].n_swept; i++)
+                        if (strcmp(recs[r].swept_name[i], out->swept[c]) == 0) {
+                            G->has[c] = 1;
+                            G->value[c] = recs[r].swept_value[i];
+                            snprintf(G->text[c], GHM_NAME_MAX, "%s", recs[r].swept_text[i]);
+                        }
+                G->members = malloc((size_t)n * sizeof *G->members);
+                if (!G->members) {
+                    free(buf);
+                    ghm_summary_free(out);
+                    return GHM_FAIL(err, GHM_ENOMEM, "out of memory (report)");
+                }
+            }
+            G->members[G->n_members++] = r;
+        }
+    }
+    for (int g = 0; g < out->n_groups; g++) {
+        ghm_group *G = &out->groups[g];
+        for (int m = 0; m < out->n_metrics; m++) {
+            int k = 0;
+            for (int i = 0; i < G->n_members; i++) {
+                double v;
+                if (ghm_metric_set_find(&recs[G->members[i]].test, out->metrics[m], &v) && isfinite(v)) buf[k++] = v;
+            }
+            G->test[m] = stat_of(buf, k);
+        }
+        int k = 0;
+        for (int i = 0; i < G->n_members; i++) {
+            double v;
+            const ghm_record *R = &recs[G->members[i]];
+            if (R->has_val && ghm_metric_set_find(&R->val, "recall@1", &v) && isfinite(v)) buf[k++] = v;
+        }
+        G->val_recall1 = stat_of(buf, k);
+    }
+    free(buf);
+    return 0;
+}
+
+int ghm_summary_loss_groups(const ghm_summary *s, const char *loss)
+{
+    int c = 0;
+    for (int g = 0; g < s->n_groups; g++)
+        if (strcmp(s->groups[g].loss, loss) == 0) c++;
+    return c;
+}
+
+int ghm_summary_select_val(const ghm_summary *s, const char *loss)
+{
+    int best = -1;
+    for (int g = 0; g < s->n_groups; g++) {
+        const ghm_group *G = &s->groups[g];
+        if (strcmp(G->loss, loss) != 0 || G->val_recall1.n == 0) continue;
+        if (best < 0 || G->val_recall1.mean > s->groups[best].val_recall1.mean) best = g;
+    }
+    return best;
+}
+
+int ghm_summary_best(const ghm_summary *s, const char *loss, int *on_test)
+{
+    if (on_test) *on_test = 0;
+    int g = ghm_summary_select_val(s, loss);
+    if (g >= 0) return g;
+    int m = ghm_summary_metric(s, "recall@1"), best = -1, count = 0;
+    for (int i = 0; i < s->n_groups; i++) {
+        if (strcmp(s->groups[i].loss, loss) != 0) continue;
+        count++;
+        if (best < 0 || (m >= 0 && s->groups[i].test[m].mean > s->groups[best].test[m].mean)) best = i;
+    }
+    if (count > 1 && on_test) *on_test = 1;
+    return best;
+}
+
+/* ---- tables ---- */
+
+static int column_best(const ghm_summary *s, int m)
+{
+    int best = -1;
+    for (int g = 0; g < s->n_groups; g++) {
+        if (s->groups[g].test[m].n == 0) continue;
+        if (best < 0 || s->groups[g].test[m].mean > s->groups[best].test[m].mean) best = g;
+    }
+    return best;
+}
+
+static void csv_field(ghm_tb *b, const char *t)
+{
+    if (strpbrk(t, ",\"\n")) {
+        ghm_tb_puts(b, "\"");
+        for (const char *p = t; *p; p++) ghm_tb_printf(b, *p == '"' ? "\"\"" : "%c", *p);
+        ghm_tb_puts(b, "\"");
+    } else {
+        ghm_tb_puts(b, t);
+    }
+}
+
+static void num_field(ghm_tb *b, double v)
+{
+    if (isfinite(v)) ghm_tb_printf(b, "%.6g", v);
+}
+
+int ghm_summary_csv(const ghm_summary *s, char **out, ghm_error *err)
+{
+    ghm_tb b;
+    ghm_tb_init(&b);
+    ghm_tb_puts(&b, "loss");
+    for (int c = 0; c < s->n_swept; c++) {
+        ghm_tb_puts(&b, ",");
+        csv_field(&b, s->swept[c]);
+    }
+    ghm_tb_puts(&b, ",seeds");
+    for (int m = 0; m < s->n_metrics; m++)
+        ghm_tb_printf(&b, ",%s_mean,%s_std,%s_ci95", s->metrics[m], s->metrics[m], s->metrics[m]);
+    ghm_tb_puts(&b, "\n");
+    for (int g = 0; g < s->n_groups; g++) {
+        const ghm_group *G = &s->groups[g];
+        csv_field(&b, G->loss);
+        for (int c = 0; c < s->n_swept; c++) {
+            ghm_tb_puts(&b, ",");
+            if (G->has[c]) csv_field(&b, G->text[c]);
+        }
+        ghm_tb_printf(&b, ",%d", G->n_members);
+        for (int m = 0; m < s->n_metrics; m++) {
+            const ghm_stat *st = &G->test[m];
+            ghm_tb_puts(&b, ",");
+            if (st->n > 0) num_field(&b, st->mean);
+            ghm_tb_puts(&b, ",");
+            if (st->n > 0) num_field(&b, st->std);
+            ghm_tb_puts(&b, ",");
+            if (st->n > 0) num_field(&b, st->ci95);
+        }
+        ghm_tb_puts(&b, "\n");
+    }
+    return ghm_tb_finish(&b, out, err);
+}
+
+/* display name of a metric ("recall@1" -> "R@1") */
+static const char *metric_label(const char *m, char *buf, size_t n)
+{
+    if (strncmp(m, "recall@", 7) == 0)
+        snprintf(buf, n, "R@%s", m + 7);
+    else if (strcmp(m, "map@r") == 0)
+        snprintf(buf, n, "MAP@R");
+    else if (strcmp(m, "r_precision") == 0)
+        snprintf(buf, n, "RP");
+    else if (strcmp(m, "nmi") == 0)
+        snprintf(buf, n, "NMI");
+    else if (strcmp(m, "ami") == 0)
+        snprintf(buf, n, "AMI");
+    else
+        snprintf(buf, n, "%s", m);
+    return buf;
+}
+
+static void md_stat(ghm_tb *b, const ghm_stat *st, int bold)
+{
+    if (st->n == 0) {
+        ghm_tb_puts(b, " – |");
+        return;
+    }
+    ghm_tb_printf(b, bold ? " **%.2f ± %.2f** |" : " %.2f ± %.2f |", 100 * st->mean, 100 * st->ci95);
+}
+
+static void md_setting(ghm_tb *b, const ghm_summary *s, const ghm_group *G)
+{
+    int any = 0;
+    for (int c = 0; c < s->n_swept; c++)
+        if (G->has[c]) {
+            ghm_tb_printf(b, "%s%s=%s", any ? ", " : "", s->swept[c], G->text[c]);
+            any = 1;
+        }
+    if (!any) ghm_tb_puts(b, "(defaults)");
+}
+
+int ghm_summary_markdown(const ghm_summary *s, const char *title, char **out, ghm_error *err)
+{
+    ghm_tb b;
+    ghm_tb_init(&b);
+    char lab[32];
+    ghm_tb_printf(&b, "# %s\n\n", title ? title : "Results");
+    ghm_tb_printf(&b,
+                  "Test metrics in percent, mean ± 95%% confidence half-width (t distribution) over seeds; "
+                  "best mean per column in bold. %d runs in %d settings.\n\n",
+                  s->n_recs, s->n_groups);
+    int best[GHM_REC_MAX_METRICS];
+    for (int m = 0; m < s->n_metrics; m++) best[m] = column_best(s, m);
+    ghm_tb_puts(&b, "| loss |");
+    for (int c = 0; c < s->n_swept; c++) ghm_tb_printf(&b, " %s |", s->swept[c]);
+    ghm_tb_puts(&b, " seeds |");
+    for (int m = 0; m < s->n_metrics; m++) ghm_tb_printf(&b, " %s |", metric_label(s->metrics[m], lab, sizeof lab));
+    ghm_tb_puts(&b, "\n|---|");
+    for (int c = 0; c < s->n_swept; c++) ghm_tb_puts(&b, "---:|");
+    ghm_tb_puts(&b, "---:|");
+    for (int m = 0; m < s->n_metrics; m++) ghm_tb_puts(&b, "---:|");
+    ghm_tb_puts(&b, "\n");
+    for (int g = 0; g < s->n_groups; g++) {
+        const ghm_group *G = &s->groups[g];
+        ghm_tb_printf(&b, "| %s |", G->loss);
+        for (int c = 0; c < s->n_swept; c++) ghm_tb_printf(&b, " %s |", G->has[c] ? G->text[c] : "");
+        ghm_tb_printf(&b, " %d |", G->n_members);
+        for (int m = 0; m < s->n_metrics; m++) md_stat(&b, &G->test[m], best[m] == g);
+        ghm_tb_puts(&b, "\n");
+    }
+
+    /* selection on validation */
+    int any_sweep = 0;
+    for (int l = 0; l < s->n_losses; l++)
+        if (ghm_summary_loss_groups(s, s->losses[l]) > 1) any_sweep = 1;
+    if (any_sweep) {
+        ghm_tb_puts(&b, "\n## Selected on validation\n\n");
+        ghm_tb_puts(&b,
+                    "For each swept loss, the setting with the best mean validation Recall@1 (the test set is "
+                    "never used for selection), and its test metrics.\n\n");
+        ghm_tb_puts(&b, "| loss | setting | val R@1 |");
+        for (int m = 0; m < s->n_metrics; m++)
+            ghm_tb_printf(&b, " %s |", metric_label(s->metrics[m], lab, sizeof lab));
+        ghm_tb_puts(&b, "\n|---|---|---:|");
+        for (int m = 0; m < s->n_metrics; m++) ghm_tb_puts(&b, "---:|");
+        ghm_tb_puts(&b, "\n");
+        for (int l = 0; l < s->n_losses; l++) {
+            if (ghm_summary_loss_groups(s, s->losses[l]) < 2) continue;
+            int g = ghm_summary_select_val(s, s->losses[l]);
+            if (g < 0) {
+                ghm_tb_printf(&b, "| %s | (no validation metrics: set split.val_fraction > 0) | – |", s->losses[l]);
+                for (int m = 0; m < s->n_metrics; m++) ghm_tb_puts(&b, " – |");
+                ghm_tb_puts(&b, "\n");
+                continue;
+            }
+            const ghm_group *G = &s->groups[g];
+            ghm_tb_printf(&b, "| %s | ", G->loss);
+            md_setting(&b, s, G);
+            ghm_tb_puts(&b, " |");
+            md_stat(&b, &G->val_recall1, 0);
+            for (int m = 0; m < s->n_metrics; m++) md_stat(&b, &G->test[m], 0);
+            ghm_tb_puts(&b, "\n");
+        }
+    }
+    return ghm_tb_finish(&b, out, err);
+}
+
+static void tex_escape(ghm_tb *b, const char *t)
+{
+    for (const char *p = t; *p; p++) {
+        switch (*p) {
+        case '_': ghm_tb_puts(b, "\\_"); break;
+        case '%': ghm_tb_puts(b, "\\%"); break;
+        case '&': ghm_tb_puts(b, "\\&"); break;
+        case '#': ghm_tb_puts(b, "\\#"); break;
+        case '$': ghm_tb_puts(b, "\\$"); break;
+        case '{': ghm_tb_puts(b, "\\{"); break;
+        case '}': ghm_tb_puts(b, "\\}"); break;
+        case '~': ghm_tb_puts(b, "\\textasciitilde{}"); break;
+        case '^': ghm_tb_puts(b, "\\textasciicircum{}"); break;
+        case '\\': ghm_tb_puts(b, "\\textbackslash{}"); break;
+        default: ghm_tb_printf(b, "%c", *p);
+        }
+    }
+}
+
+int ghm_summary_latex(const ghm_summary *s, const char *title, char **out, ghm_error *err)
+{
+    ghm_tb b;
+    ghm_tb_init(&b);
+    char lab[32];
+    int best[GHM_REC_MAX_METRICS];
+    for (int m = 0; m < s->n_metrics; m++) best[m] = column_best(s, m);
+    ghm_tb_puts(&b, "% generated by ghm report; needs \\usepackage{booktabs}\n");
+    ghm_tb_puts(&b, "\\begin{table}[t]\n\\centering\n\\small\n");
+    ghm_tb_puts(&b, "\\caption{");
+    tex_escape(&b, title ? title : "Results");
+    ghm_tb_puts(&b, ": test metrics (\\%), mean $\\pm$ 95\\% CI half-width over seeds.}\n");
+    ghm_tb_puts(&b, "\\begin{tabular}{l");
+    for (int c = 0; c < s->n_swept; c++) ghm_tb_puts(&b, "r");
+    ghm_tb_puts(&b, "r");
+    for (int m = 0; m < s->n_metrics; m++) ghm_tb_puts(&b, "r");
+    ghm_tb_puts(&b, "}\n\\toprule\nLoss");
+    for (int c = 0; c < s->n_swept; c++) {
+        ghm_tb_puts(&b, " & ");
+        tex_escape(&b, s->swept[c]);
+    }
+    ghm_tb_puts(&b, " & Seeds");
+    for (int m = 0; m < s->n_metrics; m++) {
+        ghm_tb_puts(&b, " & ");
+        tex_escape(&b, metric_label(s->metrics[m], lab, sizeof lab));
+    }
+    ghm_tb_puts(&b, " \\\\\n\\midrule\n");
+    for (int g = 0; g < s->n_groups; g++) {
+        const ghm_group *G = &s->groups[g];
+        if (g > 0 && strcmp(G->loss, s->groups[g - 1].loss) != 0) ghm_tb_puts(&b, "\\addlinespace\n");
+        tex_escape(&b, G->loss);
+        for (int c = 0; c < s->n_swept; c++) {
+            ghm_tb_puts(&b, " & ");
+            if (G->has[c]) tex_escape(&b, G->text[c]);
+        }
+        ghm_tb_printf(&b, " & %d", G->n_members);
+        for (int m = 0; m < s->n_metrics; m++) {
+            const ghm_stat *st = &G->test[m];
+            if (st->n == 0)
+                ghm_tb_puts(&b, " & --");
+            else if (best[m] == g)
+                ghm_tb_printf(&b, " & $\\mathbf{%.2f \\pm %.2f}$", 100 * st->mean, 100 * st->ci95);
+            else
+                ghm_tb_printf(&b, " & $%.2f \\pm %.2f$", 100 * st->mean, 100 * st->ci95);
+        }
+        ghm_tb_puts(&b, " \\\\\n");
+    }
+    ghm_tb_puts(&b, "\\bottomrule\n\\end{tabular}\n\\end{table}\n");
+    return ghm_tb_finish(&b, out, err);
+}
+
+/* ---- report files ---- */
+
+void ghm_report_opts_default(ghm_report_opts *o)
+{
+    o->plots = 1;
+    o->gnuplot = "gnuplot";
+}
+
+static int write_text(const char *dir, const char *name, const char *text, ghm_error *err)
+{
+    char path[GHM_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return ghm_write_file_atomic(path, text, strlen(text), err);
+}
+
+int ghm_report_write(const char *dir, const ghm_experiment *e, const ghm_report_opts *opts, ghm_report_result *res,
+                     ghm_error *err)
+{
+    ghm_report_opts defo;
+    if (!opts) {
+        ghm_report_opts_default(&defo);
+        opts = &defo;
+    }
+    memset(res, 0, sizeof *res);
+    ghm_record *recs;
+    int n, rc;
+    if ((rc = ghm_records_load(dir, &recs, &n, &res->n_bad, err)) < 0) return rc;
+    if (e) {
+        /* keep records of the current plan only; count the missing runs */
+        res->n_planned = e->n_runs;
+        int *seen = calloc((size_t)(e->n_runs > 0 ? e->n_runs : 1), sizeof *seen);
+        if (!seen) {
+            ghm_records_free(recs, n);
+            return GHM_FAIL(err, GHM_ENOMEM, "out of memory (report)");
+        }
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            int found = -1;
+            for (int p = 0; p < e->n_runs; p++)
+                if (strcmp(e->runs[p].run_id, recs[i].run_id) == 0) found = p;
+            if (found < 0) {
+                ghm_record_free(&recs[i]);
+                res->n_stale++;
+                continue;
+            }
+            seen[found] = 1;
+            recs[i].index = found;
+            recs[k++] = recs[i];
+        }
+        n = k;
+        for (int p = 0; p < e->n_runs; p++)
+            if (!seen[p]) res->n_missing++;
+        free(seen);
+    }
+    res->n_records = n;
+    if (n == 0) {
+        ghm_records_free(recs, n);
+        return ghm_error_set(err, GHM_EINPUT, "%s: no finished runs to report (no runs/*/record.json)", dir);
+    }
+    ghm_summary s;
+    if ((rc = ghm_summary_build(recs, n, e, &s, err)) < 0) {
+        ghm_records_free(recs, n);
+        return rc;
+    }
+    res->n_groups = s.n_groups;
+    const char *title = e ? e->name : (recs[0].experiment[0] ? recs[0].experiment : "Results");
+    char *csv = NULL, *md = NULL, *tex = NULL;
+    if ((rc = ghm_summary_csv(&s, &csv, err)) < 0) goto done;
+    if ((rc = ghm_summary_markdown(&s, title, &md, err)) < 0) goto done;
+    if ((rc = ghm_summary_latex(&s, title, &tex, err)) < 0) goto done;
+    if ((rc = write_text(dir, "summary.csv", csv, err)) < 0) goto done;
+    if ((rc = write_text(dir, "summary.md", md, err)) < 0) goto done;
+    if ((rc = write_text(dir, "summary.tex", tex, err)) < 0) goto done;
+    if (opts->plots) {
+        rc = ghm_plots_write(&s, dir, opts->gnuplot ? opts->gnuplot : "gnuplot", &res->n_plots, res->warning,
+                             (int)sizeof res->warning, err);
+        if (rc < 0) goto done;
+    }
+    rc = 0;
+done:
+    free(csv);
+    free(md);
+    free(tex);
+    ghm_summary_free(&s);
+    ghm_records_free(recs, n);
+    return rc;
+}

@@ -1,0 +1,103 @@
+/* Aggregation of run records into summary tables (CSV, Markdown, LaTeX) and
+ * plots (harness/plot.h).
+ *
+ * Groups: one per (loss, combination of swept values); each aggregates its
+ * seeds. Statistics over seeds: mean, sample std (n - 1) and the half-width of
+ * the 95% confidence interval of the mean, t_{0.975, n-1} * std / sqrt(n)
+ * (0 for n = 1). Hyper-parameters are selected on VALIDATION Recall@1, never on
+ * the test set.
+ */
+#ifndef GHM_REPORT_H
+#define GHM_REPORT_H
+
+#include "../core/error.h"
+#include "experiment.h"
+#include "record.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- statistics ---- */
+double ghm_stat_mean(const double *x, int n);      /* NaN for n = 0 */
+double ghm_stat_std(const double *x, int n);       /* sample std (n - 1); 0 for n = 1, NaN for n = 0 */
+double ghm_stat_t975(int dof);                     /* t quantile 0.975 (table for dof 1..30, 1.96 beyond) */
+double ghm_stat_ci95(const double *x, int n);      /* t975(n-1) * std / sqrt(n); 0 for n = 1 */
+
+#define GHM_SUM_MAX_SWEPT (GHM_MAX_SWEPT * 4)
+
+typedef struct ghm_stat {
+    int n;                 /* seeds with this metric */
+    double mean, std, ci95;
+} ghm_stat;
+
+typedef struct ghm_group {
+    char loss[32];
+    int has[GHM_SUM_MAX_SWEPT];                     /* per summary swept column: 1 when set for this group */
+    double value[GHM_SUM_MAX_SWEPT];
+    char text[GHM_SUM_MAX_SWEPT][GHM_NAME_MAX];
+    int n_members;
+    int *members;                                   /* (n_members) indices into the summary's records */
+    ghm_stat test[GHM_REC_MAX_METRICS];             /* per summary metric */
+    ghm_stat val_recall1;                           /* validation Recall@1 over seeds (n = 0: none) */
+} ghm_group;
+
+typedef struct ghm_summary {
+    const ghm_record *recs;                         /* not owned */
+    int n_recs;
+    int n_swept;                                    /* swept columns, in file order */
+    char swept[GHM_SUM_MAX_SWEPT][GHM_NAME_MAX];
+    int n_metrics;                                  /* test metrics, canonical order */
+    char metrics[GHM_REC_MAX_METRICS][GHM_REC_METRIC_NAME];
+    int n_losses;                                   /* losses in file order */
+    char losses[32][32];
+    int n_groups;
+    ghm_group *groups;                              /* plan order */
+} ghm_summary;
+
+/* Group records. e (may be NULL) gives loss and swept-column order. */
+int ghm_summary_build(const ghm_record *recs, int n, const ghm_experiment *e, ghm_summary *out, ghm_error *err);
+void ghm_summary_free(ghm_summary *s);
+/* Index of a metric in s->metrics, or -1. */
+int ghm_summary_metric(const ghm_summary *s, const char *name);
+/* Number of groups of a loss (> 1 means the loss was swept). */
+int ghm_summary_loss_groups(const ghm_summary *s, const char *loss);
+/* The group of `loss` with the best mean validation Recall@1, or -1 when none
+ * has validation metrics. */
+int ghm_summary_select_val(const ghm_summary *s, const char *loss);
+/* For plots: best by validation Recall@1 if possible, else the loss's only
+ * group, else best by test Recall@1 (*on_test = 1). -1 when the loss has no group. */
+int ghm_summary_best(const ghm_summary *s, const char *loss, int *on_test);
+
+/* Table texts (malloc'd). */
+int ghm_summary_csv(const ghm_summary *s, char **out, ghm_error *err);
+int ghm_summary_markdown(const ghm_summary *s, const char *title, char **out, ghm_error *err);
+int ghm_summary_latex(const ghm_summary *s, const char *title, char **out, ghm_error *err);
+
+typedef struct ghm_report_opts {
+    int plots;               /* 1: write plots (default) */
+    const char *gnuplot;     /* gnuplot command (default "gnuplot") */
+} ghm_report_opts;
+
+typedef struct ghm_report_result {
+    int n_records;           /* records used */
+    int n_bad;               /* record.json files that did not parse */
+    int n_stale;             /* records not in the experiment's plan (ignored) */
+    int n_planned;           /* runs in the plan (0 when no experiment given) */
+    int n_missing;           /* planned runs without a record */
+    int n_groups;
+    int n_plots;             /* PNG files made */
+    char warning[512];       /* non-fatal problem (e.g. gnuplot missing: plots skipped) */
+} ghm_report_result;
+
+void ghm_report_opts_default(ghm_report_opts *o);
+/* Read <dir>/runs/<id>/record.json, write <dir>/summary.{csv,md,tex} and
+ * <dir>/plots/. e (may be NULL) is the experiment (plan) the directory belongs
+ * to: records outside the plan are ignored, missing runs counted. */
+int ghm_report_write(const char *dir, const ghm_experiment *e, const ghm_report_opts *o, ghm_report_result *res,
+                     ghm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

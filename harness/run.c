@@ -1,0 +1,423 @@
+/* The run loop: data (cached) -> split -> sampler -> backbone -> loss ->
+ * trainer; epochs x steps with the LR schedule; validation every eval_every
+ * epochs and at the end; final test evaluation; record. And sweeps over lists
+ * of plan indices. */
+#include "run.h"
+
+#include "../backbones/backbone.h"
+#include "../core/json.h"
+#include "../core/npy.h"
+#include "../core/optim.h"
+#include "../core/progress.h"
+#include "../core/threads.h"
+#include "../eval/eval.h"
+#include "../losses/loss.h"
+#include "trainer.h"
+
+#include <dirent.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- metric sets from evaluation results ---- */
+
+void ghm_metric_set_from(ghm_metric_set *s, const ghm_metrics *m)
+{
+    char names[GHM_REC_MAX_METRICS][24];
+    double values[GHM_REC_MAX_METRICS];
+    memset(s, 0, sizeof *s);
+    int n = ghm_metrics_list(m, names, values, GHM_REC_MAX_METRICS);
+    for (int i = 0; i < n; i++) ghm_metric_set_put(s, names[i], values[i]);
+}
+
+/* ---- dataset cache ---- */
+
+#define GHM_CACHE_SLOTS 8
+
+typedef struct {
+    int used;
+    char key[GHM_PATH_MAX * 2 + 256];
+    ghm_dataset data;
+    unsigned long last_use;
+} cache_slot;
+
+struct ghm_data_cache {
+    cache_slot slot[GHM_CACHE_SLOTS];
+    unsigned long tick;
+    int loads;
+};
+
+int ghm_data_cache_create(ghm_data_cache **out, ghm_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out) return GHM_FAIL(err, GHM_ENOMEM, "out of memory (data cache)");
+    return 0;
+}
+
+void ghm_data_cache_destroy(ghm_data_cache *c)
+{
+    if (!c) return;
+    for (int i = 0; i < GHM_CACHE_SLOTS; i++)
+        if (c->slot[i].used) ghm_dataset_free(&c->slot[i].data);
+    free(c);
+}
+
+int ghm_data_cache_loads(const ghm_data_cache *c) { return c ? c->loads : 0; }
+
+static void cache_key(const ghm_dataset_opts *o, char *key, size_t n)
+{
+    int synthetic = o->name && strcmp(o->name, "synthetic") == 0;
+    if (synthetic)
+        snprintf(key, n, "%s|%s|%s|%d|%d|%d|%d|%llu", o->name, o->path ? o->path : "",
+                 o->data_root ? o->data_root : "", o->classes, o->train_per_class, o->test_per_class, o->image_size,
+                 (unsigned long long)o->seed);
+    else
+        snprintf(key, n, "%s|%s|%s", o->name ? o->name : "", o->path ? o->path : "", o->data_root ? o->data_root : "");
+}
+
+int ghm_data_cache_get(ghm_data_cache *c, const ghm_dataset_opts *o, const ghm_dataset **out, ghm_error *err)
+{
+    *out = NULL;
+    char key[sizeof c->slot[0].key];
+    cache_key(o, key, sizeof key);
+    c->tick++;
+    for (int i = 0; i < GHM_CACHE_SLOTS; i++)
+        if (c->slot[i].used && strcmp(c->slot[i].key, key) == 0) {
+            c->slot[i].last_use = c->tick;
+            *out = &c->slot[i].data;
+            return 0;
+        }
+    /* free slot, else evict the least recently used */
+    int v = -1;
+    for (int i = 0; i < GHM_CACHE_SLOTS && v < 0; i++)
+        if (!c->slot[i].used) v = i;
+    if (v < 0) {
+        v = 0;
+        for (int i = 1; i < GHM_CACHE_SLOTS; i++)
+            if (c->slot[i].last_use < c->slot[v].last_use) v = i;
+        ghm_dataset_free(&c->slot[v].data);
+        c->slot[v].used = 0;
+    }
+    cache_slot *s = &c->slot[v];
+    memset(&s->data, 0, sizeof s->data);
+    int rc = ghm_dataset_load(o, &s->data, err);
+    if (rc < 0) return rc;
+    s->used = 1;
+    s->last_use = c->tick;
+    snprintf(s->key, sizeof s->key, "%s", key);
+    c->loads++;
+    *out = &s->data;
+    return 0;
+}
+
+/* ---- one run ---- */
+
+static void report(const ghm_run_hooks *h, const ghm_run_progress *p)
+{
+    if (h && h->progress) h->progress(p, h->user);
+}
+
+/* embed a subset and evaluate it; emb_out (may be NULL) receives the embeddings (malloc'd) */
+static int embed_eval(ghm_backbone *b, const ghm_subset *s, const ghm_eval_opts *eo, ghm_metric_set *ms,
+                      float **emb_out, ghm_error *err)
+{
+    if (emb_out) *emb_out = NULL;
+    int n = s->img.n, d = b->dim;
+    float *emb = malloc((size_t)n * d * sizeof *emb);
+    if (!emb) return GHM_FAIL(err, GHM_ENOMEM, "out of memory (%d x %d embeddings)", n, d);
+    int rc = ghm_embed_subset(b, s, emb, err);
+    if (rc == 0) {
+        ghm_metrics m;
+        rc = ghm_evaluate(emb, s->img.labels, n, d, eo, &m, err);
+        if (rc == 0) ghm_metric_set_from(ms, &m);
+    }
+    if (rc == 0 && emb_out)
+        *emb_out = emb;
+    else
+        free(emb);
+    return rc;
+}
+
+/* remove leftovers of an interrupted attempt (temp files of atomic writes) */
+static void clean_tmp(const char *run_dir)
+{
+    DIR *d = opendir(run_dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strstr(e->d_name, ".tmp")) {
+            char p[GHM_PATH_MAX + 300];
+            snprintf(p, sizeof p, "%s/%s", run_dir, e->d_name);
+            unlink(p);
+        }
+    }
+    closedir(d);
+}
+
+int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks *h, ghm_record *rec_out,
+                ghm_error *err)
+{
+    double t0 = ghm_clock();
+    ghm_run_progress P;
+    memset(&P, 0, sizeof P);
+    P.phase = GHM_RUN_PHASE_DATA;
+    P.epochs = r->epochs;
+    P.loss = NAN;
+    report(h, &P);
+
+    ghm_dataset local;
+    const ghm_dataset *ds = NULL;
+    int own_ds = 0;
+    ghm_split split;
+    ghm_sampler *sampler = NULL;
+    ghm_backbone *bb = NULL;
+    ghm_loss *loss = NULL;
+    ghm_trainer *tr = NULL;
+    float *x = NULL, *test_emb = NULL;
+    int *idx = NULL, *labels = NULL;
+    int have_split = 0;
+    ghm_record rec;
+    ghm_record_init(&rec);
+    ghm_record_from_spec(&rec, r);
+    rec.threads = ghm_threads_get();
+    int rc;
+
+    memset(&split, 0, sizeof split);
+    if ((rc = ghm_mkdirs(run_dir, err)) < 0) goto done;
+    clean_tmp(run_dir);
+
+    ghm_dataset_opts dopts = r->data;
+    dopts.name = r->dataset_name;
+    dopts.path = r->dataset_path[0] ? r->dataset_path : NULL;
+    if (h && h->data_root) dopts.data_root = h->data_root;
+    if (h && h->cache) {
+        rc = ghm_data_cache_get(h->cache, &dopts, &ds, err);
+    } else {
+        memset(&local, 0, sizeof local);
+        rc = ghm_dataset_load(&dopts, &local, err);
+        if (rc == 0) {
+            ds = &local;
+            own_ds = 1;
+        }
+    }
+    if (rc < 0) goto done;
+    if ((rc = ghm_split_make(ds, &r->split, &split, err)) < 0) goto done;
+    have_split = 1;
+
+    const ghm_subset *train = &split.train;
+    int B = r->batch_size;
+    if ((rc = ghm_sampler_create(train->img.labels, train->img.n, train->n_classes, B, r->m_per_class, r->seed,
+                                 &sampler, err)) < 0)
+        goto done;
+    if ((rc = ghm_backbone_create(r->backbone, &r->backbone_params, train->img.c, train->img.h, train->img.w,
+                                  r->embedding_dim, r->normalize, B, r->seed, &bb, err)) < 0)
+        goto done;
+    if ((rc = ghm_loss_create(r->loss, &r->loss_params, r->embedding_dim, train->n_classes, r->seed, &loss, err)) < 0)
+        goto done;
+    if ((rc = ghm_trainer_create(bb, loss, &r->optim, B, &tr, err)) < 0) goto done;
+
+    size_t img_sz = (size_t)train->img.c * train->img.h * train->img.w;
+    x = malloc((size_t)B * img_sz * sizeof *x);
+    idx = malloc((size_t)B * sizeof *idx);
+    labels = malloc((size_t)B * sizeof *labels);
+    if (!x || !idx || !labels) {
+        rc = GHM_FAIL(err, GHM_ENOMEM, "out of memory (batch of %d images)", B);
+        goto done;
+    }
+
+    int bpe = ghm_sampler_batches_per_epoch(sampler);
+    int steps = r->steps_per_epoch > 0 ? r->steps_per_epoch : bpe;
+    if (steps < 1 || bpe < 1) {
+        rc = ghm_error_set(err, GHM_EINPUT, "run %s: no training batches per epoch", r->run_id);
+        goto done;
+    }
+    double t_train = ghm_clock();
+    long images = 0;
+    int has_val = split.val.img.n > 0;
+    rec.has_val = has_val;
+    P.batches = steps;
+    for (int ep = 0; ep < r->epochs; ep++) {
+        double sum = 0;
+        int nb = 0;
+        double lr = r->optim.lr;
+        P.epoch = ep + 1;
+        for (int b = 0; b < steps; b++) {
+            if (h && h->stop && *h->stop) {
+                rc = ghm_error_set(err, GHM_EINTR, "run %s interrupted at epoch %d, batch %d (not recorded)",
+                                   r->run_id, ep + 1, b + 1);
+                goto done;
+            }
+            /* the sampler's epochs run independently of training epochs, so
+             * steps_per_epoch may differ from its batches per epoch */
+            long g = (long)ep * steps + b;
+            if ((rc = ghm_sampler_batch(sampler, (int)(g / bpe), (int)(g % bpe), idx, err)) < 0) goto done;
+            ghm_subset_gather(train, idx, B, x, labels);
+            lr = ghm_schedule_lr(&r->schedule, r->optim.lr, ep + (double)b / steps, r->epochs);
+            double lv;
+            if ((rc = ghm_trainer_step(tr, x, labels, B, lr, &lv, err)) < 0) {
+                ghm_error_prefix(err, "epoch %d, batch %d", ep + 1, b + 1);
+                goto done;
+            }
+            sum += lv;
+            nb++;
+            images += B;
+            double now = ghm_clock();
+            P.phase = GHM_RUN_PHASE_TRAIN;
+            P.batch = b + 1;
+            P.loss = sum / nb;
+            P.lr = lr;
+            P.elapsed_s = now - t0;
+            P.images_per_s = now > t_train ? images / (now - t_train) : 0;
+            P.fraction = (double)(ep * steps + b + 1) / ((double)r->epochs * steps);
+            P.val = NULL;
+            report(h, &P);
+        }
+        ghm_history_entry he;
+        memset(&he, 0, sizeof he);
+        he.epoch = ep + 1;
+        he.train_loss = nb ? sum / nb : NAN;
+        he.lr = lr;
+        int last = ep == r->epochs - 1;
+        if (has_val && (last || (r->eval_every > 0 && (ep + 1) % r->eval_every == 0))) {
+            P.phase = GHM_RUN_PHASE_EVAL_VAL;
+            P.val = NULL;
+            report(h, &P);
+            if ((rc = embed_eval(bb, &split.val, &r->eval, &he.val, NULL, err)) < 0) {
+                ghm_error_prefix(err, "epoch %d: validation", ep + 1);
+                goto done;
+            }
+            he.has_val = 1;
+            rec.val = he.val;
+            P.val = &rec.val;
+            report(h, &P);
+            P.val = NULL;
+        }
+        he.seconds = ghm_clock() - t0;
+        if ((rc = ghm_record_add_history(&rec, &he, err)) < 0) goto done;
+        rec.epochs = ep + 1;
+    }
+    if (h && h->stop && *h->stop) {
+        rc = ghm_error_set(err, GHM_EINTR, "run %s interrupted before its test evaluation (not recorded)", r->run_id);
+        goto done;
+    }
+
+    P.phase = GHM_RUN_PHASE_EVAL_TEST;
+    report(h, &P);
+    if ((rc = embed_eval(bb, &split.test, &r->eval, &rec.test, r->save_embeddings ? &test_emb : NULL, err)) < 0) {
+        ghm_error_prefix(err, "test evaluation");
+        goto done;
+    }
+    if (r->save_embeddings) {
+        char p[GHM_PATH_MAX + 64];
+        size_t shape[2] = {(size_t)split.test.img.n, (size_t)bb->dim};
+        snprintf(p, sizeof p, "%s/embeddings_test.npy", run_dir);
+        if ((rc = ghm_npy_write_f32(p, test_emb, 2, shape, err)) < 0) goto done;
+        int32_t *lab = malloc((size_t)split.test.img.n * sizeof *lab + 1);
+        if (!lab) {
+            rc = GHM_FAIL(err, GHM_ENOMEM, "out of memory (labels)");
+            goto done;
+        }
+        for (int i = 0; i < split.test.img.n; i++) lab[i] = split.test.img.labels[i];
+        snprintf(p, sizeof p, "%s/embeddings_test_labels.npy", run_dir);
+        rc = ghm_npy_write_i32(p, lab, 1, shape, err);
+        free(lab);
+        if (rc < 0) goto done;
+        rec.has_embeddings = 1;
+    }
+    if (h && h->stop && *h->stop) {
+        rc = ghm_error_set(err, GHM_EINTR, "run %s interrupted before its record was written (not recorded)",
+                           r->run_id);
+        goto done;
+    }
+    rec.seconds = ghm_clock() - t0;
+    if ((rc = ghm_record_write(&rec, r, run_dir, err)) < 0) goto done;
+    rc = 0;
+
+done:
+    free(x);
+    free(idx);
+    free(labels);
+    free(test_emb);
+    ghm_trainer_destroy(tr);
+    if (loss) ghm_loss_destroy(loss);
+    if (bb) ghm_backbone_destroy(bb);
+    ghm_sampler_destroy(sampler);
+    if (have_split) ghm_split_free(&split);
+    if (own_ds) ghm_dataset_free(&local);
+    if (rc == 0 && rec_out)
+        *rec_out = rec;
+    else
+        ghm_record_free(&rec);
+    return rc;
+}
+
+/* ---- sweeps ---- */
+
+int ghm_run_matches(const ghm_run_spec *r, const char *pattern)
+{
+    if (!pattern || !*pattern) return 1;
+    if (strstr(r->run_id, pattern) || strstr(r->loss, pattern)) return 1;
+    if (fnmatch(pattern, r->run_id, 0) == 0 || fnmatch(pattern, r->loss, 0) == 0) return 1;
+    return 0;
+}
+
+int ghm_sweep_select(const ghm_experiment *e, const char *out_dir, const ghm_select_opts *o, int *idx, int *n_idx,
+                     int *n_selected_total)
+{
+    int k = 0, total = 0;
+    for (int i = 0; i < e->n_runs; i++) {
+        const ghm_run_spec *r = &e->runs[i];
+        if (o && o->shard_n > 0 && i % o->shard_n != o->shard_i - 1) continue;
+        if (o && !ghm_run_matches(r, o->only)) continue;
+        total++;
+        if (!(o && o->force) && ghm_record_is_finished(out_dir, r->run_id)) continue;
+        idx[k++] = i;
+    }
+    *n_idx = k;
+    if (n_selected_total) *n_selected_total = total;
+    return 0;
+}
+
+static void describe_run(const ghm_run_spec *r, char *buf, size_t n)
+{
+    int k = snprintf(buf, n, "run %s (%s", r->run_id, r->loss);
+    for (int i = 0; i < r->n_swept && k > 0 && (size_t)k < n; i++)
+        k += snprintf(buf + k, n - (size_t)k, ", %s=%s", r->swept_name[i], r->swept_text[i]);
+    if (k > 0 && (size_t)k < n) snprintf(buf + k, n - (size_t)k, ", seed %llu)", (unsigned long long)r->seed);
+}
+
+int ghm_sweep_run(const ghm_experiment *e, const char *out_dir, const int *idx, int n_idx, const ghm_run_hooks *h,
+                  ghm_sweep_fn fn, void *user, int *n_done, ghm_error *err)
+{
+    if (n_done) *n_done = 0;
+    for (int i = 0; i < n_idx; i++) {
+        if (idx[i] < 0 || idx[i] >= e->n_runs)
+            return GHM_FAIL(err, GHM_EINPUT, "run index %d out of range [0, %d)", idx[i], e->n_runs);
+        const ghm_run_spec *r = &e->runs[idx[i]];
+        if (h && h->stop && *h->stop) return ghm_error_set(err, GHM_EINTR, "interrupted");
+        ghm_sweep_event ev = {GHM_SWEEP_START, i, n_idx, r, 0, NULL};
+        if (fn) fn(&ev, user);
+        char dir[GHM_PATH_MAX + 64];
+        if (ghm_record_run_dir(out_dir, r->run_id, dir, sizeof dir) < 0)
+            return ghm_error_set(err, GHM_EINPUT, "output path too long: %s", out_dir);
+        double t = ghm_clock();
+        int rc = ghm_run_one(r, dir, h, NULL, err);
+        ev.seconds = ghm_clock() - t;
+        if (rc < 0) {
+            char what[512];
+            describe_run(r, what, sizeof what);
+            if (rc != GHM_EINTR) ghm_error_prefix(err, "%s", what);
+            ev.kind = GHM_SWEEP_FAILED;
+            ev.err = err;
+            if (fn) fn(&ev, user);
+            return rc;
+        }
+        ev.kind = GHM_SWEEP_DONE;
+        if (fn) fn(&ev, user);
+        if (n_done) (*n_done)++;
+    }
+    return 0;
+}
