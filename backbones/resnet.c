@@ -1,13 +1,359 @@
-/* STUB: to be implemented. */
+/* Small residual network with batch norm (CIFAR-style ResNet, He et al. 2016):
+ *
+ *   x (B, C, H, W), C in {1, 3}, H = W in {28, 32}
+ *   stem: conv3x3 C->16 (pad 1), BN, ReLU
+ *   3 stages of `blocks` basic blocks, widths 16, 32, 64, first block strides 1, 2, 2:
+ *       out = ReLU(BN(conv3x3(ReLU(BN(conv3x3(x))))) + shortcut(x))
+ *       shortcut = identity, or conv1x1 (stride s) + BN when the shape changes
+ *   global average pool -> (B, 64); linear 64->D
+ *
+ * Convolutions have no bias (BN follows). Feature maps are channel-major
+ * (C, B, H, W) (core/layers.h). Initialisation as torchvision's ResNet:
+ * conv weights Kaiming normal (fan_out, ReLU gain), BN gamma 1 and beta 0,
+ * the final linear PyTorch's default U(-1/sqrt(64), 1/sqrt(64)).
+ * Convolutions use a bounded im2col workspace (chunks of images) and recompute
+ * it in backward when a chunk does not cover the batch.
+ */
 #include "backbone.h"
+#include "common.h"
 
-static const ghm_param_spec params[] = {{NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+#include "../core/layers.h"
+
+#include <string.h>
+
+static const ghm_param_spec params[] = {
+    {"blocks", 1, 1, 8, "basic blocks per stage (3 stages)", NULL, 1, 0}, {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+
+#define COL_BUDGET ((size_t)4 << 20) /* floats of im2col workspace (16 MB) */
+#define EVAL_CHUNK 64
+
+/* conv (no bias) + batch norm. */
+typedef struct cbn {
+    ghm_tensor *w, *gamma, *beta;
+    float *rmean, *rvar;   /* (cout) running statistics */
+    float *mean, *invstd;  /* (cout) batch statistics of the last train forward */
+    int cin, cout, k, stride, pad, H, W, OH, OW;
+    int chunk;             /* images per im2col chunk */
+    float *y;              /* (cout, B, OH, OW) conv output (BN input) */
+    float *z;              /* (cout, B, OH, OW) BN output (ReLU applied in place where the net has one) */
+} cbn;
+
+typedef struct block {
+    cbn a, b, s;
+    int proj;   /* 1: shortcut s is conv1x1 + BN */
+    float *out; /* (cout, B, OH, OW) block output */
+} block;
+
+typedef struct resnet {
+    bb_tensors ts;
+    cbn stem;
+    block *blk;
+    int nblk;
+    ghm_tensor *fw, *fb;
+    float *stats;       /* running stats + batch stats storage */
+    int cap;            /* images the activation buffers hold */
+    float *arena;
+    float *xin;         /* (C, B, H, W) input, channel-major */
+    float *pool;        /* (B, 64) */
+    float *dpool;       /* (B, 64) */
+    float *g[3];        /* scratch gradients, each max activation size */
+    float *col;         /* im2col workspace */
+    size_t col_size;
+    int n;
+} resnet;
+
+static int cbn_init(resnet *r, cbn *c, const char *name, int cin, int cout, int k, int stride, int H, int W,
+                    ghm_rng *rng, ghm_error *err)
+{
+    char nm[96];
+    c->cin = cin;
+    c->cout = cout;
+    c->k = k;
+    c->stride = stride;
+    c->pad = k / 2;
+    c->H = H;
+    c->W = W;
+    c->OH = ghm_conv2d_out(H, k, stride, c->pad);
+    c->OW = ghm_conv2d_out(W, k, stride, c->pad);
+    const int sw[4] = {cout, cin, k, k}, sc[1] = {cout};
+    snprintf(nm, sizeof nm, "%s.conv.weight", name);
+    if (!(c->w = bb_tensor_add(&r->ts, nm, 4, sw, 1, err))) return err ? err->code : GHM_ENOMEM;
+    snprintf(nm, sizeof nm, "%s.bn.weight", name);
+    if (!(c->gamma = bb_tensor_add(&r->ts, nm, 1, sc, 0, err))) return err ? err->code : GHM_ENOMEM;
+    snprintf(nm, sizeof nm, "%s.bn.bias", name);
+    if (!(c->beta = bb_tensor_add(&r->ts, nm, 1, sc, 0, err))) return err ? err->code : GHM_ENOMEM;
+    ghm_init_kaiming_normal(c->w->data, c->w->n, cout * k * k, rng);
+    for (int i = 0; i < cout; i++) c->gamma->data[i] = 1.0f;
+    const size_t per = (size_t)cin * k * k * c->OH * c->OW;
+    c->chunk = (int)(COL_BUDGET / per);
+    if (c->chunk < 1) c->chunk = 1;
+    return 0;
+}
+
+static size_t act(const cbn *c) { return (size_t)c->cout * c->OH * c->OW; }
+
+static void destroy(ghm_backbone *b)
+{
+    resnet *r = (resnet *)b->impl;
+    if (!r) return;
+    bb_tensors_free(&r->ts);
+    free(r->blk);
+    ghm_free(r->stats);
+    ghm_free(r->arena);
+    ghm_free(r->col);
+    free(r);
+    b->impl = NULL;
+}
+
+/* Visit every cbn. */
+#define FOR_CBN(r, body)                                                                                             \
+    do {                                                                                                             \
+        cbn *c_ = &(r)->stem;                                                                                        \
+        body;                                                                                                        \
+        for (int i_ = 0; i_ < (r)->nblk; i_++) {                                                                     \
+            c_ = &(r)->blk[i_].a;                                                                                    \
+            body;                                                                                                    \
+            c_ = &(r)->blk[i_].b;                                                                                    \
+            body;                                                                                                    \
+            if ((r)->blk[i_].proj) {                                                                                 \
+                c_ = &(r)->blk[i_].s;                                                                                \
+                body;                                                                                                \
+            }                                                                                                        \
+        }                                                                                                            \
+    } while (0)
 
 static int create(ghm_backbone *b, ghm_rng *rng, ghm_error *err)
 {
-    (void)b;
-    (void)rng;
-    return ghm_error_set(err, GHM_EFAIL, "backbone 'resnet' is not implemented yet");
+    if ((b->in_c != 1 && b->in_c != 3) || b->in_h != b->in_w || (b->in_h != 28 && b->in_h != 32))
+        return ghm_error_set(err, GHM_EINPUT,
+                             "backbone 'resnet' needs 1 or 3 channels of 28x28 or 32x32 pixels, got %dx%dx%d "
+                             "(C x H x W)",
+                             b->in_c, b->in_h, b->in_w);
+    resnet *r = (resnet *)calloc(1, sizeof *r);
+    if (!r) return GHM_FAIL(err, GHM_ENOMEM, "resnet: out of memory");
+    b->impl = r;
+    const int nb = (int)ghm_params_get(&b->params, "blocks", 1);
+    r->nblk = 3 * nb;
+    r->blk = (block *)calloc((size_t)r->nblk, sizeof *r->blk);
+    if (!r->blk) {
+        destroy(b);
+        return GHM_FAIL(err, GHM_ENOMEM, "resnet: out of memory");
+    }
+    int rc = cbn_init(r, &r->stem, "stem", b->in_c, 16, 3, 1, b->in_h, b->in_w, rng, err);
+    int cin = 16, H = b->in_h;
+    static const int width[3] = {16, 32, 64}, stride0[3] = {1, 2, 2};
+    for (int s = 0; s < 3 && !rc; s++)
+        for (int j = 0; j < nb && !rc; j++) {
+            block *k = &r->blk[s * nb + j];
+            const int stride = j == 0 ? stride0[s] : 1, cout = width[s];
+            char nm[40];
+            snprintf(nm, sizeof nm, "layer%d.%d.a", s + 1, j);
+            rc = cbn_init(r, &k->a, nm, cin, cout, 3, stride, H, H, rng, err);
+            const int OH = k->a.OH;
+            snprintf(nm, sizeof nm, "layer%d.%d.b", s + 1, j);
+            if (!rc) rc = cbn_init(r, &k->b, nm, cout, cout, 3, 1, OH, OH, rng, err);
+            k->proj = stride != 1 || cin != cout;
+            snprintf(nm, sizeof nm, "layer%d.%d.shortcut", s + 1, j);
+            if (!rc && k->proj) rc = cbn_init(r, &k->s, nm, cin, cout, 1, stride, H, H, rng, err);
+            cin = cout;
+            H = OH;
+        }
+    const int sw[2] = {b->dim, 64}, sb[1] = {b->dim};
+    if (!rc && (!(r->fw = bb_tensor_add(&r->ts, "fc.weight", 2, sw, 1, err)) ||
+                !(r->fb = bb_tensor_add(&r->ts, "fc.bias", 1, sb, 0, err))))
+        rc = err ? err->code : GHM_ENOMEM;
+    if (rc) {
+        destroy(b);
+        return rc;
+    }
+    ghm_init_uniform_fan_in(r->fw->data, r->fw->n, 64, rng);
+    ghm_init_uniform_fan_in(r->fb->data, r->fb->n, 64, rng);
+    /* statistics: 4 arrays of cout per cbn */
+    size_t ns = 0;
+    FOR_CBN(r, ns += 4 * (size_t)c_->cout);
+    r->stats = ghm_alloc_floats(ns);
+    if (!r->stats) {
+        destroy(b);
+        return GHM_FAIL(err, GHM_ENOMEM, "resnet: out of memory");
+    }
+    float *p = r->stats;
+    FOR_CBN(r, {
+        c_->rmean = p;
+        c_->rvar = p + c_->cout;
+        c_->mean = p + 2 * c_->cout;
+        c_->invstd = p + 3 * c_->cout;
+        for (int q = 0; q < c_->cout; q++) c_->rvar[q] = 1.0f;
+        p += 4 * (size_t)c_->cout;
+    });
+    return 0;
 }
 
-const ghm_backbone_ops ghm_backbone_resnet = {"resnet", "not implemented yet", params, create, NULL, NULL, NULL, NULL};
+static int ensure(ghm_backbone *b, int n, ghm_error *err)
+{
+    resnet *r = (resnet *)b->impl;
+    if (n <= r->cap) return 0;
+    ghm_free(r->arena);
+    ghm_free(r->col);
+    r->col = NULL;
+    r->cap = 0;
+    const size_t img = (size_t)b->in_c * b->in_h * b->in_w;
+    size_t per = img + 2 * 64, amax = img, colmax = 0;
+    FOR_CBN(r, {
+        per += 2 * act(c_);
+        if (act(c_) > amax) amax = act(c_);
+        int ch = c_->chunk < n ? c_->chunk : n;
+        size_t cs = ghm_conv2d_col_size(c_->cin, c_->k, c_->OH, c_->OW, ch);
+        if (cs > colmax) colmax = cs;
+    });
+    for (int i = 0; i < r->nblk; i++) per += act(&r->blk[i].b);
+    per += 3 * amax;
+    r->arena = ghm_alloc_floats(per * (size_t)n);
+    r->col = ghm_alloc_floats(colmax);
+    if (!r->arena || !r->col) {
+        ghm_free(r->arena);
+        ghm_free(r->col);
+        r->arena = r->col = NULL;
+        return GHM_FAIL(err, GHM_ENOMEM, "resnet: out of memory for a batch of %d", n);
+    }
+    r->col_size = colmax;
+    r->cap = n;
+    float *p = r->arena;
+    r->xin = p;
+    p += img * n;
+    r->pool = p;
+    p += 64 * (size_t)n;
+    r->dpool = p;
+    p += 64 * (size_t)n;
+    FOR_CBN(r, {
+        c_->y = p;
+        p += act(c_) * n;
+        c_->z = p;
+        p += act(c_) * n;
+    });
+    for (int i = 0; i < r->nblk; i++) {
+        r->blk[i].out = p;
+        p += act(&r->blk[i].b) * n;
+    }
+    for (int i = 0; i < 3; i++) {
+        r->g[i] = p;
+        p += amax * n;
+    }
+    return 0;
+}
+
+static void cbn_forward(resnet *r, cbn *c, const float *x, int n, int train, int relu)
+{
+    ghm_conv2d_forward(c->y, r->col, x, c->w->data, NULL, n, c->cin, c->H, c->W, c->cout, c->k, c->stride, c->pad,
+                       c->chunk);
+    const int N = n * c->OH * c->OW;
+    ghm_batchnorm_forward(c->z, c->mean, c->invstd, c->rmean, c->rvar, c->y, c->gamma->data, c->beta->data, c->cout,
+                          N, train);
+    if (relu) ghm_relu_forward(c->z, c->z, (size_t)c->cout * N);
+}
+
+/* dz (cout, B, OH, OW): gradient w.r.t. the BN output (after any ReLU backward),
+ * clobbered; x the conv input; dx (cin, B, H, W) or NULL. */
+static void cbn_backward(resnet *r, cbn *c, float *dz, const float *x, float *dx, int n)
+{
+    const int N = n * c->OH * c->OW;
+    ghm_batchnorm_backward(dz, c->gamma->grad, c->beta->grad, dz, c->y, c->mean, c->invstd, c->gamma->data, c->cout,
+                           N);
+    ghm_conv2d_backward(dx, c->w->grad, NULL, dz, x, c->w->data, r->col, 0, n, c->cin, c->H, c->W, c->cout, c->k,
+                        c->stride, c->pad, c->chunk);
+}
+
+static void run(ghm_backbone *b, const float *x, int n, float *out, int train)
+{
+    resnet *r = (resnet *)b->impl;
+    const int HW = b->in_h * b->in_w;
+    ghm_nchw_to_cbhw(r->xin, x, n, b->in_c, HW);
+    cbn_forward(r, &r->stem, r->xin, n, train, 1);
+    const float *h = r->stem.z;
+    for (int i = 0; i < r->nblk; i++) {
+        block *k = &r->blk[i];
+        cbn_forward(r, &k->a, h, n, train, 1);
+        cbn_forward(r, &k->b, k->a.z, n, train, 0);
+        const float *sc = h;
+        if (k->proj) {
+            cbn_forward(r, &k->s, h, n, train, 0);
+            sc = k->s.z;
+        }
+        const size_t m = act(&k->b) * n;
+        ghm_add_forward(k->out, k->b.z, sc, m);
+        ghm_relu_forward(k->out, k->out, m);
+        h = k->out;
+    }
+    const block *last = &r->blk[r->nblk - 1];
+    ghm_gap_forward(r->pool, h, n, 64, last->b.OH * last->b.OW);
+    ghm_linear_forward(out, r->pool, r->fw->data, r->fb->data, n, 64, b->dim);
+}
+
+static int forward(ghm_backbone *b, const float *x, int n, float *out, int train, ghm_error *err)
+{
+    resnet *r = (resnet *)b->impl;
+    r->n = 0;
+    if (train) {
+        if (n < 2) return ghm_error_set(err, GHM_EINPUT, "resnet: batch norm needs a training batch of >= 2, got %d", n);
+        int rc = ensure(b, n, err);
+        if (rc) return rc;
+        run(b, x, n, out, 1);
+        r->n = n;
+        return 0;
+    }
+    int chunk = r->cap > EVAL_CHUNK ? r->cap : (n < EVAL_CHUNK ? n : EVAL_CHUNK);
+    int rc = ensure(b, chunk, err);
+    if (rc) return rc;
+    const size_t img = (size_t)b->in_c * b->in_h * b->in_w;
+    for (int i = 0; i < n; i += chunk) {
+        int m = n - i < chunk ? n - i : chunk;
+        run(b, x + (size_t)i * img, m, out + (size_t)i * b->dim, 0);
+    }
+    return 0;
+}
+
+static int backward(ghm_backbone *b, const float *dout, ghm_error *err)
+{
+    resnet *r = (resnet *)b->impl;
+    const int n = r->n;
+    if (n <= 0) return GHM_FAIL(err, GHM_EFAIL, "resnet: backward without a preceding train forward");
+    const block *last = &r->blk[r->nblk - 1];
+    const int HW = last->b.OH * last->b.OW;
+    ghm_linear_backward(r->dpool, r->fw->grad, r->fb->grad, dout, r->pool, r->fw->data, n, 64, b->dim);
+    float *g0 = r->g[0], *g1 = r->g[1], *g2 = r->g[2];
+    ghm_gap_backward(g0, r->dpool, n, 64, HW); /* g0: dL/d(block output) */
+    for (int i = r->nblk - 1; i >= 0; i--) {
+        block *k = &r->blk[i];
+        const float *h = i > 0 ? r->blk[i - 1].out : r->stem.z; /* block input */
+        const size_t m = act(&k->b) * n;
+        ghm_relu_backward(g0, g0, k->out, m);                  /* g0: dL/d(sum) */
+        memcpy(g1, g0, sizeof(float) * m);                      /* g1: branch b's copy */
+        cbn_backward(r, &k->b, g1, k->a.z, g2, n);              /* g2: dL/d(a.z) */
+        ghm_relu_backward(g2, g2, k->a.z, act(&k->a) * n);
+        cbn_backward(r, &k->a, g2, h, g1, n);                   /* g1: dL/dh via branch */
+        const size_t mi = (size_t)k->a.cin * k->a.H * k->a.W * n;
+        if (k->proj) {
+            cbn_backward(r, &k->s, g0, h, g2, n);               /* g2: dL/dh via shortcut */
+            ghm_add_backward(g1, g2, mi, 1);
+        } else {
+            ghm_add_backward(g1, g0, mi, 1);
+        }
+        float *t = g0; /* the gradient w.r.t. the block input becomes the next g0 */
+        g0 = g1;
+        g1 = t;
+    }
+    ghm_relu_backward(g0, g0, r->stem.z, act(&r->stem) * n);
+    cbn_backward(r, &r->stem, g0, r->xin, NULL, n);
+    r->n = 0;
+    return 0;
+}
+
+static int tensors(ghm_backbone *b, ghm_tensor ***out)
+{
+    resnet *r = (resnet *)b->impl;
+    *out = r->ts.ptr;
+    return r->ts.n;
+}
+
+const ghm_backbone_ops ghm_backbone_resnet = {
+    "resnet", "small ResNet with batch norm: stem 16, 3 stages (16/32/64, `blocks` each), GAP, fc -> D",
+    params, create, forward, backward, tensors, destroy};

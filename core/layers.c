@@ -1,2 +1,178 @@
-/* STUB: to be implemented. */
-typedef int ghm_placeholder_layers;
+/* Dense layers: layout transposes, linear, ReLU, batch norm, residual add, L2
+ * normalisation and PyTorch-style initialisers. See core/layers.h. */
+#include "layers.h"
+
+#include "rng.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+void ghm_nchw_to_cbhw(float *y, const float *x, int B, int C, int HW)
+{
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int c = 0; c < C; c++)
+        for (int b = 0; b < B; b++)
+            memcpy(y + ((size_t)c * B + b) * HW, x + ((size_t)b * C + c) * HW, sizeof(float) * (size_t)HW);
+}
+
+void ghm_cbhw_to_nchw(float *y, const float *x, int B, int C, int HW)
+{
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++)
+            memcpy(y + ((size_t)b * C + c) * HW, x + ((size_t)c * B + b) * HW, sizeof(float) * (size_t)HW);
+}
+
+void ghm_linear_forward(float *y, const float *x, const float *w, const float *bias, int B, int In, int O)
+{
+    if (bias)
+        for (int b = 0; b < B; b++) memcpy(y + (size_t)b * O, bias, sizeof(float) * (size_t)O);
+    /* y (B, O) (+)= x (B, I) @ w^T (In, O) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, O, In, 1.0f, x, In, w, In, bias ? 1.0f : 0.0f, y, O);
+}
+
+void ghm_linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int B,
+                         int In, int O)
+{
+    if (db) {
+        for (int o = 0; o < O; o++) db[o] = 0.0f;
+        for (int b = 0; b < B; b++)
+            for (int o = 0; o < O; o++) db[o] += dy[(size_t)b * O + o];
+    }
+    /* dw (O, I) = dy^T (O, B) @ x (B, In) */
+    if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, In, B, 1.0f, dy, O, x, In, 0.0f, dw, In);
+    /* dx (B, I) = dy (B, O) @ w (O, I) */
+    if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, In, O, 1.0f, dy, O, w, In, 0.0f, dx, In);
+}
+
+void ghm_relu_forward(float *y, const float *x, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void ghm_relu_backward(float *dx, const float *dy, const float *y, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void ghm_batchnorm_forward(float *y, float *mean, float *invstd, float *running_mean, float *running_var,
+                           const float *x, const float *gamma, const float *beta, int C, int N, int train)
+{
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        const float *xc = x + (size_t)c * N;
+        float *yc = y + (size_t)c * N;
+        float m, is;
+        if (train) {
+            double s = 0.0;
+            for (int i = 0; i < N; i++) s += xc[i];
+            const double mu = s / N;
+            double v = 0.0;
+            for (int i = 0; i < N; i++) {
+                const double d = xc[i] - mu;
+                v += d * d;
+            }
+            const double var = v / N;
+            m = (float)mu;
+            is = (float)(1.0 / sqrt(var + GHM_BN_EPS));
+            mean[c] = m;
+            invstd[c] = is;
+            const double unbiased = N > 1 ? v / (N - 1) : var;
+            running_mean[c] = (1.0f - GHM_BN_MOMENTUM) * running_mean[c] + GHM_BN_MOMENTUM * m;
+            running_var[c] = (1.0f - GHM_BN_MOMENTUM) * running_var[c] + GHM_BN_MOMENTUM * (float)unbiased;
+        } else {
+            m = running_mean[c];
+            is = 1.0f / sqrtf(running_var[c] + GHM_BN_EPS);
+        }
+        const float a = gamma[c] * is, b0 = beta[c] - m * a; /* y = a x + b0 */
+        for (int i = 0; i < N; i++) yc[i] = a * xc[i] + b0;
+    }
+}
+
+void ghm_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                            const float *mean, const float *invstd, const float *gamma, int C, int N)
+{
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        const float *xc = x + (size_t)c * N, *gc = dy + (size_t)c * N;
+        const float m = mean[c], is = invstd[c];
+        double sg = 0.0, sgx = 0.0; /* sum dy, sum dy * xhat */
+        for (int i = 0; i < N; i++) {
+            sg += gc[i];
+            sgx += (double)gc[i] * ((xc[i] - m) * is);
+        }
+        if (dgamma) dgamma[c] = (float)sgx;
+        if (dbeta) dbeta[c] = (float)sg;
+        if (dx) {
+            /* dx = gamma*invstd/N * (N dy - sum dy - xhat sum(dy xhat)) */
+            float *dc = dx + (size_t)c * N;
+            const float k = gamma[c] * is;
+            const float mg = (float)(sg / N), mgx = (float)(sgx / N);
+            for (int i = 0; i < N; i++) {
+                const float xh = (xc[i] - m) * is;
+                dc[i] = k * (gc[i] - mg - xh * mgx);
+            }
+        }
+    }
+}
+
+void ghm_add_forward(float *y, const float *a, const float *b, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+void ghm_add_backward(float *da, const float *dy, size_t n, int accumulate)
+{
+    if (!da) return;
+    if (accumulate) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+        for (size_t i = 0; i < n; i++) da[i] += dy[i];
+    } else if (da != dy) {
+        memcpy(da, dy, sizeof(float) * n);
+    }
+}
+
+void ghm_l2norm_forward(float *y, const float *x, int B, int D)
+{
+    for (int b = 0; b < B; b++) {
+        const float *xr = x + (size_t)b * D;
+        float *yr = y + (size_t)b * D;
+        double s = 0.0;
+        for (int j = 0; j < D; j++) s += (double)xr[j] * xr[j];
+        const float inv = (float)(1.0 / sqrt(s + GHM_L2_EPS));
+        for (int j = 0; j < D; j++) yr[j] = xr[j] * inv;
+    }
+}
+
+void ghm_l2norm_backward(float *dx, const float *dy, const float *x, int B, int D)
+{
+    for (int b = 0; b < B; b++) {
+        const float *xr = x + (size_t)b * D, *gr = dy + (size_t)b * D;
+        float *dr = dx + (size_t)b * D;
+        double s = 0.0, xg = 0.0;
+        for (int j = 0; j < D; j++) {
+            s += (double)xr[j] * xr[j];
+            xg += (double)xr[j] * gr[j];
+        }
+        s += GHM_L2_EPS;
+        const double inv = 1.0 / sqrt(s);
+        const float a = (float)inv, c = (float)(xg * inv / s); /* dx = dy/s - x (x.dy)/s^3 */
+        for (int j = 0; j < D; j++) dr[j] = gr[j] * a - xr[j] * c;
+    }
+}
+
+void ghm_init_uniform_fan_in(float *w, size_t n, int fan_in, struct ghm_rng *rng)
+{
+    const float bound = 1.0f / sqrtf((float)(fan_in > 0 ? fan_in : 1));
+    for (size_t i = 0; i < n; i++) w[i] = ghm_rng_uniformf(rng, -bound, bound);
+}
+
+void ghm_init_kaiming_normal(float *w, size_t n, int fan_out, struct ghm_rng *rng)
+{
+    const double sd = sqrt(2.0 / (fan_out > 0 ? fan_out : 1));
+    for (size_t i = 0; i < n; i++) w[i] = (float)(sd * ghm_rng_normal(rng));
+}

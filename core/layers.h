@@ -1,0 +1,136 @@
+/* Neural-network layers: plain forward/backward function pairs (llm.c style).
+ *
+ * Conventions
+ *  - Row-major float32. Shapes are given in the comment of every function.
+ *  - Feature maps of the convolutional stack are stored CHANNEL-MAJOR,
+ *    (C, B, H, W) ("CBHW"): a convolution over the whole batch is then one GEMM
+ *    whose output (OC, B*OH*OW) is already the next layer's input, batch norm
+ *    statistics are contiguous per channel, and pooling works plane by plane.
+ *    Images arrive as (B, C, H, W); ghm_nchw_to_cbhw converts (a no-op copy for
+ *    C == 1, where both layouts coincide).
+ *  - Backward functions OVERWRITE parameter gradients (dw, db, ...) and input
+ *    gradients (dx). Any gradient pointer may be NULL to skip that output
+ *    (e.g. dx of the first layer).
+ *  - Element-wise / pooling / im2col loops use OpenMP with static schedules
+ *    (deterministic for a fixed thread count); matrix products use OpenBLAS.
+ *  - Functions never fail: buffers are allocated by the caller.
+ */
+#ifndef GHM_LAYERS_H
+#define GHM_LAYERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- layout ------------------------------------------------------------ */
+
+/* x (B, C, HW) -> y (C, B, HW). */
+void ghm_nchw_to_cbhw(float *y, const float *x, int B, int C, int HW);
+/* x (C, B, HW) -> y (B, C, HW). Also the flatten of a CBHW map to (B, C*HW)
+ * in PyTorch's (c, h, w) feature order; its backward is ghm_nchw_to_cbhw. */
+void ghm_cbhw_to_nchw(float *y, const float *x, int B, int C, int HW);
+
+/* ---- linear: y = x W^T + b (PyTorch weight layout) ---------------------- */
+
+/* x (B, I), w (O, I), bias (O) or NULL -> y (B, O). */
+void ghm_linear_forward(float *y, const float *x, const float *w, const float *bias, int B, int In, int O);
+/* dy (B, O), x (B, I), w (O, I) -> dx (B, I), dw (O, I), db (O); each may be NULL. */
+void ghm_linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int B,
+                         int In, int O);
+
+/* ---- ReLU (in place allowed: y == x, dx == dy) --------------------------- */
+
+/* x (n) -> y (n) = max(x, 0). */
+void ghm_relu_forward(float *y, const float *x, size_t n);
+/* dy (n), y (n) the forward OUTPUT -> dx (n) = dy * (y > 0). */
+void ghm_relu_backward(float *dx, const float *dy, const float *y, size_t n);
+
+/* ---- 2-D convolution (square kernel, any stride and zero padding) -------
+ *
+ * x (C, B, H, W), w (OC, C, K, K), bias (OC) or NULL -> y (OC, B, OH, OW)
+ * with OH = (H + 2 pad - K) / stride + 1 (likewise OW).
+ * Computed as im2col + one sgemm per chunk of `chunk` images:
+ *   y[:, chunk] (OC, nb*OH*OW) = w (OC, C*K*K) @ col (C*K*K, nb*OH*OW).
+ * col is a caller workspace of ghm_conv2d_col_size(C, K, OH, OW, chunk) floats.
+ * When chunk >= B, col holds the im2col of the whole batch on return, and the
+ * backward can reuse it (col_valid = 1) instead of recomputing it. */
+static inline int ghm_conv2d_out(int H, int K, int stride, int pad) { return (H + 2 * pad - K) / stride + 1; }
+size_t ghm_conv2d_col_size(int C, int K, int OH, int OW, int chunk);
+/* x (C, B, H, W) -> col (C*K*K, B*OH*OW): one row per (c, kh, kw), zero outside the image. */
+void ghm_im2col(float *col, const float *x, int B, int C, int H, int W, int K, int stride, int pad);
+/* col (C*K*K, B*OH*OW) -> dx (C, B, H, W): the adjoint of ghm_im2col (dx overwritten). */
+void ghm_col2im(float *dx, const float *col, int B, int C, int H, int W, int K, int stride, int pad);
+void ghm_conv2d_forward(float *y, float *col, const float *x, const float *w, const float *bias, int B, int C, int H,
+                        int W, int OC, int K, int stride, int pad, int chunk);
+/* dy (OC, B, OH, OW), x (C, B, H, W), w -> dx (C, B, H, W), dw (OC, C, K, K), db (OC); each may be NULL.
+ * col: workspace as in forward, CLOBBERED (it receives the column gradients).
+ * col_valid = 1: col holds the forward's whole-batch im2col (forward ran with chunk >= B). */
+void ghm_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, float *col,
+                         int col_valid, int B, int C, int H, int W, int OC, int K, int stride, int pad, int chunk);
+
+/* ---- pooling on (C, B, H, W) maps; P = C*B planes ----------------------- */
+
+/* Max pool, window K, stride S, no padding: x (P, H, W) -> y (P, OH, OW),
+ * OH = (H - K) / S + 1; arg (P, OH, OW) receives the index (within the plane)
+ * of each maximum. bias (C) or NULL is added to plane p's values first (plane p
+ * belongs to channel p / B when planes_per_channel = B), and relu = 1 applies
+ * max(0, .) to the result: relu(maxpool(x + b)) == maxpool(relu(x + b)), so a
+ * conv's bias, ReLU and pooling cost one pass over the small pooled output. */
+void ghm_maxpool_forward(float *y, int32_t *arg, const float *x, const float *bias, int relu, int P,
+                         int planes_per_channel, int H, int W, int K, int S);
+/* dy (P, OH, OW), y the forward output, arg -> dx (P, H, W) (overwritten).
+ * With relu = 1 the gradient is passed only where y > 0. */
+void ghm_maxpool_backward(float *dx, const float *dy, const float *y, const int32_t *arg, int relu, int P, int H,
+                          int W, int K, int S);
+/* Average pool, window K, stride S, no padding: x (P, H, W) -> y (P, OH, OW). */
+void ghm_avgpool_forward(float *y, const float *x, int P, int H, int W, int K, int S);
+/* dy (P, OH, OW) -> dx (P, H, W) (overwritten). */
+void ghm_avgpool_backward(float *dx, const float *dy, int P, int H, int W, int K, int S);
+/* Global average pool: x (C, B, HW) -> y (B, C) (row-major, ready for a linear layer). */
+void ghm_gap_forward(float *y, const float *x, int B, int C, int HW);
+/* dy (B, C) -> dx (C, B, HW). */
+void ghm_gap_backward(float *dx, const float *dy, int B, int C, int HW);
+
+/* ---- batch normalisation over channel-major x (C, N), N = B*H*W ----------
+ * PyTorch semantics: eps = 1e-5, momentum = 0.1; training uses the biased
+ * batch variance to normalise and updates running_var with the unbiased one.
+ * Eval mode uses the running statistics. */
+#define GHM_BN_EPS 1e-5f
+#define GHM_BN_MOMENTUM 0.1f
+/* x (C, N), gamma, beta (C) -> y (C, N). train = 1: batch statistics, stores
+ * mean (C) and invstd (C) for backward, updates running_mean/var (C) (N >= 2).
+ * train = 0: running statistics (mean/invstd may be NULL). */
+void ghm_batchnorm_forward(float *y, float *mean, float *invstd, float *running_mean, float *running_var,
+                           const float *x, const float *gamma, const float *beta, int C, int N, int train);
+/* dy (C, N), x the forward input, mean/invstd from the train forward -> dx (C, N), dgamma, dbeta (C).
+ * dx may alias dy. */
+void ghm_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                            const float *mean, const float *invstd, const float *gamma, int C, int N);
+
+/* ---- residual add: y = a + b; backward passes dy to both branches ------- */
+void ghm_add_forward(float *y, const float *a, const float *b, size_t n);
+/* da += dy when accumulate, else da = dy (da may be NULL). */
+void ghm_add_backward(float *da, const float *dy, size_t n, int accumulate);
+
+/* ---- L2 normalisation of rows: y = x / sqrt(|x|^2 + eps) ----------------- */
+#define GHM_L2_EPS 1e-12f
+/* x (B, D) -> y (B, D). */
+void ghm_l2norm_forward(float *y, const float *x, int B, int D);
+/* dy (B, D), x the forward input -> dx (B, D) = dy/s - x (x.dy)/s^3, s = sqrt(|x|^2 + eps). dx may alias dy. */
+void ghm_l2norm_backward(float *dx, const float *dy, const float *x, int B, int D);
+
+/* ---- initialisation ------------------------------------------------------ */
+struct ghm_rng;
+/* U(-bound, bound) with bound = 1/sqrt(fan_in): PyTorch's default for Linear and
+ * Conv2d weights (kaiming_uniform_ with a = sqrt(5)) and biases. */
+void ghm_init_uniform_fan_in(float *w, size_t n, int fan_in, struct ghm_rng *rng);
+/* Kaiming normal, fan_out mode, ReLU gain: N(0, 2/fan_out) (torchvision ResNets). */
+void ghm_init_kaiming_normal(float *w, size_t n, int fan_out, struct ghm_rng *rng);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
