@@ -6,6 +6,7 @@
 #include "../datasets/dataset.h"
 #include "../losses/loss.h"
 
+#include <cblas.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,8 +145,33 @@ static int cmd_bench(int argc, char **argv)
     return ghm_cli_usage("bench", "unknown benchmark '%s' (expected train, embed or eval)", argv[1]);
 }
 
+/* OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and falls back to
+ * its generic "Prescott" kernels, 2.5x slower for sgemm on this project's
+ * shapes. When that happens and the CPU has AVX2/AVX-512, re-execute once with
+ * OPENBLAS_CORETYPE naming the matching kernel family (read by OpenBLAS only
+ * at load time). A user's own OPENBLAS_CORETYPE is always respected, and
+ * GHM_KEEP_BLAS_CORE=1 disables this. */
+static void select_blas_kernels(char **argv)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (getenv("OPENBLAS_CORETYPE") || getenv("GHM_KEEP_BLAS_CORE")) return;
+    const char *core = openblas_get_corename();
+    if (!core || strcmp(core, "Prescott") != 0) return;
+    __builtin_cpu_init();
+    const char *target = __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell"
+                                                                                                          : NULL;
+    if (!target) return;
+    setenv("OPENBLAS_CORETYPE", target, 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed: carry on with the generic kernels */
+#else
+    (void)argv;
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    select_blas_kernels(argv);
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
