@@ -1,0 +1,694 @@
+/* The plan: expansion of an experiment file into fully resolved runs, their
+ * canonical text and run ids.
+ *
+ * Runs, in order: for each loss entry, for each combination of that entry's
+ * `sweep:` lists followed by the top-level `sweep:` lists (first key slowest),
+ * for each seed. Each run is built from the template (defaults + lists) by
+ * applying every scalar setting of the file, then the combination's values;
+ * then backbone and loss parameters are resolved against their specs and the
+ * cross-field rules are checked. The whole plan is built (and so the whole
+ * file validated) before anything is returned.
+ */
+#include "config_internal.h"
+
+#include "../backbones/backbone.h"
+#include "../losses/loss.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Truncating string copy (dst has cap bytes). */
+static void copy_name(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* ---- canonical text and id -------------------------------------------------- */
+
+#define CANON_VERSION 1
+
+typedef struct lines {
+    char **v;
+    int n, cap;
+    int failed;
+} lines;
+
+static void add_line(lines *L, const char *key, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#include <stdarg.h>
+
+/* Append "key=value" with '\\' and '\n' in the value escaped (one line per value). */
+static void add_line(lines *L, const char *key, const char *fmt, ...)
+{
+    if (L->failed) return;
+    char val[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(val, sizeof val, fmt, ap);
+    va_end(ap);
+    size_t need = strlen(key) + 1 + 2 * strlen(val) + 1;
+    char *s = malloc(need);
+    if (!s) {
+        L->failed = 1;
+        return;
+    }
+    char *p = s + sprintf(s, "%s=", key);
+    for (const char *q = val; *q; q++) {
+        if (*q == '\\' || *q == '\n') {
+            *p++ = '\\';
+            *p++ = *q == '\n' ? 'n' : '\\';
+        } else {
+            *p++ = *q;
+        }
+    }
+    *p = '\0';
+    if (L->n == L->cap) {
+        int cap = L->cap ? 2 * L->cap : 64;
+        char **v = realloc(L->v, (size_t)cap * sizeof(char *));
+        if (!v) {
+            free(s);
+            L->failed = 1;
+            return;
+        }
+        L->v = v;
+        L->cap = cap;
+    }
+    L->v[L->n++] = s;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void add_params(lines *L, const char *prefix, const ghm_param_spec *spec, const ghm_params *p)
+{
+    char key[128];
+    for (int i = 0; i < p->n; i++) {
+        snprintf(key, sizeof key, "%s.params.%s", prefix, p->name[i]);
+        const ghm_param_spec *s = spec ? ghm_param_spec_find(spec, p->name[i]) : NULL;
+        if (s && s->choices) {
+            char buf[64];
+            add_line(L, key, "%s", ghm_param_format(s, p->value[i], buf, sizeof buf));
+        } else {
+            add_line(L, key, "%.17g", p->value[i]);
+        }
+    }
+}
+
+static const char *choice(const char *const *names, int i)
+{
+    int n = 0;
+    while (names[n]) n++;
+    return (i >= 0 && i < n) ? names[i] : "?";
+}
+
+int ghm_run_spec_canonical(const ghm_run_spec *r, char *buf, int n)
+{
+    lines L = {NULL, 0, 0, 0};
+    char tmp[GHM_MAX_CLASSES * 5 + 8];
+
+    add_line(&L, "ghm.canonical", "%d", CANON_VERSION);
+    add_line(&L, "experiment", "%s", r->experiment);
+    add_line(&L, "seed", "%llu", (unsigned long long)r->seed);
+
+    add_line(&L, "dataset.name", "%s", r->dataset_name);
+    add_line(&L, "dataset.path", "%s", r->dataset_path);
+    add_line(&L, "dataset.classes", "%d", r->data.classes);
+    add_line(&L, "dataset.train_per_class", "%d", r->data.train_per_class);
+    add_line(&L, "dataset.test_per_class", "%d", r->data.test_per_class);
+    add_line(&L, "dataset.image_size", "%d", r->data.image_size);
+    add_line(&L, "dataset.split", "%s", choice(ghm_cfg_split_names, r->split.protocol));
+    tmp[0] = '\0';
+    for (int i = 0; i < r->split.n_train_classes && i < GHM_MAX_CLASSES; i++) {
+        char one[16];
+        snprintf(one, sizeof one, "%s%d", i ? "," : "", r->split.train_classes[i]);
+        strcat(tmp, one);
+    }
+    add_line(&L, "dataset.train_classes", "%s", tmp);
+    add_line(&L, "dataset.val_fraction", "%.17g", r->split.val_fraction);
+    add_line(&L, "dataset.limit.train", "%d", r->split.limit_train);
+    add_line(&L, "dataset.limit.test", "%d", r->split.limit_test);
+
+    const ghm_backbone_ops *bo = ghm_backbone_find(r->backbone);
+    add_line(&L, "backbone.name", "%s", r->backbone);
+    add_line(&L, "backbone.embedding_dim", "%d", r->embedding_dim);
+    add_line(&L, "backbone.normalize", "%d", r->normalize);
+    add_params(&L, "backbone", bo ? bo->params : NULL, &r->backbone_params);
+
+    add_line(&L, "train.epochs", "%d", r->epochs);
+    add_line(&L, "train.steps_per_epoch", "%d", r->steps_per_epoch);
+    add_line(&L, "train.batch_size", "%d", r->batch_size);
+    add_line(&L, "train.m_per_class", "%d", r->m_per_class);
+    add_line(&L, "train.optimizer.name", "%s", choice(ghm_optim_names, r->optim.kind));
+    add_line(&L, "train.optimizer.lr", "%.17g", r->optim.lr);
+    add_line(&L, "train.optimizer.momentum", "%.17g", r->optim.momentum);
+    add_line(&L, "train.optimizer.nesterov", "%d", r->optim.nesterov);
+    add_line(&L, "train.optimizer.weight_decay", "%.17g", r->optim.weight_decay);
+    add_line(&L, "train.optimizer.beta1", "%.17g", r->optim.beta1);
+    add_line(&L, "train.optimizer.beta2", "%.17g", r->optim.beta2);
+    add_line(&L, "train.optimizer.eps", "%.17g", r->optim.eps);
+    add_line(&L, "train.schedule.name", "%s", choice(ghm_schedule_names, r->schedule.kind));
+    add_line(&L, "train.schedule.warmup_epochs", "%.17g", r->schedule.warmup_epochs);
+    add_line(&L, "train.schedule.step_epochs", "%.17g", r->schedule.step_epochs);
+    add_line(&L, "train.schedule.gamma", "%.17g", r->schedule.gamma);
+    add_line(&L, "train.schedule.min_lr_ratio", "%.17g", r->schedule.min_lr_ratio);
+
+    add_line(&L, "eval.every", "%d", r->eval_every);
+    tmp[0] = '\0';
+    for (int i = 0; i < r->eval.n_k && i < GHM_MAX_K; i++) {
+        char one[24];
+        snprintf(one, sizeof one, "%s%d", i ? "," : "", r->eval.ks[i]);
+        strcat(tmp, one);
+    }
+    add_line(&L, "eval.recall_at", "%s", tmp);
+    snprintf(tmp, sizeof tmp, "%s%s%s%s", r->eval.do_recall ? "recall," : "", r->eval.do_nmi ? "nmi," : "",
+             r->eval.do_map_r ? "map_r," : "", r->eval.do_r_precision ? "r_precision," : "");
+    if (tmp[0]) tmp[strlen(tmp) - 1] = '\0';
+    add_line(&L, "eval.metrics", "%s", tmp);
+    add_line(&L, "eval.kmeans_restarts", "%d", r->eval.kmeans_restarts);
+    add_line(&L, "eval.kmeans_max_iter", "%d", r->eval.kmeans_max_iter);
+    add_line(&L, "eval.save_embeddings", "%d", r->save_embeddings);
+
+    const ghm_loss_ops *lo = ghm_loss_find(r->loss);
+    add_line(&L, "loss.name", "%s", r->loss);
+    add_params(&L, "loss", lo ? lo->params : NULL, &r->loss_params);
+
+    int rc = 0;
+    if (L.failed) {
+        rc = GHM_ENOMEM;
+    } else {
+        qsort(L.v, (size_t)L.n, sizeof(char *), cmp_str);
+        long total = 0;
+        for (int i = 0; i < L.n; i++) {
+            size_t len = strlen(L.v[i]);
+            if (buf && n > 0 && total < n - 1) {
+                size_t room = (size_t)(n - 1 - total);
+                size_t k = len < room ? len : room;
+                memcpy(buf + total, L.v[i], k);
+                if (k < room) buf[total + k] = '\n';
+            }
+            total += (long)len + 1;
+        }
+        if (buf && n > 0) buf[total < n ? total : n - 1] = '\0';
+        rc = (int)total;
+    }
+    for (int i = 0; i < L.n; i++) free(L.v[i]);
+    free(L.v);
+    return rc;
+}
+
+static uint64_t fnv1a64(const char *s, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+void ghm_run_spec_compute_id(ghm_run_spec *r)
+{
+    int len = ghm_run_spec_canonical(r, NULL, 0);
+    char *buf = len > 0 ? malloc((size_t)len + 1) : NULL;
+    if (!buf) {
+        snprintf(r->run_id, sizeof r->run_id, "%016llx", 0ULL);
+        return;
+    }
+    ghm_run_spec_canonical(r, buf, len + 1);
+    snprintf(r->run_id, sizeof r->run_id, "%016llx", (unsigned long long)fnv1a64(buf, (size_t)len));
+    free(buf);
+}
+
+/* ---- building one run ---------------------------------------------------------- */
+
+/* Where each path of this run got its value (for cross-field messages). */
+typedef struct where {
+    int n;
+    const char *path[GHM_CFG_MAX_SETTINGS + 2 * GHM_MAX_SWEPT];
+    ghm_cfg_mark key[GHM_CFG_MAX_SETTINGS + 2 * GHM_MAX_SWEPT];
+    ghm_cfg_mark val[GHM_CFG_MAX_SETTINGS + 2 * GHM_MAX_SWEPT];
+} where;
+
+static void where_add(where *w, const char *path, ghm_cfg_mark k, ghm_cfg_mark v)
+{
+    if (w->n >= (int)(sizeof w->path / sizeof w->path[0])) return;
+    w->path[w->n] = path;
+    w->key[w->n] = k;
+    w->val[w->n] = v;
+    w->n++;
+}
+
+/* Latest mark for path (value mark when want_val), or NULL-like: returns 0 when unset. */
+static int where_find(const where *w, const char *path, int want_val, ghm_cfg_mark *m)
+{
+    for (int i = w->n - 1; i >= 0; i--)
+        if (strcmp(w->path[i], path) == 0) {
+            *m = want_val ? w->val[i] : w->key[i];
+            return 1;
+        }
+    return 0;
+}
+
+static ghm_cfg_mark where_or(const where *w, const char *path, int want_val, ghm_cfg_mark def)
+{
+    ghm_cfg_mark m;
+    return where_find(w, path, want_val, &m) ? m : def;
+}
+
+/* Resolve pending (name, text) params against spec into out. */
+static int resolve_params(const ghm_cfg *c, const ghm_param_spec *spec, const ghm_cfg_pending *pend, const char *owner,
+                          ghm_cfg_mark owner_mark, const char *const *extra, ghm_params *out, ghm_error *err)
+{
+    ghm_params user;
+    ghm_params_clear(&user);
+    int ns = ghm_param_spec_count(spec);
+    for (int i = 0; i < pend->n; i++) {
+        const ghm_param_spec *s = ghm_param_spec_find(spec, pend->name[i]);
+        if (!s) {
+            const char *cands[GHM_MAX_PARAMS + 8];
+            int n = 0;
+            for (int j = 0; j < ns && n < GHM_MAX_PARAMS; j++) cands[n++] = spec[j].name;
+            for (int j = 0; extra && extra[j]; j++) cands[n++] = extra[j];
+            const char *close = ghm_closest_name(pend->name[i], cands, n);
+            char list[512] = "";
+            for (int j = 0; j < ns; j++) {
+                if (j) strncat(list, " | ", sizeof list - strlen(list) - 1);
+                strncat(list, spec[j].name, sizeof list - strlen(list) - 1);
+            }
+            if (close)
+                return ghm_cfg_error(err, c, pend->key[i], "%s: unknown parameter '%s' (did you mean '%s'?); its parameters: %s",
+                                     owner, pend->name[i], close, ns ? list : "(none)");
+            return ghm_cfg_error(err, c, pend->key[i], "%s: unknown parameter '%s'; its parameters: %s", owner,
+                                 pend->name[i], ns ? list : "(none)");
+        }
+        if (!pend->text[i]) return ghm_cfg_error(err, c, pend->val[i], "%s: parameter '%s' has no value", owner, s->name);
+        double v;
+        int rc = ghm_param_parse(s, pend->text[i], &v, owner, err);
+        if (rc) {
+            ghm_cfg_mark m = pend->val[i];
+            return ghm_error_prefix(err, "%s:%d:%d", c->file, m.line, m.col);
+        }
+        ghm_params_set(&user, s->name, v);
+    }
+    int rc = ghm_params_resolve(spec, &user, out, owner, err);
+    if (rc) return ghm_error_prefix(err, "%s:%d:%d", c->file, owner_mark.line, owner_mark.col);
+    return 0;
+}
+
+/* A run's combination: index into each swept list; loss sweeps first. */
+typedef struct combo {
+    int n;                        /* number of swept keys */
+    const ghm_cfg_sweep *sw[GHM_MAX_SWEPT];
+    int is_loss[GHM_MAX_SWEPT];
+    int idx[GHM_MAX_SWEPT];
+} combo;
+
+static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, uint64_t seed, ghm_run_spec *r,
+                     ghm_error *err)
+{
+    static const char *const bb_fixed[] = {"name", "embedding_dim", "normalize", NULL};
+    *r = c->tmpl;
+    snprintf(r->experiment, sizeof r->experiment, "%s", c->name);
+    snprintf(r->loss, sizeof r->loss, "%s", L->name);
+    r->seed = seed;
+
+    where *w = calloc(1, sizeof *w);
+    ghm_cfg_pending *bb = calloc(1, sizeof *bb), *lp = calloc(1, sizeof *lp);
+    int rc = 0;
+    double swept_val[GHM_MAX_SWEPT];
+    if (!w || !bb || !lp) {
+        rc = ghm_error_set(err, GHM_ENOMEM, "out of memory building the plan");
+        goto done;
+    }
+
+    /* 1. every scalar setting of the file */
+    for (int i = 0; i < c->n_settings && !rc; i++) {
+        const ghm_cfg_setting *s = &c->settings[i];
+        double v;
+        rc = ghm_cfg_apply(c, r, bb, s->path, s->text, s->key, s->val, &v, err);
+        where_add(w, s->path, s->key, s->val);
+    }
+    /* 2. the loss entry's params */
+    for (int i = 0; i < L->n_params && !rc; i++) {
+        const ghm_cfg_setting *s = &L->params[i];
+        int k = lp->n++;
+        copy_name(lp->name[k], GHM_PARAM_NAME_MAX, s->path);
+        lp->text[k] = s->text;
+        lp->key[k] = s->key;
+        lp->val[k] = s->val;
+    }
+    /* 3. the combination's values (override) */
+    for (int j = 0; j < cb->n && !rc; j++) {
+        const ghm_cfg_sweep *sw = cb->sw[j];
+        const char *text = sw->text[cb->idx[j]];
+        ghm_cfg_mark vm = sw->marks[cb->idx[j]];
+        swept_val[j] = NAN;
+        if (cb->is_loss[j]) {
+            int k;
+            for (k = 0; k < lp->n; k++)
+                if (strcmp(lp->name[k], sw->path) == 0) break;
+            if (k == lp->n) {
+                if (lp->n >= GHM_MAX_PARAMS) {
+                    rc = ghm_cfg_error(err, c, sw->key, "loss '%s': too many parameters", L->name);
+                    break;
+                }
+                lp->n++;
+                copy_name(lp->name[k], GHM_PARAM_NAME_MAX, sw->path);
+            }
+            lp->text[k] = text;
+            lp->key[k] = sw->key;
+            lp->val[k] = vm;
+        } else {
+            rc = ghm_cfg_apply(c, r, bb, sw->path, text, sw->key, vm, &swept_val[j], err);
+            where_add(w, sw->path, sw->key, vm);
+        }
+    }
+    if (rc) goto done;
+
+    /* 4. resolve backbone and loss parameters */
+    const ghm_backbone_ops *bo = ghm_backbone_find(r->backbone);
+    if (!bo) {
+        rc = ghm_cfg_error(err, c, c->sec_backbone, "backbone: unknown backbone '%s'", r->backbone);
+        goto done;
+    }
+    char owner[96];
+    snprintf(owner, sizeof owner, "backbone '%s'", r->backbone);
+    rc = resolve_params(c, bo->params, bb, owner, where_or(w, "backbone.name", 1, c->sec_backbone), bb_fixed,
+                        &r->backbone_params, err);
+    if (rc) goto done;
+    const ghm_loss_ops *lo = ghm_loss_find(L->name);
+    snprintf(owner, sizeof owner, "loss '%s'", L->name);
+    rc = resolve_params(c, lo->params, lp, owner, L->name_mark, NULL, &r->loss_params, err);
+    if (rc) goto done;
+
+    /* 5. cross-field rules */
+    ghm_cfg_mark m;
+    if (r->batch_size % r->m_per_class != 0) {
+        m = where_or(w, "train.batch_size", 1, where_or(w, "train.m_per_class", 1, c->sec_train));
+        rc = ghm_cfg_error(err, c, m, "train.batch_size (%d) must be a multiple of train.m_per_class (%d)",
+                           r->batch_size, r->m_per_class);
+        goto done;
+    }
+    if (r->batch_size / r->m_per_class < 2) {
+        m = where_or(w, "train.m_per_class", 1, where_or(w, "train.batch_size", 1, c->sec_train));
+        rc = ghm_cfg_error(err, c, m,
+                           "train.batch_size (%d) / train.m_per_class (%d) gives %d class per batch; at least 2 are "
+                           "needed for negatives",
+                           r->batch_size, r->m_per_class, r->batch_size / r->m_per_class);
+        goto done;
+    }
+    if (c->has_train_classes && r->split.protocol != GHM_SPLIT_CLASSES) {
+        rc = ghm_cfg_error(err, c, c->train_classes_key,
+                           "dataset.train_classes applies only to split: classes (this run uses split: %s)",
+                           choice(ghm_cfg_split_names, r->split.protocol));
+        goto done;
+    }
+    if (c->has_train_classes) {
+        /* class counts known without loading: synthetic (its `classes`) and the 10-class datasets */
+        int known = 0;
+        if (strcmp(r->dataset_name, "synthetic") == 0) known = r->data.classes;
+        if (!strcmp(r->dataset_name, "fashion-mnist") || !strcmp(r->dataset_name, "mnist") ||
+            !strcmp(r->dataset_name, "cifar10"))
+            known = 10;
+        for (int i = 0; known && i < r->split.n_train_classes; i++)
+            if (r->split.train_classes[i] >= known) {
+                rc = ghm_cfg_error(err, c, c->train_classes_key,
+                                   "dataset.train_classes: class %d does not exist in '%s' (%d classes, ids 0..%d)",
+                                   r->split.train_classes[i], r->dataset_name, known, known - 1);
+                goto done;
+            }
+        if (known && r->split.n_train_classes >= known) {
+            rc = ghm_cfg_error(err, c, c->train_classes_key,
+                               "dataset.train_classes lists all %d classes of '%s'; leave some for testing", known,
+                               r->dataset_name);
+            goto done;
+        }
+    }
+    if (strcmp(r->dataset_name, "synthetic") != 0) {
+        static const char *const syn[] = {"dataset.classes", "dataset.train_per_class", "dataset.test_per_class",
+                                          "dataset.image_size", NULL};
+        for (int i = 0; syn[i]; i++)
+            if (where_find(w, syn[i], 0, &m)) {
+                rc = ghm_cfg_error(err, c, m, "%s applies only to the synthetic dataset (this run uses '%s')", syn[i],
+                                   r->dataset_name);
+                goto done;
+            }
+    }
+    if (strcmp(r->dataset_name, "idx") == 0 && r->dataset_path[0] == '\0') {
+        rc = ghm_cfg_error(err, c, where_or(w, "dataset.name", 1, c->sec_dataset),
+                           "dataset 'idx' needs dataset.path (a directory with the IDX image and label files)");
+        goto done;
+    }
+    {
+        static const char *const sgd_only[] = {"train.optimizer.momentum", "train.optimizer.nesterov", NULL};
+        static const char *const adam_only[] = {"train.optimizer.beta1", "train.optimizer.beta2",
+                                                "train.optimizer.eps", NULL};
+        const char *oname = choice(ghm_optim_names, r->optim.kind);
+        for (int i = 0; sgd_only[i]; i++)
+            if (r->optim.kind != GHM_OPT_SGD && where_find(w, sgd_only[i], 0, &m)) {
+                rc = ghm_cfg_error(err, c, m, "%s applies only to optimizer sgd (this run uses %s)", sgd_only[i], oname);
+                goto done;
+            }
+        for (int i = 0; adam_only[i]; i++)
+            if (r->optim.kind == GHM_OPT_SGD && where_find(w, adam_only[i], 0, &m)) {
+                rc = ghm_cfg_error(err, c, m, "%s applies only to optimizers adam and adamw (this run uses sgd)",
+                                   adam_only[i]);
+                goto done;
+            }
+        const char *sname = choice(ghm_schedule_names, r->schedule.kind);
+        if (r->schedule.kind != GHM_SCHED_STEP) {
+            if (where_find(w, "train.schedule.step_epochs", 0, &m) || where_find(w, "train.schedule.gamma", 0, &m)) {
+                rc = ghm_cfg_error(err, c, m,
+                                   "train.schedule.step_epochs and gamma apply only to schedule step (this run uses %s)",
+                                   sname);
+                goto done;
+            }
+        }
+        if (r->schedule.kind != GHM_SCHED_COSINE && where_find(w, "train.schedule.min_lr_ratio", 0, &m)) {
+            rc = ghm_cfg_error(err, c, m, "train.schedule.min_lr_ratio applies only to schedule cosine (this run uses %s)",
+                               sname);
+            goto done;
+        }
+    }
+
+    /* 6. derived values */
+    r->data.name = r->dataset_name;
+    r->data.path = r->dataset_path[0] ? r->dataset_path : NULL;
+    r->data.data_root = NULL;
+    r->data.seed = seed;
+    r->split.seed = seed;
+    r->eval.seed = seed;
+    r->n_swept = cb->n;
+    for (int j = 0; j < cb->n; j++) {
+        const ghm_cfg_sweep *sw = cb->sw[j];
+        double v = swept_val[j];
+        if (cb->is_loss[j])
+            v = ghm_params_get(&r->loss_params, sw->path, NAN);
+        else if (isnan(v) && strncmp(sw->path, "backbone.", 9) == 0)
+            v = ghm_params_get(&r->backbone_params, sw->path + 9, NAN);
+        if (!isfinite(v)) v = cb->idx[j]; /* strings: position in the list */
+        snprintf(r->swept_name[j], GHM_NAME_MAX, "%s", sw->path);
+        snprintf(r->swept_text[j], GHM_NAME_MAX, "%s", sw->text[cb->idx[j]]);
+        r->swept_value[j] = v;
+    }
+    ghm_run_spec_compute_id(r);
+
+done:
+    free(w);
+    free(bb);
+    free(lp);
+    return rc;
+}
+
+/* ---- the whole plan --------------------------------------------------------------- */
+
+typedef struct id_pos {
+    const char *id;
+    int index;
+} id_pos;
+
+static int cmp_id(const void *a, const void *b)
+{
+    const id_pos *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+static int expand(const ghm_cfg *c, ghm_experiment *e, ghm_error *err)
+{
+    /* count */
+    long total = 0;
+    long per_loss[GHM_CFG_MAX_LOSSES];
+    for (int l = 0; l < c->n_losses; l++) {
+        const ghm_cfg_loss *L = &c->losses[l];
+        if (L->n_sweeps + c->n_sweeps > GHM_MAX_SWEPT)
+            return ghm_cfg_error(err, c, L->mark, "loss '%s': %d swept keys with the top-level sweep, at most %d",
+                                 L->name, L->n_sweeps + c->n_sweeps, GHM_MAX_SWEPT);
+        long k = c->n_seeds;
+        for (int s = 0; s < L->n_sweeps && k <= GHM_CFG_MAX_RUNS; s++) k *= L->sweeps[s].n;
+        for (int s = 0; s < c->n_sweeps && k <= GHM_CFG_MAX_RUNS; s++) k *= c->sweeps[s].n;
+        per_loss[l] = k;
+        total += k;
+        if (total > GHM_CFG_MAX_RUNS)
+            return ghm_cfg_error(err, c, L->mark, "the plan has more than %d runs; reduce the sweeps or seeds",
+                                 GHM_CFG_MAX_RUNS);
+    }
+    e->runs = calloc((size_t)total, sizeof(ghm_run_spec));
+    if (!e->runs) return ghm_error_set(err, GHM_ENOMEM, "out of memory: plan of %ld runs", total);
+
+    int ri = 0;
+    for (int l = 0; l < c->n_losses; l++) {
+        const ghm_cfg_loss *L = &c->losses[l];
+        combo cb;
+        memset(&cb, 0, sizeof cb);
+        for (int s = 0; s < L->n_sweeps; s++) {
+            cb.sw[cb.n] = &L->sweeps[s];
+            cb.is_loss[cb.n++] = 1;
+        }
+        for (int s = 0; s < c->n_sweeps; s++) cb.sw[cb.n++] = &c->sweeps[s];
+        long n_combo = per_loss[l] / c->n_seeds;
+        for (long k = 0; k < n_combo; k++) {
+            /* mixed radix, last key fastest */
+            long rem = k;
+            for (int j = cb.n - 1; j >= 0; j--) {
+                cb.idx[j] = (int)(rem % cb.sw[j]->n);
+                rem /= cb.sw[j]->n;
+            }
+            for (int s = 0; s < c->n_seeds; s++) {
+                ghm_run_spec *r = &e->runs[ri];
+                int rc = build_run(c, L, &cb, c->seeds[s], r, err);
+                if (rc) return rc;
+                r->index = ri;
+                /* fix the self-pointers (the struct is in its final place now) */
+                r->data.name = r->dataset_name;
+                r->data.path = r->dataset_path[0] ? r->dataset_path : NULL;
+                ri++;
+                e->n_runs = ri;
+            }
+        }
+    }
+
+    /* identical runs would share a directory: refuse */
+    id_pos *ids = malloc((size_t)e->n_runs * sizeof *ids);
+    if (!ids) return ghm_error_set(err, GHM_ENOMEM, "out of memory checking run ids");
+    for (int i = 0; i < e->n_runs; i++) ids[i] = (id_pos){e->runs[i].run_id, i};
+    qsort(ids, (size_t)e->n_runs, sizeof *ids, cmp_id);
+    int rc = 0;
+    for (int i = 1; i < e->n_runs && !rc; i++)
+        if (strcmp(ids[i].id, ids[i - 1].id) == 0) {
+            int a = ids[i - 1].index, b = ids[i].index;
+            /* find the loss entry of run b */
+            int acc = 0, l = 0;
+            for (; l < c->n_losses; l++) {
+                acc += (int)per_loss[l];
+                if (b < acc) break;
+            }
+            if (l >= c->n_losses) l = c->n_losses - 1;
+            rc = ghm_cfg_error(err, c, c->losses[l].mark,
+                               "runs #%d and #%d are identical (loss '%s', same resolved values, run id %s); remove the "
+                               "duplicate loss entry or sweep value",
+                               a + 1, b + 1, e->runs[b].loss, e->runs[b].run_id);
+        }
+    free(ids);
+    if (rc) return rc;
+
+    /* union of swept names, first-seen order */
+    for (int i = 0; i < e->n_runs; i++)
+        for (int j = 0; j < e->runs[i].n_swept; j++) {
+            const char *nm = e->runs[i].swept_name[j];
+            int k;
+            for (k = 0; k < e->n_swept; k++)
+                if (strcmp(e->swept_names[k], nm) == 0) break;
+            if (k == e->n_swept) {
+                if (e->n_swept >= GHM_MAX_SWEPT * 4)
+                    return ghm_cfg_error(err, c, c->root, "too many distinct swept names in one file (at most %d)",
+                                         GHM_MAX_SWEPT * 4);
+                snprintf(e->swept_names[e->n_swept++], GHM_NAME_MAX, "%s", nm);
+            }
+        }
+    return 0;
+}
+
+int ghm_experiment_load_string(const char *yaml, const char *path, ghm_experiment *out, ghm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    ghm_error_clear(err);
+    if (!yaml) return ghm_error_set(err, GHM_EINPUT, "%s: no text", path ? path : "<string>");
+    ghm_cfg *c = malloc(sizeof *c);
+    if (!c) return ghm_error_set(err, GHM_ENOMEM, "out of memory reading %s", path ? path : "<string>");
+    int rc = ghm_cfg_parse(yaml, strlen(yaml), path, c, err);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    snprintf(out->name, sizeof out->name, "%s", c->name);
+    snprintf(out->file, sizeof out->file, "%s", c->file);
+    out->n_seeds = c->n_seeds;
+    memcpy(out->seeds, c->seeds, sizeof c->seeds);
+    out->n_losses = c->n_losses;
+    for (int l = 0; l < c->n_losses; l++) snprintf(out->loss_names[l], sizeof out->loss_names[l], "%s", c->losses[l].name);
+    rc = expand(c, out, err);
+    ghm_cfg_free(c);
+    free(c);
+    if (rc) ghm_experiment_free(out);
+    return rc;
+}
+
+int ghm_experiment_load(const char *path, ghm_experiment *out, ghm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) return ghm_error_set(err, GHM_EINPUT, "%s: cannot open experiment file: %s", path, strerror(errno));
+    size_t cap = 1 << 14, n = 0;
+    char *buf = malloc(cap);
+    int rc = 0;
+    while (buf) {
+        if (n + 1 >= cap) {
+            if (cap >= (size_t)64 << 20) {
+                rc = ghm_error_set(err, GHM_EINPUT, "%s: experiment file larger than 64 MiB", path);
+                break;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t k = fread(buf + n, 1, cap - 1 - n, f);
+        n += k;
+        if (k == 0) break;
+    }
+    if (!rc && !buf) rc = ghm_error_set(err, GHM_ENOMEM, "%s: out of memory reading the file", path);
+    if (!rc && ferror(f)) rc = ghm_error_set(err, GHM_EIO, "%s: read error: %s", path, strerror(errno));
+    fclose(f);
+    if (!rc && memchr(buf, '\0', n))
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: not a text file (contains a NUL byte)", path);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    rc = ghm_experiment_load_string(buf, path, out, err);
+    free(buf);
+    return rc;
+}
+
+void ghm_experiment_free(ghm_experiment *e)
+{
+    if (!e) return;
+    free(e->runs);
+    e->runs = NULL;
+    e->n_runs = 0;
+}
