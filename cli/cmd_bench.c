@@ -1,5 +1,359 @@
-/* STUB */
+/* `ghm bench train` and `ghm bench embed`: speed and memory of the training
+ * step and of inference, on a real dataset.
+ *
+ * Both print one human-readable line, then ONE JSON object on the last line of
+ * stdout with at least: images_per_s, peak_rss_mb, steps, batch, threads,
+ * backbone, loss, seconds. Progress (if any) goes to stderr.
+ */
 #include "cli.h"
+
+#include "../backbones/backbone.h"
+#include "../core/json.h"
+#include "../core/optim.h"
+#include "../core/progress.h"
+#include "../core/threads.h"
+#include "../datasets/dataset.h"
+#include "../harness/trainer.h"
+#include "../losses/loss.h"
+
 #include <stdio.h>
-int ghm_cmd_bench_train(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "ghm: bench train: not implemented yet\n"); return 1; }
-int ghm_cmd_bench_embed(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "ghm: bench embed: not implemented yet\n"); return 1; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* Peak resident set size of this process in MiB (Linux reports ru_maxrss in KiB). */
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return -1;
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+typedef struct bench_result {
+    const char *kind;      /* "train" | "embed" */
+    const char *backbone, *loss, *dataset;
+    int steps, batch, threads, dim, images, m_per_class;
+    double seconds, final_loss;
+} bench_result;
+
+/* Print the JSON line (last line of stdout). */
+static int print_json(const bench_result *r)
+{
+    ghm_jw w;
+    ghm_jw_init(&w, 0);
+    ghm_jw_begin_object(&w);
+    ghm_jw_key(&w, "bench");
+    ghm_jw_string(&w, r->kind);
+    ghm_jw_key(&w, "images_per_s");
+    ghm_jw_number(&w, r->seconds > 0 ? (double)r->images / r->seconds : 0.0);
+    ghm_jw_key(&w, "peak_rss_mb");
+    ghm_jw_number(&w, peak_rss_mb());
+    ghm_jw_key(&w, "steps");
+    ghm_jw_int(&w, r->steps);
+    ghm_jw_key(&w, "batch");
+    ghm_jw_int(&w, r->batch);
+    ghm_jw_key(&w, "threads");
+    ghm_jw_int(&w, r->threads);
+    ghm_jw_key(&w, "backbone");
+    ghm_jw_string(&w, r->backbone);
+    ghm_jw_key(&w, "loss");
+    if (r->loss)
+        ghm_jw_string(&w, r->loss);
+    else
+        ghm_jw_null(&w);
+    ghm_jw_key(&w, "seconds");
+    ghm_jw_number(&w, r->seconds);
+    ghm_jw_key(&w, "images");
+    ghm_jw_int(&w, r->images);
+    ghm_jw_key(&w, "dataset");
+    ghm_jw_string(&w, r->dataset);
+    ghm_jw_key(&w, "dim");
+    ghm_jw_int(&w, r->dim);
+    if (r->m_per_class > 0) {
+        ghm_jw_key(&w, "m_per_class");
+        ghm_jw_int(&w, r->m_per_class);
+        ghm_jw_key(&w, "final_loss");
+        ghm_jw_number(&w, r->final_loss);
+    }
+    ghm_jw_end_object(&w);
+    int failed = w.failed;
+    if (!failed) printf("%s\n", w.buf);
+    fflush(stdout);
+    ghm_jw_free(&w);
+    if (failed) {
+        fprintf(stderr, "ghm: error: out of memory writing the JSON result\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* Options shared by both benchmarks. */
+typedef struct bench_opts {
+    const char *backbone, *loss, *dataset, *data_dir;
+    long batch, steps, threads, m_per_class, dim, warmup, n, seed;
+    int normalize;
+} bench_opts;
+
+/* Parse argv (argv[0] = "train" or "embed"). Returns 0, or the exit status. */
+static int parse_opts(const char *cmd, int train, int argc, char **argv, bench_opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int m;
+#define OPT(name) ((m = ghm_cli_opt(argc, argv, &i, name, &v)) != 0)
+#define NEED(name)                                                  \
+    do {                                                            \
+        if (m < 0) return ghm_cli_usage(cmd, "%s needs a value", name); \
+    } while (0)
+        if (OPT("--backbone")) {
+            NEED("--backbone");
+            o->backbone = v;
+        } else if (OPT("--dataset")) {
+            NEED("--dataset");
+            o->dataset = v;
+        } else if (OPT("--data")) {
+            NEED("--data");
+            o->data_dir = v;
+        } else if (OPT("--batch")) {
+            NEED("--batch");
+            if (ghm_cli_int(cmd, "--batch", v, 1, 1 << 20, &o->batch)) return 2;
+        } else if (OPT("--threads")) {
+            NEED("--threads");
+            if (ghm_cli_int(cmd, "--threads", v, 0, 256, &o->threads)) return 2;
+        } else if (OPT("--dim")) {
+            NEED("--dim");
+            if (ghm_cli_int(cmd, "--dim", v, 1, 1 << 16, &o->dim)) return 2;
+        } else if (OPT("--seed")) {
+            NEED("--seed");
+            if (ghm_cli_int(cmd, "--seed", v, 0, 2147483647L, &o->seed)) return 2;
+        } else if (OPT("--warmup")) {
+            NEED("--warmup");
+            if (ghm_cli_int(cmd, "--warmup", v, 0, 1 << 20, &o->warmup)) return 2;
+        } else if (strcmp(argv[i], "--no-normalize") == 0) {
+            o->normalize = 0;
+        } else if (train && OPT("--steps")) {
+            NEED("--steps");
+            if (ghm_cli_int(cmd, "--steps", v, 1, 1 << 24, &o->steps)) return 2;
+        } else if (train && OPT("--loss")) {
+            NEED("--loss");
+            o->loss = v;
+        } else if (train && OPT("--m-per-class")) {
+            NEED("--m-per-class");
+            if (ghm_cli_int(cmd, "--m-per-class", v, 1, 1 << 20, &o->m_per_class)) return 2;
+        } else if (!train && OPT("--n")) {
+            NEED("--n");
+            if (ghm_cli_int(cmd, "--n", v, 1, 1L << 30, &o->n)) return 2;
+        } else {
+            return ghm_cli_usage(cmd, "unknown option '%s'", argv[i]);
+        }
+#undef OPT
+#undef NEED
+    }
+    return 0;
+}
+
+/* Load the dataset and make the standard split. Returns 0 or fills err. */
+static int load_split(const bench_opts *o, ghm_dataset *d, ghm_split *s, ghm_error *err)
+{
+    ghm_dataset_opts dopt;
+    ghm_dataset_opts_default(&dopt);
+    dopt.name = o->dataset;
+    dopt.path = o->data_dir;
+    dopt.seed = (uint64_t)o->seed;
+    int rc = ghm_dataset_load(&dopt, d, err);
+    if (rc) return rc;
+    ghm_split_opts sopt;
+    ghm_split_opts_default(&sopt);
+    sopt.protocol = GHM_SPLIT_STANDARD;
+    sopt.val_fraction = 0;
+    sopt.seed = (uint64_t)o->seed;
+    rc = ghm_split_make(d, &sopt, s, err);
+    if (rc) ghm_dataset_free(d);
+    return rc;
+}
+
+int ghm_cmd_bench_train(int argc, char **argv)
+{
+    const char *cmd = "bench train";
+    bench_opts o = {.backbone = "convnet", .loss = "contrastive", .dataset = "fashion-mnist", .batch = 120,
+                    .steps = 50, .threads = 0, .m_per_class = 0, .dim = 128, .warmup = 5, .seed = 1,
+                    .normalize = 1};
+    int st = parse_opts(cmd, 1, argc, argv, &o);
+    if (st) return st;
+    int threads = ghm_threads_set((int)o.threads);
+
+    ghm_error err;
+    ghm_error_clear(&err);
+    ghm_dataset d;
+    ghm_split sp;
+    memset(&d, 0, sizeof d);
+    memset(&sp, 0, sizeof sp);
+    ghm_backbone *b = NULL;
+    ghm_loss *l = NULL;
+    ghm_trainer *tr = NULL;
+    ghm_sampler *smp = NULL;
+    float *x = NULL;
+    int *idx = NULL, *labels = NULL;
+    int status = 0, have_data = 0;
+    int rc = load_split(&o, &d, &sp, &err);
+    if (rc) goto fail;
+    have_data = 1;
+    const ghm_subset *tr_set = &sp.train;
+    int ncls = tr_set->n_classes;
+    int m = (int)o.m_per_class;
+    if (m <= 0) { /* default: batch / classes, lowered until it divides the batch */
+        m = ncls > 0 ? (int)(o.batch / ncls) : 1;
+        if (m < 1) m = 1;
+        while (m > 1 && o.batch % m) m--;
+    }
+    rc = ghm_sampler_create(tr_set->img.labels, tr_set->img.n, ncls, (int)o.batch, m, (uint64_t)o.seed, &smp, &err);
+    if (rc) goto fail;
+    ghm_params none;
+    ghm_params_clear(&none);
+    rc = ghm_backbone_create(o.backbone, &none, tr_set->img.c, tr_set->img.h, tr_set->img.w, (int)o.dim, o.normalize,
+                             (int)o.batch, (uint64_t)o.seed, &b, &err);
+    if (rc) goto fail;
+    rc = ghm_loss_create(o.loss, &none, (int)o.dim, ncls, (uint64_t)o.seed, &l, &err);
+    if (rc) goto fail;
+    ghm_optim_config oc;
+    ghm_optim_config_default(&oc);
+    oc.kind = GHM_OPT_ADAM;
+    oc.lr = 1e-4; /* small: the benchmark measures speed, it should not diverge */
+    rc = ghm_trainer_create(b, l, &oc, (int)o.batch, &tr, &err);
+    if (rc) goto fail;
+    size_t per = (size_t)tr_set->img.c * tr_set->img.h * tr_set->img.w;
+    x = ghm_alloc_floats((size_t)o.batch * per); /* (batch, C, H, W) */
+    idx = (int *)malloc(sizeof(int) * (size_t)o.batch);
+    labels = (int *)malloc(sizeof(int) * (size_t)o.batch);
+    if (!x || !idx || !labels) {
+        rc = GHM_FAIL(&err, GHM_ENOMEM, "bench: out of memory for a batch of %ld images", o.batch);
+        goto fail;
+    }
+    int per_epoch = ghm_sampler_batches_per_epoch(smp);
+    if (per_epoch < 1) per_epoch = 1;
+    double loss = 0, t0 = 0;
+    ghm_progress prog;
+    int tty = isatty(fileno(stderr));
+    ghm_progress_init(&prog, stderr, tty, tty ? 0.2 : 10.0);
+    long total = o.warmup + o.steps;
+    for (long s = 0; s < total; s++) {
+        if (s == o.warmup) t0 = ghm_clock();
+        rc = ghm_sampler_batch(smp, (int)(s / per_epoch), (int)(s % per_epoch), idx, &err);
+        if (rc) goto fail;
+        ghm_subset_gather(tr_set, idx, (int)o.batch, x, labels);
+        rc = ghm_trainer_step(tr, x, labels, (int)o.batch, oc.lr, &loss, &err);
+        if (rc) {
+            ghm_error_prefix(&err, "step %ld", s);
+            goto fail;
+        }
+        if (s >= o.warmup) {
+            ghm_progress_info pi;
+            ghm_progress_info_init(&pi);
+            pi.label = "bench train";
+            pi.batch = s - o.warmup + 1;
+            pi.batches = o.steps;
+            pi.loss = loss;
+            double el = ghm_clock() - t0;
+            if (el > 0) pi.images_per_s = (double)pi.batch * (double)o.batch / el;
+            ghm_progress_update(&prog, (double)pi.batch / (double)o.steps, &pi, 0);
+        }
+    }
+    double secs = ghm_clock() - t0;
+    ghm_progress_finish(&prog);
+    bench_result r = {.kind = "train", .backbone = o.backbone, .loss = o.loss, .dataset = o.dataset,
+                      .steps = (int)o.steps, .batch = (int)o.batch, .threads = threads, .dim = (int)o.dim,
+                      .images = (int)(o.steps * o.batch), .m_per_class = m, .seconds = secs, .final_loss = loss};
+    printf("bench train: %s + %s on %s, batch %ld (%d per class), dim %ld, %d threads: %ld steps in %.2f s = "
+           "%.1f img/s, %.1f ms/step, peak RSS %.0f MB, last loss %.4f\n",
+           o.backbone, o.loss, o.dataset, o.batch, m, o.dim, threads, o.steps, secs,
+           secs > 0 ? r.images / secs : 0.0, 1e3 * secs / (double)o.steps, peak_rss_mb(), loss);
+    status = print_json(&r);
+    goto done;
+fail:
+    status = ghm_cli_fail(&err);
+done:
+    free(idx);
+    free(labels);
+    ghm_free(x);
+    ghm_trainer_destroy(tr);
+    ghm_loss_destroy(l);
+    ghm_backbone_destroy(b);
+    ghm_sampler_destroy(smp);
+    if (have_data) {
+        ghm_split_free(&sp);
+        ghm_dataset_free(&d);
+    }
+    return status;
+}
+
+int ghm_cmd_bench_embed(int argc, char **argv)
+{
+    const char *cmd = "bench embed";
+    bench_opts o = {.backbone = "convnet", .dataset = "fashion-mnist", .batch = 512, .threads = 0, .dim = 128,
+                    .warmup = 1, .n = 0, .seed = 1, .normalize = 1};
+    int st = parse_opts(cmd, 0, argc, argv, &o);
+    if (st) return st;
+    int threads = ghm_threads_set((int)o.threads);
+
+    ghm_error err;
+    ghm_error_clear(&err);
+    ghm_dataset d;
+    ghm_split sp;
+    memset(&d, 0, sizeof d);
+    memset(&sp, 0, sizeof sp);
+    ghm_backbone *b = NULL;
+    float *emb = NULL;
+    int status = 0, have_data = 0;
+    int rc = load_split(&o, &d, &sp, &err);
+    if (rc) goto fail;
+    have_data = 1;
+    /* a view of the first n test images (shares the pixels; never freed through it) */
+    ghm_subset view = sp.test;
+    if (o.n > 0 && o.n < view.img.n) view.img.n = (int)o.n;
+    if (view.img.n < 1) {
+        rc = ghm_error_set(&err, GHM_EINPUT, "bench embed: the test part of %s is empty", o.dataset);
+        goto fail;
+    }
+    ghm_params none;
+    ghm_params_clear(&none);
+    rc = ghm_backbone_create(o.backbone, &none, view.img.c, view.img.h, view.img.w, (int)o.dim, o.normalize,
+                             (int)o.batch, (uint64_t)o.seed, &b, &err);
+    if (rc) goto fail;
+    emb = ghm_alloc_floats((size_t)view.img.n * (size_t)o.dim); /* (n, dim) */
+    if (!emb) {
+        rc = GHM_FAIL(&err, GHM_ENOMEM, "bench embed: out of memory for (%d, %ld) embeddings", view.img.n, o.dim);
+        goto fail;
+    }
+    /* warm-up: one chunk */
+    for (long w = 0; w < o.warmup; w++) {
+        ghm_subset head = view;
+        if (head.img.n > (int)o.batch) head.img.n = (int)o.batch;
+        rc = ghm_embed_subset(b, &head, emb, &err);
+        if (rc) goto fail;
+    }
+    double t0 = ghm_clock();
+    rc = ghm_embed_subset(b, &view, emb, &err);
+    if (rc) goto fail;
+    double secs = ghm_clock() - t0;
+    int steps = (int)((view.img.n + o.batch - 1) / o.batch);
+    bench_result r = {.kind = "embed", .backbone = o.backbone, .loss = NULL, .dataset = o.dataset, .steps = steps,
+                      .batch = (int)o.batch, .threads = threads, .dim = (int)o.dim, .images = view.img.n,
+                      .m_per_class = 0, .seconds = secs};
+    printf("bench embed: %s on %s test (%d images), batch %ld, dim %ld, %d threads: %.2f s = %.1f img/s, "
+           "peak RSS %.0f MB\n",
+           o.backbone, o.dataset, view.img.n, o.batch, o.dim, threads, secs, secs > 0 ? view.img.n / secs : 0.0,
+           peak_rss_mb());
+    status = print_json(&r);
+    goto done;
+fail:
+    status = ghm_cli_fail(&err);
+done:
+    ghm_free(emb);
+    ghm_backbone_destroy(b);
+    if (have_data) {
+        ghm_split_free(&sp);
+        ghm_dataset_free(&d);
+    }
+    return status;
+}
