@@ -162,8 +162,9 @@ static void select_blas_kernels(char **argv)
                                                                                                           : NULL;
     if (!target) return;
     setenv("OPENBLAS_CORETYPE", target, 1);
+    fflush(NULL);
     execv("/proc/self/exe", argv);
-    /* exec failed: carry on with the generic kernels */
+    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: carry on with the generic kernels */
 #else
     (void)argv;
 #endif
