@@ -2,7 +2,9 @@
 #include "record.h"
 
 #include "../core/json.h"
+#include "../backbones/backbone.h"
 #include "../core/threads.h"
+#include "../losses/loss.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -107,15 +109,21 @@ static void jw_kv_str(ghm_jw *w, const char *k, const char *v)
     ghm_jw_string(w, v);
 }
 
-static void jw_params(ghm_jw *w, const ghm_params *p)
+/* Resolved parameters; enum-valued ones (per spec) by name, as in the experiment file. */
+static void jw_params(ghm_jw *w, const ghm_params *p, const ghm_param_spec *spec)
 {
     ghm_jw_begin_object(w);
-    for (int i = 0; i < p->n; i++) jw_kv_num(w, p->name[i], p->value[i]);
+    for (int i = 0; i < p->n; i++) {
+        const ghm_param_spec *ps = spec ? ghm_param_spec_find(spec, p->name[i]) : NULL;
+        if (ps && ps->choices) {
+            char buf[64];
+            jw_kv_str(w, p->name[i], ghm_param_format(ps, p->value[i], buf, sizeof buf));
+        } else {
+            jw_kv_num(w, p->name[i], p->value[i]);
+        }
+    }
     ghm_jw_end_object(w);
 }
-
-static const char *const optim_names[] = {"sgd", "adam", "adamw"};
-static const char *const sched_names[] = {"constant", "step", "cosine"};
 
 static void jw_spec_params(ghm_jw *w, const ghm_run_spec *s)
 {
@@ -158,7 +166,8 @@ static void jw_spec_params(ghm_jw *w, const ghm_run_spec *s)
     ghm_jw_begin_object(w);
     jw_kv_str(w, "name", s->backbone);
     ghm_jw_key(w, "params");
-    jw_params(w, &s->backbone_params);
+    const ghm_backbone_ops *bops = ghm_backbone_find(s->backbone);
+    jw_params(w, &s->backbone_params, bops ? bops->params : NULL);
     jw_kv_int(w, "embedding_dim", s->embedding_dim);
     ghm_jw_key(w, "normalize");
     ghm_jw_bool(w, s->normalize);
@@ -174,7 +183,7 @@ static void jw_spec_params(ghm_jw *w, const ghm_run_spec *s)
 
     ghm_jw_key(w, "optimizer");
     ghm_jw_begin_object(w);
-    jw_kv_str(w, "name", s->optim.kind >= 0 && s->optim.kind <= 2 ? optim_names[s->optim.kind] : "?");
+    jw_kv_str(w, "name", s->optim.kind >= 0 && s->optim.kind <= GHM_OPT_ADAMW ? ghm_optim_names[s->optim.kind] : "?");
     jw_kv_num(w, "lr", s->optim.lr);
     jw_kv_num(w, "momentum", s->optim.momentum);
     ghm_jw_key(w, "nesterov");
@@ -187,7 +196,7 @@ static void jw_spec_params(ghm_jw *w, const ghm_run_spec *s)
 
     ghm_jw_key(w, "schedule");
     ghm_jw_begin_object(w);
-    jw_kv_str(w, "name", s->schedule.kind >= 0 && s->schedule.kind <= 2 ? sched_names[s->schedule.kind] : "?");
+    jw_kv_str(w, "name", s->schedule.kind >= 0 && s->schedule.kind <= GHM_SCHED_COSINE ? ghm_schedule_names[s->schedule.kind] : "?");
     jw_kv_num(w, "warmup_epochs", s->schedule.warmup_epochs);
     jw_kv_num(w, "step_epochs", s->schedule.step_epochs);
     jw_kv_num(w, "gamma", s->schedule.gamma);
@@ -221,7 +230,8 @@ static void jw_spec_params(ghm_jw *w, const ghm_run_spec *s)
     ghm_jw_begin_object(w);
     jw_kv_str(w, "name", s->loss);
     ghm_jw_key(w, "params");
-    jw_params(w, &s->loss_params);
+    const ghm_loss_ops *lops = ghm_loss_find(s->loss);
+    jw_params(w, &s->loss_params, lops ? lops->params : NULL);
     ghm_jw_end_object(w);
 
     ghm_jw_end_object(w);

@@ -306,7 +306,11 @@ static void md_stat(ghm_tb *b, const ghm_stat *st, int bold)
         ghm_tb_puts(b, " – |");
         return;
     }
-    ghm_tb_printf(b, bold ? " **%.2f ± %.2f** |" : " %.2f ± %.2f |", 100 * st->mean, 100 * st->ci95);
+    /* a single seed has no spread: print the value alone rather than "± 0.00" */
+    if (st->n == 1)
+        ghm_tb_printf(b, bold ? " **%.2f** |" : " %.2f |", 100 * st->mean);
+    else
+        ghm_tb_printf(b, bold ? " **%.2f ± %.2f** |" : " %.2f ± %.2f |", 100 * st->mean, 100 * st->ci95);
 }
 
 static void md_setting(ghm_tb *b, const ghm_summary *s, const ghm_group *G)
@@ -369,7 +373,7 @@ int ghm_summary_markdown(const ghm_summary *s, const char *title, char **out, gh
             if (ghm_summary_loss_groups(s, s->losses[l]) < 2) continue;
             int g = ghm_summary_select_val(s, s->losses[l]);
             if (g < 0) {
-                ghm_tb_printf(&b, "| %s | (no validation metrics: set split.val_fraction > 0) | – |", s->losses[l]);
+                ghm_tb_printf(&b, "| %s | (no validation metrics: set dataset.val_fraction > 0) | – |", s->losses[l]);
                 for (int m = 0; m < s->n_metrics; m++) ghm_tb_puts(&b, " – |");
                 ghm_tb_puts(&b, "\n");
                 continue;
@@ -445,6 +449,8 @@ int ghm_summary_latex(const ghm_summary *s, const char *title, char **out, ghm_e
             const ghm_stat *st = &G->test[m];
             if (st->n == 0)
                 ghm_tb_puts(&b, " & --");
+            else if (st->n == 1)
+                ghm_tb_printf(&b, best[m] == g ? " & $\\mathbf{%.2f}$" : " & $%.2f$", 100 * st->mean);
             else if (best[m] == g)
                 ghm_tb_printf(&b, " & $\\mathbf{%.2f \\pm %.2f}$", 100 * st->mean, 100 * st->ci95);
             else
