@@ -18,6 +18,26 @@ typedef void (*ghm_knn_row_fn)(void *ctx, int row, const int *nbr, int count, co
 int ghm_knn_drive(const float *q, int nq, const float *g, int ng, int d, int self, const int *need, int need_const,
                   int block, ghm_knn_row_fn fn, void *ctx, ghm_error *err);
 
+/* Retrieval statistics per query row (eval/metrics.c sums them in row order).
+ * Row i asks for max(maxk, do_r ? r[i] : 0) neighbours and gets:
+ *   first[i] = position (0-based) of the first same-label neighbour if < maxk, else -1;
+ *   rprec[i] = (same-label among the r[i] nearest) / r[i]         (do_r, r[i] >= 1; else 0);
+ *   mapr[i]  = (1/r[i]) sum_{t <= r[i], match at t} (matches up to t) / t  (likewise).
+ * The values are exactly those of the sorted neighbour list (same terms summed
+ * in the same order), but rows asking for more than 32 neighbours never sort
+ * them: see eval/knn.c. */
+typedef struct ghm_knn_rstats {
+    const int *qlab, *glab; /* (nq), (ng) labels */
+    const int *r;           /* (nq) R per query, in [0, ng - self] */
+    int maxk;               /* largest K of Recall@K (0: no recall), <= ng - self */
+    int do_r;               /* R-precision / MAP@R wanted */
+    int *first;             /* (nq) out */
+    double *rprec, *mapr;   /* (nq) out */
+} ghm_knn_rstats;
+
+int ghm_knn_retrieval(const float *q, int nq, const float *g, int ng, int d, int self, int block,
+                      const ghm_knn_rstats *st, ghm_error *err);
+
 /* Returns GHM_EINPUT when x (n, d) holds a NaN or Inf, naming the row/column. */
 int ghm_eval_check_finite(const float *x, int n, int d, const char *what, ghm_error *err);
 

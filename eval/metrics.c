@@ -1,8 +1,8 @@
 /* Retrieval and clustering metrics of embeddings (definitions in docs/metrics.md).
  *
- * One blocked kNN pass (eval/knn.c) serves every retrieval metric: each query
- * row asks for k_i = max(max K, R_i) neighbours, where R_i = number of other
- * items with the query's label, and the row callback turns them into
+ * One blocked kNN pass (eval/knn.c, ghm_knn_retrieval) serves every retrieval
+ * metric: each query row looks at its k_i = max(max K, R_i) nearest, where R_i =
+ * number of other items with the query's label, and yields
  *   first_i  = position of the first same-label neighbour (Recall@K: first_i < K),
  *   rprec_i  = (same-label among the R_i nearest) / R_i,
  *   mapr_i   = (1/R_i) sum_{t <= R_i, match at t} (matches up to t) / t.
@@ -41,44 +41,6 @@ void ghm_eval_opts_default(ghm_eval_opts *o)
     o->kmeans_restarts = 3;
     o->kmeans_max_iter = 100;
     o->block = 0;
-}
-
-typedef struct row_ctx {
-    const int *qlab, *glab; /* (nq), (ng) */
-    const int *r;           /* (nq) R per query */
-    int maxk;               /* largest K of Recall@K (0: no recall) */
-    int do_r;               /* R-precision / MAP@R wanted */
-    int *first;             /* (nq) first matching position, or -1 */
-    double *rprec, *mapr;   /* (nq) */
-} row_ctx;
-
-static void metrics_row(void *vctx, int row, const int *nbr, int count, const float *drow)
-{
-    (void)drow;
-    row_ctx *c = vctx;
-    int lab = c->qlab[row];
-    int first = -1;
-    int lim = count < c->maxk ? count : c->maxk;
-    for (int t = 0; t < lim; t++)
-        if (c->glab[nbr[t]] == lab) {
-            first = t;
-            break;
-        }
-    c->first[row] = first;
-    int r = c->r[row];
-    if (!c->do_r || r <= 0) {
-        c->rprec[row] = c->mapr[row] = 0.0;
-        return;
-    }
-    int hits = 0;
-    double ap = 0.0;
-    for (int t = 0; t < r; t++)
-        if (c->glab[nbr[t]] == lab) {
-            hits++;
-            ap += (double)hits / (double)(t + 1);
-        }
-    c->rprec[row] = (double)hits / r;
-    c->mapr[row] = ap / r;
 }
 
 static int cmp_int(const void *x, const void *y)
@@ -190,23 +152,17 @@ static int evaluate(const float *q, const int *ql, int nq, const float *g, const
     if (maxk > 0 || do_r) {
         int *sorted = malloc(sizeof(int) * (size_t)ng);
         int *r = malloc(sizeof(int) * (size_t)nq);
-        int *need = malloc(sizeof(int) * (size_t)nq);
         int *first = malloc(sizeof(int) * (size_t)nq);
         double *rprec = malloc(sizeof(double) * (size_t)nq);
         double *mapr = malloc(sizeof(double) * (size_t)nq);
-        if (!sorted || !r || !need || !first || !rprec || !mapr) {
+        if (!sorted || !r || !first || !rprec || !mapr) {
             rc = GHM_FAIL(err, GHM_ENOMEM, "eval: out of memory (n = %d)", nq);
         } else {
             memcpy(sorted, gl, sizeof(int) * (size_t)ng);
             qsort(sorted, (size_t)ng, sizeof(int), cmp_int);
-            for (int i = 0; i < nq; i++) {
-                r[i] = count_sorted(sorted, ng, ql[i]) - self;
-                int k = maxk;
-                if (do_r && r[i] > k) k = r[i];
-                need[i] = k;
-            }
-            row_ctx c = {ql, gl, r, maxk, do_r, first, rprec, mapr};
-            rc = ghm_knn_drive(q, nq, g, ng, d, self, need, 0, opts->block, metrics_row, &c, err);
+            for (int i = 0; i < nq; i++) r[i] = count_sorted(sorted, ng, ql[i]) - self;
+            ghm_knn_rstats st = {ql, gl, r, maxk, do_r, first, rprec, mapr};
+            rc = ghm_knn_retrieval(q, nq, g, ng, d, self, opts->block, &st, err);
         }
         if (!rc) {
             int n_r0 = 0;
@@ -242,7 +198,6 @@ static int evaluate(const float *q, const int *ql, int nq, const float *g, const
         }
         free(sorted);
         free(r);
-        free(need);
         free(first);
         free(rprec);
         free(mapr);
