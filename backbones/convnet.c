@@ -6,11 +6,12 @@
  *   flatten (PyTorch (c, h, w) order) -> (B, 1024)
  *   linear 1024->256, ReLU; linear 256->D -> (B, D)
  *
- * Feature maps are channel-major (C, B, H, W) (core/layers.h), so each
- * convolution is one sgemm over the whole batch; a conv's bias, its ReLU and the
- * following max-pool are fused into one pass over the pooled output
- * (relu(maxpool(y + b)) == maxpool(relu(y + b))). With one input channel the
- * input (B, 1, 28, 28) already is (1, B, 28, 28).
+ * Feature maps are channel-major (C, B, H, W) (core/layers.h). Each conv is
+ * fused with its bias, ReLU and max-pool (ghm_conv2d_pool_forward: per-thread
+ * L2-sized blocks of images, im2col + sgemm + pooling while the block is in
+ * cache; relu(maxpool(y + b)) == maxpool(relu(y + b))), so the 24x24 and 8x8
+ * conv outputs never go through memory. With one input channel the input
+ * (B, 1, 28, 28) already is (1, B, 28, 28).
  *
  * Initialisation = PyTorch's default for nn.Conv2d / nn.Linear
  * (kaiming_uniform_ with a = sqrt(5)): weights and biases U(-1/sqrt(fan_in),
@@ -26,6 +27,9 @@
 #include "../core/layers.h"
 
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static const ghm_param_spec params[] = {{NULL, 0, 0, 0, NULL, NULL, 0, 0}};
 
@@ -35,16 +39,17 @@ enum { C1 = 32, C2 = 64, K = 5, H0 = 28, H1 = 24, P1 = 12, H2 = 8, P2 = 4, F = C
 typedef struct convnet {
     bb_tensors ts;
     ghm_tensor *w1, *b1, *w2, *b2, *w3, *b3, *w4, *b4;
-    int cap;    /* images the buffers hold */
+    int cap;       /* images the buffers hold */
+    int threads;   /* threads the conv workspaces are sized for */
     float *arena;
+    float *ws1;    /* conv1 workspace (ws1n floats): per-thread im2col / conv-output blocks */
+    float *ws2;    /* conv2 workspace (ws2n floats) */
+    size_t ws1n, ws2n;
     /* activations (B = n of the last forward) */
-    float *col1;   /* (25, B*576) im2col of the input */
-    float *y1;     /* (32, B, 24, 24) conv1 output without bias; reused for its gradient */
-    float *p1;     /* (32, B, 12, 12) relu(maxpool(y1 + b1)) */
-    int32_t *a1;   /* (32, B, 12, 12) argmax */
-    float *col2;   /* (800, B*64) im2col of p1; clobbered by backward */
-    float *y2;     /* (64, B, 8, 8); reused for its gradient */
-    float *p2;     /* (64, B, 4, 4) */
+    float *xin;    /* (B, 1, 28, 28) copy of the last train input (conv1's backward recomputes its im2col) */
+    float *p1;     /* (32, B, 12, 12) relu(maxpool(conv1(x) + b1)) */
+    int32_t *a1;   /* (32, B, 12, 12) argmax within the 24x24 conv plane */
+    float *p2;     /* (64, B, 4, 4) relu(maxpool(conv2(p1) + b2)) */
     int32_t *a2;   /* (64, B, 4, 4) */
     float *f;      /* (B, 1024) flattened p2 */
     float *h;      /* (B, 256) relu(fc1) */
@@ -57,31 +62,45 @@ typedef struct convnet {
 
 static size_t per_image(void)
 {
-    return (size_t)25 * H1 * H1 + (size_t)C1 * H1 * H1 + 2 * (size_t)C1 * P1 * P1 + (size_t)C1 * 25 * H2 * H2 +
-           (size_t)C2 * H2 * H2 + 2 * (size_t)C2 * P2 * P2 + F + HID + HID + F + (size_t)C2 * P2 * P2 +
-           (size_t)C1 * P1 * P1;
+    return (size_t)H0 * H0 + 2 * (size_t)C1 * P1 * P1 + 2 * (size_t)C2 * P2 * P2 + F + HID + HID + F +
+           (size_t)C2 * P2 * P2 + (size_t)C1 * P1 * P1;
+}
+
+static int max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
 }
 
 static int ensure(convnet *c, int n, ghm_error *err)
 {
-    if (n <= c->cap) return 0;
+    const int threads = max_threads();
+    if (n <= c->cap && threads <= c->threads) return 0;
+    if (n < c->cap) n = c->cap;
     ghm_free(c->arena);
-    c->cap = 0;
-    c->arena = ghm_alloc_floats(per_image() * (size_t)n);
+    c->cap = c->threads = 0;
+    c->ws1n = ghm_conv2d_pool_ws_size(1, K, H1, H1, C1, threads);
+    c->ws2n = ghm_conv2d_pool_ws_size(C1, K, H2, H2, C2, threads);
+    c->arena = ghm_alloc_floats(per_image() * (size_t)n + c->ws1n + c->ws2n);
     if (!c->arena) return GHM_FAIL(err, GHM_ENOMEM, "convnet: out of memory for a batch of %d", n);
     c->cap = n;
+    c->threads = threads;
     float *p = c->arena;
+    c->ws1 = p;
+    p += c->ws1n;
+    c->ws2 = p;
+    p += c->ws2n;
 #define TAKE(field, type, count)                                                                                     \
     do {                                                                                                             \
         c->field = (type *)p;                                                                                        \
         p += (size_t)(count) * (size_t)n;                                                                            \
     } while (0)
-    TAKE(col1, float, 25 * H1 * H1);
-    TAKE(y1, float, C1 * H1 * H1);
+    TAKE(xin, float, H0 * H0);
     TAKE(p1, float, C1 * P1 * P1);
     TAKE(a1, int32_t, C1 * P1 * P1);
-    TAKE(col2, float, C1 * 25 * H2 * H2);
-    TAKE(y2, float, C2 * H2 * H2);
     TAKE(p2, float, C2 * P2 * P2);
     TAKE(a2, int32_t, C2 * P2 * P2);
     TAKE(f, float, F);
@@ -139,14 +158,14 @@ static int create(ghm_backbone *b, ghm_rng *rng, ghm_error *err)
     return 0;
 }
 
-/* x (n, 1, 28, 28) -> out (n, D); activations kept for backward. */
+/* x (n, 1, 28, 28) -> out (n, D); activations kept for backward. Each conv
+ * is fused with its bias, ReLU and max-pool (core/layers.h). */
 static void run(convnet *c, const float *x, int n, float *out, int D)
 {
-    const int P = C1 * n, Q = C2 * n;
-    ghm_conv2d_forward(c->y1, c->col1, x, c->w1->data, NULL, n, 1, H0, H0, C1, K, 1, 0, n);
-    ghm_maxpool_forward(c->p1, c->a1, c->y1, c->b1->data, 1, P, n, H1, H1, 2, 2);
-    ghm_conv2d_forward(c->y2, c->col2, c->p1, c->w2->data, NULL, n, C1, P1, P1, C2, K, 1, 0, n);
-    ghm_maxpool_forward(c->p2, c->a2, c->y2, c->b2->data, 1, Q, n, H2, H2, 2, 2);
+    ghm_conv2d_pool_forward(c->p1, c->a1, c->ws1, c->ws1n, x, c->w1->data, c->b1->data, 1, n, 1, H0, H0, C1, K, 1, 0,
+                            2, 2);
+    ghm_conv2d_pool_forward(c->p2, c->a2, c->ws2, c->ws2n, c->p1, c->w2->data, c->b2->data, 1, n, C1, P1, P1, C2, K,
+                            1, 0, 2, 2);
     ghm_cbhw_to_nchw(c->f, c->p2, n, C2, P2 * P2);
     ghm_linear_forward(c->h, c->f, c->w3->data, c->b3->data, n, F, HID);
     ghm_relu_forward(c->h, c->h, (size_t)n * HID);
@@ -160,7 +179,8 @@ static int forward(ghm_backbone *b, const float *x, int n, float *out, int train
     if (train) {
         int rc = ensure(c, n, err);
         if (rc) return rc;
-        run(c, x, n, out, b->dim);
+        memcpy(c->xin, x, sizeof(float) * (size_t)n * H0 * H0);
+        run(c, c->xin, n, out, b->dim);
         c->n = n;
         return 0;
     }
@@ -183,13 +203,11 @@ static int backward(ghm_backbone *b, const float *dout, ghm_error *err)
     ghm_relu_backward(c->dh, c->dh, c->h, (size_t)n * HID);
     ghm_linear_backward(c->df, c->w3->grad, c->b3->grad, c->dh, c->f, c->w3->data, n, F, HID);
     ghm_nchw_to_cbhw(c->dp2, c->df, n, C2, P2 * P2);
-    ghm_maxpool_backward(c->y2, c->dp2, c->p2, c->a2, 1, C2 * n, H2, H2, 2, 2); /* y2 := dL/dy2 */
-    ghm_conv2d_backward(c->dp1, c->w2->grad, c->b2->grad, c->y2, c->p1, c->w2->data, c->col2, 1, n, C1, P1, P1, C2,
-                        K, 1, 0, n);
-    ghm_maxpool_backward(c->y1, c->dp1, c->p1, c->a1, 1, C1 * n, H1, H1, 2, 2); /* y1 := dL/dy1 */
-    ghm_conv2d_backward(NULL, c->w1->grad, c->b1->grad, c->y1, NULL, c->w1->data, c->col1, 1, n, 1, H0, H0, C1, K, 1,
-                        0, n);
-    c->n = 0; /* the caches are consumed (col2, y1, y2 hold gradients now) */
+    ghm_conv2d_pool_backward(c->dp1, c->w2->grad, c->b2->grad, c->dp2, c->p2, c->a2, 1, c->ws2, c->ws2n, c->p1,
+                             c->w2->data, n, C1, P1, P1, C2, K, 1, 0, 2, 2);
+    ghm_conv2d_pool_backward(NULL, c->w1->grad, c->b1->grad, c->dp1, c->p1, c->a1, 1, c->ws1, c->ws1n, c->xin,
+                             c->w1->data, n, 1, H0, H0, C1, K, 1, 0, 2, 2);
+    c->n = 0;
     return 0;
 }
 

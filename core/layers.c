@@ -4,13 +4,16 @@
 
 #include "rng.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
+/* Layout copies below this many floats run on one thread (cheaper than a
+ * parallel region's fork and closing barrier). */
+#define LAYOUT_PAR_MIN ((size_t)1 << 20)
+
 void ghm_nchw_to_cbhw(float *y, const float *x, int B, int C, int HW)
 {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)B * C * HW > LAYOUT_PAR_MIN)
     for (int c = 0; c < C; c++)
         for (int b = 0; b < B; b++)
             memcpy(y + ((size_t)c * B + b) * HW, x + ((size_t)b * C + c) * HW, sizeof(float) * (size_t)HW);
@@ -18,7 +21,7 @@ void ghm_nchw_to_cbhw(float *y, const float *x, int B, int C, int HW)
 
 void ghm_cbhw_to_nchw(float *y, const float *x, int B, int C, int HW)
 {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)B * C * HW > LAYOUT_PAR_MIN)
     for (int b = 0; b < B; b++)
         for (int c = 0; c < C; c++)
             memcpy(y + ((size_t)b * C + c) * HW, x + ((size_t)c * B + b) * HW, sizeof(float) * (size_t)HW);
@@ -29,7 +32,7 @@ void ghm_linear_forward(float *y, const float *x, const float *w, const float *b
     if (bias)
         for (int b = 0; b < B; b++) memcpy(y + (size_t)b * O, bias, sizeof(float) * (size_t)O);
     /* y (B, O) (+)= x (B, I) @ w^T (In, O) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, O, In, 1.0f, x, In, w, In, bias ? 1.0f : 0.0f, y, O);
+    ghm_sgemm(0, 1, B, O, In, 1.0f, x, In, w, In, bias ? 1.0f : 0.0f, y, O);
 }
 
 void ghm_linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int B,
@@ -41,9 +44,9 @@ void ghm_linear_backward(float *dx, float *dw, float *db, const float *dy, const
             for (int o = 0; o < O; o++) db[o] += dy[(size_t)b * O + o];
     }
     /* dw (O, I) = dy^T (O, B) @ x (B, In) */
-    if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, In, B, 1.0f, dy, O, x, In, 0.0f, dw, In);
+    if (dw) ghm_sgemm(1, 0, O, In, B, 1.0f, dy, O, x, In, 0.0f, dw, In);
     /* dx (B, I) = dy (B, O) @ w (O, I) */
-    if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, In, O, 1.0f, dy, O, w, In, 0.0f, dx, In);
+    if (dx) ghm_sgemm(0, 0, B, In, O, 1.0f, dy, O, w, In, 0.0f, dx, In);
 }
 
 void ghm_relu_forward(float *y, const float *x, size_t n)

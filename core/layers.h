@@ -12,7 +12,9 @@
  *    gradients (dx). Any gradient pointer may be NULL to skip that output
  *    (e.g. dx of the first layer).
  *  - Element-wise / pooling / im2col loops use OpenMP with static schedules
- *    (deterministic for a fixed thread count); matrix products use OpenBLAS.
+ *    (deterministic for a fixed thread count); matrix products use OpenBLAS
+ *    single-threaded, split over the same OpenMP threads (one thread pool, see
+ *    ghm_sgemm).
  *  - Functions never fail: buffers are allocated by the caller.
  */
 #ifndef GHM_LAYERS_H
@@ -24,6 +26,23 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- matrix products ---------------------------------------------------
+ * One thread pool: the layers run OpenBLAS single-threaded and split products
+ * across the OpenMP threads (OpenBLAS's own spinning workers and libgomp's
+ * would otherwise compete for the cores). */
+
+/* C (M, N) = alpha op(A) op(B) + beta C, row-major (ta/tb = 1: transposed, as
+ * cblas_sgemm). Split over the OpenMP threads by columns (or rows when M > N),
+ * each part one single-threaded OpenBLAS call; inside a parallel region it is
+ * one serial call. Deterministic for a fixed thread count. */
+void ghm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+               float beta, float *C, int ldc);
+/* Make OpenBLAS single-threaded until ghm_blas_serial_end(returned value);
+ * nestable, and a no-op inside a parallel region. Wrap whole training steps /
+ * inference passes in it so that no call wakes OpenBLAS's thread pool. */
+int ghm_blas_serial_begin(void);
+void ghm_blas_serial_end(int saved);
 
 /* ---- layout ------------------------------------------------------------ */
 
@@ -52,11 +71,14 @@ void ghm_relu_backward(float *dx, const float *dy, const float *y, size_t n);
  *
  * x (C, B, H, W), w (OC, C, K, K), bias (OC) or NULL -> y (OC, B, OH, OW)
  * with OH = (H + 2 pad - K) / stride + 1 (likewise OW).
- * Computed as im2col + one sgemm per chunk of `chunk` images:
- *   y[:, chunk] (OC, nb*OH*OW) = w (OC, C*K*K) @ col (C*K*K, nb*OH*OW).
- * col is a caller workspace of ghm_conv2d_col_size(C, K, OH, OW, chunk) floats.
- * When chunk >= B, col holds the im2col of the whole batch on return, and the
- * backward can reuse it (col_valid = 1) instead of recomputing it. */
+ * Computed as im2col + sgemm: each OpenMP thread takes a contiguous share of
+ * the images and processes them in blocks small enough to stay in its L2
+ * cache (im2col of the block, then y[:, block] = w (OC, C*K*K) @ col_block).
+ * col is a caller workspace of ghm_conv2d_col_size(C, K, OH, OW, chunk)
+ * floats (chunk >= 1; a larger chunk lets more threads work, up to B), split
+ * into per-thread shares. Its contents are scratch: nothing is kept between
+ * forward and backward (streaming a whole-batch im2col through memory cost
+ * more than recomputing it per block). */
 static inline int ghm_conv2d_out(int H, int K, int stride, int pad) { return (H + 2 * pad - K) / stride + 1; }
 size_t ghm_conv2d_col_size(int C, int K, int OH, int OW, int chunk);
 /* x (C, B, H, W) -> col (C*K*K, B*OH*OW): one row per (c, kh, kw), zero outside the image. */
@@ -65,11 +87,36 @@ void ghm_im2col(float *col, const float *x, int B, int C, int H, int W, int K, i
 void ghm_col2im(float *dx, const float *col, int B, int C, int H, int W, int K, int stride, int pad);
 void ghm_conv2d_forward(float *y, float *col, const float *x, const float *w, const float *bias, int B, int C, int H,
                         int W, int OC, int K, int stride, int pad, int chunk);
-/* dy (OC, B, OH, OW), x (C, B, H, W), w -> dx (C, B, H, W), dw (OC, C, K, K), db (OC); each may be NULL.
- * col: workspace as in forward, CLOBBERED (it receives the column gradients).
- * col_valid = 1: col holds the forward's whole-batch im2col (forward ran with chunk >= B). */
+/* dy (OC, B, OH, OW), x (C, B, H, W) the forward input (required), w -> dx (C, B, H, W),
+ * dw (OC, C, K, K), db (OC); each output may be NULL. col: workspace as in forward, clobbered.
+ * col_valid is ignored (kept for source compatibility: the im2col is always recomputed per block).
+ * dw is the sum of per-thread partial products added in thread order: deterministic for a fixed
+ * thread count (and workspace size). */
 void ghm_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, float *col,
                          int col_valid, int B, int C, int H, int W, int OC, int K, int stride, int pad, int chunk);
+
+/* ---- convolution fused with bias, ReLU and max-pool ------------------------
+ * p = relu?(maxpool_{pk, ps}(conv(x) + bias)) without materialising the conv
+ * output: each thread convolves L2-sized blocks of its images and pools them
+ * at once (relu(maxpool(y + b)) == maxpool(relu(y + b))). The backward
+ * rebuilds the conv-output gradient of each block from the pooled gradient,
+ * then proceeds as ghm_conv2d_backward.
+ * x (C, B, H, W), w (OC, C, K, K), bias (OC) or NULL -> p (OC, B, PH, PW),
+ * arg (OC, B, PH, PW) (index within the (OH, OW) conv-output plane, as
+ * ghm_maxpool_forward), PH = (OH - pk) / ps + 1.
+ * ws: workspace of ws_floats floats, ghm_conv2d_pool_ws_size(..., threads)
+ * for `threads` threads to work (fewer when it is smaller). Return 0, or -1
+ * (nothing computed) when ws is too small for even one thread. */
+size_t ghm_conv2d_pool_ws_size(int C, int K, int OH, int OW, int OC, int threads);
+int ghm_conv2d_pool_forward(float *p, int32_t *arg, float *ws, size_t ws_floats, const float *x, const float *w,
+                            const float *bias, int relu, int B, int C, int H, int W, int OC, int K, int stride,
+                            int pad, int pk, int ps);
+/* dp (OC, B, PH, PW), p and arg from the forward, x the forward input -> dx (C, B, H, W),
+ * dw (OC, C, K, K), db (OC); each may be NULL. Deterministic for a fixed thread count
+ * (dw: per-thread partial products added in thread order). Returns 0 or -1 as forward. */
+int ghm_conv2d_pool_backward(float *dx, float *dw, float *db, const float *dp, const float *p, const int32_t *arg,
+                             int relu, float *ws, size_t ws_floats, const float *x, const float *w, int B, int C,
+                             int H, int W, int OC, int K, int stride, int pad, int pk, int ps);
 
 /* ---- pooling on (C, B, H, W) maps; P = C*B planes ----------------------- */
 

@@ -7,6 +7,8 @@
  */
 #include "trainer.h"
 
+#include "../core/layers.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,8 @@ int ghm_trainer_create(ghm_backbone *b, ghm_loss *l, const ghm_optim_config *oc,
     return 0;
 }
 
+static int step(ghm_trainer *t, const float *x, const int *labels, int n, double lr, double *loss, ghm_error *err);
+
 int ghm_trainer_step(ghm_trainer *t, const float *x, const int *labels, int n, double lr, double *loss,
                      ghm_error *err)
 {
@@ -85,6 +89,17 @@ int ghm_trainer_step(ghm_trainer *t, const float *x, const int *labels, int n, d
     if (n < 1 || n > t->batch)
         return ghm_error_set(err, GHM_EINPUT, "trainer: step on %d images, expected 1..%d", n, t->batch);
     if (!isfinite(lr)) return ghm_error_set(err, GHM_EINPUT, "trainer: learning rate is not finite");
+    /* OpenBLAS single-threaded for the whole step: the layers split their
+     * products over the OpenMP threads, and the loss's small products must not
+     * wake OpenBLAS's own (spinning) pool either (core/layers.h). */
+    const int blas = ghm_blas_serial_begin();
+    int rc = step(t, x, labels, n, lr, loss, err);
+    ghm_blas_serial_end(blas);
+    return rc;
+}
+
+static int step(ghm_trainer *t, const float *x, const int *labels, int n, double lr, double *loss, ghm_error *err)
+{
     int rc = ghm_backbone_forward(t->b, x, n, t->emb, 1, err);
     if (rc) return rc;
     /* A forward pass that already produced NaN/Inf makes every later value meaningless. */
@@ -121,12 +136,14 @@ int ghm_embed_subset(ghm_backbone *b, const ghm_subset *s, float *emb, ghm_error
     float *x = ghm_alloc_floats((size_t)chunk * per); /* (chunk, C, H, W) */
     if (!x) return GHM_FAIL(err, GHM_ENOMEM, "embed: out of memory for a chunk of %d images", chunk);
     int rc = 0;
+    const int blas = ghm_blas_serial_begin(); /* one thread pool (see ghm_trainer_step) */
     for (int start = 0; start < im->n; start += chunk) {
         int m = im->n - start < chunk ? im->n - start : chunk;
         ghm_subset_range(s, start, m, x);
         rc = ghm_backbone_forward(b, x, m, emb + (size_t)start * (size_t)b->dim, 0, err);
         if (rc) break;
     }
+    ghm_blas_serial_end(blas);
     ghm_free(x);
     return rc;
 }

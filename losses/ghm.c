@@ -32,8 +32,12 @@
 #include "pair_util.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define LN2 0.69314718055994530942
 
@@ -79,21 +83,53 @@ static double neg_entropy(const double *lp, const double *p, int d)
     return s;
 }
 
-/* JS(p_i, p_j) in nats (>= 0); lm (d, may be NULL) receives ln m_k. */
+/* Natural log of a positive normal double, branch-free so that loops over it
+ * vectorise (glibc's log does not without -ffast-math): x = 2^e f with
+ * f in [sqrt(1/2), sqrt(2)), ln f = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...),
+ * s = (f - 1)/(f + 1), |s| <= 0.172; 12 terms leave a truncation below
+ * 1e-18 (s^25/25), so the result is within a few ulp of log(x). */
+static inline double fast_log(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    int64_t e = (int64_t)(u >> 52) - 1023;
+    u = (u & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull; /* f in [1, 2) */
+    double f;
+    memcpy(&f, &u, sizeof f);
+    const int big = f > 1.4142135623730951;
+    f = big ? 0.5 * f : f;
+    e += big;
+    const double s = (f - 1.0) / (f + 1.0), z = s * s;
+    double p = 1.0 / 25;
+    p = p * z + 1.0 / 23;
+    p = p * z + 1.0 / 21;
+    p = p * z + 1.0 / 19;
+    p = p * z + 1.0 / 17;
+    p = p * z + 1.0 / 15;
+    p = p * z + 1.0 / 13;
+    p = p * z + 1.0 / 11;
+    p = p * z + 1.0 / 9;
+    p = p * z + 1.0 / 7;
+    p = p * z + 1.0 / 5;
+    p = p * z + 1.0 / 3;
+    const double ed = (double)e;
+    /* ln 2 split in a high part exact in 32 bits times e and the rest */
+    return ed * 6.93147180369123816490e-01 + (2.0 * s + (2.0 * s * z * p + ed * 1.90821492927058770002e-10));
+}
+
+/* JS(p_i, p_j) in nats (>= 0); lm (d) receives ln m_k, m = (p_i + p_j) / 2. */
 static double js_div(const double *lpi, const double *pi, double ni, const double *lpj, const double *pj,
                      double nj, int d, double *lm)
 {
+    for (int k = 0; k < d; k++) lm[k] = fast_log(0.5 * (pi[k] + pj[k])); /* vectorised */
     double smm = 0.0;
     for (int k = 0; k < d; k++) {
-        double m = 0.5 * (pi[k] + pj[k]), l;
-        if (m > 1e-300) {
-            l = log(m);
-        } else { /* both underflowed: ln m = logaddexp(lp_i, lp_j) - ln 2 */
+        double m = 0.5 * (pi[k] + pj[k]);
+        if (!(m > 1e-300)) { /* tiny or both underflowed: ln m = logaddexp(lp_i, lp_j) - ln 2 */
             double a = lpi[k] > lpj[k] ? lpi[k] : lpj[k], b = lpi[k] > lpj[k] ? lpj[k] : lpi[k];
-            l = a + log1p(exp(b - a)) - LN2;
+            lm[k] = a + log1p(exp(b - a)) - LN2;
         }
-        if (lm) lm[k] = l;
-        smm += m * l;
+        smm += m * lm[k];
     }
     double js = 0.5 * (ni + nj) - smm;
     return js > 0.0 ? js : 0.0;
@@ -141,6 +177,7 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
 
     size_t nn = (size_t)n * n, nd = (size_t)n * d;
     double *D = NULL, *G = NULL, *LP = NULL, *P = NULL, *R = NULL, *GP = NULL, *NE = NULL, *lm = NULL;
+    double *RS = NULL, *GPT = NULL;
     int rc = 0;
     if (use_geo) {
         D = ghm_pu_dalloc(nn); /* (n, n) distances */
@@ -149,12 +186,16 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
         rc = ghm_loss_pdist(emb, n, d, D, err);
         if (rc) goto done;
     }
+    int T = 1; /* threads for the pair loop (only the probabilistic part is costly) */
+#ifdef _OPENMP
+    if (use_prob && (double)n * n * d >= 2e5) T = omp_get_max_threads();
+#endif
     if (use_prob) {
         LP = ghm_pu_dalloc(nd); /* (n, d) log p */
         P = ghm_pu_dalloc(nd);  /* (n, d) p */
         GP = ghm_pu_dalloc(nd); /* (n, d) dL/dp (js) or dL/dr (hellinger) */
         NE = ghm_pu_dalloc((size_t)n);
-        lm = ghm_pu_dalloc((size_t)d);
+        lm = ghm_pu_dalloc((size_t)T * d); /* (T, d) ln m per thread */
         if (!LP || !P || !GP || !NE || !lm) goto oom;
         if (!js && !(R = ghm_pu_dalloc(nd))) goto oom; /* (n, d) sqrt(p) */
         for (int i = 0; i < n; i++) {
@@ -167,60 +208,93 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
         }
     }
 
-    double sp = 0.0, sn = 0.0;
-    for (int i = 0; i < n; i++) {
-        for (int j = i + 1; j < n; j++) {
-            double h = 0.0, q = 0.0;
-            if (use_geo) h = alpha * D[(size_t)i * n + j];
-            if (use_prob) {
-                if (js)
-                    q = sqrt(js_div(LP + (size_t)i * d, P + (size_t)i * d, NE[i], LP + (size_t)j * d,
-                                    P + (size_t)j * d, NE[j], d, lm) / LN2 +
-                             GHM_PROB_EPS);
-                else
-                    q = sqrt(hel_sq(R + (size_t)i * d, R + (size_t)j * d, d) + GHM_PROB_EPS);
-                h += ps * q;
-            }
-            double dh = 0.0; /* dL/dh_ij */
-            if (labels[i] == labels[j]) {
-                double t = h - c->pos_margin;
-                if (t > 0) {
-                    sp += t * t;
-                    dh = 2.0 * t / (double)n_pos;
+    /* Pairs (i, j > i), rows dealt round-robin to the threads (balanced and
+     * fixed). Loss sums are kept per row and added in row order, so the loss
+     * does not depend on the thread count; gradient rows go to per-thread
+     * buffers (GP for thread 0) added in thread order: deterministic for a
+     * fixed thread count. */
+    RS = ghm_pu_dalloc((size_t)2 * n); /* (2, n) per-row positive / negative sums */
+    if (!RS) goto oom;
+    if (use_prob) {
+        if (T > 1 && grad && !(GPT = ghm_pu_dalloc((size_t)(T - 1) * nd))) goto oom; /* (T-1, n, d) */
+    }
+#pragma omp parallel num_threads(T) if (T > 1)
+    {
+#ifdef _OPENMP
+        const int t = omp_get_thread_num();
+#else
+        const int t = 0;
+#endif
+        double *gpt = t == 0 ? GP : (GPT ? GPT + (size_t)(t - 1) * nd : NULL);
+        double *lmt = lm ? lm + (size_t)t * d : NULL;
+#pragma omp for schedule(static, 1)
+        for (int i = 0; i < n; i++) {
+            double spi = 0.0, sni = 0.0;
+            for (int j = i + 1; j < n; j++) {
+                double h = 0.0, q = 0.0;
+                if (use_geo) h = alpha * D[(size_t)i * n + j];
+                if (use_prob) {
+                    if (js)
+                        q = sqrt(js_div(LP + (size_t)i * d, P + (size_t)i * d, NE[i], LP + (size_t)j * d,
+                                        P + (size_t)j * d, NE[j], d, lmt) / LN2 +
+                                 GHM_PROB_EPS);
+                    else
+                        q = sqrt(hel_sq(R + (size_t)i * d, R + (size_t)j * d, d) + GHM_PROB_EPS);
+                    h += ps * q;
                 }
-            } else {
-                double t = c->neg_margin - h;
-                if (t > 0) {
-                    sn += t * t;
-                    dh = -2.0 * t / (double)n_neg;
-                }
-            }
-            if (dh == 0.0 || !grad) continue;
-            if (use_geo) G[(size_t)i * n + j] = alpha * dh;
-            if (use_prob && ps != 0.0) {
-                double dq = ps * dh;
-                double *gi = GP + (size_t)i * d, *gj = GP + (size_t)j * d;
-                if (js) {
-                    /* dq/dJS = 1 / (2 q ln 2); dJS/dp_i,k = (1/2)(ln p_i,k - ln m_k) */
-                    double w = dq / (2.0 * q * LN2) * 0.5;
-                    const double *lpi = LP + (size_t)i * d, *lpj = LP + (size_t)j * d;
-                    for (int k = 0; k < d; k++) {
-                        gi[k] += w * (lpi[k] - lm[k]);
-                        gj[k] += w * (lpj[k] - lm[k]);
+                double dh = 0.0; /* dL/dh_ij */
+                if (labels[i] == labels[j]) {
+                    double tt = h - c->pos_margin;
+                    if (tt > 0) {
+                        spi += tt * tt;
+                        dh = 2.0 * tt / (double)n_pos;
                     }
                 } else {
-                    /* q^2 = 1/2 |r_i - r_j|^2 + eps: dq/dr_i = (r_i - r_j) / (2 q) */
-                    double w = dq / (2.0 * q);
-                    const double *ri = R + (size_t)i * d, *rj = R + (size_t)j * d;
-                    for (int k = 0; k < d; k++) {
-                        double t = w * (ri[k] - rj[k]);
-                        gi[k] += t;
-                        gj[k] -= t;
+                    double tt = c->neg_margin - h;
+                    if (tt > 0) {
+                        sni += tt * tt;
+                        dh = -2.0 * tt / (double)n_neg;
+                    }
+                }
+                if (dh == 0.0 || !grad) continue;
+                if (use_geo) G[(size_t)i * n + j] = alpha * dh;
+                if (use_prob && ps != 0.0) {
+                    double dq = ps * dh;
+                    double *gi = gpt + (size_t)i * d, *gj = gpt + (size_t)j * d;
+                    if (js) {
+                        /* dq/dJS = 1 / (2 q ln 2); dJS/dp_i,k = (1/2)(ln p_i,k - ln m_k) */
+                        double w = dq / (2.0 * q * LN2) * 0.5;
+                        const double *lpi = LP + (size_t)i * d, *lpj = LP + (size_t)j * d;
+                        for (int k = 0; k < d; k++) {
+                            gi[k] += w * (lpi[k] - lmt[k]);
+                            gj[k] += w * (lpj[k] - lmt[k]);
+                        }
+                    } else {
+                        /* q^2 = 1/2 |r_i - r_j|^2 + eps: dq/dr_i = (r_i - r_j) / (2 q) */
+                        double w = dq / (2.0 * q);
+                        const double *ri = R + (size_t)i * d, *rj = R + (size_t)j * d;
+                        for (int k = 0; k < d; k++) {
+                            double tt = w * (ri[k] - rj[k]);
+                            gi[k] += tt;
+                            gj[k] -= tt;
+                        }
                     }
                 }
             }
+            RS[i] = spi;
+            RS[n + i] = sni;
         }
     }
+    double sp = 0.0, sn = 0.0;
+    for (int i = 0; i < n; i++) {
+        sp += RS[i];
+        sn += RS[n + i];
+    }
+    if (GPT)
+        for (int t = 1; t < T; t++) {
+            const double *g = GPT + (size_t)(t - 1) * nd;
+            for (size_t k = 0; k < nd; k++) GP[k] += g[k];
+        }
     *value = (n_pos ? sp / (double)n_pos : 0.0) + (n_neg ? sn / (double)n_neg : 0.0);
     if (!grad) goto done;
     if (use_geo) ghm_loss_pdist_backward(emb, n, d, D, G, grad);
@@ -252,12 +326,14 @@ done:
     free(GP);
     free(NE);
     free(lm);
+    free(RS);
+    free(GPT);
     return rc;
 }
 
 double ghm_prob_distance(const float *a, const float *b, int d, double tau, int prob)
 {
-    double *w = malloc((size_t)4 * (d > 0 ? d : 1) * sizeof *w);
+    double *w = malloc((size_t)5 * (d > 0 ? d : 1) * sizeof *w);
     if (!w || d <= 0) {
         free(w);
         return NAN;
@@ -267,7 +343,7 @@ double ghm_prob_distance(const float *a, const float *b, int d, double tau, int 
     log_softmax_row(b, d, tau, lpb, pb);
     double q;
     if (prob == GHM_PROB_JS) {
-        double js = js_div(lpa, pa, neg_entropy(lpa, pa, d), lpb, pb, neg_entropy(lpb, pb, d), d, NULL);
+        double js = js_div(lpa, pa, neg_entropy(lpa, pa, d), lpb, pb, neg_entropy(lpb, pb, d), d, w + 4 * d);
         q = sqrt(js / LN2 + GHM_PROB_EPS);
     } else {
         for (int k = 0; k < d; k++) {
