@@ -145,34 +145,48 @@ static int cmd_bench(int argc, char **argv)
     return ghm_cli_usage("bench", "unknown benchmark '%s' (expected train, embed or eval)", argv[1]);
 }
 
-/* OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and falls back to
- * its generic "Prescott" kernels, 2.5x slower for sgemm on this project's
- * shapes. When that happens and the CPU has AVX2/AVX-512, re-execute once with
- * OPENBLAS_CORETYPE naming the matching kernel family (read by OpenBLAS only
- * at load time). A user's own OPENBLAS_CORETYPE is always respected, and
- * GHM_KEEP_BLAS_CORE=1 disables this. */
-static void select_blas_kernels(char **argv)
+/* Runtime settings that libraries read only when they load, applied by
+ * re-executing once (before anything else happens):
+ *  - OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and falls back
+ *    to its generic "Prescott" kernels, 2.5x slower for sgemm on this project's
+ *    shapes: with AVX2/AVX-512, name the matching kernel family.
+ *  - GNU OpenMP spins up to 300,000 iterations per barrier by default; with
+ *    another job on the cores that turns a training step 2-3x slower. A
+ *    shorter spin (GOMP_SPINCOUNT=10000) costs little on an idle machine.
+ * Neither changes any number ghm computes. A user's own OPENBLAS_CORETYPE,
+ * GOMP_SPINCOUNT or OMP_WAIT_POLICY is always respected, and
+ * GHM_KEEP_ENV=1 disables all of this. */
+static void tune_runtime(char **argv)
 {
+    if (getenv("GHM_KEEP_ENV") || getenv("GHM_RUNTIME_TUNED")) return;
+    int changed = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (getenv("OPENBLAS_CORETYPE") || getenv("GHM_KEEP_BLAS_CORE")) return;
     const char *core = openblas_get_corename();
-    if (!core || strcmp(core, "Prescott") != 0) return;
-    __builtin_cpu_init();
-    const char *target = __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell"
-                                                                                                          : NULL;
-    if (!target) return;
-    setenv("OPENBLAS_CORETYPE", target, 1);
+    if (!getenv("OPENBLAS_CORETYPE") && core && strcmp(core, "Prescott") == 0) {
+        __builtin_cpu_init();
+        const char *target = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                             : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                               : NULL;
+        if (target) {
+            setenv("OPENBLAS_CORETYPE", target, 1);
+            changed = 1;
+        }
+    }
+#endif
+    if (!getenv("GOMP_SPINCOUNT") && !getenv("OMP_WAIT_POLICY")) {
+        setenv("GOMP_SPINCOUNT", "10000", 1);
+        changed = 1;
+    }
+    if (!changed) return;
+    setenv("GHM_RUNTIME_TUNED", "1", 1); /* never loop, whatever happens */
     fflush(NULL);
     execv("/proc/self/exe", argv);
-    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: carry on with the generic kernels */
-#else
-    (void)argv;
-#endif
+    /* exec failed: carry on as we are */
 }
 
 int main(int argc, char **argv)
 {
-    select_blas_kernels(argv);
+    tune_runtime(argv);
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

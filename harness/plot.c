@@ -500,9 +500,21 @@ static int fig_pca(plot_ctx *pc, const ghm_summary *s, const char *dir, int l)
     ghm_tb_puts(&dat, "# pc1 pc2 label\n");
     for (int i = 0; i < m; i++) ghm_tb_printf(&dat, "%.6g %.6g %d\n", proj[2 * i], proj[2 * i + 1], sl[i]);
     gp_header(&gp, png, title, "principal component 1", "principal component 2");
-    ghm_tb_printf(&gp, "plot for [c=0:%d] '%s.dat' using 1:($3==c ? $2 : 1/0) with points pt 7 ps 0.5 "
-                       "title sprintf(\"class %%d\", c)\n",
-                  max_label, base);
+    /* one series per class present (the dataset's class ids), ten clearly distinct colours cycled */
+    static const char *const colors[10] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+    ghm_tb_puts(&gp, "plot");
+    int series = 0;
+    for (int c = 0; c <= max_label; c++) {
+        int present = 0;
+        for (int i = 0; i < m && !present; i++) present = (sl[i] == c);
+        if (!present) continue;
+        ghm_tb_printf(&gp, "%s '%s.dat' using 1:($3==%d ? $2 : 1/0) with points pt 7 ps 0.5 lc rgb '%s' "
+                           "title 'class %d'",
+                      series ? ", \\\n    " : " ", base, c, colors[series % 10], c);
+        series++;
+    }
+    ghm_tb_puts(&gp, "\n");
     free(sub), free(proj), free(sl);
     return emit(pc, base, &dat, &gp);
 }

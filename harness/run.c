@@ -320,7 +320,8 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
             rc = GHM_FAIL(err, GHM_ENOMEM, "out of memory (labels)");
             goto done;
         }
-        for (int i = 0; i < split.test.img.n; i++) lab[i] = split.test.img.labels[i];
+        /* original class ids (not the dense ones), so plots name the dataset's classes */
+        for (int i = 0; i < split.test.img.n; i++) lab[i] = split.test.class_ids[split.test.img.labels[i]];
         snprintf(p, sizeof p, "%s/embeddings_test_labels.npy", run_dir);
         rc = ghm_npy_write_i32(p, lab, 1, shape, err);
         free(lab);
