@@ -173,7 +173,13 @@ int ghm_cmd_loss(int argc, char **argv)
             status = ghm_cli_fail(&err);
             goto done;
         }
-        printf("gradient check: central differences, h = %g, max relative error %.3g\n", h, mre);
+        printf("gradient check: finite differences (central, or one-sided at a kink), h = %g, max relative "
+               "error %.3g\n",
+               h, mre);
+        double detach = 0.0;
+        if (ghm_params_find(&loss->params, "detach", &detach) && detach != 0.0)
+            printf("note: detach = 1 stops the gradient through part of this loss (as its paper does), so it "
+                   "is not the derivative of the value; use --set detach=0 to check the exact gradient\n");
         printf("{\"loss\": \"%s\", \"value\": %.17g, \"max_rel_err\": %.6g}\n", name, value, mre);
     } else {
         printf("{\"loss\": \"%s\", \"value\": %.17g}\n", name, value);

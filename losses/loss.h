@@ -86,10 +86,11 @@ int ghm_loss_gram(const float *emb, int n, int d, double *S, ghm_error *err);
  * dL/df_i = sum_j (G_ij + G_ji) (f_i - f_j) / D_ij. */
 void ghm_loss_pdist_backward(const float *emb, int n, int d, const double *D, const double *G, float *grad);
 
-/* Central finite-difference check of a loss on one batch: compares the analytic
- * gradient (of embeddings) with (L(e + h) - L(e - h)) / 2h in float64 evaluation
- * of the perturbed inputs. Reports max relative error
- * |g_a - g_n| / max(|g_a| + |g_n|, floor) over all coordinates. */
+/* Finite-difference check of a loss on one batch: compares the analytic
+ * gradient (of embeddings) with the central difference (L(e + h) - L(e - h)) / 2h
+ * and, for piecewise losses whose step straddles a kink, the one-sided
+ * differences (the best of the three per coordinate). Reports the max over all
+ * coordinates of |g_a - g_n| / max(|g_a| + |g_n|, floor). */
 int ghm_loss_check_grad(ghm_loss *l, const float *emb, const int *labels, int n, int d, double h, double floor,
                         double *max_rel_err, ghm_error *err);
 
