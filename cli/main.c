@@ -33,6 +33,9 @@ static const char *usage_text =
     "                       speed and memory benchmarks (JSON on the last line)\n"
     "  help                 this text\n"
     "\n"
+    "many processes / machines: mpirun -np N ghm run X.yaml (a shared work queue), or\n"
+    "  ghm run X.yaml --shard I/N for job arrays, then ghm report results/NAME\n"
+    "\n"
     "exit status: 0 ok, 1 run failed, 2 bad input or usage\n"
     "environment: GHM_THREADS (threads when --threads is not given), GHM_DATA (data directory)\n";
 
