@@ -119,22 +119,6 @@ static void gp_str(ghm_tb *b, const char *s)
     ghm_tb_puts(b, "\"");
 }
 
-static const char *metric_title(const char *m, char *buf, size_t n)
-{
-    if (strncmp(m, "recall@", 7) == 0)
-        snprintf(buf, n, "Recall@%s", m + 7);
-    else if (strcmp(m, "map@r") == 0)
-        snprintf(buf, n, "MAP@R");
-    else if (strcmp(m, "r_precision") == 0)
-        snprintf(buf, n, "R-precision");
-    else if (strcmp(m, "nmi") == 0)
-        snprintf(buf, n, "NMI");
-    else if (strcmp(m, "ami") == 0)
-        snprintf(buf, n, "AMI");
-    else
-        snprintf(buf, n, "%s", m);
-    return buf;
-}
 
 static void gp_header(ghm_tb *b, const char *png, const char *title, const char *xlabel, const char *ylabel)
 {
@@ -233,7 +217,7 @@ static int fig_metric_vs_param(plot_ctx *pc, const ghm_summary *s, int c, int m)
     }
     if (nx < 2) return 0;
     char mt[40], pname[GHM_NAME_MAX * 2], mname[64], base[256], title[256], ylab[128];
-    metric_title(s->metrics[m], mt, sizeof mt);
+    ghm_metric_display(s->metrics[m], 0, mt, sizeof mt);
     safe_name(s->swept[c], pname, sizeof pname);
     safe_name(s->metrics[m], mname, sizeof mname);
     snprintf(base, sizeof base, "%s_vs_%s", mname, pname);

@@ -282,15 +282,16 @@ int ghm_summary_csv(const ghm_summary *s, char **out, ghm_error *err)
     return ghm_tb_finish(&b, out, err);
 }
 
-/* display name of a metric ("recall@1" -> "R@1") */
-static const char *metric_label(const char *m, char *buf, size_t n)
+/* Display name of a metric: short for table headers ("recall@1" -> "R@1",
+ * "r_precision" -> "RP"), long for plot titles ("Recall@1", "R-precision"). */
+const char *ghm_metric_display(const char *m, int short_form, char *buf, size_t n)
 {
     if (strncmp(m, "recall@", 7) == 0)
-        snprintf(buf, n, "R@%s", m + 7);
+        snprintf(buf, n, "%s@%s", short_form ? "R" : "Recall", m + 7);
     else if (strcmp(m, "map@r") == 0)
         snprintf(buf, n, "MAP@R");
     else if (strcmp(m, "r_precision") == 0)
-        snprintf(buf, n, "RP");
+        snprintf(buf, n, "%s", short_form ? "RP" : "R-precision");
     else if (strcmp(m, "nmi") == 0)
         snprintf(buf, n, "NMI");
     else if (strcmp(m, "ami") == 0)
@@ -339,7 +340,7 @@ int ghm_summary_markdown(const ghm_summary *s, const char *title, char **out, gh
     ghm_tb_puts(&b, "| loss |");
     for (int c = 0; c < s->n_swept; c++) ghm_tb_printf(&b, " %s |", s->swept[c]);
     ghm_tb_puts(&b, " seeds |");
-    for (int m = 0; m < s->n_metrics; m++) ghm_tb_printf(&b, " %s |", metric_label(s->metrics[m], lab, sizeof lab));
+    for (int m = 0; m < s->n_metrics; m++) ghm_tb_printf(&b, " %s |", ghm_metric_display(s->metrics[m], 1, lab, sizeof lab));
     ghm_tb_puts(&b, "\n|---|");
     for (int c = 0; c < s->n_swept; c++) ghm_tb_puts(&b, "---:|");
     ghm_tb_puts(&b, "---:|");
@@ -365,7 +366,7 @@ int ghm_summary_markdown(const ghm_summary *s, const char *title, char **out, gh
                     "never used for selection), and its test metrics.\n\n");
         ghm_tb_puts(&b, "| loss | setting | val R@1 |");
         for (int m = 0; m < s->n_metrics; m++)
-            ghm_tb_printf(&b, " %s |", metric_label(s->metrics[m], lab, sizeof lab));
+            ghm_tb_printf(&b, " %s |", ghm_metric_display(s->metrics[m], 1, lab, sizeof lab));
         ghm_tb_puts(&b, "\n|---|---|---:|");
         for (int m = 0; m < s->n_metrics; m++) ghm_tb_puts(&b, "---:|");
         ghm_tb_puts(&b, "\n");
@@ -433,7 +434,7 @@ int ghm_summary_latex(const ghm_summary *s, const char *title, char **out, ghm_e
     ghm_tb_puts(&b, " & Seeds");
     for (int m = 0; m < s->n_metrics; m++) {
         ghm_tb_puts(&b, " & ");
-        tex_escape(&b, metric_label(s->metrics[m], lab, sizeof lab));
+        tex_escape(&b, ghm_metric_display(s->metrics[m], 1, lab, sizeof lab));
     }
     ghm_tb_puts(&b, " \\\\\n\\midrule\n");
     for (int g = 0; g < s->n_groups; g++) {

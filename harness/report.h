@@ -68,6 +68,9 @@ int ghm_summary_select_val(const ghm_summary *s, const char *loss);
 /* For plots: best by validation Recall@1 if possible, else the loss's only
  * group, else best by test Recall@1 (*on_test = 1). -1 when the loss has no group. */
 int ghm_summary_best(const ghm_summary *s, const char *loss, int *on_test);
+/* Display name of a metric: short_form for table headers ("R@1", "RP"), else
+ * for plot titles ("Recall@1", "R-precision"). Writes buf (size n), returns it. */
+const char *ghm_metric_display(const char *m, int short_form, char *buf, size_t n);
 
 /* Table texts (malloc'd). */
 int ghm_summary_csv(const ghm_summary *s, char **out, ghm_error *err);
