@@ -135,7 +135,7 @@ static void gp_header(ghm_tb *b, const char *png, const char *title, const char 
     gp_str(b, xlabel);
     ghm_tb_puts(b, "\nset ylabel ");
     gp_str(b, ylabel);
-    ghm_tb_puts(b, "\nset grid\nset key outside right top\n");
+    ghm_tb_puts(b, "\nset grid\nset bmargin 7\nset key at screen 0.5,0.01 center bottom horizontal maxrows 3 samplen 2\n");
 }
 
 typedef struct {
@@ -374,8 +374,10 @@ static int fig_history(plot_ctx *pc, const ghm_summary *s, int what)
     gp_header(&gp, png,
               what ? "Validation Recall@1 per epoch (best setting of each loss; mean over seeds)"
                    : "Training loss per epoch (best setting of each loss; mean over seeds)",
-              "epoch", what ? "validation Recall@1" : "mean training loss");
+              "epoch", what ? "validation Recall@1" : "mean training loss (log scale)");
     ghm_tb_puts(&dat, "# epoch mean std n, one block per loss\n");
+    /* losses live on very different scales (proxy-anchor ~10, contrastive ~0.1) */
+    if (!what) ghm_tb_puts(&gp, "set logscale y\n");
     ghm_tb_puts(&gp, "plot");
     int block = 0;
     for (int l = 0; l < s->n_losses; l++) {
