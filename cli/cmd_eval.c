@@ -1,5 +1,6 @@
 /* `ghm eval` (metrics of saved embeddings) and `ghm bench eval` (speed of the
  * evaluation on generated clustered embeddings). Definitions: docs/metrics.md. */
+#include "../core/progress.h"
 #include "cli.h"
 
 #include "../core/npy.h"
@@ -16,13 +17,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Parse "1,2,4,8" into ascending, distinct K values. */
 static int parse_ks(const char *cmd, const char *text, ghm_eval_opts *o)
@@ -319,9 +313,9 @@ int ghm_cmd_bench_eval(int argc, char **argv)
         fprintf(stderr, "ghm: bench eval: out of memory for %ld x %ld floats\n", n, d);
         return 1;
     }
-    double t0 = now_s();
+    double t0 = ghm_clock();
     gen_clustered(x, lab, (int)n, (int)d, (int)classes, noise, (uint64_t)seed);
-    double gen_s = now_s() - t0;
+    double gen_s = ghm_clock() - t0;
 
     ghm_error err;
     ghm_error_clear(&err);

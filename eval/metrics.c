@@ -12,6 +12,7 @@
  * NMI/AMI: k-means with k = number of distinct labels (eval/kmeans.c) against
  * the labels (eval/nmi.c).
  */
+#include "../core/progress.h"
 #include "eval.h"
 #include "eval_internal.h"
 
@@ -20,13 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 void ghm_eval_opts_default(ghm_eval_opts *o)
 {
@@ -126,7 +120,7 @@ done:
 static int evaluate(const float *q, const int *ql, int nq, const float *g, const int *gl, int ng, int d, int self,
                     const ghm_eval_opts *opts, ghm_metrics *out, ghm_error *err)
 {
-    double t0 = now_s();
+    double t0 = ghm_clock();
     ghm_eval_opts def;
     if (!opts) {
         ghm_eval_opts_default(&def);
@@ -207,7 +201,7 @@ static int evaluate(const float *q, const int *ql, int nq, const float *g, const
         rc = eval_clusters(q, ql, nq, d, opts, out, err);
         if (rc) return rc;
     }
-    out->seconds = now_s() - t0;
+    out->seconds = ghm_clock() - t0;
     return 0;
 }
 
