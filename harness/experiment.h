@@ -67,7 +67,57 @@ typedef struct ghm_run_spec {
     char swept_name[GHM_MAX_SWEPT][GHM_NAME_MAX];
     double swept_value[GHM_MAX_SWEPT];
     char swept_text[GHM_MAX_SWEPT][GHM_NAME_MAX]; /* value as text (enums by name) */
+
+    /* the fair protocol (files with a `search:` block; docs/experiment_format.md).
+     * A plain run has role PLAIN, eval_test 1 and split.folds 0; these fields
+     * then leave the canonical text (and so the run ids of plain files) unchanged. */
+    int role;                       /* GHM_ROLE_* */
+    int loss_entry;                 /* index of the run's loss entry in the file */
+    int trial;                      /* TRIAL: trial index within its loss entry (0-based); FINAL: the chosen trial */
+    int reproduction;               /* FINAL: 0..reproductions-1 */
+    int eval_test;                  /* 1: evaluate on the test set at the end; 0 (search trials): never look at it */
 } ghm_run_spec;
+
+enum { GHM_ROLE_PLAIN = 0, GHM_ROLE_TRIAL = 1, GHM_ROLE_FINAL = 2 };
+
+/* ---- hyper-parameter search (harness/search.h has the machinery) ---- */
+#define GHM_SEARCH_MAX_DIMS 8
+#define GHM_SEARCH_MAX_CHOICES 16
+enum { GHM_SEARCH_RANDOM = 0, GHM_SEARCH_TPE = 1 };
+enum { GHM_DIM_RANGE = 0, GHM_DIM_CHOICES = 1 };
+
+/* One searched key: a range {min, max[, log][, int]} or {choices: [...]}. */
+typedef struct ghm_search_dim {
+    char path[GHM_NAME_MAX];        /* as in the file: a loss parameter ("alpha") or a dotted key ("train.optimizer.lr") */
+    int kind;                       /* GHM_DIM_RANGE | GHM_DIM_CHOICES */
+    double lo, hi;                  /* RANGE */
+    int log, is_int;                /* RANGE: sample log-uniformly / integers */
+    int n_choices;                  /* CHOICES */
+    char choices[GHM_SEARCH_MAX_CHOICES][GHM_NAME_MAX];
+} ghm_search_dim;
+
+/* A loss entry's search space (n = 0: not tuned, its defaults run once). */
+typedef struct ghm_search_space {
+    int n;
+    ghm_search_dim dims[GHM_SEARCH_MAX_DIMS];
+} ghm_search_space;
+
+typedef struct ghm_search_config {
+    int method;                     /* GHM_SEARCH_RANDOM | GHM_SEARCH_TPE */
+    int trials;                     /* per tuned loss entry (equal budget) */
+    char objective[24];             /* validation metric, mean over folds: map@r | recall@1 | r_precision | nmi */
+    uint64_t seed;                  /* of the proposals; trials train with seed GHM_TRIAL_SEED_BASE + seed */
+    int batch;                      /* tpe: trials proposed at a time from those finished before them */
+    int folds;                      /* protocol.folds (1 = the single val split of val_fraction) */
+    int reproductions;              /* final.reproductions */
+    int n_rep_seeds;
+    uint64_t rep_seeds[64];         /* seed of each reproduction (the file's seeds, or 0..R-1) */
+    char compare_to[32];            /* reference loss for paired differences ("" = the first loss) */
+    int n_losses;
+    ghm_search_space space[32];     /* per loss entry */
+} ghm_search_config;
+
+#define GHM_TRIAL_SEED_BASE 1000000ULL
 
 typedef struct ghm_experiment {
     char name[GHM_NAME_MAX];
@@ -80,7 +130,10 @@ typedef struct ghm_experiment {
     int n_swept;
     char swept_names[GHM_MAX_SWEPT * 4][GHM_NAME_MAX];
     int n_runs;
-    ghm_run_spec *runs;             /* (n_runs), malloc'd, plan order: loss entry, sweep combination, seed */
+    ghm_run_spec *runs;             /* (n_runs), malloc'd, plan order: loss entry, sweep combination, seed;
+                                       search files: the runs known so far (ghm_search_expand) */
+    ghm_search_config *search;      /* NULL: no `search:` block (a plain sweep) */
+    void *cfg;                      /* the parsed file, kept to build search runs (internal) */
 } ghm_experiment;
 
 /* Parse, validate and expand a file. Errors: GHM_EINPUT with "file:line:column: message". */

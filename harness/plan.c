@@ -13,6 +13,7 @@
 
 #include "../backbones/backbone.h"
 #include "../losses/loss.h"
+#include "search.h"
 
 #include <errno.h>
 #include <math.h>
@@ -180,6 +181,19 @@ int ghm_run_spec_canonical(const ghm_run_spec *r, char *buf, int n)
     const ghm_loss_ops *lo = ghm_loss_find(r->loss);
     add_line(&L, "loss.name", "%s", r->loss);
     add_params(&L, "loss", lo ? lo->params : NULL, &r->loss_params);
+
+    /* the fair protocol: only when not at the plain defaults, so plain runs keep their ids */
+    if (r->split.folds >= 2) {
+        add_line(&L, "protocol.folds", "%d", r->split.folds);
+        add_line(&L, "protocol.fold", "%d", r->split.fold);
+    }
+    if (!r->eval_test) add_line(&L, "eval.test", "%d", r->eval_test);
+    if (r->role != GHM_ROLE_PLAIN) {
+        add_line(&L, "search.role", "%s", r->role == GHM_ROLE_TRIAL ? "trial" : "final");
+        add_line(&L, "search.loss_entry", "%d", r->loss_entry);
+        add_line(&L, "search.trial", "%d", r->trial);
+        if (r->role == GHM_ROLE_FINAL) add_line(&L, "search.reproduction", "%d", r->reproduction);
+    }
 
     int rc = 0;
     if (L.failed) {
@@ -509,6 +523,227 @@ done:
     return rc;
 }
 
+
+/* ---- runs of a search file ----------------------------------------------------- */
+
+const char *ghm_search_value_text(const ghm_search_dim *d, double x, char *buf, size_t n)
+{
+    if (d->kind == GHM_DIM_CHOICES) {
+        int i = (int)x;
+        if (i < 0) i = 0;
+        if (i >= d->n_choices) i = d->n_choices - 1;
+        snprintf(buf, n, "%s", d->choices[i]);
+    } else if (d->is_int) {
+        snprintf(buf, n, "%.0f", x);
+    } else {
+        snprintf(buf, n, "%.6g", x);
+    }
+    return buf;
+}
+
+int ghm_cfg_build_search_run(const ghm_cfg *c, int l, const double *x, int role, int trial, int reproduction,
+                             int fold, uint64_t seed, ghm_run_spec *r, ghm_error *err)
+{
+    const ghm_cfg_loss *L = &c->losses[l];
+    const ghm_cfg_search *S = c->search;
+    const ghm_search_space *sp = &S->conf.space[l];
+    const ghm_loss_ops *ops = ghm_loss_find(L->name);
+    ghm_cfg_sweep sw[GHM_SEARCH_MAX_DIMS];
+    char text[GHM_SEARCH_MAX_DIMS][GHM_NAME_MAX];
+    char *tp[GHM_SEARCH_MAX_DIMS];
+    ghm_cfg_mark vm[GHM_SEARCH_MAX_DIMS];
+    combo cb;
+    memset(&cb, 0, sizeof cb);
+    for (int j = 0; j < sp->n; j++) {
+        const ghm_search_dim *d = &sp->dims[j];
+        const ghm_cfg_dim_marks *dm = &S->dm[l][j];
+        /* Values are written with %.6g: the text is what the run gets, so
+         * record, canonical text and table agree. */
+        ghm_search_value_text(d, x[j], text[j], sizeof text[j]);
+        tp[j] = text[j];
+        if (d->kind == GHM_DIM_CHOICES) vm[j] = dm->choice[(int)x[j] < d->n_choices ? (int)x[j] : 0];
+        else vm[j] = x[j] <= d->lo ? dm->lo : x[j] >= d->hi ? dm->hi : dm->key;
+        memset(&sw[j], 0, sizeof sw[j]);
+        copy_name(sw[j].path, sizeof sw[j].path, d->path);
+        sw[j].key = dm->key;
+        sw[j].n = 1;
+        sw[j].text = &tp[j];
+        sw[j].marks = &vm[j];
+        cb.sw[cb.n] = &sw[j];
+        cb.is_loss[cb.n] = ops && ghm_param_spec_find(ops->params, d->path) != NULL;
+        cb.idx[cb.n] = 0;
+        cb.n++;
+    }
+    int rc = build_run(c, L, &cb, seed, r, err);
+    if (rc) return rc;
+    for (int j = 0; j < sp->n; j++)
+        if (sp->dims[j].kind == GHM_DIM_CHOICES) r->swept_value[j] = x[j]; /* position in the choices */
+    r->role = role;
+    r->loss_entry = l;
+    r->trial = trial;
+    r->reproduction = role == GHM_ROLE_FINAL ? reproduction : 0;
+    r->eval_test = role == GHM_ROLE_TRIAL ? 0 : 1;
+    if (S->conf.folds >= 2) {
+        r->split.folds = S->conf.folds;
+        r->split.fold = fold;
+        r->split.val_fraction = 0;
+    }
+    /* trial runs evaluate only their validation fold; their test embeddings are never made */
+    if (role == GHM_ROLE_TRIAL) r->save_embeddings = 0;
+    if (role == GHM_ROLE_FINAL) r->save_embeddings = 1; /* the concatenated evaluation needs them */
+    r->data.name = r->dataset_name;
+    r->data.path = r->dataset_path[0] ? r->dataset_path : NULL;
+    ghm_run_spec_compute_id(r);
+    return 0;
+}
+
+/* Checks of a search file that need the whole file: blocks that belong
+ * together, the objective, folds against the classes, and every end of every
+ * searched range (a run is built at min, max and each choice, so a value out
+ * of a parameter's range is an error now, not in trial 17). */
+static int search_finalize(ghm_cfg *c, ghm_error *err)
+{
+    ghm_cfg_search *S = c->search;
+    ghm_search_config *s = &S->conf;
+    if (!S->present) {
+        ghm_cfg_mark m = S->has_protocol ? S->m_protocol : S->has_final ? S->m_final : S->has_compare ? S->m_compare
+                                                                                                    : S->loss_space_mark[0];
+        for (int l = 0; l < c->n_losses && !S->has_protocol && !S->has_final && !S->has_compare; l++)
+            if (S->loss_has_space[l]) {
+                m = S->loss_space_mark[l];
+                break;
+            }
+        return ghm_cfg_error(err, c, m,
+                             "protocol:, final:, compare_to: and a loss's search: belong to a hyper-parameter search; "
+                             "add a top-level search: block (e.g. search: {method: tpe, trials: 20})");
+    }
+    if (c->n_sweeps > 0)
+        return ghm_cfg_error(err, c, c->sweeps[0].key,
+                             "sweep: cannot be combined with search: (give the searched keys a range in each loss's "
+                             "search: map instead)");
+    for (int l = 0; l < c->n_losses; l++)
+        if (c->losses[l].n_sweeps > 0)
+            return ghm_cfg_error(err, c, c->losses[l].sweeps[0].key,
+                                 "loss '%s': sweep: cannot be combined with search: (use a search: map with choices: "
+                                 "[...] instead)",
+                                 c->losses[l].name);
+    s->n_losses = c->n_losses;
+    /* reproductions and their seeds */
+    if (c->has_seeds && S->has_reps && c->n_seeds != s->reproductions)
+        return ghm_cfg_error(err, c, S->m_reps,
+                             "final.reproductions = %d but seeds: lists %d seeds; the seeds are those of the "
+                             "reproductions, so give one seed per reproduction (or drop one of the two keys)",
+                             s->reproductions, c->n_seeds);
+    if (c->has_seeds) {
+        s->reproductions = c->n_seeds;
+        s->n_rep_seeds = c->n_seeds;
+        memcpy(s->rep_seeds, c->seeds, sizeof(uint64_t) * (size_t)c->n_seeds);
+    } else {
+        s->n_rep_seeds = s->reproductions;
+        for (int i = 0; i < s->reproductions; i++) s->rep_seeds[i] = (uint64_t)i;
+    }
+    /* compare_to */
+    if (!S->has_compare) {
+        snprintf(s->compare_to, sizeof s->compare_to, "%s", c->losses[0].name);
+    } else {
+        int found = 0;
+        for (int l = 0; l < c->n_losses; l++) found += strcmp(c->losses[l].name, s->compare_to) == 0;
+        if (!found) {
+            const char *names[GHM_CFG_MAX_LOSSES];
+            for (int l = 0; l < c->n_losses; l++) names[l] = c->losses[l].name;
+            const char *close = ghm_closest_name(s->compare_to, names, c->n_losses);
+            return ghm_cfg_error(err, c, S->m_compare, "compare_to: '%s' is not a loss of this file%s%s%s",
+                                 s->compare_to, close ? " (did you mean '" : "", close ? close : "", close ? "'?)" : "");
+        }
+        if (found > 1)
+            return ghm_cfg_error(err, c, S->m_compare,
+                                 "compare_to: loss '%s' has %d entries in this file; the reference must be one entry",
+                                 s->compare_to, found);
+    }
+    /* the objective must be computed */
+    const ghm_eval_opts *eo = &c->tmpl.eval;
+    const char *o = s->objective;
+    int ok = (!strcmp(o, "map@r") && eo->do_map_r) || (!strcmp(o, "r_precision") && eo->do_r_precision) ||
+             (!strcmp(o, "nmi") && eo->do_nmi);
+    if (!strcmp(o, "recall@1")) {
+        for (int i = 0; i < eo->n_k; i++) ok |= eo->do_recall && eo->ks[i] == 1;
+    }
+    if (!ok)
+        return ghm_cfg_error(err, c, S->m_objective.line ? S->m_objective : S->mark,
+                             "search.objective = %s is not computed: add it to eval.metrics (and 1 to eval.recall_at "
+                             "for recall@1)",
+                             o);
+    /* validation: folds or val_fraction */
+    int has_vf = 0;
+    ghm_cfg_mark vfm = c->sec_dataset;
+    for (int i = 0; i < c->n_settings; i++)
+        if (!strcmp(c->settings[i].path, "dataset.val_fraction")) {
+            has_vf = 1;
+            vfm = c->settings[i].key;
+        }
+    if (s->folds >= 2 && has_vf && c->tmpl.split.val_fraction != 0)
+        return ghm_cfg_error(err, c, vfm,
+                             "dataset.val_fraction is not used with protocol.folds = %d (each fold validates in "
+                             "turn); remove it, or set protocol.folds: 1 for a single validation split",
+                             s->folds);
+    return 0;
+}
+
+/* After the first run is built (so the dataset and split are known): folds
+ * against the training classes, and every end of every searched range. */
+static int search_check_runs(const ghm_cfg *c, ghm_error *err)
+{
+    const ghm_cfg_search *S = c->search;
+    const ghm_search_config *s = &S->conf;
+    ghm_run_spec *r = malloc(sizeof *r);
+    if (!r) return ghm_error_set(err, GHM_ENOMEM, "out of memory checking the search");
+    int rc = 0;
+    double x[GHM_SEARCH_MAX_DIMS];
+    for (int l = 0; l < c->n_losses && !rc; l++) {
+        const ghm_search_space *sp = &s->space[l];
+        for (int j = 0; j < sp->n; j++)
+            x[j] = sp->dims[j].kind == GHM_DIM_CHOICES ? 0 : sp->dims[j].lo;
+        rc = ghm_cfg_build_search_run(c, l, x, GHM_ROLE_TRIAL, 0, 0, 0, 0, r, err);
+        for (int j = 0; j < sp->n && !rc; j++) {
+            const ghm_search_dim *d = &sp->dims[j];
+            double keep = x[j];
+            if (d->kind == GHM_DIM_CHOICES) {
+                for (int k = 1; k < d->n_choices && !rc; k++) {
+                    x[j] = k;
+                    rc = ghm_cfg_build_search_run(c, l, x, GHM_ROLE_TRIAL, 0, 0, 0, 0, r, err);
+                }
+            } else {
+                x[j] = d->hi;
+                rc = ghm_cfg_build_search_run(c, l, x, GHM_ROLE_TRIAL, 0, 0, 0, 0, r, err);
+            }
+            x[j] = keep;
+        }
+        if (!rc && l == 0) {
+            int known = 0;
+            if (strcmp(r->dataset_name, "synthetic") == 0) known = r->data.classes;
+            if (!strcmp(r->dataset_name, "fashion-mnist") || !strcmp(r->dataset_name, "mnist") ||
+                !strcmp(r->dataset_name, "cifar10"))
+                known = 10;
+            if (known && s->folds >= 2) {
+                int ntr = r->split.protocol == GHM_SPLIT_CLASSES
+                              ? (r->split.n_train_classes ? r->split.n_train_classes : known / 2)
+                              : known;
+                if (r->split.protocol == GHM_SPLIT_CLASSES && ntr / s->folds < 2)
+                    rc = ghm_cfg_error(err, c, S->has_folds ? S->m_folds : S->mark,
+                                       "protocol.folds = %d: the class-disjoint protocol splits the %d training classes "
+                                       "into class-disjoint folds of at least 2 classes each, so at most %d folds",
+                                       s->folds, ntr, ntr / 2);
+            }
+            if (!rc && s->folds < 2 && r->split.val_fraction <= 0)
+                rc = ghm_cfg_error(err, c, S->has_folds ? S->m_folds : S->mark,
+                                   "protocol.folds = 1 validates on dataset.val_fraction, which is 0: set "
+                                   "dataset.val_fraction (or use protocol.folds >= 2)");
+        }
+    }
+    free(r);
+    return rc;
+}
+
 /* ---- the whole plan --------------------------------------------------------------- */
 
 typedef struct id_pos {
@@ -636,6 +871,24 @@ int ghm_experiment_load_string(const char *yaml, const char *path, ghm_experimen
     memcpy(out->seeds, c->seeds, sizeof c->seeds);
     out->n_losses = c->n_losses;
     for (int l = 0; l < c->n_losses; l++) snprintf(out->loss_names[l], sizeof out->loss_names[l], "%s", c->losses[l].name);
+    if (c->search) {
+        rc = search_finalize(c, err);
+        if (!rc) rc = search_check_runs(c, err);
+        if (!rc) {
+            out->search = malloc(sizeof *out->search);
+            if (!out->search) rc = ghm_error_set(err, GHM_ENOMEM, "out of memory");
+            else *out->search = c->search->conf;
+        }
+        if (!rc) {
+            out->cfg = c;
+            rc = ghm_search_expand(out, NULL, NULL, err);
+            if (rc) ghm_experiment_free(out);
+            return rc;
+        }
+        ghm_cfg_free(c);
+        free(c);
+        return rc;
+    }
     rc = expand(c, out, err);
     ghm_cfg_free(c);
     free(c);
@@ -691,4 +944,11 @@ void ghm_experiment_free(ghm_experiment *e)
     free(e->runs);
     e->runs = NULL;
     e->n_runs = 0;
+    free(e->search);
+    e->search = NULL;
+    if (e->cfg) {
+        ghm_cfg_free(e->cfg);
+        free(e->cfg);
+        e->cfg = NULL;
+    }
 }

@@ -266,6 +266,19 @@ int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **jso
     if (spec) {
         ghm_jw_key(&w, "params");
         jw_spec_params(&w, spec);
+        if (spec->role != GHM_ROLE_PLAIN) {
+            /* where the run stands in a hyper-parameter search (informative: the report rebuilds it from the plan) */
+            ghm_jw_key(&w, "search");
+            ghm_jw_begin_object(&w);
+            jw_kv_str(&w, "role", spec->role == GHM_ROLE_TRIAL ? "trial" : "final");
+            jw_kv_int(&w, "loss_entry", spec->loss_entry);
+            jw_kv_int(&w, "trial", spec->trial);
+            if (spec->role == GHM_ROLE_FINAL) jw_kv_int(&w, "reproduction", spec->reproduction);
+            jw_kv_int(&w, "folds", spec->split.folds);
+            jw_kv_int(&w, "fold", spec->split.fold);
+            jw_kv_int(&w, "eval_test", spec->eval_test);
+            ghm_jw_end_object(&w);
+        }
     }
 
     ghm_jw_key(&w, "test");

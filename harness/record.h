@@ -66,7 +66,10 @@ typedef struct ghm_record {
     int epochs;                      /* epochs trained */
     int threads;                     /* thread count used */
     int has_embeddings;              /* 1: embeddings_test.npy / embeddings_test_labels.npy beside the record */
+    int failed;                      /* 1: the run failed (a failure record) */
 } ghm_record;
+
+static inline int ghm_record_failed(const ghm_record *r) { return r->failed; }
 
 /* Zero a record (no allocation). */
 void ghm_record_init(ghm_record *r);

@@ -304,13 +304,16 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
         goto done;
     }
 
-    P.phase = GHM_RUN_PHASE_EVAL_TEST;
-    report(h, &P);
-    if ((rc = embed_eval(bb, &split.test, &r->eval, &rec.test, r->save_embeddings ? &test_emb : NULL, err)) < 0) {
-        ghm_error_prefix(err, "test evaluation");
-        goto done;
+    /* search trials never look at the test set (eval_test = 0): their record has validation metrics only */
+    if (r->eval_test) {
+        P.phase = GHM_RUN_PHASE_EVAL_TEST;
+        report(h, &P);
+        if ((rc = embed_eval(bb, &split.test, &r->eval, &rec.test, r->save_embeddings ? &test_emb : NULL, err)) < 0) {
+            ghm_error_prefix(err, "test evaluation");
+            goto done;
+        }
     }
-    if (r->save_embeddings) {
+    if (r->eval_test && r->save_embeddings) {
         char p[GHM_PATH_MAX + 64];
         size_t shape[2] = {(size_t)split.test.img.n, (size_t)bb->dim};
         snprintf(p, sizeof p, "%s/embeddings_test.npy", run_dir);
@@ -371,7 +374,7 @@ int ghm_sweep_select(const ghm_experiment *e, const char *out_dir, const ghm_sel
     int k = 0, total = 0;
     for (int i = 0; i < e->n_runs; i++) {
         const ghm_run_spec *r = &e->runs[i];
-        if (o && o->shard_n > 0 && i % o->shard_n != o->shard_i - 1) continue;
+        if (o && o->shard_n > 0 && r->index % o->shard_n != o->shard_i - 1) continue;
         if (o && !ghm_run_matches(r, o->only)) continue;
         total++;
         if (!(o && o->force) && ghm_record_is_finished(out_dir, r->run_id)) continue;
