@@ -59,7 +59,10 @@ static void format_swept(const ghm_run_spec *r, char *buf, size_t n)
     int k = snprintf(buf, n, "%s", r->loss);
     for (int i = 0; i < r->n_swept && k > 0 && (size_t)k < n; i++)
         k += snprintf(buf + k, n - (size_t)k, " %s=%s", r->swept_name[i], r->swept_text[i]);
-    if (k > 0 && (size_t)k < n) snprintf(buf + k, n - (size_t)k, " seed=%llu", (unsigned long long)r->seed);
+    if (k > 0 && (size_t)k < n) k += snprintf(buf + k, n - (size_t)k, " seed=%llu", (unsigned long long)r->seed);
+    if (r->role != GHM_ROLE_PLAIN && k > 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, r->role == GHM_ROLE_TRIAL ? " trial=%d fold=%d" : " final rep=%d fold=%d",
+                 r->role == GHM_ROLE_TRIAL ? r->trial : r->reproduction, r->split.fold);
 }
 
 static void on_progress(const ghm_run_progress *p, void *user)
@@ -168,7 +171,10 @@ static void print_dry_run(const ghm_experiment *e, const char *out_dir, const gh
         sw[0] = '\0';
         for (int s = 0; s < r->n_swept && o < (int)sizeof sw; s++)
             o += snprintf(sw + o, sizeof sw - (size_t)o, "%s=%s ", r->swept_name[s], r->swept_text[s]);
-        if (o < (int)sizeof sw) snprintf(sw + o, sizeof sw - (size_t)o, "seed=%llu", (unsigned long long)r->seed);
+        if (o < (int)sizeof sw) o += snprintf(sw + o, sizeof sw - (size_t)o, "seed=%llu", (unsigned long long)r->seed);
+        if (r->role != GHM_ROLE_PLAIN && o < (int)sizeof sw)
+            snprintf(sw + o, sizeof sw - (size_t)o, r->role == GHM_ROLE_TRIAL ? " trial=%d fold=%d" : " final rep=%d fold=%d",
+                     r->role == GHM_ROLE_TRIAL ? r->trial : r->reproduction, r->split.fold);
         printf("%5d  %-16s  %-9s  %-20s  %s\n", r->index, r->run_id,
                ghm_record_is_finished(out_dir, r->run_id) ? "yes" : "no", r->loss, sw);
     }

@@ -723,7 +723,6 @@ static int plot_progress(sp_ctx *c, const ghm_experiment *e, const sr_data *D)
     for (int l = 0; l < D->n_losses; l++) {
         const sr_loss *x = &D->L[l];
         if (!x->tuned) continue;
-        ghm_tb_printf(&dat, "# %s: trial best_so_far objective\n", x->label);
         double best = NAN;
         int rows = 0;
         for (int t = 0; t < x->T; t++) {
@@ -731,11 +730,12 @@ static int plot_progress(sp_ctx *c, const ghm_experiment *e, const sr_data *D)
             if (x->trials[t].state != 1) continue;
             if (isfinite(y) && (!isfinite(best) || y > best)) best = y;
             if (isfinite(best)) {
+                if (!rows) ghm_tb_printf(&dat, "# %s: trial best_so_far objective\n", x->label);
                 ghm_tb_printf(&dat, "%d %.6g %.6g\n", t + 1, 100 * best, isfinite(y) ? 100 * y : NAN);
                 rows++;
             }
         }
-        if (!rows) ghm_tb_puts(&dat, "NaN NaN NaN\n");
+        if (!rows) continue; /* nothing finished yet: no curve */
         ghm_tb_puts(&dat, "\n\n");
         ghm_tb_printf(&gp, "%s'search_progress.dat' index %d using 1:2 with steps lw 2 title ", blocks ? ", \\\n     " : "",
                       blocks);
