@@ -678,10 +678,10 @@ static int search_finalize(ghm_cfg *c, ghm_error *err)
     ghm_cfg_mark vfm = c->sec_dataset;
     for (int i = 0; i < c->n_settings; i++)
         if (!strcmp(c->settings[i].path, "dataset.val_fraction")) {
-            has_vf = 1;
+            has_vf = c->settings[i].text && strtod(c->settings[i].text, NULL) != 0;
             vfm = c->settings[i].key;
         }
-    if (s->folds >= 2 && has_vf && c->tmpl.split.val_fraction != 0)
+    if (s->folds >= 2 && has_vf)
         return ghm_cfg_error(err, c, vfm,
                              "dataset.val_fraction is not used with protocol.folds = %d (each fold validates in "
                              "turn); remove it, or set protocol.folds: 1 for a single validation split",
