@@ -11,7 +11,6 @@
 #include "../harness/run.h"
 #include "../harness/search.h"
 #include "../harness/search_report.h"
-#include <unistd.h>
 
 #include <math.h>
 #include <signal.h>
@@ -19,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t g_stop = 0;
 
@@ -49,6 +49,7 @@ typedef struct {
     int tty;
     int ranks;            /* ranks sharing the sweep (1 without MPI) */
     int done;             /* finished so far (by this process) */
+    int failed;           /* failed so far (by this process) */
     double done_seconds;  /* their total time */
     double t_start;
     char label[64];       /* "  train", or "[rank r/N]   train" */
@@ -113,6 +114,12 @@ static void on_sweep(const ghm_sweep_event *ev, void *user)
         ui->done++;
         ui->done_seconds += ev->seconds;
         printf("%s    done in %s (run %s)\n", g_prefix, dur, ev->run->run_id);
+    } else if (ev->err && ev->err->code != GHM_EINTR) {
+        ui->failed++;
+        fflush(stdout);
+        fprintf(stderr, "%sghm: run failed after %s (failure recorded; the sweep goes on): %s\n", g_prefix, dur,
+                ev->err->msg);
+        fflush(stderr);
     }
     fflush(stdout);
 }
@@ -138,11 +145,24 @@ static int print_report_result(const char *dir, const ghm_report_result *res)
     if (res->n_planned > 0) printf(", %d of %d planned run(s) missing", res->n_missing, res->n_planned);
     printf("\n  %s/summary.md\n  %s/summary.csv\n  %s/summary.tex\n", dir, dir, dir);
     if (res->n_plots > 0) printf("  %s/plots/ (%d plot(s))\n", dir, res->n_plots);
-    if (res->n_bad > 0) fprintf(stderr, "ghm: warning: %d unreadable record(s) ignored\n", res->n_bad);
+    if (res->n_failed > 0)
+        fprintf(stderr, "ghm: warning: %d failed run(s) left out of the statistics (listed in %s/summary.md)\n",
+                res->n_failed, dir);
+    if (res->n_at_chance > 0)
+        fprintf(stderr,
+                "ghm: warning: %d run(s) never rose above chance-level Recall@1 (flagged in %s/summary.md)\n",
+                res->n_at_chance, dir);
+    if (res->n_bad > 0) fprintf(stderr, "ghm: warning: %d unreadable or invalid record(s) ignored\n", res->n_bad);
     if (res->n_stale > 0)
         fprintf(stderr, "ghm: warning: %d record(s) not in the current experiment plan ignored\n", res->n_stale);
     if (res->warning[0]) fprintf(stderr, "ghm: warning: %s\n", res->warning);
     return 0;
+}
+
+static void warn_record(const char *msg, void *user)
+{
+    (void)user;
+    fprintf(stderr, "ghm: warning: %s (ignored)\n", msg);
 }
 
 /* the exit status for a failed sweep (1 run failed, 2 bad input) */
@@ -175,10 +195,33 @@ static void print_dry_run(const ghm_experiment *e, const char *out_dir, const gh
         if (r->role != GHM_ROLE_PLAIN && o < (int)sizeof sw)
             snprintf(sw + o, sizeof sw - (size_t)o, r->role == GHM_ROLE_TRIAL ? " trial=%d fold=%d" : " final rep=%d fold=%d",
                      r->role == GHM_ROLE_TRIAL ? r->trial : r->reproduction, r->split.fold);
+        ghm_error ee;
+        int st = ghm_record_state_spec(out_dir, r, &ee);
         printf("%5d  %-16s  %-9s  %-20s  %s\n", r->index, r->run_id,
-               ghm_record_is_finished(out_dir, r->run_id) ? "yes" : "no", r->loss, sw);
+               st == GHM_RUN_FINISHED ? "yes" : st == GHM_RUN_FAILED ? "failed" : st == GHM_RUN_INVALID ? "invalid" : "no",
+               r->loss, sw);
     }
     free(sidx);
+}
+
+/* Warn (naming the file) about records of selected runs that are unreadable
+ * or do not match the plan (they are redone), and count the failed runs
+ * skipped because --retry-failed was not given. */
+static void note_records(const ghm_experiment *e, const char *out_dir, const ghm_select_opts *sel, int *n_skipped)
+{
+    *n_skipped = 0;
+    for (int i = 0; i < e->n_runs; i++) {
+        const ghm_run_spec *r = &e->runs[i];
+        if (sel->shard_n > 0 && r->index % sel->shard_n != sel->shard_i - 1) continue;
+        if (!ghm_run_matches(r, sel->only)) continue;
+        ghm_error ee;
+        ghm_error_clear(&ee);
+        int st = ghm_record_state_spec(out_dir, r, &ee);
+        if (st == GHM_RUN_INVALID && !sel->force)
+            fprintf(stderr, "ghm: warning: %s: the run will be redone\n", ee.msg);
+        else if (st == GHM_RUN_FAILED && !sel->force && !sel->retry_failed)
+            (*n_skipped)++;
+    }
 }
 
 /* Ensembles (concatenated evaluation) of finished reproductions, then the
@@ -263,10 +306,11 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
      * the trials (and final runs) that the finished records allow, runs them,
      * and plans again, until the whole search is planned and run. Every rank
      * plans from the same records (rounds end collectively). */
-    int status = 0, round = 0, n_done_total = 0, waiting_said = 0;
-    int threads_shown = threads;
+    int status = 0, round = 0, waiting_said = 0, fail = 0;
+    ghm_mpi_sweep_result res, total;
+    memset(&total, 0, sizeof total);
     for (;; round++) {
-        int complete = 1, rc = 0;
+        int complete = 1, rc = 0, n_failed_skipped = 0;
         if (e.search) {
             int ok_x = ghm_search_expand(&e, out_dir, &complete, &err) == 0;
             if (!ghm_mpi_allreduce_int(mpi, ok_x, GHM_MPI_MIN)) {
@@ -283,15 +327,15 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
         /* rank 0 selects what to run (others must not look at the results folder:
          * a fast rank could already have finished a run) */
         int *idx = NULL, n_idx = 0, n_sel = 0;
+        ghm_select_opts sel = a->sel;
+        if (round > 0) sel.force = 0; /* --force reruns what was there at the start, once */
         if (root) {
             idx = malloc((size_t)(e.n_runs > 0 ? e.n_runs : 1) * sizeof *idx);
             if (!idx)
                 rc = ghm_error_set(&err, GHM_ENOMEM, "out of memory");
-            else {
-                ghm_select_opts sel = a->sel;
-                if (round > 0) sel.force = 0; /* --force reruns what was there at the start, once */
+            else
                 ghm_sweep_select(&e, out_dir, &sel, idx, &n_idx, &n_sel);
-            }
+            if (rc == 0) note_records(&e, out_dir, &sel, &n_failed_skipped);
             if (rc == 0 && a->dry) {
                 print_dry_run(&e, out_dir, &a->sel, n_sel, n_idx);
                 if (e.search && !complete)
@@ -307,22 +351,24 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
         rc = ghm_mpi_bcast_int(mpi, rc);
         if (rc < 0 || a->dry) {
             free(idx);
-            status = rc < 0 ? failure_status(rc) : 0;
             ghm_experiment_free(&e);
-            return status;
+            return rc < 0 ? failure_status(rc) : 0;
         }
         int n_run = ghm_mpi_bcast_int(mpi, n_idx);
         if (root && (round == 0 || n_run > 0)) {
             if (round == 0)
-                printf("%s: %d run(s) in the plan%s, %d selected, %d already finished, %d to run ", e.name, e.n_runs,
-                       e.search && !complete ? " so far" : "", n_sel, n_sel - n_idx, n_idx);
+                printf("%s: %d run(s) in the plan%s, %d selected, %d already finished, ", e.name, e.n_runs,
+                       e.search && !complete ? " so far" : "", n_sel, n_sel - n_idx - n_failed_skipped);
             else
-                printf("%s: search round %d: %d run(s) planned so far, %d to run ", e.name, round + 1, e.n_runs, n_idx);
+                printf("%s: search round %d: %d run(s) planned so far, ", e.name, round + 1, e.n_runs);
+            if (n_failed_skipped > 0)
+                printf("%d failed before (skipped; --retry-failed reruns them), ", n_failed_skipped);
+            printf("%d to run ", n_idx);
             if (mpi->size > 1)
-                printf("(%d ranks x %d thread(s)%s) -> %s\n", mpi->size, threads_shown,
+                printf("(%d ranks x %d thread(s)%s) -> %s\n", mpi->size, threads,
                        mpi->rank0_trains ? "" : ", rank 0 coordinates only", out_dir);
             else
-                printf("(threads %d) -> %s\n", threads_shown, out_dir);
+                printf("(threads %d) -> %s\n", threads, out_dir);
             fflush(stdout);
         }
         if (n_run == 0) {
@@ -339,7 +385,7 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
             install_handlers();
             sleep(2);
             if (g_stop) {
-                status = 130;
+                total.n_interrupted_all = 1;
                 break;
             }
             continue;
@@ -363,67 +409,75 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
         ui.t_start = ghm_clock();
         snprintf(ui.label, sizeof ui.label, "%s  train", g_prefix);
         ghm_run_hooks hooks = {on_progress, &ui, &g_stop, cache, NULL};
-        ghm_mpi_sweep_result res;
         rc = ghm_mpi_sweep_run(mpi, &e, out_dir, idx, n_idx, &hooks, on_sweep, &ui, &res, &err);
         ghm_data_cache_destroy(cache);
         free(idx);
-        n_done_total += res.n_done_all;
+        total.n_done_all += res.n_done_all;
+        total.n_failed_all += res.n_failed_all;
+        total.n_interrupted_all += res.n_interrupted_all;
 
-        /* this rank's outcome, then everyone's */
-        int fail = 0;
-        if (rc < 0 && rc != GHM_EINTR) {
-            fprintf(stderr, "%sghm: error: %s\n", g_prefix, err.msg);
-            fail = failure_status(rc);
-        }
-        fail = ghm_mpi_allreduce_int(mpi, fail, GHM_MPI_MAX);
-        if (fail) {
-            if (root)
-                fprintf(stderr, "ghm: %d run(s) finished before the failure are recorded in %s/runs\n", n_done_total,
-                        out_dir);
-            status = fail;
-            break;
-        } else if (res.n_interrupted_all > 0) {
-            if (root)
-                fprintf(stderr,
-                        "\nghm: interrupted: %d run(s) finished and recorded; the run(s) in flight were not recorded. "
-                        "Rerun the same command to resume.\n",
-                        n_done_total);
-            status = 130;
-            break;
-        }
+        /* this rank's outcome, then everyone's: failed runs were recorded and the
+         * sweep (and a search) went on; the status is 1 at the end (after the report) */
+        int f = 0;
+        if (rc < 0 && rc != GHM_EINTR) f = res.n_failed > 0 ? 1 : failure_status(rc);
+        if (rc < 0 && rc != GHM_EINTR && res.n_failed == 0) fprintf(stderr, "%sghm: error: %s\n", g_prefix, err.msg);
+        f = ghm_mpi_allreduce_int(mpi, f, GHM_MPI_MAX);
+        if (f > fail) fail = f;
+        if (res.n_interrupted_all > 0 || (f && res.n_failed_all == 0)) break;
         if (!e.search) break;
+    }
+    res = total;
+    if (status == 0 && res.n_interrupted_all > 0) {
+        if (root)
+            fprintf(stderr,
+                    "\nghm: interrupted: %d run(s) finished and recorded%s; the run(s) in flight were not recorded. "
+                    "Rerun the same command to resume.\n",
+                    res.n_done_all, res.n_failed_all > 0 ? " (some failed)" : "");
+        status = 130;
+    } else if (status == 0 && fail && res.n_failed_all == 0) {
+        status = fail;
     }
     if (status != 0 || !root) {
         /* rank 0 decides about the report and tells everyone the final status */
-        status = ghm_mpi_bcast_int(mpi, status);
+        status = ghm_mpi_bcast_int(mpi, status ? status : fail);
         ghm_experiment_free(&e);
         return status;
     }
-    ghm_mpi_sweep_result res;
-    memset(&res, 0, sizeof res);
-    res.n_done_all = n_done_total;
+    if (res.n_failed_all > 0) {
+        fprintf(stderr, "ghm: %d run(s) failed (failure records in %s/runs; `ghm run --retry-failed` reruns them)\n",
+                res.n_failed_all, out_dir);
+        status = 1;
+    }
 
     /* rank 0: report (when the whole plan is finished, or anything exists when not sharded) */
-    int missing = 0;
-    for (int i = 0; i < e.n_runs; i++)
-        if (!ghm_record_is_finished(out_dir, e.runs[i].run_id)) missing++;
+    int missing = 0, finished = 0;
+    for (int i = 0; i < e.n_runs; i++) {
+        ghm_error ee;
+        int st = ghm_record_state_spec(out_dir, &e.runs[i], &ee);
+        missing += st == GHM_RUN_MISSING || st == GHM_RUN_INVALID;
+        finished += st == GHM_RUN_FINISHED;
+    }
     if (mpi->size > 1) printf("all %d ranks done: %d run(s) finished\n", mpi->size, res.n_done_all);
     if (a->sel.shard_n > 0 && missing > 0) {
         printf("shard %d/%d done; %d run(s) of the plan still missing (other shards): run `ghm report %s` when all "
                "shards are finished\n",
                a->sel.shard_i, a->sel.shard_n, missing, out_dir);
-    } else if (missing == e.n_runs) {
-        printf("no finished runs to report (selection empty)\n");
+    } else if (finished == 0) {
+        printf("no finished runs to report%s\n", res.n_failed_all > 0 ? "" : " (selection empty)");
     } else if (e.search) {
-        status = write_search_report(out_dir, &e, 1);
+        int st = write_search_report(out_dir, &e, 1);
+        if (status == 0) status = st;
     } else {
         ghm_report_opts ro;
         ghm_report_opts_default(&ro);
+        ro.warn = warn_record;
         ghm_report_result rr;
-        if (ghm_report_write(out_dir, &e, &ro, &rr, &err) < 0)
-            status = ghm_cli_fail(&err);
-        else
+        if (ghm_report_write(out_dir, &e, &ro, &rr, &err) < 0) {
+            int st = ghm_cli_fail(&err);
+            if (status == 0) status = st;
+        } else {
             print_report_result(out_dir, &rr);
+        }
     }
     fflush(stdout);
     ghm_experiment_free(&e);
@@ -435,7 +489,7 @@ int ghm_cmd_run(int argc, char **argv)
     const char *threads_s = NULL, *shard_s = NULL, *only = NULL, *v;
     run_args a;
     memset(&a, 0, sizeof a);
-    int force = 0;
+    int force = 0, retry_failed = 0;
     for (int i = 1; i < argc; i++) {
         int m;
         if ((m = ghm_cli_opt(argc, argv, &i, "--out", &v)) != 0) {
@@ -452,6 +506,8 @@ int ghm_cmd_run(int argc, char **argv)
             shard_s = v;
         } else if (strcmp(argv[i], "--force") == 0) {
             force = 1;
+        } else if (strcmp(argv[i], "--retry-failed") == 0) {
+            retry_failed = 1;
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             a.dry = 1;
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -464,7 +520,7 @@ int ghm_cmd_run(int argc, char **argv)
     }
     if (!a.file) return ghm_cli_usage("run", "missing experiment file (ghm run experiments/quickstart.yaml)");
     if (threads_s && ghm_cli_int("run", "--threads", threads_s, 1, 1024, &a.threads)) return 2;
-    ghm_select_opts sel = {only, force, 0, 0};
+    ghm_select_opts sel = {only, force, 0, 0, retry_failed};
     if (shard_s) {
         int i, n;
         char extra;
@@ -536,6 +592,7 @@ int ghm_cmd_report(int argc, char **argv)
     ghm_report_opts ro;
     ghm_report_opts_default(&ro);
     ro.plots = !no_plots;
+    ro.warn = warn_record;
     ghm_report_result res;
     int rc = ghm_report_write(dir, have_e ? &e : NULL, &ro, &res, &err);
     if (have_e) ghm_experiment_free(&e);

@@ -311,14 +311,22 @@ static void relay(const ghm_sweep_event *ev, void *user)
     r->fn(&e, r->user);
 }
 
-/* run plan index `index` (position pos) on this rank; counts it in *n_done */
+/* run plan index `index` (position pos) on this rank; counts it in *n_done
+ * or *n_failed. The first failure's error is kept in *first (rc in *first_rc). */
 static int run_index(const ghm_experiment *e, const char *out_dir, int index, int pos, const ghm_run_hooks *h,
-                     event_relay *rel, int *n_done, ghm_error *err)
+                     event_relay *rel, int *n_done, int *n_failed, int *first_rc, ghm_error *first)
 {
     rel->pos = pos;
-    int nd = 0;
-    int rc = ghm_sweep_run(e, out_dir, &index, 1, h, relay, rel, &nd, err);
+    int nd = 0, nf = 0;
+    ghm_error e1;
+    ghm_error_clear(&e1);
+    int rc = ghm_sweep_run(e, out_dir, &index, 1, h, relay, rel, &nd, &nf, &e1);
     *n_done += nd;
+    *n_failed += nf;
+    if (rc < 0 && *first_rc == 0) {
+        *first_rc = rc;
+        if (first) *first = e1;
+    }
     return rc;
 }
 
@@ -348,7 +356,7 @@ static void *coordinate(void *arg)
         int req[2], rep[2];
         MPI_Recv(req, 2, MPI_INT, st.MPI_SOURCE, TAG_REQ, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         pthread_mutex_lock(&c->mu);
-        if (req[0] != REQ_READY) ghm_work_queue_stop(&c->q);
+        if (req[0] == REQ_INTERRUPTED) ghm_work_queue_stop(&c->q);
         rep[0] = ghm_work_queue_take(&c->q, &rep[1]);
         pthread_mutex_unlock(&c->mu);
         MPI_Send(rep, 2, MPI_INT, st.MPI_SOURCE, TAG_REP, MPI_COMM_WORLD);
@@ -359,11 +367,12 @@ static void *coordinate(void *arg)
 
 static int stop_requested(const ghm_run_hooks *h) { return h && h->stop && *h->stop; }
 
-/* rank 0's own training loop: takes work from the queue the coordinator serves */
+/* rank 0's own training loop: takes work from the queue the coordinator serves;
+ * a failed run does not stop it, an interrupt does */
 static int local_worker(coordinator *c, const ghm_experiment *e, const char *out_dir, const ghm_run_hooks *h,
-                        event_relay *rel, int *n_done, ghm_error *err)
+                        event_relay *rel, int *n_done, int *n_failed, ghm_error *err)
 {
-    int rc = 0;
+    int first_rc = 0;
     for (;;) {
         int pos, index;
         pthread_mutex_lock(&c->mu);
@@ -371,27 +380,27 @@ static int local_worker(coordinator *c, const ghm_experiment *e, const char *out
         index = ghm_work_queue_take(&c->q, &pos);
         pthread_mutex_unlock(&c->mu);
         if (index < 0) break;
-        rc = run_index(e, out_dir, index, pos, h, rel, n_done, err);
-        if (rc < 0) {
+        int rc = run_index(e, out_dir, index, pos, h, rel, n_done, n_failed, &first_rc, err);
+        if (rc == GHM_EINTR) {
             pthread_mutex_lock(&c->mu);
             ghm_work_queue_stop(&c->q);
             pthread_mutex_unlock(&c->mu);
-            break;
+            return rc;
         }
     }
-    if (rc == 0 && stop_requested(h)) rc = ghm_error_set(err, GHM_EINTR, "interrupted");
-    return rc;
+    if (stop_requested(h)) return ghm_error_set(err, GHM_EINTR, "interrupted");
+    return first_rc;
 }
 
 /* any other rank: ask rank 0 for work until told there is none */
 static int remote_worker(const ghm_experiment *e, const char *out_dir, const ghm_run_hooks *h, event_relay *rel,
-                         int *n_done, ghm_error *err)
+                         int *n_done, int *n_failed, ghm_error *err)
 {
-    int rc = 0, status = REQ_READY;
+    int first_rc = 0, status = REQ_READY, intr = 0;
     for (;;) {
         if (status == REQ_READY && stop_requested(h)) {
             status = REQ_INTERRUPTED;
-            rc = ghm_error_set(err, GHM_EINTR, "interrupted");
+            intr = 1;
         }
         int req[2] = {status, 0}, rep[2] = {-1, -1};
         MPI_Request r;
@@ -401,14 +410,20 @@ static int remote_worker(const ghm_experiment *e, const char *out_dir, const ghm
         if (rep[0] < 0) break;
         if (rep[0] >= e->n_runs) {
             /* cannot happen when the plans agree (checked before); stay in the protocol */
-            rc = ghm_error_set(err, GHM_EFAIL, "rank 0 sent run index %d, plan has %d runs", rep[0], e->n_runs);
-            status = REQ_FAILED;
+            if (first_rc == 0)
+                first_rc = ghm_error_set(err, GHM_EFAIL, "rank 0 sent run index %d, plan has %d runs", rep[0],
+                                         e->n_runs);
+            (*n_failed)++;
             continue;
         }
-        rc = run_index(e, out_dir, rep[0], rep[1], h, rel, n_done, err);
-        if (rc < 0) status = rc == GHM_EINTR ? REQ_INTERRUPTED : REQ_FAILED;
+        int rc = run_index(e, out_dir, rep[0], rep[1], h, rel, n_done, n_failed, &first_rc, err);
+        if (rc == GHM_EINTR) {
+            status = REQ_INTERRUPTED;
+            intr = 1;
+        }
     }
-    return rc;
+    if (intr) return ghm_error_set(err, GHM_EINTR, "interrupted");
+    return first_rc;
 }
 #endif
 
@@ -432,7 +447,7 @@ int ghm_mpi_sweep_run(const ghm_mpi *m, const ghm_experiment *e, const char *out
                 if (pthread_create(&th, NULL, coordinate, &c) != 0) {
                     coordinate(&c); /* no thread: coordinate only */
                 } else {
-                    rc = local_worker(&c, e, out_dir, h, &rel, &res->n_done, err);
+                    rc = local_worker(&c, e, out_dir, h, &rel, &res->n_done, &res->n_failed, err);
                     pthread_join(th, NULL);
                 }
             } else {
@@ -440,19 +455,19 @@ int ghm_mpi_sweep_run(const ghm_mpi *m, const ghm_experiment *e, const char *out
             }
             pthread_mutex_destroy(&c.mu);
         } else {
-            rc = remote_worker(e, out_dir, h, &rel, &res->n_done, err);
+            rc = remote_worker(e, out_dir, h, &rel, &res->n_done, &res->n_failed, err);
         }
         res->n_done_all = ghm_mpi_allreduce_int(m, res->n_done, GHM_MPI_SUM);
-        res->n_failed_all = ghm_mpi_allreduce_int(m, rc < 0 && rc != GHM_EINTR, GHM_MPI_SUM);
+        res->n_failed_all = ghm_mpi_allreduce_int(m, res->n_failed, GHM_MPI_SUM);
         res->n_interrupted_all = ghm_mpi_allreduce_int(m, rc == GHM_EINTR, GHM_MPI_SUM);
         return rc;
     }
 #else
     (void)m;
 #endif
-    rc = ghm_sweep_run(e, out_dir, idx, n_idx, h, fn, user, &res->n_done, err);
+    rc = ghm_sweep_run(e, out_dir, idx, n_idx, h, fn, user, &res->n_done, &res->n_failed, err);
     res->n_done_all = res->n_done;
-    res->n_failed_all = rc < 0 && rc != GHM_EINTR;
+    res->n_failed_all = res->n_failed;
     res->n_interrupted_all = rc == GHM_EINTR;
     return rc;
 }

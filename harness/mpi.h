@@ -99,7 +99,8 @@ void ghm_work_queue_stop(ghm_work_queue *q);
 typedef struct ghm_mpi_sweep_result {
     int n_done;         /* runs finished (recorded) by this rank */
     int n_done_all;     /* ... by all ranks */
-    int n_failed_all;   /* ranks that stopped on a failed run */
+    int n_failed;       /* runs that failed on this rank (failure records written) */
+    int n_failed_all;   /* ... on all ranks */
     int n_interrupted_all; /* ranks that were interrupted (signal) */
 } ghm_mpi_sweep_result;
 
@@ -107,10 +108,11 @@ typedef struct ghm_mpi_sweep_result {
  * other ranks pass NULL, 0) over all ranks with a dynamic queue. Each rank
  * calls ghm_sweep_run for one run at a time with its hooks; fn receives the
  * events with i = the run's position in rank 0's list and n = n_idx. Like a
- * single-process sweep, the first failure stops the handing out of new runs
- * (runs in flight on other ranks finish and are recorded). When not active it
- * is ghm_sweep_run. Returns this rank's result: 0, GHM_EINTR, or the error of
- * the run that failed here (err names it); res is filled on every rank. */
+ * single-process sweep, a failed run gets a failure record and work goes on
+ * being handed out; only an interrupt stops the handing out of new runs (runs
+ * in flight on other ranks finish and are recorded). When not active it is
+ * ghm_sweep_run. Returns this rank's result: 0, GHM_EINTR, or the error of the
+ * first run that failed here (err names it); res is filled on every rank. */
 int ghm_mpi_sweep_run(const ghm_mpi *m, const ghm_experiment *e, const char *out_dir, const int *idx, int n_idx,
                       const ghm_run_hooks *h, ghm_sweep_fn fn, void *user, ghm_mpi_sweep_result *res,
                       ghm_error *err);

@@ -281,6 +281,19 @@ int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **jso
         }
     }
 
+    jw_kv_str(&w, "status", r->failed ? "failed" : "ok");
+    if (r->failed) {
+        ghm_jw_key(&w, "failure");
+        ghm_jw_begin_object(&w);
+        jw_kv_str(&w, "reason", r->failure);
+        jw_kv_int(&w, "epoch", r->fail_epoch);
+        jw_kv_int(&w, "batch", r->fail_batch);
+        ghm_jw_end_object(&w);
+    }
+    jw_kv_num(&w, "chance", r->chance);
+    ghm_jw_key(&w, "at_chance");
+    ghm_jw_bool(&w, r->at_chance);
+
     ghm_jw_key(&w, "test");
     jw_metrics(&w, &r->test);
     ghm_jw_key(&w, "val");
@@ -369,16 +382,48 @@ int ghm_record_write(const ghm_record *r, const ghm_run_spec *spec, const char *
     return rc;
 }
 
+/* The range of a metric's values: [0, 1], ami [-1, 1]; 0 for unknown names. */
+static int metric_range(const char *name, double *lo, double *hi)
+{
+    *lo = 0;
+    *hi = 1;
+    if (strcmp(name, "ami") == 0) {
+        *lo = -1;
+        return 1;
+    }
+    if (strncmp(name, "recall@", 7) == 0) {
+        const char *p = name + 7;
+        if (*p < '1' || *p > '9') return 0;
+        while (*p >= '0' && *p <= '9') p++;
+        return *p == '\0';
+    }
+    return strcmp(name, "map@r") == 0 || strcmp(name, "r_precision") == 0 || strcmp(name, "nmi") == 0;
+}
+
 static int read_metrics(const ghm_json *o, ghm_metric_set *s, const char *path, const char *what, ghm_error *err)
 {
     memset(s, 0, sizeof *s);
     if (!o || o->type == GHM_JSON_NULL) return 0;
     if (o->type != GHM_JSON_OBJECT) return ghm_error_set(err, GHM_EINPUT, "%s: '%s' must be an object", path, what);
     for (int i = 0; i < o->n; i++) {
-        double v = o->items[i].type == GHM_JSON_NUMBER ? o->items[i].num : NAN;
-        if (ghm_metric_set_put(s, o->keys[i], v) < 0)
-            return ghm_error_set(err, GHM_EINPUT, "%s: '%s': too many metrics or name too long ('%s')", path, what,
-                                 o->keys[i]);
+        const char *k = o->keys[i];
+        const ghm_json *it = &o->items[i];
+        double lo, hi, v;
+        if (!metric_range(k, &lo, &hi))
+            return ghm_error_set(err, GHM_EINPUT, "%s: %s: unknown metric '%s'", path, what, k);
+        if (ghm_metric_set_find(s, k, NULL))
+            return ghm_error_set(err, GHM_EINPUT, "%s: %s: metric '%s' given twice", path, what, k);
+        if (it->type == GHM_JSON_NUMBER) {
+            v = it->num;
+            if (!(v >= lo - 1e-9 && v <= hi + 1e-9))
+                return ghm_error_set(err, GHM_EINPUT, "%s: %s.%s = %g is outside [%g, %g]", path, what, k, v, lo, hi);
+        } else if (it->type == GHM_JSON_NULL && (strcmp(k, "map@r") == 0 || strcmp(k, "r_precision") == 0)) {
+            v = NAN; /* undefined when no query has a relevant item */
+        } else {
+            return ghm_error_set(err, GHM_EINPUT, "%s: %s.%s must be a number", path, what, k);
+        }
+        if (ghm_metric_set_put(s, k, v) < 0)
+            return ghm_error_set(err, GHM_EINPUT, "%s: '%s': too many metrics or name too long ('%s')", path, what, k);
     }
     return 0;
 }
@@ -394,19 +439,51 @@ int ghm_record_read(const char *path, ghm_record *r, ghm_error *err)
         ghm_error_set(err, GHM_EINPUT, "%s: a record must be a JSON object", path);
         goto done;
     }
+    const char *fmt = ghm_json_str(j, "format", NULL);
     const char *id = ghm_json_str(j, "run_id", NULL);
     const char *loss = ghm_json_str(j, "loss", NULL);
     const ghm_json *test = ghm_json_get(j, "test");
-    if (!id || !loss || !test) {
+    const ghm_json *status = ghm_json_get(j, "status");
+    if (fmt && strcmp(fmt, "ghm-record-1") != 0) {
+        ghm_error_set(err, GHM_EINPUT, "%s: unknown record format '%s' (expected ghm-record-1)", path, fmt);
+        goto done;
+    }
+    if (status && (status->type != GHM_JSON_STRING || (strcmp(status->str, "ok") && strcmp(status->str, "failed")))) {
+        ghm_error_set(err, GHM_EINPUT, "%s: status must be \"ok\" or \"failed\"", path);
+        goto done;
+    }
+    r->failed = status && strcmp(status->str, "failed") == 0;
+    if (!id || !loss || (!test && !r->failed)) {
         ghm_error_set(err, GHM_EINPUT, "%s: not a ghm record (run_id, loss and test are required)", path);
         goto done;
+    }
+    if (strlen(id) != 16 || strspn(id, "0123456789abcdef") != 16) {
+        ghm_error_set(err, GHM_EINPUT, "%s: run_id '%.40s' is not 16 hexadecimal digits", path, id);
+        goto done;
+    }
+    if (strlen(loss) >= sizeof r->loss || !ghm_loss_find(loss)) {
+        ghm_error_set(err, GHM_EINPUT, "%s: unknown loss '%.40s'", path, loss);
+        goto done;
+    }
+    if (r->failed) {
+        const ghm_json *f = ghm_json_get(j, "failure");
+        if (!f || f->type != GHM_JSON_OBJECT) {
+            ghm_error_set(err, GHM_EINPUT, "%s: a failed record needs a 'failure' object", path);
+            goto done;
+        }
+        snprintf(r->failure, sizeof r->failure, "%s", ghm_json_str(f, "reason", "unknown"));
+        double fe = ghm_json_num(f, "epoch", 0), fb = ghm_json_num(f, "batch", 0);
+        r->fail_epoch = fe >= 0 && fe < 1e9 ? (int)fe : 0;
+        r->fail_batch = fb >= 0 && fb < 1e9 ? (int)fb : 0;
     }
     snprintf(r->run_id, sizeof r->run_id, "%s", id);
     snprintf(r->loss, sizeof r->loss, "%s", loss);
     snprintf(r->experiment, sizeof r->experiment, "%s", ghm_json_str(j, "experiment", ""));
-    r->index = (int)ghm_json_num(j, "index", -1);
+    double ix = ghm_json_num(j, "index", -1);
+    r->index = ix >= 0 && ix < 1e9 ? (int)ix : -1;
     const char *st = ghm_json_str(j, "seed_text", NULL);
-    r->seed = st ? strtoull(st, NULL, 10) : (uint64_t)ghm_json_num(j, "seed", 0);
+    double sd = ghm_json_num(j, "seed", 0);
+    r->seed = st ? strtoull(st, NULL, 10) : (sd >= 0 && sd < 1.8e19 ? (uint64_t)sd : 0);
     const ghm_json *sw = ghm_json_get(j, "swept");
     const ghm_json *swt = ghm_json_get(j, "swept_text");
     if (sw && sw->type == GHM_JSON_OBJECT) {
@@ -422,6 +499,11 @@ int ghm_record_read(const char *path, ghm_record *r, ghm_error *err)
         }
     }
     if ((rc = read_metrics(test, &r->test, path, "test", err)) < 0) goto done;
+    rc = GHM_EINPUT;
+    if (!r->failed && r->test.n == 0) {
+        ghm_error_set(err, GHM_EINPUT, "%s: no test metrics", path);
+        goto done;
+    }
     const ghm_json *val = ghm_json_get(j, "val");
     r->has_val = val && val->type == GHM_JSON_OBJECT;
     if ((rc = read_metrics(val, &r->val, path, "val", err)) < 0) goto done;
@@ -431,7 +513,8 @@ int ghm_record_read(const char *path, ghm_record *r, ghm_error *err)
             const ghm_json *h = &hist->items[i];
             ghm_history_entry e;
             memset(&e, 0, sizeof e);
-            e.epoch = (int)ghm_json_num(h, "epoch", i + 1);
+            double he = ghm_json_num(h, "epoch", i + 1);
+            e.epoch = he >= 0 && he < 1e9 ? (int)he : i + 1;
             e.train_loss = ghm_json_num(h, "train_loss", NAN);
             e.lr = ghm_json_num(h, "lr", NAN);
             e.seconds = ghm_json_num(h, "seconds", NAN);
@@ -442,9 +525,12 @@ int ghm_record_read(const char *path, ghm_record *r, ghm_error *err)
         }
     }
     r->seconds = ghm_json_num(j, "seconds", 0);
-    r->epochs = (int)ghm_json_num(j, "epochs", 0);
-    r->has_embeddings = (int)ghm_json_num(j, "embeddings", 0);
-    r->threads = (int)ghm_json_num(ghm_json_get(j, "host"), "threads", 0);
+    double ep = ghm_json_num(j, "epochs", 0), th = ghm_json_num(ghm_json_get(j, "host"), "threads", 0);
+    r->epochs = ep >= 0 && ep < 1e9 ? (int)ep : 0;
+    r->has_embeddings = ghm_json_num(j, "embeddings", 0) != 0;
+    r->threads = th >= 0 && th < 1e9 ? (int)th : 0;
+    r->chance = ghm_json_num(j, "chance", NAN);
+    r->at_chance = ghm_json_num(j, "at_chance", 0) != 0;
     rc = 0;
 done:
     ghm_json_free(j);
@@ -452,19 +538,101 @@ done:
     return rc;
 }
 
+/* the path of a run's record.json into buf: 0, or -1 when too long */
+static int record_path(const char *out_dir, const char *run_id, char *buf, size_t n)
+{
+    int k = snprintf(buf, n, "%s/runs/%s/record.json", out_dir, run_id);
+    return (k < 0 || (size_t)k >= n) ? -1 : 0;
+}
+
+/* expected metric names of a run (as ghm_metrics_list names them) */
+static int planned_metrics(const ghm_eval_opts *o, char names[][GHM_REC_METRIC_NAME], int max)
+{
+    int c = 0;
+    if (o->do_recall)
+        for (int j = 0; j < o->n_k && j < GHM_MAX_K && c < max; j++)
+            snprintf(names[c++], GHM_REC_METRIC_NAME, "recall@%d", o->ks[j]);
+    if (o->do_map_r && c < max) snprintf(names[c++], GHM_REC_METRIC_NAME, "map@r");
+    if (o->do_r_precision && c < max) snprintf(names[c++], GHM_REC_METRIC_NAME, "r_precision");
+    if (o->do_nmi && c + 1 < max) {
+        snprintf(names[c++], GHM_REC_METRIC_NAME, "nmi");
+        snprintf(names[c++], GHM_REC_METRIC_NAME, "ami");
+    }
+    return c;
+}
+
+int ghm_record_check_spec(const ghm_record *r, const ghm_run_spec *spec, const char *path, ghm_error *err)
+{
+    if (strcmp(r->run_id, spec->run_id) != 0)
+        return ghm_error_set(err, GHM_EINPUT, "%s: run_id %s, but the plan's run is %s", path, r->run_id,
+                             spec->run_id);
+    if (strcmp(r->loss, spec->loss) != 0)
+        return ghm_error_set(err, GHM_EINPUT, "%s: loss '%s', but run %s of the plan uses '%s'", path, r->loss,
+                             spec->run_id, spec->loss);
+    if (r->seed != spec->seed)
+        return ghm_error_set(err, GHM_EINPUT, "%s: seed %llu, but run %s of the plan has seed %llu", path,
+                             (unsigned long long)r->seed, spec->run_id, (unsigned long long)spec->seed);
+    for (int i = 0; i < spec->n_swept; i++) {
+        int found = 0;
+        for (int k = 0; k < r->n_swept; k++)
+            if (strcmp(r->swept_name[k], spec->swept_name[i]) == 0) {
+                found = 1;
+                if (strcmp(r->swept_text[k], spec->swept_text[i]) != 0)
+                    return ghm_error_set(err, GHM_EINPUT, "%s: swept %s = %s, but run %s of the plan has %s", path,
+                                         spec->swept_name[i], r->swept_text[k], spec->run_id, spec->swept_text[i]);
+            }
+        if (!found)
+            return ghm_error_set(err, GHM_EINPUT, "%s: swept value '%s' of run %s missing", path, spec->swept_name[i],
+                                 spec->run_id);
+    }
+    if (r->failed) return 0;
+    char names[GHM_REC_MAX_METRICS][GHM_REC_METRIC_NAME];
+    int nm = planned_metrics(&spec->eval, names, GHM_REC_MAX_METRICS);
+    for (int i = 0; i < nm; i++) {
+        /* search trials (eval_test = 0) never evaluate the test set: a test metric there is as wrong as a missing one */
+        if (spec->eval_test && !ghm_metric_set_find(&r->test, names[i], NULL))
+            return ghm_error_set(err, GHM_EINPUT, "%s: test metric '%s' missing", path, names[i]);
+        if (!spec->eval_test && r->test.n > 0)
+            return ghm_error_set(err, GHM_EINPUT, "%s: test metrics in a search trial's record (trials never look at "
+                                 "the test set)", path);
+        if (r->has_val && !ghm_metric_set_find(&r->val, names[i], NULL))
+            return ghm_error_set(err, GHM_EINPUT, "%s: validation metric '%s' missing", path, names[i]);
+    }
+    return 0;
+}
+
+static int state_of(const char *out_dir, const char *run_id, const ghm_run_spec *spec, ghm_error *err)
+{
+    char path[GHM_PATH_MAX + 96];
+    if (record_path(out_dir, run_id, path, sizeof path) < 0) return GHM_RUN_MISSING;
+    struct stat st;
+    if (stat(path, &st) < 0) return GHM_RUN_MISSING;
+    ghm_record r;
+    if (ghm_record_read(path, &r, err) < 0) return GHM_RUN_INVALID;
+    int state = GHM_RUN_INVALID;
+    if (strcmp(r.run_id, run_id) != 0)
+        ghm_error_set(err, GHM_EINPUT, "%s: run_id %s does not match its directory (%s)", path, r.run_id, run_id);
+    else if (!spec || ghm_record_check_spec(&r, spec, path, err) == 0)
+        state = r.failed ? GHM_RUN_FAILED : GHM_RUN_FINISHED;
+    ghm_record_free(&r);
+    return state;
+}
+
+int ghm_record_state(const char *out_dir, const char *run_id)
+{
+    ghm_error e;
+    int s = state_of(out_dir, run_id, NULL, &e);
+    return s == GHM_RUN_INVALID ? GHM_RUN_MISSING : s;
+}
+
+int ghm_record_state_spec(const char *out_dir, const ghm_run_spec *spec, ghm_error *err)
+{
+    return state_of(out_dir, spec->run_id, spec, err);
+}
+
 int ghm_record_is_finished(const char *out_dir, const char *run_id)
 {
-    char dir[GHM_PATH_MAX + 64], path[GHM_PATH_MAX + 96];
-    if (ghm_record_run_dir(out_dir, run_id, dir, sizeof dir) < 0) return 0;
-    snprintf(path, sizeof path, "%s/record.json", dir);
-    struct stat st;
-    if (stat(path, &st) < 0) return 0;
-    ghm_record r;
-    ghm_error e;
-    if (ghm_record_read(path, &r, &e) < 0) return 0;
-    int ok = strcmp(r.run_id, run_id) == 0;
-    ghm_record_free(&r);
-    return ok;
+    return ghm_record_state(out_dir, run_id) == GHM_RUN_FINISHED;
 }
 
 static int rec_cmp(const void *a, const void *b)
@@ -482,6 +650,12 @@ void ghm_records_free(ghm_record *recs, int n)
 }
 
 int ghm_records_load(const char *out_dir, ghm_record **recs, int *n, int *n_bad, ghm_error *err)
+{
+    return ghm_records_load_ex(out_dir, GHM_RECORDS_OK, NULL, NULL, NULL, recs, n, n_bad, err);
+}
+
+int ghm_records_load_ex(const char *out_dir, int which, const ghm_experiment *plan, ghm_record_warn_fn warn,
+                        void *user, ghm_record **recs, int *n, int *n_bad, ghm_error *err)
 {
     *recs = NULL;
     *n = 0;
@@ -511,13 +685,31 @@ int ghm_records_load(const char *out_dir, ghm_record **recs, int *n, int *n_bad,
             cap = nc;
         }
         ghm_error e2;
-        if (ghm_record_read(path, &arr[cnt], &e2) < 0) {
+        ghm_error_clear(&e2);
+        int bad = ghm_record_read(path, &arr[cnt], &e2) < 0;
+        if (!bad && strcmp(arr[cnt].run_id, e->d_name) != 0) { /* a copied/moved record: not this run */
+            ghm_error_set(&e2, GHM_EINPUT, "%s: run_id %s does not match its directory", path, arr[cnt].run_id);
+            ghm_record_free(&arr[cnt]);
+            bad = 1;
+        }
+        if (!bad && plan) {
+            for (int p = 0; p < plan->n_runs; p++)
+                if (strcmp(plan->runs[p].run_id, arr[cnt].run_id) == 0) {
+                    if (ghm_record_check_spec(&arr[cnt], &plan->runs[p], path, &e2) < 0) {
+                        ghm_record_free(&arr[cnt]);
+                        bad = 1;
+                    }
+                    break;
+                }
+        }
+        if (bad) {
             if (n_bad) (*n_bad)++;
+            if (warn) warn(e2.msg, user);
             continue;
         }
-        if (strcmp(arr[cnt].run_id, e->d_name) != 0) { /* a copied/moved record: not this run */
+        int want = arr[cnt].failed ? (which & GHM_RECORDS_FAILED) : (which & GHM_RECORDS_OK);
+        if (!want) {
             ghm_record_free(&arr[cnt]);
-            if (n_bad) (*n_bad)++;
             continue;
         }
         cnt++;

@@ -1,8 +1,10 @@
-/* The record of one finished run: results/<experiment>/runs/<run-id>/record.json.
+/* The record of one run: results/<experiment>/runs/<run-id>/record.json.
  *
  * Written atomically (temp file in the same directory + fsync + rename), so a
- * run is finished iff its record.json exists, parses and carries the same
- * run_id. The JSON holds every resolved parameter of the run (params), what was
+ * run is finished iff its record.json exists, is valid and carries the same
+ * run_id. "status" is "ok" (finished) or "failed" (the run stopped on an error:
+ * "failure": {"reason", "epoch", "batch"}; no metrics); records without a
+ * status are "ok". The JSON holds every resolved parameter of the run (params), what was
  * swept to make it (swept), its seed, final test and validation metrics (named
  * as in summary.csv: recall@1 ... map@r, r_precision, nmi, ami), the per-epoch
  * history and timing, plus version/threads/host information.
@@ -66,7 +68,11 @@ typedef struct ghm_record {
     int epochs;                      /* epochs trained */
     int threads;                     /* thread count used */
     int has_embeddings;              /* 1: embeddings_test.npy / embeddings_test_labels.npy beside the record */
-    int failed;                      /* 1: the run failed (a failure record) */
+    int failed;                      /* 1: "status": "failed" */
+    char failure[256];               /* failed: why (the error message) */
+    int fail_epoch, fail_batch;      /* failed: 1-based epoch and batch, 0 = before training / outside a batch */
+    double chance;                   /* Recall@1 of random embeddings on the evaluated part (NaN: unknown) */
+    int at_chance;                   /* 1: the run's Recall@1 (validation, else test) never rose above chance */
 } ghm_record;
 
 static inline int ghm_record_failed(const ghm_record *r) { return r->failed; }
@@ -84,18 +90,45 @@ void ghm_record_free(ghm_record *r);
 int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **json, ghm_error *err);
 /* Write <run_dir>/record.json atomically (creating run_dir). */
 int ghm_record_write(const ghm_record *r, const ghm_run_spec *spec, const char *run_dir, ghm_error *err);
-/* Read a record.json (GHM_EINPUT naming the file when malformed). */
+/* Read a record.json and check its schema (GHM_EINPUT naming the file and the
+ * field when malformed): run_id, loss and status; an "ok" record has test
+ * metrics, every metric value a number in its range ([0, 1]; ami [-1, 1]). */
 int ghm_record_read(const char *path, ghm_record *r, ghm_error *err);
+/* Check a record read from `path` against the run the plan expects: same run
+ * id, loss, seed and swept values, and (when ok) every metric the run's
+ * evaluation settings produce. GHM_EINPUT naming path and the mismatch. */
+int ghm_record_check_spec(const ghm_record *r, const ghm_run_spec *spec, const char *path, ghm_error *err);
 
 /* <out_dir>/runs/<run_id> and <out_dir>/runs/<run_id>/record.json into buf. */
 int ghm_record_run_dir(const char *out_dir, const char *run_id, char *buf, int n);
-/* 1 when <out_dir>/runs/<run_id>/record.json exists, parses and has that run_id. */
+
+enum { GHM_RUN_MISSING = 0, GHM_RUN_FINISHED = 1, GHM_RUN_FAILED = 2, GHM_RUN_INVALID = 3 };
+/* State of a run's record: MISSING (no record, or one that is unreadable or
+ * invalid), FINISHED ("ok") or FAILED. */
+int ghm_record_state(const char *out_dir, const char *run_id);
+/* As ghm_record_state, also checked against the plan's spec (ghm_record_check_spec).
+ * Returns GHM_RUN_INVALID (err names the file and the problem) for a record
+ * that exists but is unreadable or invalid; callers treat that as missing. */
+int ghm_record_state_spec(const char *out_dir, const ghm_run_spec *spec, ghm_error *err);
+/* 1 when <out_dir>/runs/<run_id>/record.json exists, is valid, has that run_id
+ * and status "ok". */
 int ghm_record_is_finished(const char *out_dir, const char *run_id);
 
-/* All records under <out_dir>/runs/ (any that parse; others are skipped and
- * counted in *n_bad). Sorted by plan index, then run id. *recs malloc'd;
- * free with ghm_records_free. */
+/* Records under <out_dir>/runs/ that are valid and finished ("ok"); failed
+ * records are left out, invalid ones are skipped and counted in *n_bad.
+ * Sorted by plan index, then run id. *recs malloc'd; free with ghm_records_free. */
 int ghm_records_load(const char *out_dir, ghm_record **recs, int *n, int *n_bad, ghm_error *err);
+
+/* Which records ghm_records_load_ex returns. */
+enum { GHM_RECORDS_OK = 1, GHM_RECORDS_FAILED = 2, GHM_RECORDS_ALL = 3 };
+/* Called once per bad record with a message naming its file and the problem. */
+typedef void (*ghm_record_warn_fn)(const char *msg, void *user);
+/* ghm_records_load with choices: which (GHM_RECORDS_*); plan (may be NULL):
+ * records of runs in the plan are also checked against their spec (records
+ * not in the plan are returned unchecked); warn (may be NULL) receives every
+ * bad record. */
+int ghm_records_load_ex(const char *out_dir, int which, const ghm_experiment *plan, ghm_record_warn_fn warn,
+                        void *user, ghm_record **recs, int *n, int *n_bad, ghm_error *err);
 void ghm_records_free(ghm_record *recs, int n);
 
 #ifdef __cplusplus

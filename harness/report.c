@@ -469,6 +469,81 @@ void ghm_report_opts_default(ghm_report_opts *o)
 {
     o->plots = 1;
     o->gnuplot = "gnuplot";
+    o->warn = NULL;
+    o->warn_user = NULL;
+}
+
+static void md_escape_cell(ghm_tb *b, const char *t)
+{
+    for (; *t; t++) {
+        if (*t == '|')
+            ghm_tb_puts(b, "\\|");
+        else if (*t == '\n' || *t == '\r')
+            ghm_tb_puts(b, " ");
+        else {
+            char c[2] = {*t, 0};
+            ghm_tb_puts(b, c);
+        }
+    }
+}
+
+static void md_run_setting(ghm_tb *b, const ghm_record *r)
+{
+    md_escape_cell(b, r->loss);
+    for (int i = 0; i < r->n_swept; i++) {
+        ghm_tb_puts(b, i == 0 ? " " : ", ");
+        md_escape_cell(b, r->swept_name[i]);
+        ghm_tb_puts(b, "=");
+        md_escape_cell(b, r->swept_text[i]);
+    }
+}
+
+/* summary.md sections on failed runs and runs at chance level (md is replaced) */
+static int md_append_run_checks(char **md, const ghm_record *ok, int n_ok, const ghm_record *failed, int n_failed,
+                                ghm_error *err)
+{
+    int n_chance = 0;
+    for (int i = 0; i < n_ok; i++) n_chance += ok[i].at_chance;
+    if (n_failed == 0 && n_chance == 0) return 0;
+    ghm_tb b;
+    ghm_tb_init(&b);
+    ghm_tb_puts(&b, *md);
+    if (n_failed > 0) {
+        ghm_tb_printf(&b,
+                      "\n## Failed runs\n\n%d run(s) failed; they are left out of every statistic above. "
+                      "`ghm run --retry-failed` reruns them.\n\n| run | setting | seed | epoch | batch | reason |\n"
+                      "|---|---|---:|---:|---:|---|\n",
+                      n_failed);
+        for (int i = 0; i < n_failed; i++) {
+            const ghm_record *r = &failed[i];
+            ghm_tb_printf(&b, "| %s | ", r->run_id);
+            md_run_setting(&b, r);
+            ghm_tb_printf(&b, " | %llu | %d | %d | ", (unsigned long long)r->seed, r->fail_epoch, r->fail_batch);
+            md_escape_cell(&b, r->failure);
+            ghm_tb_puts(&b, " |\n");
+        }
+    }
+    if (n_chance > 0) {
+        ghm_tb_printf(&b,
+                      "\n## Runs at chance level\n\n%d run(s) never rose above chance: their best Recall@1 (on "
+                      "validation, else test) is within three standard errors of the Recall@1 of random "
+                      "embeddings. They are included above.\n\n| run | setting | seed | chance R@1 |\n"
+                      "|---|---|---:|---:|\n",
+                      n_chance);
+        for (int i = 0; i < n_ok; i++) {
+            const ghm_record *r = &ok[i];
+            if (!r->at_chance) continue;
+            ghm_tb_printf(&b, "| %s | ", r->run_id);
+            md_run_setting(&b, r);
+            ghm_tb_printf(&b, " | %llu | %.2f |\n", (unsigned long long)r->seed, 100 * r->chance);
+        }
+    }
+    char *out;
+    int rc = ghm_tb_finish(&b, &out, err);
+    if (rc < 0) return rc;
+    free(*md);
+    *md = out;
+    return 0;
 }
 
 static int write_text(const char *dir, const char *name, const char *text, ghm_error *err)
@@ -489,7 +564,9 @@ int ghm_report_write(const char *dir, const ghm_experiment *e, const ghm_report_
     memset(res, 0, sizeof *res);
     ghm_record *recs;
     int n, rc;
-    if ((rc = ghm_records_load(dir, &recs, &n, &res->n_bad, err)) < 0) return rc;
+    if ((rc = ghm_records_load_ex(dir, GHM_RECORDS_ALL, e, opts->warn, opts->warn_user, &recs, &n, &res->n_bad,
+                                  err)) < 0)
+        return rc;
     if (e) {
         /* keep records of the current plan only; count the missing runs */
         res->n_planned = e->n_runs;
@@ -517,14 +594,36 @@ int ghm_report_write(const char *dir, const ghm_experiment *e, const ghm_report_
             if (!seen[p]) res->n_missing++;
         free(seen);
     }
+    /* failed runs: listed, never in the statistics (kept at the end of recs) */
+    ghm_record *failed = calloc((size_t)(n > 0 ? n : 1), sizeof *failed);
+    if (!failed) {
+        ghm_records_free(recs, n);
+        return GHM_FAIL(err, GHM_ENOMEM, "out of memory (report)");
+    }
+    int n_ok = 0, n_failed = 0;
+    for (int i = 0; i < n; i++) {
+        if (recs[i].failed)
+            failed[n_failed++] = recs[i];
+        else
+            recs[n_ok++] = recs[i];
+    }
+    for (int i = 0; i < n_failed; i++) recs[n_ok + i] = failed[i];
+    free(failed);
+    failed = recs + n_ok;
+    res->n_failed = n_failed;
+    for (int i = 0; i < n_ok; i++) res->n_at_chance += recs[i].at_chance;
+    int n_all = n;
+    n = n_ok;
     res->n_records = n;
     if (n == 0) {
-        ghm_records_free(recs, n);
+        ghm_records_free(recs, n_all);
+        if (n_failed > 0)
+            return ghm_error_set(err, GHM_EINPUT, "%s: no finished runs to report (%d failed run(s))", dir, n_failed);
         return ghm_error_set(err, GHM_EINPUT, "%s: no finished runs to report (no runs/*/record.json)", dir);
     }
     ghm_summary s;
     if ((rc = ghm_summary_build(recs, n, e, &s, err)) < 0) {
-        ghm_records_free(recs, n);
+        ghm_records_free(recs, n_all);
         return rc;
     }
     res->n_groups = s.n_groups;
@@ -532,6 +631,7 @@ int ghm_report_write(const char *dir, const ghm_experiment *e, const ghm_report_
     char *csv = NULL, *md = NULL, *tex = NULL;
     if ((rc = ghm_summary_csv(&s, &csv, err)) < 0) goto done;
     if ((rc = ghm_summary_markdown(&s, title, &md, err)) < 0) goto done;
+    if ((rc = md_append_run_checks(&md, recs, n, failed, n_failed, err)) < 0) goto done;
     if ((rc = ghm_summary_latex(&s, title, &tex, err)) < 0) goto done;
     if ((rc = write_text(dir, "summary.csv", csv, err)) < 0) goto done;
     if ((rc = write_text(dir, "summary.md", md, err)) < 0) goto done;
@@ -547,6 +647,6 @@ done:
     free(md);
     free(tex);
     ghm_summary_free(&s);
-    ghm_records_free(recs, n);
+    ghm_records_free(recs, n_all);
     return rc;
 }

@@ -80,11 +80,15 @@ int ghm_summary_latex(const ghm_summary *s, const char *title, char **out, ghm_e
 typedef struct ghm_report_opts {
     int plots;               /* 1: write plots (default) */
     const char *gnuplot;     /* gnuplot command (default "gnuplot") */
+    ghm_record_warn_fn warn; /* may be NULL: told about every bad record (message names the file) */
+    void *warn_user;
 } ghm_report_opts;
 
 typedef struct ghm_report_result {
     int n_records;           /* records used */
-    int n_bad;               /* record.json files that did not parse */
+    int n_bad;               /* record.json files that did not parse or are invalid */
+    int n_failed;            /* failed runs (listed in summary.md, left out of the statistics) */
+    int n_at_chance;         /* runs whose Recall@1 never rose above chance (flagged in summary.md) */
     int n_stale;             /* records not in the experiment's plan (ignored) */
     int n_planned;           /* runs in the plan (0 when no experiment given) */
     int n_missing;           /* planned runs without a record */

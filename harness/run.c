@@ -157,6 +157,34 @@ static void clean_tmp(const char *run_dir)
     closedir(d);
 }
 
+/* Recall@1 of random embeddings on a subset: the chance that a random other
+ * item has the query's class, sum_c n_c (n_c - 1) / (n (n - 1)). */
+static double chance_recall1(const ghm_subset *s)
+{
+    int n = s->img.n;
+    if (n < 2 || s->n_classes < 1) return NAN;
+    long *cnt = calloc((size_t)s->n_classes, sizeof *cnt);
+    if (!cnt) return NAN;
+    for (int i = 0; i < n; i++) {
+        int l = s->img.labels[i];
+        if (l >= 0 && l < s->n_classes) cnt[l]++;
+    }
+    double same = 0;
+    for (int c = 0; c < s->n_classes; c++) same += (double)cnt[c] * (double)(cnt[c] - 1);
+    free(cnt);
+    return same / ((double)n * (double)(n - 1));
+}
+
+/* 1 when the best Recall@1 is within three binomial standard errors of chance */
+static int near_chance(double best_r1, double chance, int n)
+{
+    if (!isfinite(best_r1) || !isfinite(chance) || n < 2) return 0;
+    return best_r1 <= chance + 3.0 * sqrt(chance * (1.0 - chance) / n);
+}
+
+/* Remove run_dir when a run left it empty (interrupted before anything was written). */
+static void remove_if_empty(const char *run_dir) { rmdir(run_dir); }
+
 int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks *h, ghm_record *rec_out,
                 ghm_error *err)
 {
@@ -179,6 +207,7 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
     float *x = NULL, *test_emb = NULL;
     int *idx = NULL, *labels = NULL;
     int have_split = 0;
+    int cur_epoch = 0, cur_batch = 0; /* where a failure happened (0: outside training) */
     ghm_record rec;
     ghm_record_init(&rec);
     ghm_record_from_spec(&rec, r);
@@ -239,12 +268,15 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
     int has_val = split.val.img.n > 0;
     rec.has_val = has_val;
     P.batches = steps;
+    double best_val_r1 = -1;
     for (int ep = 0; ep < r->epochs; ep++) {
         double sum = 0;
         int nb = 0;
         double lr = r->optim.lr;
         P.epoch = ep + 1;
+        cur_epoch = ep + 1;
         for (int b = 0; b < steps; b++) {
+            cur_batch = b + 1;
             if (h && h->stop && *h->stop) {
                 rc = ghm_error_set(err, GHM_EINTR, "run %s interrupted at epoch %d, batch %d (not recorded)",
                                    r->run_id, ep + 1, b + 1);
@@ -280,6 +312,7 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
         he.epoch = ep + 1;
         he.train_loss = nb ? sum / nb : NAN;
         he.lr = lr;
+        cur_batch = 0;
         int last = ep == r->epochs - 1;
         if (has_val && (last || (r->eval_every > 0 && (ep + 1) % r->eval_every == 0))) {
             P.phase = GHM_RUN_PHASE_EVAL_VAL;
@@ -290,6 +323,8 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
                 goto done;
             }
             he.has_val = 1;
+            double v1;
+            if (ghm_metric_set_find(&he.val, "recall@1", &v1) && v1 > best_val_r1) best_val_r1 = v1;
             rec.val = he.val;
             P.val = &rec.val;
             report(h, &P);
@@ -305,6 +340,7 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
     }
 
     /* search trials never look at the test set (eval_test = 0): their record has validation metrics only */
+    cur_epoch = 0;
     if (r->eval_test) {
         P.phase = GHM_RUN_PHASE_EVAL_TEST;
         report(h, &P);
@@ -336,11 +372,40 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
                            r->run_id);
         goto done;
     }
+    /* chance level: validation Recall@1 when there is a validation part, else test */
+    double test_r1 = NAN;
+    if (has_val && best_val_r1 >= 0) {
+        rec.chance = chance_recall1(&split.val);
+        rec.at_chance = near_chance(best_val_r1, rec.chance, split.val.img.n);
+    } else if (ghm_metric_set_find(&rec.test, "recall@1", &test_r1)) {
+        rec.chance = chance_recall1(&split.test);
+        rec.at_chance = near_chance(test_r1, rec.chance, split.test.img.n);
+    } else {
+        rec.chance = NAN;
+    }
     rec.seconds = ghm_clock() - t0;
     if ((rc = ghm_record_write(&rec, r, run_dir, err)) < 0) goto done;
     rc = 0;
 
 done:
+    if (rc == GHM_EINTR) {
+        remove_if_empty(run_dir);
+    } else if (rc < 0) {
+        /* a failure record, so that the sweep goes on and a rerun knows */
+        ghm_record fr;
+        ghm_record_init(&fr);
+        ghm_record_from_spec(&fr, r);
+        fr.threads = rec.threads;
+        fr.failed = 1;
+        fr.chance = NAN;
+        snprintf(fr.failure, sizeof fr.failure, "%.255s", err ? err->msg : "failed");
+        fr.fail_epoch = cur_epoch;
+        fr.fail_batch = cur_batch;
+        fr.epochs = rec.epochs;
+        fr.seconds = ghm_clock() - t0;
+        ghm_error e2;
+        if (ghm_record_write(&fr, r, run_dir, &e2) < 0) remove_if_empty(run_dir);
+    }
     free(x);
     free(idx);
     free(labels);
@@ -377,7 +442,12 @@ int ghm_sweep_select(const ghm_experiment *e, const char *out_dir, const ghm_sel
         if (o && o->shard_n > 0 && r->index % o->shard_n != o->shard_i - 1) continue;
         if (o && !ghm_run_matches(r, o->only)) continue;
         total++;
-        if (!(o && o->force) && ghm_record_is_finished(out_dir, r->run_id)) continue;
+        if (!(o && o->force)) {
+            ghm_error ee;
+            int st = ghm_record_state_spec(out_dir, r, &ee);
+            if (st == GHM_RUN_FINISHED) continue;
+            if (st == GHM_RUN_FAILED && !(o && o->retry_failed)) continue;
+        }
         idx[k++] = i;
     }
     *n_idx = k;
@@ -394,9 +464,13 @@ static void describe_run(const ghm_run_spec *r, char *buf, size_t n)
 }
 
 int ghm_sweep_run(const ghm_experiment *e, const char *out_dir, const int *idx, int n_idx, const ghm_run_hooks *h,
-                  ghm_sweep_fn fn, void *user, int *n_done, ghm_error *err)
+                  ghm_sweep_fn fn, void *user, int *n_done, int *n_failed, ghm_error *err)
 {
     if (n_done) *n_done = 0;
+    if (n_failed) *n_failed = 0;
+    int failed = 0, first_rc = 0;
+    ghm_error first;
+    ghm_error_clear(&first);
     for (int i = 0; i < n_idx; i++) {
         if (idx[i] < 0 || idx[i] >= e->n_runs)
             return GHM_FAIL(err, GHM_EINPUT, "run index %d out of range [0, %d)", idx[i], e->n_runs);
@@ -408,20 +482,37 @@ int ghm_sweep_run(const ghm_experiment *e, const char *out_dir, const int *idx, 
         if (ghm_record_run_dir(out_dir, r->run_id, dir, sizeof dir) < 0)
             return ghm_error_set(err, GHM_EINPUT, "output path too long: %s", out_dir);
         double t = ghm_clock();
-        int rc = ghm_run_one(r, dir, h, NULL, err);
+        ghm_error rerr;
+        ghm_error_clear(&rerr);
+        int rc = ghm_run_one(r, dir, h, NULL, &rerr);
         ev.seconds = ghm_clock() - t;
+        if (rc == GHM_EINTR) {
+            if (err) *err = rerr;
+            ev.kind = GHM_SWEEP_FAILED;
+            ev.err = &rerr;
+            if (fn) fn(&ev, user);
+            return rc;
+        }
         if (rc < 0) {
             char what[512];
             describe_run(r, what, sizeof what);
-            if (rc != GHM_EINTR) ghm_error_prefix(err, "%s", what);
+            ghm_error_prefix(&rerr, "%s", what);
             ev.kind = GHM_SWEEP_FAILED;
-            ev.err = err;
+            ev.err = &rerr;
             if (fn) fn(&ev, user);
-            return rc;
+            if (failed++ == 0) {
+                first = rerr;
+                first_rc = rc;
+            }
+            if (n_failed) (*n_failed)++;
+            continue;
         }
         ev.kind = GHM_SWEEP_DONE;
         if (fn) fn(&ev, user);
         if (n_done) (*n_done)++;
     }
-    return 0;
+    if (failed == 0) return 0;
+    if (err) *err = first;
+    if (failed > 1) ghm_error_prefix(err, "%d run(s) failed; the first", failed);
+    return first_rc == GHM_EINPUT ? GHM_EFAIL : first_rc;
 }

@@ -4,7 +4,8 @@
  * Library code: nothing is printed. Progress is reported through a callback;
  * a `volatile sig_atomic_t` stop flag (set by the CLI's signal handler) is
  * checked between batches and makes the run return GHM_EINTR without writing
- * a record (a run is finished iff its record.json exists).
+ * a record (a run is finished iff its record.json exists and says "ok"). A run
+ * that fails otherwise writes a failure record ("status": "failed").
  */
 #ifndef GHM_RUN_H
 #define GHM_RUN_H
@@ -59,7 +60,9 @@ typedef struct ghm_run_hooks {
  * (atomic) and, when r->save_embeddings, embeddings_test.npy / embeddings_test_labels.npy.
  * rec_out (may be NULL) receives the record (free with ghm_record_free).
  * Errors: GHM_ENUM "epoch E, batch B: <message>" on NaN/Inf, GHM_EINTR when
- * stopped, GHM_EINPUT for impossible settings, others from the modules. */
+ * stopped, GHM_EINPUT for impossible settings, others from the modules. On
+ * every error but GHM_EINTR a failure record is written (status "failed",
+ * failure reason/epoch/batch); an interrupted run leaves no empty run_dir. */
 int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks *h, ghm_record *rec_out,
                 ghm_error *err);
 
@@ -72,10 +75,13 @@ typedef struct ghm_select_opts {
     const char *only;   /* NULL = all */
     int force;          /* 1: include finished runs */
     int shard_i, shard_n; /* 1-based shard I of N (N = 0: no sharding): index % N == I - 1 */
+    int retry_failed;   /* 1: include runs whose record says "failed" (skipped otherwise) */
 } ghm_select_opts;
 
 /* Indices (plan order) of the runs to execute: those passing --only and
- * --shard, and unfinished unless force. idx must hold e->n_runs entries.
+ * --shard, and unfinished unless force (a record that is invalid or does not
+ * match the plan counts as unfinished; a failed run is skipped unless
+ * retry_failed). idx must hold e->n_runs entries.
  * *n_selected_total (may be NULL) gets the count before the finished filter. */
 int ghm_sweep_select(const ghm_experiment *e, const char *out_dir, const ghm_select_opts *o, int *idx, int *n_idx,
                      int *n_selected_total);
@@ -92,12 +98,16 @@ typedef struct ghm_sweep_event {
 
 typedef void (*ghm_sweep_fn)(const ghm_sweep_event *ev, void *user);
 
-/* Run e->runs[idx[0..n_idx)] in order into <out_dir>/runs/<run-id>/, stopping
- * at the first failure (records of finished runs are kept). *n_done gets the
- * runs finished by this call. Returns 0, or the failing run's error (err says
- * which run: "run <id> (<loss>, ...): <message>"). */
+/* Run e->runs[idx[0..n_idx)] in order into <out_dir>/runs/<run-id>/. A run
+ * that fails (non-finite loss, ...) gets a failure record and the sweep goes
+ * on with the next run (the GHM_SWEEP_FAILED event's err says why); only an
+ * interrupt (GHM_EINTR) stops it. *n_done gets the runs finished by this call,
+ * *n_failed (may be NULL) the runs that failed. Returns 0 when every run
+ * finished, GHM_EINTR when interrupted, else the first failure's code
+ * (GHM_EINPUT reported as GHM_EFAIL) with err naming it:
+ * "[N run(s) failed; the first: ]run <id> (<loss>, ...): <message>". */
 int ghm_sweep_run(const ghm_experiment *e, const char *out_dir, const int *idx, int n_idx, const ghm_run_hooks *h,
-                  ghm_sweep_fn fn, void *user, int *n_done, ghm_error *err);
+                  ghm_sweep_fn fn, void *user, int *n_done, int *n_failed, ghm_error *err);
 
 #ifdef __cplusplus
 }

@@ -16,20 +16,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Result of one run: 0 no record yet, 1 finished (objective in *y, NaN when
- * the metric is missing), 2 failed. */
-static int run_result(const char *out_dir, const char *run_id, const char *objective, double *y)
+/* Result of one run: 0 no usable record yet (none, unreadable, or not this
+ * run's: such a record is redone), 1 finished (objective in *y, NaN when the
+ * metric is missing), 2 failed. */
+static int run_result(const char *out_dir, const ghm_run_spec *spec, const char *objective, double *y)
 {
     *y = NAN;
     if (!out_dir) return 0;
     char dir[GHM_PATH_MAX + 64], path[GHM_PATH_MAX + 96];
-    if (ghm_record_run_dir(out_dir, run_id, dir, sizeof dir) < 0) return 0;
+    if (ghm_record_run_dir(out_dir, spec->run_id, dir, sizeof dir) < 0) return 0;
     snprintf(path, sizeof path, "%s/record.json", dir);
     ghm_record rec;
     ghm_error e;
     if (ghm_record_read(path, &rec, &e) < 0) return 0;
     int state = 0;
-    if (strcmp(rec.run_id, run_id) == 0) {
+    if (ghm_record_check_spec(&rec, spec, path, &e) == 0) {
         state = ghm_record_failed(&rec) ? 2 : 1;
         if (state == 1 && rec.has_val) ghm_metric_set_find(&rec.val, objective, y);
     }
@@ -95,7 +96,7 @@ int ghm_search_expand(ghm_experiment *e, const char *out_dir, int *complete, ghm
                 r->index = (int)(base + (long)t * K + f);
                 n++;
                 double y;
-                int st = run_result(out_dir, r->run_id, s->objective, &y);
+                int st = run_result(out_dir, r, s->objective, &y);
                 if (st == 2 || (st == 1 && !isfinite(y))) failed++;
                 if (st) finished++;
                 if (st == 1) sum += y;

@@ -96,7 +96,7 @@ TEST(RunSelect, OnlyShardAndMatches)
 
     std::string d = tmpdir();
     int idx[5], n, total;
-    ghm_select_opts o = {nullptr, 0, 0, 0};
+    ghm_select_opts o = {nullptr, 0, 0, 0, 0};
     ghm_sweep_select(&e, d.c_str(), &o, idx, &n, &total);
     EXPECT_EQ(n, 5);
     o.shard_i = 2;
@@ -119,6 +119,7 @@ TEST(RunSelect, OnlyShardAndMatches)
     ghm_record r;
     ghm_record_init(&r);
     ghm_record_from_spec(&r, &runs[4]);
+    ghm_metric_set_put(&r.test, "recall@1", 0.5);
     ghm_error err;
     std::string rd = d + "/runs/" + runs[4].run_id;
     ASSERT_EQ(ghm_record_write(&r, nullptr, rd.c_str(), &err), 0) << err.msg;
@@ -149,7 +150,7 @@ TEST(RunEndToEnd, TinySweepRecordsReportsAndResumes)
     ASSERT_EQ(n, 2);
     Counter c;
     int done = 0;
-    ASSERT_EQ(ghm_sweep_run(&e, out.c_str(), idx, n, &hooks, count_events, &c, &done, &err), 0) << err.msg;
+    ASSERT_EQ(ghm_sweep_run(&e, out.c_str(), idx, n, &hooks, count_events, &c, &done, nullptr, &err), 0) << err.msg;
     EXPECT_EQ(done, 2);
     EXPECT_EQ(c.starts, 2);
     EXPECT_EQ(c.done, 2);
@@ -222,7 +223,7 @@ TEST(RunEndToEnd, TinySweepRecordsReportsAndResumes)
 
     // resume: only run 1 is redone, and the leftover temp file is cleaned up
     c = Counter();
-    ASSERT_EQ(ghm_sweep_run(&e, out.c_str(), idx, n, &hooks, count_events, &c, &done, &err), 0) << err.msg;
+    ASSERT_EQ(ghm_sweep_run(&e, out.c_str(), idx, n, &hooks, count_events, &c, &done, nullptr, &err), 0) << err.msg;
     EXPECT_EQ(c.starts, 1);
     EXPECT_TRUE(ghm_record_is_finished(out.c_str(), e.runs[1].run_id));
     EXPECT_FALSE(exists(rd1 + "/record.json.XyZ123.tmp"));
