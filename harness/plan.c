@@ -16,6 +16,7 @@
 #include "search.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,10 @@ static void add_line(lines *L, const char *key, const char *fmt, ...)
     L->v[L->n++] = s;
 }
 
+/* A double as canonical text: values that mean the same give the same text
+ * (-0 is written as 0). */
+static double canon_double(double v) { return v == 0 ? 0.0 : v; }
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static void add_params(lines *L, const char *prefix, const ghm_param_spec *spec, const ghm_params *p)
@@ -99,7 +104,7 @@ static void add_params(lines *L, const char *prefix, const ghm_param_spec *spec,
             char buf[64];
             add_line(L, key, "%s", ghm_param_format(s, p->value[i], buf, sizeof buf));
         } else {
-            add_line(L, key, "%.17g", p->value[i]);
+            add_line(L, key, "%.17g", canon_double(p->value[i]));
         }
     }
 }
@@ -111,89 +116,128 @@ static const char *choice(const char *const *names, int i)
     return (i >= 0 && i < n) ? names[i] : "?";
 }
 
+#define GHM_FIELD_ROW(key, member, kind) \
+    {key, #member, offsetof(ghm_run_spec, member), sizeof(((ghm_run_spec *)0)->member), GHM_CANON_##kind},
+const ghm_run_spec_field ghm_run_spec_fields[] = {GHM_RUN_SPEC_FIELDS(GHM_FIELD_ROW)};
+#undef GHM_FIELD_ROW
+const int ghm_run_spec_n_fields = (int)(sizeof ghm_run_spec_fields / sizeof ghm_run_spec_fields[0]);
+
+/* "a,b,c" of the int list at f, its count in the PART row of the same key. */
+static void add_int_list(lines *L, const ghm_run_spec *r, const ghm_run_spec_field *f)
+{
+    int count = 0;
+    for (int j = 0; j < ghm_run_spec_n_fields; j++)
+        if (ghm_run_spec_fields[j].kind == GHM_CANON_PART && !strcmp(ghm_run_spec_fields[j].key, f->key))
+            memcpy(&count, (const char *)r + ghm_run_spec_fields[j].offset, sizeof count);
+    int cap = (int)(f->size / sizeof(int));
+    const int *v = (const int *)(const void *)((const char *)r + f->offset);
+    char tmp[4096];
+    size_t len = 0;
+    tmp[0] = '\0';
+    for (int i = 0; i < count && i < cap && len + 16 < sizeof tmp; i++)
+        len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%d", i ? "," : "", v[i]);
+    add_line(L, f->key, "%s", tmp);
+}
+
+/* A field of the fair protocol: written only when the run is not a plain
+ * run's default there (experiment.h), so plain files keep their ids. */
+static void add_protocol(lines *L, const ghm_run_spec *r, const ghm_run_spec_field *f, int v)
+{
+    size_t o = f->offset;
+    int write;
+    if (o == offsetof(ghm_run_spec, split.folds))
+        write = v != 0;
+    else if (o == offsetof(ghm_run_spec, split.fold))
+        write = r->split.folds != 0 || v != 0;
+    else if (o == offsetof(ghm_run_spec, eval_test))
+        write = v != 1;
+    else if (o == offsetof(ghm_run_spec, role))
+        write = v != GHM_ROLE_PLAIN;
+    else if (o == offsetof(ghm_run_spec, loss_entry))
+        write = r->role != GHM_ROLE_PLAIN || v != 0;
+    else if (o == offsetof(ghm_run_spec, trial))
+        write = r->role != GHM_ROLE_PLAIN || v != -1;
+    else /* reproduction */
+        write = r->role == GHM_ROLE_FINAL || v != 0;
+    if (!write) return;
+    if (o == offsetof(ghm_run_spec, role)) {
+        if (v == GHM_ROLE_TRIAL || v == GHM_ROLE_FINAL)
+            add_line(L, f->key, "%s", v == GHM_ROLE_TRIAL ? "trial" : "final");
+        else
+            add_line(L, f->key, "%d", v);
+    } else {
+        add_line(L, f->key, "%d", v);
+    }
+}
+
 int ghm_run_spec_canonical(const ghm_run_spec *r, char *buf, int n)
 {
     lines L = {NULL, 0, 0, 0};
-    char tmp[GHM_MAX_CLASSES * 5 + 8];
+    char metrics[256] = "";
 
     add_line(&L, "ghm.canonical", "%d", CANON_VERSION);
-    add_line(&L, "experiment", "%s", r->experiment);
-    add_line(&L, "seed", "%llu", (unsigned long long)r->seed);
-
-    add_line(&L, "dataset.name", "%s", r->dataset_name);
-    add_line(&L, "dataset.path", "%s", r->dataset_path);
-    add_line(&L, "dataset.classes", "%d", r->data.classes);
-    add_line(&L, "dataset.train_per_class", "%d", r->data.train_per_class);
-    add_line(&L, "dataset.test_per_class", "%d", r->data.test_per_class);
-    add_line(&L, "dataset.image_size", "%d", r->data.image_size);
-    add_line(&L, "dataset.split", "%s", choice(ghm_cfg_split_names, r->split.protocol));
-    tmp[0] = '\0';
-    for (int i = 0; i < r->split.n_train_classes && i < GHM_MAX_CLASSES; i++) {
-        char one[16];
-        snprintf(one, sizeof one, "%s%d", i ? "," : "", r->split.train_classes[i]);
-        strcat(tmp, one);
+    for (int i = 0; i < ghm_run_spec_n_fields; i++) {
+        const ghm_run_spec_field *f = &ghm_run_spec_fields[i];
+        const void *p = (const char *)r + f->offset;
+        int iv = 0;
+        if (f->size == sizeof(int)) memcpy(&iv, p, sizeof iv);
+        switch (f->kind) {
+        case GHM_CANON_SKIP:
+        case GHM_CANON_PART:
+            break;
+        case GHM_CANON_STR:
+            add_line(&L, f->key, "%.*s", (int)strnlen((const char *)p, f->size), (const char *)p);
+            break;
+        case GHM_CANON_INT:
+            add_line(&L, f->key, "%d", iv);
+            break;
+        case GHM_CANON_U64: {
+            uint64_t u;
+            memcpy(&u, p, sizeof u);
+            add_line(&L, f->key, "%llu", (unsigned long long)u);
+            break;
+        }
+        case GHM_CANON_DBL: {
+            double d;
+            memcpy(&d, p, sizeof d);
+            add_line(&L, f->key, "%.17g", canon_double(d));
+            break;
+        }
+        case GHM_CANON_SPLIT:
+            add_line(&L, f->key, "%s", choice(ghm_cfg_split_names, iv));
+            break;
+        case GHM_CANON_OPTIM:
+            add_line(&L, f->key, "%s", choice(ghm_optim_names, iv));
+            break;
+        case GHM_CANON_SCHED:
+            add_line(&L, f->key, "%s", choice(ghm_schedule_names, iv));
+            break;
+        case GHM_CANON_CLASSES:
+        case GHM_CANON_KS:
+            add_int_list(&L, r, f);
+            break;
+        case GHM_CANON_METRIC:
+            if (iv) {
+                if (metrics[0]) strncat(metrics, ",", sizeof metrics - strlen(metrics) - 1);
+                strncat(metrics, f->key, sizeof metrics - strlen(metrics) - 1);
+            }
+            break;
+        case GHM_CANON_BB_PARAMS: {
+            const ghm_backbone_ops *bo = ghm_backbone_find(r->backbone);
+            add_params(&L, f->key, bo ? bo->params : NULL, (const ghm_params *)p);
+            break;
+        }
+        case GHM_CANON_LOSS_PARAMS: {
+            const ghm_loss_ops *lo = ghm_loss_find(r->loss);
+            add_params(&L, f->key, lo ? lo->params : NULL, (const ghm_params *)p);
+            break;
+        }
+        case GHM_CANON_PROTOCOL:
+            add_protocol(&L, r, f, iv);
+            break;
+        }
     }
-    add_line(&L, "dataset.train_classes", "%s", tmp);
-    add_line(&L, "dataset.val_fraction", "%.17g", r->split.val_fraction);
-    add_line(&L, "dataset.limit.train", "%d", r->split.limit_train);
-    add_line(&L, "dataset.limit.test", "%d", r->split.limit_test);
-
-    const ghm_backbone_ops *bo = ghm_backbone_find(r->backbone);
-    add_line(&L, "backbone.name", "%s", r->backbone);
-    add_line(&L, "backbone.embedding_dim", "%d", r->embedding_dim);
-    add_line(&L, "backbone.normalize", "%d", r->normalize);
-    add_params(&L, "backbone", bo ? bo->params : NULL, &r->backbone_params);
-
-    add_line(&L, "train.epochs", "%d", r->epochs);
-    add_line(&L, "train.steps_per_epoch", "%d", r->steps_per_epoch);
-    add_line(&L, "train.batch_size", "%d", r->batch_size);
-    add_line(&L, "train.m_per_class", "%d", r->m_per_class);
-    add_line(&L, "train.optimizer.name", "%s", choice(ghm_optim_names, r->optim.kind));
-    add_line(&L, "train.optimizer.lr", "%.17g", r->optim.lr);
-    add_line(&L, "train.optimizer.momentum", "%.17g", r->optim.momentum);
-    add_line(&L, "train.optimizer.nesterov", "%d", r->optim.nesterov);
-    add_line(&L, "train.optimizer.weight_decay", "%.17g", r->optim.weight_decay);
-    add_line(&L, "train.optimizer.beta1", "%.17g", r->optim.beta1);
-    add_line(&L, "train.optimizer.beta2", "%.17g", r->optim.beta2);
-    add_line(&L, "train.optimizer.eps", "%.17g", r->optim.eps);
-    add_line(&L, "train.schedule.name", "%s", choice(ghm_schedule_names, r->schedule.kind));
-    add_line(&L, "train.schedule.warmup_epochs", "%.17g", r->schedule.warmup_epochs);
-    add_line(&L, "train.schedule.step_epochs", "%.17g", r->schedule.step_epochs);
-    add_line(&L, "train.schedule.gamma", "%.17g", r->schedule.gamma);
-    add_line(&L, "train.schedule.min_lr_ratio", "%.17g", r->schedule.min_lr_ratio);
-
-    add_line(&L, "eval.every", "%d", r->eval_every);
-    tmp[0] = '\0';
-    for (int i = 0; i < r->eval.n_k && i < GHM_MAX_K; i++) {
-        char one[24];
-        snprintf(one, sizeof one, "%s%d", i ? "," : "", r->eval.ks[i]);
-        strcat(tmp, one);
-    }
-    add_line(&L, "eval.recall_at", "%s", tmp);
-    snprintf(tmp, sizeof tmp, "%s%s%s%s", r->eval.do_recall ? "recall," : "", r->eval.do_nmi ? "nmi," : "",
-             r->eval.do_map_r ? "map_r," : "", r->eval.do_r_precision ? "r_precision," : "");
-    if (tmp[0]) tmp[strlen(tmp) - 1] = '\0';
-    add_line(&L, "eval.metrics", "%s", tmp);
-    add_line(&L, "eval.kmeans_restarts", "%d", r->eval.kmeans_restarts);
-    add_line(&L, "eval.kmeans_max_iter", "%d", r->eval.kmeans_max_iter);
-    add_line(&L, "eval.save_embeddings", "%d", r->save_embeddings);
-
-    const ghm_loss_ops *lo = ghm_loss_find(r->loss);
-    add_line(&L, "loss.name", "%s", r->loss);
-    add_params(&L, "loss", lo ? lo->params : NULL, &r->loss_params);
-
-    /* the fair protocol: only when not at the plain defaults, so plain runs keep their ids */
-    if (r->split.folds >= 2) {
-        add_line(&L, "protocol.folds", "%d", r->split.folds);
-        add_line(&L, "protocol.fold", "%d", r->split.fold);
-    }
-    if (!r->eval_test) add_line(&L, "eval.test", "%d", r->eval_test);
-    if (r->role != GHM_ROLE_PLAIN) {
-        add_line(&L, "search.role", "%s", r->role == GHM_ROLE_TRIAL ? "trial" : "final");
-        add_line(&L, "search.loss_entry", "%d", r->loss_entry);
-        add_line(&L, "search.trial", "%d", r->trial);
-        if (r->role == GHM_ROLE_FINAL) add_line(&L, "search.reproduction", "%d", r->reproduction);
-    }
+    add_line(&L, "eval.metrics", "%s", metrics);
 
     int rc = 0;
     if (L.failed) {

@@ -500,7 +500,10 @@ int ghm_record_read(const char *path, ghm_record *r, ghm_error *err)
     }
     if ((rc = read_metrics(test, &r->test, path, "test", err)) < 0) goto done;
     rc = GHM_EINPUT;
-    if (!r->failed && r->test.n == 0) {
+    /* a search trial never evaluates the test set: its record says so under "search" */
+    const ghm_json *srch = ghm_json_get(j, "search");
+    int trial_no_test = srch && ghm_json_num(srch, "eval_test", 1) == 0;
+    if (!r->failed && r->test.n == 0 && !trial_no_test) {
         ghm_error_set(err, GHM_EINPUT, "%s: no test metrics", path);
         goto done;
     }

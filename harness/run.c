@@ -305,7 +305,15 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
             P.images_per_s = now > t_train ? images / (now - t_train) : 0;
             P.fraction = (double)(ep * steps + b + 1) / ((double)r->epochs * steps);
             P.val = NULL;
+            P.applied_lr = ghm_trainer_last_lr(tr);
+            P.batch_loss = lv;
+            P.sampler_epoch = (int)(g / bpe);
+            P.sampler_batch = (int)(g % bpe);
+            P.n = B;
+            P.idx = idx;
+            P.labels = labels;
             report(h, &P);
+            P.idx = P.labels = NULL;
         }
         ghm_history_entry he;
         memset(&he, 0, sizeof he);
