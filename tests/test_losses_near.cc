@@ -388,6 +388,12 @@ TEST(LossesNear, PdistHasBoundedRelativeError)
         std::printf("  seed %d: max relative error of d: Gram only %.3g, ghm_loss_pdist %.3g (%ld of %d pairs direct)\n",
                     (int)seed, gram, ours, n_exact, N * (N - 1) / 2);
         EXPECT_GT(gram, 1.0) << "the batch no longer exercises the cancellation";
+        if (seed == 1)
+            for (int m = 0; m < 8; m++) {
+                size_t k = (size_t)(2 * m) * N + 2 * m + 1;
+                std::printf("    pair %.0e apart: exact d %.3g, Gram form %.3g (x%.3g), ghm_loss_pdist %.3g\n", DELTAS[m],
+                            R[k], Dg[k], Dg[k] / R[k], D[k]);
+            }
         EXPECT_LE(ours, 0.51 * GHM_PDIST_REL_ERR);
         EXPECT_GE(n_exact, N / 2); // at least the 16 near pairs
         EXPECT_LT(n_exact, N * (N - 1) / 2); // but not the far ones
