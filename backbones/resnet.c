@@ -377,8 +377,7 @@ static int run(ghm_backbone *b, const float *x, int n, float *out, int train)
             sc = k->s.z;
         }
         const size_t m = act(&k->b) * n;
-        ghm_add_forward(k->out, k->b.z, sc, m);
-        ghm_relu_forward(k->out, k->out, m);
+        ghm_add_relu_forward(k->out, k->b.z, sc, m);
         h = k->out;
     }
     const block *last = &r->blk[r->nblk - 1];
@@ -448,8 +447,7 @@ static int backward(ghm_backbone *b, const float *dout, ghm_error *err)
         block *k = &r->blk[i];
         const float *h = i > 0 ? r->blk[i - 1].out : r->stem.z; /* block input */
         const size_t m = act(&k->b) * n;
-        ghm_relu_backward(g0, g0, k->out, m);                  /* g0: dL/d(sum) */
-        memcpy(g1, g0, sizeof(float) * m);                      /* g1: branch b's copy */
+        ghm_relu_backward_dup(g0, g1, g0, k->out, m);          /* g0: dL/d(sum), g1: branch b's copy */
         if (cbn_backward(r, &k->b, g1, k->a.z, g2, n)) return dnnl_failed(err); /* g2: dL/d(a.z) */
         ghm_relu_backward(g2, g2, k->a.z, act(&k->a) * n);
         if (cbn_backward(r, &k->a, g2, h, g1, n)) return dnnl_failed(err);      /* g1: dL/dh via branch */

@@ -128,6 +128,25 @@ void ghm_add_forward(float *y, const float *a, const float *b, size_t n)
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
+void ghm_add_relu_forward(float *y, const float *a, const float *b, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        const float v = a[i] + b[i];
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+
+void ghm_relu_backward_dup(float *dx, float *dx2, const float *dy, const float *y, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        const float g = y[i] > 0.0f ? dy[i] : 0.0f;
+        dx[i] = g;
+        dx2[i] = g;
+    }
+}
+
 void ghm_add_backward(float *da, const float *dy, size_t n, int accumulate)
 {
     if (!da) return;

@@ -220,6 +220,11 @@ void ghm_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float 
 void ghm_add_forward(float *y, const float *a, const float *b, size_t n);
 /* da += dy when accumulate, else da = dy (da may be NULL). */
 void ghm_add_backward(float *da, const float *dy, size_t n, int accumulate);
+/* Fused residual add + ReLU (one pass, one parallel region): y = max(a + b, 0). */
+void ghm_add_relu_forward(float *y, const float *a, const float *b, size_t n);
+/* ReLU backward written to two outputs (the residual sum's gradient feeds both
+ * branches): dx = dx2 = dy * (y > 0), y the forward output. dx may alias dy. */
+void ghm_relu_backward_dup(float *dx, float *dx2, const float *dy, const float *y, size_t n);
 
 /* ---- L2 normalisation of rows: y = x / sqrt(|x|^2 + eps) ----------------- */
 #define GHM_L2_EPS 1e-12f
