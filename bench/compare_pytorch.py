@@ -5,7 +5,11 @@ Optional tool, never part of the build or the tests (ghm does not depend on
 Python). Needs PyTorch (Debian: apt-get install python3-torch) and a Release
 build of ghm. It runs, for each workload, ghm and PyTorch alternately
 (A B A B ...) in separate processes, so that both see the same machine load,
-and prints a Markdown table of medians with the min-max spread.
+and prints a Markdown table of medians with the min-max spread. The last
+column compares images per CPU-second (process CPU time of the timed part, all
+threads): less sensitive to other jobs on the machine, but at 2 threads it
+also counts time spent spinning at barriers (ghm shortens libgomp's spin,
+PyTorch keeps the default), so read it with the wall-clock ratio.
 
   /usr/bin/python3 bench/compare_pytorch.py --ghm build/ghm --rounds 3
 
@@ -114,10 +118,10 @@ def run_torch(a):
         m = a.batch // 10
         opt = torch.optim.Adam(net.parameters(), lr=1e-4)
         net.train()
-        t0 = None
+        t0 = c0 = None
         for s in range(a.warmup + a.steps):
             if s == a.warmup:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
             idx = np.concatenate([rng.choice(ix, m, replace=False) for ix in by_class])
             xb = torch.from_numpy(x[idx].astype(np.float32) / 255.0).unsqueeze(1)
             yb = torch.from_numpy(y[idx].astype(np.int64))
@@ -126,18 +130,18 @@ def run_torch(a):
             opt.zero_grad()
             loss.backward()
             opt.step()
-        secs = time.perf_counter() - t0
-        return a.steps * a.batch / secs
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+        return a.steps * a.batch / secs, a.steps * a.batch / cpu
     x = load_idx(os.path.join(DATA, "t10k-images-idx3-ubyte.gz"))
     net.eval()
     xt = torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1)
     with torch.no_grad():
         F.normalize(net(xt[:a.batch]), dim=1)  # warm-up
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for i in range(0, len(xt), a.batch):
             F.normalize(net(xt[i:i + a.batch]), dim=1)
-        secs = time.perf_counter() - t0
-    return len(xt) / secs
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return len(xt) / secs, len(xt) / cpu
 
 
 def run_ghm(a):
@@ -146,7 +150,8 @@ def run_ghm(a):
     if a.kind == "train":
         cmd += ["--steps", str(a.steps), "--warmup", str(a.warmup), "--no-sgemm"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["images_per_s"]
+    j = json.loads(out.strip().splitlines()[-1])
+    return j["images_per_s"], j["images"] / j["cpu_seconds"]
 
 
 def main():
@@ -164,30 +169,36 @@ def main():
     p.add_argument("--backbone", default="convnet", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.torch_only:
-        print(json.dumps({"images_per_s": run_torch(a)}))
+        ips, ipc = run_torch(a)
+        print(json.dumps({"images_per_s": ips, "images_per_cpu_s": ipc}))
         return
     rows = []
     for w in a.workloads.split(","):
         kind, bb = w.split(":")
-        g, t = [], []
+        g, t, gc, tc = [], [], [], []
         for _ in range(a.rounds):
-            g.append(run_ghm(argparse.Namespace(**{**vars(a), "kind": kind, "backbone": bb})))
+            ips, ipc = run_ghm(argparse.Namespace(**{**vars(a), "kind": kind, "backbone": bb}))
+            g.append(ips)
+            gc.append(ipc)
             out = subprocess.run([sys.executable, __file__, "--torch-only", "--kind", kind, "--backbone", bb,
                                   "--threads", str(a.threads), "--batch", str(a.batch), "--dim", str(a.dim),
                                   "--steps", str(a.steps), "--warmup", str(a.warmup)],
                                  check=True, capture_output=True, text=True).stdout
-            t.append(json.loads(out.strip().splitlines()[-1])["images_per_s"])
-            print(f"{kind} {bb}: ghm {g[-1]:.0f} img/s, PyTorch {t[-1]:.0f} img/s", file=sys.stderr, flush=True)
+            j = json.loads(out.strip().splitlines()[-1])
+            t.append(j["images_per_s"])
+            tc.append(j["images_per_cpu_s"])
+            print(f"{kind} {bb}: ghm {g[-1]:.0f} img/s ({gc[-1]:.0f} per CPU-s), PyTorch {t[-1]:.0f} img/s "
+                  f"({tc[-1]:.0f} per CPU-s)", file=sys.stderr, flush=True)
         ratios = [x / y for x, y in zip(g, t)]
-        rows.append((kind, bb, g, t, ratios))
+        rows.append((kind, bb, g, t, ratios, statistics.median(gc) / statistics.median(tc)))
     import torch
     print(f"| workload | ghm img/s median (min-max) | PyTorch {torch.__version__} img/s median (min-max) "
-          f"| ratio median (min-max of pairs) |")
-    print("|---|---|---|---|")
-    for kind, bb, g, t, r in rows:
+          f"| ratio median (min-max of pairs) | ratio of images per CPU-second |")
+    print("|---|---|---|---|---|")
+    for kind, bb, g, t, r, rc in rows:
         print(f"| {kind} `{bb}` | {statistics.median(g):,.0f} ({min(g):,.0f}-{max(g):,.0f}) "
               f"| {statistics.median(t):,.0f} ({min(t):,.0f}-{max(t):,.0f}) "
-              f"| {statistics.median(r):.2f}x ({min(r):.2f}-{max(r):.2f}) |")
+              f"| {statistics.median(r):.2f}x ({min(r):.2f}-{max(r):.2f}) | {rc:.2f}x |")
     print(f"\n{a.rounds} A/B pairs per workload, batch {a.batch}, {a.threads} threads, dim {a.dim}, "
           f"train: {a.steps} timed steps after {a.warmup}")
 
