@@ -36,8 +36,8 @@ typedef struct cbn {
     int chunk;             /* images per im2col chunk */
     float *y;              /* (cout, B, OH, OW) conv output (BN input) */
     float *z;              /* (cout, B, OH, OW) BN output (ReLU applied in place where the net has one) */
-    ghm_conv_dnnl *dn;     /* oneDNN convolution and batch norm for a batch of the capacity */
-    ghm_bn_dnnl *bn;       /* (NULL: the reference path) */
+    ghm_conv_dnnl *dn;     /* oneDNN convolution for a batch of the capacity (NULL: reference path) */
+    int relu;              /* ReLU after batch norm (set by the forward) */
 } cbn;
 
 typedef struct block {
@@ -123,9 +123,7 @@ static void dnnl_free(resnet *r)
 {
     if (r->stats) FOR_CBN(r, {
             ghm_conv_dnnl_destroy(c_->dn);
-            ghm_bn_dnnl_destroy(c_->bn);
             c_->dn = NULL;
-            c_->bn = NULL;
         });
     ghm_dnnl_reorder_destroy(r->to_plain);
     ghm_dnnl_reorder_destroy(r->to_blocked);
@@ -230,9 +228,9 @@ static void dnnl_make(ghm_backbone *b, resnet *r, int n)
             const int stem = c_ == &r->stem;
             c_->dn = ghm_conv_dnnl_create(n, c_->cin, c_->H, c_->W, c_->cout, c_->k, c_->stride, c_->pad, 1, !stem,
                                           1);
-            c_->bn = ghm_bn_dnnl_create(n, c_->cout, c_->OH, c_->OW);
-            /* element-wise layers (ReLU, residual add) treat the blocked maps as flat arrays */
-            ok = c_->dn && c_->bn && ghm_dnnl_map_size(n, c_->cout, c_->OH, c_->OW, 1) == act(c_) * n &&
+            /* element-wise layers (ReLU, residual add) treat the blocked maps as flat arrays, batch norm
+             * needs whole channel blocks */
+            ok = c_->dn && c_->cout % ghm_dnnl_block() == 0 && ghm_dnnl_map_size(n, c_->cout, c_->OH, c_->OW, 1) == act(c_) * n &&
                  (stem || ghm_dnnl_map_size(n, c_->cin, c_->H, c_->W, 1) == (size_t)c_->cin * c_->H * c_->W * n);
             if (ok && ghm_conv_dnnl_ws_size(c_->dn) > ws) ws = ghm_conv_dnnl_ws_size(c_->dn);
         }
@@ -321,16 +319,17 @@ static int ensure(ghm_backbone *b, int n, ghm_error *err)
     return 0;
 }
 
-/* On the oneDNN path (r->cur_dnnl) x, y, z are blocked and c->invstd holds the
- * batch variance. Returns 0, or -1 when oneDNN fails. */
+/* On the oneDNN path (r->cur_dnnl) x, y, z are blocked (batch norm and ReLU
+ * fused). Returns 0, or -1 when oneDNN fails. */
 static int cbn_forward(resnet *r, cbn *c, const float *x, int n, int train, int relu)
 {
     const int N = n * c->OH * c->OW;
+    c->relu = relu;
     if (r->cur_dnnl) {
-        if (ghm_conv_dnnl_forward(c->dn, r->col, c->y, x, c->w->data) ||
-            ghm_bn_dnnl_forward(c->bn, c->z, c->mean, c->invstd, c->rmean, c->rvar, c->y, c->gamma->data,
-                                c->beta->data, N, train))
-            return -1;
+        if (ghm_conv_dnnl_forward(c->dn, r->col, c->y, x, c->w->data)) return -1;
+        ghm_batchnorm_blocked_forward(c->z, c->mean, c->invstd, c->rmean, c->rvar, c->y, c->gamma->data,
+                                      c->beta->data, n, c->cout, c->OH * c->OW, ghm_dnnl_block(), train, relu);
+        return 0;
     } else {
         ghm_conv2d_forward(c->y, r->col, x, c->w->data, NULL, n, c->cin, c->H, c->W, c->cout, c->k, c->stride,
                            c->pad, c->chunk);
@@ -345,12 +344,12 @@ static int cbn_forward(resnet *r, cbn *c, const float *x, int n, int train, int 
  * clobbered; x the conv input; dx (cin, B, H, W) or NULL. */
 static int cbn_backward(resnet *r, cbn *c, float *dz, const float *x, float *dx, int n)
 {
-    if (r->cur_dnnl)
-        return ghm_bn_dnnl_backward(c->bn, dz, c->gamma->grad, c->beta->grad, dz, c->y, c->mean, c->invstd,
-                                    c->gamma->data, c->beta->data) ||
-                       ghm_conv_dnnl_backward(c->dn, r->col, dx, c->w->grad, dz, x, c->w->data)
-                   ? -1
-                   : 0;
+    if (r->cur_dnnl) { /* dz arrives before the ReLU backward where the cbn has one (c->z masks it) */
+        ghm_batchnorm_blocked_backward(dz, c->gamma->grad, c->beta->grad, dz, c->y, c->mean, c->invstd,
+                                       c->gamma->data, c->relu ? c->z : NULL, n, c->cout, c->OH * c->OW,
+                                       ghm_dnnl_block());
+        return ghm_conv_dnnl_backward(c->dn, r->col, dx, c->w->grad, dz, x, c->w->data);
+    }
     const int N = n * c->OH * c->OW;
     ghm_batchnorm_backward(dz, c->gamma->grad, c->beta->grad, dz, c->y, c->mean, c->invstd, c->gamma->data, c->cout,
                            N);
@@ -449,7 +448,7 @@ static int backward(ghm_backbone *b, const float *dout, ghm_error *err)
         const size_t m = act(&k->b) * n;
         ghm_relu_backward_dup(g0, g1, g0, k->out, m);          /* g0: dL/d(sum), g1: branch b's copy */
         if (cbn_backward(r, &k->b, g1, k->a.z, g2, n)) return dnnl_failed(err); /* g2: dL/d(a.z) */
-        ghm_relu_backward(g2, g2, k->a.z, act(&k->a) * n);
+        if (!r->cur_dnnl) ghm_relu_backward(g2, g2, k->a.z, act(&k->a) * n); /* (fused on oneDNN's path) */
         if (cbn_backward(r, &k->a, g2, h, g1, n)) return dnnl_failed(err);      /* g1: dL/dh via branch */
         const size_t mi = (size_t)k->a.cin * k->a.H * k->a.W * n;
         if (k->proj) {
@@ -462,7 +461,7 @@ static int backward(ghm_backbone *b, const float *dout, ghm_error *err)
         g0 = g1;
         g1 = t;
     }
-    ghm_relu_backward(g0, g0, r->stem.z, act(&r->stem) * n);
+    if (!r->cur_dnnl) ghm_relu_backward(g0, g0, r->stem.z, act(&r->stem) * n);
     if (cbn_backward(r, &r->stem, g0, r->xin, NULL, n)) return dnnl_failed(err);
     return 0;
 }

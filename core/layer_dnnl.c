@@ -18,6 +18,9 @@
 #ifdef GHM_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static dnnl_engine_t g_engine;
 static dnnl_stream_t g_stream;
@@ -136,25 +139,46 @@ static int exec(dnnl_primitive_t p, int n, const dnnl_exec_arg_t *args)
     return dnnl_primitive_execute(p, g_stream, n, args) == dnnl_success ? 0 : -1;
 }
 
-/* user buffer u -> primitive memory m (bound to u when the layouts match) */
-static int to_prim(pmem *m, const float *u)
+/* A reorder on one thread: the weights' reorders are a few thousand floats,
+ * less work than a parallel region's fork and barrier (oneDNN sizes its
+ * regions by omp_get_max_threads() when a primitive runs). */
+static int exec_serial(dnnl_primitive_t p, int n, const dnnl_exec_arg_t *args)
+{
+#ifdef _OPENMP
+    const int t = omp_get_max_threads();
+    if (t > 1) omp_set_num_threads(1);
+    const int rc = exec(p, n, args);
+    if (t > 1) omp_set_num_threads(t);
+    return rc;
+#else
+    return exec(p, n, args);
+#endif
+}
+
+/* user buffer u -> primitive memory m (bound to u when the layouts match); serial: on one thread */
+static int to_prim_x(pmem *m, const float *u, int serial)
 {
     if (m->same) return dnnl_memory_set_data_handle(m->mem, (void *)u) == dnnl_success ? 0 : -1;
     dnnl_memory_set_data_handle(m->in.from, (void *)u);
     dnnl_memory_set_data_handle(m->in.to, pmem_ptr(m));
     const dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, m->in.from}, {DNNL_ARG_TO, m->in.to}};
-    return exec(m->in.prim, 2, a);
+    return serial ? exec_serial(m->in.prim, 2, a) : exec(m->in.prim, 2, a);
 }
 
+static int to_prim(pmem *m, const float *u) { return to_prim_x(m, u, 0); }
+static int weights_to_prim(pmem *m, const float *u) { return to_prim_x(m, u, 1); }
+
 /* primitive memory m -> user buffer u */
-static int from_prim(pmem *m, float *u)
+static int from_prim_x(pmem *m, float *u, int serial)
 {
     if (m->same) return 0;
     dnnl_memory_set_data_handle(m->out.from, pmem_ptr(m));
     dnnl_memory_set_data_handle(m->out.to, u);
     const dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, m->out.from}, {DNNL_ARG_TO, m->out.to}};
-    return exec(m->out.prim, 2, a);
+    return serial ? exec_serial(m->out.prim, 2, a) : exec(m->out.prim, 2, a);
 }
+
+static int from_prim(pmem *m, float *u) { return from_prim_x(m, u, 0); }
 
 /* bind m to the user's output buffer u when the layouts match */
 static void bind_out(pmem *m, float *u)
@@ -310,7 +334,7 @@ int ghm_conv_dnnl_forward(ghm_conv_dnnl *c, float *ws, float *y, const float *x,
 {
     pmem_bind(&c->src, ws);
     pmem_bind(&c->dst, ws);
-    if (to_prim(&c->src, x) || to_prim(&c->w_fwd, w)) return -1;
+    if (to_prim(&c->src, x) || weights_to_prim(&c->w_fwd, w)) return -1;
     bind_out(&c->dst, y);
     const dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, c->src.mem}, {DNNL_ARG_WEIGHTS, c->w_fwd.mem},
                                   {DNNL_ARG_DST, c->dst.mem}};
@@ -331,10 +355,10 @@ int ghm_conv_dnnl_backward(ghm_conv_dnnl *c, float *ws, float *dx, float *dw, co
         bind_out(&c->dw, dw);
         const dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, c->src_w.mem}, {DNNL_ARG_DIFF_DST, c->ddst.mem},
                                       {DNNL_ARG_DIFF_WEIGHTS, c->dw.mem}};
-        if (exec(c->bwd_w, 3, a) || from_prim(&c->dw, dw)) return -1;
+        if (exec(c->bwd_w, 3, a) || from_prim_x(&c->dw, dw, 1)) return -1;
     }
     if (dx) {
-        if (to_prim(&c->w_bwd, w)) return -1;
+        if (weights_to_prim(&c->w_bwd, w)) return -1;
         bind_out(&c->dsrc, dx);
         const dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_DST, c->ddst.mem}, {DNNL_ARG_WEIGHTS, c->w_bwd.mem},
                                       {DNNL_ARG_DIFF_SRC, c->dsrc.mem}};
@@ -343,102 +367,7 @@ int ghm_conv_dnnl_backward(ghm_conv_dnnl *c, float *ws, float *dx, float *dw, co
     return 0;
 }
 
-/* ---- batch normalisation on blocked maps -------------------------------- */
-
-struct ghm_bn_dnnl {
-    dnnl_primitive_t fwd_train, fwd_eval, bwd;
-    dnnl_memory_t x, y, mean, var, scale, shift, dx, dy, dscale, dshift;
-    int C;
-};
-
-void ghm_bn_dnnl_destroy(ghm_bn_dnnl *b)
-{
-    if (!b) return;
-    dnnl_primitive_t *ps[3] = {&b->fwd_train, &b->fwd_eval, &b->bwd};
-    for (int i = 0; i < 3; i++)
-        if (*ps[i]) dnnl_primitive_destroy(*ps[i]);
-    dnnl_memory_t *ms[10] = {&b->x, &b->y, &b->mean, &b->var, &b->scale, &b->shift, &b->dx, &b->dy, &b->dscale,
-                             &b->dshift};
-    for (int i = 0; i < 10; i++)
-        if (*ms[i]) dnnl_memory_destroy(*ms[i]);
-    free(b);
-}
-
-ghm_bn_dnnl *ghm_bn_dnnl_create(int B, int C, int H, int W)
-{
-    if (!ghm_conv_dnnl_available()) return NULL;
-    ghm_bn_dnnl *b = (ghm_bn_dnnl *)calloc(1, sizeof *b);
-    if (!b) return NULL;
-    b->C = C;
-    dnnl_memory_desc_t md, cd;
-    const dnnl_dims_t c1 = {C};
-    dnnl_batch_normalization_desc_t ft, fe, bd;
-    dnnl_primitive_desc_t tpd = NULL, epd = NULL, bpd = NULL;
-    const unsigned ss = dnnl_use_scale | dnnl_use_shift;
-    if (user_md(&md, B, C, H, W, 1) != dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&cd, 1, c1, dnnl_f32, dnnl_a) != dnnl_success ||
-        dnnl_batch_normalization_forward_desc_init(&ft, dnnl_forward_training, &md, GHM_BN_EPS, ss) !=
-            dnnl_success ||
-        dnnl_batch_normalization_forward_desc_init(&fe, dnnl_forward_inference, &md, GHM_BN_EPS,
-                                                   ss | dnnl_use_global_stats) != dnnl_success ||
-        dnnl_batch_normalization_backward_desc_init(&bd, dnnl_backward, &md, &md, GHM_BN_EPS, ss) != dnnl_success)
-        goto fail;
-    if (prim_from(&b->fwd_train, &ft, NULL, &tpd) || prim_from(&b->fwd_eval, &fe, NULL, &epd) ||
-        prim_from(&b->bwd, &bd, tpd, &bpd))
-        goto fail;
-    dnnl_memory_t *mm[4] = {&b->x, &b->y, &b->dx, &b->dy}, *cm[6] = {&b->mean, &b->var, &b->scale, &b->shift,
-                                                                     &b->dscale, &b->dshift};
-    for (int i = 0; i < 4; i++)
-        if (dnnl_memory_create(mm[i], &md, g_engine, DNNL_MEMORY_NONE) != dnnl_success) goto fail;
-    for (int i = 0; i < 6; i++)
-        if (dnnl_memory_create(cm[i], &cd, g_engine, DNNL_MEMORY_NONE) != dnnl_success) goto fail;
-    dnnl_primitive_desc_destroy(tpd);
-    dnnl_primitive_desc_destroy(epd);
-    dnnl_primitive_desc_destroy(bpd);
-    return b;
-fail:
-    if (tpd) dnnl_primitive_desc_destroy(tpd);
-    if (epd) dnnl_primitive_desc_destroy(epd);
-    if (bpd) dnnl_primitive_desc_destroy(bpd);
-    ghm_bn_dnnl_destroy(b);
-    return NULL;
-}
-
 static void set(dnnl_memory_t m, const float *p) { dnnl_memory_set_data_handle(m, (void *)p); }
-
-int ghm_bn_dnnl_forward(ghm_bn_dnnl *b, float *y, float *mean, float *var, float *running_mean, float *running_var,
-                        const float *x, const float *gamma, const float *beta, int N, int train)
-{
-    set(b->x, x), set(b->y, y), set(b->scale, gamma), set(b->shift, beta);
-    if (train) {
-        set(b->mean, mean), set(b->var, var);
-    } else {
-        set(b->mean, running_mean), set(b->var, running_var);
-    }
-    const dnnl_exec_arg_t a[6] = {{DNNL_ARG_SRC, b->x},     {DNNL_ARG_DST, b->y},      {DNNL_ARG_SCALE, b->scale},
-                                  {DNNL_ARG_SHIFT, b->shift}, {DNNL_ARG_MEAN, b->mean}, {DNNL_ARG_VARIANCE, b->var}};
-    if (exec(train ? b->fwd_train : b->fwd_eval, 6, a)) return -1;
-    if (train) /* PyTorch's running statistics: momentum 0.1, unbiased variance */
-        for (int c = 0; c < b->C; c++) {
-            const float unbiased = N > 1 ? var[c] * ((float)N / (float)(N - 1)) : var[c];
-            running_mean[c] = (1.0f - GHM_BN_MOMENTUM) * running_mean[c] + GHM_BN_MOMENTUM * mean[c];
-            running_var[c] = (1.0f - GHM_BN_MOMENTUM) * running_var[c] + GHM_BN_MOMENTUM * unbiased;
-        }
-    return 0;
-}
-
-int ghm_bn_dnnl_backward(ghm_bn_dnnl *b, float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
-                         const float *mean, const float *var, const float *gamma, const float *beta)
-{
-    set(b->x, x), set(b->dx, dx), set(b->dy, dy), set(b->mean, mean), set(b->var, var), set(b->scale, gamma);
-    set(b->shift, beta), set(b->dscale, dgamma), set(b->dshift, dbeta);
-    const dnnl_exec_arg_t a[9] = {{DNNL_ARG_SRC, b->x},           {DNNL_ARG_DIFF_DST, b->dy},
-                                  {DNNL_ARG_MEAN, b->mean},       {DNNL_ARG_VARIANCE, b->var},
-                                  {DNNL_ARG_SCALE, b->scale},     {DNNL_ARG_SHIFT, b->shift},
-                                  {DNNL_ARG_DIFF_SRC, b->dx},     {DNNL_ARG_DIFF_SCALE, b->dscale},
-                                  {DNNL_ARG_DIFF_SHIFT, b->dshift}};
-    return exec(b->bwd, 9, a);
-}
 
 /* ---- layout conversion -------------------------------------------------- */
 
@@ -488,25 +417,6 @@ ghm_conv_dnnl *ghm_conv_dnnl_create(int B, int C, int H, int W, int OC, int K, i
     (void)B, (void)C, (void)H, (void)W, (void)OC, (void)K, (void)stride, (void)pad, (void)backward;
     (void)x_blocked, (void)y_blocked;
     return NULL;
-}
-ghm_bn_dnnl *ghm_bn_dnnl_create(int B, int C, int H, int W)
-{
-    (void)B, (void)C, (void)H, (void)W;
-    return NULL;
-}
-void ghm_bn_dnnl_destroy(ghm_bn_dnnl *b) { (void)b; }
-int ghm_bn_dnnl_forward(ghm_bn_dnnl *b, float *y, float *mean, float *var, float *running_mean, float *running_var,
-                        const float *x, const float *gamma, const float *beta, int N, int train)
-{
-    (void)b, (void)y, (void)mean, (void)var, (void)running_mean, (void)running_var, (void)x, (void)gamma;
-    (void)beta, (void)N, (void)train;
-    return -1;
-}
-int ghm_bn_dnnl_backward(ghm_bn_dnnl *b, float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
-                         const float *mean, const float *var, const float *gamma, const float *beta)
-{
-    (void)b, (void)dx, (void)dgamma, (void)dbeta, (void)dy, (void)x, (void)mean, (void)var, (void)gamma, (void)beta;
-    return -1;
 }
 ghm_dnnl_reorder *ghm_dnnl_reorder_create(int B, int C, int H, int W, int to_blocked)
 {

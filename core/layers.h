@@ -137,17 +137,6 @@ int ghm_conv_dnnl_forward(ghm_conv_dnnl *c, float *ws, float *y, const float *x,
 int ghm_conv_dnnl_backward(ghm_conv_dnnl *c, float *ws, float *dx, float *dw, const float *dy, const float *x,
                            const float *w);
 
-/* Batch normalisation (PyTorch semantics as ghm_batchnorm_*) of a blocked map
- * (B, C, H, W) with oneDNN; mean/var (C) are the batch mean and BIASED variance
- * (not invstd). Forward with train = 1 also updates running_mean/var (unbiased
- * variance, momentum 0.1); train = 0 uses them. dx may alias dy. 0 or -1. */
-typedef struct ghm_bn_dnnl ghm_bn_dnnl;
-ghm_bn_dnnl *ghm_bn_dnnl_create(int B, int C, int H, int W);
-void ghm_bn_dnnl_destroy(ghm_bn_dnnl *b);
-int ghm_bn_dnnl_forward(ghm_bn_dnnl *b, float *y, float *mean, float *var, float *running_mean, float *running_var,
-                        const float *x, const float *gamma, const float *beta, int N, int train);
-int ghm_bn_dnnl_backward(ghm_bn_dnnl *b, float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
-                         const float *mean, const float *var, const float *gamma, const float *beta);
 /* Layout conversion of a (B, C, H, W) map: (C, B, H, W) -> blocked (to_blocked = 1) or back. */
 typedef struct ghm_dnnl_reorder ghm_dnnl_reorder;
 ghm_dnnl_reorder *ghm_dnnl_reorder_create(int B, int C, int H, int W, int to_blocked);
@@ -215,6 +204,19 @@ void ghm_batchnorm_forward(float *y, float *mean, float *invstd, float *running_
  * dx may alias dy. */
 void ghm_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                             const float *mean, const float *invstd, const float *gamma, int C, int N);
+
+/* The same on a map in oneDNN's blocked layout (B, C/blk, HW, blk), blk = 8 or
+ * 16 dividing C (core/layer_dnnl.c), fused with an optional ReLU:
+ * relu = 1 gives y = max(BN(x), 0). mean/invstd/running statistics as above.
+ * In backward, z (the forward OUTPUT when it had relu = 1, else NULL) masks
+ * dy first: dx = BN'(dy * (z > 0)). Each channel's sums run on one thread in
+ * double: the numbers do not depend on the thread count. dx may alias dy. */
+void ghm_batchnorm_blocked_forward(float *y, float *mean, float *invstd, float *running_mean, float *running_var,
+                                   const float *x, const float *gamma, const float *beta, int B, int C, int HW,
+                                   int blk, int train, int relu);
+void ghm_batchnorm_blocked_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                    const float *mean, const float *invstd, const float *gamma, const float *z, int B,
+                                    int C, int HW, int blk);
 
 /* ---- residual add: y = a + b; backward passes dy to both branches ------- */
 void ghm_add_forward(float *y, const float *a, const float *b, size_t n);
