@@ -133,6 +133,8 @@ def run_torch(a):
         secs, cpu = time.perf_counter() - t0, time.process_time() - c0
         return a.steps * a.batch / secs, a.steps * a.batch / cpu
     x = load_idx(os.path.join(DATA, "t10k-images-idx3-ubyte.gz"))
+    if a.n > 0:
+        x = x[:a.n]
     net.eval()
     xt = torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1)
     with torch.no_grad():
@@ -149,6 +151,8 @@ def run_ghm(a):
            "--dim", str(a.dim)]
     if a.kind == "train":
         cmd += ["--steps", str(a.steps), "--warmup", str(a.warmup), "--no-sgemm"]
+    elif a.n > 0:
+        cmd += ["--n", str(a.n)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     j = json.loads(out.strip().splitlines()[-1])
     return j["images_per_s"], j["images"] / j["cpu_seconds"]
@@ -163,6 +167,7 @@ def main():
     p.add_argument("--dim", type=int, default=128)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--n", type=int, default=0, help="embed: the first N test images (default all 10,000)")
     p.add_argument("--workloads", default="train:convnet,train:resnet,embed:convnet,embed:resnet")
     p.add_argument("--torch-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--kind", default="train", help=argparse.SUPPRESS)
@@ -182,7 +187,7 @@ def main():
             gc.append(ipc)
             out = subprocess.run([sys.executable, __file__, "--torch-only", "--kind", kind, "--backbone", bb,
                                   "--threads", str(a.threads), "--batch", str(a.batch), "--dim", str(a.dim),
-                                  "--steps", str(a.steps), "--warmup", str(a.warmup)],
+                                  "--steps", str(a.steps), "--warmup", str(a.warmup), "--n", str(a.n)],
                                  check=True, capture_output=True, text=True).stdout
             j = json.loads(out.strip().splitlines()[-1])
             t.append(j["images_per_s"])
@@ -200,7 +205,7 @@ def main():
               f"| {statistics.median(t):,.0f} ({min(t):,.0f}-{max(t):,.0f}) "
               f"| {statistics.median(r):.2f}x ({min(r):.2f}-{max(r):.2f}) | {rc:.2f}x |")
     print(f"\n{a.rounds} A/B pairs per workload, batch {a.batch}, {a.threads} threads, dim {a.dim}, "
-          f"train: {a.steps} timed steps after {a.warmup}")
+          f"train: {a.steps} timed steps after {a.warmup}, embed: {a.n or 10000} test images")
 
 
 if __name__ == "__main__":
