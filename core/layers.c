@@ -123,9 +123,9 @@ void ghm_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float 
 }
 
 /* ---- batch norm on blocked maps (B, C/blk, HW, blk) ----------------------
- * One thread per channel block (static schedule), each channel's sums over
- * B*HW values in double in a fixed order: the numbers do not depend on the
- * thread count. BLK is a literal at every call, so the lane loops vectorise. */
+ * One thread per channel block (static schedule), each channel's sums in a
+ * fixed order (float over one image's HW values, double across images): the
+ * numbers do not depend on the thread count. BLK is a literal at every call, so the lane loops vectorise. */
 
 static inline void bnb_forward(float *y, float *mean, float *invstd, float *running_mean, float *running_var,
                                const float *x, const float *gamma, const float *beta, int B, int C, int HW, int train,
@@ -140,19 +140,28 @@ static inline void bnb_forward(float *y, float *mean, float *invstd, float *runn
         const int c0 = cb * BLK;
         if (train) {
             double s[16] = {0}, v[16] = {0}, mu[16];
+            /* per image: float partial sums over its HW values (vector lanes), then into double */
             for (int n = 0; n < B; n++) {
                 const float *p = x + (size_t)n * nstride + (size_t)cb * plane;
+                float f[16] = {0};
                 for (int i = 0; i < HW; i++)
-                    for (int j = 0; j < BLK; j++) s[j] += p[(size_t)i * BLK + j];
+                    for (int j = 0; j < BLK; j++) f[j] += p[(size_t)i * BLK + j];
+                for (int j = 0; j < BLK; j++) s[j] += f[j];
             }
-            for (int j = 0; j < BLK; j++) mu[j] = s[j] / N;
+            float muf[16];
+            for (int j = 0; j < BLK; j++) {
+                mu[j] = s[j] / N;
+                muf[j] = (float)mu[j];
+            }
             for (int n = 0; n < B; n++) {
                 const float *p = x + (size_t)n * nstride + (size_t)cb * plane;
+                float f[16] = {0};
                 for (int i = 0; i < HW; i++)
                     for (int j = 0; j < BLK; j++) {
-                        const double d = p[(size_t)i * BLK + j] - mu[j];
-                        v[j] += d * d;
+                        const float d = p[(size_t)i * BLK + j] - muf[j];
+                        f[j] += d * d;
                     }
+                for (int j = 0; j < BLK; j++) v[j] += f[j];
             }
             for (int j = 0; j < BLK; j++) {
                 const double var = v[j] / N, unbiased = N > 1 ? v[j] / (N - 1) : var;
@@ -211,16 +220,21 @@ static inline void bnb_backward(float *dx, float *dgamma, float *dbeta, const fl
             m[j] = mean[c0 + j];
             is[j] = invstd[c0 + j];
         }
-        for (int n = 0; n < B; n++) {
+        for (int n = 0; n < B; n++) { /* per image in float lanes, then into double */
             const size_t at = (size_t)n * nstride + (size_t)cb * plane;
             const float *p = x + at, *g = dy + at, *zz = z ? z + at : NULL;
+            float f[16] = {0}, fx[16] = {0};
             for (int i = 0; i < HW; i++)
                 for (int j = 0; j < BLK; j++) {
                     const size_t e = (size_t)i * BLK + j;
                     const float gv = zz && !(zz[e] > 0.0f) ? 0.0f : g[e];
-                    sg[j] += gv;
-                    sgx[j] += (double)gv * ((p[e] - m[j]) * is[j]);
+                    f[j] += gv;
+                    fx[j] += gv * ((p[e] - m[j]) * is[j]);
                 }
+            for (int j = 0; j < BLK; j++) {
+                sg[j] += f[j];
+                sgx[j] += fx[j];
+            }
         }
         for (int j = 0; j < BLK; j++) {
             if (dgamma) dgamma[c0 + j] = (float)sgx[j];

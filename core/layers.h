@@ -209,8 +209,9 @@ void ghm_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float 
  * 16 dividing C (core/layer_dnnl.c), fused with an optional ReLU:
  * relu = 1 gives y = max(BN(x), 0). mean/invstd/running statistics as above.
  * In backward, z (the forward OUTPUT when it had relu = 1, else NULL) masks
- * dy first: dx = BN'(dy * (z > 0)). Each channel's sums run on one thread in
- * double: the numbers do not depend on the thread count. dx may alias dy. */
+ * dy first: dx = BN'(dy * (z > 0)). Each channel's sums run on one thread
+ * (float within an image, double across images): the numbers do not depend on
+ * the thread count. dx may alias dy. */
 void ghm_batchnorm_blocked_forward(float *y, float *mean, float *invstd, float *running_mean, float *running_var,
                                    const float *x, const float *gamma, const float *beta, int B, int C, int HW,
                                    int blk, int train, int relu);
