@@ -137,3 +137,9 @@ size_t ghm_backbone_param_count(ghm_backbone *b)
     for (int i = 0; i < n; i++) s += t[i]->n;
     return s;
 }
+
+void ghm_backbone_flops(ghm_backbone *b, double *fwd, double *train)
+{
+    *fwd = *train = 0.0;
+    if (b && b->ops->flops) b->ops->flops(b, fwd, train);
+}

@@ -38,6 +38,12 @@ typedef struct ghm_backbone_ops {
     /* Number of parameter tensors; *tensors points at an array owned by the backbone. */
     int (*tensors)(ghm_backbone *b, ghm_tensor ***tensors);
     void (*destroy)(ghm_backbone *b);
+    /* Floating-point operations per image of the matrix products (convolutions
+     * and linear layers; 2 per multiply-add): *fwd of one forward pass, *train
+     * of one training step's forward + backward (weight and input gradients;
+     * none for the input's own gradient). Element-wise layers are not counted.
+     * May be NULL (unknown). */
+    void (*flops)(ghm_backbone *b, double *fwd, double *train);
 } ghm_backbone_ops;
 
 struct ghm_backbone {
@@ -66,6 +72,8 @@ int ghm_backbone_forward(ghm_backbone *b, const float *x, int n, float *emb, int
 /* demb (n, dim) for the last train forward -> parameter gradients. */
 int ghm_backbone_backward(ghm_backbone *b, const float *demb, ghm_error *err);
 int ghm_backbone_tensors(ghm_backbone *b, ghm_tensor ***tensors);
+/* Flops per image (see ghm_backbone_ops.flops); both 0 when the backbone does not count them. */
+void ghm_backbone_flops(ghm_backbone *b, double *fwd, double *train);
 /* Total number of trainable scalars. */
 size_t ghm_backbone_param_count(ghm_backbone *b);
 

@@ -218,6 +218,14 @@ static int tensors(ghm_backbone *b, ghm_tensor ***out)
     return c->ts.n;
 }
 
+static void flops(ghm_backbone *b, double *fwd, double *train)
+{
+    const double c1 = (double)C1 * K * K * H1 * H1, c2 = (double)C2 * C1 * K * K * H2 * H2;
+    const double fc = (double)F * HID + (double)HID * b->dim;
+    *fwd = 2.0 * (c1 + c2 + fc);
+    *train = 2.0 * (2.0 * c1 + 3.0 * (c2 + fc)); /* conv1 needs no input gradient */
+}
+
 const ghm_backbone_ops ghm_backbone_convnet = {
     "convnet", "reference MNIST convnet: 2x (conv5x5, ReLU, maxpool2) 32/64 ch, fc 1024->256->D (1x28x28 only)",
-    params, create, forward, backward, tensors, destroy};
+    params, create, forward, backward, tensors, destroy, flops};

@@ -131,5 +131,13 @@ static int tensors(ghm_backbone *b, ghm_tensor ***out)
     return m->ts.n;
 }
 
+static void flops(ghm_backbone *b, double *fwd, double *train)
+{
+    const mlp *m = (const mlp *)b->impl;
+    const double first = (double)m->in * m->h1, rest = (double)m->h1 * m->h2 + (double)m->h2 * b->dim;
+    *fwd = 2.0 * (first + rest);
+    *train = 2.0 * (2.0 * first + 3.0 * rest); /* the first layer needs no input gradient */
+}
+
 const ghm_backbone_ops ghm_backbone_mlp = {"mlp", "multi-layer perceptron: flatten -> hidden1 -> hidden2 -> D (ReLU)",
-                                           params, create, forward, backward, tensors, destroy};
+                                           params, create, forward, backward, tensors, destroy, flops};

@@ -36,6 +36,8 @@ typedef struct cbn {
     int chunk;             /* images per im2col chunk */
     float *y;              /* (cout, B, OH, OW) conv output (BN input) */
     float *z;              /* (cout, B, OH, OW) BN output (ReLU applied in place where the net has one) */
+    ghm_conv_dnnl *dn;     /* oneDNN convolution for a batch of the capacity (NULL: reference path) */
+    int relu;              /* ReLU after batch norm (set by the forward) */
 } cbn;
 
 typedef struct block {
@@ -57,9 +59,17 @@ typedef struct resnet {
     float *pool;        /* (B, 64) */
     float *dpool;       /* (B, 64) */
     float *g[3];        /* scratch gradients, each max activation size */
-    float *col;         /* im2col workspace */
+    float *col;         /* im2col workspace (oneDNN's reorder workspace on that path) */
     size_t col_size;
     int n;
+    /* oneDNN path (core/layers.h), for batches of exactly `cap` images: every
+     * map from the stem's output on is in oneDNN's blocked layout (the same
+     * buffers: the widths are multiples of its channel block), so no layer
+     * reorders; the last block's output is converted for the global pool */
+    int dnnl;           /* 1: the primitives below exist */
+    int cur_dnnl;       /* path of the current pass (and of the last train forward) */
+    ghm_dnnl_reorder *to_plain, *to_blocked; /* last block output <-> (64, cap, h, w) */
+    float *xpad, *opad; /* (cap, C, H, W) and (cap, dim): inference on fewer images, zero-padded */
 } resnet;
 
 static int cbn_init(resnet *r, cbn *c, const char *name, int cin, int cout, int k, int stride, int H, int W,
@@ -92,19 +102,6 @@ static int cbn_init(resnet *r, cbn *c, const char *name, int cin, int cout, int 
 
 static size_t act(const cbn *c) { return (size_t)c->cout * c->OH * c->OW; }
 
-static void destroy(ghm_backbone *b)
-{
-    resnet *r = (resnet *)b->impl;
-    if (!r) return;
-    bb_tensors_free(&r->ts);
-    free(r->blk);
-    ghm_free(r->stats);
-    ghm_free(r->arena);
-    ghm_free(r->col);
-    free(r);
-    b->impl = NULL;
-}
-
 /* Visit every cbn. */
 #define FOR_CBN(r, body)                                                                                             \
     do {                                                                                                             \
@@ -121,6 +118,35 @@ static void destroy(ghm_backbone *b)
             }                                                                                                        \
         }                                                                                                            \
     } while (0)
+
+static void dnnl_free(resnet *r)
+{
+    if (r->stats) FOR_CBN(r, {
+            ghm_conv_dnnl_destroy(c_->dn);
+            c_->dn = NULL;
+        });
+    ghm_dnnl_reorder_destroy(r->to_plain);
+    ghm_dnnl_reorder_destroy(r->to_blocked);
+    r->to_plain = r->to_blocked = NULL;
+    r->dnnl = 0;
+}
+
+static void destroy(ghm_backbone *b)
+{
+    resnet *r = (resnet *)b->impl;
+    if (!r) return;
+    dnnl_free(r);
+    bb_tensors_free(&r->ts);
+    free(r->blk);
+    ghm_free(r->stats);
+    ghm_free(r->arena);
+    ghm_free(r->col);
+    ghm_free(r->xpad);
+    ghm_free(r->opad);
+    free(r);
+    b->impl = NULL;
+}
+
 
 static int create(ghm_backbone *b, ghm_rng *rng, ghm_error *err)
 {
@@ -188,14 +214,65 @@ static int create(ghm_backbone *b, ghm_rng *rng, ghm_error *err)
     return 0;
 }
 
+/* Make the oneDNN primitives for batches of n (before any step); on any
+ * failure none are kept and the reference path runs. Needs r->col_size set to
+ * the im2col size: grows it to the largest reorder workspace. */
+static void dnnl_make(ghm_backbone *b, resnet *r, int n)
+{
+    dnnl_free(r);
+    if (!ghm_conv_backend_dnnl()) return;
+    int ok = 1;
+    size_t ws = r->col_size;
+    FOR_CBN(r, {
+        if (ok) {
+            const int stem = c_ == &r->stem;
+            c_->dn = ghm_conv_dnnl_create(n, c_->cin, c_->H, c_->W, c_->cout, c_->k, c_->stride, c_->pad, 1, !stem,
+                                          1);
+            /* element-wise layers (ReLU, residual add) treat the blocked maps as flat arrays, batch norm
+             * needs whole channel blocks */
+            ok = c_->dn && c_->cout % ghm_dnnl_block() == 0 && ghm_dnnl_map_size(n, c_->cout, c_->OH, c_->OW, 1) == act(c_) * n &&
+                 (stem || ghm_dnnl_map_size(n, c_->cin, c_->H, c_->W, 1) == (size_t)c_->cin * c_->H * c_->W * n);
+            if (ok && ghm_conv_dnnl_ws_size(c_->dn) > ws) ws = ghm_conv_dnnl_ws_size(c_->dn);
+        }
+    });
+    const cbn *last = &r->blk[r->nblk - 1].b;
+    if (ok) {
+        r->to_plain = ghm_dnnl_reorder_create(n, 64, last->OH, last->OW, 0);
+        r->to_blocked = ghm_dnnl_reorder_create(n, 64, last->OH, last->OW, 1);
+        ok = r->to_plain && r->to_blocked;
+    }
+    if (ok && ws > r->col_size) {
+        float *col = ghm_alloc_floats(ws);
+        if (col) {
+            ghm_free(r->col);
+            r->col = col;
+            r->col_size = ws;
+        }
+        ok = col != NULL;
+    }
+    if (ok) {
+        r->xpad = ghm_alloc_floats((size_t)n * b->in_c * b->in_h * b->in_w);
+        r->opad = ghm_alloc_floats((size_t)n * b->dim);
+        ok = r->xpad && r->opad;
+    }
+    if (!ok) {
+        dnnl_free(r);
+        return;
+    }
+    r->dnnl = 1;
+}
+
 static int ensure(ghm_backbone *b, int n, ghm_error *err)
 {
     resnet *r = (resnet *)b->impl;
     if (n <= r->cap) return 0;
     ghm_free(r->arena);
     ghm_free(r->col);
-    r->col = NULL;
+    ghm_free(r->xpad);
+    ghm_free(r->opad);
+    r->col = r->xpad = r->opad = NULL;
     r->cap = 0;
+    dnnl_free(r);
     const size_t img = (size_t)b->in_c * b->in_h * b->in_w;
     size_t per = img + 2 * 64, amax = img, colmax = 0;
     FOR_CBN(r, {
@@ -238,55 +315,81 @@ static int ensure(ghm_backbone *b, int n, ghm_error *err)
         r->g[i] = p;
         p += amax * n;
     }
+    dnnl_make(b, r, n);
     return 0;
 }
 
-static void cbn_forward(resnet *r, cbn *c, const float *x, int n, int train, int relu)
+/* On the oneDNN path (r->cur_dnnl) x, y, z are blocked (batch norm and ReLU
+ * fused). Returns 0, or -1 when oneDNN fails. */
+static int cbn_forward(resnet *r, cbn *c, const float *x, int n, int train, int relu)
 {
-    ghm_conv2d_forward(c->y, r->col, x, c->w->data, NULL, n, c->cin, c->H, c->W, c->cout, c->k, c->stride, c->pad,
-                       c->chunk);
     const int N = n * c->OH * c->OW;
-    ghm_batchnorm_forward(c->z, c->mean, c->invstd, c->rmean, c->rvar, c->y, c->gamma->data, c->beta->data, c->cout,
-                          N, train);
+    c->relu = relu;
+    if (r->cur_dnnl) {
+        if (ghm_conv_dnnl_forward(c->dn, r->col, c->y, x, c->w->data)) return -1;
+        ghm_batchnorm_blocked_forward(c->z, c->mean, c->invstd, c->rmean, c->rvar, c->y, c->gamma->data,
+                                      c->beta->data, n, c->cout, c->OH * c->OW, ghm_dnnl_block(), train, relu);
+        return 0;
+    } else {
+        ghm_conv2d_forward(c->y, r->col, x, c->w->data, NULL, n, c->cin, c->H, c->W, c->cout, c->k, c->stride,
+                           c->pad, c->chunk);
+        ghm_batchnorm_forward(c->z, c->mean, c->invstd, c->rmean, c->rvar, c->y, c->gamma->data, c->beta->data,
+                              c->cout, N, train);
+    }
     if (relu) ghm_relu_forward(c->z, c->z, (size_t)c->cout * N);
+    return 0;
 }
 
 /* dz (cout, B, OH, OW): gradient w.r.t. the BN output (after any ReLU backward),
  * clobbered; x the conv input; dx (cin, B, H, W) or NULL. */
-static void cbn_backward(resnet *r, cbn *c, float *dz, const float *x, float *dx, int n)
+static int cbn_backward(resnet *r, cbn *c, float *dz, const float *x, float *dx, int n)
 {
+    if (r->cur_dnnl) { /* dz arrives before the ReLU backward where the cbn has one (c->z masks it) */
+        ghm_batchnorm_blocked_backward(dz, c->gamma->grad, c->beta->grad, dz, c->y, c->mean, c->invstd,
+                                       c->gamma->data, c->relu ? c->z : NULL, n, c->cout, c->OH * c->OW,
+                                       ghm_dnnl_block());
+        return ghm_conv_dnnl_backward(c->dn, r->col, dx, c->w->grad, dz, x, c->w->data);
+    }
     const int N = n * c->OH * c->OW;
     ghm_batchnorm_backward(dz, c->gamma->grad, c->beta->grad, dz, c->y, c->mean, c->invstd, c->gamma->data, c->cout,
                            N);
     ghm_conv2d_backward(dx, c->w->grad, NULL, dz, x, c->w->data, r->col, 0, n, c->cin, c->H, c->W, c->cout, c->k,
                         c->stride, c->pad, c->chunk);
+    return 0;
 }
 
-static void run(ghm_backbone *b, const float *x, int n, float *out, int train)
+/* One pass over n images: x (n, C, H, W) -> out (n, dim). Returns 0, or -1 when oneDNN fails. */
+static int run(ghm_backbone *b, const float *x, int n, float *out, int train)
 {
     resnet *r = (resnet *)b->impl;
+    r->cur_dnnl = r->dnnl && n == r->cap;
     const int HW = b->in_h * b->in_w;
     ghm_nchw_to_cbhw(r->xin, x, n, b->in_c, HW);
-    cbn_forward(r, &r->stem, r->xin, n, train, 1);
+    if (cbn_forward(r, &r->stem, r->xin, n, train, 1)) return -1;
     const float *h = r->stem.z;
     for (int i = 0; i < r->nblk; i++) {
         block *k = &r->blk[i];
-        cbn_forward(r, &k->a, h, n, train, 1);
-        cbn_forward(r, &k->b, k->a.z, n, train, 0);
+        if (cbn_forward(r, &k->a, h, n, train, 1) || cbn_forward(r, &k->b, k->a.z, n, train, 0)) return -1;
         const float *sc = h;
         if (k->proj) {
-            cbn_forward(r, &k->s, h, n, train, 0);
+            if (cbn_forward(r, &k->s, h, n, train, 0)) return -1;
             sc = k->s.z;
         }
         const size_t m = act(&k->b) * n;
-        ghm_add_forward(k->out, k->b.z, sc, m);
-        ghm_relu_forward(k->out, k->out, m);
+        ghm_add_relu_forward(k->out, k->b.z, sc, m);
         h = k->out;
     }
     const block *last = &r->blk[r->nblk - 1];
+    if (r->cur_dnnl) { /* the global pool reads (64, n, h, w) */
+        if (ghm_dnnl_reorder_run(r->to_plain, r->g[0], h)) return -1;
+        h = r->g[0];
+    }
     ghm_gap_forward(r->pool, h, n, 64, last->b.OH * last->b.OW);
     ghm_linear_forward(out, r->pool, r->fw->data, r->fb->data, n, 64, b->dim);
+    return 0;
 }
+
+static int dnnl_failed(ghm_error *err) { return GHM_FAIL(err, GHM_EFAIL, "resnet: a oneDNN primitive failed"); }
 
 static int forward(ghm_backbone *b, const float *x, int n, float *out, int train, ghm_error *err)
 {
@@ -296,7 +399,7 @@ static int forward(ghm_backbone *b, const float *x, int n, float *out, int train
         if (n < 2) return ghm_error_set(err, GHM_EINPUT, "resnet: batch norm needs a training batch of >= 2, got %d", n);
         int rc = ensure(b, n, err);
         if (rc) return rc;
-        run(b, x, n, out, 1);
+        if (run(b, x, n, out, 1)) return dnnl_failed(err);
         r->n = n;
         return 0;
     }
@@ -306,7 +409,18 @@ static int forward(ghm_backbone *b, const float *x, int n, float *out, int train
     const size_t img = (size_t)b->in_c * b->in_h * b->in_w;
     for (int i = 0; i < n; i += chunk) {
         int m = n - i < chunk ? n - i : chunk;
-        run(b, x + (size_t)i * img, m, out + (size_t)i * b->dim, 0);
+        const float *xi = x + (size_t)i * img;
+        float *oi = out + (size_t)i * b->dim;
+        if (r->dnnl && m < r->cap) {
+            /* the oneDNN primitives are made for `cap` images: pad with zero images (inference treats
+             * images independently) and keep the first m outputs */
+            memcpy(r->xpad, xi, sizeof(float) * img * (size_t)m);
+            memset(r->xpad + img * (size_t)m, 0, sizeof(float) * img * (size_t)(r->cap - m));
+            if (run(b, r->xpad, r->cap, r->opad, 0)) return dnnl_failed(err);
+            memcpy(oi, r->opad, sizeof(float) * (size_t)b->dim * (size_t)m);
+        } else if (run(b, xi, m, oi, 0)) {
+            return dnnl_failed(err);
+        }
     }
     return 0;
 }
@@ -316,23 +430,29 @@ static int backward(ghm_backbone *b, const float *dout, ghm_error *err)
     resnet *r = (resnet *)b->impl;
     const int n = r->n;
     if (n <= 0) return GHM_FAIL(err, GHM_EFAIL, "resnet: backward without a preceding train forward");
+    r->n = 0;
     const block *last = &r->blk[r->nblk - 1];
     const int HW = last->b.OH * last->b.OW;
     ghm_linear_backward(r->dpool, r->fw->grad, r->fb->grad, dout, r->pool, r->fw->data, n, 64, b->dim);
     float *g0 = r->g[0], *g1 = r->g[1], *g2 = r->g[2];
-    ghm_gap_backward(g0, r->dpool, n, 64, HW); /* g0: dL/d(block output) */
+    /* g0: dL/d(block output), in the layout of the forward's path */
+    if (r->cur_dnnl) {
+        ghm_gap_backward(g2, r->dpool, n, 64, HW);
+        if (ghm_dnnl_reorder_run(r->to_blocked, g0, g2)) return dnnl_failed(err);
+    } else {
+        ghm_gap_backward(g0, r->dpool, n, 64, HW);
+    }
     for (int i = r->nblk - 1; i >= 0; i--) {
         block *k = &r->blk[i];
         const float *h = i > 0 ? r->blk[i - 1].out : r->stem.z; /* block input */
         const size_t m = act(&k->b) * n;
-        ghm_relu_backward(g0, g0, k->out, m);                  /* g0: dL/d(sum) */
-        memcpy(g1, g0, sizeof(float) * m);                      /* g1: branch b's copy */
-        cbn_backward(r, &k->b, g1, k->a.z, g2, n);              /* g2: dL/d(a.z) */
-        ghm_relu_backward(g2, g2, k->a.z, act(&k->a) * n);
-        cbn_backward(r, &k->a, g2, h, g1, n);                   /* g1: dL/dh via branch */
+        ghm_relu_backward_dup(g0, g1, g0, k->out, m);          /* g0: dL/d(sum), g1: branch b's copy */
+        if (cbn_backward(r, &k->b, g1, k->a.z, g2, n)) return dnnl_failed(err); /* g2: dL/d(a.z) */
+        if (!r->cur_dnnl) ghm_relu_backward(g2, g2, k->a.z, act(&k->a) * n); /* (fused on oneDNN's path) */
+        if (cbn_backward(r, &k->a, g2, h, g1, n)) return dnnl_failed(err);      /* g1: dL/dh via branch */
         const size_t mi = (size_t)k->a.cin * k->a.H * k->a.W * n;
         if (k->proj) {
-            cbn_backward(r, &k->s, g0, h, g2, n);               /* g2: dL/dh via shortcut */
+            if (cbn_backward(r, &k->s, g0, h, g2, n)) return dnnl_failed(err);  /* g2: dL/dh via shortcut */
             ghm_add_backward(g1, g2, mi, 1);
         } else {
             ghm_add_backward(g1, g0, mi, 1);
@@ -341,9 +461,8 @@ static int backward(ghm_backbone *b, const float *dout, ghm_error *err)
         g0 = g1;
         g1 = t;
     }
-    ghm_relu_backward(g0, g0, r->stem.z, act(&r->stem) * n);
-    cbn_backward(r, &r->stem, g0, r->xin, NULL, n);
-    r->n = 0;
+    if (!r->cur_dnnl) ghm_relu_backward(g0, g0, r->stem.z, act(&r->stem) * n);
+    if (cbn_backward(r, &r->stem, g0, r->xin, NULL, n)) return dnnl_failed(err);
     return 0;
 }
 
@@ -354,6 +473,20 @@ static int tensors(ghm_backbone *b, ghm_tensor ***out)
     return r->ts.n;
 }
 
+static void flops(ghm_backbone *b, double *fwd, double *train)
+{
+    resnet *r = (resnet *)b->impl;
+    double f = 0.0, t = 0.0;
+    FOR_CBN(r, {
+        const double macs = (double)c_->cout * c_->cin * c_->k * c_->k * c_->OH * c_->OW;
+        f += macs;
+        t += (c_ == &r->stem ? 2.0 : 3.0) * macs; /* the stem needs no input gradient */
+    });
+    const double fc = 64.0 * b->dim;
+    *fwd = 2.0 * (f + fc);
+    *train = 2.0 * (t + 3.0 * fc);
+}
+
 const ghm_backbone_ops ghm_backbone_resnet = {
     "resnet", "small ResNet with batch norm: stem 16, 3 stages (16/32/64, `blocks` each), GAP, fc -> D",
-    params, create, forward, backward, tensors, destroy};
+    params, create, forward, backward, tensors, destroy, flops};

@@ -9,6 +9,7 @@
 
 #include "../backbones/backbone.h"
 #include "../core/json.h"
+#include "../core/layers.h"
 #include "../core/optim.h"
 #include "../core/progress.h"
 #include "../core/threads.h"
@@ -21,6 +22,15 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+/* CPU seconds (user + system, all threads) this process has used so far. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)ru.ru_stime.tv_usec;
+}
 
 /* Peak resident set size of this process in MiB (Linux reports ru_maxrss in KiB). */
 static double peak_rss_mb(void)
@@ -35,7 +45,44 @@ typedef struct bench_result {
     const char *backbone, *loss, *dataset;
     int steps, batch, threads, dim, images, m_per_class;
     double seconds, final_loss;
+    double cpu_seconds;     /* CPU time of the timed part, all threads (>= seconds x threads on an idle machine) */
+    double flops_per_image; /* backbone flops per image (0: not counted) */
+    double sgemm_gflops;    /* measured sgemm rate (0: not measured) */
 } bench_result;
+
+/* The machine's sgemm rate in GFLOPS with the layers' own product (ghm_sgemm:
+ * OpenBLAS single-threaded per part, split over the current OpenMP threads),
+ * on square 1024 products: the best of repeated products over about `secs`
+ * seconds, so a busy machine lowers it as little as possible. 0 on failure. */
+static double sgemm_rate(double secs)
+{
+    const int n = 1024;
+    float *a = ghm_alloc_floats((size_t)n * n), *b = ghm_alloc_floats((size_t)n * n),
+          *c = ghm_alloc_floats((size_t)n * n);
+    double best = 0.0;
+    if (a && b && c) {
+        for (size_t i = 0; i < (size_t)n * n; i++) {
+            a[i] = (float)((i * 7919u) % 1000u) * 1e-3f - 0.5f;
+            b[i] = (float)((i * 104729u) % 1000u) * 1e-3f - 0.5f;
+        }
+        const int saved = ghm_blas_serial_begin();
+        ghm_sgemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n); /* warm-up */
+        const double t_end = ghm_clock() + secs;
+        int reps = 0;
+        while (reps < 3 || ghm_clock() < t_end) {
+            const double t0 = ghm_clock();
+            ghm_sgemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+            const double dt = ghm_clock() - t0;
+            if (dt > 0 && 2.0 * n * n * n / dt > best) best = 2.0 * n * n * n / dt;
+            if (++reps >= 200) break;
+        }
+        ghm_blas_serial_end(saved);
+    }
+    ghm_free(a);
+    ghm_free(b);
+    ghm_free(c);
+    return best * 1e-9;
+}
 
 /* Print the JSON line (last line of stdout). */
 static int print_json(const bench_result *r)
@@ -64,6 +111,8 @@ static int print_json(const bench_result *r)
         ghm_jw_null(&w);
     ghm_jw_key(&w, "seconds");
     ghm_jw_number(&w, r->seconds);
+    ghm_jw_key(&w, "cpu_seconds");
+    ghm_jw_number(&w, r->cpu_seconds);
     ghm_jw_key(&w, "images");
     ghm_jw_int(&w, r->images);
     ghm_jw_key(&w, "dataset");
@@ -75,6 +124,19 @@ static int print_json(const bench_result *r)
         ghm_jw_int(&w, r->m_per_class);
         ghm_jw_key(&w, "final_loss");
         ghm_jw_number(&w, r->final_loss);
+    }
+    if (r->flops_per_image > 0) {
+        const double gf = r->seconds > 0 ? r->flops_per_image * r->images / r->seconds * 1e-9 : 0.0;
+        ghm_jw_key(&w, "flops_per_image");
+        ghm_jw_number(&w, r->flops_per_image);
+        ghm_jw_key(&w, "gflops");
+        ghm_jw_number(&w, gf);
+        if (r->sgemm_gflops > 0) {
+            ghm_jw_key(&w, "sgemm_gflops");
+            ghm_jw_number(&w, r->sgemm_gflops);
+            ghm_jw_key(&w, "fraction_of_sgemm");
+            ghm_jw_number(&w, gf / r->sgemm_gflops);
+        }
     }
     ghm_jw_end_object(&w);
     int failed = w.failed;
@@ -93,6 +155,7 @@ typedef struct bench_opts {
     const char *backbone, *loss, *dataset, *data_dir;
     long batch, steps, threads, m_per_class, dim, warmup, n, seed;
     int normalize;
+    int sgemm; /* train: measure the sgemm rate after the steps */
 } bench_opts;
 
 /* Parse argv (argv[0] = "train" or "embed"). Returns 0, or the exit status. */
@@ -132,6 +195,8 @@ static int parse_opts(const char *cmd, int train, int argc, char **argv, bench_o
             if (ghm_cli_int(cmd, "--warmup", v, 0, 1 << 20, &o->warmup)) return 2;
         } else if (strcmp(argv[i], "--no-normalize") == 0) {
             o->normalize = 0;
+        } else if (train && strcmp(argv[i], "--no-sgemm") == 0) {
+            o->sgemm = 0;
         } else if (train && OPT("--steps")) {
             NEED("--steps");
             if (ghm_cli_int(cmd, "--steps", v, 1, 1 << 24, &o->steps)) return 2;
@@ -178,7 +243,7 @@ int ghm_cmd_bench_train(int argc, char **argv)
     const char *cmd = "bench train";
     bench_opts o = {.backbone = "convnet", .loss = "contrastive", .dataset = "fashion-mnist", .batch = 120,
                     .steps = 50, .threads = 0, .m_per_class = 0, .dim = 128, .warmup = 5, .seed = 1,
-                    .normalize = 1};
+                    .normalize = 1, .sgemm = 1};
     int st = parse_opts(cmd, 1, argc, argv, &o);
     if (st) return st;
     int threads = ghm_threads_set((int)o.threads);
@@ -232,13 +297,16 @@ int ghm_cmd_bench_train(int argc, char **argv)
     }
     int per_epoch = ghm_sampler_batches_per_epoch(smp);
     if (per_epoch < 1) per_epoch = 1;
-    double loss = 0, t0 = 0;
+    double loss = 0, t0 = 0, c0 = 0;
     ghm_progress prog;
     int tty = isatty(fileno(stderr));
     ghm_progress_init(&prog, stderr, tty, tty ? 0.2 : 10.0);
     long total = o.warmup + o.steps;
     for (long s = 0; s < total; s++) {
-        if (s == o.warmup) t0 = ghm_clock();
+        if (s == o.warmup) {
+            t0 = ghm_clock();
+            c0 = cpu_seconds();
+        }
         rc = ghm_sampler_batch(smp, (int)(s / per_epoch), (int)(s % per_epoch), idx, &err);
         if (rc) goto fail;
         ghm_subset_gather(tr_set, idx, (int)o.batch, x, labels);
@@ -259,15 +327,21 @@ int ghm_cmd_bench_train(int argc, char **argv)
             ghm_progress_update(&prog, (double)pi.batch / (double)o.steps, &pi, 0);
         }
     }
-    double secs = ghm_clock() - t0;
+    double secs = ghm_clock() - t0, cpu = cpu_seconds() - c0;
     ghm_progress_finish(&prog);
+    double ffwd, ftrain;
+    ghm_backbone_flops(b, &ffwd, &ftrain);
     bench_result r = {.kind = "train", .backbone = o.backbone, .loss = o.loss, .dataset = o.dataset,
                       .steps = (int)o.steps, .batch = (int)o.batch, .threads = threads, .dim = (int)o.dim,
-                      .images = (int)(o.steps * o.batch), .m_per_class = m, .seconds = secs, .final_loss = loss};
+                      .images = (int)(o.steps * o.batch), .m_per_class = m, .seconds = secs, .final_loss = loss,
+                      .cpu_seconds = cpu, .flops_per_image = ftrain, .sgemm_gflops = o.sgemm ? sgemm_rate(0.5) : 0.0};
+    const double gf = secs > 0 ? ftrain * r.images / secs * 1e-9 : 0.0;
     printf("bench train: %s + %s on %s, batch %ld (%d per class), dim %ld, %d threads: %ld steps in %.2f s = "
-           "%.1f img/s, %.1f ms/step, peak RSS %.0f MB, last loss %.4f\n",
+           "%.1f img/s, %.1f ms/step, %.1f GFLOPS",
            o.backbone, o.loss, o.dataset, o.batch, m, o.dim, threads, o.steps, secs,
-           secs > 0 ? r.images / secs : 0.0, 1e3 * secs / (double)o.steps, peak_rss_mb(), loss);
+           secs > 0 ? r.images / secs : 0.0, 1e3 * secs / (double)o.steps, gf);
+    if (r.sgemm_gflops > 0) printf(" (%.0f%% of sgemm's %.1f)", 100.0 * gf / r.sgemm_gflops, r.sgemm_gflops);
+    printf(", peak RSS %.0f MB, last loss %.4f\n", peak_rss_mb(), loss);
     status = print_json(&r);
     goto done;
 fail:
@@ -332,14 +406,14 @@ int ghm_cmd_bench_embed(int argc, char **argv)
         rc = ghm_embed_subset(b, &head, emb, &err);
         if (rc) goto fail;
     }
-    double t0 = ghm_clock();
+    double t0 = ghm_clock(), c0 = cpu_seconds();
     rc = ghm_embed_subset(b, &view, emb, &err);
     if (rc) goto fail;
-    double secs = ghm_clock() - t0;
+    double secs = ghm_clock() - t0, cpu = cpu_seconds() - c0;
     int steps = (int)((view.img.n + o.batch - 1) / o.batch);
     bench_result r = {.kind = "embed", .backbone = o.backbone, .loss = NULL, .dataset = o.dataset, .steps = steps,
                       .batch = (int)o.batch, .threads = threads, .dim = (int)o.dim, .images = view.img.n,
-                      .m_per_class = 0, .seconds = secs};
+                      .m_per_class = 0, .seconds = secs, .cpu_seconds = cpu};
     printf("bench embed: %s on %s test (%d images), batch %ld, dim %ld, %d threads: %.2f s = %.1f img/s, "
            "peak RSS %.0f MB\n",
            o.backbone, o.dataset, view.img.n, o.batch, o.dim, threads, secs, secs > 0 ? view.img.n / secs : 0.0,

@@ -122,10 +122,176 @@ void ghm_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float 
     }
 }
 
+/* ---- batch norm on blocked maps (B, C/blk, HW, blk) ----------------------
+ * One thread per channel block (static schedule), each channel's sums in a
+ * fixed order (float over one image's HW values, double across images): the
+ * numbers do not depend on the thread count. BLK is a literal at every call, so the lane loops vectorise. */
+
+static inline void bnb_forward(float *y, float *mean, float *invstd, float *running_mean, float *running_var,
+                               const float *x, const float *gamma, const float *beta, int B, int C, int HW, int train,
+                               int relu, const int BLK)
+{
+    const int CB = C / BLK;
+    const size_t plane = (size_t)HW * BLK, nstride = (size_t)CB * plane;
+    const double N = (double)B * HW;
+#pragma omp parallel for schedule(static)
+    for (int cb = 0; cb < CB; cb++) {
+        float a[16], b0[16];
+        const int c0 = cb * BLK;
+        if (train) {
+            double s[16] = {0}, v[16] = {0}, mu[16];
+            /* per image: float partial sums over its HW values (vector lanes), then into double */
+            for (int n = 0; n < B; n++) {
+                const float *p = x + (size_t)n * nstride + (size_t)cb * plane;
+                float f[16] = {0};
+                for (int i = 0; i < HW; i++)
+                    for (int j = 0; j < BLK; j++) f[j] += p[(size_t)i * BLK + j];
+                for (int j = 0; j < BLK; j++) s[j] += f[j];
+            }
+            float muf[16];
+            for (int j = 0; j < BLK; j++) {
+                mu[j] = s[j] / N;
+                muf[j] = (float)mu[j];
+            }
+            for (int n = 0; n < B; n++) {
+                const float *p = x + (size_t)n * nstride + (size_t)cb * plane;
+                float f[16] = {0};
+                for (int i = 0; i < HW; i++)
+                    for (int j = 0; j < BLK; j++) {
+                        const float d = p[(size_t)i * BLK + j] - muf[j];
+                        f[j] += d * d;
+                    }
+                for (int j = 0; j < BLK; j++) v[j] += f[j];
+            }
+            for (int j = 0; j < BLK; j++) {
+                const double var = v[j] / N, unbiased = N > 1 ? v[j] / (N - 1) : var;
+                const float m = (float)mu[j], is = (float)(1.0 / sqrt(var + GHM_BN_EPS));
+                mean[c0 + j] = m;
+                invstd[c0 + j] = is;
+                running_mean[c0 + j] = (1.0f - GHM_BN_MOMENTUM) * running_mean[c0 + j] + GHM_BN_MOMENTUM * m;
+                running_var[c0 + j] =
+                    (1.0f - GHM_BN_MOMENTUM) * running_var[c0 + j] + GHM_BN_MOMENTUM * (float)unbiased;
+                a[j] = gamma[c0 + j] * is;
+                b0[j] = beta[c0 + j] - m * a[j];
+            }
+        } else {
+            for (int j = 0; j < BLK; j++) {
+                const float is = 1.0f / sqrtf(running_var[c0 + j] + GHM_BN_EPS);
+                a[j] = gamma[c0 + j] * is;
+                b0[j] = beta[c0 + j] - running_mean[c0 + j] * a[j];
+            }
+        }
+        for (int n = 0; n < B; n++) {
+            const size_t at = (size_t)n * nstride + (size_t)cb * plane;
+            const float *p = x + at;
+            float *q = y + at;
+            for (int i = 0; i < HW; i++)
+                for (int j = 0; j < BLK; j++) {
+                    const float t = a[j] * p[(size_t)i * BLK + j] + b0[j];
+                    q[(size_t)i * BLK + j] = relu && t < 0.0f ? 0.0f : t;
+                }
+        }
+    }
+}
+
+void ghm_batchnorm_blocked_forward(float *y, float *mean, float *invstd, float *running_mean, float *running_var,
+                                   const float *x, const float *gamma, const float *beta, int B, int C, int HW,
+                                   int blk, int train, int relu)
+{
+    if (blk == 8)
+        bnb_forward(y, mean, invstd, running_mean, running_var, x, gamma, beta, B, C, HW, train, relu, 8);
+    else
+        bnb_forward(y, mean, invstd, running_mean, running_var, x, gamma, beta, B, C, HW, train, relu, 16);
+}
+
+static inline void bnb_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                const float *mean, const float *invstd, const float *gamma, const float *z, int B,
+                                int C, int HW, const int BLK)
+{
+    const int CB = C / BLK;
+    const size_t plane = (size_t)HW * BLK, nstride = (size_t)CB * plane;
+    const double N = (double)B * HW;
+#pragma omp parallel for schedule(static)
+    for (int cb = 0; cb < CB; cb++) {
+        const int c0 = cb * BLK;
+        float m[16], is[16], k[16], mg[16], mgx[16];
+        double sg[16] = {0}, sgx[16] = {0}; /* sum dy, sum dy * xhat (dy after the ReLU mask) */
+        for (int j = 0; j < BLK; j++) {
+            m[j] = mean[c0 + j];
+            is[j] = invstd[c0 + j];
+        }
+        for (int n = 0; n < B; n++) { /* per image in float lanes, then into double */
+            const size_t at = (size_t)n * nstride + (size_t)cb * plane;
+            const float *p = x + at, *g = dy + at, *zz = z ? z + at : NULL;
+            float f[16] = {0}, fx[16] = {0};
+            for (int i = 0; i < HW; i++)
+                for (int j = 0; j < BLK; j++) {
+                    const size_t e = (size_t)i * BLK + j;
+                    const float gv = zz && !(zz[e] > 0.0f) ? 0.0f : g[e];
+                    f[j] += gv;
+                    fx[j] += gv * ((p[e] - m[j]) * is[j]);
+                }
+            for (int j = 0; j < BLK; j++) {
+                sg[j] += f[j];
+                sgx[j] += fx[j];
+            }
+        }
+        for (int j = 0; j < BLK; j++) {
+            if (dgamma) dgamma[c0 + j] = (float)sgx[j];
+            if (dbeta) dbeta[c0 + j] = (float)sg[j];
+            k[j] = gamma[c0 + j] * is[j];
+            mg[j] = (float)(sg[j] / N);
+            mgx[j] = (float)(sgx[j] / N);
+        }
+        if (!dx) continue;
+        for (int n = 0; n < B; n++) {
+            const size_t at = (size_t)n * nstride + (size_t)cb * plane;
+            const float *p = x + at, *g = dy + at, *zz = z ? z + at : NULL;
+            float *d = dx + at;
+            for (int i = 0; i < HW; i++)
+                for (int j = 0; j < BLK; j++) {
+                    const size_t e = (size_t)i * BLK + j;
+                    const float gv = zz && !(zz[e] > 0.0f) ? 0.0f : g[e];
+                    const float xh = (p[e] - m[j]) * is[j];
+                    d[e] = k[j] * (gv - mg[j] - xh * mgx[j]);
+                }
+        }
+    }
+}
+
+void ghm_batchnorm_blocked_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                    const float *mean, const float *invstd, const float *gamma, const float *z, int B,
+                                    int C, int HW, int blk)
+{
+    if (blk == 8)
+        bnb_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, z, B, C, HW, 8);
+    else
+        bnb_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, z, B, C, HW, 16);
+}
+
 void ghm_add_forward(float *y, const float *a, const float *b, size_t n)
 {
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+void ghm_add_relu_forward(float *y, const float *a, const float *b, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        const float v = a[i] + b[i];
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+
+void ghm_relu_backward_dup(float *dx, float *dx2, const float *dy, const float *y, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        const float g = y[i] > 0.0f ? dy[i] : 0.0f;
+        dx[i] = g;
+        dx2[i] = g;
+    }
 }
 
 void ghm_add_backward(float *da, const float *dy, size_t n, int accumulate)

@@ -95,6 +95,54 @@ void ghm_conv2d_forward(float *y, float *col, const float *x, const float *w, co
 void ghm_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, float *col,
                          int col_valid, int B, int C, int H, int W, int OC, int K, int stride, int pad, int chunk);
 
+/* ---- convolution backend: oneDNN (optional) ------------------------------
+ * When the build found oneDNN (Debian libdnnl-dev), convolutions can run on its
+ * kernels instead of the im2col + sgemm reference above: a ghm_conv_dnnl holds
+ * the primitives for one shape and batch size (created once, outside the
+ * training step), takes and returns the same (C, B, H, W) maps and OIHW
+ * weights, and reorders internally into the layouts oneDNN's kernels use.
+ * Results equal the reference up to float rounding (a different summation
+ * order; tests/test_layers_dnnl.cc states the tolerance) and are identical from
+ * run to run for a fixed thread count. No bias (the residual network's
+ * convolutions feed batch norm). */
+typedef struct ghm_conv_dnnl ghm_conv_dnnl;
+/* 1 when oneDNN is built in and its CPU engine starts. */
+int ghm_conv_dnnl_available(void);
+/* 1 when backbones should use oneDNN: available, and neither $GHM_CONV_BACKEND=ref
+ * nor ghm_conv_backend_set(0) chose the reference path. Read once. */
+int ghm_conv_backend_dnnl(void);
+void ghm_conv_backend_set(int use_dnnl);
+/* Channel block of oneDNN's blocked layout on this CPU (8 or 16; 0 without oneDNN).
+ * A BLOCKED map (B, C, H, W) is stored as (B, C/blk, H, W, blk) (channels padded
+ * to a multiple of blk), or as plain (B, 1, H, W) for C == 1. */
+int ghm_dnnl_block(void);
+/* Floats of a (B, C, H, W) map in the blocked (1) or (C, B, H, W) (0) layout; 0 without oneDNN. */
+size_t ghm_dnnl_map_size(int B, int C, int H, int W, int blocked);
+/* Primitives for x (C, B, H, W) -> y (OC, B, OH, OW), square K, stride, pad;
+ * backward = 0 for inference only; x_blocked / y_blocked: x and dx, y and dy
+ * are in the blocked layout instead (no reorder for them). NULL when oneDNN is
+ * unavailable or has no fast kernel for the shape. */
+ghm_conv_dnnl *ghm_conv_dnnl_create(int B, int C, int H, int W, int OC, int K, int stride, int pad, int backward,
+                                    int x_blocked, int y_blocked);
+void ghm_conv_dnnl_destroy(ghm_conv_dnnl *c);
+/* oneDNN's name of the forward kernel ("jit:avx512_core", ...). */
+const char *ghm_conv_dnnl_impl(const ghm_conv_dnnl *c);
+/* Floats of scratch workspace forward and backward need (for the reordered
+ * maps; nothing in it survives a call, so layers may share one). */
+size_t ghm_conv_dnnl_ws_size(const ghm_conv_dnnl *c);
+/* y = conv(x, w). Returns 0, or -1 on a oneDNN failure. */
+int ghm_conv_dnnl_forward(ghm_conv_dnnl *c, float *ws, float *y, const float *x, const float *w);
+/* dy -> dx (C, B, H, W), dw (OC, C, K, K) (overwritten; either may be NULL), x the
+ * forward input, w the weights. 0 or -1. */
+int ghm_conv_dnnl_backward(ghm_conv_dnnl *c, float *ws, float *dx, float *dw, const float *dy, const float *x,
+                           const float *w);
+
+/* Layout conversion of a (B, C, H, W) map: (C, B, H, W) -> blocked (to_blocked = 1) or back. */
+typedef struct ghm_dnnl_reorder ghm_dnnl_reorder;
+ghm_dnnl_reorder *ghm_dnnl_reorder_create(int B, int C, int H, int W, int to_blocked);
+void ghm_dnnl_reorder_destroy(ghm_dnnl_reorder *o);
+int ghm_dnnl_reorder_run(ghm_dnnl_reorder *o, float *dst, const float *src);
+
 /* ---- convolution fused with bias, ReLU and max-pool ------------------------
  * p = relu?(maxpool_{pk, ps}(conv(x) + bias)) without materialising the conv
  * output: each thread convolves L2-sized blocks of its images and pools them
@@ -157,10 +205,29 @@ void ghm_batchnorm_forward(float *y, float *mean, float *invstd, float *running_
 void ghm_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                             const float *mean, const float *invstd, const float *gamma, int C, int N);
 
+/* The same on a map in oneDNN's blocked layout (B, C/blk, HW, blk), blk = 8 or
+ * 16 dividing C (core/layer_dnnl.c), fused with an optional ReLU:
+ * relu = 1 gives y = max(BN(x), 0). mean/invstd/running statistics as above.
+ * In backward, z (the forward OUTPUT when it had relu = 1, else NULL) masks
+ * dy first: dx = BN'(dy * (z > 0)). Each channel's sums run on one thread
+ * (float within an image, double across images): the numbers do not depend on
+ * the thread count. dx may alias dy. */
+void ghm_batchnorm_blocked_forward(float *y, float *mean, float *invstd, float *running_mean, float *running_var,
+                                   const float *x, const float *gamma, const float *beta, int B, int C, int HW,
+                                   int blk, int train, int relu);
+void ghm_batchnorm_blocked_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                                    const float *mean, const float *invstd, const float *gamma, const float *z, int B,
+                                    int C, int HW, int blk);
+
 /* ---- residual add: y = a + b; backward passes dy to both branches ------- */
 void ghm_add_forward(float *y, const float *a, const float *b, size_t n);
 /* da += dy when accumulate, else da = dy (da may be NULL). */
 void ghm_add_backward(float *da, const float *dy, size_t n, int accumulate);
+/* Fused residual add + ReLU (one pass, one parallel region): y = max(a + b, 0). */
+void ghm_add_relu_forward(float *y, const float *a, const float *b, size_t n);
+/* ReLU backward written to two outputs (the residual sum's gradient feeds both
+ * branches): dx = dx2 = dy * (y > 0), y the forward output. dx may alias dy. */
+void ghm_relu_backward_dup(float *dx, float *dx2, const float *dy, const float *y, size_t n);
 
 /* ---- L2 normalisation of rows: y = x / sqrt(|x|^2 + eps) ----------------- */
 #define GHM_L2_EPS 1e-12f

@@ -11,6 +11,7 @@
 
 extern "C" {
 #include "backbones/backbone.h"
+#include "core/layers.h"
 #include "core/rng.h"
 #include "core/threads.h"
 }
@@ -273,3 +274,66 @@ static void grad_check(const char *name, int C, int H, int B, int D, int ncoord)
 TEST(Backbones, ConvnetGradients) { grad_check("convnet", 1, 28, 2, 8, 60); }
 TEST(Backbones, MlpGradients) { grad_check("mlp", 1, 28, 3, 8, 60); }
 TEST(Backbones, ResnetGradients) { grad_check("resnet", 3, 32, 3, 8, 60); }
+
+// The residual network on oneDNN (the default when built in) against the
+// reference im2col + sgemm layers: same seed, same batch, one training
+// forward + backward and an inference pass. Different summation orders through
+// 7 convolutions and batch norms leave float-rounding differences: we accept
+// 1e-3 relative to each tensor's largest value (measured: ~1e-5).
+TEST(Backbones, ResnetDnnlMatchesReference)
+{
+    if (!ghm_conv_dnnl_available()) GTEST_SKIP() << "built without oneDNN: only the reference path exists";
+    const int B = 6, D = 16;
+    auto x = rand_vec((size_t)B * 784, 31);
+    auto r = rand_vec((size_t)B * D, 32, -1, 1);
+    std::vector<float> emb[2], inf[2];
+    std::vector<std::vector<float>> grads[2];
+    for (int path = 0; path < 2; path++) {
+        ghm_conv_backend_set(path); /* 0: reference, 1: oneDNN */
+        Net n("resnet", 1, 28, 28, D, 1, B, 5);
+        ASSERT_EQ(n.rc, 0) << n.err.msg;
+        emb[path].resize((size_t)B * D);
+        inf[path].resize((size_t)B * D);
+        ASSERT_EQ(0, ghm_backbone_forward(n.b, x.data(), B, emb[path].data(), 1, &n.err)) << n.err.msg;
+        ASSERT_EQ(0, ghm_backbone_backward(n.b, r.data(), &n.err)) << n.err.msg;
+        ghm_tensor **t;
+        int nt = ghm_backbone_tensors(n.b, &t);
+        for (int i = 0; i < nt; i++) grads[path].emplace_back(t[i]->grad, t[i]->grad + t[i]->n);
+        // inference with the running statistics the step left, on fewer images than the batch
+        ASSERT_EQ(0, ghm_backbone_forward(n.b, x.data(), B - 1, inf[path].data(), 0, &n.err)) << n.err.msg;
+    }
+    ghm_conv_backend_set(1);
+    auto close = [](const std::vector<float> &a, const std::vector<float> &b, const char *what) {
+        ASSERT_EQ(a.size(), b.size());
+        double m = 0;
+        for (float v : b) m = std::max(m, (double)std::fabs(v));
+        for (size_t i = 0; i < a.size(); i++) ASSERT_NEAR(a[i], b[i], 1e-3 * m + 1e-7) << what << " [" << i << "]";
+    };
+    close(emb[1], emb[0], "train embedding");
+    close(std::vector<float>(inf[1].begin(), inf[1].begin() + (B - 1) * D),
+          std::vector<float>(inf[0].begin(), inf[0].begin() + (B - 1) * D), "inference embedding");
+    ASSERT_EQ(grads[0].size(), grads[1].size());
+    for (size_t i = 0; i < grads[0].size(); i++) close(grads[1][i], grads[0][i], "gradient");
+}
+
+// Same seed and input: the same bits, twice (oneDNN path when built in).
+TEST(Backbones, ResnetStepIsDeterministic)
+{
+    const int B = 4, D = 8;
+    auto x = rand_vec((size_t)B * 784, 41);
+    auto r = rand_vec((size_t)B * D, 42, -1, 1);
+    std::vector<float> g[2];
+    for (int k = 0; k < 2; k++) {
+        Net n("resnet", 1, 28, 28, D, 1, B, 9);
+        ASSERT_EQ(n.rc, 0) << n.err.msg;
+        std::vector<float> e((size_t)B * D);
+        ASSERT_EQ(0, ghm_backbone_forward(n.b, x.data(), B, e.data(), 1, &n.err));
+        ASSERT_EQ(0, ghm_backbone_backward(n.b, r.data(), &n.err));
+        ghm_tensor **t;
+        int nt = ghm_backbone_tensors(n.b, &t);
+        for (int i = 0; i < nt; i++) g[k].insert(g[k].end(), t[i]->grad, t[i]->grad + t[i]->n);
+        g[k].insert(g[k].end(), e.begin(), e.end());
+    }
+    ASSERT_EQ(g[0].size(), g[1].size());
+    EXPECT_EQ(0, std::memcmp(g[0].data(), g[1].data(), sizeof(float) * g[0].size()));
+}

@@ -1,0 +1,274 @@
+// oneDNN backend (core/layer_dnnl.c) against the reference layers: convolution
+// forward / input and weight gradients in both layouts, the batch norm (+ ReLU)
+// kernel for oneDNN's blocked maps (core/layers.c), finite-difference checks of
+// both, and run-to-run identity.
+//
+// Tolerance against the reference: both compute in float32 with different
+// summation orders (oneDNN accumulates in its own blocking, the reference in
+// sgemm's), so each output of a sum of n terms of size O(s) differs by
+// ~n * 6e-8 * s. With n <= 600 here and values O(1) that is < 1e-4; we accept
+// |dnnl - ref| <= 2e-4 * (1 + |ref|) for convolutions. Finite differences use
+// the tolerances of test_layers.cc.
+// Skipped (with a message) when the build has no oneDNN.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+extern "C" {
+#include "core/layers.h"
+#include "core/rng.h"
+}
+
+namespace {
+
+std::vector<float> rand_vec(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f)
+{
+    ghm_rng r;
+    ghm_rng_seed(&r, seed, GHM_STREAM_USER);
+    std::vector<float> v(n);
+    for (auto &x : v) x = ghm_rng_uniformf(&r, lo, hi);
+    return v;
+}
+
+double dot(const std::vector<float> &a, const std::vector<float> &b)
+{
+    double s = 0;
+    for (size_t i = 0; i < a.size(); i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+void expect_close(const std::vector<float> &a, const std::vector<float> &ref, double rel, const char *what)
+{
+    ASSERT_EQ(a.size(), ref.size()) << what;
+    double worst = 0;
+    for (size_t i = 0; i < a.size(); i++) {
+        const double d = std::fabs((double)a[i] - ref[i]) / (1.0 + std::fabs((double)ref[i]));
+        if (d > worst) worst = d;
+        ASSERT_LE(d, rel) << what << " [" << i << "] dnnl " << a[i] << " ref " << ref[i];
+    }
+}
+
+void check_grad(const char *what, std::vector<float> &p, const std::vector<float> &ana,
+                const std::function<double()> &loss, double h = 1e-2)
+{
+    for (size_t i = 0; i < p.size(); i++) {
+        const float keep = p[i];
+        p[i] = keep + (float)h;
+        const double lp = loss();
+        p[i] = keep - (float)h;
+        const double lm = loss();
+        p[i] = keep;
+        const double num = (lp - lm) / (2 * h);
+        const double tol = 1e-2 * std::max(std::fabs(num), std::fabs((double)ana[i])) + 3e-3;
+        ASSERT_NEAR(ana[i], num, tol) << what << " coordinate " << i;
+    }
+}
+
+#define NEED_DNNL()                                                                                                  \
+    do {                                                                                                             \
+        if (!ghm_conv_dnnl_available()) GTEST_SKIP() << "built without oneDNN (libdnnl-dev): nothing to compare";    \
+    } while (0)
+
+struct Shape {
+    int B, C, H, OC, K, S, P;
+};
+
+class DnnlConv : public ::testing::TestWithParam<Shape> {};
+
+// (C, B, H, W) in and out: equal to the reference im2col + sgemm, forward and backward.
+TEST_P(DnnlConv, MatchesReferencePlainLayout)
+{
+    NEED_DNNL();
+    const Shape s = GetParam();
+    const int OH = ghm_conv2d_out(s.H, s.K, s.S, s.P);
+    auto x = rand_vec((size_t)s.C * s.B * s.H * s.H, 1), w = rand_vec((size_t)s.OC * s.C * s.K * s.K, 2),
+         dy = rand_vec((size_t)s.OC * s.B * OH * OH, 3);
+    ghm_conv_dnnl *c = ghm_conv_dnnl_create(s.B, s.C, s.H, s.H, s.OC, s.K, s.S, s.P, 1, 0, 0);
+    ASSERT_NE(c, nullptr);
+    std::vector<float> ws(ghm_conv_dnnl_ws_size(c) + 1), col(ghm_conv2d_col_size(s.C, s.K, OH, OH, s.B));
+    std::vector<float> y(dy.size()), yr(dy.size()), dx(x.size()), dxr(x.size()), dw(w.size()), dwr(w.size());
+    ASSERT_EQ(0, ghm_conv_dnnl_forward(c, ws.data(), y.data(), x.data(), w.data()));
+    ghm_conv2d_forward(yr.data(), col.data(), x.data(), w.data(), nullptr, s.B, s.C, s.H, s.H, s.OC, s.K, s.S, s.P,
+                       s.B);
+    expect_close(y, yr, 2e-4, "y");
+    ASSERT_EQ(0, ghm_conv_dnnl_backward(c, ws.data(), dx.data(), dw.data(), dy.data(), x.data(), w.data()));
+    ghm_conv2d_backward(dxr.data(), dwr.data(), nullptr, dy.data(), x.data(), w.data(), col.data(), 0, s.B, s.C, s.H,
+                        s.H, s.OC, s.K, s.S, s.P, s.B);
+    expect_close(dx, dxr, 2e-4, "dx");
+    expect_close(dw, dwr, 2e-4, "dw");
+    // the same inputs give the same bits again
+    std::vector<float> y2(y.size()), dw2(w.size());
+    ASSERT_EQ(0, ghm_conv_dnnl_forward(c, ws.data(), y2.data(), x.data(), w.data()));
+    ASSERT_EQ(0, ghm_conv_dnnl_backward(c, ws.data(), nullptr, dw2.data(), dy.data(), x.data(), w.data()));
+    EXPECT_EQ(0, std::memcmp(y.data(), y2.data(), sizeof(float) * y.size()));
+    EXPECT_EQ(0, std::memcmp(dw.data(), dw2.data(), sizeof(float) * dw.size()));
+    ghm_conv_dnnl_destroy(c);
+}
+
+// Blocked layout in and out (the residual network's path): the same numbers after converting.
+TEST_P(DnnlConv, MatchesReferenceBlockedLayout)
+{
+    NEED_DNNL();
+    const Shape s = GetParam();
+    const int OH = ghm_conv2d_out(s.H, s.K, s.S, s.P);
+    auto x = rand_vec((size_t)s.C * s.B * s.H * s.H, 4), w = rand_vec((size_t)s.OC * s.C * s.K * s.K, 5),
+         dy = rand_vec((size_t)s.OC * s.B * OH * OH, 6);
+    ghm_conv_dnnl *c = ghm_conv_dnnl_create(s.B, s.C, s.H, s.H, s.OC, s.K, s.S, s.P, 1, 1, 1);
+    ASSERT_NE(c, nullptr);
+    ghm_dnnl_reorder *xin = ghm_dnnl_reorder_create(s.B, s.C, s.H, s.H, 1),
+                     *xout = ghm_dnnl_reorder_create(s.B, s.C, s.H, s.H, 0),
+                     *yin = ghm_dnnl_reorder_create(s.B, s.OC, OH, OH, 1),
+                     *yout = ghm_dnnl_reorder_create(s.B, s.OC, OH, OH, 0);
+    ASSERT_TRUE(xin && xout && yin && yout);
+    std::vector<float> xb(ghm_dnnl_map_size(s.B, s.C, s.H, s.H, 1)), yb(ghm_dnnl_map_size(s.B, s.OC, OH, OH, 1));
+    std::vector<float> dyb(yb.size()), dxb(xb.size()), ws(ghm_conv_dnnl_ws_size(c) + 1);
+    std::vector<float> y(dy.size()), yr(dy.size()), dx(x.size()), dxr(x.size()), dw(w.size()), dwr(w.size());
+    std::vector<float> col(ghm_conv2d_col_size(s.C, s.K, OH, OH, s.B));
+    ASSERT_EQ(0, ghm_dnnl_reorder_run(xin, xb.data(), x.data()));
+    ASSERT_EQ(0, ghm_conv_dnnl_forward(c, ws.data(), yb.data(), xb.data(), w.data()));
+    ASSERT_EQ(0, ghm_dnnl_reorder_run(yout, y.data(), yb.data()));
+    ghm_conv2d_forward(yr.data(), col.data(), x.data(), w.data(), nullptr, s.B, s.C, s.H, s.H, s.OC, s.K, s.S, s.P,
+                       s.B);
+    expect_close(y, yr, 2e-4, "y");
+    ASSERT_EQ(0, ghm_dnnl_reorder_run(yin, dyb.data(), dy.data()));
+    ASSERT_EQ(0, ghm_conv_dnnl_backward(c, ws.data(), dxb.data(), dw.data(), dyb.data(), xb.data(), w.data()));
+    ASSERT_EQ(0, ghm_dnnl_reorder_run(xout, dx.data(), dxb.data()));
+    ghm_conv2d_backward(dxr.data(), dwr.data(), nullptr, dy.data(), x.data(), w.data(), col.data(), 0, s.B, s.C, s.H,
+                        s.H, s.OC, s.K, s.S, s.P, s.B);
+    expect_close(dx, dxr, 2e-4, "dx");
+    expect_close(dw, dwr, 2e-4, "dw");
+    for (auto *o : {xin, xout, yin, yout}) ghm_dnnl_reorder_destroy(o);
+    ghm_conv_dnnl_destroy(c);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, DnnlConv,
+                         ::testing::Values(Shape{3, 16, 8, 16, 3, 1, 1},  // residual block 3x3
+                                           Shape{2, 16, 9, 32, 3, 2, 1},  // stage transition, odd size
+                                           Shape{2, 16, 8, 32, 1, 2, 0},  // 1x1 projection shortcut
+                                           Shape{2, 1, 7, 16, 3, 1, 1},   // stem, one channel
+                                           Shape{2, 3, 6, 16, 3, 1, 1},   // stem, three channels
+                                           Shape{2, 8, 8, 8, 5, 1, 0}));  // 5x5 without padding
+
+// Finite differences straight through the oneDNN convolution.
+TEST(DnnlLayers, ConvGradients)
+{
+    NEED_DNNL();
+    const int B = 2, C = 8, H = 5, OC = 8, K = 3, S = 1, P = 1;
+    auto x = rand_vec((size_t)C * B * H * H, 7), w = rand_vec((size_t)OC * C * K * K, 8),
+         r = rand_vec((size_t)OC * B * H * H, 9);
+    ghm_conv_dnnl *c = ghm_conv_dnnl_create(B, C, H, H, OC, K, S, P, 1, 0, 0);
+    ASSERT_NE(c, nullptr);
+    std::vector<float> ws(ghm_conv_dnnl_ws_size(c) + 1), y(r.size()), dx(x.size()), dw(w.size());
+    auto loss = [&] {
+        EXPECT_EQ(0, ghm_conv_dnnl_forward(c, ws.data(), y.data(), x.data(), w.data()));
+        return dot(y, r);
+    };
+    loss();
+    ASSERT_EQ(0, ghm_conv_dnnl_backward(c, ws.data(), dx.data(), dw.data(), r.data(), x.data(), w.data()));
+    check_grad("dnnl conv dx", x, dx, loss);
+    check_grad("dnnl conv dw", w, dw, loss);
+    ghm_conv_dnnl_destroy(c);
+}
+
+// Batch norm (+ ReLU) on a blocked map: equal to the reference layers
+// (statistics, running statistics, output, gradients), finite differences,
+// eval mode. The blocked kernel sums each image in float (<= 784 terms,
+// ~1e-6 relative) and across images in double, the reference all in double:
+// 1e-5 relative.
+class BlockedBatchNorm : public ::testing::TestWithParam<int> {};
+
+TEST_P(BlockedBatchNorm, MatchesReferenceAndGradients)
+{
+    NEED_DNNL();
+    const int relu = GetParam();
+    const int B = 3, C = 2 * ghm_dnnl_block(), H = 3, HW = H * H, N = B * HW, blk = ghm_dnnl_block();
+    auto x = rand_vec((size_t)C * N, 21, -2, 3), gamma = rand_vec(C, 22, 0.5, 1.5), beta = rand_vec(C, 23),
+         r = rand_vec((size_t)C * N, 24);
+    // keep BN outputs away from the ReLU kink for finite differences: shift beta so no channel is near 0 at
+    // the mean, and check on coordinates whose output stays on one side (see below)
+    ghm_dnnl_reorder *in = ghm_dnnl_reorder_create(B, C, H, H, 1), *out = ghm_dnnl_reorder_create(B, C, H, H, 0);
+    ASSERT_TRUE(in && out);
+    const size_t nb = ghm_dnnl_map_size(B, C, H, H, 1);
+    ASSERT_EQ(nb, x.size());
+    std::vector<float> xb(nb), yb(nb), rb(nb), dxb(nb), y(x.size()), dx(x.size());
+    std::vector<float> mean(C), inv(C), rm(C, 0.0f), rv(C, 1.0f), dg(C), dbt(C);
+    std::vector<float> yr(x.size()), meanr(C), invr(C), rmr(C, 0.0f), rvr(C, 1.0f), dxr(x.size()), dgr(C), dbr(C);
+    ASSERT_EQ(0, ghm_dnnl_reorder_run(in, xb.data(), x.data()));
+    ASSERT_EQ(0, ghm_dnnl_reorder_run(in, rb.data(), r.data()));
+    ghm_batchnorm_blocked_forward(yb.data(), mean.data(), inv.data(), rm.data(), rv.data(), xb.data(), gamma.data(),
+                                  beta.data(), B, C, HW, blk, 1, relu);
+    ASSERT_EQ(0, ghm_dnnl_reorder_run(out, y.data(), yb.data()));
+    ghm_batchnorm_forward(yr.data(), meanr.data(), invr.data(), rmr.data(), rvr.data(), x.data(), gamma.data(),
+                          beta.data(), C, N, 1);
+    if (relu) ghm_relu_forward(yr.data(), yr.data(), yr.size());
+    expect_close(y, yr, 1e-5, "bn y");
+    expect_close(mean, meanr, 1e-6, "bn mean");
+    expect_close(inv, invr, 1e-6, "bn invstd");
+    expect_close(rm, rmr, 1e-6, "running mean");
+    expect_close(rv, rvr, 1e-6, "running var");
+    // backward: dy before the ReLU mask goes in, z = the forward output masks it
+    ghm_batchnorm_blocked_backward(dxb.data(), dg.data(), dbt.data(), rb.data(), xb.data(), mean.data(), inv.data(),
+                                   gamma.data(), relu ? yb.data() : nullptr, B, C, HW, blk);
+    ASSERT_EQ(0, ghm_dnnl_reorder_run(out, dx.data(), dxb.data()));
+    std::vector<float> rr = r;
+    if (relu) ghm_relu_backward(rr.data(), rr.data(), yr.data(), rr.size());
+    ghm_batchnorm_backward(dxr.data(), dgr.data(), dbr.data(), rr.data(), x.data(), meanr.data(), invr.data(),
+                           gamma.data(), C, N);
+    expect_close(dx, dxr, 1e-5, "bn dx");
+    expect_close(dg, dgr, 1e-5, "bn dgamma");
+    expect_close(dbt, dbr, 1e-5, "bn dbeta");
+    // in place (dx aliases dy) gives the same bits
+    std::vector<float> ib = rb;
+    ghm_batchnorm_blocked_backward(ib.data(), nullptr, nullptr, ib.data(), xb.data(), mean.data(), inv.data(),
+                                   gamma.data(), relu ? yb.data() : nullptr, B, C, HW, blk);
+    EXPECT_EQ(0, std::memcmp(ib.data(), dxb.data(), sizeof(float) * nb));
+    // finite differences through the blocked forward; with the ReLU, skip coordinates whose perturbation
+    // moves some output across 0 (compare the sign pattern of the outputs)
+    std::vector<float> y0 = yb;
+    bool crossed = false;
+    auto loss = [&] {
+        std::vector<float> m2(C), v2(C), rm2(C), rv2(C);
+        ghm_batchnorm_blocked_forward(yb.data(), m2.data(), v2.data(), rm2.data(), rv2.data(), xb.data(),
+                                      gamma.data(), beta.data(), B, C, HW, blk, 1, relu);
+        for (size_t i = 0; i < nb && relu; i++)
+            if ((yb[i] > 0.0f) != (y0[i] > 0.0f)) crossed = true;
+        return dot(yb, rb);
+    };
+    const double h = 1e-3;
+    int checked = 0;
+    for (std::vector<float> *p : {&xb, &gamma, &beta}) {
+        const std::vector<float> &ana = p == &xb ? dxb : (p == &gamma ? dg : dbt);
+        for (size_t i = 0; i < p->size(); i++) {
+            const float keep = (*p)[i];
+            crossed = false;
+            (*p)[i] = keep + (float)h;
+            const double lp = loss();
+            (*p)[i] = keep - (float)h;
+            const double lm = loss();
+            (*p)[i] = keep;
+            if (crossed) continue;
+            checked++;
+            const double num = (lp - lm) / (2 * h);
+            ASSERT_NEAR(ana[i], num, 1e-2 * std::max(std::fabs(num), std::fabs((double)ana[i])) + 3e-3)
+                << (p == &xb ? "dx" : p == &gamma ? "dgamma" : "dbeta") << " [" << i << "]";
+        }
+    }
+    EXPECT_GE(checked, (int)(nb / 2));
+    // eval mode: the running statistics
+    ghm_batchnorm_blocked_forward(yb.data(), nullptr, nullptr, rm.data(), rv.data(), xb.data(), gamma.data(),
+                                  beta.data(), B, C, HW, blk, 0, relu);
+    ASSERT_EQ(0, ghm_dnnl_reorder_run(out, y.data(), yb.data()));
+    ghm_batchnorm_forward(yr.data(), nullptr, nullptr, rm.data(), rv.data(), x.data(), gamma.data(), beta.data(), C,
+                          N, 0);
+    if (relu) ghm_relu_forward(yr.data(), yr.data(), yr.size());
+    expect_close(y, yr, 1e-6, "bn eval y");
+    ghm_dnnl_reorder_destroy(in);
+    ghm_dnnl_reorder_destroy(out);
+}
+
+INSTANTIATE_TEST_SUITE_P(Relu, BlockedBatchNorm, ::testing::Values(0, 1));
+
+}  // namespace
