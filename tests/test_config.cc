@@ -342,7 +342,8 @@ TEST(ConfigBad, LiteralPositions)
                  "exp.yaml");
         EXPECT_STREQ(L.err.msg,
                      "exp.yaml:4:1: unknown top-level key 'lossez' (did you mean 'losses'?); known keys: name | "
-                     "description | seeds | dataset | backbone | train | eval | losses | sweep");
+                     "description | seeds | dataset | backbone | train | eval | losses | sweep | search | protocol | "
+                     "final | compare_to");
     }
     {
         Loaded L("name: t\ndataset: {name: synthetic}\nbackbone: {name: mlp}\ntrain: {epochs: abc}\nlosses: [{name: contrastive}]\n",
@@ -662,9 +663,17 @@ TEST(ConfigValid, RepoExperimentFilesLoad)
         ASSERT_EQ(ghm_experiment_load(p.c_str(), &e, &err), 0) << err.msg;
         ASSERT_GT(e.n_runs, 0);
         // a consistent plan: n_runs = seeds x settings, indices in order, distinct ids
-        EXPECT_EQ(e.n_runs % e.n_seeds, 0);
+        // (a search file plans its trials first: seeds belong to its final runs, tests/test_search.cc)
+        if (!e.search) EXPECT_EQ(e.n_runs % e.n_seeds, 0);
         std::set<std::string> ids;
         for (int i = 0; i < e.n_runs; i++) {
+            if (e.search) {
+                EXPECT_TRUE(e.runs[i].role == GHM_ROLE_TRIAL || e.runs[i].role == GHM_ROLE_FINAL);
+                EXPECT_LT(i > 0 ? e.runs[i - 1].index : -1, e.runs[i].index);
+                EXPECT_STREQ(e.runs[i].experiment, e.name);
+                ids.insert(e.runs[i].run_id);
+                continue;
+            }
             EXPECT_EQ(e.runs[i].index, i);
             EXPECT_EQ(e.runs[i].seed, e.seeds[i % e.n_seeds]);
             EXPECT_STREQ(e.runs[i].experiment, e.name);
