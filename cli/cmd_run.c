@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <errno.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t g_stop = 0;
 
@@ -215,6 +217,47 @@ static void note_records(const ghm_experiment *e, const char *out_dir, const ghm
     }
 }
 
+/* The output directory must be usable before anything is written: not empty,
+ * short enough for every file a run writes, and every existing part of it a
+ * directory this process can write into. GHM_EINPUT (exit 2) otherwise. */
+static int check_out_dir(const char *out_opt, const char *out_dir, ghm_error *err)
+{
+    if (out_opt && !*out_opt) return ghm_error_set(err, GHM_EINPUT, "--out: empty output directory");
+    /* <out>/runs/<16 hex>/embeddings_test_labels.npy.XXXXXX.tmp */
+    size_t need = strlen(out_dir) + strlen("/runs/0123456789abcdef/embeddings_test_labels.npy.XXXXXX.tmp") + 1;
+    if (need > GHM_PATH_MAX)
+        return ghm_error_set(err, GHM_EINPUT, "--out: output path too long (%zu characters; at most %d with the run "
+                                              "files under it): %.80s...",
+                             strlen(out_dir), GHM_PATH_MAX - (int)(need - strlen(out_dir)), out_dir);
+    char p[GHM_PATH_MAX + 128];
+    snprintf(p, sizeof p, "%s", out_dir);
+    /* the deepest part that exists */
+    for (;;) {
+        struct stat st;
+        if (stat(p, &st) == 0) {
+            if (!S_ISDIR(st.st_mode))
+                return ghm_error_set(err, GHM_EINPUT, "--out: '%s' exists and is not a directory", p);
+            if (access(p, W_OK | X_OK) != 0)
+                return ghm_error_set(err, GHM_EINPUT, "--out: cannot write into '%s' (%s)", p, strerror(errno));
+            return 0;
+        }
+        if (errno != ENOENT && errno != ENOTDIR)
+            return ghm_error_set(err, GHM_EINPUT, "--out: cannot use '%s' (%s)", p, strerror(errno));
+        char *slash = strrchr(p, '/');
+        while (slash && slash > p && slash[1] == '\0') { /* trailing slashes */
+            *slash = '\0';
+            slash = strrchr(p, '/');
+        }
+        if (!slash) {
+            snprintf(p, sizeof p, ".");
+        } else if (slash == p) {
+            p[1] = '\0';
+        } else {
+            *slash = '\0';
+        }
+    }
+}
+
 typedef struct {
     const char *file, *out;
     ghm_select_opts sel;
@@ -269,6 +312,13 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
 
     char out_dir[GHM_PATH_MAX + 128];
     snprintf(out_dir, sizeof out_dir, "%s/%s", a->out ? a->out : "results", e.name);
+    /* checked by rank 0 (it alone writes there first), before anything is written */
+    int out_ok = root ? check_out_dir(a->out, out_dir, &err) == 0 : 1;
+    if (!ghm_mpi_bcast_int(mpi, out_ok)) {
+        if (root) ghm_cli_fail(&err);
+        ghm_experiment_free(&e);
+        return 2;
+    }
 
     /* rank 0 selects what to run (others must not look at the results folder:
      * a fast rank could already have finished a run) */
@@ -281,7 +331,10 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
             ghm_sweep_select(&e, out_dir, &a->sel, idx, &n_idx, &n_sel);
         if (rc == 0) note_records(&e, out_dir, &a->sel, &n_failed_skipped);
         if (rc == 0 && a->dry) print_dry_run(&e, out_dir, &a->sel, n_sel, n_idx);
-        if (rc == 0 && !a->dry) rc = ghm_mkdirs(out_dir, &err);
+        if (rc == 0 && !a->dry && (rc = ghm_mkdirs(out_dir, &err)) < 0) {
+            ghm_error_prefix(&err, "--out: cannot create the output directory");
+            rc = err.code = GHM_EINPUT;
+        }
         if (rc == 0 && !a->dry) rc = copy_experiment(a->file, out_dir, &err);
         if (rc < 0) ghm_cli_fail(&err);
     }
@@ -422,6 +475,11 @@ int ghm_cmd_run(int argc, char **argv)
         }
     }
     if (!a.file) return ghm_cli_usage("run", "missing experiment file (ghm run experiments/quickstart.yaml)");
+    struct stat fst;
+    if (stat(a.file, &fst) == 0 && S_ISDIR(fst.st_mode))
+        return ghm_cli_usage("run", "'%s' is a directory, not an experiment file (ghm run experiments/quickstart.yaml)",
+                             a.file);
+    if (a.out && !*a.out) return ghm_cli_usage("run", "--out: empty output directory");
     if (threads_s && ghm_cli_int("run", "--threads", threads_s, 1, 1024, &a.threads)) return 2;
     ghm_select_opts sel = {only, force, 0, 0, retry_failed};
     if (shard_s) {
