@@ -5,6 +5,7 @@
 #include "../core/progress.h"
 #include "../core/threads.h"
 #include "../harness/experiment.h"
+#include "../harness/lock.h"
 #include "../harness/mpi.h"
 #include "../harness/record.h"
 #include "../harness/report.h"
@@ -49,6 +50,7 @@ typedef struct {
     int ranks;            /* ranks sharing the sweep (1 without MPI) */
     int done;             /* finished so far (by this process) */
     int failed;           /* failed so far (by this process) */
+    int skipped;          /* skipped: another process holds or finished them */
     double done_seconds;  /* their total time */
     double t_start;
     char label[64];       /* "  train", or "[rank r/N]   train" */
@@ -93,6 +95,12 @@ static void on_sweep(const ghm_sweep_event *ev, void *user)
     run_ui *ui = user;
     char what[512], eta[32] = "?";
     format_swept(ev->run, what, sizeof what);
+    if (ev->kind == GHM_SWEEP_SKIPPED) {
+        ui->skipped++;
+        printf("%s[run %d/%d] %s\n", g_prefix, ev->i + 1, ev->n, ev->err ? ev->err->msg : "skipped");
+        fflush(stdout);
+        return;
+    }
     if (ev->kind == GHM_SWEEP_START) {
         /* runs still to start, shared by the ranks, at this process's pace */
         if (ui->done > 0)
@@ -153,6 +161,29 @@ static int print_report_result(const char *dir, const ghm_report_result *res)
         fprintf(stderr, "ghm: warning: %d record(s) not in the current experiment plan ignored\n", res->n_stale);
     if (res->warning[0]) fprintf(stderr, "ghm: warning: %s\n", res->warning);
     return 0;
+}
+
+/* Write the report under the results directory's lock (waiting for another
+ * process's report to finish), after removing temporary files that a killed
+ * report left behind. */
+static int report_locked(const char *dir, const ghm_experiment *e, const ghm_report_opts *ro, ghm_report_result *rr,
+                         ghm_error *err)
+{
+    char lp[GHM_PATH_MAX + 64], holder[256], sub[GHM_PATH_MAX + 64];
+    ghm_lock lk;
+    if (ghm_lock_dir_path(dir, lp, sizeof lp) < 0) return ghm_error_set(err, GHM_EINPUT, "%s: path too long", dir);
+    int lr = ghm_lock_take(lp, 0, &lk, holder, sizeof holder, err);
+    if (lr == 1) {
+        fprintf(stderr, "ghm: waiting for %s (another report is being written by %s)\n", lp, holder);
+        lr = ghm_lock_take(lp, 1, &lk, NULL, 0, err);
+    }
+    if (lr < 0) return lr;
+    ghm_remove_stale_tmp(dir);
+    snprintf(sub, sizeof sub, "%s/plots", dir);
+    ghm_remove_stale_tmp(sub);
+    int rc = ghm_report_write(dir, e, ro, rr, err);
+    ghm_lock_release(&lk);
+    return rc;
 }
 
 static void warn_record(const char *msg, void *user)
@@ -378,6 +409,10 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
     rc = ghm_mpi_sweep_run(mpi, &e, out_dir, idx, n_idx, &hooks, on_sweep, &ui, &res, &err);
     ghm_data_cache_destroy(cache);
     free(idx);
+    if (ui.skipped > 0)
+        printf("%s%d run(s) skipped: another process is running or has finished them (their records will be in "
+               "%s/runs)\n",
+               g_prefix, ui.skipped, out_dir);
 
     /* this rank's outcome, then everyone's: failed runs were recorded and the
      * sweep went on; the status is 1 at the end (after the report) */
@@ -428,7 +463,7 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
         ghm_report_opts_default(&ro);
         ro.warn = warn_record;
         ghm_report_result rr;
-        if (ghm_report_write(out_dir, &e, &ro, &rr, &err) < 0) {
+        if (report_locked(out_dir, &e, &ro, &rr, &err) < 0) {
             int st = ghm_cli_fail(&err);
             if (status == 0) status = st;
         } else {
@@ -550,7 +585,7 @@ int ghm_cmd_report(int argc, char **argv)
     ro.plots = !no_plots;
     ro.warn = warn_record;
     ghm_report_result res;
-    int rc = ghm_report_write(dir, have_e ? &e : NULL, &ro, &res, &err);
+    int rc = report_locked(dir, have_e ? &e : NULL, &ro, &res, &err);
     if (have_e) ghm_experiment_free(&e);
     if (rc < 0) return ghm_cli_fail(&err);
     print_report_result(dir, &res);

@@ -96,7 +96,7 @@ TEST(RunSelect, OnlyShardAndMatches)
 
     std::string d = tmpdir();
     int idx[5], n, total;
-    ghm_select_opts o = {nullptr, 0, 0, 0};
+    ghm_select_opts o = {nullptr, 0, 0, 0, 0};
     ghm_sweep_select(&e, d.c_str(), &o, idx, &n, &total);
     EXPECT_EQ(n, 5);
     o.shard_i = 2;
