@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #define IDX_MAX_DIM (1 << 28)                       /* per dimension */
@@ -184,17 +185,49 @@ int ghm_idx_read(const char *path, int *ndim, int dims[4], uint8_t **data, ghm_e
     }
     for (int k = nd; k < 4; k++) dims[k] = 1;
 
-    uint8_t *buf = malloc(total ? total : 1);
+    const char *what = nd == 1 ? "label" : "image";
+    /* nothing is sized from the header alone: a raw file must hold the data
+     * (checked against its size), a gzip stream's buffer grows as data arrives */
+    size_t cap = total;
+    if (!s.is_gz) {
+        struct stat st;
+        long pos = ftell(s.f);
+        if (pos >= 0 && fstat(fileno(s.f), &st) == 0 && S_ISREG(st.st_mode)) {
+            unsigned long long left = st.st_size > pos ? (unsigned long long)st.st_size - (unsigned long long)pos : 0;
+            if (left < total) {
+                rc = ghm_error_set(err, GHM_EINPUT, "%s: truncated: expected %zu bytes of %s data, found %llu", path,
+                                   total, what, left);
+                goto fail;
+            }
+        }
+    } else if (cap > ((size_t)1 << 20)) {
+        cap = (size_t)1 << 20;
+    }
+    uint8_t *buf = malloc(cap ? cap : 1);
     if (!buf) {
-        rc = ghm_error_set(err, GHM_ENOMEM, "%s: out of memory for %zu bytes", path, total);
+        rc = ghm_error_set(err, GHM_ENOMEM, "%s: out of memory for %zu bytes", path, cap);
         goto fail;
     }
-    got = src_read(&s, buf, total, err);
-    const char *what = nd == 1 ? "label" : "image";
-    if (got < 0) {
-        free(buf);
-        goto fail_rc;
+    size_t have = 0;
+    for (;;) {
+        got = src_read(&s, buf + have, cap - have, err);
+        if (got < 0) {
+            free(buf);
+            goto fail_rc;
+        }
+        have += (size_t)got;
+        if (have < cap || cap == total) break;
+        size_t nc = cap * 2 < total ? cap * 2 : total;
+        uint8_t *nb = realloc(buf, nc);
+        if (!nb) {
+            free(buf);
+            rc = ghm_error_set(err, GHM_ENOMEM, "%s: out of memory for %zu bytes", path, nc);
+            goto fail;
+        }
+        buf = nb;
+        cap = nc;
     }
+    got = (long long)have;
     if ((size_t)got < total) {
         free(buf);
         rc = ghm_error_set(err, GHM_EINPUT, "%s: truncated: expected %zu bytes of %s data, found %lld%s", path, total,

@@ -11,8 +11,10 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 extern "C" {
@@ -329,4 +331,72 @@ TEST(ExperimentInput, DeepOrHugeYamlIsRefusedQuickly)
     std::string big = std::string(kTinyYaml) + "#" + std::string(2 << 20, 'x') + "\n";
     EXPECT_EQ(ghm_experiment_load_string(big.c_str(), "big.yaml", &e, &err), GHM_EINPUT);
     EXPECT_NE(std::string(err.msg).find("large"), std::string::npos) << err.msg;
+}
+
+TEST(ExperimentInput, CombinationsThatCannotBeMeantAreRefusedSayingWhy)
+{
+    struct Case {
+        const char *from, *to, *expect;
+    } cases[] = {
+        {"  - name: triplet\n", "  - name: contrastive\n    params: {pos_margin: 1.5, neg_margin: 1.0}\n",
+         "pos_margin"},
+        {"  - name: triplet\n", "  - name: ghm\n    params: {pos_margin: 0.5, neg_margin: 0.5}\n", "pos_margin"},
+        {"m_per_class: 2}", "m_per_class: 2, schedule: {name: cosine, warmup_epochs: 5}}", "warmup_epochs"},
+        {"image_size: 8,", "image_size: 8, path: /usr/share/datasets,", "path"},
+    };
+    for (const Case &c : cases) {
+        std::string y = kTinyYaml;
+        size_t k = y.find(c.from);
+        ASSERT_NE(k, std::string::npos) << c.from;
+        y.replace(k, strlen(c.from), c.to);
+        ghm_experiment e;
+        memset(&e, 0, sizeof e);
+        ghm_error err;
+        EXPECT_EQ(ghm_experiment_load_string(y.c_str(), "c.yaml", &e, &err), GHM_EINPUT) << c.to;
+        EXPECT_NE(std::string(err.msg).find(c.expect), std::string::npos) << err.msg;
+        EXPECT_NE(std::string(err.msg).find("c.yaml:"), std::string::npos) << err.msg;
+    }
+    // the boundary cases are fine: warmup as long as the run, margins in order
+    std::string y = kTinyYaml;
+    size_t k = y.find("m_per_class: 2}");
+    y.replace(k, strlen("m_per_class: 2}"), "m_per_class: 2, schedule: {name: cosine, warmup_epochs: 1}}");
+    k = y.find("  - name: triplet\n");
+    y.replace(k, strlen("  - name: triplet\n"), "  - name: contrastive\n    params: {pos_margin: 0.2, neg_margin: 1.0}\n");
+    ghm_experiment e;
+    memset(&e, 0, sizeof e);
+    ghm_error err;
+    ASSERT_EQ(ghm_experiment_load_string(y.c_str(), "ok.yaml", &e, &err), 0) << err.msg;
+    ghm_experiment_free(&e);
+}
+
+// found by fuzz_idx: a few bytes declaring 3 GiB of items made the reader
+// allocate 3 GiB before it found the data missing
+TEST(IdxInput, DeclaredSizeIsNotAllocatedBeforeTheDataArrives)
+{
+    std::string d = tmpdir();
+    std::string hdr("\x00\x00\x08\x03\x00\x00\x40\x00\x00\x00\x03\x00\x00\x00\x01\x00", 16); // 16384 x 768 x 256
+    std::string raw = d + "/big.idx", gz = d + "/big.idx.gz";
+    write_file(raw, hdr + "abc");
+    ASSERT_EQ(system(("gzip -c '" + raw + "' > '" + gz + "'").c_str()), 0);
+    for (const std::string &p : {raw, gz}) {
+        // in a child limited to 1 GiB of address space (not under ASan, which
+        // reserves far more): allocating the declared 3 GiB would fail there
+        pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+#if !defined(__SANITIZE_ADDRESS__)
+            struct rlimit rl = {(rlim_t)1 << 30, (rlim_t)1 << 30};
+            setrlimit(RLIMIT_AS, &rl);
+#endif
+            int nd, dd[4];
+            uint8_t *data = nullptr;
+            ghm_error e;
+            int rc = ghm_idx_read(p.c_str(), &nd, dd, &data, &e);
+            _exit(rc == GHM_EINPUT && strstr(e.msg, "truncated") && !data ? 0 : 1);
+        }
+        int st = 0;
+        ASSERT_EQ(waitpid(pid, &st, 0), pid);
+        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << p;
+    }
+    rmrf(d);
 }
