@@ -13,6 +13,7 @@ int ghm_cmd_bench_eval(int argc, char **argv);  /* cmd_eval.c: bench eval --n --
 int ghm_cmd_loss(int argc, char **argv);        /* cmd_loss.c: loss NAME --embeddings ... */
 int ghm_cmd_bench_train(int argc, char **argv); /* cmd_bench.c: bench train */
 int ghm_cmd_bench_embed(int argc, char **argv); /* cmd_bench.c: bench embed */
+int ghm_cmd_bench_pdist(int argc, char **argv); /* cmd_bench_pdist.c: bench pdist */
 int ghm_cmd_run(int argc, char **argv);         /* cmd_run.c: run X.yaml */
 int ghm_cmd_report(int argc, char **argv);      /* cmd_run.c: report results/<name> */
 

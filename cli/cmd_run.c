@@ -10,6 +10,8 @@
 #include "../harness/record.h"
 #include "../harness/report.h"
 #include "../harness/run.h"
+#include "../harness/search.h"
+#include "../harness/search_report.h"
 
 #include <math.h>
 #include <signal.h>
@@ -61,7 +63,10 @@ static void format_swept(const ghm_run_spec *r, char *buf, size_t n)
     int k = snprintf(buf, n, "%s", r->loss);
     for (int i = 0; i < r->n_swept && k > 0 && (size_t)k < n; i++)
         k += snprintf(buf + k, n - (size_t)k, " %s=%s", r->swept_name[i], r->swept_text[i]);
-    if (k > 0 && (size_t)k < n) snprintf(buf + k, n - (size_t)k, " seed=%llu", (unsigned long long)r->seed);
+    if (k > 0 && (size_t)k < n) k += snprintf(buf + k, n - (size_t)k, " seed=%llu", (unsigned long long)r->seed);
+    if (r->role != GHM_ROLE_PLAIN && k > 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, r->role == GHM_ROLE_TRIAL ? " trial=%d fold=%d" : " final rep=%d fold=%d",
+                 r->role == GHM_ROLE_TRIAL ? r->trial : r->reproduction, r->split.fold);
 }
 
 static void on_progress(const ghm_run_progress *p, void *user)
@@ -218,7 +223,10 @@ static void print_dry_run(const ghm_experiment *e, const char *out_dir, const gh
         sw[0] = '\0';
         for (int s = 0; s < r->n_swept && o < (int)sizeof sw; s++)
             o += snprintf(sw + o, sizeof sw - (size_t)o, "%s=%s ", r->swept_name[s], r->swept_text[s]);
-        if (o < (int)sizeof sw) snprintf(sw + o, sizeof sw - (size_t)o, "seed=%llu", (unsigned long long)r->seed);
+        if (o < (int)sizeof sw) o += snprintf(sw + o, sizeof sw - (size_t)o, "seed=%llu", (unsigned long long)r->seed);
+        if (r->role != GHM_ROLE_PLAIN && o < (int)sizeof sw)
+            snprintf(sw + o, sizeof sw - (size_t)o, r->role == GHM_ROLE_TRIAL ? " trial=%d fold=%d" : " final rep=%d fold=%d",
+                     r->role == GHM_ROLE_TRIAL ? r->trial : r->reproduction, r->split.fold);
         ghm_error ee;
         int st = ghm_record_state_spec(out_dir, r, &ee);
         printf("%5d  %-16s  %-9s  %-20s  %s\n", r->index, r->run_id,
@@ -236,7 +244,7 @@ static void note_records(const ghm_experiment *e, const char *out_dir, const ghm
     *n_skipped = 0;
     for (int i = 0; i < e->n_runs; i++) {
         const ghm_run_spec *r = &e->runs[i];
-        if (sel->shard_n > 0 && i % sel->shard_n != sel->shard_i - 1) continue;
+        if (sel->shard_n > 0 && r->index % sel->shard_n != sel->shard_i - 1) continue;
         if (!ghm_run_matches(r, sel->only)) continue;
         ghm_error ee;
         ghm_error_clear(&ee);
@@ -287,6 +295,29 @@ static int check_out_dir(const char *out_opt, const char *out_dir, ghm_error *er
             *slash = '\0';
         }
     }
+}
+
+/* Ensembles (concatenated evaluation) of finished reproductions, then the
+ * search report. Returns the exit status. */
+static int write_search_report(const char *out_dir, ghm_experiment *e, int plots)
+{
+    ghm_error err;
+    ghm_error_clear(&err);
+    int n_new = 0, n_missing = 0;
+    if (ghm_search_ensembles(e, out_dir, &n_new, &n_missing, &err) < 0) return ghm_cli_fail(&err);
+    if (n_new) printf("concatenated evaluation: %d reproduction(s) evaluated\n", n_new);
+    if (n_missing)
+        fprintf(stderr,
+                "ghm: warning: %d reproduction(s) have no concatenated evaluation and their test embeddings are gone "
+                "(rerun their final runs with --force --only <id> to make them)\n",
+                n_missing);
+    ghm_search_report_result rr;
+    if (ghm_search_report_write(out_dir, e, plots, &rr, &err) < 0) return ghm_cli_fail(&err);
+    printf("report: %s/summary.md (search: %d of %d trials, %d of %d final runs%s; %d plot(s))\n", out_dir,
+           rr.n_trials_done, rr.n_trials_planned, rr.n_final_done, rr.n_final_planned,
+           rr.n_failed ? ", some runs failed" : "", rr.n_plots);
+    if (rr.warning[0]) fprintf(stderr, "ghm: warning: %s\n", rr.warning);
+    return 0;
 }
 
 typedef struct {
@@ -351,84 +382,146 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
         return 2;
     }
 
-    /* rank 0 selects what to run (others must not look at the results folder:
-     * a fast rank could already have finished a run) */
-    int *idx = NULL, n_idx = 0, n_sel = 0, rc = 0, n_failed_skipped = 0;
-    if (root) {
-        idx = malloc((size_t)(e.n_runs > 0 ? e.n_runs : 1) * sizeof *idx);
-        if (!idx)
-            rc = ghm_error_set(&err, GHM_ENOMEM, "out of memory");
-        else
-            ghm_sweep_select(&e, out_dir, &a->sel, idx, &n_idx, &n_sel);
-        if (rc == 0) note_records(&e, out_dir, &a->sel, &n_failed_skipped);
-        if (rc == 0 && a->dry) print_dry_run(&e, out_dir, &a->sel, n_sel, n_idx);
-        if (rc == 0 && !a->dry && (rc = ghm_mkdirs(out_dir, &err)) < 0) {
-            ghm_error_prefix(&err, "--out: cannot create the output directory");
-            rc = err.code = GHM_EINPUT;
+    /* A plain file is one round. A search file is several: each round plans
+     * the trials (and final runs) that the finished records allow, runs them,
+     * and plans again, until the whole search is planned and run. Every rank
+     * plans from the same records (rounds end collectively). */
+    int status = 0, round = 0, waiting_said = 0, fail = 0;
+    ghm_mpi_sweep_result res, total;
+    memset(&total, 0, sizeof total);
+    for (;; round++) {
+        int complete = 1, rc = 0, n_failed_skipped = 0;
+        if (e.search) {
+            int ok_x = ghm_search_expand(&e, out_dir, &complete, &err) == 0;
+            if (!ghm_mpi_allreduce_int(mpi, ok_x, GHM_MPI_MIN)) {
+                if (!ok_x) ghm_cli_fail(&err);
+                status = 2;
+                break;
+            }
+            if (ghm_mpi_check_plan(mpi, &e, &differs, &err) < 0) {
+                if (root || differs) ghm_cli_fail(&err);
+                status = 2;
+                break;
+            }
         }
-        if (rc == 0 && !a->dry) rc = copy_experiment(a->file, out_dir, &err);
-        if (rc < 0) ghm_cli_fail(&err);
-    }
-    rc = ghm_mpi_bcast_int(mpi, rc);
-    if (rc < 0 || a->dry) {
-        free(idx);
-        ghm_experiment_free(&e);
-        return rc < 0 ? failure_status(rc) : 0;
-    }
-    if (root) {
-        printf("%s: %d run(s) in the plan, %d selected, %d already finished, ", e.name, e.n_runs, n_sel,
-               n_sel - n_idx - n_failed_skipped);
-        if (n_failed_skipped > 0) printf("%d failed before (skipped; --retry-failed reruns them), ", n_failed_skipped);
-        printf("%d to run ", n_idx);
-        if (mpi->size > 1)
-            printf("(%d ranks x %d thread(s)%s) -> %s\n", mpi->size, threads,
-                   mpi->rank0_trains ? "" : ", rank 0 coordinates only", out_dir);
-        else
-            printf("(threads %d) -> %s\n", threads, out_dir);
-        fflush(stdout);
-    }
+        /* rank 0 selects what to run (others must not look at the results folder:
+         * a fast rank could already have finished a run) */
+        int *idx = NULL, n_idx = 0, n_sel = 0;
+        ghm_select_opts sel = a->sel;
+        if (round > 0) sel.force = 0; /* --force reruns what was there at the start, once */
+        if (root) {
+            idx = malloc((size_t)(e.n_runs > 0 ? e.n_runs : 1) * sizeof *idx);
+            if (!idx)
+                rc = ghm_error_set(&err, GHM_ENOMEM, "out of memory");
+            else
+                ghm_sweep_select(&e, out_dir, &sel, idx, &n_idx, &n_sel);
+            if (rc == 0) note_records(&e, out_dir, &sel, &n_failed_skipped);
+            if (rc == 0 && a->dry) {
+                print_dry_run(&e, out_dir, &a->sel, n_sel, n_idx);
+                if (e.search && !complete)
+                    printf("search: later trials and the final runs are planned as results come in (%d trials x %d "
+                           "fold(s) per tuned loss, then %d reproduction(s) x %d fold(s) of the best setting)\n",
+                           e.search->trials, e.search->folds >= 2 ? e.search->folds : 1, e.search->reproductions,
+                           e.search->folds >= 2 ? e.search->folds : 1);
+            }
+            if (rc == 0 && !a->dry && round == 0 && (rc = ghm_mkdirs(out_dir, &err)) < 0) {
+                ghm_error_prefix(&err, "--out: cannot create the output directory");
+                rc = err.code = GHM_EINPUT;
+            }
+            if (rc == 0 && !a->dry && round == 0) rc = copy_experiment(a->file, out_dir, &err);
+            if (rc < 0) ghm_cli_fail(&err);
+        }
+        rc = ghm_mpi_bcast_int(mpi, rc);
+        if (rc < 0 || a->dry) {
+            free(idx);
+            ghm_experiment_free(&e);
+            return rc < 0 ? failure_status(rc) : 0;
+        }
+        int n_run = ghm_mpi_bcast_int(mpi, n_idx);
+        if (root && (round == 0 || n_run > 0)) {
+            if (round == 0)
+                printf("%s: %d run(s) in the plan%s, %d selected, %d already finished, ", e.name, e.n_runs,
+                       e.search && !complete ? " so far" : "", n_sel, n_sel - n_idx - n_failed_skipped);
+            else
+                printf("%s: search round %d: %d run(s) planned so far, ", e.name, round + 1, e.n_runs);
+            if (n_failed_skipped > 0)
+                printf("%d failed before (skipped; --retry-failed reruns them), ", n_failed_skipped);
+            printf("%d to run ", n_idx);
+            if (mpi->size > 1)
+                printf("(%d ranks x %d thread(s)%s) -> %s\n", mpi->size, threads,
+                       mpi->rank0_trains ? "" : ", rank 0 coordinates only", out_dir);
+            else
+                printf("(threads %d) -> %s\n", threads, out_dir);
+            fflush(stdout);
+        }
+        if (n_run == 0) {
+            free(idx);
+            /* nothing to run here: done, or (shards) wait for the other shards' runs this round needs */
+            if (!e.search || complete || a->sel.shard_n == 0 || g_stop) break;
+            if (root && !waiting_said) {
+                printf("shard %d/%d: waiting for other shards to finish the runs the next trials depend on "
+                       "(Ctrl-C to stop; rerun to resume)\n",
+                       a->sel.shard_i, a->sel.shard_n);
+                fflush(stdout);
+                waiting_said = 1;
+            }
+            install_handlers();
+            sleep(2);
+            if (g_stop) {
+                total.n_interrupted_all = 1;
+                break;
+            }
+            continue;
+        }
+        waiting_said = 0;
 
-    install_handlers();
-    ghm_data_cache *cache = NULL;
-    ok = ghm_data_cache_create(&cache, &err) == 0;
-    if (!ghm_mpi_allreduce_int(mpi, ok, GHM_MPI_MIN)) {
-        if (!ok) ghm_cli_fail(&err);
+        install_handlers();
+        ghm_data_cache *cache = NULL;
+        ok = ghm_data_cache_create(&cache, &err) == 0;
+        if (!ghm_mpi_allreduce_int(mpi, ok, GHM_MPI_MIN)) {
+            if (!ok) ghm_cli_fail(&err);
+            ghm_data_cache_destroy(cache);
+            free(idx);
+            ghm_experiment_free(&e);
+            return 1;
+        }
+        run_ui ui;
+        memset(&ui, 0, sizeof ui);
+        ui.tty = mpi->size > 1 ? 0 : ghm_cli_isatty();
+        ui.ranks = mpi->size;
+        ui.t_start = ghm_clock();
+        snprintf(ui.label, sizeof ui.label, "%s  train", g_prefix);
+        ghm_run_hooks hooks = {on_progress, &ui, &g_stop, cache, NULL};
+        rc = ghm_mpi_sweep_run(mpi, &e, out_dir, idx, n_idx, &hooks, on_sweep, &ui, &res, &err);
         ghm_data_cache_destroy(cache);
         free(idx);
-        ghm_experiment_free(&e);
-        return 1;
-    }
-    run_ui ui;
-    memset(&ui, 0, sizeof ui);
-    ui.tty = mpi->size > 1 ? 0 : ghm_cli_isatty();
-    ui.ranks = mpi->size;
-    ui.t_start = ghm_clock();
-    snprintf(ui.label, sizeof ui.label, "%s  train", g_prefix);
-    ghm_run_hooks hooks = {on_progress, &ui, &g_stop, cache, NULL};
-    ghm_mpi_sweep_result res;
-    rc = ghm_mpi_sweep_run(mpi, &e, out_dir, idx, n_idx, &hooks, on_sweep, &ui, &res, &err);
-    ghm_data_cache_destroy(cache);
-    free(idx);
-    if (ui.skipped > 0)
-        printf("%s%d run(s) skipped: another process is running or has finished them (their records will be in "
-               "%s/runs)\n",
-               g_prefix, ui.skipped, out_dir);
+        if (ui.skipped > 0)
+            printf("%s%d run(s) skipped: another process is running or has finished them (their records will be "
+                   "in %s/runs)\n",
+                   g_prefix, ui.skipped, out_dir);
+        total.n_done_all += res.n_done_all;
+        total.n_failed_all += res.n_failed_all;
+        total.n_interrupted_all += res.n_interrupted_all;
 
-    /* this rank's outcome, then everyone's: failed runs were recorded and the
-     * sweep went on; the status is 1 at the end (after the report) */
-    int fail = 0;
-    if (rc < 0 && rc != GHM_EINTR) fail = res.n_failed > 0 ? 1 : failure_status(rc);
-    if (rc < 0 && rc != GHM_EINTR && res.n_failed == 0) fprintf(stderr, "%sghm: error: %s\n", g_prefix, err.msg);
-    fail = ghm_mpi_allreduce_int(mpi, fail, GHM_MPI_MAX);
-    int status = 0;
-    if (res.n_interrupted_all > 0) {
+        /* this rank's outcome, then everyone's: failed runs were recorded and the
+         * sweep (and a search) went on; the status is 1 at the end (after the report) */
+        int f = 0;
+        if (rc < 0 && rc != GHM_EINTR) f = res.n_failed > 0 ? 1 : failure_status(rc);
+        if (rc < 0 && rc != GHM_EINTR && res.n_failed == 0) fprintf(stderr, "%sghm: error: %s\n", g_prefix, err.msg);
+        f = ghm_mpi_allreduce_int(mpi, f, GHM_MPI_MAX);
+        if (f > fail) fail = f;
+        if (res.n_interrupted_all > 0 || (f && res.n_failed_all == 0)) break;
+        if (!e.search) break;
+    }
+    res = total;
+    if (status == 0 && res.n_interrupted_all > 0) {
         if (root)
             fprintf(stderr,
                     "\nghm: interrupted: %d run(s) finished and recorded%s; the run(s) in flight were not recorded. "
                     "Rerun the same command to resume.\n",
                     res.n_done_all, res.n_failed_all > 0 ? " (some failed)" : "");
         status = 130;
-    } else if (fail && res.n_failed_all == 0) {
+    } else if (status == 0 && fail && res.n_failed_all == 0) {
         status = fail;
     }
     if (status != 0 || !root) {
@@ -458,6 +551,9 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
                a->sel.shard_i, a->sel.shard_n, missing, out_dir);
     } else if (finished == 0) {
         printf("no finished runs to report%s\n", res.n_failed_all > 0 ? "" : " (selection empty)");
+    } else if (e.search) {
+        int st = write_search_report(out_dir, &e, 1);
+        if (status == 0) status = st;
     } else {
         ghm_report_opts ro;
         ghm_report_opts_default(&ro);
@@ -579,6 +675,11 @@ int ghm_cmd_report(int argc, char **argv)
             have_e = 1;
         else
             fprintf(stderr, "ghm: warning: cannot use %s (%s); reporting every record found\n", yaml, err.msg);
+    }
+    if (have_e && e.search) {
+        int st = ghm_search_expand(&e, dir, NULL, &err) < 0 ? ghm_cli_fail(&err) : write_search_report(dir, &e, !no_plots);
+        ghm_experiment_free(&e);
+        return st;
     }
     ghm_report_opts ro;
     ghm_report_opts_default(&ro);

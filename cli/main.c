@@ -145,6 +145,7 @@ static int cmd_bench(int argc, char **argv)
     if (strcmp(argv[1], "train") == 0) return ghm_cmd_bench_train(argc - 1, argv + 1);
     if (strcmp(argv[1], "embed") == 0) return ghm_cmd_bench_embed(argc - 1, argv + 1);
     if (strcmp(argv[1], "eval") == 0) return ghm_cmd_bench_eval(argc - 1, argv + 1);
+    if (strcmp(argv[1], "pdist") == 0) return ghm_cmd_bench_pdist(argc - 1, argv + 1);
     return ghm_cli_usage("bench", "unknown benchmark '%s' (expected train, embed or eval)", argv[1]);
 }
 

@@ -67,7 +67,11 @@ typedef struct ghm_split_opts {
     int protocol;              /* GHM_SPLIT_STANDARD | GHM_SPLIT_CLASSES */
     int n_train_classes;       /* classes protocol: 0 = first half; else count of train_classes */
     int train_classes[GHM_MAX_CLASSES];
-    double val_fraction;       /* 0 = no validation part */
+    double val_fraction;       /* 0 = no validation part (ignored when folds >= 2) */
+    int folds;                 /* >= 2: k-fold cross-validation inside the training part: the
+                                  validation part is fold `fold`, training uses the other folds
+                                  (0 or 1 = no folds: val_fraction as above) */
+    int fold;                  /* 0..folds-1 */
     int limit_train, limit_test; /* 0 = no limit; else keep this many (stratified, seeded) */
     uint64_t seed;             /* for validation carving and limits */
 } ghm_split_opts;

@@ -251,6 +251,12 @@ int ghm_idx_read(const char *path, int *ndim, int dims[4], uint8_t **data, ghm_e
                            total, what);
         goto fail;
     }
+    if (s.cut[0]) { /* all the data, but the gzip trailer (CRC, length) is cut off */
+        free(buf);
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: truncated gzip file: %s data complete, its check trailer is not%s",
+                           path, what, s.cut);
+        goto fail;
+    }
     src_close(&s);
     *ndim = nd;
     *data = buf;

@@ -10,6 +10,16 @@
  *           training classes (at least 2 when val_fraction > 0), drawn at
  *           random (seeded) and held out whole; at least 2 must stay for
  *           training.
+ * Folds (folds >= 2, k-fold cross-validation inside the training part;
+ *           val_fraction is then not used): standard: every class's training
+ *           images are shuffled (seeded) and cut into `folds` contiguous
+ *           chunks of equal size (+-1), so each fold is stratified; classes:
+ *           the training classes, in increasing id order, are cut into `folds`
+ *           contiguous ranges (fold f holds classes [f*n/k, (f+1)*n/k), as
+ *           the rotating class ranges of "A Metric Learning Reality Check"),
+ *           each of at least 2 classes. Fold `fold` validates, the others
+ *           train. The folds of one seed are disjoint and cover the training
+ *           part.
  * Limits (limit_train, limit_test) are applied first, to the training pool
  * (before validation is carved out of it) and to the test pool: a stratified
  * subsample (each class keeps its share, largest remainders first), seeded.
@@ -149,6 +159,9 @@ int ghm_split_make(const ghm_dataset *d, const ghm_split_opts *o, ghm_split *out
         return ghm_error_set(err, GHM_EINPUT, "split: unknown protocol %d (0 = standard, 1 = classes)", o->protocol);
     if (!(o->val_fraction >= 0.0 && o->val_fraction < 1.0))
         return ghm_error_set(err, GHM_EINPUT, "split: val_fraction = %g must be in [0, 1)", o->val_fraction);
+    if (o->folds < 0 || o->folds > GHM_MAX_CLASSES * 64 || (o->folds >= 2 && (o->fold < 0 || o->fold >= o->folds)))
+        return ghm_error_set(err, GHM_EINPUT, "split: fold %d of %d folds is not a fold (0..%d)", o->fold, o->folds,
+                             o->folds - 1);
     if (o->limit_train < 0 || o->limit_test < 0)
         return ghm_error_set(err, GHM_EINPUT, "split: limit_train = %d and limit_test = %d must be >= 0", o->limit_train,
                              o->limit_test);
@@ -217,7 +230,39 @@ int ghm_split_make(const ghm_dataset *d, const ghm_split_opts *o, ghm_split *out
     ghm_rng_seed(&r, base + 2, GHM_STREAM_SPLIT);
     if (o->protocol == GHM_SPLIT_STANDARD) {
         for (int c = 0; c < K; c++) tr_ids[ktr++] = te_ids[kte++] = c;
-        if (o->val_fraction > 0) {
+        if (o->folds >= 2) {
+            for (int c = 0; c < K; c++) val_ids[kval++] = c;
+            /* per class: shuffle its training images, fold f = chunk [f*nc/k, (f+1)*nc/k) */
+            ghm_rng_seed(&r, base + 4, GHM_STREAM_SPLIT);
+            int *mark = calloc((size_t)ntr + 1, sizeof(int)), *cls = malloc(sizeof(int) * ((size_t)ntr + 1));
+            if (!mark || !cls) {
+                free(mark);
+                free(cls);
+                rc = ghm_error_set(err, GHM_ENOMEM, "split: out of memory");
+                goto done;
+            }
+            for (int c = 0; c < K; c++) {
+                int nc = 0;
+                for (int i = 0; i < ntr; i++)
+                    if (label_of(d, trp[i]) == c) cls[nc++] = i;
+                ghm_rng_shuffle(&r, cls, nc);
+                long lo = (long)o->fold * nc / o->folds, hi = (long)(o->fold + 1) * nc / o->folds;
+                for (long k = lo; k < hi; k++) mark[cls[k]] = 1;
+            }
+            int m = 0;
+            for (int i = 0; i < ntr; i++) {
+                if (mark[i]) valp[nval++] = trp[i];
+                else trp[m++] = trp[i];
+            }
+            ntr = m;
+            free(mark);
+            free(cls);
+            if (nval == 0 || ntr == 0) {
+                rc = ghm_error_set(err, GHM_EINPUT, "split: %d folds of %d training images leave fold %d or its training part empty",
+                                   o->folds, nval + ntr, o->fold);
+                goto done;
+            }
+        } else if (o->val_fraction > 0) {
             for (int c = 0; c < K; c++) val_ids[kval++] = c;
             /* per class: shuffle its training images, move round(f * n_c) of them (>= 1 when n_c >= 2) */
             int *mark = calloc((size_t)ntr + 1, sizeof(int)), *cls = malloc(sizeof(int) * ((size_t)ntr + 1));
@@ -257,7 +302,17 @@ int ghm_split_make(const ghm_dataset *d, const ghm_split_opts *o, ghm_split *out
             if (is_train[c]) cand[ncand++] = c;
             else te_ids[kte++] = c;
         }
-        if (o->val_fraction > 0) {
+        if (o->folds >= 2) {
+            if (ncand / o->folds < 2) { /* each fold >= 2 classes; then >= 2 remain to train */
+                rc = ghm_error_set(err, GHM_EINPUT,
+                                   "split: %d folds over %d training classes: every fold needs at least 2 classes "
+                                   "(at most %d folds)",
+                                   o->folds, ncand, ncand / 2);
+                goto done;
+            }
+            int lo = (int)((long)o->fold * ncand / o->folds), hi = (int)((long)(o->fold + 1) * ncand / o->folds);
+            for (int k = lo; k < hi; k++) is_val[cand[k]] = 1;
+        } else if (o->val_fraction > 0) {
             int hold = (int)lround(o->val_fraction * ncand);
             if (hold < 2) hold = 2;
             if (ncand - hold < 2) {

@@ -134,8 +134,7 @@ int ghm_fuzz_record(const uint8_t *data, size_t n)
     int rc = ghm_record_read(p, &r, &e);
     check_error(rc, &e);
     if (rc == 0) {
-        /* what the statistics may rely on */
-        if (!r.failed && r.test.n < 1) abort();
+        /* what the statistics may rely on (search trials carry no test metrics) */
         for (int i = 0; i < r.test.n; i++) {
             double v = r.test.value[i];
             if (strcmp(r.test.name[i], "map@r") != 0 && strcmp(r.test.name[i], "r_precision") != 0 && !isfinite(v))

@@ -102,6 +102,10 @@ static const field_def fields[] = {
     FLD("eval.kmeans_max_iter", T_INT, eval.kmeans_max_iter, 1, 1000000, 0, 0, NULL),
     SPC("losses"),
     SPC("sweep"),
+    SPC("search"),
+    SPC("protocol"),
+    SPC("final"),
+    SPC("compare_to"),
 };
 #define N_FIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -496,6 +500,8 @@ static int parse_list(walker *w, const char *path, yaml_node_t *v)
     if (strcmp(path, "seeds") == 0) {
         int rc = seq_check(w, v, path, "non-negative integer (e.g. seeds: [0, 1, 2])");
         if (rc) return rc;
+        c->has_seeds = 1;
+        c->seeds_mark = nmark(v);
         if (seq_len(v) > 64) return cfg_err(w, v, "seeds: too many seeds (%d, at most 64)", seq_len(v));
         c->n_seeds = 0;
         for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
@@ -636,9 +642,290 @@ static int parse_top_sweep(walker *w, yaml_node_t *v)
     return 0;
 }
 
-static int parse_loss(walker *w, yaml_node_t *v, ghm_cfg_loss *L)
+
+/* ---- the fair protocol: search:, protocol:, final:, compare_to: ------------ */
+
+static int search_alloc(walker *w)
 {
-    static const char *const keys[] = {"name", "params", "sweep", NULL};
+    if (w->c->search) return 0;
+    w->c->search = calloc(1, sizeof *w->c->search);
+    if (!w->c->search) return ghm_error_set(w->err, GHM_ENOMEM, "out of memory reading %s", w->c->file);
+    ghm_search_config *s = &w->c->search->conf;
+    s->method = GHM_SEARCH_TPE;
+    s->trials = 20;
+    snprintf(s->objective, sizeof s->objective, "map@r");
+    s->seed = 0;
+    s->batch = 4;
+    s->folds = 4;
+    s->reproductions = 3;
+    return 0;
+}
+
+/* An integer scalar in [lo, hi]. */
+static int scalar_int(walker *w, yaml_node_t *v, const char *path, long lo, long hi, long *out)
+{
+    double d;
+    if (!v || v->type != YAML_SCALAR_NODE || is_null(v))
+        return cfg_err(w, v, "%s: expected an integer, got %s", path, kind_name(v));
+    if (parse_double(scalar_text(v), &d) || d != floor(d))
+        return cfg_err(w, v, "%s: expected an integer, got '%s'", path, scalar_text(v));
+    if (d < lo || d > hi) return cfg_err(w, v, "%s = %s is out of range [%ld, %ld]", path, scalar_text(v), lo, hi);
+    *out = (long)d;
+    return 0;
+}
+
+static int search_block_map(walker *w, yaml_node_t *v, const char *what)
+{
+    if (!v || v->type != YAML_MAPPING_NODE) return cfg_err(w, v, "%s: expected a mapping, got %s", what, kind_name(v));
+    return 0;
+}
+
+static const char *const search_methods[] = {"random", "tpe", NULL};
+static const char *const search_objectives[] = {"map@r", "recall@1", "r_precision", "nmi", NULL};
+
+static int parse_search_block(walker *w, yaml_node_t *v)
+{
+    static const char *const keys[] = {"method", "trials", "objective", "seed", "batch", NULL};
+    int rc = search_block_map(w, v, "search");
+    if (!rc) rc = search_alloc(w);
+    if (rc) return rc;
+    ghm_cfg_search *S = w->c->search;
+    ghm_search_config *s = &S->conf;
+    S->present = 1;
+    S->mark = nmark(v);
+    char hint[96];
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        const char *key;
+        if ((rc = map_key(w, v, p, "search", &key))) return rc;
+        yaml_node_t *k = node_at(w, p->key), *x = node_at(w, p->value);
+        long n;
+        if (strcmp(key, "method") == 0 || strcmp(key, "objective") == 0) {
+            int is_m = key[0] == 'm';
+            const char *const *names = is_m ? search_methods : search_objectives;
+            if (!x || x->type != YAML_SCALAR_NODE || is_null(x))
+                return cfg_err(w, x ? x : k, "search.%s: expected a name, got %s", key, kind_name(x));
+            const char *t = scalar_text(x);
+            int i;
+            for (i = 0; names[i]; i++)
+                if (strcmp(names[i], t) == 0) break;
+            if (!names[i]) {
+                char list[256];
+                join_names(names, is_m ? 2 : 4, list, sizeof list);
+                return cfg_err(w, x, "search.%s: unknown value '%s'%s; expected one of %s", key, t,
+                               did_you_mean(t, names, is_m ? 2 : 4, hint, sizeof hint), list);
+            }
+            if (is_m)
+                s->method = i;
+            else {
+                snprintf(s->objective, sizeof s->objective, "%s", t);
+                S->m_objective = nmark(x);
+            }
+        } else if (strcmp(key, "trials") == 0) {
+            if ((rc = scalar_int(w, x, "search.trials", 1, 10000, &n))) return rc;
+            s->trials = (int)n;
+        } else if (strcmp(key, "batch") == 0) {
+            if ((rc = scalar_int(w, x, "search.batch", 1, 10000, &n))) return rc;
+            s->batch = (int)n;
+        } else if (strcmp(key, "seed") == 0) {
+            if ((rc = scalar_int(w, x, "search.seed", 0, 1000000000L, &n))) return rc;
+            s->seed = (uint64_t)n;
+        } else {
+            return cfg_err(w, k, "unknown key '%s' in search%s; known keys: method | trials | objective | seed | batch",
+                           key, did_you_mean(key, keys, 5, hint, sizeof hint));
+        }
+    }
+    return 0;
+}
+
+static int parse_protocol_block(walker *w, yaml_node_t *v)
+{
+    int rc = search_block_map(w, v, "protocol");
+    if (!rc) rc = search_alloc(w);
+    if (rc) return rc;
+    ghm_cfg_search *S = w->c->search;
+    S->has_protocol = 1;
+    S->m_protocol = nmark(v);
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        const char *key;
+        if ((rc = map_key(w, v, p, "protocol", &key))) return rc;
+        yaml_node_t *k = node_at(w, p->key), *x = node_at(w, p->value);
+        if (strcmp(key, "folds") != 0) return cfg_err(w, k, "unknown key '%s' in protocol; known keys: folds", key);
+        long n;
+        if ((rc = scalar_int(w, x, "protocol.folds", 1, 100, &n))) return rc;
+        S->conf.folds = (int)n;
+        S->has_folds = 1;
+        S->m_folds = nmark(x);
+    }
+    return 0;
+}
+
+static int parse_final_block(walker *w, yaml_node_t *v)
+{
+    int rc = search_block_map(w, v, "final");
+    if (!rc) rc = search_alloc(w);
+    if (rc) return rc;
+    ghm_cfg_search *S = w->c->search;
+    S->has_final = 1;
+    S->m_final = nmark(v);
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        const char *key;
+        if ((rc = map_key(w, v, p, "final", &key))) return rc;
+        yaml_node_t *k = node_at(w, p->key), *x = node_at(w, p->value);
+        if (strcmp(key, "reproductions") != 0)
+            return cfg_err(w, k, "unknown key '%s' in final; known keys: reproductions", key);
+        long n;
+        if ((rc = scalar_int(w, x, "final.reproductions", 1, 64, &n))) return rc;
+        S->conf.reproductions = (int)n;
+        S->has_reps = 1;
+        S->m_reps = nmark(x);
+    }
+    return 0;
+}
+
+static int parse_compare_to(walker *w, yaml_node_t *v)
+{
+    int rc = search_alloc(w);
+    if (rc) return rc;
+    if (!v || v->type != YAML_SCALAR_NODE || is_null(v))
+        return cfg_err(w, v, "compare_to: expected a loss name, got %s", kind_name(v));
+    ghm_cfg_search *S = w->c->search;
+    if (strlen(scalar_text(v)) >= sizeof S->conf.compare_to)
+        return cfg_err(w, v, "compare_to: '%s' is too long", scalar_text(v));
+    snprintf(S->conf.compare_to, sizeof S->conf.compare_to, "%s", scalar_text(v));
+    S->has_compare = 1;
+    S->m_compare = nmark(v);
+    return 0;
+}
+
+/* A number in a search range (min/max). */
+static int search_number(walker *w, yaml_node_t *x, const char *where, const char *key, double *out)
+{
+    if (!x || x->type != YAML_SCALAR_NODE || is_null(x) || parse_double(scalar_text(x), out))
+        return cfg_err(w, x, "%s: %s: expected a number, got %s%s%s", where, key,
+                       x && x->type == YAML_SCALAR_NODE && !is_null(x) ? "'" : "",
+                       x && x->type == YAML_SCALAR_NODE && !is_null(x) ? scalar_text(x) : kind_name(x),
+                       x && x->type == YAML_SCALAR_NODE && !is_null(x) ? "'" : "");
+    return 0;
+}
+
+/* One dimension: {min, max[, log][, int]} or {choices: [...]}. */
+static int parse_search_dim(walker *w, yaml_node_t *k, yaml_node_t *v, const char *where, ghm_search_dim *d,
+                            ghm_cfg_dim_marks *dm)
+{
+    static const char *const keys[] = {"min", "max", "log", "int", "choices", NULL};
+    const char *path = scalar_text(k);
+    char hint[96];
+    memset(d, 0, sizeof *d);
+    memset(dm, 0, sizeof *dm);
+    snprintf(d->path, sizeof d->path, "%s", path);
+    dm->key = nmark(k);
+    if (!v || v->type != YAML_MAPPING_NODE)
+        return cfg_err(w, v ? v : k,
+                       "%s: '%s' needs a range {min: A, max: B} (optional log: true, int: true) or {choices: [...]}, got %s",
+                       where, path, kind_name(v));
+    int has_min = 0, has_max = 0, has_choices = 0, rc;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        const char *key;
+        if ((rc = map_key(w, v, p, where, &key))) return rc;
+        yaml_node_t *kk = node_at(w, p->key), *x = node_at(w, p->value);
+        if (strcmp(key, "min") == 0) {
+            if ((rc = search_number(w, x, where, "min", &d->lo))) return rc;
+            has_min = 1;
+            dm->lo = nmark(x);
+        } else if (strcmp(key, "max") == 0) {
+            if ((rc = search_number(w, x, where, "max", &d->hi))) return rc;
+            has_max = 1;
+            dm->hi = nmark(x);
+        } else if (strcmp(key, "log") == 0 || strcmp(key, "int") == 0) {
+            int b;
+            if (!x || x->type != YAML_SCALAR_NODE || is_null(x) || parse_bool(scalar_text(x), &b))
+                return cfg_err(w, x ? x : kk, "%s: %s of '%s': expected true or false", where, key, path);
+            if (key[0] == 'l')
+                d->log = b;
+            else
+                d->is_int = b;
+        } else if (strcmp(key, "choices") == 0) {
+            if ((rc = seq_check(w, x, "choices", "value"))) return rc;
+            int n = seq_len(x);
+            if (n > GHM_SEARCH_MAX_CHOICES)
+                return cfg_err(w, x, "%s: '%s' has %d choices, at most %d", where, path, n, GHM_SEARCH_MAX_CHOICES);
+            for (int i = 0; i < n; i++) {
+                yaml_node_t *it = node_at(w, x->data.sequence.items.start[i]);
+                const char *t = scalar_text(it);
+                if (strlen(t) >= GHM_NAME_MAX) return cfg_err(w, it, "%s: choice '%s' is too long", where, t);
+                for (int j = 0; j < i; j++)
+                    if (strcmp(d->choices[j], t) == 0) return cfg_err(w, it, "%s: duplicate choice '%s'", where, t);
+                snprintf(d->choices[i], GHM_NAME_MAX, "%s", t);
+                dm->choice[i] = nmark(it);
+            }
+            d->n_choices = n;
+            has_choices = 1;
+        } else {
+            return cfg_err(w, kk, "%s: unknown key '%s' in the range of '%s'%s; known keys: min | max | log | int | choices",
+                           where, key, path, did_you_mean(key, keys, 5, hint, sizeof hint));
+        }
+    }
+    if (has_choices) {
+        if (has_min || has_max || d->log || d->is_int)
+            return cfg_err(w, v, "%s: '%s' gives both choices and a range; use one of them", where, path);
+        d->kind = GHM_DIM_CHOICES;
+        return 0;
+    }
+    d->kind = GHM_DIM_RANGE;
+    if (!has_min || !has_max)
+        return cfg_err(w, v, "%s: the range of '%s' needs both min and max (or choices: [...])", where, path);
+    if (d->lo > d->hi) return ghm_cfg_error(w->err, w->c, dm->lo, "%s: '%s' has min %g > max %g", where, path, d->lo, d->hi);
+    if (d->log && d->lo <= 0)
+        return ghm_cfg_error(w->err, w->c, dm->lo, "%s: '%s' is searched on a log scale, so min must be > 0 (got %g)", where, path, d->lo);
+    if (d->is_int && (d->lo != floor(d->lo) || d->hi != floor(d->hi)))
+        return cfg_err(w, v, "%s: '%s' is an integer range, so min and max must be integers", where, path);
+    return 0;
+}
+
+/* A loss entry's search: map. ops: the loss (for its parameter names). */
+static int parse_loss_space(walker *w, yaml_node_t *x, int l, const ghm_cfg_loss *L, const ghm_loss_ops *ops)
+{
+    int rc = search_alloc(w);
+    if (rc) return rc;
+    ghm_cfg_search *S = w->c->search;
+    ghm_search_space *sp = &S->conf.space[l];
+    char where[96], hint[96];
+    snprintf(where, sizeof where, "loss '%s' search", L->name);
+    S->loss_has_space[l] = 1;
+    S->loss_space_mark[l] = nmark(x);
+    for (yaml_node_pair_t *q = x->data.mapping.pairs.start; q < x->data.mapping.pairs.top; q++) {
+        const char *pn;
+        if ((rc = map_key(w, x, q, where, &pn))) return rc;
+        yaml_node_t *pk = node_at(w, q->key), *pv = node_at(w, q->value);
+        int ok = ghm_param_spec_find(ops->params, pn) != NULL || ghm_cfg_is_field(pn) ||
+                 (strncmp(pn, "backbone.", 9) == 0 && !strchr(pn + 9, '.') && pn[9]);
+        if (!ok) {
+            const char *cands[GHM_MAX_PARAMS + N_FIELDS];
+            int n = 0;
+            for (int i = 0; ops->params && ops->params[i].name && n < GHM_MAX_PARAMS; i++) cands[n++] = ops->params[i].name;
+            for (int i = 0; i < N_FIELDS; i++)
+                if (fields[i].kind == K_FIELD) cands[n++] = fields[i].path;
+            return cfg_err(w, pk,
+                           "%s: unknown key '%s'%s; search keys are parameters of loss '%s' or dotted keys of the file "
+                           "such as train.optimizer.lr",
+                           where, pn, did_you_mean(pn, cands, n, hint, sizeof hint), L->name);
+        }
+        if (strcmp(pn, "dataset.name") == 0 || strcmp(pn, "backbone.name") == 0 || strcmp(pn, "dataset.split") == 0 ||
+            strcmp(pn, "dataset.path") == 0)
+            return cfg_err(w, pk, "%s: '%s' cannot be searched (it changes the task, not a hyper-parameter)", where, pn);
+        if (sp->n >= GHM_SEARCH_MAX_DIMS)
+            return cfg_err(w, pk, "%s: too many searched keys (at most %d)", where, GHM_SEARCH_MAX_DIMS);
+        rc = parse_search_dim(w, pk, pv, where, &sp->dims[sp->n], &S->dm[l][sp->n]);
+        if (rc) return rc;
+        sp->n++;
+    }
+    if (sp->n == 0) return cfg_err(w, x, "%s: the search space is empty; remove it to run the defaults once", where);
+    return 0;
+}
+
+static int parse_loss(walker *w, yaml_node_t *v, ghm_cfg_loss *L, int l)
+{
+    static const char *const keys[] = {"name", "params", "sweep", "search", NULL};
     static const char *const req[] = {"name", NULL};
     char hint[96];
     memset(L, 0, sizeof *L);
@@ -682,12 +969,18 @@ static int parse_loss(walker *w, yaml_node_t *v, ghm_cfg_loss *L)
         const char *key = scalar_text(k);
         if (strcmp(key, "name") == 0) continue;
         int is_params = strcmp(key, "params") == 0, is_sweep = strcmp(key, "sweep") == 0;
-        if (!is_params && !is_sweep)
-            return cfg_err(w, k, "unknown key '%s' in a losses entry%s; known keys: name | params | sweep", key,
-                           did_you_mean(key, keys, 3, hint, sizeof hint));
+        int is_search = strcmp(key, "search") == 0;
+        if (!is_params && !is_sweep && !is_search)
+            return cfg_err(w, k, "unknown key '%s' in a losses entry%s; known keys: name | params | sweep | search", key,
+                           did_you_mean(key, keys, 4, hint, sizeof hint));
         if (is_null(x)) continue;
         if (x->type != YAML_MAPPING_NODE)
             return cfg_err(w, x, "losses: %s of loss '%s': expected a mapping, got %s", key, L->name, kind_name(x));
+        if (is_search) {
+            rc = parse_loss_space(w, x, l, L, ops);
+            if (rc) return rc;
+            continue;
+        }
         char where[96];
         snprintf(where, sizeof where, "loss '%s' %s", L->name, key);
         for (yaml_node_pair_t *q = x->data.mapping.pairs.start; q < x->data.mapping.pairs.top; q++) {
@@ -733,7 +1026,7 @@ static int parse_losses(walker *w, yaml_node_t *v)
     if (n == 0) return cfg_err(w, v, "losses: the list is empty; give at least one loss");
     if (n > GHM_CFG_MAX_LOSSES) return cfg_err(w, v, "losses: too many entries (%d, at most %d)", n, GHM_CFG_MAX_LOSSES);
     for (int i = 0; i < n; i++) {
-        int rc = parse_loss(w, node_at(w, v->data.sequence.items.start[i]), &c->losses[i]);
+        int rc = parse_loss(w, node_at(w, v->data.sequence.items.start[i]), &c->losses[i], i);
         c->n_losses = i + 1;
         if (rc) return rc;
     }
@@ -833,6 +1126,14 @@ static int walk_map(walker *w, yaml_node_t *map, const char *prefix)
                          : 0;
             else if (strcmp(path, "losses") == 0)
                 rc = parse_losses(w, v);
+            else if (strcmp(path, "search") == 0)
+                rc = parse_search_block(w, v);
+            else if (strcmp(path, "protocol") == 0)
+                rc = parse_protocol_block(w, v);
+            else if (strcmp(path, "final") == 0)
+                rc = parse_final_block(w, v);
+            else if (strcmp(path, "compare_to") == 0)
+                rc = parse_compare_to(w, v);
             else
                 rc = parse_top_sweep(w, v);
             break;
@@ -864,6 +1165,8 @@ static void template_defaults(ghm_run_spec *r)
     r->eval_every = 1;
     ghm_eval_opts_default(&r->eval);
     r->save_embeddings = 1;
+    r->eval_test = 1;
+    r->trial = -1;
 }
 
 void ghm_cfg_free(ghm_cfg *c)
@@ -885,6 +1188,8 @@ void ghm_cfg_free(ghm_cfg *c)
         free(c->sweeps[s].marks);
     }
     c->n_settings = c->n_losses = c->n_sweeps = 0;
+    free(c->search);
+    c->search = NULL;
 }
 
 static int yaml_error(ghm_cfg *c, const yaml_parser_t *p, ghm_error *err)

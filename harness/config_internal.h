@@ -45,6 +45,25 @@ typedef struct ghm_cfg_sweep {
     ghm_cfg_mark *marks;         /* (n) */
 } ghm_cfg_sweep;
 
+/* Where a search dimension was written (for errors found while planning). */
+typedef struct ghm_cfg_dim_marks {
+    ghm_cfg_mark key, lo, hi;
+    ghm_cfg_mark choice[GHM_SEARCH_MAX_CHOICES];
+} ghm_cfg_dim_marks;
+
+/* The fair-protocol blocks: search:, protocol:, final:, compare_to: and every
+ * loss entry's search: map. */
+typedef struct ghm_cfg_search {
+    int present;                  /* a top-level search: block was given */
+    ghm_cfg_mark mark;            /* the search: block */
+    ghm_cfg_mark m_objective, m_folds, m_reps, m_compare, m_protocol, m_final;
+    int has_protocol, has_final, has_compare, has_folds, has_reps;
+    ghm_search_config conf;
+    ghm_cfg_dim_marks dm[32][GHM_SEARCH_MAX_DIMS]; /* per loss entry, per dimension */
+    int loss_has_space[32];
+    ghm_cfg_mark loss_space_mark[32];
+} ghm_cfg_search;
+
 typedef struct ghm_cfg_loss {
     char name[32];
     ghm_cfg_mark mark, name_mark; /* the entry ("- name: ...") and its name value */
@@ -70,7 +89,19 @@ typedef struct ghm_cfg {
     ghm_cfg_loss losses[GHM_CFG_MAX_LOSSES];
     int n_sweeps;                 /* top-level sweep */
     ghm_cfg_sweep sweeps[GHM_MAX_SWEPT];
+    int has_seeds;                /* seeds: was given */
+    ghm_cfg_mark seeds_mark;
+    int has_val_fraction;
+    ghm_cfg_search *search;       /* malloc'd when the file has any search-related key; else NULL */
 } ghm_cfg;
+
+/* Build one run of a search file: loss entry `l` with the searched values x
+ * (one per dimension of its space: numbers, or the index of a choice), role,
+ * trial, reproduction, fold and seed. Errors point at the search dimensions. */
+int ghm_cfg_build_search_run(const ghm_cfg *c, int l, const double *x, int role, int trial, int reproduction,
+                             int fold, uint64_t seed, ghm_run_spec *r, ghm_error *err);
+/* Text of searched value x of dimension d ("0.25", "semihard", "16"). */
+const char *ghm_search_value_text(const ghm_search_dim *d, double x, char *buf, size_t n);
 
 /* Parse and check the structure of a YAML text. On error fills err (GHM_EINPUT
  * "file:line:col: ...") and leaves *c freed. c is caller-allocated (large). */

@@ -13,8 +13,10 @@
 
 #include "../backbones/backbone.h"
 #include "../losses/loss.h"
+#include "search.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +88,10 @@ static void add_line(lines *L, const char *key, const char *fmt, ...)
     L->v[L->n++] = s;
 }
 
+/* A double as canonical text: values that mean the same give the same text
+ * (-0 is written as 0). */
+static double canon_double(double v) { return v == 0 ? 0.0 : v; }
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static void add_params(lines *L, const char *prefix, const ghm_param_spec *spec, const ghm_params *p)
@@ -98,7 +104,7 @@ static void add_params(lines *L, const char *prefix, const ghm_param_spec *spec,
             char buf[64];
             add_line(L, key, "%s", ghm_param_format(s, p->value[i], buf, sizeof buf));
         } else {
-            add_line(L, key, "%.17g", p->value[i]);
+            add_line(L, key, "%.17g", canon_double(p->value[i]));
         }
     }
 }
@@ -110,76 +116,128 @@ static const char *choice(const char *const *names, int i)
     return (i >= 0 && i < n) ? names[i] : "?";
 }
 
+#define GHM_FIELD_ROW(key, member, kind) \
+    {key, #member, offsetof(ghm_run_spec, member), sizeof(((ghm_run_spec *)0)->member), GHM_CANON_##kind},
+const ghm_run_spec_field ghm_run_spec_fields[] = {GHM_RUN_SPEC_FIELDS(GHM_FIELD_ROW)};
+#undef GHM_FIELD_ROW
+const int ghm_run_spec_n_fields = (int)(sizeof ghm_run_spec_fields / sizeof ghm_run_spec_fields[0]);
+
+/* "a,b,c" of the int list at f, its count in the PART row of the same key. */
+static void add_int_list(lines *L, const ghm_run_spec *r, const ghm_run_spec_field *f)
+{
+    int count = 0;
+    for (int j = 0; j < ghm_run_spec_n_fields; j++)
+        if (ghm_run_spec_fields[j].kind == GHM_CANON_PART && !strcmp(ghm_run_spec_fields[j].key, f->key))
+            memcpy(&count, (const char *)r + ghm_run_spec_fields[j].offset, sizeof count);
+    int cap = (int)(f->size / sizeof(int));
+    const int *v = (const int *)(const void *)((const char *)r + f->offset);
+    char tmp[4096];
+    size_t len = 0;
+    tmp[0] = '\0';
+    for (int i = 0; i < count && i < cap && len + 16 < sizeof tmp; i++)
+        len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%d", i ? "," : "", v[i]);
+    add_line(L, f->key, "%s", tmp);
+}
+
+/* A field of the fair protocol: written only when the run is not a plain
+ * run's default there (experiment.h), so plain files keep their ids. */
+static void add_protocol(lines *L, const ghm_run_spec *r, const ghm_run_spec_field *f, int v)
+{
+    size_t o = f->offset;
+    int write;
+    if (o == offsetof(ghm_run_spec, split.folds))
+        write = v != 0;
+    else if (o == offsetof(ghm_run_spec, split.fold))
+        write = r->split.folds != 0 || v != 0;
+    else if (o == offsetof(ghm_run_spec, eval_test))
+        write = v != 1;
+    else if (o == offsetof(ghm_run_spec, role))
+        write = v != GHM_ROLE_PLAIN;
+    else if (o == offsetof(ghm_run_spec, loss_entry))
+        write = r->role != GHM_ROLE_PLAIN || v != 0;
+    else if (o == offsetof(ghm_run_spec, trial))
+        write = r->role != GHM_ROLE_PLAIN || v != -1;
+    else /* reproduction */
+        write = r->role == GHM_ROLE_FINAL || v != 0;
+    if (!write) return;
+    if (o == offsetof(ghm_run_spec, role)) {
+        if (v == GHM_ROLE_TRIAL || v == GHM_ROLE_FINAL)
+            add_line(L, f->key, "%s", v == GHM_ROLE_TRIAL ? "trial" : "final");
+        else
+            add_line(L, f->key, "%d", v);
+    } else {
+        add_line(L, f->key, "%d", v);
+    }
+}
+
 int ghm_run_spec_canonical(const ghm_run_spec *r, char *buf, int n)
 {
     lines L = {NULL, 0, 0, 0};
-    char tmp[GHM_MAX_CLASSES * 5 + 8];
+    char metrics[256] = "";
 
     add_line(&L, "ghm.canonical", "%d", CANON_VERSION);
-    add_line(&L, "experiment", "%s", r->experiment);
-    add_line(&L, "seed", "%llu", (unsigned long long)r->seed);
-
-    add_line(&L, "dataset.name", "%s", r->dataset_name);
-    add_line(&L, "dataset.path", "%s", r->dataset_path);
-    add_line(&L, "dataset.classes", "%d", r->data.classes);
-    add_line(&L, "dataset.train_per_class", "%d", r->data.train_per_class);
-    add_line(&L, "dataset.test_per_class", "%d", r->data.test_per_class);
-    add_line(&L, "dataset.image_size", "%d", r->data.image_size);
-    add_line(&L, "dataset.split", "%s", choice(ghm_cfg_split_names, r->split.protocol));
-    tmp[0] = '\0';
-    for (int i = 0; i < r->split.n_train_classes && i < GHM_MAX_CLASSES; i++) {
-        char one[16];
-        snprintf(one, sizeof one, "%s%d", i ? "," : "", r->split.train_classes[i]);
-        strcat(tmp, one);
+    for (int i = 0; i < ghm_run_spec_n_fields; i++) {
+        const ghm_run_spec_field *f = &ghm_run_spec_fields[i];
+        const void *p = (const char *)r + f->offset;
+        int iv = 0;
+        if (f->size == sizeof(int)) memcpy(&iv, p, sizeof iv);
+        switch (f->kind) {
+        case GHM_CANON_SKIP:
+        case GHM_CANON_PART:
+            break;
+        case GHM_CANON_STR:
+            add_line(&L, f->key, "%.*s", (int)strnlen((const char *)p, f->size), (const char *)p);
+            break;
+        case GHM_CANON_INT:
+            add_line(&L, f->key, "%d", iv);
+            break;
+        case GHM_CANON_U64: {
+            uint64_t u;
+            memcpy(&u, p, sizeof u);
+            add_line(&L, f->key, "%llu", (unsigned long long)u);
+            break;
+        }
+        case GHM_CANON_DBL: {
+            double d;
+            memcpy(&d, p, sizeof d);
+            add_line(&L, f->key, "%.17g", canon_double(d));
+            break;
+        }
+        case GHM_CANON_SPLIT:
+            add_line(&L, f->key, "%s", choice(ghm_cfg_split_names, iv));
+            break;
+        case GHM_CANON_OPTIM:
+            add_line(&L, f->key, "%s", choice(ghm_optim_names, iv));
+            break;
+        case GHM_CANON_SCHED:
+            add_line(&L, f->key, "%s", choice(ghm_schedule_names, iv));
+            break;
+        case GHM_CANON_CLASSES:
+        case GHM_CANON_KS:
+            add_int_list(&L, r, f);
+            break;
+        case GHM_CANON_METRIC:
+            if (iv) {
+                if (metrics[0]) strncat(metrics, ",", sizeof metrics - strlen(metrics) - 1);
+                strncat(metrics, f->key, sizeof metrics - strlen(metrics) - 1);
+            }
+            break;
+        case GHM_CANON_BB_PARAMS: {
+            const ghm_backbone_ops *bo = ghm_backbone_find(r->backbone);
+            add_params(&L, f->key, bo ? bo->params : NULL, (const ghm_params *)p);
+            break;
+        }
+        case GHM_CANON_LOSS_PARAMS: {
+            const ghm_loss_ops *lo = ghm_loss_find(r->loss);
+            add_params(&L, f->key, lo ? lo->params : NULL, (const ghm_params *)p);
+            break;
+        }
+        case GHM_CANON_PROTOCOL:
+            add_protocol(&L, r, f, iv);
+            break;
+        }
     }
-    add_line(&L, "dataset.train_classes", "%s", tmp);
-    add_line(&L, "dataset.val_fraction", "%.17g", r->split.val_fraction);
-    add_line(&L, "dataset.limit.train", "%d", r->split.limit_train);
-    add_line(&L, "dataset.limit.test", "%d", r->split.limit_test);
-
-    const ghm_backbone_ops *bo = ghm_backbone_find(r->backbone);
-    add_line(&L, "backbone.name", "%s", r->backbone);
-    add_line(&L, "backbone.embedding_dim", "%d", r->embedding_dim);
-    add_line(&L, "backbone.normalize", "%d", r->normalize);
-    add_params(&L, "backbone", bo ? bo->params : NULL, &r->backbone_params);
-
-    add_line(&L, "train.epochs", "%d", r->epochs);
-    add_line(&L, "train.steps_per_epoch", "%d", r->steps_per_epoch);
-    add_line(&L, "train.batch_size", "%d", r->batch_size);
-    add_line(&L, "train.m_per_class", "%d", r->m_per_class);
-    add_line(&L, "train.optimizer.name", "%s", choice(ghm_optim_names, r->optim.kind));
-    add_line(&L, "train.optimizer.lr", "%.17g", r->optim.lr);
-    add_line(&L, "train.optimizer.momentum", "%.17g", r->optim.momentum);
-    add_line(&L, "train.optimizer.nesterov", "%d", r->optim.nesterov);
-    add_line(&L, "train.optimizer.weight_decay", "%.17g", r->optim.weight_decay);
-    add_line(&L, "train.optimizer.beta1", "%.17g", r->optim.beta1);
-    add_line(&L, "train.optimizer.beta2", "%.17g", r->optim.beta2);
-    add_line(&L, "train.optimizer.eps", "%.17g", r->optim.eps);
-    add_line(&L, "train.schedule.name", "%s", choice(ghm_schedule_names, r->schedule.kind));
-    add_line(&L, "train.schedule.warmup_epochs", "%.17g", r->schedule.warmup_epochs);
-    add_line(&L, "train.schedule.step_epochs", "%.17g", r->schedule.step_epochs);
-    add_line(&L, "train.schedule.gamma", "%.17g", r->schedule.gamma);
-    add_line(&L, "train.schedule.min_lr_ratio", "%.17g", r->schedule.min_lr_ratio);
-
-    add_line(&L, "eval.every", "%d", r->eval_every);
-    tmp[0] = '\0';
-    for (int i = 0; i < r->eval.n_k && i < GHM_MAX_K; i++) {
-        char one[24];
-        snprintf(one, sizeof one, "%s%d", i ? "," : "", r->eval.ks[i]);
-        strcat(tmp, one);
-    }
-    add_line(&L, "eval.recall_at", "%s", tmp);
-    snprintf(tmp, sizeof tmp, "%s%s%s%s", r->eval.do_recall ? "recall," : "", r->eval.do_nmi ? "nmi," : "",
-             r->eval.do_map_r ? "map_r," : "", r->eval.do_r_precision ? "r_precision," : "");
-    if (tmp[0]) tmp[strlen(tmp) - 1] = '\0';
-    add_line(&L, "eval.metrics", "%s", tmp);
-    add_line(&L, "eval.kmeans_restarts", "%d", r->eval.kmeans_restarts);
-    add_line(&L, "eval.kmeans_max_iter", "%d", r->eval.kmeans_max_iter);
-    add_line(&L, "eval.save_embeddings", "%d", r->save_embeddings);
-
-    const ghm_loss_ops *lo = ghm_loss_find(r->loss);
-    add_line(&L, "loss.name", "%s", r->loss);
-    add_params(&L, "loss", lo ? lo->params : NULL, &r->loss_params);
+    add_line(&L, "eval.metrics", "%s", metrics);
 
     int rc = 0;
     if (L.failed) {
@@ -533,6 +591,227 @@ done:
     return rc;
 }
 
+
+/* ---- runs of a search file ----------------------------------------------------- */
+
+const char *ghm_search_value_text(const ghm_search_dim *d, double x, char *buf, size_t n)
+{
+    if (d->kind == GHM_DIM_CHOICES) {
+        int i = (int)x;
+        if (i < 0) i = 0;
+        if (i >= d->n_choices) i = d->n_choices - 1;
+        snprintf(buf, n, "%s", d->choices[i]);
+    } else if (d->is_int) {
+        snprintf(buf, n, "%.0f", x);
+    } else {
+        snprintf(buf, n, "%.6g", x);
+    }
+    return buf;
+}
+
+int ghm_cfg_build_search_run(const ghm_cfg *c, int l, const double *x, int role, int trial, int reproduction,
+                             int fold, uint64_t seed, ghm_run_spec *r, ghm_error *err)
+{
+    const ghm_cfg_loss *L = &c->losses[l];
+    const ghm_cfg_search *S = c->search;
+    const ghm_search_space *sp = &S->conf.space[l];
+    const ghm_loss_ops *ops = ghm_loss_find(L->name);
+    ghm_cfg_sweep sw[GHM_SEARCH_MAX_DIMS];
+    char text[GHM_SEARCH_MAX_DIMS][GHM_NAME_MAX];
+    char *tp[GHM_SEARCH_MAX_DIMS];
+    ghm_cfg_mark vm[GHM_SEARCH_MAX_DIMS];
+    combo cb;
+    memset(&cb, 0, sizeof cb);
+    for (int j = 0; j < sp->n; j++) {
+        const ghm_search_dim *d = &sp->dims[j];
+        const ghm_cfg_dim_marks *dm = &S->dm[l][j];
+        /* Values are written with %.6g: the text is what the run gets, so
+         * record, canonical text and table agree. */
+        ghm_search_value_text(d, x[j], text[j], sizeof text[j]);
+        tp[j] = text[j];
+        if (d->kind == GHM_DIM_CHOICES) vm[j] = dm->choice[(int)x[j] < d->n_choices ? (int)x[j] : 0];
+        else vm[j] = x[j] <= d->lo ? dm->lo : x[j] >= d->hi ? dm->hi : dm->key;
+        memset(&sw[j], 0, sizeof sw[j]);
+        copy_name(sw[j].path, sizeof sw[j].path, d->path);
+        sw[j].key = dm->key;
+        sw[j].n = 1;
+        sw[j].text = &tp[j];
+        sw[j].marks = &vm[j];
+        cb.sw[cb.n] = &sw[j];
+        cb.is_loss[cb.n] = ops && ghm_param_spec_find(ops->params, d->path) != NULL;
+        cb.idx[cb.n] = 0;
+        cb.n++;
+    }
+    int rc = build_run(c, L, &cb, seed, r, err);
+    if (rc) return rc;
+    for (int j = 0; j < sp->n; j++)
+        if (sp->dims[j].kind == GHM_DIM_CHOICES) r->swept_value[j] = x[j]; /* position in the choices */
+    r->role = role;
+    r->loss_entry = l;
+    r->trial = trial;
+    r->reproduction = role == GHM_ROLE_FINAL ? reproduction : 0;
+    r->eval_test = role == GHM_ROLE_TRIAL ? 0 : 1;
+    if (S->conf.folds >= 2) {
+        r->split.folds = S->conf.folds;
+        r->split.fold = fold;
+        r->split.val_fraction = 0;
+    }
+    /* trial runs evaluate only their validation fold; their test embeddings are never made */
+    if (role == GHM_ROLE_TRIAL) r->save_embeddings = 0;
+    if (role == GHM_ROLE_FINAL) r->save_embeddings = 1; /* the concatenated evaluation needs them */
+    r->data.name = r->dataset_name;
+    r->data.path = r->dataset_path[0] ? r->dataset_path : NULL;
+    ghm_run_spec_compute_id(r);
+    return 0;
+}
+
+/* Checks of a search file that need the whole file: blocks that belong
+ * together, the objective, folds against the classes, and every end of every
+ * searched range (a run is built at min, max and each choice, so a value out
+ * of a parameter's range is an error now, not in trial 17). */
+static int search_finalize(ghm_cfg *c, ghm_error *err)
+{
+    ghm_cfg_search *S = c->search;
+    ghm_search_config *s = &S->conf;
+    if (!S->present) {
+        ghm_cfg_mark m = S->has_protocol ? S->m_protocol : S->has_final ? S->m_final : S->has_compare ? S->m_compare
+                                                                                                    : S->loss_space_mark[0];
+        for (int l = 0; l < c->n_losses && !S->has_protocol && !S->has_final && !S->has_compare; l++)
+            if (S->loss_has_space[l]) {
+                m = S->loss_space_mark[l];
+                break;
+            }
+        return ghm_cfg_error(err, c, m,
+                             "protocol:, final:, compare_to: and a loss's search: belong to a hyper-parameter search; "
+                             "add a top-level search: block (e.g. search: {method: tpe, trials: 20})");
+    }
+    if (c->n_sweeps > 0)
+        return ghm_cfg_error(err, c, c->sweeps[0].key,
+                             "sweep: cannot be combined with search: (give the searched keys a range in each loss's "
+                             "search: map instead)");
+    for (int l = 0; l < c->n_losses; l++)
+        if (c->losses[l].n_sweeps > 0)
+            return ghm_cfg_error(err, c, c->losses[l].sweeps[0].key,
+                                 "loss '%s': sweep: cannot be combined with search: (use a search: map with choices: "
+                                 "[...] instead)",
+                                 c->losses[l].name);
+    s->n_losses = c->n_losses;
+    /* reproductions and their seeds */
+    if (c->has_seeds && S->has_reps && c->n_seeds != s->reproductions)
+        return ghm_cfg_error(err, c, S->m_reps,
+                             "final.reproductions = %d but seeds: lists %d seeds; the seeds are those of the "
+                             "reproductions, so give one seed per reproduction (or drop one of the two keys)",
+                             s->reproductions, c->n_seeds);
+    if (c->has_seeds) {
+        s->reproductions = c->n_seeds;
+        s->n_rep_seeds = c->n_seeds;
+        memcpy(s->rep_seeds, c->seeds, sizeof(uint64_t) * (size_t)c->n_seeds);
+    } else {
+        s->n_rep_seeds = s->reproductions;
+        for (int i = 0; i < s->reproductions; i++) s->rep_seeds[i] = (uint64_t)i;
+    }
+    /* compare_to */
+    if (!S->has_compare) {
+        snprintf(s->compare_to, sizeof s->compare_to, "%s", c->losses[0].name);
+    } else {
+        int found = 0;
+        for (int l = 0; l < c->n_losses; l++) found += strcmp(c->losses[l].name, s->compare_to) == 0;
+        if (!found) {
+            const char *names[GHM_CFG_MAX_LOSSES];
+            for (int l = 0; l < c->n_losses; l++) names[l] = c->losses[l].name;
+            const char *close = ghm_closest_name(s->compare_to, names, c->n_losses);
+            return ghm_cfg_error(err, c, S->m_compare, "compare_to: '%s' is not a loss of this file%s%s%s",
+                                 s->compare_to, close ? " (did you mean '" : "", close ? close : "", close ? "'?)" : "");
+        }
+        if (found > 1)
+            return ghm_cfg_error(err, c, S->m_compare,
+                                 "compare_to: loss '%s' has %d entries in this file; the reference must be one entry",
+                                 s->compare_to, found);
+    }
+    /* the objective must be computed */
+    const ghm_eval_opts *eo = &c->tmpl.eval;
+    const char *o = s->objective;
+    int ok = (!strcmp(o, "map@r") && eo->do_map_r) || (!strcmp(o, "r_precision") && eo->do_r_precision) ||
+             (!strcmp(o, "nmi") && eo->do_nmi);
+    if (!strcmp(o, "recall@1")) {
+        for (int i = 0; i < eo->n_k; i++) ok |= eo->do_recall && eo->ks[i] == 1;
+    }
+    if (!ok)
+        return ghm_cfg_error(err, c, S->m_objective.line ? S->m_objective : S->mark,
+                             "search.objective = %s is not computed: add it to eval.metrics (and 1 to eval.recall_at "
+                             "for recall@1)",
+                             o);
+    /* validation: folds or val_fraction */
+    int has_vf = 0;
+    ghm_cfg_mark vfm = c->sec_dataset;
+    for (int i = 0; i < c->n_settings; i++)
+        if (!strcmp(c->settings[i].path, "dataset.val_fraction")) {
+            has_vf = c->settings[i].text && strtod(c->settings[i].text, NULL) != 0;
+            vfm = c->settings[i].key;
+        }
+    if (s->folds >= 2 && has_vf)
+        return ghm_cfg_error(err, c, vfm,
+                             "dataset.val_fraction is not used with protocol.folds = %d (each fold validates in "
+                             "turn); remove it, or set protocol.folds: 1 for a single validation split",
+                             s->folds);
+    return 0;
+}
+
+/* After the first run is built (so the dataset and split are known): folds
+ * against the training classes, and every end of every searched range. */
+static int search_check_runs(const ghm_cfg *c, ghm_error *err)
+{
+    const ghm_cfg_search *S = c->search;
+    const ghm_search_config *s = &S->conf;
+    ghm_run_spec *r = malloc(sizeof *r);
+    if (!r) return ghm_error_set(err, GHM_ENOMEM, "out of memory checking the search");
+    int rc = 0;
+    double x[GHM_SEARCH_MAX_DIMS];
+    for (int l = 0; l < c->n_losses && !rc; l++) {
+        const ghm_search_space *sp = &s->space[l];
+        for (int j = 0; j < sp->n; j++)
+            x[j] = sp->dims[j].kind == GHM_DIM_CHOICES ? 0 : sp->dims[j].lo;
+        rc = ghm_cfg_build_search_run(c, l, x, GHM_ROLE_TRIAL, 0, 0, 0, 0, r, err);
+        for (int j = 0; j < sp->n && !rc; j++) {
+            const ghm_search_dim *d = &sp->dims[j];
+            double keep = x[j];
+            if (d->kind == GHM_DIM_CHOICES) {
+                for (int k = 1; k < d->n_choices && !rc; k++) {
+                    x[j] = k;
+                    rc = ghm_cfg_build_search_run(c, l, x, GHM_ROLE_TRIAL, 0, 0, 0, 0, r, err);
+                }
+            } else {
+                x[j] = d->hi;
+                rc = ghm_cfg_build_search_run(c, l, x, GHM_ROLE_TRIAL, 0, 0, 0, 0, r, err);
+            }
+            x[j] = keep;
+        }
+        if (!rc && l == 0) {
+            int known = 0;
+            if (strcmp(r->dataset_name, "synthetic") == 0) known = r->data.classes;
+            if (!strcmp(r->dataset_name, "fashion-mnist") || !strcmp(r->dataset_name, "mnist") ||
+                !strcmp(r->dataset_name, "cifar10"))
+                known = 10;
+            if (known && s->folds >= 2) {
+                int ntr = r->split.protocol == GHM_SPLIT_CLASSES
+                              ? (r->split.n_train_classes ? r->split.n_train_classes : known / 2)
+                              : known;
+                if (r->split.protocol == GHM_SPLIT_CLASSES && ntr / s->folds < 2)
+                    rc = ghm_cfg_error(err, c, S->has_folds ? S->m_folds : S->mark,
+                                       "protocol.folds = %d: the class-disjoint protocol splits the %d training classes "
+                                       "into class-disjoint folds of at least 2 classes each, so at most %d folds",
+                                       s->folds, ntr, ntr / 2);
+            }
+            if (!rc && s->folds < 2 && r->split.val_fraction <= 0)
+                rc = ghm_cfg_error(err, c, S->has_folds ? S->m_folds : S->mark,
+                                   "protocol.folds = 1 validates on dataset.val_fraction, which is 0: set "
+                                   "dataset.val_fraction (or use protocol.folds >= 2)");
+        }
+    }
+    free(r);
+    return rc;
+}
+
 /* ---- the whole plan --------------------------------------------------------------- */
 
 typedef struct id_pos {
@@ -660,6 +939,24 @@ int ghm_experiment_load_string(const char *yaml, const char *path, ghm_experimen
     memcpy(out->seeds, c->seeds, sizeof c->seeds);
     out->n_losses = c->n_losses;
     for (int l = 0; l < c->n_losses; l++) snprintf(out->loss_names[l], sizeof out->loss_names[l], "%s", c->losses[l].name);
+    if (c->search) {
+        rc = search_finalize(c, err);
+        if (!rc) rc = search_check_runs(c, err);
+        if (!rc) {
+            out->search = malloc(sizeof *out->search);
+            if (!out->search) rc = ghm_error_set(err, GHM_ENOMEM, "out of memory");
+            else *out->search = c->search->conf;
+        }
+        if (!rc) {
+            out->cfg = c;
+            rc = ghm_search_expand(out, NULL, NULL, err);
+            if (rc) ghm_experiment_free(out);
+            return rc;
+        }
+        ghm_cfg_free(c);
+        free(c);
+        return rc;
+    }
     rc = expand(c, out, err);
     ghm_cfg_free(c);
     free(c);
@@ -715,4 +1012,11 @@ void ghm_experiment_free(ghm_experiment *e)
     free(e->runs);
     e->runs = NULL;
     e->n_runs = 0;
+    free(e->search);
+    e->search = NULL;
+    if (e->cfg) {
+        ghm_cfg_free(e->cfg);
+        free(e->cfg);
+        e->cfg = NULL;
+    }
 }

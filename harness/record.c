@@ -266,6 +266,19 @@ int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **jso
     if (spec) {
         ghm_jw_key(&w, "params");
         jw_spec_params(&w, spec);
+        if (spec->role != GHM_ROLE_PLAIN) {
+            /* where the run stands in a hyper-parameter search (informative: the report rebuilds it from the plan) */
+            ghm_jw_key(&w, "search");
+            ghm_jw_begin_object(&w);
+            jw_kv_str(&w, "role", spec->role == GHM_ROLE_TRIAL ? "trial" : "final");
+            jw_kv_int(&w, "loss_entry", spec->loss_entry);
+            jw_kv_int(&w, "trial", spec->trial);
+            if (spec->role == GHM_ROLE_FINAL) jw_kv_int(&w, "reproduction", spec->reproduction);
+            jw_kv_int(&w, "folds", spec->split.folds);
+            jw_kv_int(&w, "fold", spec->split.fold);
+            jw_kv_int(&w, "eval_test", spec->eval_test);
+            ghm_jw_end_object(&w);
+        }
     }
 
     jw_kv_str(&w, "status", r->failed ? "failed" : "ok");
@@ -487,7 +500,10 @@ int ghm_record_read(const char *path, ghm_record *r, ghm_error *err)
     }
     if ((rc = read_metrics(test, &r->test, path, "test", err)) < 0) goto done;
     rc = GHM_EINPUT;
-    if (!r->failed && r->test.n == 0) {
+    /* a search trial never evaluates the test set: its record says so under "search" */
+    const ghm_json *srch = ghm_json_get(j, "search");
+    int trial_no_test = srch && ghm_json_num(srch, "eval_test", 1) == 0;
+    if (!r->failed && r->test.n == 0 && !trial_no_test) {
         ghm_error_set(err, GHM_EINPUT, "%s: no test metrics", path);
         goto done;
     }
@@ -576,8 +592,12 @@ int ghm_record_check_spec(const ghm_record *r, const ghm_run_spec *spec, const c
     char names[GHM_REC_MAX_METRICS][GHM_REC_METRIC_NAME];
     int nm = planned_metrics(&spec->eval, names, GHM_REC_MAX_METRICS);
     for (int i = 0; i < nm; i++) {
-        if (!ghm_metric_set_find(&r->test, names[i], NULL))
+        /* search trials (eval_test = 0) never evaluate the test set: a test metric there is as wrong as a missing one */
+        if (spec->eval_test && !ghm_metric_set_find(&r->test, names[i], NULL))
             return ghm_error_set(err, GHM_EINPUT, "%s: test metric '%s' missing", path, names[i]);
+        if (!spec->eval_test && r->test.n > 0)
+            return ghm_error_set(err, GHM_EINPUT, "%s: test metrics in a search trial's record (trials never look at "
+                                 "the test set)", path);
         if (r->has_val && !ghm_metric_set_find(&r->val, names[i], NULL))
             return ghm_error_set(err, GHM_EINPUT, "%s: validation metric '%s' missing", path, names[i]);
     }

@@ -75,6 +75,8 @@ typedef struct ghm_record {
     int at_chance;                   /* 1: the run's Recall@1 (validation, else test) never rose above chance */
 } ghm_record;
 
+static inline int ghm_record_failed(const ghm_record *r) { return r->failed; }
+
 /* Zero a record (no allocation). */
 void ghm_record_init(ghm_record *r);
 /* Identity and swept values from a run spec. */

@@ -21,7 +21,7 @@ extern "C" {
 /* ---- statistics ---- */
 double ghm_stat_mean(const double *x, int n);      /* NaN for n = 0 */
 double ghm_stat_std(const double *x, int n);       /* sample std (n - 1); 0 for n = 1, NaN for n = 0 */
-double ghm_stat_t975(int dof);                     /* t quantile 0.975 (table for dof 1..30, 1.96 beyond) */
+double ghm_stat_t975(int dof);                     /* t quantile 0.975 (table for dof 1..30, expansion beyond) */
 double ghm_stat_ci95(const double *x, int n);      /* t975(n-1) * std / sqrt(n); 0 for n = 1 */
 
 #define GHM_SUM_MAX_SWEPT (GHM_MAX_SWEPT * 4)

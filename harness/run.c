@@ -308,7 +308,15 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
             P.images_per_s = now > t_train ? images / (now - t_train) : 0;
             P.fraction = (double)(ep * steps + b + 1) / ((double)r->epochs * steps);
             P.val = NULL;
+            P.applied_lr = ghm_trainer_last_lr(tr);
+            P.batch_loss = lv;
+            P.sampler_epoch = (int)(g / bpe);
+            P.sampler_batch = (int)(g % bpe);
+            P.n = B;
+            P.idx = idx;
+            P.labels = labels;
             report(h, &P);
+            P.idx = P.labels = NULL;
         }
         ghm_history_entry he;
         memset(&he, 0, sizeof he);
@@ -342,14 +350,17 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
         goto done;
     }
 
+    /* search trials never look at the test set (eval_test = 0): their record has validation metrics only */
     cur_epoch = 0;
-    P.phase = GHM_RUN_PHASE_EVAL_TEST;
-    report(h, &P);
-    if ((rc = embed_eval(bb, &split.test, &r->eval, &rec.test, r->save_embeddings ? &test_emb : NULL, err)) < 0) {
-        ghm_error_prefix(err, "test evaluation");
-        goto done;
+    if (r->eval_test) {
+        P.phase = GHM_RUN_PHASE_EVAL_TEST;
+        report(h, &P);
+        if ((rc = embed_eval(bb, &split.test, &r->eval, &rec.test, r->save_embeddings ? &test_emb : NULL, err)) < 0) {
+            ghm_error_prefix(err, "test evaluation");
+            goto done;
+        }
     }
-    if (r->save_embeddings) {
+    if (r->eval_test && r->save_embeddings) {
         char p[GHM_PATH_MAX + 64];
         size_t shape[2] = {(size_t)split.test.img.n, (size_t)bb->dim};
         snprintf(p, sizeof p, "%s/embeddings_test.npy", run_dir);
@@ -450,7 +461,7 @@ int ghm_sweep_select(const ghm_experiment *e, const char *out_dir, const ghm_sel
     note_sweep_epoch();
     for (int i = 0; i < e->n_runs; i++) {
         const ghm_run_spec *r = &e->runs[i];
-        if (o && o->shard_n > 0 && i % o->shard_n != o->shard_i - 1) continue;
+        if (o && o->shard_n > 0 && r->index % o->shard_n != o->shard_i - 1) continue;
         if (o && !ghm_run_matches(r, o->only)) continue;
         total++;
         if (!(o && o->force)) {

@@ -44,6 +44,13 @@ typedef struct ghm_run_progress {
     double elapsed_s;           /* since the run started */
     double fraction;            /* of the run's training steps done, [0, 1] */
     const ghm_metric_set *val;  /* EVAL_VAL: the new validation metrics; else NULL */
+    /* TRAIN: the step just taken, as it was taken (for tests of the loop's wiring) */
+    double applied_lr;          /* learning rate the optimizer applied (ghm_trainer_last_lr) */
+    double batch_loss;          /* loss value of this batch */
+    int sampler_epoch, sampler_batch; /* the sampler batch trained on */
+    int n;                      /* batch size */
+    const int *idx;             /* (n) image indices into the training part of the split */
+    const int *labels;          /* (n) their dense labels, as given to the loss */
 } ghm_run_progress;
 
 typedef void (*ghm_run_progress_fn)(const ghm_run_progress *p, void *user);

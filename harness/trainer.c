@@ -22,6 +22,7 @@ struct ghm_trainer {
     float *demb;           /* (batch, dim) dL/demb */
     ghm_tensor **tensors;  /* (n_tensors) backbone tensors, then loss tensors */
     int n_tensors;
+    double last_lr;        /* learning rate of the last step (NaN before any) */
 };
 
 void ghm_trainer_destroy(ghm_trainer *t)
@@ -51,6 +52,7 @@ int ghm_trainer_create(ghm_backbone *b, ghm_loss *l, const ghm_optim_config *oc,
     t->b = b;
     t->l = l;
     t->batch = batch;
+    t->last_lr = NAN;
     t->dim = b->dim;
     size_t n = (size_t)batch * (size_t)b->dim;
     t->emb = ghm_alloc_floats(n);
@@ -120,8 +122,11 @@ static int step(ghm_trainer *t, const float *x, const int *labels, int n, double
         if (!ghm_all_finite(p->grad, p->n)) return ghm_error_set(err, GHM_ENUM, "non-finite gradient in %s", p->name);
     }
     ghm_optimizer_step(t->opt, lr);
+    t->last_lr = lr;
     return 0;
 }
+
+double ghm_trainer_last_lr(const ghm_trainer *t) { return t->last_lr; }
 
 int ghm_embed_subset(ghm_backbone *b, const ghm_subset *s, float *emb, ghm_error *err)
 {

@@ -29,6 +29,9 @@ void ghm_trainer_destroy(ghm_trainer *t);
 int ghm_trainer_step(ghm_trainer *t, const float *x, const int *labels, int n, double lr, double *loss,
                      ghm_error *err);
 
+/* The learning rate the last successful step gave the optimizer (NaN before any). */
+double ghm_trainer_last_lr(const ghm_trainer *t);
+
 /* Embed a whole subset in inference mode: emb (s->img.n, b->dim). */
 int ghm_embed_subset(ghm_backbone *b, const ghm_subset *s, float *emb, ghm_error *err);
 

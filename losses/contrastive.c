@@ -54,24 +54,30 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
     }
     int rc = ghm_loss_pdist(emb, n, d, D, err);
     if (rc) goto done;
+    /* per-row sums added in row order: the order of ghm (losses/ghm.c), so
+     * ghm with alpha = 1 equals this loss bit for bit in value too */
     double sp = 0.0, sn = 0.0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        double spi = 0.0, sni = 0.0;
         for (int j = i + 1; j < n; j++) {
             double dij = D[(size_t)i * n + j];
             if (labels[i] == labels[j]) {
                 double t = dij - c->pos_margin;
                 if (t > 0) {
-                    sp += t * t;
+                    spi += t * t;
                     G[(size_t)i * n + j] = 2.0 * t / (double)n_pos;
                 }
             } else {
                 double t = c->neg_margin - dij;
                 if (t > 0) {
-                    sn += t * t;
+                    sni += t * t;
                     G[(size_t)i * n + j] = -2.0 * t / (double)n_neg;
                 }
             }
         }
+        sp += spi;
+        sn += sni;
+    }
     *value = (n_pos ? sp / (double)n_pos : 0.0) + (n_neg ? sn / (double)n_neg : 0.0);
     if (grad) ghm_loss_pdist_backward(emb, n, d, D, G, grad);
 done:

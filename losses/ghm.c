@@ -10,13 +10,16 @@
  *   h_ij = alpha g_ij + (1 - alpha) s q_ij              (s = prob_scale)
  *   L    = 1/|P| sum_{P} [h_ij - m_pos]_+^2 + 1/|N| sum_{N} [m_neg - h_ij]_+^2
  * over pairs i < j (P: same label, N: different label; an empty set gives 0).
- * alpha = 1 is exactly the contrastive loss (losses/contrastive.c).
+ * alpha = 1 is exactly the contrastive loss (losses/contrastive.c), bit for bit in
+ * value and gradient: same distances, same hinge arithmetic, same summation order.
  *
  * The JS distance sqrt(JS) is a metric on the simplex (Endres & Schindelin
  * 2003, "A new metric for probability distributions", IEEE Trans. Inf. Theory);
  * the Hellinger distance is (1/sqrt 2) times the L2 distance of sqrt(p).
  *
- * Gradients (all in double, softmax in the log domain so that tiny p stay exact):
+ * Gradients (accumulated in double, softmax in the log domain so that tiny p stay
+ * exact; the geometric and probabilistic parts are each rounded to float and
+ * added in float; g comes from a float Gram matrix, see losses/distance.c):
  *   dL/dh_ij  = 2 [h - m_pos]_+ / |P|   or  -2 [m_neg - h]_+ / |N|
  *   geometric: dL/dg = alpha dL/dh -> ghm_loss_pdist_backward
  *   js:        dq/dp_i,k = (1/2) ln(p_i,k / m_k) / (2 q ln 2)

@@ -11,7 +11,8 @@ extern "C" {
 enum { GHM_PROB_JS = 0, GHM_PROB_HELLINGER = 1 };
 
 /* epsilon inside the square root of the probabilistic distance q (keeps q
- * differentiable at q = 0, like GHM_DIST_EPS for the Euclidean distance). */
+ * differentiable where the exact q is 0, i.e. whenever f_i - f_j is a multiple
+ * of the all-ones vector, like GHM_DIST_EPS for the Euclidean distance). */
 #define GHM_PROB_EPS 1e-12
 
 /* Probabilistic distance q(a, b) in [0, 1] (up to the eps) between
@@ -20,7 +21,8 @@ double ghm_prob_distance(const float *a, const float *b, int d, double tau, int 
 
 /* Hybrid distance h = alpha * g + (1 - alpha) * s * q with g the Euclidean
  * distance sqrt(|a - b|^2 + GHM_DIST_EPS), computed directly in double (the
- * loss computes g through sgemm, which agrees to float rounding). */
+ * loss takes g from ghm_loss_pdist, which agrees to a relative error below
+ * GHM_PDIST_REL_ERR). */
 double ghm_hybrid_distance(const float *a, const float *b, int d, double alpha, double tau, int prob, double s);
 
 #ifdef __cplusplus

@@ -12,8 +12,10 @@
  *     where sums are long.
  *   - A batch with no valid pair/triplet gives loss 0 and zero gradient, never NaN.
  *   - Pairwise Euclidean distances use ghm_loss_pdist (the shared definition:
- *     d_ij = sqrt(max(|f_i|^2 + |f_j|^2 - 2 f_i.f_j, 0) + GHM_DIST_EPS), computed
- *     through sgemm), so every distance-based loss measures the same thing.
+ *     d_ij = sqrt(|f_i - f_j|^2 + GHM_DIST_EPS), computed through sgemm as
+ *     |f_i|^2 + |f_j|^2 - 2 f_i.f_j, with near pairs recomputed directly in
+ *     double so that every d_ij has relative error below GHM_PDIST_REL_ERR),
+ *     so every distance-based loss measures the same thing.
  */
 #ifndef GHM_LOSS_H
 #define GHM_LOSS_H
@@ -77,8 +79,27 @@ double ghm_loss_param(const ghm_loss *l, const char *name);
 /* Shared geometry helpers (losses/distance.c). */
 /* Squared norms (n) of the rows of x (n, d). */
 void ghm_row_sqnorms(const float *x, int n, int d, double *out);
-/* Pairwise Euclidean distance matrix D (n, n) in double, via sgemm; D_ii = sqrt(eps). */
+/* Pairwise Euclidean distance matrix D (n, n) in double, D_ij =
+ * sqrt(|f_i - f_j|^2 + GHM_DIST_EPS), D_ii = sqrt(eps): via sgemm, with every
+ * pair whose Gram-based d^2 is below ghm_loss_pdist_threshold(d) times
+ * |f_i|^2 + |f_j|^2 recomputed directly in double (losses/distance.c derives
+ * the threshold); the relative error of every D_ij is below GHM_PDIST_REL_ERR
+ * (about half of it in the worst case, far less in practice). */
 int ghm_loss_pdist(const float *emb, int n, int d, double *D, ghm_error *err);
+/* Guaranteed bound r on the relative error of the d^2 kept from the Gram path. */
+#define GHM_PDIST_REL_ERR (1.0 / 4096)
+/* The threshold T(d) (INFINITY: always recompute). */
+double ghm_loss_pdist_threshold(int d);
+/* ghm_loss_pdist with an explicit threshold (-INFINITY: Gram path only; INFINITY:
+ * every pair direct) and the number of recomputed pairs i < j in *n_exact
+ * (may be NULL). For benchmarks and tests. */
+int ghm_loss_pdist_ex(const float *emb, int n, int d, double threshold, double *D, long *n_exact,
+                      ghm_error *err);
+/* |a - b|^2 in double for two float rows of length d (the direct form). */
+double ghm_sqdist_exact(const float *a, const float *b, int d);
+/* Number of ghm_loss_pdist / _ex calls since the program started (lets the
+ * tests find, through the registry, every loss that uses the shared distances). */
+long ghm_loss_pdist_calls(void);
 /* Gram matrix S = emb emb^T (n, n) in double via sgemm. */
 int ghm_loss_gram(const float *emb, int n, int d, double *S, ghm_error *err);
 /* Backward of the distance matrix: given G = dL/dD (n, n, need not be

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,9 +54,28 @@ double dot(const std::vector<float> &a, const std::vector<float> &b)
 TEST(Backbones, RegistryListsAll)
 {
     ASSERT_EQ(ghm_backbone_count(), 3);
-    EXPECT_NE(ghm_backbone_find("convnet"), nullptr);
-    EXPECT_NE(ghm_backbone_find("mlp"), nullptr);
-    EXPECT_NE(ghm_backbone_find("resnet"), nullptr);
+    std::set<std::string> names;
+    for (int i = 0; i < ghm_backbone_count(); i++) {
+        const ghm_backbone_ops *o = ghm_backbone_at(i);
+        SCOPED_TRACE(o->name);
+        names.insert(o->name);
+        EXPECT_EQ(ghm_backbone_find(o->name), o); // found by its own name
+        // each builds with its defaults and maps 2 images to 2 unit-norm embeddings of the asked size
+        Net n(o->name, 1, 28, 28, 12, 1, 2, 1);
+        ASSERT_EQ(n.rc, 0) << n.err.msg;
+        EXPECT_EQ(n.b->dim, 12);
+        std::vector<float> x(2 * 28 * 28), e(2 * 12);
+        for (size_t k = 0; k < x.size(); k++) x[k] = (float)((k * 37) % 101) / 101.0f;
+        ghm_error err;
+        ASSERT_EQ(ghm_backbone_forward(n.b, x.data(), 2, e.data(), 0, &err), 0) << err.msg;
+        for (int r = 0; r < 2; r++) {
+            double s = 0;
+            for (int k = 0; k < 12; k++) s += (double)e[r * 12 + k] * e[r * 12 + k];
+            EXPECT_NEAR(s, 1.0, 1e-5);
+        }
+    }
+    EXPECT_EQ(names, (std::set<std::string>{"convnet", "mlp", "resnet"}));
+    EXPECT_EQ(ghm_backbone_find("convnets"), nullptr);
 }
 
 TEST(Backbones, ParamCounts)

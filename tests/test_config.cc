@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -659,7 +660,17 @@ TEST(ConfigValid, RepoExperimentFilesLoad)
         ghm_experiment e;
         ghm_error err;
         ASSERT_EQ(ghm_experiment_load(p.c_str(), &e, &err), 0) << err.msg;
-        EXPECT_GT(e.n_runs, 0);
+        ASSERT_GT(e.n_runs, 0);
+        // a consistent plan: n_runs = seeds x settings, indices in order, distinct ids
+        EXPECT_EQ(e.n_runs % e.n_seeds, 0);
+        std::set<std::string> ids;
+        for (int i = 0; i < e.n_runs; i++) {
+            EXPECT_EQ(e.runs[i].index, i);
+            EXPECT_EQ(e.runs[i].seed, e.seeds[i % e.n_seeds]);
+            EXPECT_STREQ(e.runs[i].experiment, e.name);
+            ids.insert(e.runs[i].run_id);
+        }
+        EXPECT_EQ((int)ids.size(), e.n_runs);
         ghm_experiment_free(&e);
     }
 }
@@ -687,7 +698,14 @@ sweep: {train.batch_size: [16, 32]}
     auto check = [](const std::string &yaml) {
         Loaded L(yaml);
         if (L.rc == 0) {
-            EXPECT_GT(L.e.n_runs, 0);
+            ASSERT_GT(L.e.n_runs, 0);
+            // what loads is a whole plan: each id is the hash of its run's values
+            for (int i = 0; i < L.e.n_runs; i++) {
+                ghm_run_spec r = L.e.runs[i];
+                ghm_run_spec_compute_id(&r);
+                EXPECT_STREQ(r.run_id, L.e.runs[i].run_id);
+                EXPECT_EQ(L.e.runs[i].index, i);
+            }
             return;
         }
         EXPECT_EQ(L.rc, GHM_EINPUT) << L.err.msg;

@@ -16,6 +16,7 @@ extern "C" {
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <set>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -318,9 +319,23 @@ ghm_dataset_opts opts_for(const char *name, const char *path, const char *root)
 TEST(Loaders, RegistryListsAllDatasets)
 {
     std::vector<std::string> names;
-    for (int i = 0; i < ghm_dataset_count(); i++) {
-        names.push_back(ghm_dataset_name_at(i));
-        EXPECT_GT(strlen(ghm_dataset_doc_at(i)), 10u);
+    for (int i = 0; i < ghm_dataset_count(); i++) names.push_back(ghm_dataset_name_at(i));
+    // names are unique, and each loader answers to its own name: loads, or says
+    // (naming itself) that its files are missing
+    EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
+    for (const std::string &name : names) {
+        ghm_dataset d;
+        ghm_error err;
+        ghm_dataset_opts o = opts_for(name.c_str(), "/nonexistent/ghm_dir", "/nonexistent/ghm_root");
+        int rc = ghm_dataset_load(&o, &d, &err);
+        if (rc == 0) {
+            EXPECT_STREQ(d.name, name.c_str());
+            EXPECT_GT(d.train.n, 0);
+            ghm_dataset_free(&d);
+        } else {
+            EXPECT_EQ(rc, GHM_EINPUT) << name;
+            EXPECT_FALSE(contains(err.msg, "did you mean")) << name << ": " << err.msg;
+        }
     }
     for (const char *want : {"fashion-mnist", "mnist", "cifar10", "synthetic", "idx"})
         EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;

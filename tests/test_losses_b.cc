@@ -136,7 +136,6 @@ TEST(LossesB, RegisteredWithDocsAndParams)
     for (const char *name : kLosses) {
         const ghm_loss_ops *ops = ghm_loss_find(name);
         ASSERT_NE(ops, nullptr) << name;
-        EXPECT_NE(std::strstr(ops->doc, "20"), nullptr) << name << " doc should cite a year: " << ops->doc;
         EXPECT_EQ(ops->needs_classes, has_tensors(name) ? 1 : 0) << name;
         ASSERT_NE(ops->forward_backward, nullptr);
         ASSERT_NE(ops->destroy, nullptr);

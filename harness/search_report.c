@@ -1,0 +1,844 @@
+/* The report of a hyper-parameter search (search_report.h). */
+#include "search_report.h"
+
+#include "../core/json.h"
+#include "config_internal.h"
+#include "record.h"
+#include "report.h"
+#include "search.h"
+#include "textbuf.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- statistics ---- */
+
+double ghm_stat_wilcoxon(const double *d, int n)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) m += d[i] != 0 && isfinite(d[i]);
+    if (m == 0 || m > 1000) return NAN;
+    double *a = malloc(sizeof(double) * (size_t)m);
+    int *sign = malloc(sizeof(int) * (size_t)m), *r2 = malloc(sizeof(int) * (size_t)m);
+    if (!a || !sign || !r2) {
+        free(a), free(sign), free(r2);
+        return NAN;
+    }
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (d[i] != 0 && isfinite(d[i])) {
+            a[k] = fabs(d[i]);
+            sign[k] = d[i] > 0;
+            k++;
+        }
+    /* doubled average ranks (integers): a tie group at positions i..j-1 (1-based
+     * i+1..j) gets rank (i+1+j)/2, doubled i+1+j */
+    int *ord = malloc(sizeof(int) * (size_t)m);
+    if (!ord) {
+        free(a), free(sign), free(r2);
+        return NAN;
+    }
+    for (int i = 0; i < m; i++) ord[i] = i;
+    for (int i = 1; i < m; i++) { /* insertion sort by |d| (m is small) */
+        int v = ord[i], j = i;
+        while (j > 0 && a[ord[j - 1]] > a[v]) {
+            ord[j] = ord[j - 1];
+            j--;
+        }
+        ord[j] = v;
+    }
+    for (int i = 0; i < m;) {
+        int j = i + 1;
+        while (j < m && a[ord[j]] == a[ord[i]]) j++;
+        for (int q = i; q < j; q++) r2[ord[q]] = i + 1 + j;
+        i = j;
+    }
+    long total = 0, w = 0;
+    for (int i = 0; i < m; i++) {
+        total += r2[i];
+        if (sign[i]) w += r2[i];
+    }
+    /* count[s]: sign assignments whose doubled positive rank sum is s */
+    double *cnt = calloc((size_t)total + 1, sizeof(double));
+    double p = NAN;
+    if (cnt) {
+        cnt[0] = 1;
+        long reach = 0;
+        for (int i = 0; i < m; i++) {
+            for (long s = reach; s >= 0; s--)
+                if (cnt[s] != 0) cnt[s + r2[i]] += cnt[s];
+            reach += r2[i];
+        }
+        double all = ldexp(1.0, m), le = 0, ge = 0;
+        for (long s = 0; s <= total; s++) {
+            if (s <= w) le += cnt[s];
+            if (s >= w) ge += cnt[s];
+        }
+        p = 2.0 * (le < ge ? le : ge) / all;
+        if (p > 1) p = 1;
+    }
+    free(cnt);
+    free(a), free(sign), free(r2), free(ord);
+    return p;
+}
+
+void ghm_stat_paired(const double *a, const double *b, int n, int min_wilcoxon, ghm_paired *out)
+{
+    double *d = malloc(sizeof(double) * ((size_t)n + 1));
+    int k = 0;
+    for (int i = 0; d && i < n; i++)
+        if (isfinite(a[i]) && isfinite(b[i])) d[k++] = a[i] - b[i];
+    out->n = k;
+    out->mean_diff = k ? ghm_stat_mean(d, k) : NAN;
+    out->lo = out->hi = NAN;
+    out->p_value = NAN;
+    if (k >= 2) {
+        double h = ghm_stat_ci95(d, k);
+        out->lo = out->mean_diff - h;
+        out->hi = out->mean_diff + h;
+    }
+    if (k >= min_wilcoxon && k > 0) out->p_value = ghm_stat_wilcoxon(d, k);
+    free(d);
+}
+
+/* ---- gathering: the plan and its records ---- */
+
+#define SR_MAX_METRICS GHM_REC_MAX_METRICS
+
+typedef struct sr_trial {
+    int state;                      /* 0 pending / not proposed, 1 done, 2 failed */
+    double y;                       /* objective: mean over folds */
+    double *fold_y;                 /* (K) NaN where missing */
+    char text[GHM_SEARCH_MAX_DIMS][GHM_NAME_MAX];
+    double value[GHM_SEARCH_MAX_DIMS];
+    int proposed;
+} sr_trial;
+
+typedef struct sr_loss {
+    char label[48];                 /* loss name, "#n" appended for a repeated name */
+    int entry, tuned, T;
+    sr_trial *trials;               /* (T) */
+    int best;                       /* chosen trial (-1: none yet / untuned) */
+    int runs_done, runs_failed;
+    double seconds, core_seconds;
+    double *sep, *cat;              /* (R x n_metrics) per reproduction, NaN where missing */
+    int *sep_folds;                 /* (R) fold models finished */
+} sr_loss;
+
+typedef struct sr_data {
+    int K, R, n_losses, n_metrics;
+    char metrics[SR_MAX_METRICS][GHM_REC_METRIC_NAME];
+    sr_loss *L;
+    int ref;                        /* index of compare_to */
+} sr_data;
+
+static void sr_free(sr_data *D)
+{
+    for (int l = 0; D->L && l < D->n_losses; l++) {
+        sr_loss *x = &D->L[l];
+        for (int t = 0; x->trials && t < x->T; t++) free(x->trials[t].fold_y);
+        free(x->trials);
+        free(x->sep);
+        free(x->cat);
+        free(x->sep_folds);
+    }
+    free(D->L);
+}
+
+static int read_rec(const char *dir, const char *sub, const char *id, ghm_record *rec)
+{
+    char path[GHM_PATH_MAX + 128];
+    snprintf(path, sizeof path, "%s/%s/%s/record.json", dir, sub, id);
+    ghm_error e;
+    if (ghm_record_read(path, rec, &e) < 0) return 0;
+    if (strcmp(rec->run_id, id) != 0) {
+        ghm_record_free(rec);
+        return 0;
+    }
+    return 1;
+}
+
+static int metric_index(sr_data *D, const char *name, int add)
+{
+    for (int i = 0; i < D->n_metrics; i++)
+        if (strcmp(D->metrics[i], name) == 0) return i;
+    if (!add || D->n_metrics >= SR_MAX_METRICS) return -1;
+    size_t len = strlen(name);
+    if (len >= GHM_REC_METRIC_NAME) return -1;
+    memcpy(D->metrics[D->n_metrics], name, len + 1);
+    return D->n_metrics++;
+}
+
+static int sr_gather(const char *dir, const ghm_experiment *e, sr_data *D, ghm_search_report_result *res,
+                     ghm_error *err)
+{
+    const ghm_search_config *s = e->search;
+    memset(D, 0, sizeof *D);
+    D->K = s->folds >= 2 ? s->folds : 1;
+    D->R = s->reproductions;
+    D->n_losses = e->n_losses;
+    D->L = calloc((size_t)D->n_losses, sizeof(sr_loss));
+    if (!D->L) return ghm_error_set(err, GHM_ENOMEM, "out of memory (report)");
+    D->ref = 0;
+    for (int l = 0; l < D->n_losses; l++)
+        if (strcmp(e->loss_names[l], s->compare_to) == 0) {
+            D->ref = l;
+            break;
+        }
+    /* metric names: as the final records list them (the evaluation's canonical order) */
+    for (int l = 0; l < D->n_losses; l++) {
+        sr_loss *x = &D->L[l];
+        int same = 0, before = 0;
+        for (int j = 0; j < D->n_losses; j++)
+            if (strcmp(e->loss_names[j], e->loss_names[l]) == 0) {
+                same++;
+                if (j < l) before++;
+            }
+        if (same > 1)
+            snprintf(x->label, sizeof x->label, "%s#%d", e->loss_names[l], before + 1);
+        else
+            snprintf(x->label, sizeof x->label, "%s", e->loss_names[l]);
+        x->entry = l;
+        x->tuned = s->space[l].n > 0;
+        x->T = x->tuned ? s->trials : 0;
+        x->best = -1;
+        x->trials = calloc((size_t)x->T + 1, sizeof(sr_trial));
+        x->sep = malloc(sizeof(double) * (size_t)D->R * SR_MAX_METRICS);
+        x->cat = malloc(sizeof(double) * (size_t)D->R * SR_MAX_METRICS);
+        x->sep_folds = calloc((size_t)D->R, sizeof(int));
+        if (!x->trials || !x->sep || !x->cat || !x->sep_folds) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
+        for (int i = 0; i < D->R * SR_MAX_METRICS; i++) x->sep[i] = x->cat[i] = NAN;
+        for (int t = 0; t < x->T; t++) {
+            x->trials[t].fold_y = malloc(sizeof(double) * (size_t)D->K);
+            if (!x->trials[t].fold_y) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
+            for (int f = 0; f < D->K; f++) x->trials[t].fold_y[f] = NAN;
+            x->trials[t].y = NAN;
+        }
+        if (x->tuned) res->n_trials_planned += x->T;
+        res->n_final_planned += D->R * D->K;
+    }
+    /* per run */
+    double *sep_sum = calloc((size_t)D->n_losses * D->R * SR_MAX_METRICS, sizeof(double));
+    if (!sep_sum) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
+    for (int i = 0; i < e->n_runs; i++) {
+        const ghm_run_spec *r = &e->runs[i];
+        sr_loss *x = &D->L[r->loss_entry];
+        ghm_record rec;
+        int have = read_rec(dir, "runs", r->run_id, &rec);
+        if (r->role == GHM_ROLE_TRIAL && r->trial >= 0 && r->trial < x->T) {
+            sr_trial *t = &x->trials[r->trial];
+            t->proposed = 1;
+            for (int j = 0; j < r->n_swept && j < GHM_SEARCH_MAX_DIMS; j++) {
+                snprintf(t->text[j], GHM_NAME_MAX, "%s", r->swept_text[j]);
+                t->value[j] = r->swept_value[j];
+            }
+            if (have && !ghm_record_failed(&rec)) {
+                double y = NAN;
+                if (rec.has_val) ghm_metric_set_find(&rec.val, s->objective, &y);
+                t->fold_y[r->split.fold] = y;
+            }
+        }
+        if (r->role == GHM_ROLE_FINAL) {
+            x->best = r->trial;
+            if (have && !ghm_record_failed(&rec)) {
+                x->sep_folds[r->reproduction]++;
+                for (int m = 0; m < rec.test.n; m++) {
+                    int mi = metric_index(D, rec.test.name[m], 1);
+                    if (mi >= 0)
+                        sep_sum[((size_t)r->loss_entry * D->R + r->reproduction) * SR_MAX_METRICS + mi] += rec.test.value[m];
+                }
+            }
+        }
+        if (have) {
+            if (ghm_record_failed(&rec)) {
+                x->runs_failed++;
+                res->n_failed++;
+            } else {
+                x->runs_done++;
+                if (r->role == GHM_ROLE_FINAL) res->n_final_done++;
+            }
+            x->seconds += rec.seconds;
+            x->core_seconds += rec.seconds * (rec.threads > 0 ? rec.threads : 1);
+            ghm_record_free(&rec);
+        }
+    }
+    /* trial objectives: mean over folds, all folds needed */
+    for (int l = 0; l < D->n_losses; l++) {
+        sr_loss *x = &D->L[l];
+        for (int t = 0; t < x->T; t++) {
+            sr_trial *tr = &x->trials[t];
+            int nf = 0, bad = 0;
+            double sum = 0;
+            for (int f = 0; f < D->K; f++) {
+                if (isfinite(tr->fold_y[f])) sum += tr->fold_y[f], nf++;
+            }
+            /* a fold that ran but failed shows up as a missing value among finished runs */
+            (void)bad;
+            if (nf == D->K) {
+                tr->state = 1;
+                tr->y = sum / D->K;
+                res->n_trials_done++;
+            }
+        }
+        /* separate = mean over the K fold models (complete reproductions only) */
+        for (int rr = 0; rr < D->R; rr++)
+            if (x->sep_folds[rr] == D->K)
+                for (int m = 0; m < D->n_metrics; m++)
+                    x->sep[rr * SR_MAX_METRICS + m] =
+                        sep_sum[((size_t)l * D->R + rr) * SR_MAX_METRICS + m] / D->K;
+    }
+    free(sep_sum);
+    /* concatenated: ensemble records */
+    int K = D->K;
+    const char **ids = calloc((size_t)K, sizeof *ids);
+    if (!ids) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
+    for (int i = 0; i < e->n_runs; i++) {
+        const ghm_run_spec *r = &e->runs[i];
+        if (r->role != GHM_ROLE_FINAL || r->split.fold != 0 || i + K > e->n_runs) continue;
+        for (int f = 0; f < K; f++) ids[f] = e->runs[i + f].run_id;
+        char id[24];
+        ghm_ensemble_id(ids, K, id);
+        ghm_record rec;
+        if (!read_rec(dir, "ensembles", id, &rec)) continue;
+        sr_loss *x = &D->L[r->loss_entry];
+        for (int m = 0; m < rec.test.n; m++) {
+            int mi = metric_index(D, rec.test.name[m], 0);
+            if (mi >= 0) x->cat[r->reproduction * SR_MAX_METRICS + mi] = rec.test.value[m];
+        }
+        ghm_record_free(&rec);
+    }
+    free(ids);
+    return 0;
+}
+
+/* ---- tables ---- */
+
+static void stat_of(const double *v, int stride, int n, int *cnt, double *mean, double *sd, double *ci)
+{
+    double buf[64];
+    int k = 0;
+    for (int i = 0; i < n && k < 64; i++)
+        if (isfinite(v[(size_t)i * stride])) buf[k++] = v[(size_t)i * stride];
+    *cnt = k;
+    *mean = k ? ghm_stat_mean(buf, k) : NAN;
+    *sd = k ? ghm_stat_std(buf, k) : NAN;
+    *ci = k ? ghm_stat_ci95(buf, k) : NAN;
+}
+
+static void csv_num(ghm_tb *b, double v)
+{
+    if (isfinite(v))
+        ghm_tb_printf(b, ",%.6g", v);
+    else
+        ghm_tb_puts(b, ",");
+}
+
+/* the chosen value of searched key `name` for loss x ("" when not searched) */
+static const char *chosen_text(const ghm_experiment *e, const sr_loss *x, const char *name)
+{
+    const ghm_search_space *sp = &e->search->space[x->entry];
+    if (x->best < 0 || x->best >= x->T) return "";
+    for (int j = 0; j < sp->n; j++)
+        if (strcmp(sp->dims[j].path, name) == 0) return x->trials[x->best].text[j];
+    return "";
+}
+
+static char *search_csv(const ghm_experiment *e, const sr_data *D)
+{
+    ghm_tb b;
+    ghm_tb_init(&b);
+    ghm_tb_puts(&b, "loss,trial");
+    for (int k = 0; k < e->n_swept; k++) ghm_tb_printf(&b, ",%s", e->swept_names[k]);
+    ghm_tb_puts(&b, ",objective");
+    for (int f = 0; f < D->K; f++) ghm_tb_printf(&b, ",fold_%d", f);
+    ghm_tb_puts(&b, ",status\n");
+    for (int l = 0; l < D->n_losses; l++) {
+        const sr_loss *x = &D->L[l];
+        const ghm_search_space *sp = &e->search->space[l];
+        for (int t = 0; t < x->T; t++) {
+            const sr_trial *tr = &x->trials[t];
+            if (!tr->proposed) continue;
+            ghm_tb_printf(&b, "%s,%d", x->label, t);
+            for (int k = 0; k < e->n_swept; k++) {
+                const char *v = "";
+                for (int j = 0; j < sp->n; j++)
+                    if (strcmp(sp->dims[j].path, e->swept_names[k]) == 0) v = tr->text[j];
+                ghm_tb_printf(&b, ",%s", v);
+            }
+            csv_num(&b, tr->y);
+            for (int f = 0; f < D->K; f++) csv_num(&b, tr->fold_y[f]);
+            ghm_tb_printf(&b, ",%s\n", tr->state == 1 ? (t == x->best ? "chosen" : "done") : "pending");
+        }
+    }
+    return b.failed ? (ghm_tb_free(&b), NULL) : b.buf;
+}
+
+static char *summary_csv(const ghm_experiment *e, const sr_data *D)
+{
+    ghm_tb b;
+    ghm_tb_init(&b);
+    ghm_tb_puts(&b, "loss,tuned,trials,folds,reproductions");
+    for (int k = 0; k < e->n_swept; k++) ghm_tb_printf(&b, ",%s", e->swept_names[k]);
+    ghm_tb_printf(&b, ",val_%s", e->search->objective);
+    for (int m = 0; m < D->n_metrics; m++)
+        ghm_tb_printf(&b, ",%s_mean,%s_std,%s_ci95,%s_concat_mean,%s_concat_std,%s_concat_ci95", D->metrics[m],
+                      D->metrics[m], D->metrics[m], D->metrics[m], D->metrics[m], D->metrics[m]);
+    ghm_tb_puts(&b, ",runs,failed_runs,cpu_seconds\n");
+    for (int l = 0; l < D->n_losses; l++) {
+        const sr_loss *x = &D->L[l];
+        int done = 0;
+        for (int t = 0; t < x->T; t++) done += x->trials[t].state == 1;
+        int reps = 0;
+        for (int r = 0; r < D->R; r++) reps += x->sep_folds[r] == D->K;
+        ghm_tb_printf(&b, "%s,%s,%d,%d,%d", x->label, x->tuned ? "yes" : "no", done, D->K, reps);
+        for (int k = 0; k < e->n_swept; k++) ghm_tb_printf(&b, ",%s", chosen_text(e, x, e->swept_names[k]));
+        csv_num(&b, x->best >= 0 && x->best < x->T ? x->trials[x->best].y : NAN);
+        for (int m = 0; m < D->n_metrics; m++) {
+            int c;
+            double mean, sd, ci;
+            stat_of(x->sep + m, SR_MAX_METRICS, D->R, &c, &mean, &sd, &ci);
+            csv_num(&b, mean), csv_num(&b, sd), csv_num(&b, ci);
+            stat_of(x->cat + m, SR_MAX_METRICS, D->R, &c, &mean, &sd, &ci);
+            csv_num(&b, mean), csv_num(&b, sd), csv_num(&b, ci);
+        }
+        ghm_tb_printf(&b, ",%d,%d,%.1f\n", x->runs_done, x->runs_failed, x->core_seconds);
+    }
+    return b.failed ? (ghm_tb_free(&b), NULL) : b.buf;
+}
+
+/* paired differences of loss l against the reference, metric m (concat: 1) */
+static void paired_of(const sr_data *D, int l, int m, int concat, ghm_paired *p)
+{
+    double a[64], b[64];
+    int n = D->R < 64 ? D->R : 64;
+    const double *va = concat ? D->L[l].cat : D->L[l].sep, *vb = concat ? D->L[D->ref].cat : D->L[D->ref].sep;
+    for (int r = 0; r < n; r++) {
+        a[r] = va[r * SR_MAX_METRICS + m];
+        b[r] = vb[r * SR_MAX_METRICS + m];
+    }
+    ghm_stat_paired(a, b, n, 6, p);
+}
+
+static char *paired_csv(const sr_data *D)
+{
+    ghm_tb b;
+    ghm_tb_init(&b);
+    ghm_tb_puts(&b, "loss,compare_to,metric,mean_diff,ci95_low,ci95_high,p_value,pairs\n");
+    for (int l = 0; l < D->n_losses; l++) {
+        if (l == D->ref) continue;
+        for (int concat = 0; concat < 2; concat++)
+            for (int m = 0; m < D->n_metrics; m++) {
+                ghm_paired p;
+                paired_of(D, l, m, concat, &p);
+                ghm_tb_printf(&b, "%s,%s,%s%s", D->L[l].label, D->L[D->ref].label, D->metrics[m],
+                              concat ? "_concat" : "");
+                csv_num(&b, p.mean_diff), csv_num(&b, p.lo), csv_num(&b, p.hi), csv_num(&b, p.p_value);
+                ghm_tb_printf(&b, ",%d\n", p.n);
+            }
+    }
+    return b.failed ? (ghm_tb_free(&b), NULL) : b.buf;
+}
+
+/* the metrics shown in the Markdown/LaTeX tables: every recall@k, map@r, r_precision, nmi (not ami) */
+static int shown(const sr_data *D, int m) { return strcmp(D->metrics[m], "ami") != 0; }
+
+static void pm(ghm_tb *b, double mean, double ci, int n, int latex)
+{
+    if (!isfinite(mean)) {
+        ghm_tb_puts(b, latex ? " & --" : " | –");
+        return;
+    }
+    if (n >= 2)
+        ghm_tb_printf(b, latex ? " & %.2f $\\pm$ %.2f" : " | %.2f ± %.2f", 100 * mean, 100 * ci);
+    else
+        ghm_tb_printf(b, latex ? " & %.2f" : " | %.2f", 100 * mean);
+}
+
+static void tex_escape(ghm_tb *b, const char *s);
+
+static void put_name(ghm_tb *b, const char *s, int latex)
+{
+    if (latex)
+        tex_escape(b, s);
+    else
+        ghm_tb_puts(b, s);
+}
+
+static void test_table(ghm_tb *b, const sr_data *D, int concat, int latex)
+{
+    char disp[64];
+    if (latex) {
+        ghm_tb_puts(b, "\\begin{tabular}{l r");
+        for (int m = 0; m < D->n_metrics; m++)
+            if (shown(D, m)) ghm_tb_puts(b, " r");
+        ghm_tb_puts(b, "}\n\\toprule\nloss & reps");
+        for (int m = 0; m < D->n_metrics; m++)
+            if (shown(D, m)) {
+                ghm_tb_puts(b, " & ");
+                put_name(b, ghm_metric_display(D->metrics[m], 1, disp, sizeof disp), 1);
+            }
+        ghm_tb_puts(b, " \\\\\n\\midrule\n");
+    } else {
+        ghm_tb_puts(b, "| loss | reps |");
+        for (int m = 0; m < D->n_metrics; m++)
+            if (shown(D, m)) ghm_tb_printf(b, " %s |", ghm_metric_display(D->metrics[m], 1, disp, sizeof disp));
+        ghm_tb_puts(b, "\n|---|---:|");
+        for (int m = 0; m < D->n_metrics; m++)
+            if (shown(D, m)) ghm_tb_puts(b, "---:|");
+        ghm_tb_puts(b, "\n");
+    }
+    for (int l = 0; l < D->n_losses; l++) {
+        const sr_loss *x = &D->L[l];
+        const double *v = concat ? x->cat : x->sep;
+        int reps = 0;
+        for (int r = 0; r < D->R; r++) reps += isfinite(v[r * SR_MAX_METRICS + 0]);
+        ghm_tb_puts(b, latex ? "" : "| ");
+        put_name(b, x->label, latex);
+        ghm_tb_printf(b, latex ? " & %d" : " | %d", reps);
+        for (int m = 0; m < D->n_metrics; m++) {
+            if (!shown(D, m)) continue;
+            int c;
+            double mean, sd, ci;
+            stat_of(v + m, SR_MAX_METRICS, D->R, &c, &mean, &sd, &ci);
+            pm(b, mean, ci, c, latex);
+        }
+        ghm_tb_puts(b, latex ? " \\\\\n" : " |\n");
+    }
+    if (latex) ghm_tb_puts(b, "\\bottomrule\n\\end{tabular}\n");
+}
+
+static void fmt_duration(double s, char *buf, size_t n)
+{
+    if (s >= 3600)
+        snprintf(buf, n, "%.1f h", s / 3600);
+    else if (s >= 60)
+        snprintf(buf, n, "%.1f min", s / 60);
+    else
+        snprintf(buf, n, "%.0f s", s);
+}
+
+static char *summary_md(const ghm_experiment *e, const sr_data *D, const ghm_search_report_result *res)
+{
+    const ghm_search_config *s = e->search;
+    ghm_tb b;
+    ghm_tb_init(&b);
+    char disp[64], t1[32], t2[32];
+    ghm_tb_printf(&b, "# %s\n\n", e->name);
+    ghm_tb_printf(&b,
+                  "Hyper-parameter search with an equal budget: %s, %d trials per tuned loss, objective validation "
+                  "%s (mean over %d fold%s; the test set is never used to choose). The chosen setting of each loss "
+                  "was retrained %d times (reproductions, seeds",
+                  s->method == GHM_SEARCH_TPE ? "TPE" : "random search", s->trials,
+                  ghm_metric_display(s->objective, 0, disp, sizeof disp), D->K, D->K > 1 ? "s" : "", D->R);
+    for (int r = 0; r < s->n_rep_seeds; r++) ghm_tb_printf(&b, "%s%llu", r ? ", " : " ", (unsigned long long)s->rep_seeds[r]);
+    ghm_tb_printf(&b, "), each a full %d-fold training, and evaluated on the test set. Trials done: %d of %d; final "
+                      "runs done: %d of %d%s.\n\n",
+                  D->K, res->n_trials_done, res->n_trials_planned, res->n_final_done, res->n_final_planned,
+                  res->n_failed ? " (some runs failed: see the budget table)" : "");
+    ghm_tb_puts(&b, "## Test metrics, separate (mean of the fold models' own metrics)\n\n"
+                    "Percent, mean ± 95% t confidence half-width over reproductions.\n\n");
+    test_table(&b, D, 0, 0);
+    ghm_tb_puts(&b, "\n## Test metrics, concatenated (the fold models' embeddings joined, L2-normalised)\n\n");
+    test_table(&b, D, 1, 0);
+    ghm_tb_printf(&b, "\n## Chosen settings and budget\n\n| loss | tuned | trials | chosen | val %s | runs | failed | CPU time |\n|---|---|---:|---|---:|---:|---:|---:|\n",
+                  ghm_metric_display(s->objective, 1, disp, sizeof disp));
+    for (int l = 0; l < D->n_losses; l++) {
+        const sr_loss *x = &D->L[l];
+        const ghm_search_space *sp = &s->space[l];
+        int done = 0;
+        for (int t = 0; t < x->T; t++) done += x->trials[t].state == 1;
+        char chosen[512] = "";
+        if (!x->tuned)
+            snprintf(chosen, sizeof chosen, "defaults (not tuned)");
+        else if (x->best >= 0) {
+            for (int j = 0; j < sp->n; j++) {
+                size_t o = strlen(chosen);
+                snprintf(chosen + o, sizeof chosen - o, "%s%s=%s", j ? ", " : "", sp->dims[j].path,
+                         x->trials[x->best].text[j]);
+            }
+        } else
+            snprintf(chosen, sizeof chosen, "(search not finished)");
+        fmt_duration(x->core_seconds, t1, sizeof t1);
+        double y = x->best >= 0 && x->best < x->T ? x->trials[x->best].y : NAN;
+        if (isfinite(y))
+            snprintf(t2, sizeof t2, "%.2f", 100 * y);
+        else
+            snprintf(t2, sizeof t2, "–");
+        ghm_tb_printf(&b, "| %s | %s | %d | %s | %s | %d | %d | %s |\n", x->label, x->tuned ? "yes" : "no", done,
+                      chosen, t2, x->runs_done, x->runs_failed, t1);
+    }
+    ghm_tb_puts(&b, "\nCPU time: wall time of the loss's runs times their threads.\n");
+    ghm_tb_printf(&b, "\n## Paired differences against %s\n\n", D->L[D->ref].label);
+    ghm_tb_printf(&b,
+                  "Each row: loss minus %s, paired by reproduction (same seed: same initialisation, batches and "
+                  "folds); mean difference in points with its 95%% paired-t interval, and the exact Wilcoxon "
+                  "signed-rank p-value where there are at least 6 pairs. **Bold**: the interval excludes 0.\n\n",
+                  D->L[D->ref].label);
+    ghm_tb_puts(&b, "| loss | metric | separate | concatenated |\n|---|---|---:|---:|\n");
+    for (int l = 0; l < D->n_losses; l++) {
+        if (l == D->ref) continue;
+        for (int m = 0; m < D->n_metrics; m++) {
+            if (!shown(D, m)) continue;
+            ghm_tb_printf(&b, "| %s | %s", D->L[l].label, ghm_metric_display(D->metrics[m], 1, disp, sizeof disp));
+            for (int concat = 0; concat < 2; concat++) {
+                ghm_paired p;
+                paired_of(D, l, m, concat, &p);
+                if (!isfinite(p.mean_diff)) {
+                    ghm_tb_puts(&b, " | –");
+                    continue;
+                }
+                int sig = isfinite(p.lo) && (p.lo > 0 || p.hi < 0);
+                ghm_tb_printf(&b, " | %s%+.2f", sig ? "**" : "", 100 * p.mean_diff);
+                if (isfinite(p.lo)) ghm_tb_printf(&b, " [%+.2f, %+.2f]", 100 * p.lo, 100 * p.hi);
+                if (sig) ghm_tb_puts(&b, "**");
+                if (isfinite(p.p_value)) ghm_tb_printf(&b, " p=%.3g", p.p_value);
+                ghm_tb_printf(&b, " (n=%d)", p.n);
+            }
+            ghm_tb_puts(&b, " |\n");
+        }
+    }
+    ghm_tb_puts(&b, "\nFiles: `search.csv` (every trial, per-fold objectives), `summary.csv`, `paired.csv`, "
+                    "`plots/search_progress.png` (best objective so far per trial: did the search converge, was the "
+                    "budget equal?), `plots/search_<loss>_<key>.png` (objective against each searched key).\n");
+    return b.failed ? (ghm_tb_free(&b), NULL) : b.buf;
+}
+
+static void tex_escape(ghm_tb *b, const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        if (*p == '_' || *p == '#' || *p == '%' || *p == '&' || *p == '$')
+            ghm_tb_printf(b, "\\%c", *p);
+        else
+            ghm_tb_printf(b, "%c", *p);
+    }
+}
+
+static char *summary_tex(const ghm_experiment *e, const sr_data *D)
+{
+    ghm_tb b;
+    int t = 0;
+    ghm_tb_init(&b);
+    ghm_tb_puts(&b, "% generated by ghm report (booktabs): test metrics in percent, mean $\\pm$ 95% CI over reproductions\n");
+    ghm_tb_puts(&b, "% separate: mean of the fold models' own metrics\n");
+    (void)t;
+    ghm_tb_printf(&b, "%% %s\n", e->name);
+    test_table(&b, D, 0, 1);
+    ghm_tb_puts(&b, "% concatenated: the fold models' embeddings joined\n");
+    test_table(&b, D, 1, 1);
+    return b.failed ? (ghm_tb_free(&b), NULL) : b.buf;
+}
+
+/* ---- plots ---- */
+
+typedef struct sp_ctx {
+    char dir[GHM_PATH_MAX + 16]; /* <dir>/plots */
+    int have_gnuplot, n_plots, n_failed;
+    ghm_error *err;
+} sp_ctx;
+
+static void gp_quoted(ghm_tb *b, const char *s)
+{
+    ghm_tb_puts(b, "\"");
+    for (const char *p = s; *p; p++) ghm_tb_printf(b, (*p == '"' || *p == '\\') ? "\\%c" : "%c", *p);
+    ghm_tb_puts(b, "\"");
+}
+
+static void file_safe(const char *in, char *out, size_t n)
+{
+    size_t k = 0;
+    for (const char *p = in; *p && k + 1 < n; p++) {
+        char c = *p;
+        out[k++] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-') ? c : '_';
+    }
+    out[k] = '\0';
+}
+
+static void gp_head(ghm_tb *g, const char *base, const char *title, const char *xl, const char *yl)
+{
+    ghm_tb_puts(g, "# generated by ghm report: edit and rerun `gnuplot <this file>` to restyle\n"
+                   "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n    set terminal pngcairo size 900,600 noenhanced\n"
+                   "} else {\n    set terminal png size 900,600 noenhanced\n}\n");
+    /* written under a temporary name and renamed when gnuplot succeeded: a kill never leaves half an image */
+    ghm_tb_printf(g, "set output '%s.png.tmp'\nset title ", base);
+    gp_quoted(g, title);
+    ghm_tb_puts(g, "\nset xlabel ");
+    gp_quoted(g, xl);
+    ghm_tb_puts(g, "\nset ylabel ");
+    gp_quoted(g, yl);
+    ghm_tb_puts(g, "\nset grid\nset key outside right top\n");
+}
+
+static int sp_emit(sp_ctx *c, const char *base, ghm_tb *dat, ghm_tb *gp)
+{
+    char *d = NULL, *g = NULL, path[GHM_PATH_MAX + 300];
+    int rc = ghm_tb_finish(dat, &d, c->err);
+    if (rc < 0) {
+        ghm_tb_free(gp);
+        return rc;
+    }
+    if ((rc = ghm_tb_finish(gp, &g, c->err)) < 0) {
+        free(d);
+        return rc;
+    }
+    snprintf(path, sizeof path, "%s/%s.dat", c->dir, base);
+    rc = ghm_write_file_atomic(path, d, strlen(d), c->err);
+    if (rc == 0) {
+        snprintf(path, sizeof path, "%s/%s.gp", c->dir, base);
+        rc = ghm_write_file_atomic(path, g, strlen(g), c->err);
+    }
+    free(d);
+    free(g);
+    if (rc < 0 || !c->have_gnuplot) return rc < 0 ? rc : 0;
+    char cmd[2 * GHM_PATH_MAX + 600];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot '%s.gp' >>gnuplot.log 2>&1", c->dir, base);
+    int st = system(cmd);
+    char tmp[GHM_PATH_MAX + 320], png[GHM_PATH_MAX + 320];
+    snprintf(tmp, sizeof tmp, "%s/%s.png.tmp", c->dir, base);
+    snprintf(png, sizeof png, "%s/%s.png", c->dir, base);
+    struct stat sb;
+    if (st == 0 && stat(tmp, &sb) == 0 && sb.st_size > 0 && rename(tmp, png) == 0)
+        c->n_plots++;
+    else {
+        unlink(tmp);
+        c->n_failed++;
+    }
+    return 0;
+}
+
+static int plot_progress(sp_ctx *c, const ghm_experiment *e, const sr_data *D)
+{
+    ghm_tb dat, gp;
+    ghm_tb_init(&dat);
+    ghm_tb_init(&gp);
+    char disp[64], yl[96];
+    ghm_metric_display(e->search->objective, 0, disp, sizeof disp);
+    snprintf(yl, sizeof yl, "best validation %s so far (%%)", disp);
+    gp_head(&gp, "search_progress", "Hyper-parameter search: best objective so far", "trial", yl);
+    ghm_tb_printf(&gp, "set xrange [0.5:%d.5]\nset xtics 1\nplot ", e->search->trials);
+    int blocks = 0;
+    for (int l = 0; l < D->n_losses; l++) {
+        const sr_loss *x = &D->L[l];
+        if (!x->tuned) continue;
+        double best = NAN;
+        int rows = 0;
+        for (int t = 0; t < x->T; t++) {
+            double y = x->trials[t].y;
+            if (x->trials[t].state != 1) continue;
+            if (isfinite(y) && (!isfinite(best) || y > best)) best = y;
+            if (isfinite(best)) {
+                if (!rows) ghm_tb_printf(&dat, "# %s: trial best_so_far objective\n", x->label);
+                ghm_tb_printf(&dat, "%d %.6g %.6g\n", t + 1, 100 * best, isfinite(y) ? 100 * y : NAN);
+                rows++;
+            }
+        }
+        if (!rows) continue; /* nothing finished yet: no curve */
+        ghm_tb_puts(&dat, "\n\n");
+        ghm_tb_printf(&gp, "%s'search_progress.dat' index %d using 1:2 with steps lw 2 title ", blocks ? ", \\\n     " : "",
+                      blocks);
+        gp_quoted(&gp, x->label);
+        blocks++;
+    }
+    if (!blocks) {
+        ghm_tb_free(&dat);
+        ghm_tb_free(&gp);
+        return 0;
+    }
+    ghm_tb_puts(&gp, "\n");
+    return sp_emit(c, "search_progress", &dat, &gp);
+}
+
+static int plot_scatter(sp_ctx *c, const ghm_experiment *e, const sr_data *D, int l, int j)
+{
+    const sr_loss *x = &D->L[l];
+    const ghm_search_dim *d = &e->search->space[l].dims[j];
+    char base[200], a[96], b2[96], title[256], disp[64], yl[96];
+    file_safe(x->label, a, sizeof a);
+    file_safe(d->path, b2, sizeof b2);
+    snprintf(base, sizeof base, "search_%s_%s", a, b2);
+    ghm_tb dat, gp;
+    ghm_tb_init(&dat);
+    ghm_tb_init(&gp);
+    ghm_tb_printf(&dat, "# %s: %s objective trial (choices: index into the list)\n", x->label, d->path);
+    int rows = 0;
+    for (int t = 0; t < x->T; t++) {
+        if (x->trials[t].state != 1 || !isfinite(x->trials[t].y)) continue;
+        ghm_tb_printf(&dat, "%.9g %.6g %d\n", x->trials[t].value[j], 100 * x->trials[t].y, t);
+        rows++;
+    }
+    if (!rows) {
+        ghm_tb_free(&dat);
+        ghm_tb_free(&gp);
+        return 0;
+    }
+    ghm_metric_display(e->search->objective, 0, disp, sizeof disp);
+    snprintf(title, sizeof title, "%s: validation %s against %s", x->label, disp, d->path);
+    snprintf(yl, sizeof yl, "validation %s (%%, mean over folds)", disp);
+    gp_head(&gp, base, title, d->path, yl);
+    if (d->kind == GHM_DIM_CHOICES) {
+        ghm_tb_printf(&gp, "set xrange [-0.5:%d.5]\nset xtics (", d->n_choices - 1);
+        for (int k = 0; k < d->n_choices; k++) {
+            ghm_tb_puts(&gp, k ? ", " : "");
+            gp_quoted(&gp, d->choices[k]);
+            ghm_tb_printf(&gp, " %d", k);
+        }
+        ghm_tb_puts(&gp, ")\n");
+    } else {
+        if (d->log) ghm_tb_puts(&gp, "set logscale x\n");
+        ghm_tb_printf(&gp, "set xrange [%.9g:%.9g]\n", d->lo, d->hi > d->lo ? d->hi : d->lo + 1);
+    }
+    ghm_tb_printf(&gp, "set key outside right top\nplot '%s.dat' using 1:2 with points pt 7 ps 1.5 title 'trial'", base);
+    /* the chosen trial, circled */
+    if (x->best >= 0 && x->best < x->T && isfinite(x->trials[x->best].y))
+        ghm_tb_printf(&gp, ", \\\n     '%s.dat' using ($3==%d ? $1 : 1/0):2 with points pt 6 ps 3 lw 2 title 'chosen'", base,
+                      x->best);
+    ghm_tb_puts(&gp, "\n");
+    return sp_emit(c, base, &dat, &gp);
+}
+
+/* ---- the whole report ---- */
+
+static int write_text(const char *dir, const char *name, char *text, ghm_error *err)
+{
+    if (!text) return ghm_error_set(err, GHM_ENOMEM, "out of memory writing %s", name);
+    char path[GHM_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int rc = ghm_write_file_atomic(path, text, strlen(text), err);
+    free(text);
+    return rc;
+}
+
+int ghm_search_report_write(const char *dir, ghm_experiment *e, int plots, ghm_search_report_result *res,
+                            ghm_error *err)
+{
+    memset(res, 0, sizeof *res);
+    if (!e || !e->search) return ghm_error_set(err, GHM_EINPUT, "not a search experiment");
+    sr_data D;
+    int rc = sr_gather(dir, e, &D, res, err);
+    if (rc == 0) rc = write_text(dir, "search.csv", search_csv(e, &D), err);
+    if (rc == 0) rc = write_text(dir, "summary.csv", summary_csv(e, &D), err);
+    if (rc == 0) rc = write_text(dir, "paired.csv", paired_csv(&D), err);
+    if (rc == 0) rc = write_text(dir, "summary.md", summary_md(e, &D, res), err);
+    if (rc == 0) rc = write_text(dir, "summary.tex", summary_tex(e, &D), err);
+    if (rc == 0 && plots) {
+        sp_ctx c;
+        memset(&c, 0, sizeof c);
+        c.err = err;
+        snprintf(c.dir, sizeof c.dir, "%s/plots", dir);
+        rc = ghm_mkdirs(c.dir, err);
+        c.have_gnuplot = system("gnuplot --version >/dev/null 2>&1") == 0;
+        if (!c.have_gnuplot) snprintf(res->warning, sizeof res->warning, "gnuplot not found: search plots skipped");
+        if (rc == 0) rc = plot_progress(&c, e, &D);
+        for (int l = 0; rc == 0 && l < D.n_losses; l++)
+            for (int j = 0; rc == 0 && j < e->search->space[l].n; j++) rc = plot_scatter(&c, e, &D, l, j);
+        res->n_plots = c.n_plots;
+        if (c.n_failed && !res->warning[0])
+            snprintf(res->warning, sizeof res->warning, "gnuplot failed on %d search plot(s): see plots/gnuplot.log",
+                     c.n_failed);
+    }
+    sr_free(&D);
+    return rc;
+}

@@ -1,0 +1,66 @@
+/* Reports of a hyper-parameter search (files with a `search:` block):
+ * search.csv, summary.{csv,md,tex}, paired.csv and the search plots, from
+ * the plan (harness/search.h) and the records. The concatenated evaluation
+ * of the final fold models lives here too (harness/search_ensemble.c).
+ *
+ * Statistics over reproductions: the "separate" figure of a reproduction is
+ * the mean of its k fold models' test metrics; the "concatenated" one
+ * evaluates the k models' embeddings joined. Mean, sample std and the 95%
+ * t confidence half-width over reproductions; paired differences against the
+ * `compare_to` loss pair reproductions by index (same seed: same
+ * initialisation, batches and folds), with a paired-t 95% interval and, from
+ * 6 pairs on, the exact two-sided Wilcoxon signed-rank p-value.
+ */
+#ifndef GHM_SEARCH_REPORT_H
+#define GHM_SEARCH_REPORT_H
+
+#include "../core/error.h"
+#include "experiment.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- paired statistics ---- */
+typedef struct ghm_paired {
+    int n;              /* pairs (both values finite) */
+    double mean_diff;   /* mean of a - b */
+    double lo, hi;      /* 95% paired-t interval (NaN for n < 2) */
+    double p_value;     /* exact Wilcoxon signed-rank, two-sided (NaN for n < min_wilcoxon) */
+} ghm_paired;
+
+/* Differences a[i] - b[i] over the pairs where both are finite. */
+void ghm_stat_paired(const double *a, const double *b, int n, int min_wilcoxon, ghm_paired *out);
+/* Exact two-sided p-value of the Wilcoxon signed-rank test of differences d:
+ * zeros dropped (Wilcoxon's method), tied |d| get average ranks, p = 2 min(P(W+ <= w),
+ * P(W+ >= w)) under the exact null distribution (capped at 1). NaN when no
+ * difference is non-zero or n > 1000. */
+double ghm_stat_wilcoxon(const double *d, int n);
+
+/* ---- concatenated evaluation ---- */
+void ghm_ensemble_id(const char *const *member_ids, int k, char out[24]);
+int ghm_ensemble_path(const char *out_dir, const char *id, char *buf, int n);
+/* For every reproduction whose k final runs are finished and that has no
+ * ensemble record yet: evaluate the concatenated embeddings, write the record.
+ * *n_new: records written; *n_missing: reproductions whose embeddings are gone. */
+int ghm_search_ensembles(const ghm_experiment *e, const char *out_dir, int *n_new, int *n_missing, ghm_error *err);
+
+/* ---- the report ---- */
+typedef struct ghm_search_report_result {
+    int n_trials_done, n_trials_planned; /* over all tuned losses */
+    int n_final_done, n_final_planned;   /* final runs */
+    int n_failed;                        /* failed runs */
+    int n_plots;
+    char warning[256];
+} ghm_search_report_result;
+
+/* e must have been expanded against dir (ghm_search_expand). Writes
+ * <dir>/search.csv, summary.csv, summary.md, summary.tex, paired.csv and
+ * plots/search_*.{dat,gp,png}. */
+int ghm_search_report_write(const char *dir, ghm_experiment *e, int plots, ghm_search_report_result *res,
+                            ghm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,588 @@
+// The fair protocol: hyper-parameter search (random, TPE), k-fold
+// cross-validation, final reproductions, paired statistics, the search
+// report, and the CLI end to end on tiny synthetic data (determinism across
+// resume, shards and MPI ranks; equal budgets).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <signal.h>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+extern "C" {
+#include "datasets/dataset.h"
+#include "harness/experiment.h"
+#include "harness/search.h"
+#include "harness/search_report.h"
+}
+
+namespace {
+
+std::string tmpdir()
+{
+    char tmpl[] = "/tmp/ghm_search_testXXXXXX";
+    char *d = mkdtemp(tmpl);
+    EXPECT_NE(d, nullptr);
+    return d ? std::string(d) : std::string("/tmp");
+}
+
+void rmrf(const std::string &p)
+{
+    int rc = system(("rm -rf '" + p + "'").c_str());
+    (void)rc;
+}
+
+bool exists(const std::string &p)
+{
+    struct stat st;
+    return stat(p.c_str(), &st) == 0;
+}
+
+std::string read_all(const std::string &p)
+{
+    std::ifstream f(p);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+int shell(const std::string &cmd)
+{
+    int st = system(cmd.c_str());
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+bool on_path(const char *prog)
+{
+    return shell(std::string("command -v ") + prog + " >/dev/null 2>&1") == 0;
+}
+
+// ---- statistics --------------------------------------------------------------
+
+TEST(SearchStats, WilcoxonExactAgainstHandCounts)
+{
+    // all six positive: W+ = 21 is the largest of 2^6 equally likely sums: p = 2 / 64
+    double a[] = {1, 2, 3, 4, 5, 6};
+    EXPECT_DOUBLE_EQ(ghm_stat_wilcoxon(a, 6), 2.0 / 64);
+    // rank 2 negative: W+ = 19; sums >= 19 are the complements of sums <= 2 ({}, {1}, {2}): p = 2 * 3 / 64
+    double b[] = {1, -2, 3, 4, 5, 6};
+    EXPECT_DOUBLE_EQ(ghm_stat_wilcoxon(b, 6), 6.0 / 64);
+    // zeros are dropped (Wilcoxon's method): the same as a
+    double c[] = {0, 1, 2, 3, 4, 5, 6};
+    EXPECT_DOUBLE_EQ(ghm_stat_wilcoxon(c, 7), 2.0 / 64);
+    // ties: |d| = 1,1,1,2,2,3 get average ranks 2,2,2,4.5,4.5,6; the one negative (rank 2):
+    // P(negative rank sum <= 2) = 4 of 64 subsets ({} and each single rank-2 item): p = 8 / 64
+    double d[] = {1, 1, -1, 2, 2, 3};
+    EXPECT_DOUBLE_EQ(ghm_stat_wilcoxon(d, 6), 8.0 / 64);
+    // symmetric data: the middle of the distribution, p = 1
+    double e[] = {1, -1};
+    EXPECT_DOUBLE_EQ(ghm_stat_wilcoxon(e, 2), 1.0);
+    double z[] = {0, 0};
+    EXPECT_TRUE(std::isnan(ghm_stat_wilcoxon(z, 2)));
+    // the same as SciPy's exact test: scipy.stats.wilcoxon([0.5, 1.5, -0.25, 2, 3, 4, 5]) -> p = 0.03125
+    double f[] = {0.5, 1.5, -0.25, 2, 3, 4, 5};
+    EXPECT_DOUBLE_EQ(ghm_stat_wilcoxon(f, 7), 4.0 / 128);
+}
+
+TEST(SearchStats, PairedTIntervalByHand)
+{
+    // d = 0.1, 0.15, 0.05: mean 0.1, sd 0.05, half-width t(0.975, 2) * 0.05 / sqrt(3) = 4.302653 * 0.0288675
+    double a[] = {0.5, 0.6, 0.7}, b[] = {0.4, 0.45, 0.65};
+    ghm_paired p;
+    ghm_stat_paired(a, b, 3, 6, &p);
+    EXPECT_EQ(p.n, 3);
+    EXPECT_NEAR(p.mean_diff, 0.1, 1e-12);
+    EXPECT_NEAR(p.hi - p.mean_diff, 4.302653 * 0.05 / std::sqrt(3.0), 1e-5);
+    EXPECT_NEAR(p.mean_diff - p.lo, p.hi - p.mean_diff, 1e-12);
+    EXPECT_TRUE(std::isnan(p.p_value)); // fewer than 6 pairs
+    // non-finite values drop their pair; 6 pairs give a Wilcoxon p
+    double c[] = {1, 2, 3, 4, 5, 6, NAN}, dd[] = {0, 0, 0, 0, 0, 0, 1};
+    ghm_stat_paired(c, dd, 7, 6, &p);
+    EXPECT_EQ(p.n, 6);
+    EXPECT_DOUBLE_EQ(p.p_value, 2.0 / 64);
+    EXPECT_DOUBLE_EQ(p.mean_diff, 3.5);
+}
+
+// ---- proposals -----------------------------------------------------------------
+
+ghm_search_space test_space()
+{
+    ghm_search_space sp;
+    memset(&sp, 0, sizeof sp);
+    sp.n = 4;
+    sp.dims[0].kind = GHM_DIM_RANGE, sp.dims[0].lo = 0, sp.dims[0].hi = 1;
+    sp.dims[1].kind = GHM_DIM_RANGE, sp.dims[1].lo = 0.01, sp.dims[1].hi = 1, sp.dims[1].log = 1;
+    sp.dims[2].kind = GHM_DIM_CHOICES, sp.dims[2].n_choices = 3;
+    sp.dims[3].kind = GHM_DIM_RANGE, sp.dims[3].lo = 2, sp.dims[3].hi = 9, sp.dims[3].is_int = 1;
+    return sp;
+}
+
+// a known optimum: x0 = 0.3, x1 = 10^-1.5, choice 1, x3 = 6
+double objective(const double *x)
+{
+    double a = x[0] - 0.3, b = std::log10(x[1]) + 1.5, c = (int)x[2] != 1, d = (x[3] - 6) / 7;
+    return -a * a - 0.25 * b * b - 0.3 * c - d * d;
+}
+
+double mean_regret(int method, int trials, int batch, int n_seeds)
+{
+    ghm_search_space sp = test_space();
+    double total = 0;
+    for (int seed = 0; seed < n_seeds; seed++) {
+        ghm_search_config s;
+        memset(&s, 0, sizeof s);
+        s.method = method, s.trials = trials, s.batch = batch, s.seed = (uint64_t)seed;
+        std::vector<double> X((size_t)trials * sp.n), Y(trials);
+        double best = -1e300;
+        uint64_t key = ghm_search_key(&s, 0, "test");
+        for (int t = 0; t < trials; t++) {
+            ghm_search_propose(&s, &sp, key, t, X.data(), Y.data(), ghm_search_depends_on(&s, t), &X[(size_t)t * sp.n]);
+            Y[t] = objective(&X[(size_t)t * sp.n]);
+            best = std::max(best, Y[t]);
+        }
+        total += 0 - best; // the optimum is 0
+    }
+    return total / n_seeds;
+}
+
+TEST(SearchPropose, TpeGetsCloserToAKnownOptimumThanRandom)
+{
+    // 30 trials, 20 fixed seeds: the mean regret (optimum minus the best found) of TPE is lower, by a wide margin
+    double r = mean_regret(GHM_SEARCH_RANDOM, 30, 1, 20), t = mean_regret(GHM_SEARCH_TPE, 30, 1, 20);
+    EXPECT_LT(t, 0.6 * r) << "tpe " << t << " random " << r;
+    // batches of 4 (trials proposed from the earlier batches only) still beat random
+    double tb = mean_regret(GHM_SEARCH_TPE, 30, 4, 20);
+    EXPECT_LT(tb, r) << "tpe batch 4 " << tb << " random " << r;
+}
+
+TEST(SearchPropose, DeterministicInRangeAndDependsOnEarlierBatchesOnly)
+{
+    ghm_search_space sp = test_space();
+    ghm_search_config s;
+    memset(&s, 0, sizeof s);
+    s.method = GHM_SEARCH_TPE, s.trials = 12, s.batch = 2, s.seed = 3;
+    EXPECT_EQ(ghm_search_n_startup(&s), 4);
+    int dep[12];
+    for (int t = 0; t < 12; t++) dep[t] = ghm_search_depends_on(&s, t);
+    int want[12] = {0, 0, 0, 0, 4, 4, 6, 6, 8, 8, 10, 10};
+    for (int t = 0; t < 12; t++) EXPECT_EQ(dep[t], want[t]) << "trial " << t;
+    s.method = GHM_SEARCH_RANDOM;
+    for (int t = 0; t < 12; t++) EXPECT_EQ(ghm_search_depends_on(&s, t), 0);
+    s.method = GHM_SEARCH_TPE;
+    std::vector<double> X(12 * 4), Y(12), X2(12 * 4);
+    uint64_t key = ghm_search_key(&s, 1, "ghm");
+    EXPECT_NE(key, ghm_search_key(&s, 2, "ghm"));
+    EXPECT_NE(key, ghm_search_key(&s, 1, "contrastive"));
+    for (int t = 0; t < 12; t++) {
+        ghm_search_propose(&s, &sp, key, t, X.data(), Y.data(), dep[t], &X[t * 4]);
+        Y[t] = objective(&X[t * 4]);
+        EXPECT_GE(X[t * 4 + 0], 0.0);
+        EXPECT_LE(X[t * 4 + 0], 1.0);
+        EXPECT_GE(X[t * 4 + 1], 0.01);
+        EXPECT_LE(X[t * 4 + 1], 1.0);
+        EXPECT_TRUE(X[t * 4 + 2] == 0 || X[t * 4 + 2] == 1 || X[t * 4 + 2] == 2);
+        EXPECT_EQ(X[t * 4 + 3], std::floor(X[t * 4 + 3]));
+        EXPECT_GE(X[t * 4 + 3], 2.0);
+        EXPECT_LE(X[t * 4 + 3], 9.0);
+    }
+    // a rerun gives the same trials; results of trials a proposal does not depend on change nothing
+    for (int t = 0; t < 12; t++) {
+        std::vector<double> Yc = Y;
+        for (int k = dep[t]; k < 12; k++) Yc[k] = -1e9; // later results differ
+        ghm_search_propose(&s, &sp, key, t, X.data(), Yc.data(), dep[t], &X2[t * 4]);
+        for (int j = 0; j < 4; j++) EXPECT_EQ(X2[t * 4 + j], X[t * 4 + j]) << "trial " << t << " dim " << j;
+    }
+    // failed trials (NaN) rank last and do not break the model
+    std::vector<double> Yn = Y;
+    Yn[0] = Yn[1] = NAN;
+    double x[4];
+    ghm_search_propose(&s, &sp, key, 6, X.data(), Yn.data(), 6, x);
+    EXPECT_GE(x[0], 0.0);
+    EXPECT_LE(x[0], 1.0);
+}
+
+// ---- folds ---------------------------------------------------------------------------
+
+uint64_t row_hash(const ghm_subset &s, int i)
+{
+    size_t n = (size_t)s.img.c * s.img.h * s.img.w;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t k = 0; k < n; k++) h = (h ^ s.img.pixels[(size_t)i * n + k]) * 1099511628211ULL;
+    return h;
+}
+
+TEST(SearchFolds, StandardFoldsAreStratifiedDisjointAndCovering)
+{
+    ghm_dataset_opts o;
+    ghm_dataset_opts_default(&o);
+    o.name = "synthetic", o.classes = 5, o.train_per_class = 31, o.test_per_class = 4, o.image_size = 8, o.seed = 1;
+    ghm_dataset d;
+    ghm_error err;
+    ASSERT_EQ(ghm_dataset_load(&o, &d, &err), 0) << err.msg;
+    ghm_split_opts so;
+    ghm_split_opts_default(&so);
+    so.seed = 7;
+    so.folds = 3;
+    std::multiset<uint64_t> all_val;
+    std::set<uint64_t> pool;
+    for (int f = 0; f < 3; f++) {
+        so.fold = f;
+        ghm_split s;
+        ASSERT_EQ(ghm_split_make(&d, &so, &s, &err), 0) << err.msg;
+        EXPECT_EQ(s.train.img.n + s.val.img.n, 5 * 31);
+        // stratified: every class has 10 or 11 of its 31 images in each fold
+        std::vector<int> cnt(5, 0);
+        for (int i = 0; i < s.val.img.n; i++) cnt[s.val.img.labels[i]]++;
+        for (int c = 0; c < 5; c++) EXPECT_TRUE(cnt[c] == 10 || cnt[c] == 11) << "fold " << f << " class " << c;
+        std::set<uint64_t> tr;
+        for (int i = 0; i < s.train.img.n; i++) tr.insert(row_hash(s.train, i));
+        for (int i = 0; i < s.val.img.n; i++) {
+            uint64_t h = row_hash(s.val, i);
+            all_val.insert(h);
+            EXPECT_EQ(tr.count(h), 0u) << "fold " << f << ": a validation image also trains";
+            pool.insert(h);
+        }
+        for (uint64_t h : tr) pool.insert(h);
+        ghm_split_free(&s);
+    }
+    // the folds' validation parts are disjoint and together cover the training part
+    EXPECT_EQ(all_val.size(), (size_t)(5 * 31));
+    EXPECT_EQ(std::set<uint64_t>(all_val.begin(), all_val.end()).size(), (size_t)(5 * 31));
+    EXPECT_EQ(pool.size(), (size_t)(5 * 31));
+    // a fold out of range is an error
+    so.fold = 3;
+    ghm_split s;
+    EXPECT_EQ(ghm_split_make(&d, &so, &s, &err), GHM_EINPUT);
+    ghm_dataset_free(&d);
+}
+
+TEST(SearchFolds, ClassFoldsAreContiguousClassRanges)
+{
+    ghm_dataset_opts o;
+    ghm_dataset_opts_default(&o);
+    o.name = "synthetic", o.classes = 14, o.train_per_class = 6, o.test_per_class = 2, o.image_size = 8, o.seed = 1;
+    ghm_dataset d;
+    ghm_error err;
+    ASSERT_EQ(ghm_dataset_load(&o, &d, &err), 0) << err.msg;
+    ghm_split_opts so;
+    ghm_split_opts_default(&so);
+    so.protocol = GHM_SPLIT_CLASSES; // train classes 0..6, test 7..13
+    so.folds = 3;                    // 7 classes: folds {0,1}, {2,3}, {4,5,6}
+    std::vector<std::vector<int>> want = {{0, 1}, {2, 3}, {4, 5, 6}};
+    std::set<int> seen;
+    for (int f = 0; f < 3; f++) {
+        so.fold = f;
+        ghm_split s;
+        ASSERT_EQ(ghm_split_make(&d, &so, &s, &err), 0) << err.msg;
+        ASSERT_EQ(s.val.n_classes, (int)want[f].size());
+        for (int j = 0; j < s.val.n_classes; j++) {
+            EXPECT_EQ(s.val.class_ids[j], want[f][j]);
+            seen.insert(s.val.class_ids[j]);
+        }
+        EXPECT_EQ(s.train.n_classes, 7 - (int)want[f].size());
+        for (int j = 0; j < s.train.n_classes; j++)
+            for (int v : want[f]) EXPECT_NE(s.train.class_ids[j], v);
+        EXPECT_EQ(s.test.n_classes, 7);
+        EXPECT_EQ(s.test.class_ids[0], 7);
+        ghm_split_free(&s);
+    }
+    EXPECT_EQ(seen.size(), 7u);
+    so.folds = 4; // 7 / 4 = 1 class in some fold: refused
+    so.fold = 0;
+    ghm_split s;
+    EXPECT_EQ(ghm_split_make(&d, &so, &s, &err), GHM_EINPUT);
+    EXPECT_NE(std::string(err.msg).find("at least 2 classes"), std::string::npos) << err.msg;
+    ghm_dataset_free(&d);
+}
+
+// ---- experiment files --------------------------------------------------------------
+
+const char *kBase = "name: s\n"
+                    "dataset: {name: synthetic, classes: 12, train_per_class: 10, test_per_class: 4, image_size: 8, "
+                    "split: classes}\n"
+                    "backbone: {name: mlp, embedding_dim: 4}\n"
+                    "train: {epochs: 1, steps_per_epoch: 2, batch_size: 12, m_per_class: 4}\n";
+
+std::string load_error(const std::string &rest)
+{
+    ghm_experiment e;
+    ghm_error err;
+    int rc = ghm_experiment_load_string((std::string(kBase) + rest).c_str(), "t.yaml", &e, &err);
+    if (rc == 0) {
+        ghm_experiment_free(&e);
+        return "OK";
+    }
+    EXPECT_EQ(rc, GHM_EINPUT);
+    return err.msg;
+}
+
+TEST(SearchConfig, ValidSearchPlansTrialsThenFinals)
+{
+    ghm_experiment e;
+    ghm_error err;
+    std::string y = std::string(kBase) +
+                    "search: {method: random, trials: 3, objective: recall@1, seed: 5}\n"
+                    "protocol: {folds: 2}\nfinal: {reproductions: 2}\ncompare_to: contrastive\n"
+                    "losses:\n"
+                    "  - name: triplet\n    search: {margin: {min: 0.01, max: 1, log: true}, mining: {choices: [all, semihard]}}\n"
+                    "  - name: contrastive\n";
+    ASSERT_EQ(ghm_experiment_load_string(y.c_str(), "t.yaml", &e, &err), 0) << err.msg;
+    ASSERT_NE(e.search, nullptr);
+    EXPECT_EQ(e.search->trials, 3);
+    EXPECT_EQ(e.search->folds, 2);
+    EXPECT_EQ(e.search->reproductions, 2);
+    EXPECT_EQ(std::string(e.search->compare_to), "contrastive");
+    // no records yet: random search plans every trial x fold of triplet, and contrastive (not tuned)
+    // goes straight to its final runs (2 reproductions x 2 folds)
+    ASSERT_EQ(e.n_runs, 3 * 2 + 2 * 2);
+    std::set<std::string> ids;
+    for (int i = 0; i < e.n_runs; i++) {
+        const ghm_run_spec &r = e.runs[i];
+        ids.insert(r.run_id);
+        if (i < 6) {
+            EXPECT_EQ(r.role, GHM_ROLE_TRIAL);
+            EXPECT_EQ(r.trial, i / 2);
+            EXPECT_EQ(r.split.fold, i % 2);
+            EXPECT_EQ(r.split.folds, 2);
+            EXPECT_EQ(r.eval_test, 0); // trials never look at the test set
+            EXPECT_EQ(r.seed, GHM_TRIAL_SEED_BASE + 5);
+            double m = r.loss_params.n ? 0 : -1;
+            (void)m;
+        } else {
+            EXPECT_EQ(r.role, GHM_ROLE_FINAL);
+            EXPECT_EQ(std::string(r.loss), "contrastive");
+            EXPECT_EQ(r.reproduction, (i - 6) / 2);
+            EXPECT_EQ(r.seed, (uint64_t)((i - 6) / 2));
+            EXPECT_EQ(r.eval_test, 1);
+            EXPECT_EQ(r.save_embeddings, 1);
+        }
+    }
+    EXPECT_EQ(ids.size(), (size_t)e.n_runs);
+    ghm_experiment_free(&e);
+}
+
+TEST(SearchConfig, ErrorsNameFileLineColumn)
+{
+    const std::string L = "losses:\n  - name: triplet\n";
+    const std::string S = "search: {trials: 2}\nprotocol: {folds: 2}\n";
+    struct Case {
+        std::string yaml, want;
+    } cases[] = {
+        {S + L + "    search: {margin: {min: 0.5, max: 0.1}}\n", "t.yaml:9:28: loss 'triplet' search: 'margin' has min 0.5 > max 0.1"},
+        {S + L + "    search: {margin: {min: 0, max: 1, log: true}}\n", "log scale, so min must be > 0"},
+        {S + L + "    search: {margn: {min: 0, max: 1}}\n", "unknown key 'margn' (did you mean 'margin'?)"},
+        {S + L + "    search: {margin: {min: -1, max: 1}}\n", "margin"},
+        {S + L + "    search: {mining: {choices: [all, best]}}\n", "best"},
+        {S + L + "    search: {margin: {min: 0.1}}\n", "needs both min and max"},
+        {S + L + "    search: {margin: {min: 0.1, max: 1, choices: [1]}}\n", "both choices and a range"},
+        {S + L + "    search: {margin: 0.2}\n", "needs a range"},
+        {"search: {trials: 0}\n" + L, "search.trials = 0 is out of range [1, 10000]"},
+        {"search: {method: grid}\n" + L, "search.method: unknown value 'grid'"},
+        {"search: {objective: recall@4}\n" + L, "search.objective: unknown value 'recall@4'"},
+        {"search: {trials: 2}\nprotocol: {folds: 4}\n" + L, "protocol.folds = 4"},
+        {"protocol: {folds: 2}\n" + L, "add a top-level search: block"},
+        {L + "    search: {margin: {min: 0.1, max: 1}}\n", "add a top-level search: block"},
+        {S + "compare_to: contrastiv\n" + L, "compare_to: 'contrastiv' is not a loss of this file"},
+        {S + "eval: {metrics: [recall]}\n" + L, "search.objective = map@r is not computed"},
+        {S + L + "    sweep: {margin: [0.1, 0.2]}\n", "sweep: cannot be combined with search:"},
+        {S + "seeds: [0, 1]\nfinal: {reproductions: 3}\n" + L, "final.reproductions = 3 but seeds: lists 2 seeds"},
+        {"search: {trials: 2}\nprotocol: {folds: 1}\n" + L, "validates on dataset.val_fraction, which is 0"},
+        {"search: {trials: 2}\nprotocol: {folds: 2, k: 3}\n" + L, "unknown key 'k' in protocol"},
+    };
+    for (const Case &c : cases) {
+        std::string msg = load_error(c.yaml);
+        EXPECT_NE(msg.find(c.want), std::string::npos) << "yaml:\n" << c.yaml << "\nmessage: " << msg;
+        EXPECT_EQ(msg.rfind("t.yaml:", 0), 0u) << msg;
+    }
+    // val_fraction with k folds is refused (standard protocol)
+    std::string y = "name: s\ndataset: {name: synthetic, classes: 4, val_fraction: 0.2}\nbackbone: {name: mlp}\n" + S + L;
+    ghm_experiment e;
+    ghm_error err;
+    EXPECT_EQ(ghm_experiment_load_string(y.c_str(), "t.yaml", &e, &err), GHM_EINPUT);
+    EXPECT_NE(std::string(err.msg).find("dataset.val_fraction is not used with protocol.folds = 2"), std::string::npos)
+        << err.msg;
+}
+
+TEST(SearchConfig, PlainFilesKeepTheirRunIds)
+{
+    // a plain run's canonical text has none of the protocol's fields, so committed results keep their ids
+    ghm_experiment e;
+    ghm_error err;
+    std::string y = std::string(kBase) + "losses:\n  - name: triplet\n";
+    ASSERT_EQ(ghm_experiment_load_string(y.c_str(), "t.yaml", &e, &err), 0) << err.msg;
+    char buf[8192];
+    ghm_run_spec_canonical(&e.runs[0], buf, sizeof buf);
+    EXPECT_EQ(std::string(buf).find("protocol."), std::string::npos);
+    EXPECT_EQ(std::string(buf).find("search."), std::string::npos);
+    EXPECT_EQ(std::string(buf).find("eval.test"), std::string::npos);
+    ghm_run_spec r = e.runs[0];
+    r.split.folds = 2, r.split.fold = 1;
+    char buf2[8192];
+    ghm_run_spec_canonical(&r, buf2, sizeof buf2);
+    EXPECT_NE(std::string(buf2).find("protocol.fold=1"), std::string::npos);
+    ghm_experiment_free(&e);
+}
+
+// ---- the CLI, end to end -----------------------------------------------------------
+
+const char *kSearchYaml = "name: tiny_search\n"
+                          "dataset: {name: synthetic, classes: 12, train_per_class: 12, test_per_class: 5, image_size: 8, "
+                          "split: classes}\n"
+                          "backbone: {name: mlp, embedding_dim: 6}\n"
+                          "train: {epochs: 1, steps_per_epoch: 3, batch_size: 12, m_per_class: 4}\n"
+                          "eval: {every: 0, metrics: [recall, map_r, r_precision]}\n"
+                          "search: {method: tpe, trials: 3, objective: map@r, seed: 1, batch: 1}\n"
+                          "protocol: {folds: 2}\n"
+                          "final: {reproductions: 2}\n"
+                          "compare_to: contrastive\n"
+                          "losses:\n"
+                          "  - name: triplet\n"
+                          "    search: {margin: {min: 0.02, max: 1.0, log: true}, mining: {choices: [all, batch_hard]}}\n"
+                          "  - name: contrastive\n"
+                          "    search: {neg_margin: {min: 0.3, max: 2.0}}\n";
+
+std::string write_yaml(const std::string &dir)
+{
+    std::string p = dir + "/tiny_search.yaml";
+    std::ofstream(p) << kSearchYaml;
+    return p;
+}
+
+std::string run_cmd(const std::string &yaml, const std::string &out, const std::string &extra = "")
+{
+    return std::string(GHM_BINARY) + " run " + yaml + " --out " + out + " --threads 1 " + extra + " >>" + out +
+           ".log 2>&1";
+}
+
+int count_dirs(const std::string &d)
+{
+    std::string cmd = "ls '" + d + "' 2>/dev/null | wc -l";
+    FILE *p = popen(cmd.c_str(), "r");
+    int n = 0;
+    if (p) {
+        if (fscanf(p, "%d", &n) != 1) n = 0;
+        pclose(p);
+    }
+    return n;
+}
+
+#define NEED_BINARY()                                                                                                  \
+    do {                                                                                                               \
+        if (!exists(GHM_BINARY)) GTEST_SKIP() << "ghm binary not built";                                               \
+    } while (0)
+
+TEST(SearchCli, EndToEndEqualBudgetsAndContractFiles)
+{
+    NEED_BINARY();
+    std::string d = tmpdir(), y = write_yaml(d), out = d + "/a";
+    ASSERT_EQ(shell(run_cmd(y, out)), 0) << read_all(out + ".log");
+    std::string res = out + "/tiny_search";
+    // 2 losses x (3 trials + 2 reproductions) x 2 folds = 20 runs, 4 ensembles (2 losses x 2 reproductions)
+    EXPECT_EQ(count_dirs(res + "/runs"), 20);
+    EXPECT_EQ(count_dirs(res + "/ensembles"), 4);
+    std::string search = read_all(res + "/search.csv");
+    EXPECT_EQ(search.substr(0, search.find('\n')), "loss,trial,margin,mining,neg_margin,objective,fold_0,fold_1,status");
+    int triplet = 0, contrastive = 0, chosen = 0;
+    std::istringstream ss(search);
+    std::string line;
+    while (std::getline(ss, line)) {
+        triplet += line.rfind("triplet,", 0) == 0;
+        contrastive += line.rfind("contrastive,", 0) == 0;
+        chosen += line.find(",chosen") != std::string::npos;
+    }
+    EXPECT_EQ(triplet, 3); // equal budgets
+    EXPECT_EQ(contrastive, 3);
+    EXPECT_EQ(chosen, 2);
+    std::string summary = read_all(res + "/summary.csv");
+    EXPECT_EQ(summary.rfind("loss,tuned,trials,folds,reproductions,margin,mining,neg_margin,val_map@r,recall@1_mean,"
+                            "recall@1_std,recall@1_ci95,recall@1_concat_mean,recall@1_concat_std,recall@1_concat_ci95,",
+                            0),
+              0u)
+        << summary;
+    EXPECT_NE(summary.find("\ntriplet,yes,3,2,2,"), std::string::npos) << summary;
+    EXPECT_NE(summary.find("\ncontrastive,yes,3,2,2,"), std::string::npos) << summary;
+    std::string paired = read_all(res + "/paired.csv");
+    EXPECT_EQ(paired.rfind("loss,compare_to,metric,mean_diff,ci95_low,ci95_high,p_value,pairs\n", 0), 0u);
+    EXPECT_NE(paired.find("triplet,contrastive,recall@1,"), std::string::npos);
+    EXPECT_NE(paired.find("triplet,contrastive,map@r_concat,"), std::string::npos);
+    EXPECT_EQ(paired.find("contrastive,contrastive"), std::string::npos);
+    std::string md = read_all(res + "/summary.md");
+    EXPECT_NE(md.find("## Paired differences against contrastive"), std::string::npos);
+    EXPECT_NE(md.find("## Test metrics, concatenated"), std::string::npos);
+    // trial records hold validation metrics only: the test set was never evaluated for them
+    std::string list = res + "/runs";
+    int no_test = shell("grep -l '\"role\": \"trial\"' " + list + "/*/record.json | xargs grep -L '\"test\": {}' | "
+                        "grep -q . && exit 1 || exit 0");
+    EXPECT_EQ(no_test, 0) << "a trial record has test metrics";
+    rmrf(d);
+}
+
+TEST(SearchCli, ResumeAfterKillShardsAndFreshRerunProposeTheSameTrials)
+{
+    NEED_BINARY();
+    std::string d = tmpdir(), y = write_yaml(d);
+    std::string a = d + "/a", b = d + "/b", c = d + "/c";
+    ASSERT_EQ(shell(run_cmd(y, a)), 0) << read_all(a + ".log");
+    std::string want = read_all(a + "/tiny_search/search.csv");
+    ASSERT_FALSE(want.empty());
+
+    // kill -9 in the middle of the search, then resume
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        std::string log = b + ".log";
+        FILE *f = freopen(log.c_str(), "a", stdout);
+        (void)f;
+        execl(GHM_BINARY, GHM_BINARY, "run", y.c_str(), "--out", b.c_str(), "--threads", "1", (char *)nullptr);
+        _exit(127);
+    }
+    for (int i = 0; i < 400 && count_dirs(b + "/tiny_search/runs") < 7; i++) usleep(10000);
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    ASSERT_EQ(shell(run_cmd(y, b)), 0) << read_all(b + ".log");
+    EXPECT_EQ(read_all(b + "/tiny_search/search.csv"), want);
+    // the summary too, but for its last column (CPU time)
+    auto strip_time = [](std::string t) {
+        std::string o;
+        std::istringstream in(t);
+        std::string l;
+        while (std::getline(in, l)) o += l.substr(0, l.rfind(',')) + "\n";
+        return o;
+    };
+    EXPECT_EQ(strip_time(read_all(b + "/tiny_search/summary.csv")), strip_time(read_all(a + "/tiny_search/summary.csv")));
+
+    // two shards side by side (each waits for the other's runs that the next trial depends on)
+    std::string cmd = "(" + run_cmd(y, c, "--shard 1/2") + ") & (" + run_cmd(y, c, "--shard 2/2") + "); wait";
+    ASSERT_EQ(shell("timeout 120 bash -c '" + cmd + "'"), 0) << read_all(c + ".log");
+    ASSERT_EQ(shell(std::string(GHM_BINARY) + " report " + c + "/tiny_search >/dev/null 2>&1"), 0);
+    EXPECT_EQ(read_all(c + "/tiny_search/search.csv"), want);
+    rmrf(d);
+}
+
+TEST(SearchCli, TwoMpiRanksProposeTheSameTrials)
+{
+    NEED_BINARY();
+    if (!GHM_HAVE_MPI) GTEST_SKIP() << "built without MPI";
+    if (!on_path("mpirun")) GTEST_SKIP() << "mpirun is not on PATH";
+    std::string d = tmpdir(), y = write_yaml(d), a = d + "/a", m = d + "/m";
+    ASSERT_EQ(shell(run_cmd(y, a)), 0) << read_all(a + ".log");
+    std::string cmd = "mpirun --allow-run-as-root --oversubscribe -np 2 " + std::string(GHM_BINARY) + " run " + y +
+                      " --out " + m + " --threads 1 >" + m + ".log 2>&1";
+    ASSERT_EQ(shell("timeout 180 " + cmd), 0) << read_all(m + ".log");
+    EXPECT_EQ(read_all(m + "/tiny_search/search.csv"), read_all(a + "/tiny_search/search.csv"));
+    EXPECT_EQ(read_all(m + "/tiny_search/paired.csv"), read_all(a + "/tiny_search/paired.csv"));
+    rmrf(d);
+}
+
+} // namespace
