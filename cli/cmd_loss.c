@@ -15,7 +15,22 @@
 
 static const char *const usage =
     "ghm loss NAME --embeddings E.npy --labels L.npy [--set key=value ...] [--grad-out G.npy] [--check]\n"
-    "         [--classes C] [--seed S] [--h H]";
+    "         [--classes C] [--seed S] [--h H]\n"
+    "labels: integers in [0, C); C (default: largest label + 1) is at most max(n, 65536) for n rows";
+
+/* The largest class count `ghm loss` accepts for n rows: class-sized state
+ * (proxies, centres) is allocated from it, so it is bounded before anything
+ * is sized from a label. */
+static long max_classes(int n) { return n > 65536 ? (long)n : 65536L; }
+
+/* JSON has no NaN or Infinity: such a number is written as null */
+static void print_json_number(const char *key, double v)
+{
+    if (isfinite(v))
+        printf(", \"%s\": %.17g", key, v);
+    else
+        printf(", \"%s\": null", key);
+}
 
 /* --set key=value against the loss's spec: unknown key (did you mean), bad value. */
 static int parse_set(const ghm_loss_ops *ops, const char *kv, ghm_params *p)
@@ -126,13 +141,31 @@ int ghm_cmd_loss(int argc, char **argv)
         status = ghm_cli_usage("loss", "%s has %d labels but %s has %d rows", lab_path, nl, emb_path, n);
         goto done;
     }
+    for (size_t k = 0; k < (size_t)n * d; k++)
+        if (!isfinite(emb[k])) {
+            status = ghm_cli_usage("loss", "%s: row %zu, column %zu: non-finite value (%g); embeddings must be finite",
+                                   emb_path, k / (size_t)d, k % (size_t)d, (double)emb[k]);
+            goto done;
+        }
     int max_label = 0;
     for (int i = 0; i < n; i++) {
         if (labels[i] < 0) {
             status = ghm_cli_usage("loss", "%s: label %d of item %d is negative", lab_path, labels[i], i);
             goto done;
         }
+        if (labels[i] >= max_classes(n)) {
+            status = ghm_cli_usage("loss",
+                                   "%s: label %d of item %d is too large: labels must be below max(n, 65536) = %ld "
+                                   "for n = %d rows (renumber the classes 0, 1, 2, ...)",
+                                   lab_path, labels[i], i, max_classes(n), n);
+            goto done;
+        }
         if (labels[i] > max_label) max_label = labels[i];
+    }
+    if (classes > max_classes(n)) {
+        status = ghm_cli_usage("loss", "--classes %ld is too large: at most max(n, 65536) = %ld for n = %d rows",
+                               classes, max_classes(n), n);
+        goto done;
     }
     if (classes == 0) classes = (long)max_label + 1;
     if (max_label >= classes) {
@@ -180,9 +213,19 @@ int ghm_cmd_loss(int argc, char **argv)
         if (ghm_params_find(&loss->params, "detach", &detach) && detach != 0.0)
             printf("note: detach = 1 stops the gradient through part of this loss (as its paper does), so it "
                    "is not the derivative of the value; use --set detach=0 to check the exact gradient\n");
-        printf("{\"loss\": \"%s\", \"value\": %.17g, \"max_rel_err\": %.6g}\n", name, value, mre);
+        if (!isfinite(mre)) {
+            fprintf(stderr, "ghm: error: loss '%s': the gradient check gave a non-finite error (finite differences "
+                            "overflow at these embedding values?)\n", name);
+            status = 1;
+        }
+        printf("{\"loss\": \"%s\"", name);
+        print_json_number("value", value);
+        print_json_number("max_rel_err", mre);
+        printf("}\n");
     } else {
-        printf("{\"loss\": \"%s\", \"value\": %.17g}\n", name, value);
+        printf("{\"loss\": \"%s\"", name);
+        print_json_number("value", value);
+        printf("}\n");
     }
 done:
     ghm_loss_destroy(loss);

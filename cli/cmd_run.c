@@ -5,6 +5,7 @@
 #include "../core/progress.h"
 #include "../core/threads.h"
 #include "../harness/experiment.h"
+#include "../harness/lock.h"
 #include "../harness/mpi.h"
 #include "../harness/record.h"
 #include "../harness/report.h"
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <errno.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t g_stop = 0;
@@ -50,6 +52,7 @@ typedef struct {
     int ranks;            /* ranks sharing the sweep (1 without MPI) */
     int done;             /* finished so far (by this process) */
     int failed;           /* failed so far (by this process) */
+    int skipped;          /* skipped: another process holds or finished them */
     double done_seconds;  /* their total time */
     double t_start;
     char label[64];       /* "  train", or "[rank r/N]   train" */
@@ -97,6 +100,12 @@ static void on_sweep(const ghm_sweep_event *ev, void *user)
     run_ui *ui = user;
     char what[512], eta[32] = "?";
     format_swept(ev->run, what, sizeof what);
+    if (ev->kind == GHM_SWEEP_SKIPPED) {
+        ui->skipped++;
+        printf("%s[run %d/%d] %s\n", g_prefix, ev->i + 1, ev->n, ev->err ? ev->err->msg : "skipped");
+        fflush(stdout);
+        return;
+    }
     if (ev->kind == GHM_SWEEP_START) {
         /* runs still to start, shared by the ranks, at this process's pace */
         if (ui->done > 0)
@@ -157,6 +166,29 @@ static int print_report_result(const char *dir, const ghm_report_result *res)
         fprintf(stderr, "ghm: warning: %d record(s) not in the current experiment plan ignored\n", res->n_stale);
     if (res->warning[0]) fprintf(stderr, "ghm: warning: %s\n", res->warning);
     return 0;
+}
+
+/* Write the report under the results directory's lock (waiting for another
+ * process's report to finish), after removing temporary files that a killed
+ * report left behind. */
+static int report_locked(const char *dir, const ghm_experiment *e, const ghm_report_opts *ro, ghm_report_result *rr,
+                         ghm_error *err)
+{
+    char lp[GHM_PATH_MAX + 64], holder[256], sub[GHM_PATH_MAX + 64];
+    ghm_lock lk;
+    if (ghm_lock_dir_path(dir, lp, sizeof lp) < 0) return ghm_error_set(err, GHM_EINPUT, "%s: path too long", dir);
+    int lr = ghm_lock_take(lp, 0, &lk, holder, sizeof holder, err);
+    if (lr == 1) {
+        fprintf(stderr, "ghm: waiting for %s (another report is being written by %s)\n", lp, holder);
+        lr = ghm_lock_take(lp, 1, &lk, NULL, 0, err);
+    }
+    if (lr < 0) return lr;
+    ghm_remove_stale_tmp(dir);
+    snprintf(sub, sizeof sub, "%s/plots", dir);
+    ghm_remove_stale_tmp(sub);
+    int rc = ghm_report_write(dir, e, ro, rr, err);
+    ghm_lock_release(&lk);
+    return rc;
 }
 
 static void warn_record(const char *msg, void *user)
@@ -221,6 +253,47 @@ static void note_records(const ghm_experiment *e, const char *out_dir, const ghm
             fprintf(stderr, "ghm: warning: %s: the run will be redone\n", ee.msg);
         else if (st == GHM_RUN_FAILED && !sel->force && !sel->retry_failed)
             (*n_skipped)++;
+    }
+}
+
+/* The output directory must be usable before anything is written: not empty,
+ * short enough for every file a run writes, and every existing part of it a
+ * directory this process can write into. GHM_EINPUT (exit 2) otherwise. */
+static int check_out_dir(const char *out_opt, const char *out_dir, ghm_error *err)
+{
+    if (out_opt && !*out_opt) return ghm_error_set(err, GHM_EINPUT, "--out: empty output directory");
+    /* <out>/runs/<16 hex>/embeddings_test_labels.npy.XXXXXX.tmp */
+    size_t need = strlen(out_dir) + strlen("/runs/0123456789abcdef/embeddings_test_labels.npy.XXXXXX.tmp") + 1;
+    if (need > GHM_PATH_MAX)
+        return ghm_error_set(err, GHM_EINPUT, "--out: output path too long (%zu characters; at most %d with the run "
+                                              "files under it): %.80s...",
+                             strlen(out_dir), GHM_PATH_MAX - (int)(need - strlen(out_dir)), out_dir);
+    char p[GHM_PATH_MAX + 128];
+    snprintf(p, sizeof p, "%s", out_dir);
+    /* the deepest part that exists */
+    for (;;) {
+        struct stat st;
+        if (stat(p, &st) == 0) {
+            if (!S_ISDIR(st.st_mode))
+                return ghm_error_set(err, GHM_EINPUT, "--out: '%s' exists and is not a directory", p);
+            if (access(p, W_OK | X_OK) != 0)
+                return ghm_error_set(err, GHM_EINPUT, "--out: cannot write into '%s' (%s)", p, strerror(errno));
+            return 0;
+        }
+        if (errno != ENOENT && errno != ENOTDIR)
+            return ghm_error_set(err, GHM_EINPUT, "--out: cannot use '%s' (%s)", p, strerror(errno));
+        char *slash = strrchr(p, '/');
+        while (slash && slash > p && slash[1] == '\0') { /* trailing slashes */
+            *slash = '\0';
+            slash = strrchr(p, '/');
+        }
+        if (!slash) {
+            snprintf(p, sizeof p, ".");
+        } else if (slash == p) {
+            p[1] = '\0';
+        } else {
+            *slash = '\0';
+        }
     }
 }
 
@@ -301,6 +374,13 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
 
     char out_dir[GHM_PATH_MAX + 128];
     snprintf(out_dir, sizeof out_dir, "%s/%s", a->out ? a->out : "results", e.name);
+    /* checked by rank 0 (it alone writes there first), before anything is written */
+    int out_ok = root ? check_out_dir(a->out, out_dir, &err) == 0 : 1;
+    if (!ghm_mpi_bcast_int(mpi, out_ok)) {
+        if (root) ghm_cli_fail(&err);
+        ghm_experiment_free(&e);
+        return 2;
+    }
 
     /* A plain file is one round. A search file is several: each round plans
      * the trials (and final runs) that the finished records allow, runs them,
@@ -344,7 +424,10 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
                            e.search->trials, e.search->folds >= 2 ? e.search->folds : 1, e.search->reproductions,
                            e.search->folds >= 2 ? e.search->folds : 1);
             }
-            if (rc == 0 && !a->dry && round == 0) rc = ghm_mkdirs(out_dir, &err);
+            if (rc == 0 && !a->dry && round == 0 && (rc = ghm_mkdirs(out_dir, &err)) < 0) {
+                ghm_error_prefix(&err, "--out: cannot create the output directory");
+                rc = err.code = GHM_EINPUT;
+            }
             if (rc == 0 && !a->dry && round == 0) rc = copy_experiment(a->file, out_dir, &err);
             if (rc < 0) ghm_cli_fail(&err);
         }
@@ -412,6 +495,10 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
         rc = ghm_mpi_sweep_run(mpi, &e, out_dir, idx, n_idx, &hooks, on_sweep, &ui, &res, &err);
         ghm_data_cache_destroy(cache);
         free(idx);
+        if (ui.skipped > 0)
+            printf("%s%d run(s) skipped: another process is running or has finished them (their records will be "
+                   "in %s/runs)\n",
+                   g_prefix, ui.skipped, out_dir);
         total.n_done_all += res.n_done_all;
         total.n_failed_all += res.n_failed_all;
         total.n_interrupted_all += res.n_interrupted_all;
@@ -472,7 +559,7 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
         ghm_report_opts_default(&ro);
         ro.warn = warn_record;
         ghm_report_result rr;
-        if (ghm_report_write(out_dir, &e, &ro, &rr, &err) < 0) {
+        if (report_locked(out_dir, &e, &ro, &rr, &err) < 0) {
             int st = ghm_cli_fail(&err);
             if (status == 0) status = st;
         } else {
@@ -519,6 +606,11 @@ int ghm_cmd_run(int argc, char **argv)
         }
     }
     if (!a.file) return ghm_cli_usage("run", "missing experiment file (ghm run experiments/quickstart.yaml)");
+    struct stat fst;
+    if (stat(a.file, &fst) == 0 && S_ISDIR(fst.st_mode))
+        return ghm_cli_usage("run", "'%s' is a directory, not an experiment file (ghm run experiments/quickstart.yaml)",
+                             a.file);
+    if (a.out && !*a.out) return ghm_cli_usage("run", "--out: empty output directory");
     if (threads_s && ghm_cli_int("run", "--threads", threads_s, 1, 1024, &a.threads)) return 2;
     ghm_select_opts sel = {only, force, 0, 0, retry_failed};
     if (shard_s) {
@@ -594,7 +686,7 @@ int ghm_cmd_report(int argc, char **argv)
     ro.plots = !no_plots;
     ro.warn = warn_record;
     ghm_report_result res;
-    int rc = ghm_report_write(dir, have_e ? &e : NULL, &ro, &res, &err);
+    int rc = report_locked(dir, have_e ? &e : NULL, &ro, &res, &err);
     if (have_e) ghm_experiment_free(&e);
     if (rc < 0) return ghm_cli_fail(&err);
     print_report_result(dir, &res);

@@ -19,7 +19,7 @@ static const char *usage_text =
     "usage: ghm COMMAND [options]\n"
     "\n"
     "commands:\n"
-    "  run X.yaml [--out DIR] [--threads N] [--only PATTERN] [--force] [--dry-run] [--shard I/N]\n"
+    "  run X.yaml [--out DIR] [--threads N] [--only PATTERN] [--force] [--retry-failed] [--dry-run] [--shard I/N]\n"
     "                       run every unfinished run of an experiment file, then report\n"
     "  report results/NAME  aggregate finished runs into summary tables and plots\n"
     "  eval --embeddings E.npy --labels L.npy [--k 1,2,4,8] [--metrics ...] [--json]\n"

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const struct {
     const char *descr;
@@ -152,6 +153,26 @@ int ghm_npy_read(const char *path, ghm_npy *out, ghm_error *err)
     rc = parse_header(path, header, out, err);
     if (rc) goto done;
     size_t es = dtype_size(out->dtype), bytes = out->count * es;
+    /* a regular file must hold exactly the data the header declares: checked
+     * before anything is allocated from the header's numbers */
+    struct stat st;
+    long pos = ftell(f);
+    if (pos >= 0 && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+        unsigned long long left = st.st_size > pos ? (unsigned long long)st.st_size - (unsigned long long)pos : 0;
+        if (left < bytes) {
+            rc = ghm_error_set(err, GHM_EINPUT,
+                               "%s: truncated .npy data: the header declares %zu elements (%zu bytes), the file holds "
+                               "%llu bytes of data",
+                               path, out->count, bytes, left);
+            goto done;
+        }
+        if (left > bytes) {
+            rc = ghm_error_set(err, GHM_EINPUT,
+                               "%s: trailing bytes after the .npy data (shape says %zu elements, %llu extra bytes)",
+                               path, out->count, left - bytes);
+            goto done;
+        }
+    }
     out->data = malloc(bytes ? bytes : 1);
     if (!out->data) {
         rc = ghm_error_set(err, GHM_ENOMEM, "%s: out of memory for %zu bytes", path, bytes);

@@ -103,7 +103,7 @@ int ghm_param_parse(const ghm_param_spec *s, const char *text, double *value, co
         return ghm_error_set(err, GHM_EINPUT, "%s: parameter '%s' expects a number, got '%s'", owner, s->name, text);
     int rc = ghm_param_check(s, v, owner, err);
     if (rc) return rc;
-    *value = v;
+    *value = v == 0 ? 0.0 : v; /* -0.0 is 0 (one canonical text) */
     return 0;
 }
 

@@ -13,16 +13,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #define IDX_MAX_DIM (1 << 28)                       /* per dimension */
 #define IDX_MAX_BYTES ((size_t)4 << 30)              /* 4 GiB of items */
 
 /* ---- a byte source over a raw or gzip file -------------------------------- */
+/* gzip is decoded with zlib's inflate (not gzread) so that everything zlib can
+ * check is checked: the CRC-32 and length trailer of every member, a stream
+ * cut off before its trailer, and bytes after the last member that are not
+ * another gzip member (gzread ignores those). */
 typedef struct idx_src {
     const char *path;
-    gzFile gz;  /* zlib reads both gzip and (transparently) raw files */
-    int is_gz;  /* content starts with 1f 8b */
+    FILE *f;
+    int is_gz;     /* content starts with 1f 8b */
+    int z_init;    /* zs initialised */
+    int z_end;     /* the last member ended (and nothing follows) */
+    z_stream zs;
+    unsigned char in[1 << 16];
     char cut[128]; /* non-empty when a gzip stream ended early */
 } idx_src;
 
@@ -30,26 +39,33 @@ static int src_open(idx_src *s, const char *path, ghm_error *err)
 {
     memset(s, 0, sizeof *s);
     s->path = path;
-    FILE *f = fopen(path, "rb");
-    if (!f) return ghm_error_set(err, errno == ENOENT ? GHM_EINPUT : GHM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    s->f = fopen(path, "rb");
+    if (!s->f)
+        return ghm_error_set(err, errno == ENOENT ? GHM_EINPUT : GHM_EIO, "%s: cannot open: %s", path,
+                             strerror(errno));
     unsigned char m[2] = {0, 0};
-    size_t got = fread(m, 1, 2, f);
-    fclose(f);
+    size_t got = fread(m, 1, 2, s->f);
     s->is_gz = got == 2 && m[0] == 0x1f && m[1] == 0x8b;
-    s->gz = gzopen(path, "rb");
-    if (!s->gz) return ghm_error_set(err, GHM_EIO, "%s: cannot open: %s", path, strerror(errno));
-    gzbuffer(s->gz, 1 << 18);
+    if (!s->is_gz) {
+        rewind(s->f);
+        return 0;
+    }
+    memcpy(s->in, m, 2);
+    s->zs.next_in = s->in;
+    s->zs.avail_in = 2;
+    if (inflateInit2(&s->zs, 15 + 16) != Z_OK) return ghm_error_set(err, GHM_ENOMEM, "%s: cannot start zlib", path);
+    s->z_init = 1;
     return 0;
 }
 
-/* zlib's message without its "<path>: " prefix. */
-static const char *zmsg(const idx_src *s, int *zerr)
+/* refill the input buffer when empty: 1 when there is input, 0 at end of file */
+static int z_fill(idx_src *s)
 {
-    const char *m = gzerror(s->gz, zerr);
-    if (!m) return "unknown zlib error";
-    size_t n = strlen(s->path);
-    if (strncmp(m, s->path, n) == 0 && m[n] == ':' && m[n + 1] == ' ') m += n + 2;
-    return m;
+    if (s->zs.avail_in > 0) return 1;
+    size_t r = fread(s->in, 1, sizeof s->in, s->f);
+    s->zs.next_in = s->in;
+    s->zs.avail_in = (uInt)r;
+    return r > 0;
 }
 
 /* Read up to n bytes; returns the count read (short at the end of the data;
@@ -57,33 +73,45 @@ static const char *zmsg(const idx_src *s, int *zerr)
  * gzip data (err filled). */
 static long long src_read(idx_src *s, void *buf, size_t n, ghm_error *err)
 {
+    if (!s->is_gz) return (long long)fread(buf, 1, n, s->f);
     size_t done = 0;
     unsigned char *p = buf;
-    while (done < n) {
+    while (done < n && !s->z_end) {
+        if (!z_fill(s)) {
+            snprintf(s->cut, sizeof s->cut, " (gzip stream ends early: no end-of-stream and CRC/length trailer)");
+            break;
+        }
         size_t chunk = n - done;
         if (chunk > (1u << 30)) chunk = 1u << 30;
-        int r = gzread(s->gz, p + done, (unsigned)chunk);
-        if (r < 0) {
-            int zerr = 0;
-            const char *m = zmsg(s, &zerr);
-            return ghm_error_set(err, GHM_EINPUT, "%s: corrupt gzip data (%s)", s->path, m);
+        s->zs.next_out = p + done;
+        s->zs.avail_out = (uInt)chunk;
+        int zr = inflate(&s->zs, Z_NO_FLUSH);
+        done += chunk - s->zs.avail_out;
+        if (zr == Z_STREAM_END) {
+            /* another member may follow; anything else is garbage */
+            if (!z_fill(s)) {
+                s->z_end = 1;
+                break;
+            }
+            if (s->zs.avail_in >= 1 && s->zs.next_in[0] != 0x1f)
+                return ghm_error_set(err, GHM_EINPUT, "%s: trailing bytes after the gzip stream", s->path);
+            if (inflateReset(&s->zs) != Z_OK) return ghm_error_set(err, GHM_EINPUT, "%s: corrupt gzip data", s->path);
+            continue;
         }
-        if (r == 0) break;
-        done += (size_t)r;
-    }
-    if (done < n && s->is_gz) {
-        /* zlib reports a cut-off gzip stream as Z_BUF_ERROR after the short read */
-        int zerr = 0;
-        const char *m = zmsg(s, &zerr);
-        if (zerr != Z_OK && zerr != Z_STREAM_END) snprintf(s->cut, sizeof s->cut, " (gzip stream ends early: %s)", m);
+        if (zr == Z_BUF_ERROR) continue; /* needs more input: z_fill above */
+        if (zr != Z_OK)
+            return ghm_error_set(err, GHM_EINPUT, "%s: corrupt gzip data (%s)", s->path,
+                                 s->zs.msg ? s->zs.msg : "inflate failed");
     }
     return (long long)done;
 }
 
 static void src_close(idx_src *s)
 {
-    if (s->gz) gzclose(s->gz);
-    s->gz = NULL;
+    if (s->z_init) inflateEnd(&s->zs);
+    s->z_init = 0;
+    if (s->f) fclose(s->f);
+    s->f = NULL;
 }
 
 static const char *type_name(int t)
@@ -157,17 +185,49 @@ int ghm_idx_read(const char *path, int *ndim, int dims[4], uint8_t **data, ghm_e
     }
     for (int k = nd; k < 4; k++) dims[k] = 1;
 
-    uint8_t *buf = malloc(total ? total : 1);
+    const char *what = nd == 1 ? "label" : "image";
+    /* nothing is sized from the header alone: a raw file must hold the data
+     * (checked against its size), a gzip stream's buffer grows as data arrives */
+    size_t cap = total;
+    if (!s.is_gz) {
+        struct stat st;
+        long pos = ftell(s.f);
+        if (pos >= 0 && fstat(fileno(s.f), &st) == 0 && S_ISREG(st.st_mode)) {
+            unsigned long long left = st.st_size > pos ? (unsigned long long)st.st_size - (unsigned long long)pos : 0;
+            if (left < total) {
+                rc = ghm_error_set(err, GHM_EINPUT, "%s: truncated: expected %zu bytes of %s data, found %llu", path,
+                                   total, what, left);
+                goto fail;
+            }
+        }
+    } else if (cap > ((size_t)1 << 20)) {
+        cap = (size_t)1 << 20;
+    }
+    uint8_t *buf = malloc(cap ? cap : 1);
     if (!buf) {
-        rc = ghm_error_set(err, GHM_ENOMEM, "%s: out of memory for %zu bytes", path, total);
+        rc = ghm_error_set(err, GHM_ENOMEM, "%s: out of memory for %zu bytes", path, cap);
         goto fail;
     }
-    got = src_read(&s, buf, total, err);
-    const char *what = nd == 1 ? "label" : "image";
-    if (got < 0) {
-        free(buf);
-        goto fail_rc;
+    size_t have = 0;
+    for (;;) {
+        got = src_read(&s, buf + have, cap - have, err);
+        if (got < 0) {
+            free(buf);
+            goto fail_rc;
+        }
+        have += (size_t)got;
+        if (have < cap || cap == total) break;
+        size_t nc = cap * 2 < total ? cap * 2 : total;
+        uint8_t *nb = realloc(buf, nc);
+        if (!nb) {
+            free(buf);
+            rc = ghm_error_set(err, GHM_ENOMEM, "%s: out of memory for %zu bytes", path, nc);
+            goto fail;
+        }
+        buf = nb;
+        cap = nc;
     }
+    got = (long long)have;
     if ((size_t)got < total) {
         free(buf);
         rc = ghm_error_set(err, GHM_EINPUT, "%s: truncated: expected %zu bytes of %s data, found %lld%s", path, total,
@@ -179,6 +239,11 @@ int ghm_idx_read(const char *path, int *ndim, int dims[4], uint8_t **data, ghm_e
     if (got < 0) {
         free(buf);
         goto fail_rc;
+    }
+    if (got == 0 && s.cut[0]) {
+        free(buf);
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: corrupt gzip file%s", path, s.cut);
+        goto fail;
     }
     if (got > 0) {
         free(buf);

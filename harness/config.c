@@ -11,6 +11,7 @@
  * positions from libyaml marks. See docs/experiment_format.md.
  */
 #include "config_internal.h"
+#include "yaml_limits.h"
 
 #include "../backbones/backbone.h"
 #include "../losses/loss.h"
@@ -67,7 +68,7 @@ static const field_def fields[] = {
     FLD("dataset.classes", T_INT, data.classes, 2, GHM_MAX_CLASSES, 0, 0, NULL),
     FLD("dataset.train_per_class", T_INT, data.train_per_class, 1, 1000000, 0, 0, NULL),
     FLD("dataset.test_per_class", T_INT, data.test_per_class, 1, 1000000, 0, 0, NULL),
-    FLD("dataset.image_size", T_INT, data.image_size, 4, 512, 0, 0, NULL),
+    FLD("dataset.image_size", T_INT, data.image_size, 8, 256, 0, 0, NULL), /* the synthetic generator's range */
     SEC("backbone"),
     FLD("backbone.name", T_BACKBONE, backbone, 0, 0, 0, 0, NULL),
     FLD("backbone.embedding_dim", T_INT, embedding_dim, 1, 65536, 0, 0, NULL),
@@ -172,7 +173,7 @@ static int parse_double(const char *text, double *v)
     errno = 0;
     double x = strtod(text, &end);
     if (end == text || *end != '\0' || !isfinite(x)) return -1;
-    *v = x;
+    *v = x == 0 ? 0.0 : x; /* -0.0 is 0: one canonical text, one run id */
     return 0;
 }
 
@@ -1214,6 +1215,8 @@ int ghm_cfg_parse(const char *yaml, size_t len, const char *file, ghm_cfg *c, gh
     c->seeds[0] = 0;
     template_defaults(&c->tmpl);
 
+    int lim = ghm_yaml_check_limits(yaml, len, c->file, err);
+    if (lim) return lim;
     yaml_parser_t parser;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&parser)) return ghm_error_set(err, GHM_ENOMEM, "%s: cannot start YAML parser", c->file);

@@ -537,6 +537,30 @@ static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, u
             goto done;
         }
     }
+    /* combinations that cannot be meant */
+    if (r->schedule.warmup_epochs > r->epochs) {
+        rc = ghm_cfg_error(err, c, where_or(w, "train.schedule.warmup_epochs", 1, c->sec_train),
+                           "train.schedule.warmup_epochs = %g is longer than the run (train.epochs = %d): the learning "
+                           "rate would never reach its value",
+                           r->schedule.warmup_epochs, r->epochs);
+        goto done;
+    }
+    if (strcmp(r->dataset_name, "synthetic") == 0 && r->dataset_path[0]) {
+        rc = ghm_cfg_error(err, c, where_or(w, "dataset.path", 1, c->sec_dataset),
+                           "dataset.path: dataset 'synthetic' is generated and reads no files; remove dataset.path");
+        goto done;
+    }
+    {
+        double pm, nm;
+        if (ghm_params_find(&r->loss_params, "pos_margin", &pm) && ghm_params_find(&r->loss_params, "neg_margin", &nm) &&
+            pm >= nm) {
+            rc = ghm_cfg_error(err, c, L->mark,
+                               "loss '%s': pos_margin = %g must be below neg_margin = %g (positive pairs would be "
+                               "pulled in no closer than negatives are pushed out)",
+                               L->name, pm, nm);
+            goto done;
+        }
+    }
 
     /* 6. derived values */
     r->data.name = r->dataset_name;

@@ -12,6 +12,7 @@
 #include "../core/threads.h"
 #include "../eval/eval.h"
 #include "../losses/loss.h"
+#include "lock.h"
 #include "trainer.h"
 
 #include <dirent.h>
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- metric sets from evaluation results ---- */
@@ -441,10 +444,21 @@ int ghm_run_matches(const ghm_run_spec *r, const char *pattern)
     return 0;
 }
 
+/* When this process first selected or ran a sweep: a finished record newer
+ * than that was written by another process (this one selected the run as
+ * unfinished, or was told to redo it with --force). */
+static time_t g_sweep_epoch = 0;
+
+static void note_sweep_epoch(void)
+{
+    if (g_sweep_epoch == 0) g_sweep_epoch = time(NULL);
+}
+
 int ghm_sweep_select(const ghm_experiment *e, const char *out_dir, const ghm_select_opts *o, int *idx, int *n_idx,
                      int *n_selected_total)
 {
     int k = 0, total = 0;
+    note_sweep_epoch();
     for (int i = 0; i < e->n_runs; i++) {
         const ghm_run_spec *r = &e->runs[i];
         if (o && o->shard_n > 0 && r->index % o->shard_n != o->shard_i - 1) continue;
@@ -471,12 +485,24 @@ static void describe_run(const ghm_run_spec *r, char *buf, size_t n)
     if (k > 0 && (size_t)k < n) snprintf(buf + k, n - (size_t)k, ", seed %llu)", (unsigned long long)r->seed);
 }
 
+/* 1 when the run has a valid finished record written at or after t0 */
+static int finished_since(const char *out_dir, const ghm_run_spec *r, time_t t0)
+{
+    char p[GHM_PATH_MAX + 96];
+    if (snprintf(p, sizeof p, "%s/runs/%s/record.json", out_dir, r->run_id) >= (int)sizeof p) return 0;
+    struct stat st;
+    if (stat(p, &st) != 0 || st.st_mtime < t0) return 0;
+    ghm_error e2;
+    return ghm_record_state_spec(out_dir, r, &e2) == GHM_RUN_FINISHED;
+}
+
 int ghm_sweep_run(const ghm_experiment *e, const char *out_dir, const int *idx, int n_idx, const ghm_run_hooks *h,
                   ghm_sweep_fn fn, void *user, int *n_done, int *n_failed, ghm_error *err)
 {
     if (n_done) *n_done = 0;
     if (n_failed) *n_failed = 0;
     int failed = 0, first_rc = 0;
+    note_sweep_epoch();
     ghm_error first;
     ghm_error_clear(&first);
     for (int i = 0; i < n_idx; i++) {
@@ -485,14 +511,33 @@ int ghm_sweep_run(const ghm_experiment *e, const char *out_dir, const int *idx, 
         const ghm_run_spec *r = &e->runs[idx[i]];
         if (h && h->stop && *h->stop) return ghm_error_set(err, GHM_EINTR, "interrupted");
         ghm_sweep_event ev = {GHM_SWEEP_START, i, n_idx, r, 0, NULL};
-        if (fn) fn(&ev, user);
-        char dir[GHM_PATH_MAX + 64];
-        if (ghm_record_run_dir(out_dir, r->run_id, dir, sizeof dir) < 0)
+        char dir[GHM_PATH_MAX + 64], lock_path[GHM_PATH_MAX + 96];
+        if (ghm_record_run_dir(out_dir, r->run_id, dir, sizeof dir) < 0 ||
+            ghm_lock_run_path(out_dir, r->run_id, lock_path, sizeof lock_path) < 0)
             return ghm_error_set(err, GHM_EINPUT, "output path too long: %s", out_dir);
-        double t = ghm_clock();
         ghm_error rerr;
         ghm_error_clear(&rerr);
-        int rc = ghm_run_one(r, dir, h, NULL, &rerr);
+        /* the run's lock: another process may be training it, or have finished it */
+        ghm_lock lk;
+        char holder[256];
+        int lr = ghm_lock_take(lock_path, 0, &lk, holder, sizeof holder, &rerr);
+        if (lr == 0 && finished_since(out_dir, r, g_sweep_epoch)) {
+            ghm_lock_release(&lk);
+            snprintf(holder, sizeof holder, "finished by another process meanwhile");
+            lr = 1;
+        }
+        if (lr == 1) {
+            ghm_error_set(&rerr, GHM_EINPUT, "run %s skipped: %s%s", r->run_id,
+                          strncmp(holder, "finished", 8) == 0 ? "" : "being run by ", holder);
+            ev.kind = GHM_SWEEP_SKIPPED;
+            ev.err = &rerr;
+            if (fn) fn(&ev, user);
+            continue;
+        }
+        if (fn) fn(&ev, user);
+        double t = ghm_clock();
+        int rc = lr < 0 ? lr : ghm_run_one(r, dir, h, NULL, &rerr);
+        ghm_lock_release(&lk);
         ev.seconds = ghm_clock() - t;
         if (rc == GHM_EINTR) {
             if (err) *err = rerr;

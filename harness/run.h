@@ -93,19 +93,23 @@ typedef struct ghm_select_opts {
 int ghm_sweep_select(const ghm_experiment *e, const char *out_dir, const ghm_select_opts *o, int *idx, int *n_idx,
                      int *n_selected_total);
 
-enum { GHM_SWEEP_START = 0, GHM_SWEEP_DONE = 1, GHM_SWEEP_FAILED = 2 };
+enum { GHM_SWEEP_START = 0, GHM_SWEEP_DONE = 1, GHM_SWEEP_FAILED = 2, GHM_SWEEP_SKIPPED = 3 };
 
 typedef struct ghm_sweep_event {
     int kind;                 /* GHM_SWEEP_* */
     int i, n;                 /* position in the list (0-based) and list length */
     const ghm_run_spec *run;
     double seconds;           /* DONE/FAILED: wall time of the run */
-    const ghm_error *err;     /* FAILED: why */
+    const ghm_error *err;     /* FAILED / SKIPPED: why */
 } ghm_sweep_event;
 
 typedef void (*ghm_sweep_fn)(const ghm_sweep_event *ev, void *user);
 
-/* Run e->runs[idx[0..n_idx)] in order into <out_dir>/runs/<run-id>/. A run
+/* Run e->runs[idx[0..n_idx)] in order into <out_dir>/runs/<run-id>/. Each run
+ * is trained under its lock (harness/lock.h): a run whose lock another process
+ * holds, or whose record another process wrote since this process first
+ * selected or ran a sweep, is
+ * skipped with a GHM_SWEEP_SKIPPED event (err says who holds it). A run
  * that fails (non-finite loss, ...) gets a failure record and the sweep goes
  * on with the next run (the GHM_SWEEP_FAILED event's err says why); only an
  * interrupt (GHM_EINTR) stops it. *n_done gets the runs finished by this call,

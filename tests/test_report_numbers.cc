@@ -96,7 +96,7 @@ ghm_record rec(int index, const char *loss, const char *swept, double sv, uint64
 // triplet: one setting, 3 seeds, with validation.
 // ghm: alpha 0.5 (val 0.70, 0.74) and 1 (val 0.50, 0.52, but the better TEST): selection picks 0.5.
 // npair: l2_reg 0.001 / 0.01, no validation part: the fallback picks the better test Recall@1 (0.01).
-// proxy: one setting, no validation: its only setting.
+// proxy_nca: one setting, no validation: its only setting.
 std::vector<ghm_record> make_records()
 {
     std::vector<ghm_record> v;
@@ -112,7 +112,7 @@ std::vector<ghm_record> make_records()
     v.push_back(rec(i++, "npair", "l2_reg", 0.001, 1, 0.62, -1, {3.0, 2.5}));
     v.push_back(rec(i++, "npair", "l2_reg", 0.01, 0, 0.66, -1, {3.0, 1.0}));
     v.push_back(rec(i++, "npair", "l2_reg", 0.01, 1, 0.64, -1, {2.0, 1.0}));
-    v.push_back(rec(i++, "proxy", nullptr, 0, 0, 0.50, -1, {4.0}));
+    v.push_back(rec(i++, "proxy_nca", nullptr, 0, 0, 0.50, -1, {4.0}));
     return v;
 }
 
@@ -191,7 +191,7 @@ TEST(ReportSelect, EveryPath)
     const ghm_summary &s = S.s;
     ASSERT_EQ(s.n_groups, 6);
     int trip = S.group("triplet", nullptr), g05 = S.group("ghm", "0.5"), g1 = S.group("ghm", "1"),
-        n001 = S.group("npair", "0.001"), n01 = S.group("npair", "0.01"), prox = S.group("proxy", nullptr);
+        n001 = S.group("npair", "0.001"), n01 = S.group("npair", "0.01"), prox = S.group("proxy_nca", nullptr);
     ASSERT_GE(trip, 0);
     ASSERT_GE(g05, 0);
     ASSERT_GE(g1, 0);
@@ -218,8 +218,8 @@ TEST(ReportSelect, EveryPath)
     EXPECT_EQ(on_test, 1);
     EXPECT_EQ(ghm_summary_best(&s, "npair", nullptr), n01);
     // 4. no validation metric, one setting: that one, not "selected on test"
-    EXPECT_EQ(ghm_summary_select_val(&s, "proxy"), -1);
-    EXPECT_EQ(ghm_summary_best(&s, "proxy", &on_test), prox);
+    EXPECT_EQ(ghm_summary_select_val(&s, "proxy_nca"), -1);
+    EXPECT_EQ(ghm_summary_best(&s, "proxy_nca", &on_test), prox);
     EXPECT_EQ(on_test, 0);
     // 5. a loss without runs
     EXPECT_EQ(ghm_summary_select_val(&s, "arcface"), -1);
@@ -308,7 +308,7 @@ TEST(ReportPlots, DatFilesCarryTheSummarysMeansAndStd)
     const std::map<std::string, int> best = {{"triplet", S.group("triplet", nullptr)},
                                              {"ghm", S.group("ghm", "0.5")},
                                              {"npair", S.group("npair", "0.01")},
-                                             {"proxy", S.group("proxy", nullptr)}};
+                                             {"proxy_nca", S.group("proxy_nca", nullptr)}};
     ASSERT_EQ(rk.size(), best.size());
     for (const auto &kv : best) {
         SCOPED_TRACE(kv.first);
@@ -344,14 +344,14 @@ TEST(ReportPlots, DatFilesCarryTheSummarysMeansAndStd)
     EXPECT_NEAR(tl["triplet"][1][1], 0.7, 1e-9);
     EXPECT_NEAR(tl["triplet"][1][2], 0.1, 1e-9);
     EXPECT_EQ(tl["triplet"][1][3], 3);
-    // proxy: one epoch, one seed
-    ASSERT_EQ(tl["proxy"].size(), 1u);
-    EXPECT_NEAR(tl["proxy"][0][1], 4.0, 1e-12);
+    // proxy_nca: one epoch, one seed
+    ASSERT_EQ(tl["proxy_nca"].size(), 1u);
+    EXPECT_NEAR(tl["proxy_nca"][0][1], 4.0, 1e-12);
 
     // validation Recall@1 per epoch: only the losses with validation
     auto vr = parse_dat(slurp(d + "/plots/val_recall1_vs_epoch.dat"));
     EXPECT_EQ(vr.count("npair"), 0u);
-    EXPECT_EQ(vr.count("proxy"), 0u);
+    EXPECT_EQ(vr.count("proxy_nca"), 0u);
     ASSERT_EQ(vr["ghm"].size(), 2u);
     // alpha 0.5: epoch e of 2 holds val * e / 2 -> epoch 1 (0.35, 0.37), epoch 2 (0.70, 0.74)
     EXPECT_NEAR(vr["ghm"][0][1], 0.36, 1e-9);

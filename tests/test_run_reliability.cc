@@ -465,3 +465,151 @@ TEST_F(RecordValidation, CliNamesTheBadRecord)
     ASSERT_TRUE(edit_file(path, "\"status\": \"ok\",", ""));
     EXPECT_EQ(ghm_record_state(out.c_str(), e.runs[1].run_id), GHM_RUN_FINISHED);
 }
+
+// ---- locks ----
+
+#include <csignal>
+#include <unistd.h>
+extern "C" {
+#include "harness/lock.h"
+}
+
+TEST(RunLock, StaleLockOfAKilledProcessDoesNotBlock)
+{
+    std::string d = tmpdir(), lp = d + "/sub/x.lock";
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ghm_lock l;
+        ghm_error e;
+        if (ghm_lock_take(lp.c_str(), 0, &l, nullptr, 0, &e) != 0) _exit(3);
+        raise(SIGKILL); // killed while holding it
+        _exit(4);
+    }
+    int st = 0;
+    ASSERT_EQ(waitpid(pid, &st, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(st)) << st;
+    ASSERT_TRUE(exists(lp)); // the lock file is left behind...
+    ghm_lock l;
+    ghm_error e;
+    EXPECT_EQ(ghm_lock_take(lp.c_str(), 0, &l, nullptr, 0, &e), 0) << e.msg; // ...and does not block
+    // held: a second taker is told who holds it
+    ghm_lock l2;
+    char who[256];
+    EXPECT_EQ(ghm_lock_take(lp.c_str(), 0, &l2, who, sizeof who, &e), 1);
+    EXPECT_NE(std::string(who).find("pid " + std::to_string(getpid())), std::string::npos) << who;
+    ghm_lock_release(&l);
+    EXPECT_EQ(ghm_lock_take(lp.c_str(), 0, &l2, who, sizeof who, &e), 0);
+    ghm_lock_release(&l2);
+    rmrf(d);
+}
+
+TEST(RunLock, ARunHeldByAnotherProcessIsSkippedNotTrainedTwice)
+{
+    const char *y = "name: lk\n"
+                    "seeds: [0, 1, 2]\n"
+                    "dataset: {name: synthetic, classes: 4, train_per_class: 12, test_per_class: 6, image_size: 8}\n"
+                    "backbone: {name: mlp, embedding_dim: 4}\n"
+                    "train: {epochs: 1, steps_per_epoch: 1, batch_size: 8, m_per_class: 2}\n"
+                    "losses:\n"
+                    "  - name: triplet\n";
+    ghm_experiment e;
+    memset(&e, 0, sizeof e);
+    ghm_error err;
+    ASSERT_EQ(ghm_experiment_load_string(y, "lk.yaml", &e, &err), 0) << err.msg;
+    ASSERT_EQ(e.n_runs, 3);
+    std::string d = tmpdir(), out = d + "/lk";
+    char lp[2048];
+    ASSERT_EQ(ghm_lock_run_path(out.c_str(), e.runs[1].run_id, lp, sizeof lp), 0);
+    ghm_lock held;
+    ASSERT_EQ(ghm_lock_take(lp, 0, &held, nullptr, 0, &err), 0) << err.msg;
+    int idx[3] = {0, 1, 2}, done = 0, failed = 0;
+    ghm_run_hooks hooks = {nullptr, nullptr, nullptr, nullptr, nullptr};
+    struct Ev {
+        int starts = 0, skipped = 0;
+        std::string msg;
+    } ev;
+    auto fn = [](const ghm_sweep_event *x, void *u) {
+        Ev *v = static_cast<Ev *>(u);
+        if (x->kind == GHM_SWEEP_START) v->starts++;
+        if (x->kind == GHM_SWEEP_SKIPPED) {
+            v->skipped++;
+            v->msg = x->err ? x->err->msg : "";
+        }
+    };
+    EXPECT_EQ(ghm_sweep_run(&e, out.c_str(), idx, 3, &hooks, fn, &ev, &done, &failed, &err), 0) << err.msg;
+    EXPECT_EQ(done, 2);
+    EXPECT_EQ(failed, 0);
+    EXPECT_EQ(ev.starts, 2);
+    EXPECT_EQ(ev.skipped, 1);
+    EXPECT_NE(ev.msg.find("pid"), std::string::npos) << ev.msg;
+    EXPECT_EQ(ghm_record_state(out.c_str(), e.runs[1].run_id), GHM_RUN_MISSING);
+    EXPECT_FALSE(exists(out + "/runs/" + e.runs[1].run_id));
+    ghm_lock_release(&held);
+    // a run another process finished after this one selected it is not redone
+    ev = Ev();
+    int one[1] = {0};
+    EXPECT_EQ(ghm_sweep_run(&e, out.c_str(), one, 1, &hooks, fn, &ev, &done, &failed, &err), 0) << err.msg;
+    EXPECT_EQ(done, 0);
+    EXPECT_EQ(ev.skipped, 1);
+    EXPECT_NE(ev.msg.find("finished"), std::string::npos) << ev.msg;
+    ghm_experiment_free(&e);
+    rmrf(d);
+}
+
+TEST(RunLock, TwoProcessesOnOneDirectoryTrainEachRunOnce)
+{
+    std::string bin = GHM_BINARY;
+    if (!exists(bin)) GTEST_SKIP() << "ghm binary not built";
+    std::string d = tmpdir();
+    write_file(d + "/t.yaml", "name: two\n"
+                              "seeds: [0, 1, 2, 3, 4, 5]\n"
+                              "dataset: {name: synthetic, classes: 4, train_per_class: 12, test_per_class: 6, "
+                              "image_size: 8}\n"
+                              "backbone: {name: mlp, embedding_dim: 4}\n"
+                              "train: {epochs: 2, steps_per_epoch: 3, batch_size: 8, m_per_class: 2}\n"
+                              "losses:\n"
+                              "  - name: triplet\n");
+    std::string run = bin + " run " + d + "/t.yaml --threads 1 --out " + d + "/res";
+    int rc = system(("(" + run + " >" + d + "/a.log 2>&1; echo $? >" + d + "/a.rc) & (" + run + " >" + d +
+                     "/b.log 2>&1; echo $? >" + d + "/b.rc) & wait")
+                        .c_str());
+    ASSERT_EQ(rc, 0);
+    EXPECT_EQ(read_all(d + "/a.rc"), "0\n") << read_all(d + "/a.log");
+    EXPECT_EQ(read_all(d + "/b.rc"), "0\n") << read_all(d + "/b.log");
+    std::string logs = read_all(d + "/a.log") + read_all(d + "/b.log");
+    int trained = 0;
+    for (size_t k = 0; (k = logs.find("    done in ", k)) != std::string::npos; k++) trained++;
+    EXPECT_EQ(trained, 6) << logs; // every run trained exactly once between the two
+    ghm_experiment e;
+    memset(&e, 0, sizeof e);
+    ghm_error err;
+    ASSERT_EQ(ghm_experiment_load((d + "/t.yaml").c_str(), &e, &err), 0);
+    for (int i = 0; i < e.n_runs; i++) EXPECT_EQ(ghm_record_state((d + "/res/two").c_str(), e.runs[i].run_id), GHM_RUN_FINISHED);
+    ghm_experiment_free(&e);
+    EXPECT_TRUE(exists(d + "/res/two/summary.csv"));
+    rmrf(d);
+}
+
+TEST(RunLock, ReportRemovesStaleTemporaries)
+{
+    std::string bin = GHM_BINARY;
+    if (!exists(bin)) GTEST_SKIP() << "ghm binary not built";
+    std::string d = tmpdir();
+    ghm_record r;
+    ghm_record_init(&r);
+    snprintf(r.run_id, sizeof r.run_id, "00000000000000aa");
+    snprintf(r.loss, sizeof r.loss, "triplet");
+    ghm_metric_set_put(&r.test, "recall@1", 0.5);
+    ghm_error err;
+    ASSERT_EQ(ghm_record_write(&r, nullptr, (d + "/runs/" + r.run_id).c_str(), &err), 0) << err.msg;
+    // what a report killed with SIGKILL leaves behind
+    write_file(d + "/summary.csv.Ab12Cd.tmp", "half a tab");
+    ASSERT_EQ(system(("mkdir -p '" + d + "/plots'").c_str()), 0);
+    write_file(d + "/plots/test_recall1.png.Xy34Zw.tmp", "half a png");
+    EXPECT_EQ(exit_status(bin + " report --no-plots " + d + " >/dev/null 2>&1"), 0);
+    EXPECT_FALSE(exists(d + "/summary.csv.Ab12Cd.tmp"));
+    EXPECT_FALSE(exists(d + "/plots/test_recall1.png.Xy34Zw.tmp"));
+    EXPECT_TRUE(exists(d + "/summary.csv"));
+    rmrf(d);
+}
