@@ -664,7 +664,9 @@ TEST(ConfigValid, RepoExperimentFilesLoad)
         ASSERT_GT(e.n_runs, 0);
         // a consistent plan: n_runs = seeds x settings, indices in order, distinct ids
         // (a search file plans its trials first: seeds belong to its final runs, tests/test_search.cc)
-        if (!e.search) EXPECT_EQ(e.n_runs % e.n_seeds, 0);
+        if (!e.search) {
+            EXPECT_EQ(e.n_runs % e.n_seeds, 0);
+        }
         std::set<std::string> ids;
         for (int i = 0; i < e.n_runs; i++) {
             if (e.search) {
