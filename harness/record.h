@@ -66,6 +66,7 @@ typedef struct ghm_record {
     int epochs;                      /* epochs trained */
     int threads;                     /* thread count used */
     int has_embeddings;              /* 1: embeddings_test.npy / embeddings_test_labels.npy beside the record */
+    char dataset_manifest[72];       /* "sha256:<hex>" of the dataset's manifest (glyphs), "" when it has none */
 } ghm_record;
 
 /* Zero a record (no allocation). */
