@@ -95,8 +95,13 @@ static int cmd_info(int argc, char **argv)
     printf("test     %s images\n", commas(d.test.n, a, sizeof a));
     printf("classes  %d\n", d.n_classes);
     printf("  %4s  %-16s %10s %10s\n", "id", "name", "train", "test");
-    for (int c = 0; c < d.n_classes; c++)
-        printf("  %4d  %-16s %10s %10s\n", c, d.class_names[c], commas(tr[c], a, sizeof a), commas(te[c], b, sizeof b));
+    for (int c = 0; c < d.n_classes; c++) {
+        /* pad by characters, not bytes (class names may be UTF-8) */
+        int cont = 0;
+        for (const unsigned char *q = (const unsigned char *)d.class_names[c]; *q; q++) cont += (*q & 0xC0) == 0x80;
+        printf("  %4d  %-*s %10s %10s\n", c, 16 + cont, d.class_names[c], commas(tr[c], a, sizeof a),
+               commas(te[c], b, sizeof b));
+    }
     free(tr);
     free(te);
     ghm_dataset_free(&d);

@@ -247,7 +247,7 @@ static const ds_entry registry[] = {
     {"synthetic", "procedural grey images: K classes of random strokes/blobs under random affine warps and noise "
                   "(params classes, train_per_class, test_per_class, image_size, seed)",
      ghm_ds_load_synthetic},
-    {"glyphs", "characters rendered from Debian's fonts: ~230 classes (Latin, Greek, Cyrillic, digits), one image per "
+    {"glyphs", "characters rendered from Debian's fonts: 240 classes (Latin, Greek, Cyrillic, digits), one image per "
                "face, 28x28 grey (`./ghm data get glyphs`; docs/glyphs.md)",
      ghm_ds_load_glyphs},
     {"idx", "any IDX dataset: path = directory with train-/t10k- images-idx3 and labels-idx1 files (raw or .gz)",
