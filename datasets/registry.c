@@ -247,6 +247,9 @@ static const ds_entry registry[] = {
     {"synthetic", "procedural grey images: K classes of random strokes/blobs under random affine warps and noise "
                   "(params classes, train_per_class, test_per_class, image_size, seed)",
      ghm_ds_load_synthetic},
+    {"glyphs", "characters rendered from Debian's fonts: 240 classes (Latin, Greek, Cyrillic, digits), one image per "
+               "face, 28x28 grey (`./ghm data get glyphs`; docs/glyphs.md)",
+     ghm_ds_load_glyphs},
     {"idx", "any IDX dataset: path = directory with train-/t10k- images-idx3 and labels-idx1 files (raw or .gz)",
      load_idx_generic},
 };
@@ -280,7 +283,7 @@ int ghm_dataset_load(const ghm_dataset_opts *o, ghm_dataset *out, ghm_error *err
         const char *near = ghm_closest_name(o->name, names, N_DATASETS);
         if (near) return ghm_error_set(err, GHM_EINPUT, "unknown dataset '%s' (did you mean '%s'?)", o->name, near);
         return ghm_error_set(err, GHM_EINPUT,
-                             "unknown dataset '%s' (known: fashion-mnist, mnist, cifar10, synthetic, idx)", o->name);
+                             "unknown dataset '%s' (known: fashion-mnist, mnist, cifar10, synthetic, glyphs, idx)", o->name);
     }
     snprintf(out->name, sizeof out->name, "%s", e->name);
     int rc = e->load(o, out, err);

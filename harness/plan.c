@@ -495,7 +495,8 @@ static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, u
         static const char *const syn[] = {"dataset.classes", "dataset.train_per_class", "dataset.test_per_class",
                                           "dataset.image_size", NULL};
         for (int i = 0; syn[i]; i++)
-            if (where_find(w, syn[i], 0, &m)) {
+            if (where_find(w, syn[i], 0, &m) &&
+                !(strcmp(r->dataset_name, "glyphs") == 0 && strcmp(syn[i], "dataset.image_size") == 0)) {
                 rc = ghm_cfg_error(err, c, m, "%s applies only to the synthetic dataset (this run uses '%s')", syn[i],
                                    r->dataset_name);
                 goto done;

@@ -125,7 +125,7 @@ static void jw_params(ghm_jw *w, const ghm_params *p, const ghm_param_spec *spec
     ghm_jw_end_object(w);
 }
 
-static void jw_spec_params(ghm_jw *w, const ghm_run_spec *s)
+static void jw_spec_params(ghm_jw *w, const ghm_run_spec *s, const char *manifest)
 {
     char seedbuf[32];
     ghm_jw_begin_object(w);
@@ -134,6 +134,7 @@ static void jw_spec_params(ghm_jw *w, const ghm_run_spec *s)
     ghm_jw_begin_object(w);
     jw_kv_str(w, "name", s->dataset_name);
     jw_kv_str(w, "path", s->dataset_path);
+    if (manifest && manifest[0]) jw_kv_str(w, "manifest", manifest);
     if (strcmp(s->dataset_name, "synthetic") == 0) {
         jw_kv_int(w, "classes", s->data.classes);
         jw_kv_int(w, "train_per_class", s->data.train_per_class);
@@ -265,7 +266,7 @@ int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **jso
 
     if (spec) {
         ghm_jw_key(&w, "params");
-        jw_spec_params(&w, spec);
+        jw_spec_params(&w, spec, r->dataset_manifest);
         if (spec->role != GHM_ROLE_PLAIN) {
             /* where the run stands in a hyper-parameter search (informative: the report rebuilds it from the plan) */
             ghm_jw_key(&w, "search");

@@ -73,6 +73,7 @@ typedef struct ghm_record {
     int fail_epoch, fail_batch;      /* failed: 1-based epoch and batch, 0 = before training / outside a batch */
     double chance;                   /* Recall@1 of random embeddings on the evaluated part (NaN: unknown) */
     int at_chance;                   /* 1: the run's Recall@1 (validation, else test) never rose above chance */
+    char dataset_manifest[72];       /* "sha256:<hex>" of the dataset's manifest (glyphs), "" when it has none */
 } ghm_record;
 
 static inline int ghm_record_failed(const ghm_record *r) { return r->failed; }

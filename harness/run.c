@@ -236,6 +236,7 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
         }
     }
     if (rc < 0) goto done;
+    snprintf(rec.dataset_manifest, sizeof rec.dataset_manifest, "%s", ds->manifest);
     if ((rc = ghm_split_make(ds, &r->split, &split, err)) < 0) goto done;
     have_split = 1;
 

@@ -1,0 +1,144 @@
+/* The `glyphs` dataset: characters rendered from real typefaces with FreeType.
+ *
+ * A class is a character (a Unicode code point of a fixed, documented set);
+ * an instance is one face's drawing of it. The pipeline, all in this module:
+ *
+ *   font list   lines "package<TAB>version<TAB>file" (written by ./ghm from
+ *               `dpkg -L` of the font packages it installs)
+ *   faces       every face of every file, sorted by (package, file, face
+ *               index); a file whose content (SHA-256) was seen already, a face
+ *               that is not scalable, has no Unicode character map, or whose
+ *               family + style name was seen already, is skipped (reason kept)
+ *   render      per face, one scale: the height of its 'H' (else Cyrillic En,
+ *               else Greek Eta, else 0.7 em) becomes cap_px = size / 2 pixels;
+ *               unhinted outlines, FreeType's 8-bit anti-aliased rasteriser;
+ *               a glyph whose ink box is wider or taller than box_px =
+ *               size - 4 is re-rendered smaller to fit; the ink box is
+ *               centred in the size x size image
+ *   missing     a character is missing from a face when the face maps it to
+ *               glyph 0 (.notdef), to a glyph named ".notdef", to a glyph
+ *               with no ink, or to a drawing identical to its .notdef glyph;
+ *               there is no fallback to another face
+ *   duplicates  within a class, an image equal byte for byte to one already
+ *               kept (an earlier face) is dropped; images within a mean
+ *               absolute difference of near_dup_level (2) grey levels of an
+ *               earlier kept image are counted as near-duplicates (kept)
+ *   split       per class, of the kept images in face order every sixth
+ *               (k % 6 == 5) goes to the test part, the others to train
+ *   files       train-/t10k- images-idx3 / labels-idx1 (gzip) and
+ *               manifest.json (packages, faces with file hashes, per-class
+ *               counts, the IDX files' hashes); its SHA-256 names the set
+ *
+ * Homoglyphs (Latin A, Greek Alpha, Cyrillic A) are handled by the character
+ * set itself: of a group of characters drawn alike in most faces only the
+ * first in code-point order is a class; ghm_glyphs_homoglyph_at() lists the
+ * others and the character each duplicates. ghm_glyphs_render() also counts,
+ * for every pair of classes, the faces where the two drawings are equal within
+ * homoglyph_level (a mean absolute difference of 1 grey level),
+ * so that a set can be checked (ghm_glyphs_confusable()).
+ */
+#ifndef GHM_GLYPHS_H
+#define GHM_GLYPHS_H
+
+#include "../core/error.h"
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The default character set: the classes, in code-point order. */
+int ghm_glyphs_charset(const uint32_t **chars);
+/* The candidates before homoglyphs are left out (to measure confusability). */
+int ghm_glyphs_candidates(const uint32_t **chars);
+/* Homoglyphs left out of the set: i-th dropped code point and the kept code
+ * point it duplicates. Returns 0 when i is out of range. */
+int ghm_glyphs_homoglyph_count(void);
+int ghm_glyphs_homoglyph_at(int i, uint32_t *dropped, uint32_t *same_as);
+/* UTF-8 of a code point into buf (>= 5 bytes); returns buf. */
+char *ghm_glyphs_utf8(uint32_t cp, char *buf);
+
+/* One line of a font list. */
+typedef struct ghm_font_entry {
+    char package[64];
+    char version[64];
+    char path[512];
+} ghm_font_entry;
+
+/* Read a font list: lines "package<TAB>version<TAB>path"; '#' comments and
+ * blank lines skipped. Errors name the file and line. *out is malloc'd. */
+int ghm_glyphs_read_font_list(const char *path, ghm_font_entry **out, int *n, ghm_error *err);
+
+typedef struct ghm_glyphs_opts {
+    int image_size;            /* side of the square images (default 28) */
+    const uint32_t *chars;     /* classes; NULL = ghm_glyphs_charset() */
+    int n_chars;
+    int near_dup_level;        /* mean |a - b| in grey levels at or below which two images of a class are near-duplicates (2) */
+    int homoglyph_level;       /* the same, for two characters of a face to count as one drawing (1) */
+    int keep_same_name_faces;  /* 1: do not skip a face whose family + style was seen already (tests) */
+} ghm_glyphs_opts;
+
+void ghm_glyphs_opts_default(ghm_glyphs_opts *o);
+
+typedef struct ghm_glyph_face {
+    char package[64], version[64], path[512];
+    int index;                 /* face index in the file */
+    char family[64], style[64];
+    char sha256[65];           /* of the file */
+    int glyphs;                /* images kept from this face */
+    int missing;               /* characters it lacks */
+} ghm_glyph_face;
+
+typedef struct ghm_glyph_skip {
+    char path[512];
+    int index;
+    char reason[640];
+} ghm_glyph_skip;
+
+typedef struct ghm_glyph_set {
+    int size;                    /* image side */
+    int cap_px, box_px;          /* rendering constants (see above) */
+    int near_dup_level, homoglyph_level;
+    int n_chars;
+    uint32_t *chars;             /* (n_chars) */
+    int n_faces;
+    ghm_glyph_face *faces;       /* (n_faces) rendered faces, in order */
+    int n_skipped;
+    ghm_glyph_skip *skipped;     /* (n_skipped) files/faces left out, with why */
+    int n_images;
+    uint8_t *pixels;             /* (n_images, size, size), class-major, faces in order within a class */
+    int *labels;                 /* (n_images) class index */
+    int *face_of;                /* (n_images) face index */
+    int *count;                  /* (n_chars) images kept */
+    int *missing;                /* (n_chars) faces without a real glyph */
+    int *exact_dups;             /* (n_chars) dropped as byte-equal to an earlier face's image */
+    int *near_dups;              /* (n_chars) kept images near an earlier kept image */
+    int *pair_both;              /* (n_chars, n_chars) faces with both characters (upper triangle) */
+    int *pair_near;              /* (n_chars, n_chars) of those, faces where the two are near-equal */
+    char freetype[32];           /* FreeType version used */
+} ghm_glyph_set;
+
+/* Render the classes from every face of the listed files. */
+int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs_opts *o, ghm_glyph_set *out,
+                      ghm_error *err);
+void ghm_glyph_set_free(ghm_glyph_set *s);
+
+/* Pairs of classes near-equal in at least min_fraction of the faces having
+ * both (and at least min_faces such faces); a (n) and b (n) get class
+ * indices, frac (n) the fraction, sorted by fraction then index. Returns the
+ * count (<= cap). */
+int ghm_glyphs_confusable(const ghm_glyph_set *s, double min_fraction, int min_faces, int cap, int *a, int *b,
+                          double *frac);
+
+/* Write the IDX files and manifest.json into dir (created when missing);
+ * manifest_sha256 (65 bytes, may be NULL) receives the manifest's hash. */
+int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha256, ghm_error *err);
+
+/* SHA-256 of a file as 64 hex digits. */
+int ghm_glyphs_sha256_file(const char *path, char hex[65], ghm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
