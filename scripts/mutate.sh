@@ -11,6 +11,7 @@
 #   --list FILE   mutation list (default scripts/mutations.txt)
 #   --only REGEX  only the mutations whose line matches REGEX (e.g. 'harness/run.c')
 #   --skip-baseline  do not run the unmutated suite first (when it just passed)
+#   --from N      start at the N-th mutation of the list (resume an interrupted run)
 #
 # Each mutant first meets the suites of its own module (only those are rebuilt,
 # so a killed mutant costs little); one they all pass is built whole and meets
@@ -25,6 +26,7 @@ LIST="$ROOT/scripts/mutations.txt"
 ONLY=""
 JOBS="$(nproc)"
 BASELINE=1
+FROM=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) BUILD="$(realpath -m "$2")"; shift 2 ;;
@@ -32,6 +34,7 @@ while [ $# -gt 0 ]; do
         --only) ONLY="$2"; shift 2 ;;
         -j) JOBS="$2"; shift 2 ;;
         --skip-baseline) BASELINE=0; shift ;;
+        --from) FROM="$2"; shift 2 ;;
         -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "mutate: unknown argument '$1'" >&2; exit 2 ;;
     esac
@@ -47,7 +50,7 @@ first_suites() {
     case "$1" in
         core/*) echo test_core test_core_json test_optim test_layers test_layers_fused ;;
         eval/*) echo test_eval test_eval_retrieval ;;
-        datasets/*) echo test_datasets test_datasets_split test_datasets_bounds ;;
+        datasets/*) echo test_datasets test_datasets_split test_datasets_bounds test_run_wiring ;;
         backbones/*) echo test_backbones ;;
         losses/*) echo test_losses_a test_losses_b test_losses_spec ;;
         harness/*) echo test_plan_identity test_run_wiring test_report_numbers test_plan test_config test_report \
@@ -65,14 +68,14 @@ first() {
     build --target ghm $suites || return 2
     for t in $suites; do
         [ -x "$BUILD/$t" ] || continue
-        (cd "$BUILD" && GHM_THREADS=1 timeout 900 "./$t" --gtest_brief=1 >"$BUILD/mutate-first.log" 2>&1) || {
+        (cd "$BUILD" && GHM_THREADS=1 timeout 900 "./$t" --gtest_brief=1 >"$BUILD/mutate-first.log" 2>&1 </dev/null) || {
             FIRST_KILLER="$t"
             return 1
         }
     done
     return 0
 }
-suite() { (cd "$BUILD" && GHM_THREADS=1 ctest -j "$JOBS" --stop-on-failure --timeout 900 >"$BUILD/mutate-ctest.log" 2>&1); }
+suite() { (cd "$BUILD" && GHM_THREADS=1 ctest -j "$JOBS" --stop-on-failure --timeout 900 >"$BUILD/mutate-ctest.log" 2>&1 </dev/null); }
 
 # apply FILE ORIGINAL REPLACEMENT: replace the one occurrence (exit 3 when not exactly one)
 apply() {
@@ -112,13 +115,14 @@ trap restore EXIT
 total=0; killed=0; broken=0
 survivors=()
 n=0
-while IFS= read -r line; do
+while IFS= read -r line <&3; do
     case "$line" in ''|'#'*) continue ;; esac
     if [ -n "$ONLY" ] && ! printf '%s\n' "$line" | grep -Eq -- "$ONLY"; then continue; fi
     file="$(printf '%s' "$line" | perl -ne 'print((split / \| /, $_, 3)[0])')"
     orig="$(printf '%s' "$line" | perl -ne 'print((split / \| /, $_, 3)[1])')"
     repl="$(printf '%s' "$line" | perl -ne 'chomp; print((split / \| /, $_, 3)[2])')"
     n=$((n + 1))
+    [ "$n" -lt "$FROM" ] && continue
     if [ ! -f "$ROOT/$file" ]; then say "#$n: no file $file"; broken=$((broken + 1)); continue; fi
     cp "$ROOT/$file" "$BACKUP"
     CURRENT="$file"
@@ -157,7 +161,7 @@ while IFS= read -r line; do
         killed=$((killed + 1))
     fi
     restore
-done <"$LIST"
+done 3<"$LIST"
 
 say "restoring the build"
 build || say "rebuild after the last mutant failed (log: $BUILD/mutate-build.log)"
