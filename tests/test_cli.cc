@@ -141,13 +141,14 @@ TEST(CliHelp, HelpListsEveryCommandAndExitsZero)
         EXPECT_TRUE(r.err.empty()) << r.err;
         for (const char *c : {"run ", "report ", "eval ", "loss ", "list ", "data ", "bench ", "help "})
             EXPECT_TRUE(has(r.out, std::string("\n  ") + c)) << c;
-        EXPECT_TRUE(has(r.out, "exit status: 0 ok, 1 run failed, 2 bad input or usage"));
+        EXPECT_TRUE(has(r.out, "exit status")) << r.out;
+        EXPECT_EQ(r.out, ghm(t, "help").out);
     }
-    // no command: the same text on stderr, status 2
+    // no command: usage on stderr, status 2
     Out r = ghm(t, "");
     EXPECT_EQ(r.code, 2);
     EXPECT_TRUE(r.out.empty());
-    EXPECT_EQ(r.err, ghm(t, "help").out);
+    EXPECT_TRUE(has(r.err, "usage: ghm")) << r.err;
 }
 
 TEST(CliHelp, UnknownCommandSuggestsTheClosest)

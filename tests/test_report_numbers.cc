@@ -36,13 +36,22 @@ const struct {
     {31, 2.039513}, {40, 2.021075}, {60, 2.000298}, {120, 1.979930}, {1000, 1.962339},
 };
 
-std::string tmpdir()
-{
-    char tmpl[] = "/tmp/ghm_reportnum_XXXXXX";
-    char *d = mkdtemp(tmpl);
-    EXPECT_NE(d, nullptr);
-    return d ? std::string(d) : std::string("/tmp");
-}
+// A temporary directory, removed however the test ends.
+struct TempDir {
+    std::string path;
+    TempDir()
+    {
+        char tmpl[] = "/tmp/ghm_reportnum_XXXXXX";
+        char *d = mkdtemp(tmpl);
+        EXPECT_NE(d, nullptr);
+        path = d ? d : "/tmp/ghm_reportnum_failed";
+    }
+    ~TempDir()
+    {
+        int rc = system(("rm -rf '" + path + "'").c_str());
+        (void)rc;
+    }
+};
 
 std::string slurp(const std::string &path)
 {
@@ -262,7 +271,8 @@ TEST(ReportPlots, DatFilesCarryTheSummarysMeansAndStd)
 {
     Summary S;
     ASSERT_EQ(S.rc, 0) << S.err.msg;
-    std::string d = tmpdir();
+    TempDir td;
+    const std::string &d = td.path;
     for (auto &r : S.recs) {
         ghm_error err;
         ASSERT_EQ(ghm_record_write(&r, nullptr, (d + "/runs/" + r.run_id).c_str(), &err), 0) << err.msg;
@@ -357,7 +367,4 @@ TEST(ReportPlots, DatFilesCarryTheSummarysMeansAndStd)
     EXPECT_NEAR(vr["ghm"][0][1], 0.36, 1e-9);
     EXPECT_NEAR(vr["ghm"][1][1], 0.72, 1e-9);
     EXPECT_NEAR(vr["ghm"][1][2], 0.04 / std::sqrt(2.0), 1e-9);
-
-    int rc = system(("rm -rf '" + d + "'").c_str());
-    (void)rc;
 }
