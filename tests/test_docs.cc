@@ -63,3 +63,41 @@ TEST(Docs, QuickstartResultsAreNotCommitted)
     pclose(p);
     EXPECT_EQ(out, "") << "files under results/quickstart/ are committed: `git rm -r --cached results/quickstart`";
 }
+
+static const char *number_word(int n)
+{
+    static const char *const w[] = {"zero",    "one",     "two",       "three",    "four",    "five",    "six",
+                                    "seven",   "eight",   "nine",      "ten",      "eleven",  "twelve",  "thirteen",
+                                    "fourteen", "fifteen", "sixteen",  "seventeen", "eighteen", "nineteen", "twenty"};
+    return n >= 0 && n <= 20 ? w[n] : nullptr;
+}
+
+// README's loss table lists exactly the registered losses, in registry order,
+// and its count of baselines ("fourteen baseline losses") is the registry's.
+TEST(Docs, ReadmeLossTableIsTheRegistry)
+{
+    std::string readme = slurp(src("README.md"));
+    size_t sec = readme.find("\n## Losses");
+    ASSERT_NE(sec, std::string::npos) << "README has no '## Losses' section";
+    size_t end = readme.find("\n## ", sec + 5);
+    std::istringstream lines(readme.substr(sec, end == std::string::npos ? std::string::npos : end - sec));
+    std::string line;
+    std::vector<std::string> names;
+    while (std::getline(lines, line))
+        if (line.rfind("| `", 0) == 0) {
+            size_t close = line.find('`', 3);
+            if (close != std::string::npos) names.push_back(line.substr(3, close - 3));
+        }
+    std::vector<std::string> reg;
+    for (int i = 0; i < ghm_loss_count(); i++) reg.push_back(ghm_loss_at(i)->name);
+    EXPECT_EQ(names, reg) << "README's loss table (## Losses) must list every registered loss, in registry order";
+    int baselines = ghm_loss_count() - 1; // every loss but GHM-Loss itself
+    const char *word = number_word(baselines);
+    ASSERT_NE(word, nullptr);
+    std::string flat = readme;
+    for (char &ch : flat)
+        if (ch == '\n') ch = ' ';
+    EXPECT_NE(flat.find(std::string(word) + " baseline losses"), std::string::npos)
+        << "README should say '" << word << " baseline losses' (the registry has " << ghm_loss_count()
+        << " losses, GHM-Loss included)";
+}
