@@ -14,7 +14,11 @@ int ghm_cmd_loss(int argc, char **argv);        /* cmd_loss.c: loss NAME --embed
 int ghm_cmd_bench_train(int argc, char **argv); /* cmd_bench.c: bench train */
 int ghm_cmd_bench_embed(int argc, char **argv); /* cmd_bench.c: bench embed */
 int ghm_cmd_run(int argc, char **argv);         /* cmd_run.c: run X.yaml */
-int ghm_cmd_report(int argc, char **argv);      /* cmd_run.c: report results/<name> */
+int ghm_cmd_report(int argc, char **argv);      /* cmd_report.c: report results/<name>, report --combine */
+
+struct ghm_report_result;
+/* cmd_run.c: the report's file list and warnings (after `ghm run` and `ghm report`). */
+int ghm_cli_print_report_result(const char *dir, const struct ghm_report_result *res);
 
 /* Print "ghm: error: <message>" to stderr and return the exit status for err->code. */
 int ghm_cli_fail(const ghm_error *err);

@@ -126,12 +126,13 @@ static int copy_experiment(const char *src, const char *out_dir, ghm_error *err)
     return rc;
 }
 
-static int print_report_result(const char *dir, const ghm_report_result *res)
+int ghm_cli_print_report_result(const char *dir, const ghm_report_result *res)
 {
     printf("report: %d run(s) in %d setting(s)", res->n_records, res->n_groups);
     if (res->n_planned > 0) printf(", %d of %d planned run(s) missing", res->n_missing, res->n_planned);
     printf("\n  %s/summary.md\n  %s/summary.csv\n  %s/summary.tex\n", dir, dir, dir);
     if (res->n_plots > 0) printf("  %s/plots/ (%d plot(s))\n", dir, res->n_plots);
+    if (res->wrote_index) printf("  %s/index.html\n", dir);
     if (res->n_bad > 0) fprintf(stderr, "ghm: warning: %d unreadable record(s) ignored\n", res->n_bad);
     if (res->n_stale > 0)
         fprintf(stderr, "ghm: warning: %d record(s) not in the current experiment plan ignored\n", res->n_stale);
@@ -326,7 +327,7 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
         if (ghm_report_write(out_dir, &e, &ro, &rr, &err) < 0)
             status = ghm_cli_fail(&err);
         else
-            print_report_result(out_dir, &rr);
+            ghm_cli_print_report_result(out_dir, &rr);
     }
     fflush(stdout);
     ghm_experiment_free(&e);
@@ -396,48 +397,4 @@ int ghm_cmd_run(int argc, char **argv)
     fflush(stderr);
     ghm_mpi_finalize(&mpi);
     return status;
-}
-
-/* ---- ghm report ---- */
-
-int ghm_cmd_report(int argc, char **argv)
-{
-    const char *dir = NULL;
-    int no_plots = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--no-plots") == 0)
-            no_plots = 1;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return ghm_cli_usage("report", "unknown option '%s'", argv[i]);
-        else if (!dir)
-            dir = argv[i];
-        else
-            return ghm_cli_usage("report", "one results directory expected");
-    }
-    if (!dir) return ghm_cli_usage("report", "missing results directory (ghm report results/NAME)");
-    struct stat st;
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) return ghm_cli_usage("report", "'%s' is not a directory", dir);
-
-    ghm_error err;
-    ghm_error_clear(&err);
-    ghm_experiment e;
-    memset(&e, 0, sizeof e);
-    int have_e = 0;
-    char yaml[GHM_PATH_MAX + 64];
-    snprintf(yaml, sizeof yaml, "%s/experiment.yaml", dir);
-    if (stat(yaml, &st) == 0) {
-        if (ghm_experiment_load(yaml, &e, &err) == 0)
-            have_e = 1;
-        else
-            fprintf(stderr, "ghm: warning: cannot use %s (%s); reporting every record found\n", yaml, err.msg);
-    }
-    ghm_report_opts ro;
-    ghm_report_opts_default(&ro);
-    ro.plots = !no_plots;
-    ghm_report_result res;
-    int rc = ghm_report_write(dir, have_e ? &e : NULL, &ro, &res, &err);
-    if (have_e) ghm_experiment_free(&e);
-    if (rc < 0) return ghm_cli_fail(&err);
-    print_report_result(dir, &res);
-    return 0;
 }

@@ -50,6 +50,7 @@ void ghm_record_from_spec(ghm_record *r, const ghm_run_spec *spec)
     snprintf(r->run_id, sizeof r->run_id, "%s", spec->run_id);
     snprintf(r->experiment, sizeof r->experiment, "%s", spec->experiment);
     snprintf(r->loss, sizeof r->loss, "%s", spec->loss);
+    snprintf(r->dataset, sizeof r->dataset, "%s", spec->data.name ? spec->data.name : "");
     r->index = spec->index;
     r->seed = spec->seed;
     r->n_swept = spec->n_swept < GHM_MAX_SWEPT ? spec->n_swept : GHM_MAX_SWEPT;
@@ -79,6 +80,39 @@ void ghm_record_free(ghm_record *r)
     free(r->history);
     r->history = NULL;
     r->n_history = r->cap_history = 0;
+    free(r->step_loss);
+    r->step_loss = NULL;
+    r->n_steps = r->cap_steps = 0;
+}
+
+int ghm_record_add_step(ghm_record *r, double loss, ghm_error *err)
+{
+    if (r->n_steps == r->cap_steps) {
+        int cap = r->cap_steps ? 2 * r->cap_steps : 256;
+        float *p = realloc(r->step_loss, (size_t)cap * sizeof *p);
+        if (!p) return GHM_FAIL(err, GHM_ENOMEM, "out of memory (record of %d steps)", cap);
+        r->step_loss = p;
+        r->cap_steps = cap;
+    }
+    r->step_loss[r->n_steps++] = (float)loss;
+    return 0;
+}
+
+/* the step losses as one string "v v v ..." (5 significant digits); NULL on OOM */
+static char *steps_text(const ghm_record *r)
+{
+    size_t cap = (size_t)r->n_steps * 16 + 1, len = 0;
+    char *s = malloc(cap);
+    if (!s) return NULL;
+    s[0] = '\0';
+    for (int i = 0; i < r->n_steps; i++) {
+        double v = r->step_loss[i];
+        if (isfinite(v))
+            len += (size_t)snprintf(s + len, cap - len, "%s%.5g", i ? " " : "", v);
+        else
+            len += (size_t)snprintf(s + len, cap - len, "%snan", i ? " " : "");
+    }
+    return s;
 }
 
 static void jw_metrics(ghm_jw *w, const ghm_metric_set *s)
@@ -293,6 +327,15 @@ int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **jso
     }
     ghm_jw_end_array(&w);
 
+    if (r->n_steps > 0) {
+        char *st = steps_text(r);
+        if (!st) {
+            ghm_jw_free(&w);
+            return GHM_FAIL(err, GHM_ENOMEM, "out of memory (record)");
+        }
+        jw_kv_str(&w, "train_loss_steps", st);
+        free(st);
+    }
     jw_kv_num(&w, "seconds", r->seconds);
     jw_kv_int(&w, "epochs", r->epochs);
     ghm_jw_key(&w, "embeddings");
@@ -431,6 +474,20 @@ int ghm_record_read(const char *path, ghm_record *r, ghm_error *err)
     r->seconds = ghm_json_num(j, "seconds", 0);
     r->epochs = (int)ghm_json_num(j, "epochs", 0);
     r->has_embeddings = (int)ghm_json_num(j, "embeddings", 0);
+    const char *dsn = ghm_json_str(ghm_json_get(ghm_json_get(j, "params"), "dataset"), "name", NULL);
+    snprintf(r->dataset, sizeof r->dataset, "%s", dsn ? dsn : "");
+    const char *steps = ghm_json_str(j, "train_loss_steps", NULL);
+    for (const char *p = steps; p && *p;) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p) {
+            rc = ghm_error_set(err, GHM_EINPUT, "%s: train_loss_steps: not a number at '%.20s'", path, p);
+            goto done;
+        }
+        if ((rc = ghm_record_add_step(r, v, err)) < 0) goto done;
+        p = end;
+        while (*p == ' ') p++;
+    }
     r->threads = (int)ghm_json_num(ghm_json_get(j, "host"), "threads", 0);
     rc = 0;
 done:

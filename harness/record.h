@@ -6,6 +6,12 @@
  * swept to make it (swept), its seed, final test and validation metrics (named
  * as in summary.csv: recall@1 ... map@r, r_precision, nmi, ami), the per-epoch
  * history and timing, plus version/threads/host information.
+ *
+ * "train_loss_steps": the training loss of every step, in order, as ONE string
+ * of space-separated numbers with 5 significant digits ("0.69315 0.68712 ...":
+ * about 8 bytes a step, where a pretty-printed JSON array would take a line
+ * each). Absent in records written before it existed: plots then fall back to
+ * the per-epoch means of "history".
  */
 #ifndef GHM_RECORD_H
 #define GHM_RECORD_H
@@ -51,6 +57,7 @@ typedef struct ghm_record {
     char run_id[24];
     char experiment[GHM_NAME_MAX];
     char loss[32];
+    char dataset[32];                /* params.dataset.name ("" when unknown) */
     int index;                       /* plan index */
     uint64_t seed;
     int n_swept;
@@ -66,6 +73,8 @@ typedef struct ghm_record {
     int epochs;                      /* epochs trained */
     int threads;                     /* thread count used */
     int has_embeddings;              /* 1: embeddings_test.npy / embeddings_test_labels.npy beside the record */
+    int n_steps, cap_steps;
+    float *step_loss;                /* (n_steps) training loss of every step, malloc'd (may be NULL) */
 } ghm_record;
 
 /* Zero a record (no allocation). */
@@ -75,6 +84,8 @@ void ghm_record_from_spec(ghm_record *r, const ghm_run_spec *spec);
 /* Append a history row (copied). GHM_ENOMEM on failure. */
 int ghm_record_add_history(ghm_record *r, const ghm_history_entry *h, ghm_error *err);
 void ghm_record_free(ghm_record *r);
+/* Append one step's training loss. GHM_ENOMEM on failure. */
+int ghm_record_add_step(ghm_record *r, double loss, ghm_error *err);
 
 /* Serialise: the record plus, when spec != NULL, every resolved parameter of
  * the run under "params". *json is malloc'd, NUL-terminated. */

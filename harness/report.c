@@ -469,6 +469,8 @@ void ghm_report_opts_default(ghm_report_opts *o)
 {
     o->plots = 1;
     o->gnuplot = "gnuplot";
+    o->formats = 0;
+    o->html = 1;
 }
 
 static int write_text(const char *dir, const char *name, const char *text, ghm_error *err)
@@ -536,11 +538,28 @@ int ghm_report_write(const char *dir, const ghm_experiment *e, const ghm_report_
     if ((rc = write_text(dir, "summary.csv", csv, err)) < 0) goto done;
     if ((rc = write_text(dir, "summary.md", md, err)) < 0) goto done;
     if ((rc = write_text(dir, "summary.tex", tex, err)) < 0) goto done;
-    if (opts->plots) {
-        rc = ghm_plots_write(&s, dir, opts->gnuplot ? opts->gnuplot : "gnuplot", &res->n_plots, res->warning,
-                             (int)sizeof res->warning, err);
-        if (rc < 0) goto done;
+    ghm_plot_list *plots = calloc(1, sizeof *plots);
+    if (!plots) {
+        rc = GHM_FAIL(err, GHM_ENOMEM, "out of memory (report)");
+        goto done;
     }
+    if (opts->plots) {
+        rc = ghm_plots_write(&s, dir, opts->gnuplot ? opts->gnuplot : "gnuplot", opts->formats, plots,
+                             &res->n_plots, res->warning, (int)sizeof res->warning, err);
+        if (rc < 0) {
+            free(plots);
+            goto done;
+        }
+    }
+    if (opts->html) {
+        rc = ghm_report_html(dir, e, &s, plots, res, err);
+        if (rc < 0) {
+            free(plots);
+            goto done;
+        }
+        res->wrote_index = 1;
+    }
+    free(plots);
     rc = 0;
 done:
     free(csv);

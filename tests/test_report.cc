@@ -311,7 +311,7 @@ TEST(Report, TablesFromSyntheticRecords)
     EXPECT_FALSE(slurp(d + "/plots/recall_at_1_vs_alpha.gp").empty());
     std::string dat = slurp(d + "/plots/recall_at_1_vs_alpha.dat");
     EXPECT_NE(dat.find("0.5 0.81"), std::string::npos) << dat;
-    EXPECT_FALSE(slurp(d + "/plots/train_loss_vs_epoch.gp").empty());
+    EXPECT_FALSE(slurp(d + "/plots/train_loss.gp").empty());
 
     // with gnuplot (when installed): PNGs appear
     if (system("gnuplot -e 'exit' >/dev/null 2>&1") == 0) {
