@@ -77,6 +77,10 @@ int ghm_cmd_report(int argc, char **argv)
         }
     }
     if (!dir) return ghm_cli_usage("report", "missing results directory (ghm report results/NAME)");
+    char dirbuf[GHM_PATH_MAX];
+    snprintf(dirbuf, sizeof dirbuf, "%s", dir);
+    for (size_t k = strlen(dirbuf); k > 1 && dirbuf[k - 1] == '/'; k--) dirbuf[k - 1] = '\0'; /* results/x/ */
+    dir = dirbuf;
     struct stat st;
     if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) return ghm_cli_usage("report", "'%s' is not a directory", dir);
 

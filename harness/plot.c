@@ -487,7 +487,7 @@ static int fig_recall_at_k(plot_ctx *pc, const ghm_summary *s)
 
 /* Training loss per step: for each loss's selected setting, the mean over
  * seeds of every step's loss (light) and its exponential moving average
- * (bias-corrected, span ~ steps / 25). Records without per-step losses (older
+ * (bias-corrected, span max(5, steps / 25)). Records without per-step losses (older
  * format) give the per-epoch means instead. */
 static int fig_train_loss(plot_ctx *pc, const ghm_summary *s)
 {
@@ -518,7 +518,7 @@ static int fig_train_loss(plot_ctx *pc, const ghm_summary *s)
             int len = 0;
             for (int i = 0; i < G->n_members; i++)
                 if (s->recs[G->members[i]].n_steps > len) len = s->recs[G->members[i]].n_steps;
-            double span = len / 25.0 < 1 ? 1 : len / 25.0, alpha = 2.0 / (span + 1), ema = 0, wsum = 0;
+            double span = len / 25.0 < 5 ? 5 : len / 25.0, alpha = 2.0 / (span + 1), ema = 0, wsum = 0;
             for (int t = 0; t < len; t++) {
                 double sum = 0;
                 int k = 0;

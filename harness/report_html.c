@@ -117,7 +117,7 @@ static const char *const css =
     "th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left}th{background:#f2f2f2}"
     "td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
     "tr:nth-child(even) td{background:#fafafa}"
-    "figure{display:inline-block;vertical-align:top;width:570px;margin:.5em;border:1px solid #ddd;padding:.4em}"
+    "figure{display:inline-block;vertical-align:top;width:46%;margin:.5em;border:1px solid #ddd;padding:.4em}"
     "figure img{width:100%}figcaption{font-size:.85em;color:#444}"
     "pre{background:#f6f6f6;border:1px solid #ddd;padding:.6em;overflow:auto;font-size:.85em}"
     ".ok{color:#1a7f37}.missing{color:#b35900}.note{color:#555;font-size:.9em}"
@@ -366,7 +366,7 @@ int ghm_report_html(const char *dir, const ghm_experiment *e, const ghm_summary 
     snprintf(yp, sizeof yp, "%s/experiment.yaml", dir);
     if (ghm_read_file(yp, &yaml, &ylen, NULL) == 0 && yaml) {
         ghm_tb_puts(&b, "<p class=note><a href=\"experiment.yaml\">experiment.yaml</a>");
-        if (e && e->file[0]) {
+        if (e && e->file[0] && strcmp(e->file, yp) != 0) {
             ghm_tb_puts(&b, ", a copy of <code>");
             esc(&b, e->file);
             ghm_tb_puts(&b, "</code>");
