@@ -283,6 +283,7 @@ int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **jso
     jw_kv_str(&w, "experiment", r->experiment);
     jw_kv_int(&w, "index", r->index);
     jw_kv_str(&w, "loss", r->loss);
+    if (r->dataset[0]) jw_kv_str(&w, "dataset", r->dataset);
     /* seeds are 64-bit: as a string (exact) and as a number (convenient) */
     snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)r->seed);
     jw_kv_str(&w, "seed_text", seedbuf);
@@ -475,6 +476,7 @@ int ghm_record_read(const char *path, ghm_record *r, ghm_error *err)
     r->epochs = (int)ghm_json_num(j, "epochs", 0);
     r->has_embeddings = (int)ghm_json_num(j, "embeddings", 0);
     const char *dsn = ghm_json_str(ghm_json_get(ghm_json_get(j, "params"), "dataset"), "name", NULL);
+    if (!dsn) dsn = ghm_json_str(j, "dataset", NULL);
     snprintf(r->dataset, sizeof r->dataset, "%s", dsn ? dsn : "");
     const char *steps = ghm_json_str(j, "train_loss_steps", NULL);
     for (const char *p = steps; p && *p;) {
