@@ -544,7 +544,8 @@ int ghm_report_write(const char *dir, const ghm_experiment *e, const ghm_report_
         goto done;
     }
     if (opts->plots) {
-        rc = ghm_plots_write(&s, dir, opts->gnuplot ? opts->gnuplot : "gnuplot", opts->formats, plots,
+        unsigned fmts = opts->formats ? opts->formats : e ? e->report_formats : 0; /* --formats, else the file's */
+        rc = ghm_plots_write(&s, dir, opts->gnuplot ? opts->gnuplot : "gnuplot", fmts, plots,
                              &res->n_plots, res->warning, (int)sizeof res->warning, err);
         if (rc < 0) {
             free(plots);

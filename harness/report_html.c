@@ -234,6 +234,10 @@ int ghm_report_html(const char *dir, const ghm_experiment *e, const ghm_summary 
         char name[160];
         snprintf(name, sizeof name, "%s.png", p->base);
         int has_png = file_exists(pdir, name);
+        if (!has_png) { /* an SVG-only report shows the SVG */
+            snprintf(name, sizeof name, "%s.svg", p->base);
+            has_png = file_exists(pdir, name);
+        }
         ghm_tb_puts(&b, "<figure>");
         if (has_png) {
             ghm_tb_puts(&b, "<a href=\"plots/");

@@ -271,3 +271,24 @@ TEST(ReportCombine, LossesByExperiments)
     rmrf(a);
     rmrf(b);
 }
+
+// report.formats in the experiment file: parsed, validated with file:line:col, not part of any run id
+TEST(ReportFormats, FromTheExperimentFile)
+{
+    const char *base = "name: f\ndataset: {name: synthetic}\nbackbone: {name: mlp}\nlosses:\n  - name: contrastive\n";
+    ghm_experiment e, e2;
+    ghm_error err;
+    std::string with = std::string(base) + "report: {formats: [svg, pdf]}\n";
+    ASSERT_EQ(ghm_experiment_load_string(with.c_str(), "f.yaml", &e, &err), 0) << err.msg;
+    EXPECT_EQ(e.report_formats, GHM_PLOT_SVG | GHM_PLOT_PDF);
+    ASSERT_EQ(ghm_experiment_load_string(base, "f.yaml", &e2, &err), 0) << err.msg;
+    EXPECT_EQ(e2.report_formats, 0u);
+    ASSERT_GT(e.n_runs, 0);
+    EXPECT_STREQ(e.runs[0].run_id, e2.runs[0].run_id) << "report settings must not change run ids";
+    ghm_experiment_free(&e);
+    ghm_experiment_free(&e2);
+    std::string bad = std::string(base) + "report: {formats: [png, gif]}\n";
+    EXPECT_EQ(ghm_experiment_load_string(bad.c_str(), "f.yaml", &e, &err), GHM_EINPUT);
+    EXPECT_NE(std::string(err.msg).find("f.yaml:6:"), std::string::npos) << err.msg;
+    EXPECT_NE(std::string(err.msg).find("gif"), std::string::npos) << err.msg;
+}
