@@ -5,7 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
-#include <regex>
+#include <cctype>
 #include <set>
 #include <sstream>
 #include <string>
@@ -52,9 +52,12 @@ std::set<std::string> options_in(const std::string &file)
     std::string text = slurp(std::string(GHM_SOURCE_DIR) + "/cli/" + file);
     EXPECT_FALSE(text.empty()) << file;
     std::set<std::string> out;
-    std::regex re("\"(--[a-z0-9][a-z0-9-]*)\"");
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it)
-        out.insert((*it)[1].str());
+    for (size_t p = text.find("\"--"); p != std::string::npos; p = text.find("\"--", p + 1)) {
+        size_t e = p + 3;
+        while (e < text.size() && (islower((unsigned char)text[e]) || isdigit((unsigned char)text[e]) || text[e] == '-'))
+            e++;
+        if (e > p + 3 && e < text.size() && text[e] == '"') out.insert(text.substr(p + 1, e - p - 1));
+    }
     return out;
 }
 
