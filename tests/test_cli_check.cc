@@ -141,8 +141,10 @@ TEST(CliCheck, HelpShowsEveryOption)
             EXPECT_EQ(r.status, 0) << "ghm " << c << " --help:\n" << r.out;
             help += r.out;
         }
-        for (const std::string &file : f.files)
-            for (const std::string &opt : options_in(file)) {
+        for (const std::string &file : f.files) {
+            std::set<std::string> opts = options_in(file);
+            EXPECT_GE(opts.size(), 2u) << "no option literals found in cli/" << file;
+            for (const std::string &opt : opts) {
                 if (opt == "--help") continue;
                 EXPECT_TRUE(has_option(help, opt)) << opt << " (cli/" << file << ") is missing from `ghm "
                                                    << f.commands[0] << " --help`";
@@ -152,6 +154,7 @@ TEST(CliCheck, HelpShowsEveryOption)
                                                                 << ") is missing from `ghm help`";
                 }
             }
+        }
     }
     // -h works as well, and `list` has a help too
     EXPECT_EQ(ghm("list --help").status, 0);
