@@ -15,7 +15,20 @@ int ghm_cmd_bench_train(int argc, char **argv); /* cmd_bench.c: bench train */
 int ghm_cmd_bench_embed(int argc, char **argv); /* cmd_bench.c: bench embed */
 int ghm_cmd_bench_pdist(int argc, char **argv); /* cmd_bench_pdist.c: bench pdist */
 int ghm_cmd_run(int argc, char **argv);         /* cmd_run.c: run X.yaml */
-int ghm_cmd_report(int argc, char **argv);      /* cmd_run.c: report results/<name> */
+int ghm_cmd_report(int argc, char **argv);      /* cmd_report.c: report results/<name>, report --combine */
+
+struct ghm_report_result;
+struct ghm_report_opts;
+struct ghm_experiment;
+/* cmd_run.c, shared with cmd_report.c: the report under the results
+ * directory's lock, the warning callback for bad records, and the report of a
+ * hyper-parameter search (concatenated evaluations first). */
+int ghm_cli_report_locked(const char *dir, const struct ghm_experiment *e, const struct ghm_report_opts *ro,
+                          struct ghm_report_result *rr, ghm_error *err);
+void ghm_cli_warn_record(const char *msg, void *user);
+int ghm_cli_write_search_report(const char *out_dir, struct ghm_experiment *e, int plots);
+/* cmd_run.c: the report's file list and warnings (after `ghm run` and `ghm report`). */
+int ghm_cli_print_report_result(const char *dir, const struct ghm_report_result *res);
 
 /* Print "ghm: error: <message>" to stderr and return the exit status for err->code. */
 int ghm_cli_fail(const ghm_error *err);

@@ -1,8 +1,11 @@
-/* ghm loss NAME --embeddings E.npy --labels L.npy [--set key=value ...]
- *               [--grad-out G.npy] [--check] [--classes C] [--seed S]
- * Evaluates one loss on a saved batch, optionally writes dL/dE and checks the
- * gradient against central finite differences. The LAST stdout line is one
- * JSON object: {"loss": NAME, "value": V[, "max_rel_err": X]}. */
+/* ghm loss NAME [--embeddings E.npy --labels L.npy | --n N --dim D --per-class M]
+ *               [--set key=value ...] [--grad-out G.npy] [--check [--tol T] [--h H]]
+ *               [--classes C] [--seed S]
+ * Evaluates one loss on a saved batch (or a random L2-normalised one),
+ * optionally writes dL/dE and checks the gradient against finite differences
+ * (losses/loss.h: ghm_loss_check_gradient), printing PASS or FAIL; a failed
+ * check exits 1. The LAST stdout line is one JSON object:
+ * {"loss": NAME, "value": V[, "max_rel_err": X, "discontinuous": K, "pass": true|false]}. */
 #include "cli.h"
 
 #include "../core/npy.h"
@@ -14,10 +17,37 @@
 #include <string.h>
 
 static const char *const usage =
-    "ghm loss NAME --embeddings E.npy --labels L.npy [--set key=value ...] [--grad-out G.npy] [--check]\n"
-    "         [--classes C] [--seed S] [--h H]\n"
+    "ghm loss NAME [--embeddings E.npy --labels L.npy] [--set key=value ...] [--grad-out G.npy]\n"
+    "              [--check] [--tol T] [--h H] [--classes C] [--seed S] [--n N] [--dim D] [--per-class M]\n"
     "labels: integers in [0, C); C (default: largest label + 1) is at most max(n, 65536) for n rows";
 
+static const char *const help_text =
+    "ghm loss NAME: one loss on one batch: its value, its gradient, and a finite-difference check\n"
+    "\n"
+    "  --embeddings E.npy   batch of embeddings, float32 (n, d)\n"
+    "  --labels L.npy       its labels, integers (n) >= 0\n"
+    "                       without these two: a random batch of --n rows of dimension --dim,\n"
+    "                       classes of --per-class items, L2-normalised, seeded by --seed\n"
+    "  --n N                random batch: rows (default 32)\n"
+    "  --dim D              random batch: dimension (default 12)\n"
+    "  --per-class M        random batch: items per class (default 4, so 8 classes)\n"
+    "  --set key=value      a loss parameter (repeatable; `ghm list losses` shows them)\n"
+    "  --classes C          number of classes for proxy/classifier losses (default: max label + 1)\n"
+    "  --seed S             seed of the loss's own initialisation and of the random batch (default 0)\n"
+    "  --grad-out G.npy     write dL/dE, float32 (n, d)\n"
+    "  --check              compare the gradient with finite differences; prints PASS or FAIL,\n"
+    "                       exit status 1 on FAIL\n"
+    "  --tol T              tolerance of the check's relative error |g - g_fd| / max(|g| + |g_fd|, 1e-3)\n"
+    "                       (default 0.01)\n"
+    "  --h H                first finite-difference step (default 0.001; 1/8 and 1/64 of it next to a kink)\n"
+    "\n"
+    "Coordinates where the two one-sided differences disagree at every step are discontinuities of\n"
+    "the value (a mined triplet switching, a count of non-zero terms changing): they are reported and\n"
+    "left out; the check fails if any other coordinate is outside the tolerance, or if more than a\n"
+    "quarter of the coordinates are discontinuities. Losses with a stop-gradient (circle, detach = 1)\n"
+    "are checked against the gradient they implement: the derivative with the detached weights held\n"
+    "constant.\n"
+    "Exit status: 0 ok (check passed), 1 check failed, 2 bad input.\n";
 /* The largest class count `ghm loss` accepts for n rows: class-sized state
  * (proxies, centres) is allocated from it, so it is bounded before anything
  * is sized from a label. */
@@ -63,15 +93,43 @@ static int parse_set(const ghm_loss_ops *ops, const char *kv, ghm_params *p)
     return 0;
 }
 
+/* a random batch: n rows of dimension d, L2-normalised, labels i / per_class */
+static int random_batch(int n, int d, int per_class, uint64_t seed, float **emb, int **labels)
+{
+    *emb = malloc((size_t)n * d * sizeof **emb);
+    *labels = malloc((size_t)n * sizeof **labels);
+    if (!*emb || !*labels) return -1;
+    ghm_rng r;
+    ghm_rng_seed(&r, seed, GHM_STREAM_USER);
+    for (int i = 0; i < n; i++) {
+        double s = 0;
+        float *row = *emb + (size_t)i * d;
+        for (int k = 0; k < d; k++) {
+            row[k] = (float)ghm_rng_normal(&r);
+            s += (double)row[k] * row[k];
+        }
+        s = sqrt(s > 0 ? s : 1);
+        for (int k = 0; k < d; k++) row[k] = (float)(row[k] / s);
+        (*labels)[i] = i / per_class;
+    }
+    return 0;
+}
+
 int ghm_cmd_loss(int argc, char **argv)
 {
     const char *name = NULL, *emb_path = NULL, *lab_path = NULL, *grad_path = NULL, *val;
     const char *sets[GHM_MAX_PARAMS];
     int n_sets = 0, check = 0;
-    long classes = 0, seed = 0;
-    double h = 1e-3;
+    long classes = 0, seed = 0, rn = 32, rdim = 12, rper = 4;
+    ghm_grad_check gc;
+    ghm_grad_check_init(&gc);
+    double h = gc.h, tol = gc.tol;
     for (int i = 1; i < argc; i++) {
         int m;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(help_text, stdout);
+            return 0;
+        }
         if ((m = ghm_cli_opt(argc, argv, &i, "--embeddings", &val))) {
             if (m < 0) return ghm_cli_usage("loss", "--embeddings needs a file");
             emb_path = val;
@@ -95,6 +153,19 @@ int ghm_cmd_loss(int argc, char **argv)
             if (m < 0) return ghm_cli_usage("loss", "--h needs a number");
             if (ghm_cli_double("loss", "--h", val, &h)) return 2;
             if (!(h > 0 && h < 1)) return ghm_cli_usage("loss", "--h must be in (0, 1), got %s", val);
+        } else if ((m = ghm_cli_opt(argc, argv, &i, "--tol", &val))) {
+            if (m < 0) return ghm_cli_usage("loss", "--tol needs a number");
+            if (ghm_cli_double("loss", "--tol", val, &tol)) return 2;
+            if (!(tol > 0 && tol < 1)) return ghm_cli_usage("loss", "--tol must be in (0, 1), got %s", val);
+        } else if ((m = ghm_cli_opt(argc, argv, &i, "--n", &val))) {
+            if (m < 0) return ghm_cli_usage("loss", "--n needs a number");
+            if (ghm_cli_int("loss", "--n", val, 1, 4096, &rn)) return 2;
+        } else if ((m = ghm_cli_opt(argc, argv, &i, "--dim", &val))) {
+            if (m < 0) return ghm_cli_usage("loss", "--dim needs a number");
+            if (ghm_cli_int("loss", "--dim", val, 1, 4096, &rdim)) return 2;
+        } else if ((m = ghm_cli_opt(argc, argv, &i, "--per-class", &val))) {
+            if (m < 0) return ghm_cli_usage("loss", "--per-class needs a number");
+            if (ghm_cli_int("loss", "--per-class", val, 1, 4096, &rper)) return 2;
         } else if (strcmp(argv[i], "--check") == 0) {
             check = 1;
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
@@ -106,7 +177,7 @@ int ghm_cmd_loss(int argc, char **argv)
         }
     }
     if (!name) return ghm_cli_usage("loss", "missing loss NAME\nusage: %s", usage);
-    if (!emb_path || !lab_path) return ghm_cli_usage("loss", "--embeddings and --labels are required\nusage: %s", usage);
+    if (!emb_path != !lab_path) return ghm_cli_usage("loss", "--embeddings and --labels go together\nusage: %s", usage);
 
     ghm_error err;
     ghm_error_clear(&err);
@@ -129,7 +200,17 @@ int ghm_cmd_loss(int argc, char **argv)
     float *emb = NULL, *grad = NULL;
     int *labels = NULL, n = 0, d = 0, nl = 0, status = 0;
     ghm_loss *loss = NULL;
-    if (ghm_npy_read_f32_2d(emb_path, &emb, &n, &d, &err) || ghm_npy_read_labels(lab_path, &labels, &nl, &err)) {
+    if (!emb_path) {
+        if (random_batch((int)rn, (int)rdim, (int)rper, (uint64_t)seed, &emb, &labels)) {
+            ghm_error_set(&err, GHM_ENOMEM, "out of memory for a %ld x %ld batch", rn, rdim);
+            status = ghm_cli_fail(&err);
+            goto done;
+        }
+        n = nl = (int)rn;
+        d = (int)rdim;
+        printf("random batch: %d x %d, L2-normalised, %ld classes of %ld (the last may be smaller), seed %ld\n", n, d,
+               (rn + rper - 1) / rper, rper, seed);
+    } else if (ghm_npy_read_f32_2d(emb_path, &emb, &n, &d, &err) || ghm_npy_read_labels(lab_path, &labels, &nl, &err)) {
         status = ghm_cli_fail(&err);
         goto done;
     }
@@ -182,7 +263,7 @@ int ghm_cmd_loss(int argc, char **argv)
         status = ghm_cli_fail(&err);
         goto done;
     }
-    double value = 0.0, mre = 0.0;
+    double value = 0.0;
     if (ghm_loss_forward_backward(loss, emb, labels, n, d, &value, grad, &err)) {
         status = ghm_cli_fail(&err);
         goto done;
@@ -202,26 +283,40 @@ int ghm_cmd_loss(int argc, char **argv)
         printf("wrote dL/dE (%d, %d) to %s\n", n, d, grad_path);
     }
     if (check) {
-        if (ghm_loss_check_grad(loss, emb, labels, n, d, h, 1e-3, &mre, &err)) {
+        gc.h = h;
+        gc.tol = tol;
+        if (ghm_loss_check_gradient(loss, emb, labels, n, d, &gc, &err)) {
             status = ghm_cli_fail(&err);
             goto done;
         }
-        printf("gradient check: finite differences (central, or one-sided at a kink), h = %g, max relative "
-               "error %.3g\n",
-               h, mre);
-        double detach = 0.0;
-        if (ghm_params_find(&loss->params, "detach", &detach) && detach != 0.0)
-            printf("note: detach = 1 stops the gradient through part of this loss (as its paper does), so it "
-                   "is not the derivative of the value; use --set detach=0 to check the exact gradient\n");
-        if (!isfinite(mre)) {
-            fprintf(stderr, "ghm: error: loss '%s': the gradient check gave a non-finite error (finite differences "
-                            "overflow at these embedding values?)\n", name);
-            status = 1;
-        }
+        int judged = gc.n_coords - gc.n_discontinuous;
+        printf("gradient check of %s (h = %g, tol = %g)%s:\n", name, h, tol,
+               gc.used_check_value ? ", against the implemented stop-gradient (detached weights held constant)"
+                                   : "");
+        printf("  %d coordinates: %d agree by central difference, %d with a smaller step, %d by a one-sided "
+               "difference (kink within h), %d discontinuities left out, %d wrong\n",
+               gc.n_coords, gc.n_central, gc.n_smaller_step, gc.n_one_sided, gc.n_discontinuous, gc.n_wrong);
+        if (gc.worst >= 0)
+            printf("  max relative error %.3g over %d judged coordinates, at row %d column %d (analytic %.6g, "
+                   "numerical %.6g)\n",
+                   gc.max_rel_err, judged, gc.worst / d, gc.worst % d, gc.worst_analytic, gc.worst_numeric);
+        if (gc.pass)
+            printf("PASS: %s gradient agrees with finite differences (max relative error %.3g <= %g)\n", name,
+                   gc.max_rel_err, tol);
+        else if (gc.n_wrong > 0 || !(gc.max_rel_err <= tol))
+            printf("FAIL: %s gradient disagrees with finite differences at %d coordinate(s) (max relative error "
+                   "%.3g > %g)\n",
+                   name, gc.n_wrong, gc.max_rel_err, tol);
+        else
+            printf("FAIL: %s: %d of %d coordinates are discontinuities (more than %.0f%%): nothing to judge; try "
+                   "--h smaller or other parameters\n",
+                   name, gc.n_discontinuous, gc.n_coords, 100 * gc.max_discontinuous);
+        /* JSON: a non-finite value or error is written as null */
         printf("{\"loss\": \"%s\"", name);
         print_json_number("value", value);
-        print_json_number("max_rel_err", mre);
-        printf("}\n");
+        print_json_number("max_rel_err", gc.max_rel_err);
+        printf(", \"discontinuous\": %d, \"pass\": %s}\n", gc.n_discontinuous, gc.pass ? "true" : "false");
+        if (!gc.pass) status = 1;
     } else {
         printf("{\"loss\": \"%s\"", name);
         print_json_number("value", value);

@@ -148,12 +148,13 @@ static int copy_experiment(const char *src, const char *out_dir, ghm_error *err)
     return rc;
 }
 
-static int print_report_result(const char *dir, const ghm_report_result *res)
+int ghm_cli_print_report_result(const char *dir, const ghm_report_result *res)
 {
     printf("report: %d run(s) in %d setting(s)", res->n_records, res->n_groups);
     if (res->n_planned > 0) printf(", %d of %d planned run(s) missing", res->n_missing, res->n_planned);
     printf("\n  %s/summary.md\n  %s/summary.csv\n  %s/summary.tex\n", dir, dir, dir);
     if (res->n_plots > 0) printf("  %s/plots/ (%d plot(s))\n", dir, res->n_plots);
+    if (res->wrote_index) printf("  %s/index.html\n", dir);
     if (res->n_failed > 0)
         fprintf(stderr, "ghm: warning: %d failed run(s) left out of the statistics (listed in %s/summary.md)\n",
                 res->n_failed, dir);
@@ -171,7 +172,7 @@ static int print_report_result(const char *dir, const ghm_report_result *res)
 /* Write the report under the results directory's lock (waiting for another
  * process's report to finish), after removing temporary files that a killed
  * report left behind. */
-static int report_locked(const char *dir, const ghm_experiment *e, const ghm_report_opts *ro, ghm_report_result *rr,
+int ghm_cli_report_locked(const char *dir, const ghm_experiment *e, const ghm_report_opts *ro, ghm_report_result *rr,
                          ghm_error *err)
 {
     char lp[GHM_PATH_MAX + 64], holder[256], sub[GHM_PATH_MAX + 64];
@@ -191,7 +192,7 @@ static int report_locked(const char *dir, const ghm_experiment *e, const ghm_rep
     return rc;
 }
 
-static void warn_record(const char *msg, void *user)
+void ghm_cli_warn_record(const char *msg, void *user)
 {
     (void)user;
     fprintf(stderr, "ghm: warning: %s (ignored)\n", msg);
@@ -299,7 +300,7 @@ static int check_out_dir(const char *out_opt, const char *out_dir, ghm_error *er
 
 /* Ensembles (concatenated evaluation) of finished reproductions, then the
  * search report. Returns the exit status. */
-static int write_search_report(const char *out_dir, ghm_experiment *e, int plots)
+int ghm_cli_write_search_report(const char *out_dir, ghm_experiment *e, int plots)
 {
     ghm_error err;
     ghm_error_clear(&err);
@@ -552,18 +553,18 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
     } else if (finished == 0) {
         printf("no finished runs to report%s\n", res.n_failed_all > 0 ? "" : " (selection empty)");
     } else if (e.search) {
-        int st = write_search_report(out_dir, &e, 1);
+        int st = ghm_cli_write_search_report(out_dir, &e, 1);
         if (status == 0) status = st;
     } else {
         ghm_report_opts ro;
         ghm_report_opts_default(&ro);
-        ro.warn = warn_record;
+        ro.warn = ghm_cli_warn_record;
         ghm_report_result rr;
-        if (report_locked(out_dir, &e, &ro, &rr, &err) < 0) {
+        if (ghm_cli_report_locked(out_dir, &e, &ro, &rr, &err) < 0) {
             int st = ghm_cli_fail(&err);
             if (status == 0) status = st;
         } else {
-            print_report_result(out_dir, &rr);
+            ghm_cli_print_report_result(out_dir, &rr);
         }
     }
     fflush(stdout);
@@ -641,54 +642,4 @@ int ghm_cmd_run(int argc, char **argv)
     fflush(stderr);
     ghm_mpi_finalize(&mpi);
     return status;
-}
-
-/* ---- ghm report ---- */
-
-int ghm_cmd_report(int argc, char **argv)
-{
-    const char *dir = NULL;
-    int no_plots = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--no-plots") == 0)
-            no_plots = 1;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return ghm_cli_usage("report", "unknown option '%s'", argv[i]);
-        else if (!dir)
-            dir = argv[i];
-        else
-            return ghm_cli_usage("report", "one results directory expected");
-    }
-    if (!dir) return ghm_cli_usage("report", "missing results directory (ghm report results/NAME)");
-    struct stat st;
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) return ghm_cli_usage("report", "'%s' is not a directory", dir);
-
-    ghm_error err;
-    ghm_error_clear(&err);
-    ghm_experiment e;
-    memset(&e, 0, sizeof e);
-    int have_e = 0;
-    char yaml[GHM_PATH_MAX + 64];
-    snprintf(yaml, sizeof yaml, "%s/experiment.yaml", dir);
-    if (stat(yaml, &st) == 0) {
-        if (ghm_experiment_load(yaml, &e, &err) == 0)
-            have_e = 1;
-        else
-            fprintf(stderr, "ghm: warning: cannot use %s (%s); reporting every record found\n", yaml, err.msg);
-    }
-    if (have_e && e.search) {
-        int st = ghm_search_expand(&e, dir, NULL, &err) < 0 ? ghm_cli_fail(&err) : write_search_report(dir, &e, !no_plots);
-        ghm_experiment_free(&e);
-        return st;
-    }
-    ghm_report_opts ro;
-    ghm_report_opts_default(&ro);
-    ro.plots = !no_plots;
-    ro.warn = warn_record;
-    ghm_report_result res;
-    int rc = report_locked(dir, have_e ? &e : NULL, &ro, &res, &err);
-    if (have_e) ghm_experiment_free(&e);
-    if (rc < 0) return ghm_cli_fail(&err);
-    print_report_result(dir, &res);
-    return 0;
 }

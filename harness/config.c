@@ -12,6 +12,7 @@
  */
 #include "config_internal.h"
 #include "yaml_limits.h"
+#include "plot.h"
 
 #include "../backbones/backbone.h"
 #include "../losses/loss.h"
@@ -100,6 +101,8 @@ static const field_def fields[] = {
     FLD("eval.save_embeddings", T_BOOL, save_embeddings, 0, 1, 0, 0, NULL),
     FLD("eval.kmeans_restarts", T_INT, eval.kmeans_restarts, 1, 1000, 0, 0, NULL),
     FLD("eval.kmeans_max_iter", T_INT, eval.kmeans_max_iter, 1, 1000000, 0, 0, NULL),
+    SEC("report"),
+    LST("report.formats"),
     SPC("losses"),
     SPC("sweep"),
     SPC("search"),
@@ -520,6 +523,20 @@ static int parse_list(walker *w, const char *path, yaml_node_t *v)
                 if (c->seeds[j] == (uint64_t)s) return cfg_err(w, x, "seeds: duplicate seed %s", t);
             c->seeds[c->n_seeds++] = (uint64_t)s;
         }
+        return 0;
+    }
+    if (strcmp(path, "report.formats") == 0) {
+        int rc = seq_check(w, v, path, "plot format (png | pdf | svg)");
+        if (rc) return rc;
+        c->report_formats = 0;
+        for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+            yaml_node_t *x = node_at(w, *it);
+            unsigned f;
+            if (ghm_plot_formats_parse(scalar_text(x), &f) < 0 || strchr(scalar_text(x), ','))
+                return cfg_err(w, x, "report.formats: unknown format '%s'; expected png | pdf | svg", scalar_text(x));
+            c->report_formats |= f;
+        }
+        if (!c->report_formats) return cfg_err(w, v, "report.formats: expected at least one of png | pdf | svg");
         return 0;
     }
     if (strcmp(path, "dataset.train_classes") == 0) {

@@ -80,6 +80,7 @@ typedef struct ghm_cfg {
     ghm_cfg_mark sec_dataset, sec_backbone, sec_train, sec_eval; /* section marks (root when absent) */
     int n_seeds;
     uint64_t seeds[64];
+    unsigned report_formats;      /* report.formats (GHM_PLOT_* bits), 0 = not given */
     ghm_run_spec tmpl;            /* defaults + list-valued keys (train_classes, recall_at, metrics) */
     int has_train_classes;
     ghm_cfg_mark train_classes_key;

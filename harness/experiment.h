@@ -228,6 +228,7 @@ typedef struct ghm_experiment {
     char file[GHM_PATH_MAX];        /* the YAML file it came from */
     int n_seeds;
     uint64_t seeds[64];
+    unsigned report_formats;        /* report.formats: plot formats (GHM_PLOT_* of plot.h), 0 = default */
     int n_losses;                   /* loss entries in the file, in order */
     char loss_names[32][32];
     /* union of swept parameter names over the whole file, in first-seen order (summary columns) */

@@ -937,6 +937,7 @@ int ghm_experiment_load_string(const char *yaml, const char *path, ghm_experimen
     snprintf(out->name, sizeof out->name, "%s", c->name);
     snprintf(out->file, sizeof out->file, "%s", c->file);
     out->n_seeds = c->n_seeds;
+    out->report_formats = c->report_formats;
     memcpy(out->seeds, c->seeds, sizeof c->seeds);
     out->n_losses = c->n_losses;
     for (int l = 0; l < c->n_losses; l++) snprintf(out->loss_names[l], sizeof out->loss_names[l], "%s", c->losses[l].name);

@@ -50,6 +50,7 @@ void ghm_record_from_spec(ghm_record *r, const ghm_run_spec *spec)
     snprintf(r->run_id, sizeof r->run_id, "%s", spec->run_id);
     snprintf(r->experiment, sizeof r->experiment, "%s", spec->experiment);
     snprintf(r->loss, sizeof r->loss, "%s", spec->loss);
+    snprintf(r->dataset, sizeof r->dataset, "%s", spec->data.name ? spec->data.name : "");
     r->index = spec->index;
     r->seed = spec->seed;
     r->n_swept = spec->n_swept < GHM_MAX_SWEPT ? spec->n_swept : GHM_MAX_SWEPT;
@@ -79,6 +80,39 @@ void ghm_record_free(ghm_record *r)
     free(r->history);
     r->history = NULL;
     r->n_history = r->cap_history = 0;
+    free(r->step_loss);
+    r->step_loss = NULL;
+    r->n_steps = r->cap_steps = 0;
+}
+
+int ghm_record_add_step(ghm_record *r, double loss, ghm_error *err)
+{
+    if (r->n_steps == r->cap_steps) {
+        int cap = r->cap_steps ? 2 * r->cap_steps : 256;
+        float *p = realloc(r->step_loss, (size_t)cap * sizeof *p);
+        if (!p) return GHM_FAIL(err, GHM_ENOMEM, "out of memory (record of %d steps)", cap);
+        r->step_loss = p;
+        r->cap_steps = cap;
+    }
+    r->step_loss[r->n_steps++] = (float)loss;
+    return 0;
+}
+
+/* the step losses as one string "v v v ..." (5 significant digits); NULL on OOM */
+static char *steps_text(const ghm_record *r)
+{
+    size_t cap = (size_t)r->n_steps * 16 + 1, len = 0;
+    char *s = malloc(cap);
+    if (!s) return NULL;
+    s[0] = '\0';
+    for (int i = 0; i < r->n_steps; i++) {
+        double v = r->step_loss[i];
+        if (isfinite(v))
+            len += (size_t)snprintf(s + len, cap - len, "%s%.5g", i ? " " : "", v);
+        else
+            len += (size_t)snprintf(s + len, cap - len, "%snan", i ? " " : "");
+    }
+    return s;
 }
 
 static void jw_metrics(ghm_jw *w, const ghm_metric_set *s)
@@ -250,6 +284,7 @@ int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **jso
     jw_kv_str(&w, "experiment", r->experiment);
     jw_kv_int(&w, "index", r->index);
     jw_kv_str(&w, "loss", r->loss);
+    if (r->dataset[0]) jw_kv_str(&w, "dataset", r->dataset);
     /* seeds are 64-bit: as a string (exact) and as a number (convenient) */
     snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)r->seed);
     jw_kv_str(&w, "seed_text", seedbuf);
@@ -320,6 +355,15 @@ int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **jso
     }
     ghm_jw_end_array(&w);
 
+    if (r->n_steps > 0) {
+        char *st = steps_text(r);
+        if (!st) {
+            ghm_jw_free(&w);
+            return GHM_FAIL(err, GHM_ENOMEM, "out of memory (record)");
+        }
+        jw_kv_str(&w, "train_loss_steps", st);
+        free(st);
+    }
     jw_kv_num(&w, "seconds", r->seconds);
     jw_kv_int(&w, "epochs", r->epochs);
     ghm_jw_key(&w, "embeddings");
@@ -535,6 +579,21 @@ int ghm_record_read(const char *path, ghm_record *r, ghm_error *err)
     r->threads = th >= 0 && th < 1e9 ? (int)th : 0;
     r->chance = ghm_json_num(j, "chance", NAN);
     r->at_chance = ghm_json_num(j, "at_chance", 0) != 0;
+    const char *dsn = ghm_json_str(ghm_json_get(ghm_json_get(j, "params"), "dataset"), "name", NULL);
+    if (!dsn) dsn = ghm_json_str(j, "dataset", NULL);
+    snprintf(r->dataset, sizeof r->dataset, "%s", dsn ? dsn : "");
+    const char *steps = ghm_json_str(j, "train_loss_steps", NULL);
+    for (const char *p = steps; p && *p;) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p) {
+            rc = ghm_error_set(err, GHM_EINPUT, "%s: train_loss_steps: not a number at '%.20s'", path, p);
+            goto done;
+        }
+        if ((rc = ghm_record_add_step(r, v, err)) < 0) goto done;
+        p = end;
+        while (*p == ' ') p++;
+    }
     rc = 0;
 done:
     ghm_json_free(j);

@@ -8,6 +8,12 @@
  * swept to make it (swept), its seed, final test and validation metrics (named
  * as in summary.csv: recall@1 ... map@r, r_precision, nmi, ami), the per-epoch
  * history and timing, plus version/threads/host information.
+ *
+ * "train_loss_steps": the training loss of every step, in order, as ONE string
+ * of space-separated numbers with 5 significant digits ("0.69315 0.68712 ...":
+ * about 8 bytes a step, where a pretty-printed JSON array would take a line
+ * each). Absent in records written before it existed: plots then fall back to
+ * the per-epoch means of "history".
  */
 #ifndef GHM_RECORD_H
 #define GHM_RECORD_H
@@ -53,6 +59,7 @@ typedef struct ghm_record {
     char run_id[24];
     char experiment[GHM_NAME_MAX];
     char loss[32];
+    char dataset[32];                /* params.dataset.name ("" when unknown) */
     int index;                       /* plan index */
     uint64_t seed;
     int n_swept;
@@ -74,6 +81,8 @@ typedef struct ghm_record {
     double chance;                   /* Recall@1 of random embeddings on the evaluated part (NaN: unknown) */
     int at_chance;                   /* 1: the run's Recall@1 (validation, else test) never rose above chance */
     char dataset_manifest[72];       /* "sha256:<hex>" of the dataset's manifest (glyphs), "" when it has none */
+    int n_steps, cap_steps;
+    float *step_loss;                /* (n_steps) training loss of every step, malloc'd (may be NULL) */
 } ghm_record;
 
 static inline int ghm_record_failed(const ghm_record *r) { return r->failed; }
@@ -85,6 +94,8 @@ void ghm_record_from_spec(ghm_record *r, const ghm_run_spec *spec);
 /* Append a history row (copied). GHM_ENOMEM on failure. */
 int ghm_record_add_history(ghm_record *r, const ghm_history_entry *h, ghm_error *err);
 void ghm_record_free(ghm_record *r);
+/* Append one step's training loss. GHM_ENOMEM on failure. */
+int ghm_record_add_step(ghm_record *r, double loss, ghm_error *err);
 
 /* Serialise: the record plus, when spec != NULL, every resolved parameter of
  * the run under "params". *json is malloc'd, NUL-terminated. */

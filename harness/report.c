@@ -477,6 +477,8 @@ void ghm_report_opts_default(ghm_report_opts *o)
     o->gnuplot = "gnuplot";
     o->warn = NULL;
     o->warn_user = NULL;
+    o->formats = 0;
+    o->html = 1;
 }
 
 static void md_escape_cell(ghm_tb *b, const char *t)
@@ -642,11 +644,29 @@ int ghm_report_write(const char *dir, const ghm_experiment *e, const ghm_report_
     if ((rc = write_text(dir, "summary.csv", csv, err)) < 0) goto done;
     if ((rc = write_text(dir, "summary.md", md, err)) < 0) goto done;
     if ((rc = write_text(dir, "summary.tex", tex, err)) < 0) goto done;
-    if (opts->plots) {
-        rc = ghm_plots_write(&s, dir, opts->gnuplot ? opts->gnuplot : "gnuplot", &res->n_plots, res->warning,
-                             (int)sizeof res->warning, err);
-        if (rc < 0) goto done;
+    ghm_plot_list *plots = calloc(1, sizeof *plots);
+    if (!plots) {
+        rc = GHM_FAIL(err, GHM_ENOMEM, "out of memory (report)");
+        goto done;
     }
+    if (opts->plots) {
+        unsigned fmts = opts->formats ? opts->formats : e ? e->report_formats : 0; /* --formats, else the file's */
+        rc = ghm_plots_write(&s, dir, opts->gnuplot ? opts->gnuplot : "gnuplot", fmts, plots,
+                             &res->n_plots, res->warning, (int)sizeof res->warning, err);
+        if (rc < 0) {
+            free(plots);
+            goto done;
+        }
+    }
+    if (opts->html) {
+        rc = ghm_report_html(dir, e, &s, plots, res, err);
+        if (rc < 0) {
+            free(plots);
+            goto done;
+        }
+        res->wrote_index = 1;
+    }
+    free(plots);
     rc = 0;
 done:
     free(csv);

@@ -82,6 +82,8 @@ typedef struct ghm_report_opts {
     const char *gnuplot;     /* gnuplot command (default "gnuplot") */
     ghm_record_warn_fn warn; /* may be NULL: told about every bad record (message names the file) */
     void *warn_user;
+    unsigned formats;        /* plot formats, GHM_PLOT_* bits of plot.h (0: png + pdf) */
+    int html;                /* 1: write index.html (default) */
 } ghm_report_opts;
 
 typedef struct ghm_report_result {
@@ -93,16 +95,46 @@ typedef struct ghm_report_result {
     int n_planned;           /* runs in the plan (0 when no experiment given) */
     int n_missing;           /* planned runs without a record */
     int n_groups;
-    int n_plots;             /* PNG files made */
+    int n_plots;             /* figures made (each in every requested format) */
+    int wrote_index;         /* 1: index.html written */
     char warning[512];       /* non-fatal problem (e.g. gnuplot missing: plots skipped) */
 } ghm_report_result;
 
 void ghm_report_opts_default(ghm_report_opts *o);
-/* Read <dir>/runs/<id>/record.json, write <dir>/summary.{csv,md,tex} and
- * <dir>/plots/. e (may be NULL) is the experiment (plan) the directory belongs
- * to: records outside the plan are ignored, missing runs counted. */
+/* Read <dir>/runs/<id>/record.json, write <dir>/summary.{csv,md,tex},
+ * <dir>/plots/ and <dir>/index.html. e (may be NULL) is the experiment (plan)
+ * the directory belongs to: records outside the plan are ignored, missing runs
+ * counted. */
 int ghm_report_write(const char *dir, const ghm_experiment *e, const ghm_report_opts *o, ghm_report_result *res,
                      ghm_error *err);
+
+/* ---- index.html (harness/report_html.c) ----
+ * One self-contained page per results directory (no network, no script): the
+ * summary tables, the settings selected on validation, every figure (PNG shown,
+ * PDF/SVG/.gp/.dat linked), the runs with their status and a link to each
+ * record, and the experiment file. Other modules add sections without touching
+ * this code: every <dir>/<NAME>.section.html fragment is inlined (sorted by
+ * name) after the figures, plots/search*.png and plots/ *paired*.png (not made
+ * by this report) are shown under "More figures", and every other top-level
+ * .csv/.md/.tex file (e.g. search.csv, paired.csv) is linked. */
+struct ghm_plot_list;
+int ghm_report_html(const char *dir, const ghm_experiment *e, const ghm_summary *s,
+                    const struct ghm_plot_list *plots, const ghm_report_result *res, ghm_error *err);
+
+/* ---- cross-experiment table (harness/report_combine.c) ----
+ * For results directories d_1..d_n (each reported as above): one row per loss
+ * (first appearance order), one column group per experiment (dataset x
+ * protocol, from its experiment.yaml), cells Recall@1 and MAP@R of the loss's
+ * setting selected on validation, in percent, mean +- 95% CI half-width over
+ * seeds; best mean per column in bold. Writes <prefix>.md and <prefix>.tex. */
+typedef struct ghm_combine_result {
+    int n_experiments, n_losses;
+    char md_path[GHM_PATH_MAX + 8], tex_path[GHM_PATH_MAX + 8];
+} ghm_combine_result;
+int ghm_report_combine(const char *const *dirs, int n, const char *prefix, ghm_combine_result *res, ghm_error *err);
+/* The Markdown table alone (malloc'd), for README. */
+int ghm_report_combine_markdown(const char *const *dirs, int n, char **md, char **tex, ghm_combine_result *res,
+                                ghm_error *err);
 
 #ifdef __cplusplus
 }

@@ -300,6 +300,7 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
             sum += lv;
             nb++;
             images += B;
+            if ((rc = ghm_record_add_step(&rec, lv, err)) < 0) goto done;
             double now = ghm_clock();
             P.phase = GHM_RUN_PHASE_TRAIN;
             P.batch = b + 1;

@@ -107,4 +107,4 @@ static void destroy(ghm_loss *l)
 }
 
 const ghm_loss_ops ghm_loss_arcface = {"arcface", "ArcFace additive angular margin loss (Deng et al. 2019)",
-                                       params, create, forward_backward, tensors, destroy, 1};
+                                       params, create, forward_backward, tensors, destroy, 1, NULL};

@@ -50,39 +50,44 @@ static int create(ghm_loss *l, ghm_rng *rng, ghm_error *err)
 
 static void destroy(ghm_loss *l) { free(l->impl); }
 
-static int forward_backward(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
-                            float *grad, ghm_error *err)
+/* The loss at emb; with ref != NULL the adaptive weights a_p, a_n come from the
+ * similarities of ref instead (detached: constants), which is what the
+ * gradient check differentiates when detach = 1 (grad must be NULL then). */
+static int circle_eval(ghm_loss *l, const float *ref, const float *emb, const int *labels, int n, int d,
+                       double *value, float *grad, ghm_error *err)
 {
     const circle_impl *c = l->impl;
     const double m = c->m, gamma = c->gamma, dp = 1.0 - m, dn = m;
     if (grad) memset(grad, 0, (size_t)n * d * sizeof *grad);
     *value = 0.0;
     double *S = ghm_pu_dalloc((size_t)n * n), *G = ghm_pu_dalloc((size_t)n * n); /* (n, n) each */
+    double *W = ref ? ghm_pu_dalloc((size_t)n * n) : S; /* similarities the weights are computed from */
     double *z = ghm_pu_dalloc((size_t)n);                                       /* logits of row i */
     unsigned char *mp = calloc((size_t)n, 1), *mn = calloc((size_t)n, 1);
     int rc = 0;
-    if (!S || !G || !z || !mp || !mn) {
+    if (!S || !G || !W || !z || !mp || !mn) {
         rc = ghm_error_set(err, GHM_ENOMEM, "loss 'circle': out of memory (%d x %d)", n, n);
         goto done;
     }
     rc = ghm_loss_gram(emb, n, d, S, err);
+    if (rc == 0 && ref) rc = ghm_loss_gram(ref, n, d, W, err);
     if (rc) goto done;
     double total = 0.0;
     long count = 0;
     for (int i = 0; i < n; i++) {
-        const double *Si = S + (size_t)i * n;
+        const double *Si = S + (size_t)i * n, *Wi = W + (size_t)i * n;
         int np = 0, nq = 0;
         for (int j = 0; j < n; j++) {
             mp[j] = (unsigned char)(j != i && labels[j] == labels[i]);
             mn[j] = (unsigned char)(labels[j] != labels[i]);
             np += mp[j];
             nq += mn[j];
-            double s = Si[j];
+            double s = Si[j], w = Wi[j];
             if (mp[j]) {
-                double ap = 1.0 + m - s;
+                double ap = 1.0 + m - w;
                 z[j] = -gamma * (ap > 0 ? ap : 0.0) * (s - dp);
             } else if (mn[j]) {
-                double an = s + m;
+                double an = w + m;
                 z[j] = gamma * (an > 0 ? an : 0.0) * (s - dn);
             }
         }
@@ -90,6 +95,7 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
         double A = ghm_pu_logsumexp(z, mn, n), B = ghm_pu_logsumexp(z, mp, n);
         total += ghm_pu_softplus(A + B);
         count++;
+        if (!grad) continue;
         double sg = ghm_pu_sigmoid(A + B), *Gi = G + (size_t)i * n;
         for (int j = 0; j < n; j++) {
             double s = Si[j];
@@ -111,6 +117,7 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
         rc = ghm_pu_gram_backward(emb, n, d, G, grad, "circle", err);
     }
 done:
+    if (W != S) free(W);
     free(S);
     free(G);
     free(z);
@@ -119,6 +126,21 @@ done:
     return rc;
 }
 
+static int forward_backward(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
+                            float *grad, ghm_error *err)
+{
+    return circle_eval(l, NULL, emb, labels, n, d, value, grad, err);
+}
+
+/* detach = 1: the weights held at ref, so the check differentiates what the gradient implements */
+static int check_value(ghm_loss *l, const float *ref, const float *emb, const int *labels, int n, int d,
+                       double *value, ghm_error *err)
+{
+    const circle_impl *c = l->impl;
+    int rc = circle_eval(l, c->detach ? ref : NULL, emb, labels, n, d, value, NULL, err);
+    return rc < 0 ? rc : c->detach ? 1 : 0;
+}
+
 const ghm_loss_ops ghm_loss_circle = {"circle",
                                       "Circle loss, pair form, dot-product similarities (Sun et al. 2020)", params,
-                                      create, forward_backward, NULL, destroy, 0};
+                                      create, forward_backward, NULL, destroy, 0, check_value};

@@ -88,4 +88,4 @@ done:
 
 const ghm_loss_ops ghm_loss_contrastive = {
     "contrastive", "Contrastive loss with positive and negative margins (Hadsell et al. 2006)",
-    params, create, forward_backward, NULL, destroy, 0};
+    params, create, forward_backward, NULL, destroy, 0, NULL};

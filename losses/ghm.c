@@ -376,4 +376,4 @@ double ghm_hybrid_distance(const float *a, const float *b, int d, double alpha, 
 
 const ghm_loss_ops ghm_loss_ghm = {
     "ghm", "GHM-Loss: contrastive loss on a hybrid Euclidean + Jensen-Shannon/Hellinger distance (this project)",
-    params, create, forward_backward, NULL, destroy, 0};
+    params, create, forward_backward, NULL, destroy, 0, NULL};

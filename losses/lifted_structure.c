@@ -92,4 +92,4 @@ done:
 
 const ghm_loss_ops ghm_loss_lifted_structure = {
     "lifted_structure", "Lifted structured loss, smooth log-sum-exp form (Song et al. 2016)", params, create,
-    forward_backward, NULL, destroy, 0};
+    forward_backward, NULL, destroy, 0, NULL};

@@ -49,6 +49,13 @@ typedef struct ghm_loss_ops {
     int (*tensors)(ghm_loss *l, ghm_tensor ***tensors);
     void (*destroy)(ghm_loss *l);
     int needs_classes;             /* 1: uses n_classes (proxies, classifiers) */
+    /* Optional, for losses with a stop-gradient (see ghm_loss_check_gradient):
+     * the value at emb with every detached quantity computed from ref instead;
+     * its derivative at emb = ref is the gradient forward_backward returns.
+     * Returns 1 when a stop-gradient is active (the value was frozen at ref),
+     * 0 when it computed the plain loss, < 0 on error. */
+    int (*check_value)(ghm_loss *l, const float *ref, const float *emb, const int *labels, int n, int d,
+                       double *value, ghm_error *err);
 } ghm_loss_ops;
 
 struct ghm_loss {
@@ -107,11 +114,64 @@ int ghm_loss_gram(const float *emb, int n, int d, double *S, ghm_error *err);
  * dL/df_i = sum_j (G_ij + G_ji) (f_i - f_j) / D_ij. */
 void ghm_loss_pdist_backward(const float *emb, int n, int d, const double *D, const double *G, float *grad);
 
-/* Finite-difference check of a loss on one batch: compares the analytic
- * gradient (of embeddings) with the central difference (L(e + h) - L(e - h)) / 2h
- * and, for piecewise losses whose step straddles a kink, the one-sided
- * differences (the best of the three per coordinate). Reports the max over all
- * coordinates of |g_a - g_n| / max(|g_a| + |g_n|, floor). */
+/* Finite-difference check of a loss's gradient with respect to the embeddings
+ * (ghm_loss_check_gradient; `ghm loss NAME --check` prints its verdict).
+ *
+ * Error measure of one coordinate: |g_a - g_n| / max(|g_a| + |g_n|, F),
+ * g_a analytic, g_n numerical, F = max(floor, scale_floor * max_k |g_a,k|):
+ * coordinates much smaller than the largest are compared in absolute terms,
+ * at the level where the float rounding noise of the value (divided by h)
+ * lives. A sign error in any coordinate larger than scale_floor * tol / 2 of
+ * the largest still fails. Per coordinate, with the step actually
+ * representable in float and v0 = L(e):
+ *   1. the central difference (L(e+h) - L(e-h)) / 2h; within tol: correct.
+ *   2. otherwise compare the two one-sided differences with each other. If
+ *      they agree (within tol), the value is smooth at this scale and the
+ *      central difference is trustworthy: the gradient is WRONG there.
+ *   3. if they disagree, the value has a kink or a jump within h (a hinge
+ *      switching, a mined triplet changing, the "mean over non-zero terms"
+ *      count changing): a kink or jump on one side leaves the other one-sided
+ *      difference intact, so if one of them agrees the coordinate is correct.
+ *   4. otherwise retry with h/8 and h/64; a coordinate still unresolved is a
+ *      DISCONTINUITY (events on both sides within the smallest step): reported
+ *      and left out of the verdict.
+ * The check passes when every judged coordinate is within tol and at most
+ * max_discontinuous of all coordinates were left out (so a loss whose value
+ * is all jumps cannot pass by having nothing judged).
+ *
+ * Losses whose implemented gradient is deliberately not the derivative of
+ * their value (stop-gradient, e.g. circle with detach = 1) provide
+ * ops->check_value: the value with the detached quantities frozen at a
+ * reference point, whose derivative at that point IS the implemented gradient;
+ * the check then differentiates that function instead. */
+typedef struct ghm_grad_check {
+    /* settings; ghm_grad_check_init sets the defaults */
+    double h;                 /* first step (default 1e-3) */
+    double tol;               /* tolerance of the relative error (default 1e-2) */
+    double floor;             /* denominator floor of the relative error (default 1e-3) */
+    double scale_floor;       /* ... and at least this fraction of max |gradient| (default 0.1) */
+    double max_discontinuous; /* largest fraction of coordinates left out (default 0.25) */
+    /* results */
+    int n_coords;             /* n * d */
+    int n_central;            /* resolved by the central difference at the first step */
+    int n_smaller_step;       /* resolved after shrinking the step */
+    int n_one_sided;          /* kink/jump on one side, the other one-sided difference agrees */
+    int n_discontinuous;      /* left out: one-sided differences disagree at every step */
+    int n_wrong;              /* judged and outside tol */
+    double max_rel_err;       /* worst relative error over the judged coordinates */
+    int worst;                /* its coordinate (row-major index), -1 when none */
+    double worst_analytic, worst_numeric;
+    int used_check_value;     /* 1: differentiated ops->check_value with a stop-gradient active */
+    int pass;                 /* the verdict */
+} ghm_grad_check;
+
+void ghm_grad_check_init(ghm_grad_check *c);
+int ghm_loss_check_gradient(ghm_loss *l, const float *emb, const int *labels, int n, int d, ghm_grad_check *c,
+                            ghm_error *err);
+
+/* Compatibility: the same check with step h, floor and tol 1e-2; *max_rel_err
+ * is the worst judged error, or 1 when the check does not pass for another
+ * reason (too many discontinuities). */
 int ghm_loss_check_grad(ghm_loss *l, const float *emb, const int *labels, int n, int d, double h, double floor,
                         double *max_rel_err, ghm_error *err);
 

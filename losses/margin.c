@@ -113,4 +113,4 @@ done:
 
 const ghm_loss_ops ghm_loss_margin = {
     "margin", "Margin loss with a learnable boundary beta, all pairs (Wu et al. 2017)", params, create,
-    forward_backward, tensors, destroy, 0};
+    forward_backward, tensors, destroy, 0, NULL};

@@ -123,4 +123,4 @@ done:
 
 const ghm_loss_ops ghm_loss_multi_similarity = {
     "multi_similarity", "Multi-similarity loss with its pair mining, dot-product similarities (Wang et al. 2019)",
-    params, create, forward_backward, NULL, destroy, 0};
+    params, create, forward_backward, NULL, destroy, 0, NULL};

@@ -125,4 +125,4 @@ static void destroy(ghm_loss *l)
 }
 
 const ghm_loss_ops ghm_loss_nca = {"nca", "Neighbourhood Components Analysis loss (Goldberger et al. 2004)",
-                                   params, create, forward_backward, NULL, destroy, 0};
+                                   params, create, forward_backward, NULL, destroy, 0, NULL};

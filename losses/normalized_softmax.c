@@ -86,4 +86,5 @@ const ghm_loss_ops ghm_loss_normalized_softmax = {"normalized_softmax",
                                                   forward_backward,
                                                   tensors,
                                                   destroy,
-                                                  1};
+                                                  1,
+                                                  NULL};

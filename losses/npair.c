@@ -102,4 +102,4 @@ done:
 
 const ghm_loss_ops ghm_loss_npair = {"npair",
                                      "Multi-class N-pair loss with L2 regularisation of the embeddings (Sohn 2016)",
-                                     params, create, forward_backward, NULL, destroy, 0};
+                                     params, create, forward_backward, NULL, destroy, 0, NULL};

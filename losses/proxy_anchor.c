@@ -128,4 +128,4 @@ static void destroy(ghm_loss *l)
 }
 
 const ghm_loss_ops ghm_loss_proxy_anchor = {
-    "proxy_anchor", "Proxy-Anchor loss (Kim et al. 2020)", params, create, forward_backward, tensors, destroy, 1};
+    "proxy_anchor", "Proxy-Anchor loss (Kim et al. 2020)", params, create, forward_backward, tensors, destroy, 1, NULL};

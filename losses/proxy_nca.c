@@ -88,4 +88,4 @@ static void destroy(ghm_loss *l)
 }
 
 const ghm_loss_ops ghm_loss_proxy_nca = {"proxy_nca", "Proxy-NCA loss (Movshovitz-Attias et al. 2017)",
-                                         params, create, forward_backward, tensors, destroy, 1};
+                                         params, create, forward_backward, tensors, destroy, 1, NULL};

@@ -112,4 +112,4 @@ static void destroy(ghm_loss *l)
 }
 
 const ghm_loss_ops ghm_loss_softmax = {"softmax", "Softmax cross-entropy classifier baseline (cf. Boudiaf et al. 2020)",
-                                       params, create, forward_backward, tensors, destroy, 1};
+                                       params, create, forward_backward, tensors, destroy, 1, NULL};

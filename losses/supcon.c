@@ -111,4 +111,4 @@ static void destroy(ghm_loss *l)
 }
 
 const ghm_loss_ops ghm_loss_supcon = {"supcon", "Supervised contrastive loss (Khosla et al. 2020)",
-                                      params, create, forward_backward, NULL, destroy, 0};
+                                      params, create, forward_backward, NULL, destroy, 0, NULL};

@@ -134,4 +134,4 @@ done:
 
 const ghm_loss_ops ghm_loss_triplet = {
     "triplet", "Triplet margin loss with all / semihard / batch-hard mining (Schroff et al. 2015, FaceNet)",
-    params, create, forward_backward, NULL, destroy, 0};
+    params, create, forward_backward, NULL, destroy, 0, NULL};

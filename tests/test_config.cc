@@ -342,8 +342,8 @@ TEST(ConfigBad, LiteralPositions)
                  "exp.yaml");
         EXPECT_STREQ(L.err.msg,
                      "exp.yaml:4:1: unknown top-level key 'lossez' (did you mean 'losses'?); known keys: name | "
-                     "description | seeds | dataset | backbone | train | eval | losses | sweep | search | protocol | "
-                     "final | compare_to");
+                     "description | seeds | dataset | backbone | train | eval | report | losses | sweep | search | "
+                     "protocol | final | compare_to");
     }
     {
         Loaded L("name: t\ndataset: {name: synthetic}\nbackbone: {name: mlp}\ntrain: {epochs: abc}\nlosses: [{name: contrastive}]\n",

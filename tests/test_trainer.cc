@@ -96,7 +96,7 @@ int dummy_tensors(ghm_loss *l, ghm_tensor ***t) {
     return 1;
 }
 const ghm_param_spec kNoParams[] = {{nullptr, 0, 0, 0, nullptr, nullptr, 0, 0}};
-const ghm_loss_ops kDummyOps = {"dummy", "test loss", kNoParams, nullptr, dummy_fb, dummy_tensors, nullptr, 0};
+const ghm_loss_ops kDummyOps = {"dummy", "test loss", kNoParams, nullptr, dummy_fb, dummy_tensors, nullptr, 0, nullptr};
 
 struct DummyLoss {
     ghm_loss l;

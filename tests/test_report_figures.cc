@@ -1,0 +1,294 @@
+// Report figures, index.html and the cross-experiment table (harness/plot.c,
+// report_html.c, report_combine.c) from synthetic records; the per-step loss
+// in the record.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+extern "C" {
+#include "harness/plot.h"
+#include "harness/record.h"
+#include "harness/report.h"
+}
+
+namespace {
+
+std::string tmpdir()
+{
+    char tmpl[] = "/tmp/ghm_figures_testXXXXXX";
+    char *d = mkdtemp(tmpl);
+    EXPECT_NE(d, nullptr);
+    return d ? std::string(d) : std::string("/tmp");
+}
+
+void rmrf(const std::string &p)
+{
+    int rc = system(("rm -rf '" + p + "'").c_str());
+    (void)rc;
+}
+
+std::string slurp(const std::string &path)
+{
+    std::ifstream f(path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+bool exists(const std::string &p)
+{
+    struct stat st;
+    return stat(p.c_str(), &st) == 0 && st.st_size > 0;
+}
+
+bool have_gnuplot() { return system("gnuplot -e 'exit' >/dev/null 2>&1") == 0; }
+
+// a finished record with per-step losses; sweep "dim" (a power of two) for `swept` losses
+ghm_record make(const char *id, const char *loss, const char *dataset, double dim, uint64_t seed, double r1,
+                int steps)
+{
+    ghm_record r;
+    ghm_record_init(&r);
+    snprintf(r.run_id, sizeof r.run_id, "%s", id);
+    snprintf(r.experiment, sizeof r.experiment, "exp");
+    snprintf(r.loss, sizeof r.loss, "%s", loss);
+    snprintf(r.dataset, sizeof r.dataset, "%s", dataset);
+    r.seed = seed;
+    if (dim > 0) {
+        r.n_swept = 1;
+        snprintf(r.swept_name[0], GHM_NAME_MAX, "backbone.embedding_dim");
+        r.swept_value[0] = dim;
+        snprintf(r.swept_text[0], GHM_NAME_MAX, "%g", dim);
+    }
+    ghm_metric_set_put(&r.test, "recall@1", r1);
+    ghm_metric_set_put(&r.test, "recall@2", std::min(1.0, r1 + 0.05));
+    ghm_metric_set_put(&r.test, "map@r", r1 / 2);
+    r.has_val = 1;
+    ghm_metric_set_put(&r.val, "recall@1", r1 - 0.01);
+    ghm_history_entry h;
+    memset(&h, 0, sizeof h);
+    h.epoch = 1;
+    h.train_loss = 0.5;
+    h.has_val = 1;
+    ghm_metric_set_put(&h.val, "recall@1", r1 - 0.01);
+    ghm_record_add_history(&r, &h, nullptr);
+    for (int t = 0; t < steps; t++) ghm_record_add_step(&r, 1.0 / (1 + t) + 0.01 * (t % 3), nullptr);
+    r.epochs = 1;
+    r.seconds = 2;
+    return r;
+}
+
+void write(const std::string &dir, ghm_record r)
+{
+    ghm_error err;
+    std::string rd = dir + "/runs/" + r.run_id;
+    ASSERT_EQ(ghm_record_write(&r, nullptr, rd.c_str(), &err), 0) << err.msg;
+    ghm_record_free(&r);
+}
+
+// one experiment directory: ghm swept over dim {16, 32, 64} x 2 seeds, triplet x 2 seeds
+std::string make_experiment(double shift, const char *dataset = "fashion-mnist")
+{
+    std::string d = tmpdir();
+    int k = 1;
+    char id[24];
+    for (double dim : {16.0, 32.0, 64.0})
+        for (uint64_t seed = 0; seed < 2; seed++) {
+            snprintf(id, sizeof id, "%016x", k++);
+            write(d, make(id, "ghm", dataset, dim, seed, 0.7 + dim / 1000 + shift + 0.01 * seed, 40));
+        }
+    for (uint64_t seed = 0; seed < 2; seed++) {
+        snprintf(id, sizeof id, "%016x", k++);
+        write(d, make(id, "triplet", dataset, 0, seed, 0.75 + shift + 0.02 * seed, 40));
+    }
+    return d;
+}
+
+} // namespace
+
+TEST(RecordSteps, RoundTripCompact)
+{
+    std::string d = tmpdir();
+    ghm_record r = make("00000000000000aa", "ghm", "mnist", 0, 1, 0.5, 1000);
+    std::vector<float> steps(r.step_loss, r.step_loss + r.n_steps);
+    write(d, r);
+    std::string json = slurp(d + "/runs/00000000000000aa/record.json");
+    size_t p = json.find("\"train_loss_steps\": \"1 0.51 0.35333");
+    EXPECT_NE(p, std::string::npos) << json.substr(0, 400);
+    // compact: one line of at most ~10 bytes a step (5 significant digits)
+    size_t open = json.find('"', p + 19), close = json.find('"', open + 1);
+    ASSERT_NE(close, std::string::npos);
+    EXPECT_EQ(json.substr(open, close - open).find('\n'), std::string::npos);
+    EXPECT_LT(close - open, 10u * 1000);
+    ghm_record back;
+    ghm_error err;
+    ASSERT_EQ(ghm_record_read((d + "/runs/00000000000000aa/record.json").c_str(), &back, &err), 0) << err.msg;
+    ASSERT_EQ(back.n_steps, 1000);
+    for (int t = 0; t < 1000; t++) EXPECT_NEAR(back.step_loss[t], steps[t], 5e-5 * std::fabs(steps[t])) << t;
+    EXPECT_STREQ(back.dataset, "mnist");
+    ghm_record_free(&back);
+    // a corrupt step list is an error naming the field
+    std::string bad = json;
+    bad.replace(bad.find("0.51"), 4, "x.51");
+    FILE *f = fopen((d + "/bad.json").c_str(), "w");
+    fputs(bad.c_str(), f);
+    fclose(f);
+    EXPECT_EQ(ghm_record_read((d + "/bad.json").c_str(), &back, &err), GHM_EINPUT);
+    EXPECT_NE(std::string(err.msg).find("train_loss_steps"), std::string::npos) << err.msg;
+    rmrf(d);
+}
+
+TEST(PlotFormats, Parse)
+{
+    unsigned f = 0;
+    EXPECT_EQ(ghm_plot_formats_parse("png,pdf,svg", &f), 0);
+    EXPECT_EQ(f, GHM_PLOT_PNG | GHM_PLOT_PDF | GHM_PLOT_SVG);
+    EXPECT_EQ(ghm_plot_formats_parse("svg", &f), 0);
+    EXPECT_EQ(f, GHM_PLOT_SVG);
+    EXPECT_EQ(ghm_plot_formats_parse("png,jpg", &f), -1);
+    EXPECT_EQ(ghm_plot_formats_parse("", &f), -1);
+    EXPECT_EQ(ghm_plot_formats_parse(",", &f), -1);
+}
+
+TEST(ReportFigures, ScriptsDataAndIndex)
+{
+    std::string d = make_experiment(0);
+    // a section and a figure from another module, and a table it wrote
+    {
+        std::ofstream(d + "/search.section.html") << "<h2 id=search>Search</h2><p>trials: 12</p>";
+        std::ofstream(d + "/search.csv") << "trial,value\n";
+    }
+    ghm_report_opts ro;
+    ghm_report_opts_default(&ro);
+    ro.formats = GHM_PLOT_PNG | GHM_PLOT_PDF | GHM_PLOT_SVG;
+    ghm_report_result res;
+    ghm_error err;
+    ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
+    EXPECT_TRUE(res.wrote_index);
+
+    // swept dim: all powers of two -> log2 axis, x range around the data, ticks at the values
+    std::string gp = slurp(d + "/plots/recall_at_1_vs_backbone_embedding_dim.gp");
+    EXPECT_NE(gp.find("set logscale x 2"), std::string::npos) << gp;
+    EXPECT_NE(gp.find("set xtics (16, 32, 64)"), std::string::npos) << gp;
+    EXPECT_NE(gp.find("set xrange [13.45"), std::string::npos) << gp; // 16 / 2^0.25
+    // the baseline is a band (mean +- std) drawn across the x range
+    EXPECT_NE(gp.find("filledcurves"), std::string::npos) << gp;
+    std::string dat = slurp(d + "/plots/recall_at_1_vs_backbone_embedding_dim.dat");
+    EXPECT_NE(dat.find("# triplet (baseline)"), std::string::npos) << dat;
+    // every format from one script, output name overridable for the temporary render
+    for (const char *t : {"pngcairo", "pdfcairo", "svg", "if (!exists(\"out\"))"})
+        EXPECT_NE(gp.find(t), std::string::npos) << t << "\n" << gp;
+    // training curve per step, with a moving average
+    std::string tl = slurp(d + "/plots/train_loss.dat");
+    EXPECT_NE(tl.find("step raw_mean smoothed"), std::string::npos) << tl;
+    EXPECT_NE(tl.find("\n40 "), std::string::npos) << tl;
+    EXPECT_NE(slurp(d + "/plots/train_loss.gp").find("set xlabel \"step\""), std::string::npos);
+
+    std::string html = slurp(d + "/index.html");
+    for (const char *t : {"<table>", "Selected settings", "runs/0000000000000001/record.json", "finished",
+                          "<h2 id=search>Search</h2>", "href=\"search.csv\"", "No experiment.yaml"})
+        EXPECT_NE(html.find(t), std::string::npos) << t;
+    EXPECT_EQ(html.find("<script"), std::string::npos);
+    EXPECT_EQ(html.find("http"), std::string::npos) << "index.html must not reach the network";
+
+    if (have_gnuplot()) {
+        EXPECT_GE(res.n_plots, 5);
+        for (const char *ext : {"png", "pdf", "svg"})
+            EXPECT_TRUE(exists(d + "/plots/recall_at_1_vs_backbone_embedding_dim." + ext)) << ext;
+        EXPECT_EQ(slurp(d + "/plots/train_loss.pdf").rfind("%PDF", 0), 0u);
+        // no temporary render is left behind
+        EXPECT_NE(system(("ls -a '" + d + "/plots' | grep -q '^\\.tmp-'").c_str()), 0);
+        EXPECT_NE(html.find("<img src=\"plots/recall_at_1_vs_backbone_embedding_dim.png\""), std::string::npos);
+        EXPECT_NE(html.find("href=\"plots/train_loss.pdf\""), std::string::npos);
+    }
+    rmrf(d);
+}
+
+TEST(ReportFigures, FailedRenderKeepsThePreviousFigure)
+{
+    if (!have_gnuplot()) GTEST_SKIP() << "gnuplot not installed";
+    std::string d = make_experiment(0);
+    ghm_report_opts ro;
+    ghm_report_opts_default(&ro);
+    ghm_report_result res;
+    ghm_error err;
+    ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
+    std::string before = slurp(d + "/plots/recall_at_k.png");
+    ASSERT_FALSE(before.empty());
+    // a "gnuplot" that writes half a file and fails
+    std::string fake = d + "/fakegnuplot";
+    {
+        std::ofstream(fake) << "#!/bin/sh\n[ \"$1\" = -e ] && [ \"$2\" = exit ] && exit 0\n"
+                               "out=$(echo \"$2\" | sed \"s/out='\\(.*\\)'/\\1/\")\n"
+                               "printf 'partial' > \"$out.png\"\nexit 1\n";
+    }
+    ASSERT_EQ(system(("chmod +x '" + fake + "'").c_str()), 0);
+    ro.gnuplot = fake.c_str();
+    ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
+    EXPECT_EQ(res.n_plots, 0);
+    EXPECT_NE(std::string(res.warning).find("gnuplot failed"), std::string::npos) << res.warning;
+    EXPECT_EQ(slurp(d + "/plots/recall_at_k.png"), before) << "a failed render replaced a good figure";
+    EXPECT_NE(system(("ls -a '" + d + "/plots' | grep -q '^\\.tmp-'").c_str()), 0);
+    rmrf(d);
+}
+
+TEST(ReportCombine, LossesByExperiments)
+{
+    std::string a = make_experiment(0), b = make_experiment(0.1, "mnist");
+    const char *dirs[2] = {a.c_str(), b.c_str()};
+    char *md = nullptr, *tex = nullptr;
+    ghm_combine_result res;
+    ghm_error err;
+    ASSERT_EQ(ghm_report_combine_markdown(dirs, 2, &md, &tex, &res, &err), 0) << err.msg;
+    EXPECT_EQ(res.n_experiments, 2);
+    EXPECT_EQ(res.n_losses, 2);
+    std::string m = md, t = tex;
+    free(md);
+    free(tex);
+    // header: loss, then R@1 and MAP@R per experiment
+    EXPECT_NE(m.find("| loss | fashion-mnist (exp): R@1 | fashion-mnist (exp): MAP@R | mnist (exp): R@1 |"),
+              std::string::npos)
+        << m;
+    // ghm's selected setting (best validation: dim 64, seeds 0.764 / 0.774 -> test mean 76.9 +- ci)
+    // t(1) = 12.706, std = 0.00707 -> ci = 12.706 * 0.00707 / sqrt(2) = 6.35
+    EXPECT_NE(m.find("| ghm | **76.9 ± 6.4** | **38.5 ± 3.2** |"), std::string::npos) << m;
+    EXPECT_NE(m.find("| triplet | 76.0 ± 12.7 | 38.0 ± 6.4 |"), std::string::npos) << m;
+    EXPECT_NE(m.find("backbone.embedding_dim = 64"), std::string::npos) << m;
+    EXPECT_NE(t.find("\\multicolumn{2}{c}{mnist (exp)}"), std::string::npos) << t;
+    EXPECT_NE(t.find("\\mathbf{86.9 \\pm 6.4}"), std::string::npos) << t;
+    // not a results directory
+    const char *bad[1] = {"/nonexistent/dir"};
+    EXPECT_EQ(ghm_report_combine_markdown(bad, 1, &md, &tex, &res, &err), GHM_EINPUT);
+    EXPECT_NE(std::string(err.msg).find("/nonexistent/dir"), std::string::npos);
+    rmrf(a);
+    rmrf(b);
+}
+
+// report.formats in the experiment file: parsed, validated with file:line:col, not part of any run id
+TEST(ReportFormats, FromTheExperimentFile)
+{
+    const char *base = "name: f\ndataset: {name: synthetic}\nbackbone: {name: mlp}\nlosses:\n  - name: contrastive\n";
+    ghm_experiment e, e2;
+    ghm_error err;
+    std::string with = std::string(base) + "report: {formats: [svg, pdf]}\n";
+    ASSERT_EQ(ghm_experiment_load_string(with.c_str(), "f.yaml", &e, &err), 0) << err.msg;
+    EXPECT_EQ(e.report_formats, GHM_PLOT_SVG | GHM_PLOT_PDF);
+    ASSERT_EQ(ghm_experiment_load_string(base, "f.yaml", &e2, &err), 0) << err.msg;
+    EXPECT_EQ(e2.report_formats, 0u);
+    ASSERT_GT(e.n_runs, 0);
+    EXPECT_STREQ(e.runs[0].run_id, e2.runs[0].run_id) << "report settings must not change run ids";
+    ghm_experiment_free(&e);
+    ghm_experiment_free(&e2);
+    std::string bad = std::string(base) + "report: {formats: [png, gif]}\n";
+    EXPECT_EQ(ghm_experiment_load_string(bad.c_str(), "f.yaml", &e, &err), GHM_EINPUT);
+    EXPECT_NE(std::string(err.msg).find("f.yaml:6:"), std::string::npos) << err.msg;
+    EXPECT_NE(std::string(err.msg).find("gif"), std::string::npos) << err.msg;
+}
