@@ -407,7 +407,7 @@ TEST(CliLoss, ParameterAndInputErrorsExitTwo)
         std::string args, message;
     } cases[] = {
         {"loss", "missing loss NAME"},
-        {"loss contrastive", "--embeddings and --labels are required"},
+        {"loss contrastive --embeddings " + (t / "e.npy"), "--embeddings and --labels go together"},
         {"loss contrastiv" + io, "contrastive"},
         {"loss contrastive" + io + " --set pos_margn=1", "unknown parameter 'pos_margn' for loss 'contrastive' (did you mean 'pos_margin'?)"},
         {"loss contrastive" + io + " --set zzzzzzzz=1", "unknown parameter 'zzzzzzzz' for loss 'contrastive' (see `ghm list losses`)"},

@@ -325,10 +325,12 @@ TEST(Report, TablesFromSyntheticRecords)
         ghm_summary_free(&s2);
         ghm_records_free(again, n2);
     }
-    // the gnuplot script draws the .dat beside it into the PNG of the same name
+    // the gnuplot script draws the .dat beside it into images of the same name (the baseline band is
+    // block 0, the swept loss's curve block 1)
     std::string gp = slurp(d + "/plots/recall_at_1_vs_alpha.gp");
-    EXPECT_NE(gp.find("'recall_at_1_vs_alpha.png'"), std::string::npos) << gp;
-    EXPECT_NE(gp.find("'recall_at_1_vs_alpha.dat' index 0 using 1:2:3"), std::string::npos) << gp;
+    EXPECT_NE(gp.find("out = \"recall_at_1_vs_alpha\""), std::string::npos) << gp;
+    EXPECT_NE(gp.find("set output out.\".png\""), std::string::npos) << gp;
+    EXPECT_NE(gp.find("'recall_at_1_vs_alpha.dat' index 1 using 1:2:3 with yerrorlines"), std::string::npos) << gp;
     std::string dat = slurp(d + "/plots/recall_at_1_vs_alpha.dat");
     EXPECT_NE(dat.find("0.5 0.81"), std::string::npos) << dat;
     EXPECT_FALSE(slurp(d + "/plots/train_loss.gp").empty());

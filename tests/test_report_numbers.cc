@@ -337,7 +337,7 @@ TEST(ReportPlots, DatFilesCarryTheSummarysMeansAndStd)
     EXPECT_NEAR(rk["triplet"][0][2], std::sqrt((0.0009 + 0.0001 + 0.0016) / 2), 1e-9);
 
     // training loss per epoch of each selected setting: mean and std over its seeds
-    auto tl = parse_dat(slurp(d + "/plots/train_loss_vs_epoch.dat"));
+    auto tl = parse_dat(slurp(d + "/plots/train_loss.dat"));
     ASSERT_EQ(tl.size(), 4u);
     // ghm alpha 0.5: epoch 1 (2.0, 2.5), epoch 2 (1.0, 1.5)
     ASSERT_EQ(tl["ghm"].size(), 2u);
