@@ -811,6 +811,108 @@ static int write_text(const char *dir, const char *name, char *text, ghm_error *
     return rc;
 }
 
+static void html_esc(ghm_tb *b, const char *t)
+{
+    for (; *t; t++) {
+        if (*t == '<') ghm_tb_puts(b, "&lt;");
+        else if (*t == '>') ghm_tb_puts(b, "&gt;");
+        else if (*t == '&') ghm_tb_puts(b, "&amp;");
+        else if (*t == '"') ghm_tb_puts(b, "&quot;");
+        else ghm_tb_printf(b, "%c", *t);
+    }
+}
+
+static void html_file(ghm_tb *b, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    char buf[4096];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf - 1, f)) > 0) {
+        buf[k] = '\0';
+        html_esc(b, buf);
+    }
+    fclose(f);
+}
+
+/* index.html of a search: one self-contained page (no network, no script):
+ * the search summary, every search figure, every run with its role, status
+ * and record, and the experiment file. */
+static int search_index_html(const char *dir, const ghm_experiment *e, ghm_error *err)
+{
+    char path[GHM_PATH_MAX + 128];
+    ghm_tb b;
+    ghm_tb_init(&b);
+    ghm_tb_puts(&b, "<!DOCTYPE html>\n<html lang=en>\n<head>\n<meta charset=utf-8>\n<title>");
+    html_esc(&b, e->name);
+    ghm_tb_puts(&b, " – ghm search report</title>\n<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;"
+                    "padding:0 1em}pre{background:#f6f6f6;padding:1em;white-space:pre-wrap;font-size:13px}"
+                    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;font-size:13px}"
+                    "img{max-width:48%;margin:4px;border:1px solid #ddd}</style>\n</head>\n<body>\n<h1>");
+    html_esc(&b, e->name);
+    ghm_tb_puts(&b, "</h1>\n<p>Files: <a href=\"summary.md\">summary.md</a>, <a href=\"summary.csv\">summary.csv</a>, "
+                    "<a href=\"summary.tex\">summary.tex</a>, <a href=\"search.csv\">search.csv</a>, "
+                    "<a href=\"paired.csv\">paired.csv</a>, <a href=\"experiment.yaml\">experiment.yaml</a>.</p>\n"
+                    "<h2>Summary</h2>\n<pre>");
+    snprintf(path, sizeof path, "%s/summary.md", dir);
+    html_file(&b, path);
+    ghm_tb_puts(&b, "</pre>\n<h2>Figures</h2>\n<p>");
+    for (int l = -1; l < e->n_losses; l++) {
+        /* the progress plot first, then each loss's scatter plots */
+        for (int j = l < 0 ? 0 : 0; j < (l < 0 ? 1 : e->search->space[l].n); j++) {
+            char base[200], a[96], k[96];
+            if (l < 0) {
+                snprintf(base, sizeof base, "search_progress");
+            } else {
+                file_safe(e->loss_names[l], a, sizeof a);
+                file_safe(e->search->space[l].dims[j].path, k, sizeof k);
+                snprintf(base, sizeof base, "search_%s_%s", a, k);
+            }
+            struct stat st;
+            snprintf(path, sizeof path, "%s/plots/%s.png", dir, base);
+            if (stat(path, &st) != 0) continue;
+            ghm_tb_printf(&b, "<a href=\"plots/%s.png\"><img src=\"plots/%s.png\" alt=\"%s\"></a>\n", base, base, base);
+        }
+    }
+    ghm_tb_puts(&b, "</p>\n<h2>Runs</h2>\n<table>\n<tr><th>index</th><th>run</th><th>loss</th><th>role</th>"
+                    "<th>setting</th><th>seed</th><th>status</th></tr>\n");
+    for (int i = 0; i < e->n_runs; i++) {
+        const ghm_run_spec *r = &e->runs[i];
+        int st = ghm_record_state(dir, r->run_id);
+        ghm_tb_printf(&b, "<tr><td>%d</td><td>", r->index);
+        if (st != GHM_RUN_MISSING)
+            ghm_tb_printf(&b, "<a href=\"runs/%s/record.json\">%s</a>", r->run_id, r->run_id);
+        else
+            ghm_tb_puts(&b, r->run_id);
+        ghm_tb_puts(&b, "</td><td>");
+        html_esc(&b, r->loss);
+        if (r->role == GHM_ROLE_TRIAL)
+            ghm_tb_printf(&b, "</td><td>trial %d, fold %d</td><td>", r->trial, r->split.fold);
+        else
+            ghm_tb_printf(&b, "</td><td>final, reproduction %d, fold %d</td><td>", r->reproduction, r->split.fold);
+        for (int j = 0; j < r->n_swept; j++) {
+            html_esc(&b, j ? ", " : "");
+            html_esc(&b, r->swept_name[j]);
+            html_esc(&b, "=");
+            html_esc(&b, r->swept_text[j]);
+        }
+        ghm_tb_printf(&b, "</td><td>%llu</td><td>%s</td></tr>\n", (unsigned long long)r->seed,
+                      st == GHM_RUN_FINISHED ? "finished" : st == GHM_RUN_FAILED ? "failed" : "not run yet");
+    }
+    ghm_tb_puts(&b, "</table>\n<p>Later trials and the final runs are planned as results come in.</p>\n"
+                    "<h2>Experiment file</h2>\n<pre>");
+    snprintf(path, sizeof path, "%s/experiment.yaml", dir);
+    html_file(&b, path);
+    ghm_tb_puts(&b, "</pre>\n</body>\n</html>\n");
+    char *html = NULL;
+    int rc = ghm_tb_finish(&b, &html, err);
+    if (rc < 0) return rc;
+    snprintf(path, sizeof path, "%s/index.html", dir);
+    rc = ghm_write_file_atomic(path, html, strlen(html), err);
+    free(html);
+    return rc;
+}
+
 int ghm_search_report_write(const char *dir, ghm_experiment *e, int plots, ghm_search_report_result *res,
                             ghm_error *err)
 {
@@ -839,6 +941,7 @@ int ghm_search_report_write(const char *dir, ghm_experiment *e, int plots, ghm_s
             snprintf(res->warning, sizeof res->warning, "gnuplot failed on %d search plot(s): see plots/gnuplot.log",
                      c.n_failed);
     }
+    if (rc == 0) rc = search_index_html(dir, e, err);
     sr_free(&D);
     return rc;
 }
