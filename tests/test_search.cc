@@ -577,6 +577,22 @@ TEST(SearchCli, TwoMpiRanksProposeTheSameTrials)
     if (!on_path("mpirun")) GTEST_SKIP() << "mpirun is not on PATH";
     std::string d = tmpdir(), y = write_yaml(d), a = d + "/a", m = d + "/m";
     ASSERT_EQ(shell(run_cmd(y, a)), 0) << read_all(a + ".log");
+    // as in tests/test_mpi.cc: Open MPI on one machine, and under the sanitizers only leaks allocated inside
+    // Open MPI's own libraries (kept until exit, not ours) are suppressed
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    setenv("OMPI_MCA_plm", "isolated", 1);
+    setenv("OMPI_MCA_btl", "self,vader", 1);
+    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 1);
+    setenv("OMPI_MCA_mca_base_component_disable_dlclose", "1", 1);
+    std::string supp = d + "/lsan.supp";
+    std::ofstream(supp) << "leak:libmpi.so\nleak:libopen-rte.so\nleak:libopen-pal.so\nleak:libevent\nleak:libpmix\n"
+                           "leak:libhwloc\nleak:mca_\nleak:libfabric\nleak:libucs\nleak:libucp\n";
+    const char *asan = getenv("ASAN_OPTIONS");
+    std::string ao = asan && *asan ? std::string(asan) + ":" : std::string();
+    if (ao.find("fast_unwind_on_malloc") == std::string::npos) ao += "fast_unwind_on_malloc=0";
+    setenv("ASAN_OPTIONS", ao.c_str(), 1);
+    setenv("LSAN_OPTIONS", ("suppressions=" + supp + ":print_suppressions=0").c_str(), 1);
     std::string cmd = "mpirun --allow-run-as-root --oversubscribe -np 2 " + std::string(GHM_BINARY) + " run " + y +
                       " --out " + m + " --threads 1 >" + m + ".log 2>&1";
     ASSERT_EQ(shell("timeout 180 " + cmd), 0) << read_all(m + ".log");
