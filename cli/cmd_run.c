@@ -169,25 +169,33 @@ int ghm_cli_print_report_result(const char *dir, const ghm_report_result *res)
     return 0;
 }
 
-/* Write the report under the results directory's lock (waiting for another
- * process's report to finish), after removing temporary files that a killed
- * report left behind. */
-int ghm_cli_report_locked(const char *dir, const ghm_experiment *e, const ghm_report_opts *ro, ghm_report_result *rr,
-                         ghm_error *err)
+/* Take the results directory's lock (waiting for another process's report
+ * to finish) and remove the temporary files that a killed report left behind.
+ * Returns 0 (the caller releases lk) or a negative error. */
+static int take_report_lock(const char *dir, ghm_lock *lk, ghm_error *err)
 {
     char lp[GHM_PATH_MAX + 64], holder[256], sub[GHM_PATH_MAX + 64];
-    ghm_lock lk;
     if (ghm_lock_dir_path(dir, lp, sizeof lp) < 0) return ghm_error_set(err, GHM_EINPUT, "%s: path too long", dir);
-    int lr = ghm_lock_take(lp, 0, &lk, holder, sizeof holder, err);
+    int lr = ghm_lock_take(lp, 0, lk, holder, sizeof holder, err);
     if (lr == 1) {
         fprintf(stderr, "ghm: waiting for %s (another report is being written by %s)\n", lp, holder);
-        lr = ghm_lock_take(lp, 1, &lk, NULL, 0, err);
+        lr = ghm_lock_take(lp, 1, lk, NULL, 0, err);
     }
     if (lr < 0) return lr;
     ghm_remove_stale_tmp(dir);
     snprintf(sub, sizeof sub, "%s/plots", dir);
     ghm_remove_stale_tmp(sub);
-    int rc = ghm_report_write(dir, e, ro, rr, err);
+    return 0;
+}
+
+/* Write the report under the results directory's lock. */
+int ghm_cli_report_locked(const char *dir, const ghm_experiment *e, const ghm_report_opts *ro, ghm_report_result *rr,
+                         ghm_error *err)
+{
+    ghm_lock lk;
+    int rc = take_report_lock(dir, &lk, err);
+    if (rc < 0) return rc;
+    rc = ghm_report_write(dir, e, ro, rr, err);
     ghm_lock_release(&lk);
     return rc;
 }
@@ -304,16 +312,22 @@ int ghm_cli_write_search_report(const char *out_dir, ghm_experiment *e, int plot
 {
     ghm_error err;
     ghm_error_clear(&err);
+    /* the same lock as the sweep report: two reports (or a report and a
+     * shard's final round) never interleave their ensemble records or files */
+    ghm_lock lk;
+    if (take_report_lock(out_dir, &lk, &err) < 0) return ghm_cli_fail(&err);
     int n_new = 0, n_missing = 0;
-    if (ghm_search_ensembles(e, out_dir, &n_new, &n_missing, &err) < 0) return ghm_cli_fail(&err);
+    ghm_search_report_result rr;
+    int rc = ghm_search_ensembles(e, out_dir, &n_new, &n_missing, &err);
+    if (rc >= 0) rc = ghm_search_report_write(out_dir, e, plots, &rr, &err);
+    ghm_lock_release(&lk);
+    if (rc < 0) return ghm_cli_fail(&err);
     if (n_new) printf("concatenated evaluation: %d reproduction(s) evaluated\n", n_new);
     if (n_missing)
         fprintf(stderr,
                 "ghm: warning: %d reproduction(s) have no concatenated evaluation and their test embeddings are gone "
                 "(rerun their final runs with --force --only <id> to make them)\n",
                 n_missing);
-    ghm_search_report_result rr;
-    if (ghm_search_report_write(out_dir, e, plots, &rr, &err) < 0) return ghm_cli_fail(&err);
     printf("report: %s/summary.md (search: %d of %d trials, %d of %d final runs%s; %d plot(s))\n", out_dir,
            rr.n_trials_done, rr.n_trials_planned, rr.n_final_done, rr.n_final_planned,
            rr.n_failed ? ", some runs failed" : "", rr.n_plots);

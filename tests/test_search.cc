@@ -22,6 +22,7 @@
 extern "C" {
 #include "datasets/dataset.h"
 #include "harness/experiment.h"
+#include "harness/lock.h"
 #include "harness/search.h"
 #include "harness/search_report.h"
 }
@@ -524,6 +525,39 @@ TEST(SearchCli, EndToEndEqualBudgetsAndContractFiles)
     int no_test = shell("grep -l '\"role\": \"trial\"' " + list + "/*/record.json | xargs grep -L '\"test\": {}' | "
                         "grep -q . && exit 1 || exit 0");
     EXPECT_EQ(no_test, 0) << "a trial record has test metrics";
+
+    // The search report (ensembles and files) is written under the results
+    // directory's lock: with the lock held elsewhere, `ghm report` waits and
+    // says for whom, and finishes once the lock is released.
+    char lp[4096];
+    ASSERT_EQ(ghm_lock_dir_path(res.c_str(), lp, sizeof lp), 0);
+    ghm_lock held;
+    ghm_error err;
+    ghm_error_clear(&err);
+    ASSERT_EQ(ghm_lock_take(lp, 0, &held, nullptr, 0, &err), 0) << err.msg;
+    std::string before = read_all(res + "/summary.md");
+    ASSERT_EQ(remove((res + "/summary.md").c_str()), 0);
+    std::string rep_log = d + "/report.log";
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", (std::string(GHM_BINARY) + " report " + res + " >" + rep_log + " 2>&1").c_str(),
+              (char *)nullptr);
+        _exit(127);
+    }
+    int st = 0;
+    bool waited = false;
+    for (int i = 0; i < 100 && !waited; i++) { // up to 10 s for the "waiting" line
+        usleep(100000);
+        waited = read_all(rep_log).find("waiting for") != std::string::npos;
+    }
+    EXPECT_TRUE(waited) << read_all(rep_log);
+    EXPECT_EQ(waitpid(pid, &st, WNOHANG), 0) << "the report did not wait for the lock";
+    EXPECT_FALSE(exists(res + "/summary.md")) << "the report wrote while the lock was held";
+    ghm_lock_release(&held);
+    ASSERT_EQ(waitpid(pid, &st, 0), pid);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << read_all(rep_log);
+    EXPECT_EQ(read_all(res + "/summary.md"), before); // the same report, written after the wait
     rmrf(d);
 }
 
