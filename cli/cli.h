@@ -26,7 +26,7 @@ struct ghm_experiment;
 int ghm_cli_report_locked(const char *dir, const struct ghm_experiment *e, const struct ghm_report_opts *ro,
                           struct ghm_report_result *rr, ghm_error *err);
 void ghm_cli_warn_record(const char *msg, void *user);
-int ghm_cli_write_search_report(const char *out_dir, struct ghm_experiment *e, int plots);
+int ghm_cli_write_search_report(const char *out_dir, struct ghm_experiment *e, int plots, unsigned formats);
 /* cmd_run.c: the report's file list and warnings (after `ghm run` and `ghm report`). */
 int ghm_cli_print_report_result(const char *dir, const struct ghm_report_result *res);
 

@@ -100,7 +100,7 @@ int ghm_cmd_report(int argc, char **argv)
     }
     if (have_e && e.search) {
         int s = ghm_search_expand(&e, dir, NULL, &err) < 0 ? ghm_cli_fail(&err)
-                                                          : ghm_cli_write_search_report(dir, &e, !no_plots);
+                                                          : ghm_cli_write_search_report(dir, &e, !no_plots, formats);
         ghm_experiment_free(&e);
         return s;
     }

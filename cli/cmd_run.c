@@ -308,7 +308,7 @@ static int check_out_dir(const char *out_opt, const char *out_dir, ghm_error *er
 
 /* Ensembles (concatenated evaluation) of finished reproductions, then the
  * search report. Returns the exit status. */
-int ghm_cli_write_search_report(const char *out_dir, ghm_experiment *e, int plots)
+int ghm_cli_write_search_report(const char *out_dir, ghm_experiment *e, int plots, unsigned formats)
 {
     ghm_error err;
     ghm_error_clear(&err);
@@ -319,7 +319,7 @@ int ghm_cli_write_search_report(const char *out_dir, ghm_experiment *e, int plot
     int n_new = 0, n_missing = 0;
     ghm_search_report_result rr;
     int rc = ghm_search_ensembles(e, out_dir, &n_new, &n_missing, &err);
-    if (rc >= 0) rc = ghm_search_report_write(out_dir, e, plots, &rr, &err);
+    if (rc >= 0) rc = ghm_search_report_write(out_dir, e, plots, formats, &rr, &err);
     ghm_lock_release(&lk);
     if (rc < 0) return ghm_cli_fail(&err);
     if (n_new) printf("concatenated evaluation: %d reproduction(s) evaluated\n", n_new);
@@ -567,7 +567,7 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
     } else if (finished == 0) {
         printf("no finished runs to report%s\n", res.n_failed_all > 0 ? "" : " (selection empty)");
     } else if (e.search) {
-        int st = ghm_cli_write_search_report(out_dir, &e, 1);
+        int st = ghm_cli_write_search_report(out_dir, &e, 1, 0);
         if (status == 0) status = st;
     } else {
         ghm_report_opts ro;

@@ -17,6 +17,7 @@
 
 #include "../core/error.h"
 #include "report.h"
+#include "textbuf.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,39 @@ typedef struct ghm_plot_list {
     int n;
     ghm_plot_entry items[GHM_PLOT_LIST_MAX];
 } ghm_plot_list;
+
+/* The figure writer that the sweep report and the search report share. A
+ * figure is a data file (base.dat), a restylable script (base.gp: a head from
+ * ghm_gp_header, any settings, then the plot command given apart so it can be
+ * repeated for every format) and its images (base.png, .pdf, .svg), rendered
+ * under temporary names and renamed into place only when gnuplot succeeded. */
+typedef struct ghm_plot_out {
+    char dir[GHM_PATH_MAX + 16]; /* <results dir>/plots */
+    const char *gnuplot;         /* command */
+    unsigned formats;            /* GHM_PLOT_* bits */
+    int have_gnuplot;            /* 1: gnuplot runs (else data and scripts only) */
+    int n_plots, n_failed;       /* figures made in every format; scripts gnuplot failed on */
+    char first_fail[128];
+    ghm_plot_list *list;         /* figures made (may be NULL) */
+    ghm_error *err;
+} ghm_plot_out;
+/* Make <dir>/plots, check gnuplot (command `gnuplot`, NULL: "gnuplot"; fmts 0:
+ * GHM_PLOT_DEFAULT), start a fresh plots/gnuplot.log. When gnuplot is missing,
+ * warning says so; returns < 0 only when the directory cannot be made. */
+int ghm_plot_out_open(ghm_plot_out *o, const char *dir, const char *gnuplot, unsigned fmts, ghm_plot_list *list,
+                      char *warning, int wn, ghm_error *err);
+/* warning (size wn) names the first failed script when gnuplot failed on any */
+void ghm_plot_out_warning(const ghm_plot_out *o, char *warning, int wn);
+/* Script head: the output name variable, title and axis labels, grid, key below. */
+void ghm_gp_header(ghm_tb *gp, const char *base, const char *title, const char *xlabel, const char *ylabel);
+/* s as a gnuplot double-quoted literal */
+void ghm_gp_str(ghm_tb *b, const char *s);
+/* a file-name-safe form of a loss, key or metric name ('@' -> "_at_", others -> '_') */
+void ghm_plot_safe_name(const char *in, char *out, size_t n);
+/* Write base.dat and base.gp (gp: the head and settings; plot_cmd: the plot
+ * command, ending in a newline), run gnuplot once for every format; the three
+ * buffers are consumed. Returns < 0 only on an I/O error of the data or script. */
+int ghm_plot_emit(ghm_plot_out *o, const char *base, const char *caption, ghm_tb *dat, ghm_tb *gp, ghm_tb *plot_cmd);
 
 /* Write data + scripts for every figure into <dir>/plots/ and run gnuplot
  * (command `gnuplot`) on each, once per format in fmts (0: GHM_PLOT_DEFAULT).

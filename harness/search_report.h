@@ -56,9 +56,10 @@ typedef struct ghm_search_report_result {
 
 /* e must have been expanded against dir (ghm_search_expand). Writes
  * <dir>/search.csv, summary.csv, summary.md, summary.tex, paired.csv and
- * plots/search_*.{dat,gp,png}. */
-int ghm_search_report_write(const char *dir, ghm_experiment *e, int plots, ghm_search_report_result *res,
-                            ghm_error *err);
+ * plots/search_*.{dat,gp} with their images in `formats` (GHM_PLOT_* bits of
+ * plot.h; 0: png + pdf), through the sweep report's figure writer. */
+int ghm_search_report_write(const char *dir, ghm_experiment *e, int plots, unsigned formats,
+                            ghm_search_report_result *res, ghm_error *err);
 
 #ifdef __cplusplus
 }

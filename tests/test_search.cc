@@ -558,6 +558,18 @@ TEST(SearchCli, EndToEndEqualBudgetsAndContractFiles)
     ASSERT_EQ(waitpid(pid, &st, 0), pid);
     EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << read_all(rep_log);
     EXPECT_EQ(read_all(res + "/summary.md"), before); // the same report, written after the wait
+
+    // Search figures come from the sweep report's figure writer: png + pdf by
+    // default, and `--formats` is obeyed (svg here); the script is restylable.
+    if (on_path("gnuplot")) {
+        EXPECT_TRUE(exists(res + "/plots/search_progress.png"));
+        EXPECT_TRUE(exists(res + "/plots/search_progress.pdf"));
+        EXPECT_TRUE(exists(res + "/plots/search_triplet_margin.pdf"));
+        EXPECT_FALSE(exists(res + "/plots/search_progress.svg"));
+        ASSERT_EQ(shell(std::string(GHM_BINARY) + " report " + res + " --formats svg >/dev/null 2>&1"), 0);
+        EXPECT_TRUE(exists(res + "/plots/search_progress.svg"));
+        EXPECT_NE(read_all(res + "/plots/search_progress.gp").find("set output out.\".svg\""), std::string::npos);
+    }
     rmrf(d);
 }
 
