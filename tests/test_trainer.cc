@@ -179,6 +179,53 @@ TEST_F(TrainerTest, NanLossLeavesParametersUnchanged) {
     ghm_backbone_destroy(b);
 }
 
+// The step applies exactly the learning rate it is given: plain SGD (no
+// momentum, no decay) moves every trainable value by -lr * its gradient. The
+// dummy loss's tensor has gradient 1 everywhere, so its values must move by
+// exactly -lr; every backbone value must move by -lr times the gradient the
+// backward left in its tensor.
+TEST_F(TrainerTest, SgdStepMovesEveryValueByMinusLrTimesItsGradient) {
+    Data data(4, 10, 2);
+    ASSERT_TRUE(data.ok);
+    ghm_backbone *b = make_backbone("mlp", 8, 8);
+    ASSERT_NE(b, nullptr);
+    DummyLoss loss(8, /*mode=*/0);
+    ghm_optim_config oc;
+    ghm_optim_config_default(&oc);
+    oc.kind = GHM_OPT_SGD;
+    oc.momentum = 0;
+    oc.weight_decay = 0;
+    ghm_trainer *t = nullptr;
+    ghm_error err;
+    ASSERT_EQ(ghm_trainer_create(b, &loss.l, &oc, 8, &t, &err), 0) << err.msg;
+    std::vector<float> x;
+    std::vector<int> y;
+    first_images(data.s.train, 8, x, y);
+    for (double lr : {0.25, 0.0625}) {
+        auto before = snapshot(b, &loss.l);
+        double value = 0;
+        ASSERT_EQ(ghm_trainer_step(t, x.data(), y.data(), 8, lr, &value, &err), 0) << err.msg;
+        EXPECT_EQ(ghm_trainer_last_lr(t), lr);
+        auto after = snapshot(b, &loss.l);
+        ghm_tensor **bt = nullptr;
+        int nb = ghm_backbone_tensors(b, &bt);
+        ASSERT_EQ((size_t)nb + 1, after.size());
+        size_t moved = 0;
+        for (int i = 0; i < nb; i++)
+            for (size_t k = 0; k < bt[i]->n; k++) {
+                const float want = before[i][k] - (float)(lr * bt[i]->grad[k]);
+                ASSERT_NEAR(after[i][k], want, 1e-6f * (1.0f + std::fabs(want)))
+                    << bt[i]->name << "[" << k << "] lr " << lr;
+                moved += bt[i]->grad[k] != 0.0f;
+            }
+        EXPECT_GT(moved, 100u); // the check above is not vacuous
+        for (size_t k = 0; k < after[nb].size(); k++)
+            EXPECT_FLOAT_EQ(after[nb][k], before[nb][k] - (float)lr) << "proxies[" << k << "] lr " << lr;
+    }
+    ghm_trainer_destroy(t);
+    ghm_backbone_destroy(b);
+}
+
 TEST_F(TrainerTest, NonFiniteGradientNamesTensorAndLeavesParametersUnchanged) {
     Data data(4, 10, 2);
     ASSERT_TRUE(data.ok);
