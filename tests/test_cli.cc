@@ -25,26 +25,17 @@ extern "C" {
 #include "losses/loss.h"
 }
 
+#include "test_util.h"
+
 namespace {
+
+using ghm_test::exists;
+using ghm_test::read_all;
 
 struct Out {
     int code = -1;
     std::string out, err;
 };
-
-std::string slurp(const std::string &path)
-{
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
-bool exists(const std::string &p)
-{
-    struct stat st;
-    return stat(p.c_str(), &st) == 0;
-}
 
 bool has(const std::string &hay, const std::string &needle) { return hay.find(needle) != std::string::npos; }
 
@@ -73,8 +64,8 @@ Out ghm(const TempDir &t, const std::string &args)
     int st = system(cmd.c_str());
     Out r;
     r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    r.out = slurp(o);
-    r.err = slurp(e);
+    r.out = read_all(o);
+    r.err = read_all(e);
     return r;
 }
 
@@ -648,7 +639,7 @@ TEST(CliRun, RunsResumesSelectsAndReports)
     ASSERT_EQ(all.code, 0) << all.err;
     EXPECT_EQ(count_records(dir), 6);
     for (const char *f : {"summary.csv", "summary.md", "experiment.yaml"}) EXPECT_TRUE(exists(dir + "/" + f)) << f;
-    std::string summary = slurp(dir + "/summary.csv");
+    std::string summary = read_all(dir + "/summary.csv");
     EXPECT_TRUE(has(summary, "contrastive")) << summary;
     EXPECT_TRUE(has(summary, "triplet")) << summary;
 
@@ -664,7 +655,7 @@ TEST(CliRun, RunsResumesSelectsAndReports)
     ASSERT_EQ(unlink((dir + "/summary.csv").c_str()), 0);
     Out rep = ghm(t, "report " + dir + " --no-plots");
     ASSERT_EQ(rep.code, 0) << rep.err;
-    EXPECT_EQ(slurp(dir + "/summary.csv"), summary);
+    EXPECT_EQ(read_all(dir + "/summary.csv"), summary);
 
     struct Case {
         std::string args, message;

@@ -16,7 +16,11 @@ extern "C" {
 #include "losses/loss.h"
 }
 
+#include "test_util.h"
+
 namespace {
+
+using ghm_test::read_all;
 
 struct Result {
     int status;
@@ -38,18 +42,10 @@ Result ghm(const std::string &args)
     return r;
 }
 
-std::string slurp(const std::string &path)
-{
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
 // every "--option" string literal in a source file of cli/
 std::set<std::string> options_in(const std::string &file)
 {
-    std::string text = slurp(std::string(GHM_SOURCE_DIR) + "/cli/" + file);
+    std::string text = read_all(std::string(GHM_SOURCE_DIR) + "/cli/" + file);
     EXPECT_FALSE(text.empty()) << file;
     std::set<std::string> out;
     for (size_t p = text.find("\"--"); p != std::string::npos; p = text.find("\"--", p + 1)) {
@@ -131,7 +127,7 @@ TEST(CliCheck, HelpShowsEveryOption)
         {{"data"}, {"cmd_data.c"}, true},
         {{"bench"}, {"cmd_bench.c"}, true},
     };
-    std::string readme = slurp(std::string(GHM_SOURCE_DIR) + "/README.md");
+    std::string readme = read_all(std::string(GHM_SOURCE_DIR) + "/README.md");
     Result main_help = ghm("help");
     ASSERT_EQ(main_help.status, 0);
     for (const Family &f : families) {

@@ -17,14 +17,11 @@ extern "C" {
 #include "core/tensor.h"
 }
 
+#include "test_util.h"
+
 namespace {
 
-std::string tmpdir()
-{
-    char tmpl[] = "/tmp/ghm_core_XXXXXX";
-    char *d = mkdtemp(tmpl);
-    return d ? std::string(d) : std::string("/tmp");
-}
+using ghm_test::tmpdir;
 
 void write_bytes(const std::string &path, const std::string &bytes)
 {

@@ -14,7 +14,12 @@ extern "C" {
 #include "core/json.h"
 }
 
+#include "test_util.h"
+
 namespace {
+
+using ghm_test::tmpdir;
+using ghm_test::rmrf;
 
 ghm_json *parse_ok(const std::string &s)
 {
@@ -35,21 +40,6 @@ std::string parse_err(const std::string &s)
     EXPECT_EQ(rc, GHM_EINPUT) << "input: " << s;
     EXPECT_EQ(j, nullptr);
     return err.msg;
-}
-
-std::string tmpdir()
-{
-    char tmpl[] = "/tmp/ghm_json_testXXXXXX";
-    char *d = mkdtemp(tmpl);
-    EXPECT_NE(d, nullptr);
-    return d ? std::string(d) : std::string("/tmp");
-}
-
-void rmrf(const std::string &path)
-{
-    std::string cmd = "rm -rf '" + path + "'";
-    int rc = system(cmd.c_str());
-    (void)rc;
 }
 
 } // namespace

@@ -19,7 +19,11 @@ extern "C" {
 #include <string>
 #include <vector>
 
+#include "test_util.h"
+
 namespace {
+
+using ghm_test::read_all;
 
 const char *kDejaVuDir = "/usr/share/fonts/truetype/dejavu/";
 const char *kFaces[6] = {"DejaVuSans.ttf",      "DejaVuSans-Bold.ttf",  "DejaVuSerif.ttf",
@@ -38,14 +42,6 @@ struct TempDir {
     ~TempDir() { std::filesystem::remove_all(path); }
     std::string operator/(const std::string &name) const { return path + "/" + name; }
 };
-
-std::string slurp(const std::string &path)
-{
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
 
 void spit(const std::string &path, const std::string &data)
 {
@@ -212,7 +208,7 @@ TEST_F(Glyphs, DropsExactDuplicatesAndSameFaces)
 {
     TempDir t;
     // a copy with other bytes (a trailing pad FreeType ignores): same outlines, another file hash
-    std::string sans = slurp(std::string(kDejaVuDir) + kFaces[0]);
+    std::string sans = read_all(std::string(kDejaVuDir) + kFaces[0]);
     ASSERT_GT(sans.size(), 1000u);
     spit(t / "copy.ttf", sans + std::string(4, '\0'));
     spit(t / "same.ttf", sans);
@@ -347,7 +343,7 @@ TEST_F(GlyphsCache, RoundTripsThroughIdxAndManifest)
     ghm_dataset_free(&d);
 
     // the manifest names packages, faces with hashes, per-class counts
-    std::string m = slurp(dir + "/manifest.json");
+    std::string m = read_all(dir + "/manifest.json");
     for (const char *key : {"\"fonts-dejavu-core\"", "\"sha256\"", "\"missing\": 6", "\"exact_duplicates\"",
                             "\"near_duplicates\"", "\"U+4E00\"", "\"homoglyphs_left_out\"", "\"faces\": 6"})
         EXPECT_NE(m.find(key), std::string::npos) << key;
@@ -356,13 +352,13 @@ TEST_F(GlyphsCache, RoundTripsThroughIdxAndManifest)
     char hash2[65];
     ASSERT_EQ(ghm_glyphs_write(&set, (t / "again").c_str(), hash2, &err), 0) << err.msg;
     EXPECT_STREQ(hash, hash2);
-    EXPECT_EQ(slurp(dir + "/train-images-idx3-ubyte.gz"), slurp(t / "again/train-images-idx3-ubyte.gz"));
+    EXPECT_EQ(read_all(dir + "/train-images-idx3-ubyte.gz"), read_all(t / "again/train-images-idx3-ubyte.gz"));
 }
 
 TEST_F(GlyphsCache, RejectsBrokenManifestsAndFiles)
 {
     ghm_dataset d;
-    const std::string mpath = dir + "/manifest.json", good = slurp(mpath);
+    const std::string mpath = dir + "/manifest.json", good = read_all(mpath);
     struct Case {
         std::string text;
         const char *expect;
@@ -391,7 +387,7 @@ TEST_F(GlyphsCache, RejectsBrokenManifestsAndFiles)
     EXPECT_NE(strstr(err.msg, "image_size 32"), nullptr) << err.msg;
 
     // an IDX file changed, truncated, or gone
-    const std::string ip = dir + "/t10k-images-idx3-ubyte.gz", img = slurp(ip);
+    const std::string ip = dir + "/t10k-images-idx3-ubyte.gz", img = read_all(ip);
     std::string flipped = img;
     flipped[flipped.size() / 2] ^= 0x40;
     for (const std::string &bad : {flipped, img.substr(0, img.size() - 7)}) {

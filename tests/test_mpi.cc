@@ -29,7 +29,16 @@ extern "C" {
 #include "harness/run.h"
 }
 
+#include "test_util.h"
+
 namespace {
+
+using ghm_test::tmpdir;
+using ghm_test::rmrf;
+using ghm_test::exists;
+using ghm_test::read_all;
+using ghm_test::shell;
+using ghm_test::on_path;
 
 // 6 runs (3 margins x 2 seeds) of a tiny MLP on synthetic 8x8 images; a run
 // takes a few milliseconds
@@ -57,20 +66,6 @@ std::string sweep_yaml(const std::string &name, int epochs, int steps, const cha
     return s;
 }
 
-std::string tmpdir()
-{
-    char tmpl[] = "/tmp/ghm_mpi_testXXXXXX";
-    char *d = mkdtemp(tmpl);
-    EXPECT_NE(d, nullptr);
-    return d ? std::string(d) : std::string("/tmp");
-}
-
-void rmrf(const std::string &p)
-{
-    int rc = system(("rm -rf '" + p + "'").c_str());
-    (void)rc;
-}
-
 void write_file(const std::string &path, const std::string &text)
 {
     FILE *f = fopen(path.c_str(), "w");
@@ -79,36 +74,7 @@ void write_file(const std::string &path, const std::string &text)
     fclose(f);
 }
 
-bool exists(const std::string &p)
-{
-    struct stat st;
-    return stat(p.c_str(), &st) == 0;
-}
-
-std::string read_all(const std::string &p)
-{
-    std::string s;
-    FILE *f = fopen(p.c_str(), "rb");
-    if (!f) return s;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
-    fclose(f);
-    return s;
-}
-
 // exit status of a shell command (-1 when it did not exit normally)
-int shell(const std::string &cmd)
-{
-    int st = system(cmd.c_str());
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-bool on_path(const char *prog)
-{
-    return shell(std::string("command -v ") + prog + " >/dev/null 2>&1") == 0;
-}
-
 // Open MPI in containers and CI: allow root, local launch only, shared memory
 void mpi_env()
 {

@@ -18,29 +18,13 @@ extern "C" {
 #include "harness/report.h"
 }
 
+#include "test_util.h"
+
 namespace {
 
-std::string tmpdir()
-{
-    char tmpl[] = "/tmp/ghm_report_testXXXXXX";
-    char *d = mkdtemp(tmpl);
-    EXPECT_NE(d, nullptr);
-    return d ? std::string(d) : std::string("/tmp");
-}
-
-void rmrf(const std::string &p)
-{
-    int rc = system(("rm -rf '" + p + "'").c_str());
-    (void)rc;
-}
-
-std::string slurp(const std::string &path)
-{
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
+using ghm_test::tmpdir;
+using ghm_test::rmrf;
+using ghm_test::read_all;
 
 std::vector<std::string> lines(const std::string &s)
 {
@@ -179,7 +163,7 @@ TEST(Record, WriteReadRoundTrip)
     ghm_record_free(&q);
 
     // truncated record: not finished, read error names the file
-    std::string text = slurp(path);
+    std::string text = read_all(path);
     {
         std::ofstream f(path, std::ios::trunc);
         f << text.substr(0, text.size() / 2);
@@ -306,7 +290,7 @@ TEST(Report, TablesFromSyntheticRecords)
     EXPECT_EQ(res.n_groups, 3);
     EXPECT_EQ(res.n_plots, 0);
     EXPECT_NE(std::string(res.warning).find("plots skipped"), std::string::npos) << res.warning;
-    EXPECT_EQ(lines(slurp(d + "/summary.csv")).size(), 4u);
+    EXPECT_EQ(lines(read_all(d + "/summary.csv")).size(), 4u);
     // the files hold the tables built above, as built
     {
         ghm_record *again;
@@ -318,8 +302,8 @@ TEST(Report, TablesFromSyntheticRecords)
         ASSERT_EQ(ghm_summary_latex(&s2, nullptr, &t2, &err), 0);
         std::string tex2(t2);
         free(t2);
-        EXPECT_NE(slurp(d + "/summary.tex").find(tex2.substr(tex2.find("\\toprule"))), std::string::npos);
-        std::string md2 = slurp(d + "/summary.md");
+        EXPECT_NE(read_all(d + "/summary.tex").find(tex2.substr(tex2.find("\\toprule"))), std::string::npos);
+        std::string md2 = read_all(d + "/summary.md");
         EXPECT_NE(md2.find("| triplet |  | 3 | 72.00 ± 4.97 |"), std::string::npos) << md2;
         EXPECT_NE(md2.find("| ghm | alpha=0.5 | 71.00 ± 12.71 | 81.00 ± 12.71 |"), std::string::npos) << md2;
         ghm_summary_free(&s2);
@@ -327,13 +311,13 @@ TEST(Report, TablesFromSyntheticRecords)
     }
     // the gnuplot script draws the .dat beside it into images of the same name (the baseline band is
     // block 0, the swept loss's curve block 1)
-    std::string gp = slurp(d + "/plots/recall_at_1_vs_alpha.gp");
+    std::string gp = read_all(d + "/plots/recall_at_1_vs_alpha.gp");
     EXPECT_NE(gp.find("out = \"recall_at_1_vs_alpha\""), std::string::npos) << gp;
     EXPECT_NE(gp.find("set output out.\".png\""), std::string::npos) << gp;
     EXPECT_NE(gp.find("'recall_at_1_vs_alpha.dat' index 1 using 1:2:3 with yerrorlines"), std::string::npos) << gp;
-    std::string dat = slurp(d + "/plots/recall_at_1_vs_alpha.dat");
+    std::string dat = read_all(d + "/plots/recall_at_1_vs_alpha.dat");
     EXPECT_NE(dat.find("0.5 0.81"), std::string::npos) << dat;
-    EXPECT_FALSE(slurp(d + "/plots/train_loss.gp").empty());
+    EXPECT_FALSE(read_all(d + "/plots/train_loss.gp").empty());
 
     // with gnuplot (when installed): PNGs appear
     if (system("gnuplot -e 'exit' >/dev/null 2>&1") == 0) {
@@ -341,7 +325,7 @@ TEST(Report, TablesFromSyntheticRecords)
         ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
         EXPECT_GE(res.n_plots, 5);
         EXPECT_EQ(res.warning[0], '\0') << res.warning;
-        EXPECT_EQ(slurp(d + "/plots/recall_at_1_vs_alpha.png").substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+        EXPECT_EQ(read_all(d + "/plots/recall_at_1_vs_alpha.png").substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
     }
     for (auto &r : recs) ghm_record_free(&r);
     rmrf(d);

@@ -19,29 +19,13 @@ extern "C" {
 #include "harness/report.h"
 }
 
+#include "test_util.h"
+
 namespace {
 
-std::string tmpdir()
-{
-    char tmpl[] = "/tmp/ghm_figures_testXXXXXX";
-    char *d = mkdtemp(tmpl);
-    EXPECT_NE(d, nullptr);
-    return d ? std::string(d) : std::string("/tmp");
-}
-
-void rmrf(const std::string &p)
-{
-    int rc = system(("rm -rf '" + p + "'").c_str());
-    (void)rc;
-}
-
-std::string slurp(const std::string &path)
-{
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
+using ghm_test::tmpdir;
+using ghm_test::rmrf;
+using ghm_test::read_all;
 
 bool exists(const std::string &p)
 {
@@ -120,7 +104,7 @@ TEST(RecordSteps, RoundTripCompact)
     ghm_record r = make("00000000000000aa", "ghm", "mnist", 0, 1, 0.5, 1000);
     std::vector<float> steps(r.step_loss, r.step_loss + r.n_steps);
     write(d, r);
-    std::string json = slurp(d + "/runs/00000000000000aa/record.json");
+    std::string json = read_all(d + "/runs/00000000000000aa/record.json");
     size_t p = json.find("\"train_loss_steps\": \"1 0.51 0.35333");
     EXPECT_NE(p, std::string::npos) << json.substr(0, 400);
     // compact: one line of at most ~10 bytes a step (5 significant digits)
@@ -175,24 +159,24 @@ TEST(ReportFigures, ScriptsDataAndIndex)
     EXPECT_TRUE(res.wrote_index);
 
     // swept dim: all powers of two -> log2 axis, x range around the data, ticks at the values
-    std::string gp = slurp(d + "/plots/recall_at_1_vs_backbone_embedding_dim.gp");
+    std::string gp = read_all(d + "/plots/recall_at_1_vs_backbone_embedding_dim.gp");
     EXPECT_NE(gp.find("set logscale x 2"), std::string::npos) << gp;
     EXPECT_NE(gp.find("set xtics (16, 32, 64)"), std::string::npos) << gp;
     EXPECT_NE(gp.find("set xrange [13.45"), std::string::npos) << gp; // 16 / 2^0.25
     // the baseline is a band (mean +- std) drawn across the x range
     EXPECT_NE(gp.find("filledcurves"), std::string::npos) << gp;
-    std::string dat = slurp(d + "/plots/recall_at_1_vs_backbone_embedding_dim.dat");
+    std::string dat = read_all(d + "/plots/recall_at_1_vs_backbone_embedding_dim.dat");
     EXPECT_NE(dat.find("# triplet (baseline)"), std::string::npos) << dat;
     // every format from one script, output name overridable for the temporary render
     for (const char *t : {"pngcairo", "pdfcairo", "svg", "if (!exists(\"out\"))"})
         EXPECT_NE(gp.find(t), std::string::npos) << t << "\n" << gp;
     // training curve per step, with a moving average
-    std::string tl = slurp(d + "/plots/train_loss.dat");
+    std::string tl = read_all(d + "/plots/train_loss.dat");
     EXPECT_NE(tl.find("step raw_mean smoothed"), std::string::npos) << tl;
     EXPECT_NE(tl.find("\n40 "), std::string::npos) << tl;
-    EXPECT_NE(slurp(d + "/plots/train_loss.gp").find("set xlabel \"step\""), std::string::npos);
+    EXPECT_NE(read_all(d + "/plots/train_loss.gp").find("set xlabel \"step\""), std::string::npos);
 
-    std::string html = slurp(d + "/index.html");
+    std::string html = read_all(d + "/index.html");
     for (const char *t : {"<table>", "Selected settings", "runs/0000000000000001/record.json", "finished",
                           "<h2 id=search>Search</h2>", "href=\"search.csv\"", "No experiment.yaml"})
         EXPECT_NE(html.find(t), std::string::npos) << t;
@@ -203,7 +187,7 @@ TEST(ReportFigures, ScriptsDataAndIndex)
         EXPECT_GE(res.n_plots, 5);
         for (const char *ext : {"png", "pdf", "svg"})
             EXPECT_TRUE(exists(d + "/plots/recall_at_1_vs_backbone_embedding_dim." + ext)) << ext;
-        EXPECT_EQ(slurp(d + "/plots/train_loss.pdf").rfind("%PDF", 0), 0u);
+        EXPECT_EQ(read_all(d + "/plots/train_loss.pdf").rfind("%PDF", 0), 0u);
         // no temporary render is left behind
         EXPECT_NE(system(("ls -a '" + d + "/plots' | grep -q '^\\.tmp-'").c_str()), 0);
         EXPECT_NE(html.find("<img src=\"plots/recall_at_1_vs_backbone_embedding_dim.png\""), std::string::npos);
@@ -221,7 +205,7 @@ TEST(ReportFigures, FailedRenderKeepsThePreviousFigure)
     ghm_report_result res;
     ghm_error err;
     ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
-    std::string before = slurp(d + "/plots/recall_at_k.png");
+    std::string before = read_all(d + "/plots/recall_at_k.png");
     ASSERT_FALSE(before.empty());
     // a "gnuplot" that writes half a file and fails
     std::string fake = d + "/fakegnuplot";
@@ -235,7 +219,7 @@ TEST(ReportFigures, FailedRenderKeepsThePreviousFigure)
     ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
     EXPECT_EQ(res.n_plots, 0);
     EXPECT_NE(std::string(res.warning).find("gnuplot failed"), std::string::npos) << res.warning;
-    EXPECT_EQ(slurp(d + "/plots/recall_at_k.png"), before) << "a failed render replaced a good figure";
+    EXPECT_EQ(read_all(d + "/plots/recall_at_k.png"), before) << "a failed render replaced a good figure";
     EXPECT_NE(system(("ls -a '" + d + "/plots' | grep -q '^\\.tmp-'").c_str()), 0);
     rmrf(d);
 }

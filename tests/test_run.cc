@@ -20,7 +20,13 @@ extern "C" {
 #include "harness/run.h"
 }
 
+#include "test_util.h"
+
 namespace {
+
+using ghm_test::tmpdir;
+using ghm_test::rmrf;
+using ghm_test::exists;
 
 const char *kTiny = "name: tiny\n"
                     "seeds: [0]\n"
@@ -32,26 +38,6 @@ const char *kTiny = "name: tiny\n"
                     "losses:\n"
                     "  - name: triplet\n"
                     "    sweep: {margin: [0.1, 0.2]}\n";
-
-std::string tmpdir()
-{
-    char tmpl[] = "/tmp/ghm_run_testXXXXXX";
-    char *d = mkdtemp(tmpl);
-    EXPECT_NE(d, nullptr);
-    return d ? std::string(d) : std::string("/tmp");
-}
-
-void rmrf(const std::string &p)
-{
-    int rc = system(("rm -rf '" + p + "'").c_str());
-    (void)rc;
-}
-
-bool exists(const std::string &p)
-{
-    struct stat st;
-    return stat(p.c_str(), &st) == 0;
-}
 
 struct Counter {
     int starts = 0, done = 0, failed = 0;

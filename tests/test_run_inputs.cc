@@ -23,35 +23,14 @@ extern "C" {
 #include "harness/experiment.h"
 }
 
+#include "test_util.h"
+
 namespace {
 
-std::string tmpdir()
-{
-    char tmpl[] = "/tmp/ghm_inputs_testXXXXXX";
-    char *d = mkdtemp(tmpl);
-    EXPECT_NE(d, nullptr);
-    return d ? std::string(d) : std::string("/tmp");
-}
-
-void rmrf(const std::string &p)
-{
-    int rc = system(("rm -rf '" + p + "'").c_str());
-    (void)rc;
-}
-
-bool exists(const std::string &p)
-{
-    struct stat st;
-    return stat(p.c_str(), &st) == 0;
-}
-
-std::string read_all(const std::string &p)
-{
-    std::ifstream f(p, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
+using ghm_test::tmpdir;
+using ghm_test::rmrf;
+using ghm_test::exists;
+using ghm_test::read_all;
 
 void write_file(const std::string &p, const std::string &s)
 {

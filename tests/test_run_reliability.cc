@@ -25,7 +25,14 @@ extern "C" {
 #include "harness/run.h"
 }
 
+#include "test_util.h"
+
 namespace {
+
+using ghm_test::tmpdir;
+using ghm_test::rmrf;
+using ghm_test::exists;
+using ghm_test::read_all;
 
 // npair without normalisation at lr 10 and momentum 0.99 diverges within two
 // epochs; at lr 0.001 it trains normally
@@ -40,34 +47,6 @@ const char *kDiverge = "name: div\n"
                        "  - name: npair\n"
                        "    params: {l2_reg: 0}\n"
                        "sweep: {train.optimizer.lr: [0.001, 10]}\n";
-
-std::string tmpdir()
-{
-    char tmpl[] = "/tmp/ghm_rel_testXXXXXX";
-    char *d = mkdtemp(tmpl);
-    EXPECT_NE(d, nullptr);
-    return d ? std::string(d) : std::string("/tmp");
-}
-
-void rmrf(const std::string &p)
-{
-    int rc = system(("rm -rf '" + p + "'").c_str());
-    (void)rc;
-}
-
-bool exists(const std::string &p)
-{
-    struct stat st;
-    return stat(p.c_str(), &st) == 0;
-}
-
-std::string read_all(const std::string &p)
-{
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
 
 void write_file(const std::string &p, const std::string &s)
 {

@@ -27,46 +27,16 @@ extern "C" {
 #include "harness/search_report.h"
 }
 
+#include "test_util.h"
+
 namespace {
 
-std::string tmpdir()
-{
-    char tmpl[] = "/tmp/ghm_search_testXXXXXX";
-    char *d = mkdtemp(tmpl);
-    EXPECT_NE(d, nullptr);
-    return d ? std::string(d) : std::string("/tmp");
-}
-
-void rmrf(const std::string &p)
-{
-    int rc = system(("rm -rf '" + p + "'").c_str());
-    (void)rc;
-}
-
-bool exists(const std::string &p)
-{
-    struct stat st;
-    return stat(p.c_str(), &st) == 0;
-}
-
-std::string read_all(const std::string &p)
-{
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
-int shell(const std::string &cmd)
-{
-    int st = system(cmd.c_str());
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-bool on_path(const char *prog)
-{
-    return shell(std::string("command -v ") + prog + " >/dev/null 2>&1") == 0;
-}
+using ghm_test::tmpdir;
+using ghm_test::rmrf;
+using ghm_test::exists;
+using ghm_test::read_all;
+using ghm_test::shell;
+using ghm_test::on_path;
 
 // ---- statistics --------------------------------------------------------------
 
