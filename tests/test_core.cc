@@ -21,6 +21,7 @@ extern "C" {
 
 namespace {
 
+using ghm_test::read_all;
 using ghm_test::tmpdir;
 
 void write_bytes(const std::string &path, const std::string &bytes)
@@ -29,18 +30,6 @@ void write_bytes(const std::string &path, const std::string &bytes)
     ASSERT_NE(f, nullptr);
     fwrite(bytes.data(), 1, bytes.size(), f);
     fclose(f);
-}
-
-std::string read_bytes(const std::string &path)
-{
-    FILE *f = fopen(path.c_str(), "rb");
-    std::string s;
-    if (!f) return s;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
-    fclose(f);
-    return s;
 }
 
 // A v1 .npy file with a given header dict and payload.
@@ -224,7 +213,7 @@ TEST(Npy, RoundTripFloatAndLabels)
     for (int i = 0; i < 6; i++) EXPECT_EQ(y[i], x[i]);
     free(y);
     // header is 64-byte aligned and parseable as numpy writes it
-    std::string raw = read_bytes(p);
+    std::string raw = read_all(p);
     EXPECT_EQ((raw.size() - 6 * 4) % 64, 0u);
     EXPECT_NE(raw.find("'shape': (3, 2)"), std::string::npos);
 
@@ -232,7 +221,7 @@ TEST(Npy, RoundTripFloatAndLabels)
     size_t ls[1] = {3};
     std::string pl = d + "/l.npy";
     ASSERT_EQ(ghm_npy_write_i32(pl.c_str(), l.data(), 1, ls, &e), 0);
-    EXPECT_NE(read_bytes(pl).find("'shape': (3,)"), std::string::npos);
+    EXPECT_NE(read_all(pl).find("'shape': (3,)"), std::string::npos);
     int *lab = nullptr;
     ASSERT_EQ(ghm_npy_read_labels(pl.c_str(), &lab, &n, &e), 0) << e.msg;
     ASSERT_EQ(n, 3);

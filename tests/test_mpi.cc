@@ -33,12 +33,7 @@ extern "C" {
 
 namespace {
 
-using ghm_test::tmpdir;
-using ghm_test::rmrf;
-using ghm_test::exists;
-using ghm_test::read_all;
-using ghm_test::shell;
-using ghm_test::on_path;
+using namespace ghm_test; // every helper of test_util.h
 
 // 6 runs (3 margins x 2 seeds) of a tiny MLP on synthetic 8x8 images; a run
 // takes a few milliseconds
