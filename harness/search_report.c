@@ -646,6 +646,7 @@ static int plot_progress(ghm_plot_out *c, const ghm_experiment *e, const sr_data
     ghm_tb cmd;
     ghm_tb_init(&cmd);
     ghm_gp_header(&gp, "search_progress", "Hyper-parameter search: best objective so far", "trial", yl);
+    /* histeps: trial t holds its best-so-far over [t - 0.5, t + 0.5], so the last trial shows too */
     ghm_tb_printf(&gp, "set xrange [0.5:%d.5]\nset xtics 1\n", e->search->trials);
     ghm_tb_puts(&cmd, "plot ");
     int blocks = 0;
@@ -666,7 +667,7 @@ static int plot_progress(ghm_plot_out *c, const ghm_experiment *e, const sr_data
         }
         if (!rows) continue; /* nothing finished yet: no curve */
         ghm_tb_puts(&dat, "\n\n");
-        ghm_tb_printf(&cmd, "%s'search_progress.dat' index %d using 1:2 with steps lw 2 title ",
+        ghm_tb_printf(&cmd, "%s'search_progress.dat' index %d using 1:2 with histeps lw 2 title ",
                       blocks ? ", \\\n     " : "", blocks);
         ghm_gp_str(&cmd, x->label);
         blocks++;
