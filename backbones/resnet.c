@@ -19,6 +19,7 @@
 
 #include "../core/layers.h"
 
+#include <math.h>
 #include <string.h>
 
 static const ghm_param_spec params[] = {
@@ -37,6 +38,7 @@ typedef struct cbn {
     float *y;              /* (cout, B, OH, OW) conv output (BN input) */
     float *z;              /* (cout, B, OH, OW) BN output (ReLU applied in place where the net has one) */
     ghm_conv_dnnl *dn;     /* oneDNN convolution for a batch of the capacity (NULL: reference path) */
+    ghm_conv_dnnl *fz;     /* its inference form with batch norm folded in (and ReLU / residual sum fused) */
     int relu;              /* ReLU after batch norm (set by the forward) */
 } cbn;
 
@@ -70,6 +72,11 @@ typedef struct resnet {
     int cur_dnnl;       /* path of the current pass (and of the last train forward) */
     ghm_dnnl_reorder *to_plain, *to_blocked; /* last block output <-> (64, cap, h, w) */
     float *xpad, *opad; /* (cap, C, H, W) and (cap, dim): inference on fewer images, zero-padded */
+    /* inference with batch norm folded into each convolution (the fz primitives):
+     * w' = w * s, bias = beta - running_mean * s, s = gamma / sqrt(running_var + eps)
+     * per output channel, computed into `fold` before each convolution */
+    int fused;          /* 1: every cbn has its fz */
+    float *fold;        /* the largest cbn's folded weights + bias */
 } resnet;
 
 static int cbn_init(resnet *r, cbn *c, const char *name, int cin, int cout, int k, int stride, int H, int W,
@@ -123,8 +130,10 @@ static void dnnl_free(resnet *r)
 {
     if (r->stats) FOR_CBN(r, {
             ghm_conv_dnnl_destroy(c_->dn);
-            c_->dn = NULL;
+            ghm_conv_dnnl_destroy(c_->fz);
+            c_->dn = c_->fz = NULL;
         });
+    r->fused = 0;
     ghm_dnnl_reorder_destroy(r->to_plain);
     ghm_dnnl_reorder_destroy(r->to_blocked);
     r->to_plain = r->to_blocked = NULL;
@@ -143,6 +152,7 @@ static void destroy(ghm_backbone *b)
     ghm_free(r->col);
     ghm_free(r->xpad);
     ghm_free(r->opad);
+    ghm_free(r->fold);
     free(r);
     b->impl = NULL;
 }
@@ -214,6 +224,20 @@ static int create(ghm_backbone *b, ghm_rng *rng, ghm_error *err)
     return 0;
 }
 
+/* One cbn's fused inference primitive (x blocked except for the stem's input,
+ * y blocked). sum: add the block's shortcut, which y holds; relu: then ReLU.
+ * Grows *ws to its workspace and *fold to its weights + bias. 0 or -1. */
+static int fz_make(resnet *r, cbn *c, int n, int sum, int relu, size_t *ws, size_t *fold)
+{
+    c->fz = ghm_conv_dnnl_create_fused(n, c->cin, c->H, c->W, c->cout, c->k, c->stride, c->pad, c != &r->stem, 1,
+                                       sum, relu);
+    if (!c->fz) return -1;
+    if (ghm_conv_dnnl_ws_size(c->fz) > *ws) *ws = ghm_conv_dnnl_ws_size(c->fz);
+    const size_t f = (size_t)c->cout * c->cin * c->k * c->k + (size_t)c->cout;
+    if (f > *fold) *fold = f;
+    return 0;
+}
+
 /* Make the oneDNN primitives for batches of n (before any step); on any
  * failure none are kept and the reference path runs. Needs r->col_size set to
  * the im2col size: grows it to the largest reorder workspace. */
@@ -235,6 +259,22 @@ static void dnnl_make(ghm_backbone *b, resnet *r, int n)
             if (ok && ghm_conv_dnnl_ws_size(c_->dn) > ws) ws = ghm_conv_dnnl_ws_size(c_->dn);
         }
     });
+    /* the inference primitives: without them inference runs the training primitives and batch norm apart */
+    size_t fold = 0;
+    int fused = ok && !fz_make(r, &r->stem, n, 0, 1, &ws, &fold);
+    for (int i = 0; i < r->nblk && fused; i++) {
+        block *k = &r->blk[i];
+        fused = !fz_make(r, &k->a, n, 0, 1, &ws, &fold) && !fz_make(r, &k->b, n, 1, 1, &ws, &fold) &&
+                (!k->proj || !fz_make(r, &k->s, n, 0, 0, &ws, &fold));
+    }
+    if (fused) {
+        ghm_free(r->fold);
+        fused = (r->fold = ghm_alloc_floats(fold)) != NULL;
+    }
+    if (!fused) FOR_CBN(r, {
+            ghm_conv_dnnl_destroy(c_->fz);
+            c_->fz = NULL;
+        });
     const cbn *last = &r->blk[r->nblk - 1].b;
     if (ok) {
         r->to_plain = ghm_dnnl_reorder_create(n, 64, last->OH, last->OW, 0);
@@ -260,6 +300,7 @@ static void dnnl_make(ghm_backbone *b, resnet *r, int n)
         return;
     }
     r->dnnl = 1;
+    r->fused = fused;
 }
 
 static int ensure(ghm_backbone *b, int n, ghm_error *err)
@@ -358,6 +399,42 @@ static int cbn_backward(resnet *r, cbn *c, float *dz, const float *x, float *dx,
     return 0;
 }
 
+/* Inference on the oneDNN path with batch norm folded into each convolution
+ * (module comment at struct resnet) and the ReLUs and residual sums fused:
+ * one pass over each map instead of three. */
+static int cbn_fused(resnet *r, cbn *c, const float *x, float *y)
+{
+    const int per = c->cin * c->k * c->k;
+    float *w = r->fold, *bias = r->fold + (size_t)c->cout * per;
+    for (int o = 0; o < c->cout; o++) {
+        const float s = c->gamma->data[o] * (1.0f / sqrtf(c->rvar[o] + GHM_BN_EPS));
+        const float *src = c->w->data + (size_t)o * per;
+        float *dst = w + (size_t)o * per;
+        for (int i = 0; i < per; i++) dst[i] = src[i] * s;
+        bias[o] = c->beta->data[o] - c->rmean[o] * s;
+    }
+    return ghm_conv_dnnl_forward_fused(c->fz, r->col, y, x, w, bias);
+}
+
+/* The body of run() for inference on the fused primitives: x (C, n, H, W) in r->xin. Returns the last
+ * block's output (blocked), or NULL when oneDNN fails. */
+static const float *run_fused(resnet *r)
+{
+    if (cbn_fused(r, &r->stem, r->xin, r->stem.z)) return NULL;
+    float *h = r->stem.z;
+    for (int i = 0; i < r->nblk; i++) {
+        block *k = &r->blk[i];
+        /* the sum lands on the shortcut: the projection's output, or the block input itself (which
+         * inference does not read again) */
+        float *o = k->proj ? k->out : h;
+        if (cbn_fused(r, &k->a, h, k->a.z) || (k->proj && cbn_fused(r, &k->s, h, o)) ||
+            cbn_fused(r, &k->b, k->a.z, o))
+            return NULL;
+        h = o;
+    }
+    return h;
+}
+
 /* One pass over n images: x (n, C, H, W) -> out (n, dim). Returns 0, or -1 when oneDNN fails. */
 static int run(ghm_backbone *b, const float *x, int n, float *out, int train)
 {
@@ -365,19 +442,24 @@ static int run(ghm_backbone *b, const float *x, int n, float *out, int train)
     r->cur_dnnl = r->dnnl && n == r->cap;
     const int HW = b->in_h * b->in_w;
     ghm_nchw_to_cbhw(r->xin, x, n, b->in_c, HW);
-    if (cbn_forward(r, &r->stem, r->xin, n, train, 1)) return -1;
-    const float *h = r->stem.z;
-    for (int i = 0; i < r->nblk; i++) {
-        block *k = &r->blk[i];
-        if (cbn_forward(r, &k->a, h, n, train, 1) || cbn_forward(r, &k->b, k->a.z, n, train, 0)) return -1;
-        const float *sc = h;
-        if (k->proj) {
-            if (cbn_forward(r, &k->s, h, n, train, 0)) return -1;
-            sc = k->s.z;
+    const float *h;
+    if (r->cur_dnnl && r->fused && !train) {
+        if (!(h = run_fused(r))) return -1;
+    } else {
+        if (cbn_forward(r, &r->stem, r->xin, n, train, 1)) return -1;
+        h = r->stem.z;
+        for (int i = 0; i < r->nblk; i++) {
+            block *k = &r->blk[i];
+            if (cbn_forward(r, &k->a, h, n, train, 1) || cbn_forward(r, &k->b, k->a.z, n, train, 0)) return -1;
+            const float *sc = h;
+            if (k->proj) {
+                if (cbn_forward(r, &k->s, h, n, train, 0)) return -1;
+                sc = k->s.z;
+            }
+            const size_t m = act(&k->b) * n;
+            ghm_add_relu_forward(k->out, k->b.z, sc, m);
+            h = k->out;
         }
-        const size_t m = act(&k->b) * n;
-        ghm_add_relu_forward(k->out, k->b.z, sc, m);
-        h = k->out;
     }
     const block *last = &r->blk[r->nblk - 1];
     if (r->cur_dnnl) { /* the global pool reads (64, n, h, w) */

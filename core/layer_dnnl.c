@@ -62,6 +62,9 @@ typedef struct pmem {
 
 struct ghm_conv_dnnl {
     int B, C, H, W, OC, K, stride, pad, OH, OW;
+    int fused;                       /* 1: inference with a bias and post-ops (ghm_conv_dnnl_create_fused) */
+    int sum;                         /* 1: the forward adds to what y holds (a sum post-op) */
+    dnnl_memory_t bias;              /* (OC) bias of the fused forward, bound to the caller's array per call */
     dnnl_primitive_t fwd, bwd_data, bwd_w;
     pmem src, dst, w_fwd;            /* forward */
     pmem ddst, src_w, dsrc, w_bwd, dw; /* backward (diff_src in src_w's place when the layouts match) */
@@ -186,11 +189,11 @@ static void bind_out(pmem *m, float *u)
     if (m->same) dnnl_memory_set_data_handle(m->mem, u);
 }
 
-static int prim_from(dnnl_primitive_t *p, const void *desc, const_dnnl_primitive_desc_t hint,
-                     dnnl_primitive_desc_t *pd_out)
+static int prim_from(dnnl_primitive_t *p, const void *desc, const_dnnl_primitive_attr_t attr,
+                     const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd_out)
 {
     dnnl_primitive_desc_t pd;
-    if (dnnl_primitive_desc_create(&pd, desc, NULL, g_engine, hint) != dnnl_success) return -1;
+    if (dnnl_primitive_desc_create(&pd, desc, attr, g_engine, hint) != dnnl_success) return -1;
     if (dnnl_primitive_create(p, pd) != dnnl_success) {
         dnnl_primitive_desc_destroy(pd);
         return -1;
@@ -205,6 +208,7 @@ void ghm_conv_dnnl_destroy(ghm_conv_dnnl *c)
     if (c->fwd) dnnl_primitive_destroy(c->fwd);
     if (c->bwd_data) dnnl_primitive_destroy(c->bwd_data);
     if (c->bwd_w) dnnl_primitive_destroy(c->bwd_w);
+    if (c->bias) dnnl_memory_destroy(c->bias);
     pmem_free(&c->src);
     pmem_free(&c->dst);
     pmem_free(&c->w_fwd);
@@ -243,22 +247,30 @@ size_t ghm_dnnl_map_size(int B, int C, int H, int W, int blocked)
     return dnnl_memory_desc_get_size(&md) / sizeof(float);
 }
 
-ghm_conv_dnnl *ghm_conv_dnnl_create(int B, int C, int H, int W, int OC, int K, int stride, int pad, int backward,
-                                    int x_blocked, int y_blocked)
+/* fused: inference with a bias, then (sum) y's previous contents added, then (relu) a ReLU, as
+ * oneDNN post-ops; otherwise no bias, training (backward) or inference. */
+static ghm_conv_dnnl *conv_create(int B, int C, int H, int W, int OC, int K, int stride, int pad, int backward,
+                                  int x_blocked, int y_blocked, int fused, int sum, int relu)
 {
     if (!ghm_conv_dnnl_available()) return NULL;
     ghm_conv_dnnl *c = (ghm_conv_dnnl *)calloc(1, sizeof *c);
     if (!c) return NULL;
     c->B = B, c->C = C, c->H = H, c->W = W, c->OC = OC, c->K = K, c->stride = stride, c->pad = pad;
+    c->fused = fused, c->sum = fused && sum;
+    if (fused) backward = 0;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
     c->OH = ghm_conv2d_out(H, K, stride, pad);
     c->OW = ghm_conv2d_out(W, K, stride, pad);
     /* the user's layouts: (C, B, H, W) maps described as (N, C, H, W) with strides, or blocked; weights OIHW */
     const dnnl_dims_t xd = {B, C, H, W}, yd = {B, OC, c->OH, c->OW}, wd = {OC, C, K, K};
     const dnnl_dims_t st = {stride, stride}, pl = {pad, pad},
                       pr = {(c->OH - 1) * stride + K - H - pad, (c->OW - 1) * stride + K - W - pad};
-    dnnl_memory_desc_t ux, uy, uw, ax, ay, aw;
+    const dnnl_dims_t bd = {OC};
+    dnnl_memory_desc_t ux, uy, uw, ax, ay, aw, ub;
     dnnl_primitive_desc_t fpd = NULL, dpd = NULL, wpd = NULL;
-    if (user_md(&ux, B, C, H, W, x_blocked) != dnnl_success ||
+    if (dnnl_memory_desc_init_by_tag(&ub, 1, bd, dnnl_f32, dnnl_a) != dnnl_success ||
+        user_md(&ux, B, C, H, W, x_blocked) != dnnl_success ||
         user_md(&uy, B, OC, c->OH, c->OW, y_blocked) != dnnl_success ||
         dnnl_memory_desc_init_by_tag(&uw, 4, wd, dnnl_f32, dnnl_oihw) != dnnl_success ||
         dnnl_memory_desc_init_by_tag(&ax, 4, xd, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
@@ -267,9 +279,17 @@ ghm_conv_dnnl *ghm_conv_dnnl_create(int B, int C, int H, int W, int OC, int K, i
         goto fail;
     dnnl_convolution_desc_t fd, dd, wdsc;
     if (dnnl_convolution_forward_desc_init(&fd, backward ? dnnl_forward_training : dnnl_forward_inference,
-                                           dnnl_convolution_direct, &ax, &aw, NULL, &ay, st, pl, pr) != dnnl_success)
+                                           dnnl_convolution_direct, &ax, &aw, fused ? &ub : NULL, &ay, st, pl,
+                                           pr) != dnnl_success)
         goto fail;
-    if (prim_from(&c->fwd, &fd, NULL, &fpd)) goto fail;
+    if (fused) {
+        if (dnnl_primitive_attr_create(&attr) != dnnl_success || dnnl_post_ops_create(&po) != dnnl_success ||
+            (c->sum && dnnl_post_ops_append_sum(po, 1.0f) != dnnl_success) ||
+            (relu && dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f) != dnnl_success) ||
+            dnnl_primitive_attr_set_post_ops(attr, po) != dnnl_success)
+            goto fail;
+    }
+    if (prim_from(&c->fwd, &fd, attr, NULL, &fpd)) goto fail;
     {
         const char *impl = NULL;
         dnnl_primitive_desc_query(fpd, dnnl_query_impl_info_str, 0, &impl);
@@ -282,13 +302,19 @@ ghm_conv_dnnl *ghm_conv_dnnl_create(int B, int C, int H, int W, int OC, int K, i
     if (pmem_make(&c->src, fx, &ux, 1, 0, &ws) || pmem_make(&c->dst, fy, &uy, 3, 0, &ws) ||
         pmem_make(&c->w_fwd, fw, &uw, 1, 1, NULL))
         goto fail;
+    if (fused) {
+        const dnnl_memory_desc_t *fb = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 1);
+        if (!fb || !dnnl_memory_desc_equal(fb, &ub) ||
+            dnnl_memory_create(&c->bias, &ub, g_engine, DNNL_MEMORY_NONE) != dnnl_success)
+            goto fail;
+    }
     if (backward) {
         if (dnnl_convolution_backward_data_desc_init(&dd, dnnl_convolution_direct, &ax, &aw, &ay, st, pl, pr) !=
                 dnnl_success ||
             dnnl_convolution_backward_weights_desc_init(&wdsc, dnnl_convolution_direct, &ax, &aw, NULL, &ay, st, pl,
                                                         pr) != dnnl_success)
             goto fail;
-        if (prim_from(&c->bwd_data, &dd, fpd, &dpd) || prim_from(&c->bwd_w, &wdsc, fpd, &wpd)) goto fail;
+        if (prim_from(&c->bwd_data, &dd, NULL, fpd, &dpd) || prim_from(&c->bwd_w, &wdsc, NULL, fpd, &wpd)) goto fail;
         const dnnl_memory_desc_t *dx_md = dnnl_primitive_desc_query_md(dpd, dnnl_query_diff_src_md, 0);
         const dnnl_memory_desc_t *dw_w = dnnl_primitive_desc_query_md(dpd, dnnl_query_weights_md, 0);
         const dnnl_memory_desc_t *dd_md = dnnl_primitive_desc_query_md(dpd, dnnl_query_diff_dst_md, 0);
@@ -310,13 +336,29 @@ ghm_conv_dnnl *ghm_conv_dnnl_create(int B, int C, int H, int W, int OC, int K, i
     dnnl_primitive_desc_destroy(fpd);
     if (dpd) dnnl_primitive_desc_destroy(dpd);
     if (wpd) dnnl_primitive_desc_destroy(wpd);
+    if (po) dnnl_post_ops_destroy(po);
+    if (attr) dnnl_primitive_attr_destroy(attr);
     return c;
 fail:
+    if (po) dnnl_post_ops_destroy(po);
+    if (attr) dnnl_primitive_attr_destroy(attr);
     if (fpd) dnnl_primitive_desc_destroy(fpd);
     if (dpd) dnnl_primitive_desc_destroy(dpd);
     if (wpd) dnnl_primitive_desc_destroy(wpd);
     ghm_conv_dnnl_destroy(c);
     return NULL;
+}
+
+ghm_conv_dnnl *ghm_conv_dnnl_create(int B, int C, int H, int W, int OC, int K, int stride, int pad, int backward,
+                                    int x_blocked, int y_blocked)
+{
+    return conv_create(B, C, H, W, OC, K, stride, pad, backward, x_blocked, y_blocked, 0, 0, 0);
+}
+
+ghm_conv_dnnl *ghm_conv_dnnl_create_fused(int B, int C, int H, int W, int OC, int K, int stride, int pad,
+                                          int x_blocked, int y_blocked, int sum, int relu)
+{
+    return conv_create(B, C, H, W, OC, K, stride, pad, 0, x_blocked, y_blocked, 1, sum, relu);
 }
 
 const char *ghm_conv_dnnl_impl(const ghm_conv_dnnl *c)
@@ -330,16 +372,31 @@ const char *ghm_conv_dnnl_impl(const ghm_conv_dnnl *c)
 
 size_t ghm_conv_dnnl_ws_size(const ghm_conv_dnnl *c) { return c ? c->ws : 0; }
 
-int ghm_conv_dnnl_forward(ghm_conv_dnnl *c, float *ws, float *y, const float *x, const float *w)
+static void set_bias(ghm_conv_dnnl *c, const float *bias) { dnnl_memory_set_data_handle(c->bias, (void *)bias); }
+
+static int forward_run(ghm_conv_dnnl *c, float *ws, float *y, const float *x, const float *w, const float *bias)
 {
     pmem_bind(&c->src, ws);
     pmem_bind(&c->dst, ws);
     if (to_prim(&c->src, x) || weights_to_prim(&c->w_fwd, w)) return -1;
     bind_out(&c->dst, y);
-    const dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, c->src.mem}, {DNNL_ARG_WEIGHTS, c->w_fwd.mem},
-                                  {DNNL_ARG_DST, c->dst.mem}};
-    if (exec(c->fwd, 3, a) || from_prim(&c->dst, y)) return -1;
+    if (c->sum && to_prim(&c->dst, y)) return -1; /* the sum post-op reads y in the primitive's layout */
+    if (c->fused) set_bias(c, bias);
+    const dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, c->src.mem}, {DNNL_ARG_WEIGHTS, c->w_fwd.mem},
+                                  {DNNL_ARG_DST, c->dst.mem}, {DNNL_ARG_BIAS, c->bias}};
+    if (exec(c->fwd, c->fused ? 4 : 3, a) || from_prim(&c->dst, y)) return -1;
     return 0;
+}
+
+int ghm_conv_dnnl_forward(ghm_conv_dnnl *c, float *ws, float *y, const float *x, const float *w)
+{
+    return c->fused ? -1 : forward_run(c, ws, y, x, w, NULL);
+}
+
+int ghm_conv_dnnl_forward_fused(ghm_conv_dnnl *c, float *ws, float *y, const float *x, const float *w,
+                                const float *bias)
+{
+    return c->fused ? forward_run(c, ws, y, x, w, bias) : -1;
 }
 
 int ghm_conv_dnnl_backward(ghm_conv_dnnl *c, float *ws, float *dx, float *dw, const float *dy, const float *x,
@@ -427,6 +484,19 @@ void ghm_dnnl_reorder_destroy(ghm_dnnl_reorder *o) { (void)o; }
 int ghm_dnnl_reorder_run(ghm_dnnl_reorder *o, float *dst, const float *src)
 {
     (void)o, (void)dst, (void)src;
+    return -1;
+}
+ghm_conv_dnnl *ghm_conv_dnnl_create_fused(int B, int C, int H, int W, int OC, int K, int stride, int pad,
+                                          int x_blocked, int y_blocked, int sum, int relu)
+{
+    (void)B, (void)C, (void)H, (void)W, (void)OC, (void)K, (void)stride, (void)pad;
+    (void)x_blocked, (void)y_blocked, (void)sum, (void)relu;
+    return NULL;
+}
+int ghm_conv_dnnl_forward_fused(ghm_conv_dnnl *c, float *ws, float *y, const float *x, const float *w,
+                                const float *bias)
+{
+    (void)c, (void)ws, (void)y, (void)x, (void)w, (void)bias;
     return -1;
 }
 void ghm_conv_dnnl_destroy(ghm_conv_dnnl *c) { (void)c; }

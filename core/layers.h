@@ -103,8 +103,8 @@ void ghm_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const
  * weights, and reorders internally into the layouts oneDNN's kernels use.
  * Results equal the reference up to float rounding (a different summation
  * order; tests/test_layers_dnnl.cc states the tolerance) and are identical from
- * run to run for a fixed thread count. No bias (the residual network's
- * convolutions feed batch norm). */
+ * run to run for a fixed thread count. No bias in training (the residual
+ * network's convolutions feed batch norm); the fused inference form has one. */
 typedef struct ghm_conv_dnnl ghm_conv_dnnl;
 /* 1 when oneDNN is built in and its CPU engine starts. */
 int ghm_conv_dnnl_available(void);
@@ -132,6 +132,16 @@ const char *ghm_conv_dnnl_impl(const ghm_conv_dnnl *c);
 size_t ghm_conv_dnnl_ws_size(const ghm_conv_dnnl *c);
 /* y = conv(x, w). Returns 0, or -1 on a oneDNN failure. */
 int ghm_conv_dnnl_forward(ghm_conv_dnnl *c, float *ws, float *y, const float *x, const float *w);
+/* Inference with what follows the convolution fused in, as oneDNN post-ops:
+ * y = relu?(conv(x, w) + bias (+ y's previous contents when sum)), bias (OC).
+ * A batch norm with fixed statistics folds into w and bias (the residual
+ * network's inference path). Layouts as ghm_conv_dnnl_create; no backward.
+ * NULL when oneDNN is unavailable or has no fast kernel for the shape. */
+ghm_conv_dnnl *ghm_conv_dnnl_create_fused(int B, int C, int H, int W, int OC, int K, int stride, int pad,
+                                          int x_blocked, int y_blocked, int sum, int relu);
+/* The forward of a fused primitive (ghm_conv_dnnl_forward refuses those, and this the others). 0 or -1. */
+int ghm_conv_dnnl_forward_fused(ghm_conv_dnnl *c, float *ws, float *y, const float *x, const float *w,
+                                const float *bias);
 /* dy -> dx (C, B, H, W), dw (OC, C, K, K) (overwritten; either may be NULL), x the
  * forward input, w the weights. 0 or -1. */
 int ghm_conv_dnnl_backward(ghm_conv_dnnl *c, float *ws, float *dx, float *dw, const float *dy, const float *x,

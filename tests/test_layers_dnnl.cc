@@ -1,5 +1,6 @@
 // oneDNN backend (core/layer_dnnl.c) against the reference layers: convolution
-// forward / input and weight gradients in both layouts, the batch norm (+ ReLU)
+// forward / input and weight gradients in both layouts, the fused inference form
+// (bias, residual sum, ReLU as post-ops; inference only, so no gradient to check), the batch norm (+ ReLU)
 // kernel for oneDNN's blocked maps (core/layers.c), finite-difference checks of
 // both, and run-to-run identity.
 //
@@ -142,6 +143,63 @@ TEST_P(DnnlConv, MatchesReferenceBlockedLayout)
     expect_close(dw, dwr, 2e-4, "dw");
     for (auto *o : {xin, xout, yin, yout}) ghm_dnnl_reorder_destroy(o);
     ghm_conv_dnnl_destroy(c);
+}
+
+// The fused inference form (batch norm folded into w and bias, then the residual sum and ReLU as
+// post-ops): y = relu?(conv(x, w) + bias (+ y0)) equals the reference convolution with bias followed
+// by the reference add and ReLU, in the plain layout (the sum then goes through oneDNN's reorder of
+// y0 into its layout) and in the blocked one (y0 read in place); the same bits when run again.
+TEST_P(DnnlConv, FusedInferenceMatchesReference)
+{
+    NEED_DNNL();
+    const Shape s = GetParam();
+    const int OH = ghm_conv2d_out(s.H, s.K, s.S, s.P);
+    auto x = rand_vec((size_t)s.C * s.B * s.H * s.H, 7), w = rand_vec((size_t)s.OC * s.C * s.K * s.K, 8),
+         bias = rand_vec((size_t)s.OC, 9), y0 = rand_vec((size_t)s.OC * s.B * OH * OH, 10);
+    std::vector<float> col(ghm_conv2d_col_size(s.C, s.K, OH, OH, s.B)), conv(y0.size());
+    ghm_conv2d_forward(conv.data(), col.data(), x.data(), w.data(), bias.data(), s.B, s.C, s.H, s.H, s.OC, s.K, s.S,
+                       s.P, s.B);
+    for (int blocked = 0; blocked < 2; blocked++)
+        for (int sum = 0; sum < 2; sum++)
+            for (int relu = 0; relu < 2; relu++) {
+                SCOPED_TRACE(testing::Message() << "blocked " << blocked << " sum " << sum << " relu " << relu);
+                std::vector<float> ref(conv);
+                for (size_t i = 0; i < ref.size(); i++) {
+                    if (sum) ref[i] += y0[i];
+                    if (relu && ref[i] < 0.0f) ref[i] = 0.0f;
+                }
+                ghm_conv_dnnl *c = ghm_conv_dnnl_create_fused(s.B, s.C, s.H, s.H, s.OC, s.K, s.S, s.P, blocked,
+                                                              blocked, sum, relu);
+                ASSERT_NE(c, nullptr);
+                // a fused primitive has no bias-free forward and no backward
+                std::vector<float> ws(ghm_conv_dnnl_ws_size(c) + 1), y(y0.size());
+                EXPECT_EQ(-1, ghm_conv_dnnl_forward(c, ws.data(), y.data(), x.data(), w.data()));
+                EXPECT_EQ(-1, ghm_conv_dnnl_backward(c, ws.data(), nullptr, w.data(), y0.data(), x.data(), w.data()));
+                std::vector<float> got(y0.size()), again(y0.size());
+                for (auto *out : {&got, &again}) {
+                    if (!blocked) {
+                        *out = y0;
+                        ASSERT_EQ(0, ghm_conv_dnnl_forward_fused(c, ws.data(), out->data(), x.data(), w.data(),
+                                                                 bias.data()));
+                        continue;
+                    }
+                    ghm_dnnl_reorder *xin = ghm_dnnl_reorder_create(s.B, s.C, s.H, s.H, 1),
+                                     *yin = ghm_dnnl_reorder_create(s.B, s.OC, OH, OH, 1),
+                                     *yout = ghm_dnnl_reorder_create(s.B, s.OC, OH, OH, 0);
+                    ASSERT_TRUE(xin && yin && yout);
+                    std::vector<float> xb(ghm_dnnl_map_size(s.B, s.C, s.H, s.H, 1)),
+                        yb(ghm_dnnl_map_size(s.B, s.OC, OH, OH, 1));
+                    ASSERT_EQ(0, ghm_dnnl_reorder_run(xin, xb.data(), x.data()));
+                    ASSERT_EQ(0, ghm_dnnl_reorder_run(yin, yb.data(), y0.data()));
+                    ASSERT_EQ(0,
+                              ghm_conv_dnnl_forward_fused(c, ws.data(), yb.data(), xb.data(), w.data(), bias.data()));
+                    ASSERT_EQ(0, ghm_dnnl_reorder_run(yout, out->data(), yb.data()));
+                    for (auto *o : {xin, yin, yout}) ghm_dnnl_reorder_destroy(o);
+                }
+                expect_close(got, ref, 2e-4, "fused y");
+                EXPECT_EQ(0, std::memcmp(got.data(), again.data(), sizeof(float) * got.size()));
+                ghm_conv_dnnl_destroy(c);
+            }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, DnnlConv,
