@@ -383,6 +383,60 @@ void ghm_batchnorm_blocked_backward(float *dx, float *dgamma, float *dbeta, cons
         bnb_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, z, B, C, HW, 2);
 }
 
+#define WGRAD_MAX_PLANE 4096
+
+/* acc[kh * K + kw] = sum over the output positions of g (8 channels) * the input under tap (kh, kw) of
+ * one zero-padded image xp (row length WP); K a literal at the hot call, so acc stays in registers */
+static inline void wgrad_image(bnb_v8 *acc, const float *g, const float *xp, int OH, int OW, int WP, int stride,
+                               int blk, const int K)
+{
+    for (int k = 0; k < K * K; k++) acc[k] = v8_set(0.0f);
+    for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+            const bnb_v8 gv = v8_ld(g + ((size_t)oh * OW + ow) * blk);
+            const float *xr = xp + (size_t)oh * stride * WP + (size_t)ow * stride;
+            for (int kh = 0; kh < K; kh++)
+                for (int kw = 0; kw < K; kw++) acc[kh * K + kw] += gv * v8_set(xr[kh * WP + kw]);
+        }
+}
+
+int ghm_conv2d_wgrad_few_in(float *dw, const float *dy, const float *x, int B, int C, int H, int W, int OC, int K,
+                            int stride, int pad, int blk)
+{
+    const int HP = H + 2 * pad, WP = W + 2 * pad, KK = K * K;
+    if (K < 1 || K > 5 || (size_t)HP * WP > WGRAD_MAX_PLANE || (blk != 8 && blk != 16) || OC % blk) return -1;
+    const int OH = ghm_conv2d_out(H, K, stride, pad), OW = ghm_conv2d_out(W, K, stride, pad);
+    const size_t plane = (size_t)OH * OW * blk, nstride = (size_t)(OC / blk) * plane;
+    const int groups = OC / 8; /* 8 output channels each: (channel block, half of a 16-block) */
+#pragma omp parallel for schedule(static)
+    for (int gi = 0; gi < groups; gi++) {
+        const int cb = gi * 8 / blk, off = gi * 8 % blk;
+        float xp[WGRAD_MAX_PLANE]; /* one image's channel, zero-padded */
+        memset(xp, 0, sizeof(float) * (size_t)HP * WP);
+        for (int c = 0; c < C; c++) {
+            double tot[25][8] = {{0}};
+            for (int b = 0; b < B; b++) {
+                const float *xs = x + ((size_t)c * B + b) * H * W;
+                for (int i = 0; i < H; i++) memcpy(xp + (size_t)(i + pad) * WP + pad, xs + (size_t)i * W, sizeof(float) * W);
+                const float *g = dy + (size_t)b * nstride + (size_t)cb * plane + off;
+                bnb_v8 acc[25];
+                if (K == 3)
+                    wgrad_image(acc, g, xp, OH, OW, WP, stride, blk, 3);
+                else
+                    wgrad_image(acc, g, xp, OH, OW, WP, stride, blk, K);
+                for (int k = 0; k < KK; k++) {
+                    float a[8];
+                    v8_st(a, acc[k]);
+                    for (int j = 0; j < 8; j++) tot[k][j] += a[j];
+                }
+            }
+            for (int k = 0; k < KK; k++)
+                for (int j = 0; j < 8; j++) dw[((size_t)(gi * 8 + j) * C + c) * KK + k] = (float)tot[k][j];
+        }
+    }
+    return 0;
+}
+
 void ghm_add_forward(float *y, const float *a, const float *b, size_t n)
 {
 #pragma omp parallel for schedule(static) if (n > 65536)

@@ -229,6 +229,17 @@ void ghm_batchnorm_blocked_backward(float *dx, float *dgamma, float *dbeta, cons
                                     const float *mean, const float *invstd, const float *gamma, const float *z, int B,
                                     int C, int HW, int blk);
 
+/* Weight gradient of a convolution with few input channels (the residual
+ * network's stem), where oneDNN's kernel reaches a tenth of its usual speed:
+ * x (C, B, H, W) plain, dy (B, OC/blk, OH*OW, blk) blocked as above (blk 8 or
+ * 16, OC a multiple of it) -> dw (OC, C, K, K), overwritten. Per output
+ * channel: a float sum over each image's positions, then a double sum over
+ * the images; one thread per 8 output channels, so the numbers do not depend on
+ * the thread count. Returns 0, or -1 (nothing written) when the shape is out of
+ * its range: K > 5 or a padded plane over 4096 floats. */
+int ghm_conv2d_wgrad_few_in(float *dw, const float *dy, const float *x, int B, int C, int H, int W, int OC, int K,
+                            int stride, int pad, int blk);
+
 /* ---- residual add: y = a + b; backward passes dy to both branches ------- */
 void ghm_add_forward(float *y, const float *a, const float *b, size_t n);
 /* da += dy when accumulate, else da = dy (da may be NULL). */

@@ -329,6 +329,47 @@ TEST_P(BlockedBatchNorm, MatchesReferenceAndGradients)
 
 INSTANTIATE_TEST_SUITE_P(Relu, BlockedBatchNorm, ::testing::Values(0, 1));
 
+// Weight gradient for few input channels (the stem) from a blocked dy: equal to the reference
+// im2col + sgemm backward, and to finite differences of <conv(x, w), r> (r the output gradient), for
+// both block sizes, one and three input channels, stride 1 and 2, K 3 and 5. Needs no oneDNN.
+TEST(ConvWgradFewIn, MatchesReferenceAndFiniteDifferences)
+{
+    struct Case {
+        int B, C, H, OC, K, S, P, blk;
+    };
+    for (Case t : {Case{3, 1, 7, 16, 3, 1, 1, 8}, Case{3, 1, 7, 16, 3, 1, 1, 16}, Case{2, 3, 6, 16, 3, 1, 1, 8},
+                   Case{2, 3, 9, 32, 3, 2, 1, 16}, Case{2, 1, 8, 8, 5, 1, 2, 8}}) {
+        SCOPED_TRACE(testing::Message() << "C " << t.C << " K " << t.K << " stride " << t.S << " blk " << t.blk);
+        const int OH = ghm_conv2d_out(t.H, t.K, t.S, t.P), HW = OH * OH;
+        auto x = rand_vec((size_t)t.C * t.B * t.H * t.H, 61), w = rand_vec((size_t)t.OC * t.C * t.K * t.K, 62),
+             r = rand_vec((size_t)t.OC * t.B * HW, 63);
+        std::vector<float> rb(r.size()); // (OC, B, OH*OW) -> (B, OC/blk, OH*OW, blk)
+        for (int o = 0; o < t.OC; o++)
+            for (int b = 0; b < t.B; b++)
+                for (int i = 0; i < HW; i++)
+                    rb[(((size_t)b * (t.OC / t.blk) + o / t.blk) * HW + i) * t.blk + o % t.blk] =
+                        r[((size_t)o * t.B + b) * HW + i];
+        std::vector<float> dw(w.size(), 7.0f), dwr(w.size()), col(ghm_conv2d_col_size(t.C, t.K, OH, OH, t.B));
+        ASSERT_EQ(0, ghm_conv2d_wgrad_few_in(dw.data(), rb.data(), x.data(), t.B, t.C, t.H, t.H, t.OC, t.K, t.S, t.P,
+                                             t.blk));
+        ghm_conv2d_backward(nullptr, dwr.data(), nullptr, r.data(), x.data(), w.data(), col.data(), 0, t.B, t.C, t.H,
+                            t.H, t.OC, t.K, t.S, t.P, t.B);
+        expect_close(dw, dwr, 1e-5, "dw");
+        std::vector<float> y(r.size());
+        check_grad("dw", w, dw, [&] {
+            ghm_conv2d_forward(y.data(), col.data(), x.data(), w.data(), nullptr, t.B, t.C, t.H, t.H, t.OC, t.K, t.S,
+                               t.P, t.B);
+            return dot(y, r);
+        });
+    }
+    // out of range: nothing written, -1
+    std::vector<float> dw(16 * 49, 1.0f), dy(8 * 16 * 64), x(8 * 64);
+    EXPECT_EQ(-1, ghm_conv2d_wgrad_few_in(dw.data(), dy.data(), x.data(), 8, 1, 8, 8, 16, 7, 1, 3, 8));
+    EXPECT_EQ(-1, ghm_conv2d_wgrad_few_in(dw.data(), dy.data(), x.data(), 8, 1, 8, 8, 12, 3, 1, 1, 8));
+    EXPECT_EQ(-1, ghm_conv2d_wgrad_few_in(dw.data(), dy.data(), x.data(), 1, 1, 70, 70, 16, 3, 1, 1, 8));
+    EXPECT_EQ(1.0f, dw[0]);
+}
+
 // The blocked batch norm kernel for both block sizes (8: AVX2, 16: AVX-512), whichever oneDNN would pick
 // here: blocked maps made by hand, (B, C/blk, HW, blk), compared with the reference layers in training and
 // inference, backward with and without the ReLU mask; HW = 13 runs the vector loops' tails too.
