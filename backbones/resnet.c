@@ -27,17 +27,20 @@ static const ghm_param_spec params[] = {
 
 #define COL_BUDGET ((size_t)4 << 20) /* floats of im2col workspace (16 MB) */
 #define EVAL_CHUNK 64
-/* Images per inference pass on the fused primitives: the maps of 32 images
- * (1.6 MB for the first stage) stay in cache from one convolution to the next,
- * those of a 120-image batch (6 MB each) do not; measured 1.18x faster on
- * this project's machine (ghm bench embed, batch 30 against 120, 6 of 6 pairs). */
-#define FUSED_BATCH 32
+/* Images per inference pass on the fused primitives: the maps of 64 images
+ * (3.2 MB for the first stage) stay in cache from one convolution to the next,
+ * those of a 120-image batch (6 MB each) do not. Measured on this project's
+ * machine (ghm bench embed, 2 threads): 30-image passes 1.18x faster than
+ * 120-image ones (6 of 6 pairs); 64 and 32 within the VM's noise of each
+ * other (oneDNN's own timings favour 64 by 15%), 48 slower. */
+#define FUSED_BATCH 64
 
 /* conv (no bias) + batch norm. */
 typedef struct cbn {
     ghm_tensor *w, *gamma, *beta;
     float *rmean, *rvar;   /* (cout) running statistics */
     float *mean, *invstd;  /* (cout) batch statistics of the last train forward */
+    float *fbias;          /* (cout) bias of the folded batch norm (inference) */
     int cin, cout, k, stride, pad, H, W, OH, OW;
     int chunk;             /* images per im2col chunk */
     float *y;              /* (cout, B, OH, OW) conv output (BN input) */
@@ -79,11 +82,12 @@ typedef struct resnet {
     float *xpad, *opad; /* (cap, C, H, W) and (cap, dim): inference on fewer images, zero-padded */
     /* inference with batch norm folded into each convolution (the fz primitives):
      * w' = w * s, bias = beta - running_mean * s, s = gamma / sqrt(running_var + eps)
-     * per output channel, computed into `fold` before each convolution */
+     * per output channel (cbn_fold), once per inference call where the primitives keep the weights */
     int fused;          /* 1: every cbn has its fz, made for batches of fcap images */
+    int kept;           /* 1: every fz holds the folded weights of the current inference call */
     int fcap;           /* min(cap, FUSED_BATCH) */
     ghm_dnnl_reorder *to_plain_f; /* to_plain for fcap images */
-    float *fold;        /* the largest cbn's folded weights + bias */
+    float *fold;        /* the largest cbn's folded weights */
 } resnet;
 
 static int cbn_init(resnet *r, cbn *c, const char *name, int cin, int cout, int k, int stride, int H, int W,
@@ -213,9 +217,9 @@ static int create(ghm_backbone *b, ghm_rng *rng, ghm_error *err)
     }
     ghm_init_uniform_fan_in(r->fw->data, r->fw->n, 64, rng);
     ghm_init_uniform_fan_in(r->fb->data, r->fb->n, 64, rng);
-    /* statistics: 4 arrays of cout per cbn */
+    /* statistics: 4 arrays of cout per cbn, and the folded bias */
     size_t ns = 0;
-    FOR_CBN(r, ns += 4 * (size_t)c_->cout);
+    FOR_CBN(r, ns += 5 * (size_t)c_->cout);
     r->stats = ghm_alloc_floats(ns);
     if (!r->stats) {
         destroy(b);
@@ -227,22 +231,23 @@ static int create(ghm_backbone *b, ghm_rng *rng, ghm_error *err)
         c_->rvar = p + c_->cout;
         c_->mean = p + 2 * c_->cout;
         c_->invstd = p + 3 * c_->cout;
+        c_->fbias = p + 4 * c_->cout;
         for (int q = 0; q < c_->cout; q++) c_->rvar[q] = 1.0f;
-        p += 4 * (size_t)c_->cout;
+        p += 5 * (size_t)c_->cout;
     });
     return 0;
 }
 
 /* One cbn's fused inference primitive (x blocked except for the stem's input,
  * y blocked). sum: add the block's shortcut, which y holds; relu: then ReLU.
- * Grows *ws to its workspace and *fold to its weights + bias. 0 or -1. */
+ * Grows *ws to its workspace and *fold to its weights. 0 or -1. */
 static int fz_make(resnet *r, cbn *c, int n, int sum, int relu, size_t *ws, size_t *fold)
 {
     c->fz = ghm_conv_dnnl_create_fused(n, c->cin, c->H, c->W, c->cout, c->k, c->stride, c->pad, c != &r->stem, 1,
                                        sum, relu);
     if (!c->fz) return -1;
     if (ghm_conv_dnnl_ws_size(c->fz) > *ws) *ws = ghm_conv_dnnl_ws_size(c->fz);
-    const size_t f = (size_t)c->cout * c->cin * c->k * c->k + (size_t)c->cout;
+    const size_t f = (size_t)c->cout * c->cin * c->k * c->k;
     if (f > *fold) *fold = f;
     return 0;
 }
@@ -421,18 +426,35 @@ static int cbn_backward(resnet *r, cbn *c, float *dz, const float *x, float *dx,
 /* Inference on the oneDNN path with batch norm folded into each convolution
  * (module comment at struct resnet) and the ReLUs and residual sums fused:
  * one pass over each map instead of three. */
-static int cbn_fused(resnet *r, cbn *c, const float *x, float *y)
+/* the folded weights into r->fold (returned) and bias into c->fbias */
+static const float *cbn_fold(resnet *r, cbn *c)
 {
     const int per = c->cin * c->k * c->k;
-    float *w = r->fold, *bias = r->fold + (size_t)c->cout * per;
+    float *w = r->fold;
     for (int o = 0; o < c->cout; o++) {
         const float s = c->gamma->data[o] * (1.0f / sqrtf(c->rvar[o] + GHM_BN_EPS));
         const float *src = c->w->data + (size_t)o * per;
         float *dst = w + (size_t)o * per;
         for (int i = 0; i < per; i++) dst[i] = src[i] * s;
-        bias[o] = c->beta->data[o] - c->rmean[o] * s;
+        c->fbias[o] = c->beta->data[o] - c->rmean[o] * s;
     }
-    return ghm_conv_dnnl_forward_fused(c->fz, r->col, y, x, w, bias);
+    return w;
+}
+
+/* Before an inference call's passes: fold every cbn once and leave the weights in its primitive
+ * (r->kept), or, where a primitive cannot keep them, fold again in every pass. */
+static void fold_all(resnet *r)
+{
+    r->kept = 1;
+    FOR_CBN(r, {
+        if (ghm_conv_dnnl_set_weights(c_->fz, cbn_fold(r, c_))) r->kept = 0;
+    });
+}
+
+static int cbn_fused(resnet *r, cbn *c, const float *x, float *y)
+{
+    const float *w = r->kept ? NULL : cbn_fold(r, c);
+    return ghm_conv_dnnl_forward_fused(c->fz, r->col, y, x, w, c->fbias);
 }
 
 /* The body of run() for inference on the fused primitives: x (C, n, H, W) in r->xin. Returns the last
@@ -470,14 +492,23 @@ static int run(ghm_backbone *b, const float *x, int n, float *out, int train)
         h = r->stem.z;
         for (int i = 0; i < r->nblk; i++) {
             block *k = &r->blk[i];
-            if (cbn_forward(r, &k->a, h, n, train, 1) || cbn_forward(r, &k->b, k->a.z, n, train, 0)) return -1;
             const float *sc = h;
+            if (cbn_forward(r, &k->a, h, n, train, 1)) return -1;
             if (k->proj) {
                 if (cbn_forward(r, &k->s, h, n, train, 0)) return -1;
                 sc = k->s.z;
             }
-            const size_t m = act(&k->b) * n;
-            ghm_add_relu_forward(k->out, k->b.z, sc, m);
+            if (r->cur_dnnl) { /* batch norm, shortcut sum and ReLU in one pass (b.z is not written) */
+                cbn *c = &k->b;
+                c->relu = 0; /* the ReLU after the sum is the block's (backward masks with k->out) */
+                if (ghm_conv_dnnl_forward(c->dn, r->col, c->y, k->a.z, c->w->data)) return -1;
+                ghm_batchnorm_blocked_forward_add_relu(k->out, c->mean, c->invstd, c->rmean, c->rvar, c->y,
+                                                       c->gamma->data, c->beta->data, sc, n, c->cout,
+                                                       c->OH * c->OW, ghm_dnnl_block(), train);
+            } else {
+                if (cbn_forward(r, &k->b, k->a.z, n, train, 0)) return -1;
+                ghm_add_relu_forward(k->out, k->b.z, sc, act(&k->b) * n);
+            }
             h = k->out;
         }
     }
@@ -509,7 +540,10 @@ static int forward(ghm_backbone *b, const float *x, int n, float *out, int train
     int rc = ensure(b, chunk, err);
     if (rc) return rc;
     const int prim = r->fused ? r->fcap : r->cap; /* the batch of the primitives inference runs on */
-    if (r->fused) chunk = r->fcap;
+    if (r->fused) {
+        chunk = r->fcap;
+        fold_all(r);
+    }
     const size_t img = (size_t)b->in_c * b->in_h * b->in_w;
     for (int i = 0; i < n; i += chunk) {
         int m = n - i < chunk ? n - i : chunk;

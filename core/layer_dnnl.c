@@ -378,7 +378,7 @@ static int forward_run(ghm_conv_dnnl *c, float *ws, float *y, const float *x, co
 {
     pmem_bind(&c->src, ws);
     pmem_bind(&c->dst, ws);
-    if (to_prim(&c->src, x) || weights_to_prim(&c->w_fwd, w)) return -1;
+    if (to_prim(&c->src, x) || (w && weights_to_prim(&c->w_fwd, w))) return -1;
     bind_out(&c->dst, y);
     if (c->sum && to_prim(&c->dst, y)) return -1; /* the sum post-op reads y in the primitive's layout */
     if (c->fused) set_bias(c, bias);
@@ -390,7 +390,13 @@ static int forward_run(ghm_conv_dnnl *c, float *ws, float *y, const float *x, co
 
 int ghm_conv_dnnl_forward(ghm_conv_dnnl *c, float *ws, float *y, const float *x, const float *w)
 {
-    return c->fused ? -1 : forward_run(c, ws, y, x, w, NULL);
+    return c->fused || !w ? -1 : forward_run(c, ws, y, x, w, NULL);
+}
+
+int ghm_conv_dnnl_set_weights(ghm_conv_dnnl *c, const float *w)
+{
+    if (!c->fused || c->w_fwd.same) return -1; /* (same: no buffer of its own to keep them in) */
+    return weights_to_prim(&c->w_fwd, w);
 }
 
 int ghm_conv_dnnl_forward_fused(ghm_conv_dnnl *c, float *ws, float *y, const float *x, const float *w,
@@ -497,6 +503,11 @@ int ghm_conv_dnnl_forward_fused(ghm_conv_dnnl *c, float *ws, float *y, const flo
                                 const float *bias)
 {
     (void)c, (void)ws, (void)y, (void)x, (void)w, (void)bias;
+    return -1;
+}
+int ghm_conv_dnnl_set_weights(ghm_conv_dnnl *c, const float *w)
+{
+    (void)c, (void)w;
     return -1;
 }
 void ghm_conv_dnnl_destroy(ghm_conv_dnnl *c) { (void)c; }

@@ -231,15 +231,15 @@ static inline void bnb_lane_dsums(bnb_v8 *sg, bnb_v8 *sgx, const float *x, const
 }
 
 static inline void bnb_forward(float *y, float *mean, float *invstd, float *running_mean, float *running_var,
-                               const float *x, const float *gamma, const float *beta, int B, int C, int HW, int train,
-                               int relu, const int NV)
+                               const float *x, const float *gamma, const float *beta, const float *add, int B, int C,
+                               int HW, int train, int relu, const int NV)
 {
     const int BLK = 8 * NV, CB = C / BLK;
     const size_t plane = (size_t)HW * BLK, nstride = (size_t)CB * plane;
     const double N = (double)B * HW;
 #pragma omp parallel for schedule(static)
     for (int cb = 0; cb < CB; cb++) {
-        float a[16], b0[16];
+        float a[16] = {0}, b0[16] = {0};
         const int c0 = cb * BLK;
         if (train) {
             /* per image its sum and squared deviations from its own mean (float lanes), merged into
@@ -289,11 +289,12 @@ static inline void bnb_forward(float *y, float *mean, float *invstd, float *runn
         }
         for (int n = 0; n < B; n++) {
             const size_t at = (size_t)n * nstride + (size_t)cb * plane;
-            const float *p = x + at;
+            const float *p = x + at, *s = add ? add + at : NULL;
             float *q = y + at;
             for (int i = 0; i < HW; i++, p += BLK, q += BLK)
                 for (int u = 0; u < NV; u++) {
-                    const bnb_v8 t = av[u] * v8_ld(p + 8 * u) + bv[u];
+                    bnb_v8 t = av[u] * v8_ld(p + 8 * u) + bv[u];
+                    if (s) t += v8_ld(s + (size_t)i * BLK + 8 * u);
                     /* ReLU: 0 where t < 0 (NaN passes, as the scalar layers) */
                     v8_st(q + 8 * u, relu ? (bnb_v8)((bnb_v8i)t & ~(t < v8_set(0.0f))) : t);
                 }
@@ -306,9 +307,19 @@ void ghm_batchnorm_blocked_forward(float *y, float *mean, float *invstd, float *
                                    int blk, int train, int relu)
 {
     if (blk == 8)
-        bnb_forward(y, mean, invstd, running_mean, running_var, x, gamma, beta, B, C, HW, train, relu, 1);
+        bnb_forward(y, mean, invstd, running_mean, running_var, x, gamma, beta, NULL, B, C, HW, train, relu, 1);
     else
-        bnb_forward(y, mean, invstd, running_mean, running_var, x, gamma, beta, B, C, HW, train, relu, 2);
+        bnb_forward(y, mean, invstd, running_mean, running_var, x, gamma, beta, NULL, B, C, HW, train, relu, 2);
+}
+
+void ghm_batchnorm_blocked_forward_add_relu(float *y, float *mean, float *invstd, float *running_mean,
+                                            float *running_var, const float *x, const float *gamma, const float *beta,
+                                            const float *add, int B, int C, int HW, int blk, int train)
+{
+    if (blk == 8)
+        bnb_forward(y, mean, invstd, running_mean, running_var, x, gamma, beta, add, B, C, HW, train, 1, 1);
+    else
+        bnb_forward(y, mean, invstd, running_mean, running_var, x, gamma, beta, add, B, C, HW, train, 1, 2);
 }
 
 static inline void bnb_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,

@@ -139,9 +139,13 @@ int ghm_conv_dnnl_forward(ghm_conv_dnnl *c, float *ws, float *y, const float *x,
  * NULL when oneDNN is unavailable or has no fast kernel for the shape. */
 ghm_conv_dnnl *ghm_conv_dnnl_create_fused(int B, int C, int H, int W, int OC, int K, int stride, int pad,
                                           int x_blocked, int y_blocked, int sum, int relu);
-/* The forward of a fused primitive (ghm_conv_dnnl_forward refuses those, and this the others). 0 or -1. */
+/* The forward of a fused primitive (ghm_conv_dnnl_forward refuses those, and this the others). 0 or -1.
+ * w NULL: the weights of the last ghm_conv_dnnl_set_weights (kept in the primitive's layout, so that
+ * several passes with the same weights reorder them once). */
 int ghm_conv_dnnl_forward_fused(ghm_conv_dnnl *c, float *ws, float *y, const float *x, const float *w,
                                 const float *bias);
+/* Keep w (OIHW) for the forwards of fused primitive c that pass no weights. 0, or -1 (keep passing them). */
+int ghm_conv_dnnl_set_weights(ghm_conv_dnnl *c, const float *w);
 /* dy -> dx (C, B, H, W), dw (OC, C, K, K) (overwritten; either may be NULL), x the
  * forward input, w the weights. 0 or -1. */
 int ghm_conv_dnnl_backward(ghm_conv_dnnl *c, float *ws, float *dx, float *dw, const float *dy, const float *x,
@@ -225,6 +229,11 @@ void ghm_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float 
 void ghm_batchnorm_blocked_forward(float *y, float *mean, float *invstd, float *running_mean, float *running_var,
                                    const float *x, const float *gamma, const float *beta, int B, int C, int HW,
                                    int blk, int train, int relu);
+/* The same with a residual sum before the ReLU, in the same pass: y = max(BN(x) + add, 0)
+ * (add a map of the same shape and layout; the residual block's second batch norm). */
+void ghm_batchnorm_blocked_forward_add_relu(float *y, float *mean, float *invstd, float *running_mean,
+                                            float *running_var, const float *x, const float *gamma, const float *beta,
+                                            const float *add, int B, int C, int HW, int blk, int train);
 void ghm_batchnorm_blocked_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                                     const float *mean, const float *invstd, const float *gamma, const float *z, int B,
                                     int C, int HW, int blk);

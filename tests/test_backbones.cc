@@ -316,29 +316,47 @@ TEST(Backbones, ResnetDnnlMatchesReference)
     for (size_t i = 0; i < grads[0].size(); i++) close(grads[1][i], grads[0][i], "gradient");
 }
 
-// Inference on more images than the fused primitives' batch (32): several passes, the last one
-// zero-padded, after a training step on a batch of 40; the same embeddings as the reference path.
+// Inference on more images than the fused primitives' batch (min(batch, 64) = 40 here): several
+// passes, the last one zero-padded, after a training step on a batch of 40; then a second step that
+// changes the weights (plain SGD) and inference again (the folded weights the primitives keep must be
+// the new ones): the same embeddings as the reference path both times.
 TEST(Backbones, ResnetDnnlInferenceInChunksMatchesReference)
 {
     if (!ghm_conv_dnnl_available()) GTEST_SKIP() << "built without oneDNN: only the reference path exists";
-    const int B = 40, M = 77, D = 8;
+    const int B = 40, M = 97, D = 8;
     auto x = rand_vec((size_t)M * 784, 33);
     auto r = rand_vec((size_t)B * D, 34, -1, 1);
-    std::vector<float> inf[2];
+    std::vector<float> inf[2][2];
     for (int path = 0; path < 2; path++) {
         ghm_conv_backend_set(path);
         Net n("resnet", 1, 28, 28, D, 1, B, 6);
         ASSERT_EQ(n.rc, 0) << n.err.msg;
         std::vector<float> e((size_t)B * D);
-        ASSERT_EQ(0, ghm_backbone_forward(n.b, x.data(), B, e.data(), 1, &n.err)) << n.err.msg;
-        ASSERT_EQ(0, ghm_backbone_backward(n.b, r.data(), &n.err)) << n.err.msg;
-        inf[path].resize((size_t)M * D);
-        ASSERT_EQ(0, ghm_backbone_forward(n.b, x.data(), M, inf[path].data(), 0, &n.err)) << n.err.msg;
+        for (int round = 0; round < 2; round++) {
+            ASSERT_EQ(0, ghm_backbone_forward(n.b, x.data(), B, e.data(), 1, &n.err)) << n.err.msg;
+            ASSERT_EQ(0, ghm_backbone_backward(n.b, r.data(), &n.err)) << n.err.msg;
+            if (round == 1) {
+                ghm_tensor **t;
+                const int nt = ghm_backbone_tensors(n.b, &t);
+                for (int i = 0; i < nt; i++)
+                    for (size_t j = 0; j < t[i]->n; j++) t[i]->data[j] -= 0.05f * t[i]->grad[j];
+            }
+            inf[path][round].resize((size_t)M * D);
+            ASSERT_EQ(0, ghm_backbone_forward(n.b, x.data(), M, inf[path][round].data(), 0, &n.err)) << n.err.msg;
+        }
     }
     ghm_conv_backend_set(1);
-    double m = 0;
-    for (float v : inf[0]) m = std::max(m, (double)std::fabs(v));
-    for (size_t i = 0; i < inf[0].size(); i++) ASSERT_NEAR(inf[1][i], inf[0][i], 1e-3 * m + 1e-7) << "[" << i << "]";
+    for (int round = 0; round < 2; round++) {
+        const std::vector<float> &a = inf[1][round], &ref = inf[0][round];
+        double m = 0;
+        for (float v : ref) m = std::max(m, (double)std::fabs(v));
+        for (size_t i = 0; i < ref.size(); i++)
+            ASSERT_NEAR(a[i], ref[i], 1e-3 * m + 1e-7) << "round " << round << " [" << i << "]";
+    }
+    // the step moved the embeddings (else the second comparison would prove nothing)
+    double moved = 0;
+    for (size_t i = 0; i < inf[0][0].size(); i++) moved = std::max(moved, (double)std::fabs(inf[0][1][i] - inf[0][0][i]));
+    EXPECT_GT(moved, 1e-3);
 }
 
 // Same seed and input: the same bits, twice (oneDNN path when built in).

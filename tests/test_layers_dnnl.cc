@@ -372,7 +372,8 @@ TEST(ConvWgradFewIn, MatchesReferenceAndFiniteDifferences)
 
 // The blocked batch norm kernel for both block sizes (8: AVX2, 16: AVX-512), whichever oneDNN would pick
 // here: blocked maps made by hand, (B, C/blk, HW, blk), compared with the reference layers in training and
-// inference, backward with and without the ReLU mask; HW = 13 runs the vector loops' tails too.
+// inference, backward with and without the ReLU mask, the form with the residual sum; HW = 13 runs the
+// vector loops' tails too.
 TEST(BlockedBatchNorm, BothBlockSizesMatchReference)
 {
     const int B = 3, C = 32, HW = 13, N = B * HW;
@@ -426,6 +427,18 @@ TEST(BlockedBatchNorm, BothBlockSizesMatchReference)
                                   beta.data(), C, N, 0);
             if (relu) ghm_relu_forward(yr.data(), yr.data(), yr.size());
             expect_close(from_blocked(yb), yr, 1e-6, "eval y");
+            // with the residual sum before the ReLU (training statistics again, from fresh running ones)
+            auto sc = rand_vec(x.size(), 55);
+            std::vector<float> scb = to_blocked(sc), ya(xb.size()), rma(C, 0.1f), rva(C, 0.9f);
+            ghm_batchnorm_blocked_forward_add_relu(ya.data(), mean.data(), inv.data(), rma.data(), rva.data(),
+                                                   xb.data(), gamma.data(), beta.data(), scb.data(), B, C, HW, blk,
+                                                   1);
+            std::vector<float> rmr2(C, 0.1f), rvr2(C, 0.9f);
+            ghm_batchnorm_forward(yr.data(), meanr.data(), invr.data(), rmr2.data(), rvr2.data(), x.data(),
+                                  gamma.data(), beta.data(), C, N, 1);
+            ghm_add_relu_forward(yr.data(), yr.data(), sc.data(), yr.size());
+            expect_close(from_blocked(ya), yr, 1e-5, "y with the sum");
+            expect_close(rva, rvr2, 1e-6, "running var with the sum");
         }
 }
 
