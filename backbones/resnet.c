@@ -85,7 +85,7 @@ typedef struct resnet {
      * per output channel (cbn_fold), once per inference call where the primitives keep the weights */
     int fused;          /* 1: every cbn has its fz, made for batches of fcap images */
     int kept;           /* 1: every fz holds the folded weights of the current inference call */
-    int fcap;           /* min(cap, FUSED_BATCH) */
+    int fcap;           /* cap split evenly into passes of at most FUSED_BATCH */
     ghm_dnnl_reorder *to_plain_f; /* to_plain for fcap images */
     float *fold;        /* the largest cbn's folded weights */
 } resnet;
@@ -275,7 +275,9 @@ static void dnnl_make(ghm_backbone *b, resnet *r, int n)
     });
     /* the inference primitives: without them inference runs the training primitives and batch norm apart */
     size_t fold = 0;
-    const int fn = n < FUSED_BATCH ? n : FUSED_BATCH;
+    /* passes of at most FUSED_BATCH that split a call of n images evenly (120 -> 2 x 60, not 64 + 56
+     * padded to 64: callers such as the embedding of a dataset pass n at a time) */
+    const int passes = (n + FUSED_BATCH - 1) / FUSED_BATCH, fn = (n + passes - 1) / passes;
     int fused = ok && !fz_make(r, &r->stem, fn, 0, 1, &ws, &fold);
     for (int i = 0; i < r->nblk && fused; i++) {
         block *k = &r->blk[i];
