@@ -27,13 +27,15 @@ static const ghm_param_spec params[] = {
 
 #define COL_BUDGET ((size_t)4 << 20) /* floats of im2col workspace (16 MB) */
 #define EVAL_CHUNK 64
-/* Images per inference pass on the fused primitives: the maps of 64 images
- * (3.2 MB for the first stage) stay in cache from one convolution to the next,
- * those of a 120-image batch (6 MB each) do not. Measured on this project's
- * machine (ghm bench embed, 2 threads): 30-image passes 1.18x faster than
- * 120-image ones (6 of 6 pairs); 64 and 32 within the VM's noise of each
- * other (oneDNN's own timings favour 64 by 15%), 48 slower. */
-#define FUSED_BATCH 64
+/* Images per inference pass on the fused primitives (at most; a call is split
+ * into equal passes): the maps of 20 images (1 MB for the first stage, half
+ * per thread) stay in cache from one convolution to the next, those of a
+ * 120-image batch (6 MB each) do not. Measured on this project's machine
+ * (ghm bench embed --batch 120, 2 threads, alternating runs): passes of 30
+ * images 1.18x faster than passes of 120 (6 of 6 pairs); with equal passes,
+ * 3 x 40 faster than 2 x 60 in 5 of 5 pairs, 6 x 20 faster than 3 x 40 in 5
+ * of 8 (median 6,228 against 5,949 img/s). */
+#define FUSED_BATCH 20
 
 /* conv (no bias) + batch norm. */
 typedef struct cbn {

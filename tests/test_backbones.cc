@@ -316,8 +316,8 @@ TEST(Backbones, ResnetDnnlMatchesReference)
     for (size_t i = 0; i < grads[0].size(); i++) close(grads[1][i], grads[0][i], "gradient");
 }
 
-// Inference on more images than the fused primitives' batch (min(batch, 64) = 40 here): several
-// passes, the last one zero-padded, after a training step on a batch of 40; then a second step that
+// Inference on more images than the fused primitives' batch (40 split into passes of at most 20
+// here): several passes, the last one zero-padded, after a training step on a batch of 40; then a second step that
 // changes the weights (plain SGD) and inference again (the folded weights the primitives keep must be
 // the new ones): the same embeddings as the reference path both times.
 TEST(Backbones, ResnetDnnlInferenceInChunksMatchesReference)
