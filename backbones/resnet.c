@@ -28,13 +28,13 @@ static const ghm_param_spec params[] = {
 #define COL_BUDGET ((size_t)4 << 20) /* floats of im2col workspace (16 MB) */
 #define EVAL_CHUNK 64
 /* Images per inference pass on the fused primitives (at most; a call is split
- * into equal passes): the maps of 20 images (1 MB for the first stage, half
- * per thread) stay in cache from one convolution to the next, those of a
- * 120-image batch (6 MB each) do not. Measured on this project's machine
- * (ghm bench embed --batch 120, 2 threads, alternating runs): passes of 30
- * images 1.18x faster than passes of 120 (6 of 6 pairs); with equal passes,
- * 3 x 40 faster than 2 x 60 in 5 of 5 pairs, 6 x 20 faster than 3 x 40 in 5
- * of 8 (median 6,228 against 5,949 img/s). */
+ * into equal passes): the maps of 16-20 images (about 1 MB for the first
+ * stage, half per thread) stay in cache from one convolution to the next,
+ * those of 64 or 120 images (3-6 MB each) do not. Measured with ghm bench
+ * embed (2 threads, alternating runs; the backbone's batch there is 64):
+ * passes of 30 images 1.18x faster than passes of 64 (6 of 6 pairs); 2 x 32
+ * faster than 1 x 64 in 5 of 5 pairs; 4 x 16 faster than 2 x 32 in 5 of 8
+ * (median 6,228 against 5,949 img/s). */
 #define FUSED_BATCH 20
 
 /* conv (no bias) + batch norm. */
