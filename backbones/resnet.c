@@ -77,10 +77,9 @@ typedef struct resnet {
     /* oneDNN path (core/layers.h), for batches of exactly `cap` images: every
      * map from the stem's output on is in oneDNN's blocked layout (the same
      * buffers: the widths are multiples of its channel block), so no layer
-     * reorders; the last block's output is converted for the global pool */
+     * reorders; the global pool reads the last block's output in that layout */
     int dnnl;           /* 1: the primitives below exist */
     int cur_dnnl;       /* path of the current pass (and of the last train forward) */
-    ghm_dnnl_reorder *to_plain, *to_blocked; /* last block output <-> (64, cap, h, w) */
     float *xpad, *opad; /* (cap, C, H, W) and (cap, dim): inference on fewer images, zero-padded */
     /* inference with batch norm folded into each convolution (the fz primitives):
      * w' = w * s, bias = beta - running_mean * s, s = gamma / sqrt(running_var + eps)
@@ -88,7 +87,6 @@ typedef struct resnet {
     int fused;          /* 1: every cbn has its fz, made for batches of fcap images */
     int kept;           /* 1: every fz holds the folded weights of the current inference call */
     int fcap;           /* cap split evenly into passes of at most FUSED_BATCH */
-    ghm_dnnl_reorder *to_plain_f; /* to_plain for fcap images */
     float *fold;        /* the largest cbn's folded weights */
 } resnet;
 
@@ -147,11 +145,6 @@ static void dnnl_free(resnet *r)
             c_->dn = c_->fz = NULL;
         });
     r->fused = 0;
-    ghm_dnnl_reorder_destroy(r->to_plain);
-    ghm_dnnl_reorder_destroy(r->to_plain_f);
-    r->to_plain_f = NULL;
-    ghm_dnnl_reorder_destroy(r->to_blocked);
-    r->to_plain = r->to_blocked = NULL;
     r->dnnl = 0;
 }
 
@@ -287,22 +280,14 @@ static void dnnl_make(ghm_backbone *b, resnet *r, int n)
                 (!k->proj || !fz_make(r, &k->s, fn, 0, 0, &ws, &fold));
     }
     if (fused) {
-        const cbn *l = &r->blk[r->nblk - 1].b;
         ghm_free(r->fold);
-        fused = (r->fold = ghm_alloc_floats(fold)) != NULL &&
-                (r->to_plain_f = ghm_dnnl_reorder_create(fn, 64, l->OH, l->OW, 0)) != NULL;
+        fused = (r->fold = ghm_alloc_floats(fold)) != NULL;
         r->fcap = fn;
     }
     if (!fused) FOR_CBN(r, {
             ghm_conv_dnnl_destroy(c_->fz);
             c_->fz = NULL;
         });
-    const cbn *last = &r->blk[r->nblk - 1].b;
-    if (ok) {
-        r->to_plain = ghm_dnnl_reorder_create(n, 64, last->OH, last->OW, 0);
-        r->to_blocked = ghm_dnnl_reorder_create(n, 64, last->OH, last->OW, 1);
-        ok = r->to_plain && r->to_blocked;
-    }
     if (ok && ws > r->col_size) {
         float *col = ghm_alloc_floats(ws);
         if (col) {
@@ -517,11 +502,10 @@ static int run(ghm_backbone *b, const float *x, int n, float *out, int train)
         }
     }
     const block *last = &r->blk[r->nblk - 1];
-    if (r->cur_dnnl) { /* the global pool reads (64, n, h, w) */
-        if (ghm_dnnl_reorder_run(fused ? r->to_plain_f : r->to_plain, r->g[0], h)) return -1;
-        h = r->g[0];
-    }
-    ghm_gap_forward(r->pool, h, n, 64, last->b.OH * last->b.OW);
+    if (r->cur_dnnl)
+        ghm_gap_blocked_forward(r->pool, h, n, 64, last->b.OH * last->b.OW, ghm_dnnl_block());
+    else
+        ghm_gap_forward(r->pool, h, n, 64, last->b.OH * last->b.OW);
     ghm_linear_forward(out, r->pool, r->fw->data, r->fb->data, n, 64, b->dim);
     return 0;
 }
@@ -578,12 +562,10 @@ static int backward(ghm_backbone *b, const float *dout, ghm_error *err)
     ghm_linear_backward(r->dpool, r->fw->grad, r->fb->grad, dout, r->pool, r->fw->data, n, 64, b->dim);
     float *g0 = r->g[0], *g1 = r->g[1], *g2 = r->g[2];
     /* g0: dL/d(block output), in the layout of the forward's path */
-    if (r->cur_dnnl) {
-        ghm_gap_backward(g2, r->dpool, n, 64, HW);
-        if (ghm_dnnl_reorder_run(r->to_blocked, g0, g2)) return dnnl_failed(err);
-    } else {
+    if (r->cur_dnnl)
+        ghm_gap_blocked_backward(g0, r->dpool, n, 64, HW, ghm_dnnl_block());
+    else
         ghm_gap_backward(g0, r->dpool, n, 64, HW);
-    }
     for (int i = r->nblk - 1; i >= 0; i--) {
         block *k = &r->blk[i];
         const float *h = i > 0 ? r->blk[i - 1].out : r->stem.z; /* block input */

@@ -394,6 +394,35 @@ void ghm_batchnorm_blocked_backward(float *dx, float *dgamma, float *dbeta, cons
         bnb_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, z, B, C, HW, 2);
 }
 
+void ghm_gap_blocked_forward(float *y, const float *x, int B, int C, int HW, int blk)
+{
+    const float inv = 1.0f / (float)HW;
+    const int CB = C / blk;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int cb = 0; cb < CB; cb++) {
+            const float *p = x + ((size_t)b * CB + cb) * HW * blk;
+            float s[16] = {0};
+            for (int i = 0; i < HW; i++)
+                for (int j = 0; j < blk; j++) s[j] += p[(size_t)i * blk + j];
+            for (int j = 0; j < blk; j++) y[(size_t)b * C + cb * blk + j] = s[j] * inv;
+        }
+}
+
+void ghm_gap_blocked_backward(float *dx, const float *dy, int B, int C, int HW, int blk)
+{
+    const float inv = 1.0f / (float)HW;
+    const int CB = C / blk;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int cb = 0; cb < CB; cb++) {
+            float *p = dx + ((size_t)b * CB + cb) * HW * blk;
+            const float *g = dy + (size_t)b * C + cb * blk;
+            for (int i = 0; i < HW; i++)
+                for (int j = 0; j < blk; j++) p[(size_t)i * blk + j] = g[j] * inv;
+        }
+}
+
 #define WGRAD_MAX_PLANE 4096
 
 /* acc[kh * K + kw] = sum over the output positions of g (8 channels) * the input under tap (kh, kw) of

@@ -238,6 +238,12 @@ void ghm_batchnorm_blocked_backward(float *dx, float *dgamma, float *dbeta, cons
                                     const float *mean, const float *invstd, const float *gamma, const float *z, int B,
                                     int C, int HW, int blk);
 
+/* Global average pool on a blocked map: x (B, C/blk, HW, blk) -> y (B, C), the
+ * same sums in the same order as ghm_gap_forward (so the same bits); backward
+ * dy (B, C) -> dx blocked (overwritten). blk 8 or 16 dividing C. */
+void ghm_gap_blocked_forward(float *y, const float *x, int B, int C, int HW, int blk);
+void ghm_gap_blocked_backward(float *dx, const float *dy, int B, int C, int HW, int blk);
+
 /* Weight gradient of a convolution with few input channels (the residual
  * network's stem), where oneDNN's kernel reaches a tenth of its usual speed:
  * x (C, B, H, W) plain, dy (B, OC/blk, OH*OW, blk) blocked as above (blk 8 or

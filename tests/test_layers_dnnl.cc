@@ -329,6 +329,32 @@ TEST_P(BlockedBatchNorm, MatchesReferenceAndGradients)
 
 INSTANTIATE_TEST_SUITE_P(Relu, BlockedBatchNorm, ::testing::Values(0, 1));
 
+// Global average pool on blocked maps, both block sizes: the same bits as the reference pool on the
+// (C, B, HW) map (same sums, same order), and its backward the reference backward, blocked.
+TEST(GapBlocked, MatchesReferenceBothBlockSizes)
+{
+    const int B = 3, C = 32, HW = 7;
+    auto x = rand_vec((size_t)C * B * HW, 71), dy = rand_vec((size_t)B * C, 72);
+    std::vector<float> yr((size_t)B * C), dxr(x.size());
+    ghm_gap_forward(yr.data(), x.data(), B, C, HW);
+    ghm_gap_backward(dxr.data(), dy.data(), B, C, HW);
+    for (int blk : {8, 16}) {
+        SCOPED_TRACE(testing::Message() << "blk " << blk);
+        auto at = [&](int c, int b, int i) { return (((size_t)b * (C / blk) + c / blk) * HW + i) * blk + c % blk; };
+        std::vector<float> xb(x.size()), y((size_t)B * C), dxb(x.size(), 9.0f);
+        for (int c = 0; c < C; c++)
+            for (int b = 0; b < B; b++)
+                for (int i = 0; i < HW; i++) xb[at(c, b, i)] = x[((size_t)c * B + b) * HW + i];
+        ghm_gap_blocked_forward(y.data(), xb.data(), B, C, HW, blk);
+        EXPECT_EQ(0, std::memcmp(y.data(), yr.data(), sizeof(float) * y.size()));
+        ghm_gap_blocked_backward(dxb.data(), dy.data(), B, C, HW, blk);
+        for (int c = 0; c < C; c++)
+            for (int b = 0; b < B; b++)
+                for (int i = 0; i < HW; i++)
+                    ASSERT_EQ(dxb[at(c, b, i)], dxr[((size_t)c * B + b) * HW + i]) << c << " " << b << " " << i;
+    }
+}
+
 // Weight gradient for few input channels (the stem) from a blocked dy: equal to the reference
 // im2col + sgemm backward, and to finite differences of <conv(x, w), r> (r the output gradient), for
 // both block sizes, one and three input channels, stride 1 and 2, K 3 and 5. Needs no oneDNN.
