@@ -524,7 +524,10 @@ static int forward(ghm_backbone *b, const float *x, int n, float *out, int train
         r->n = n;
         return 0;
     }
-    int chunk = r->cap > EVAL_CHUNK ? r->cap : (n < EVAL_CHUNK ? n : EVAL_CHUNK);
+    /* inference in chunks of the training batch (callers such as the embedding of a dataset pass that
+     * many images at a time, and the passes are made to split it evenly), at least EVAL_CHUNK */
+    const int want = b->max_batch > EVAL_CHUNK ? b->max_batch : EVAL_CHUNK;
+    int chunk = r->cap > want ? r->cap : (n < want ? n : want);
     int rc = ensure(b, chunk, err);
     if (rc) return rc;
     const int prim = r->fused ? r->fcap : r->cap; /* the batch of the primitives inference runs on */
