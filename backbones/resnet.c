@@ -270,8 +270,8 @@ static void dnnl_make(ghm_backbone *b, resnet *r, int n)
     });
     /* the inference primitives: without them inference runs the training primitives and batch norm apart */
     size_t fold = 0;
-    /* passes of at most FUSED_BATCH that split a call of n images evenly (120 -> 2 x 60, not 64 + 56
-     * padded to 64: callers such as the embedding of a dataset pass n at a time) */
+    /* passes of at most FUSED_BATCH that split a call of n images evenly (120 -> 6 x 20; 64 -> 4 x 16, not
+     * 3 x 20 + 4 padded to 20: callers such as the embedding of a dataset pass n at a time) */
     const int passes = (n + FUSED_BATCH - 1) / FUSED_BATCH, fn = (n + passes - 1) / passes;
     int fused = ok && !fz_make(r, &r->stem, fn, 0, 1, &ws, &fold);
     for (int i = 0; i < r->nblk && fused; i++) {
@@ -388,6 +388,23 @@ static int cbn_forward(resnet *r, cbn *c, const float *x, int n, int train, int 
     return 0;
 }
 
+/* A block's second conv + batch norm, then the shortcut sum and the block's ReLU: out =
+ * ReLU(BN(conv(x)) + sc). On the oneDNN path batch norm, sum and ReLU are one pass and c->z is not
+ * written; either way the ReLU belongs to the block (its backward masks with out), not to c. */
+static int cbn_forward_add_relu(resnet *r, cbn *c, const float *x, int n, int train, const float *sc, float *out)
+{
+    if (!r->cur_dnnl) {
+        if (cbn_forward(r, c, x, n, train, 0)) return -1;
+        ghm_add_relu_forward(out, c->z, sc, act(c) * n);
+        return 0;
+    }
+    c->relu = 0;
+    if (ghm_conv_dnnl_forward(c->dn, r->col, c->y, x, c->w->data)) return -1;
+    ghm_batchnorm_blocked_forward_add_relu(out, c->mean, c->invstd, c->rmean, c->rvar, c->y, c->gamma->data,
+                                           c->beta->data, sc, n, c->cout, c->OH * c->OW, ghm_dnnl_block(), train);
+    return 0;
+}
+
 /* dz (cout, B, OH, OW): gradient w.r.t. the BN output (after any ReLU backward),
  * clobbered; x the conv input; dx (cin, B, H, W) or NULL. */
 static int cbn_backward(resnet *r, cbn *c, float *dz, const float *x, float *dx, int n)
@@ -487,17 +504,7 @@ static int run(ghm_backbone *b, const float *x, int n, float *out, int train)
                 if (cbn_forward(r, &k->s, h, n, train, 0)) return -1;
                 sc = k->s.z;
             }
-            if (r->cur_dnnl) { /* batch norm, shortcut sum and ReLU in one pass (b.z is not written) */
-                cbn *c = &k->b;
-                c->relu = 0; /* the ReLU after the sum is the block's (backward masks with k->out) */
-                if (ghm_conv_dnnl_forward(c->dn, r->col, c->y, k->a.z, c->w->data)) return -1;
-                ghm_batchnorm_blocked_forward_add_relu(k->out, c->mean, c->invstd, c->rmean, c->rvar, c->y,
-                                                       c->gamma->data, c->beta->data, sc, n, c->cout,
-                                                       c->OH * c->OW, ghm_dnnl_block(), train);
-            } else {
-                if (cbn_forward(r, &k->b, k->a.z, n, train, 0)) return -1;
-                ghm_add_relu_forward(k->out, k->b.z, sc, act(&k->b) * n);
-            }
+            if (cbn_forward_add_relu(r, &k->b, k->a.z, n, train, sc, k->out)) return -1;
             h = k->out;
         }
     }
