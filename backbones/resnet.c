@@ -413,13 +413,18 @@ static int cbn_backward(resnet *r, cbn *c, float *dz, const float *x, float *dx,
         ghm_batchnorm_blocked_backward(dz, c->gamma->grad, c->beta->grad, dz, c->y, c->mean, c->invstd,
                                        c->gamma->data, c->relu ? c->z : NULL, n, c->cout, c->OH * c->OW,
                                        ghm_dnnl_block());
-        /* the stem (1 or 3 input channels, no input gradient): oneDNN's weight gradient runs at a tenth of
-         * its speed on the other layers, ghm's own kernel for few input channels at several times that */
-        if (!dx && c == &r->stem &&
-            !ghm_conv2d_wgrad_few_in(c->w->grad, dz, x, n, c->cin, c->H, c->W, c->cout, c->k, c->stride, c->pad,
-                                     ghm_dnnl_block()))
-            return 0;
-        return ghm_conv_dnnl_backward(c->dn, r->col, dx, c->w->grad, dz, x, c->w->data);
+        /* the weight gradient on ghm's own kernels where they are faster (core/layers.h): the stem's few input
+         * channels (plain x; oneDNN ran at a tenth of its usual speed there) and, beside oneDNN's AVX2 kernels
+         * (blocks of 8), the 3x3 layers at stride 1 (1.2-1.5x); oneDNN for the rest and the input gradient */
+        const int blk = ghm_dnnl_block();
+        int own = 0;
+        if (c == &r->stem)
+            own = !ghm_conv2d_wgrad_few_in(c->w->grad, dz, x, n, c->cin, c->H, c->W, c->cout, c->k, c->stride, c->pad,
+                                           blk);
+        else if (blk == 8 && c->k == 3 && c->stride == 1)
+            own = !ghm_conv2d_wgrad_3x3_blocked(c->w->grad, dz, x, n, c->cin, c->H, c->W, c->cout, blk);
+        if (own && !dx) return 0;
+        return ghm_conv_dnnl_backward(c->dn, r->col, dx, own ? NULL : c->w->grad, dz, x, c->w->data);
     }
     const int N = n * c->OH * c->OW;
     ghm_batchnorm_backward(dz, c->gamma->grad, c->beta->grad, dz, c->y, c->mean, c->invstd, c->gamma->data, c->cout,

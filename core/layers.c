@@ -1,6 +1,7 @@
 /* Dense layers: layout transposes, linear, ReLU, batch norm, residual add, L2
  * normalisation and PyTorch-style initialisers. See core/layers.h. */
 #include "layers.h"
+#include "layer_vec8.h"
 
 #include "rng.h"
 
@@ -134,20 +135,6 @@ void ghm_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float 
  * The training statistics take one pass over the map: each image's sum, then
  * its squared deviations from its own mean while its block is still in cache,
  * merged across images in double (Chan, Golub & LeVeque's pairwise update). */
-
-typedef float bnb_v8 __attribute__((vector_size(32)));
-typedef int bnb_v8i __attribute__((vector_size(32)));
-/* the same vector at float alignment, for loads and stores anywhere in a map (vector types alias
- * their element type) */
-typedef float bnb_v8u __attribute__((vector_size(32), aligned(4)));
-
-/* Macros, not functions: a vector passed or returned by value would change the calling convention
- * between builds with and without AVX (-Wpsabi). */
-#define v8_ld(p) (*(const bnb_v8u *)(const void *)(p))
-#define v8_st(p, v) (*(bnb_v8u *)(void *)(p) = (v))
-#define v8_set(a) ((bnb_v8){(a), (a), (a), (a), (a), (a), (a), (a)})
-/* g where m > 0, else 0 (also where m is NaN) */
-#define v8_mask_pos(g, m) ((bnb_v8)((bnb_v8i)(g) & ((m) > v8_set(0.0f))))
 
 /* out[v] = sum over i < HW of the vector p[i * BLK + 8 v ...] */
 static inline void bnb_lane_sum(bnb_v8 *out, const float *p, int HW, const int NV)

@@ -255,6 +255,16 @@ void ghm_gap_blocked_backward(float *dx, const float *dy, int B, int C, int HW, 
 int ghm_conv2d_wgrad_few_in(float *dw, const float *dy, const float *x, int B, int C, int H, int W, int OC, int K,
                             int stride, int pad, int blk);
 
+/* Weight gradient of a 3x3 convolution (stride 1, pad 1) with both maps blocked
+ * (B, C/blk, H, W, blk), blk 8 or 16 dividing C and OC: dw (OC, C, 3, 3),
+ * overwritten (core/layer_wgrad.c: 1.2-1.5x oneDNN's AVX2 kernel on the
+ * residual network's layers; written on 8-float vectors, so not meant to
+ * replace oneDNN's AVX-512 kernels). Float sums; each weight's sum runs in an
+ * order that does not depend on the thread count. Returns 0, or -1 (nothing
+ * written) for a shape out of that range. */
+int ghm_conv2d_wgrad_3x3_blocked(float *dw, const float *dy, const float *x, int B, int C, int H, int W, int OC,
+                                 int blk);
+
 /* ---- residual add: y = a + b; backward passes dy to both branches ------- */
 void ghm_add_forward(float *y, const float *a, const float *b, size_t n);
 /* da += dy when accumulate, else da = dy (da may be NULL). */
