@@ -409,9 +409,9 @@ static int cbn_forward_add_relu(resnet *r, cbn *c, const float *x, int n, int tr
  * clobbered; x the conv input; dx (cin, B, H, W) or NULL. */
 static int cbn_backward(resnet *r, cbn *c, float *dz, const float *x, float *dx, int n)
 {
-    if (r->cur_dnnl) { /* dz arrives before the ReLU backward where the cbn has one (c->z masks it) */
+    if (r->cur_dnnl) { /* dz arrives before the ReLU backward where the cbn has one (batch norm masks it) */
         ghm_batchnorm_blocked_backward(dz, c->gamma->grad, c->beta->grad, dz, c->y, c->mean, c->invstd,
-                                       c->gamma->data, c->relu ? c->z : NULL, n, c->cout, c->OH * c->OW,
+                                       c->gamma->data, c->beta->data, c->relu, n, c->cout, c->OH * c->OW,
                                        ghm_dnnl_block());
         /* the weight gradient on ghm's own kernels where they are faster (core/layers.h): the stem's few input
          * channels (plain x; oneDNN ran at a tenth of its usual speed there) and, beside oneDNN's AVX2 kernels

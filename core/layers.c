@@ -179,10 +179,12 @@ static inline void bnb_lane_sqdev(bnb_v8 *out, const float *p, const bnb_v8 *m, 
     for (int v = 0; v < NV; v++) out[v] = (a0[v] + a1[v]) + (a2[v] + a3[v]);
 }
 
-/* sg[v] = sum of g, sgx[v] = sum of g * (x - m[v]) * is[v] over i < HW, where g = dy masked by z > 0
- * (masked = 0: no mask, z unused) */
-static inline void bnb_lane_dsums(bnb_v8 *sg, bnb_v8 *sgx, const float *x, const float *dy, const float *z,
-                                  const int masked, const bnb_v8 *m, const bnb_v8 *is, int HW, const int NV)
+/* sg[v] = sum of g, sgx[v] = sum of g * (x - m[v]) * is[v] over i < HW, where g = dy masked by the
+ * forward's ReLU (masked = 1): 0 where av * x + bv, the forward's batch norm output, is not > 0 (the same
+ * operations as the forward, so the same mask, without reading its output) */
+static inline void bnb_lane_dsums(bnb_v8 *sg, bnb_v8 *sgx, const float *x, const float *dy, const int masked,
+                                  const bnb_v8 *av, const bnb_v8 *bv, const bnb_v8 *m, const bnb_v8 *is, int HW,
+                                  const int NV)
 {
     const int BLK = 8 * NV;
     bnb_v8 g0[2], g1[2], x0[2], x1[2];
@@ -192,24 +194,26 @@ static inline void bnb_lane_dsums(bnb_v8 *sg, bnb_v8 *sgx, const float *x, const
         const size_t e = (size_t)i * BLK;
         for (int v = 0; v < NV; v++) {
             const size_t ea = e + 8 * (size_t)v, eb = ea + BLK;
+            const bnb_v8 xa = v8_ld(x + ea), xb = v8_ld(x + eb);
             bnb_v8 ga = v8_ld(dy + ea), gb = v8_ld(dy + eb);
             if (masked) {
-                ga = v8_mask_pos(ga, v8_ld(z + ea));
-                gb = v8_mask_pos(gb, v8_ld(z + eb));
+                ga = v8_mask_pos(ga, av[v] * xa + bv[v]);
+                gb = v8_mask_pos(gb, av[v] * xb + bv[v]);
             }
             g0[v] += ga;
             g1[v] += gb;
-            x0[v] += ga * ((v8_ld(x + ea) - m[v]) * is[v]);
-            x1[v] += gb * ((v8_ld(x + eb) - m[v]) * is[v]);
+            x0[v] += ga * ((xa - m[v]) * is[v]);
+            x1[v] += gb * ((xb - m[v]) * is[v]);
         }
     }
     for (; i < HW; i++)
         for (int v = 0; v < NV; v++) {
             const size_t ea = (size_t)i * BLK + 8 * (size_t)v;
+            const bnb_v8 xa = v8_ld(x + ea);
             bnb_v8 ga = v8_ld(dy + ea);
-            if (masked) ga = v8_mask_pos(ga, v8_ld(z + ea));
+            if (masked) ga = v8_mask_pos(ga, av[v] * xa + bv[v]);
             g0[v] += ga;
-            x0[v] += ga * ((v8_ld(x + ea) - m[v]) * is[v]);
+            x0[v] += ga * ((xa - m[v]) * is[v]);
         }
     for (int v = 0; v < NV; v++) {
         sg[v] = g0[v] + g1[v];
@@ -310,8 +314,8 @@ void ghm_batchnorm_blocked_forward_add_relu(float *y, float *mean, float *invstd
 }
 
 static inline void bnb_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
-                                const float *mean, const float *invstd, const float *gamma, const float *z, int B,
-                                int C, int HW, const int NV)
+                                const float *mean, const float *invstd, const float *gamma, const float *beta,
+                                int relu, int B, int C, int HW, const int NV)
 {
     const int BLK = 8 * NV, CB = C / BLK;
     const size_t plane = (size_t)HW * BLK, nstride = (size_t)CB * plane;
@@ -319,21 +323,27 @@ static inline void bnb_backward(float *dx, float *dgamma, float *dbeta, const fl
 #pragma omp parallel for schedule(static)
     for (int cb = 0; cb < CB; cb++) {
         const int c0 = cb * BLK;
-        float k[16], mg[16], mgx[16];
+        float k[16], mg[16], mgx[16], a[16], b0[16];
         double sg[16] = {0}, sgx[16] = {0}; /* sum dy, sum dy * xhat (dy after the ReLU mask) */
-        bnb_v8 m[2], is[2];
+        for (int j = 0; j < BLK; j++) { /* the forward's affine map, as bnb_forward computed it */
+            a[j] = gamma[c0 + j] * invstd[c0 + j];
+            b0[j] = beta[c0 + j] - mean[c0 + j] * a[j];
+        }
+        bnb_v8 m[2], is[2], av[2], bv[2];
         for (int u = 0; u < NV; u++) {
             m[u] = v8_ld(mean + c0 + 8 * u);
             is[u] = v8_ld(invstd + c0 + 8 * u);
+            av[u] = v8_ld(a + 8 * u);
+            bv[u] = v8_ld(b0 + 8 * u);
         }
         for (int n = 0; n < B; n++) { /* per image in float lanes, then into double */
             const size_t at = (size_t)n * nstride + (size_t)cb * plane;
             bnb_v8 f[2], fx[2];
             float fs[16], fxs[16];
-            if (z)
-                bnb_lane_dsums(f, fx, x + at, dy + at, z + at, 1, m, is, HW, NV);
+            if (relu)
+                bnb_lane_dsums(f, fx, x + at, dy + at, 1, av, bv, m, is, HW, NV);
             else
-                bnb_lane_dsums(f, fx, x + at, dy + at, NULL, 0, m, is, HW, NV);
+                bnb_lane_dsums(f, fx, x + at, dy + at, 0, av, bv, m, is, HW, NV);
             for (int u = 0; u < NV; u++) {
                 v8_st(fs + 8 * u, f[u]);
                 v8_st(fxs + 8 * u, fx[u]);
@@ -362,9 +372,10 @@ static inline void bnb_backward(float *dx, float *dgamma, float *dbeta, const fl
             for (size_t e = at; e < at + plane; e += BLK)
                 for (int u = 0; u < NV; u++) {
                     const size_t q = e + 8 * (size_t)u;
+                    const bnb_v8 xv = v8_ld(x + q);
                     bnb_v8 g = v8_ld(dy + q);
-                    if (z) g = v8_mask_pos(g, v8_ld(z + q));
-                    const bnb_v8 xh = (v8_ld(x + q) - m[u]) * is[u];
+                    if (relu) g = v8_mask_pos(g, av[u] * xv + bv[u]);
+                    const bnb_v8 xh = (xv - m[u]) * is[u];
                     v8_st(dx + q, kv[u] * (g - mgv[u] - xh * mgxv[u]));
                 }
         }
@@ -372,13 +383,13 @@ static inline void bnb_backward(float *dx, float *dgamma, float *dbeta, const fl
 }
 
 void ghm_batchnorm_blocked_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
-                                    const float *mean, const float *invstd, const float *gamma, const float *z, int B,
-                                    int C, int HW, int blk)
+                                    const float *mean, const float *invstd, const float *gamma, const float *beta,
+                                    int relu, int B, int C, int HW, int blk)
 {
     if (blk == 8)
-        bnb_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, z, B, C, HW, 1);
+        bnb_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, beta, relu, B, C, HW, 1);
     else
-        bnb_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, z, B, C, HW, 2);
+        bnb_backward(dx, dgamma, dbeta, dy, x, mean, invstd, gamma, beta, relu, B, C, HW, 2);
 }
 
 void ghm_gap_blocked_forward(float *y, const float *x, int B, int C, int HW, int blk)

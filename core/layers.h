@@ -222,8 +222,9 @@ void ghm_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float 
 /* The same on a map in oneDNN's blocked layout (B, C/blk, HW, blk), blk = 8 or
  * 16 dividing C (core/layer_dnnl.c), fused with an optional ReLU:
  * relu = 1 gives y = max(BN(x), 0). mean/invstd/running statistics as above.
- * In backward, z (the forward OUTPUT when it had relu = 1, else NULL) masks
- * dy first: dx = BN'(dy * (z > 0)). Each channel's sums run on one thread
+ * In backward, relu = 1 (the forward had it) masks dy first: dx = BN'(dy *
+ * (y > 0)), with y recomputed from x, mean, invstd, gamma and beta in the
+ * forward's operations (the same mask, without reading y). Each channel's sums run on one thread
  * (float within an image, double across images): the numbers do not depend on
  * the thread count. dx may alias dy. */
 void ghm_batchnorm_blocked_forward(float *y, float *mean, float *invstd, float *running_mean, float *running_var,
@@ -235,8 +236,8 @@ void ghm_batchnorm_blocked_forward_add_relu(float *y, float *mean, float *invstd
                                             float *running_var, const float *x, const float *gamma, const float *beta,
                                             const float *add, int B, int C, int HW, int blk, int train);
 void ghm_batchnorm_blocked_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
-                                    const float *mean, const float *invstd, const float *gamma, const float *z, int B,
-                                    int C, int HW, int blk);
+                                    const float *mean, const float *invstd, const float *gamma, const float *beta,
+                                    int relu, int B, int C, int HW, int blk);
 
 /* Global average pool on a blocked map: x (B, C/blk, HW, blk) -> y (B, C), the
  * same sums in the same order as ghm_gap_forward (so the same bits); backward

@@ -270,7 +270,7 @@ TEST_P(BlockedBatchNorm, MatchesReferenceAndGradients)
     expect_close(rv, rvr, 1e-6, "running var");
     // backward: dy before the ReLU mask goes in, z = the forward output masks it
     ghm_batchnorm_blocked_backward(dxb.data(), dg.data(), dbt.data(), rb.data(), xb.data(), mean.data(), inv.data(),
-                                   gamma.data(), relu ? yb.data() : nullptr, B, C, HW, blk);
+                                   gamma.data(), beta.data(), relu, B, C, HW, blk);
     ASSERT_EQ(0, ghm_dnnl_reorder_run(out, dx.data(), dxb.data()));
     std::vector<float> rr = r;
     if (relu) ghm_relu_backward(rr.data(), rr.data(), yr.data(), rr.size());
@@ -282,7 +282,7 @@ TEST_P(BlockedBatchNorm, MatchesReferenceAndGradients)
     // in place (dx aliases dy) gives the same bits
     std::vector<float> ib = rb;
     ghm_batchnorm_blocked_backward(ib.data(), nullptr, nullptr, ib.data(), xb.data(), mean.data(), inv.data(),
-                                   gamma.data(), relu ? yb.data() : nullptr, B, C, HW, blk);
+                                   gamma.data(), beta.data(), relu, B, C, HW, blk);
     EXPECT_EQ(0, std::memcmp(ib.data(), dxb.data(), sizeof(float) * nb));
     // finite differences through the blocked forward; with the ReLU, skip coordinates whose perturbation
     // moves some output across 0 (compare the sign pattern of the outputs)
@@ -497,7 +497,16 @@ TEST(BlockedBatchNorm, BothBlockSizesMatchReference)
             expect_close(rm, rmr, 1e-6, "running mean");
             expect_close(rv, rvr, 1e-6, "running var");
             ghm_batchnorm_blocked_backward(dxb.data(), dg.data(), dbt.data(), rb.data(), xb.data(), mean.data(),
-                                           inv.data(), gamma.data(), relu ? yb.data() : nullptr, B, C, HW, blk);
+                                           inv.data(), gamma.data(), beta.data(), relu, B, C, HW, blk);
+            if (relu) { // the mask recomputed from x is exactly the forward output's: the same bits as masking by it
+                std::vector<float> pre(rb.size()), dxm(rb.size()), dgm(C), dbm(C);
+                for (size_t i = 0; i < rb.size(); i++) pre[i] = yb[i] > 0.0f ? rb[i] : 0.0f;
+                ghm_batchnorm_blocked_backward(dxm.data(), dgm.data(), dbm.data(), pre.data(), xb.data(), mean.data(),
+                                               inv.data(), gamma.data(), beta.data(), 0, B, C, HW, blk);
+                EXPECT_EQ(0, std::memcmp(dxm.data(), dxb.data(), sizeof(float) * dxb.size()));
+                EXPECT_EQ(0, std::memcmp(dgm.data(), dg.data(), sizeof(float) * C));
+                EXPECT_EQ(0, std::memcmp(dbm.data(), dbt.data(), sizeof(float) * C));
+            }
             std::vector<float> rr = r;
             if (relu) ghm_relu_backward(rr.data(), rr.data(), yr.data(), rr.size());
             ghm_batchnorm_backward(dxr.data(), dgr.data(), dbr.data(), rr.data(), x.data(), meanr.data(),
