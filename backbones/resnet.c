@@ -367,6 +367,22 @@ static int ensure(ghm_backbone *b, int n, ghm_error *err)
     return 0;
 }
 
+/* 3x3 stride-1 layers beside oneDNN's AVX2 kernels (blocks of 8): ghm's direct kernels for their forward
+ * (1.1-1.2x oneDNN's) and weight gradient (1.2-1.6x), measured alternating in one training process */
+static int own3x3(const resnet *r, const cbn *c)
+{
+    return c != &r->stem && c->k == 3 && c->stride == 1 && ghm_dnnl_block() == 8;
+}
+
+/* The convolution of a forward on the oneDNN path (x and c->y blocked). 0, or -1 when oneDNN fails. */
+static int conv_forward_dnnl(resnet *r, cbn *c, const float *x, int n)
+{
+    if (own3x3(r, c) && (size_t)c->cout * c->cin * 9 <= r->col_size && /* r->col: the weights' workspace */
+        !ghm_conv3x3_blocked_forward(c->y, x, c->w->data, r->col, n, c->cin, c->H, c->W, c->cout))
+        return 0;
+    return ghm_conv_dnnl_forward(c->dn, r->col, c->y, x, c->w->data);
+}
+
 /* On the oneDNN path (r->cur_dnnl) x, y, z are blocked (batch norm and ReLU
  * fused). Returns 0, or -1 when oneDNN fails. */
 static int cbn_forward(resnet *r, cbn *c, const float *x, int n, int train, int relu)
@@ -374,7 +390,7 @@ static int cbn_forward(resnet *r, cbn *c, const float *x, int n, int train, int 
     const int N = n * c->OH * c->OW;
     c->relu = relu;
     if (r->cur_dnnl) {
-        if (ghm_conv_dnnl_forward(c->dn, r->col, c->y, x, c->w->data)) return -1;
+        if (conv_forward_dnnl(r, c, x, n)) return -1;
         ghm_batchnorm_blocked_forward(c->z, c->mean, c->invstd, c->rmean, c->rvar, c->y, c->gamma->data,
                                       c->beta->data, n, c->cout, c->OH * c->OW, ghm_dnnl_block(), train, relu);
         return 0;
@@ -399,7 +415,7 @@ static int cbn_forward_add_relu(resnet *r, cbn *c, const float *x, int n, int tr
         return 0;
     }
     c->relu = 0;
-    if (ghm_conv_dnnl_forward(c->dn, r->col, c->y, x, c->w->data)) return -1;
+    if (conv_forward_dnnl(r, c, x, n)) return -1;
     ghm_batchnorm_blocked_forward_add_relu(out, c->mean, c->invstd, c->rmean, c->rvar, c->y, c->gamma->data,
                                            c->beta->data, sc, n, c->cout, c->OH * c->OW, ghm_dnnl_block(), train);
     return 0;
@@ -414,14 +430,14 @@ static int cbn_backward(resnet *r, cbn *c, float *dz, const float *x, float *dx,
                                        c->gamma->data, c->beta->data, c->relu, n, c->cout, c->OH * c->OW,
                                        ghm_dnnl_block());
         /* the weight gradient on ghm's own kernels where they are faster (core/layers.h): the stem's few input
-         * channels (plain x; oneDNN ran at a tenth of its usual speed there) and, beside oneDNN's AVX2 kernels
-         * (blocks of 8), the 3x3 layers at stride 1 (1.2-1.5x); oneDNN for the rest and the input gradient */
+         * channels (plain x; oneDNN ran at a tenth of its usual speed there) and own3x3's layers; oneDNN for
+         * the rest and for the input gradient */
         const int blk = ghm_dnnl_block();
         int own = 0;
         if (c == &r->stem)
             own = !ghm_conv2d_wgrad_few_in(c->w->grad, dz, x, n, c->cin, c->H, c->W, c->cout, c->k, c->stride, c->pad,
                                            blk);
-        else if (blk == 8 && c->k == 3 && c->stride == 1)
+        else if (own3x3(r, c))
             own = !ghm_conv2d_wgrad_3x3_blocked(c->w->grad, dz, x, n, c->cin, c->H, c->W, c->cout, blk);
         if (own && !dx) return 0;
         return ghm_conv_dnnl_backward(c->dn, r->col, dx, own ? NULL : c->w->grad, dz, x, c->w->data);

@@ -1,5 +1,5 @@
 /* 8-float vectors for the hand-written kernels on blocked maps (core/layers.c,
- * core/layer_wgrad.c): GCC / Clang vector extensions, one AVX register or two
+ * core/layer_direct3x3.c): GCC / Clang vector extensions, one AVX register or two
  * SSE ones. Internal to the layers module. */
 #ifndef GHM_LAYER_VEC8_H
 #define GHM_LAYER_VEC8_H

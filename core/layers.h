@@ -258,13 +258,23 @@ int ghm_conv2d_wgrad_few_in(float *dw, const float *dy, const float *x, int B, i
 
 /* Weight gradient of a 3x3 convolution (stride 1, pad 1) with both maps blocked
  * (B, C/blk, H, W, blk), blk 8 or 16 dividing C and OC: dw (OC, C, 3, 3),
- * overwritten (core/layer_wgrad.c: 1.2-1.5x oneDNN's AVX2 kernel on the
+ * overwritten (core/layer_direct3x3.c: 1.2-1.5x oneDNN's AVX2 kernel on the
  * residual network's layers; written on 8-float vectors, so not meant to
  * replace oneDNN's AVX-512 kernels). Float sums; each weight's sum runs in an
  * order that does not depend on the thread count. Returns 0, or -1 (nothing
  * written) for a shape out of that range. */
 int ghm_conv2d_wgrad_3x3_blocked(float *dw, const float *dy, const float *x, int B, int C, int H, int W, int OC,
                                  int blk);
+
+/* Forward of a 3x3 convolution (stride 1, pad 1, no bias) on maps in blocks of
+ * 8 channels: x (B, C/8, H, W, 8), w (OC, C, 3, 3) -> y (B, OC/8, H, W, 8),
+ * overwritten; OC a multiple of 16; ws a workspace of OC * C * 9 floats
+ * (core/layer_direct3x3.c: 1.1-1.2x oneDNN's AVX2 forward on the residual
+ * network's layers; its input gradient was no faster than oneDNN's, so there is
+ * none). Each output by one thread, in a fixed order. 0, or -1 (nothing
+ * written) for a shape out of that range. */
+int ghm_conv3x3_blocked_forward(float *y, const float *x, const float *w, float *ws, int B, int C, int H, int W,
+                                int OC);
 
 /* ---- residual add: y = a + b; backward passes dy to both branches ------- */
 void ghm_add_forward(float *y, const float *a, const float *b, size_t n);

@@ -454,6 +454,59 @@ TEST(ConvWgrad3x3Blocked, MatchesReferenceAndFiniteDifferences)
     EXPECT_EQ(1.0f, dw[0]);
 }
 
+// Forward of 3x3 convolutions (stride 1) on maps in blocks of 8: equal to the reference im2col + sgemm
+// forward for widths that leave 0-3 pixels after the 4-pixel tiles and for 1 and 2 pairs of output groups;
+// the same bits whatever the thread count; and finite differences of <forward(x, w), r> in w are the weight
+// gradient of the blocked kernel above (the two kernels are a function and its derivative). Needs no oneDNN.
+TEST(Conv3x3BlockedForward, MatchesReferenceAndFiniteDifferences)
+{
+    struct Case {
+        int B, C, H, W, OC;
+    };
+    for (Case t : {Case{2, 16, 5, 8, 16}, Case{3, 8, 4, 7, 32}, Case{2, 24, 3, 6, 16}, Case{2, 8, 6, 5, 16},
+                   Case{2, 16, 1, 1, 16}}) {
+        SCOPED_TRACE(testing::Message() << "B " << t.B << " C " << t.C << " H " << t.H << " W " << t.W << " OC "
+                                        << t.OC);
+        const int HW = t.H * t.W;
+        auto x = rand_vec((size_t)t.C * t.B * HW, 91), w = rand_vec((size_t)t.OC * t.C * 9, 92),
+             r = rand_vec((size_t)t.OC * t.B * HW, 93);
+        auto at = [&](int ch, int c, int b, int i) { return (((size_t)b * (ch / 8) + c / 8) * HW + i) * 8 + c % 8; };
+        std::vector<float> xb(x.size()), rb(r.size());
+        for (int c = 0; c < t.C; c++)
+            for (int b = 0; b < t.B; b++)
+                for (int i = 0; i < HW; i++) xb[at(t.C, c, b, i)] = x[((size_t)c * t.B + b) * HW + i];
+        for (int c = 0; c < t.OC; c++)
+            for (int b = 0; b < t.B; b++)
+                for (int i = 0; i < HW; i++) rb[at(t.OC, c, b, i)] = r[((size_t)c * t.B + b) * HW + i];
+        std::vector<float> y(r.size(), 7.0f), yr(r.size()), ws(w.size()), col(ghm_conv2d_col_size(t.C, 3, t.H, t.W, t.B));
+        ASSERT_EQ(0, ghm_conv3x3_blocked_forward(y.data(), xb.data(), w.data(), ws.data(), t.B, t.C, t.H, t.W, t.OC));
+        ghm_conv2d_forward(yr.data(), col.data(), x.data(), w.data(), nullptr, t.B, t.C, t.H, t.W, t.OC, 3, 1, 1, t.B);
+        for (int c = 0; c < t.OC; c++)
+            for (int b = 0; b < t.B; b++)
+                for (int i = 0; i < HW; i++)
+                    ASSERT_NEAR(y[at(t.OC, c, b, i)], yr[((size_t)c * t.B + b) * HW + i], 1e-5) << c << " " << b << " " << i;
+        const int keep = ghm_threads_get();
+        for (int threads : {1, 3}) {
+            std::vector<float> yt(y.size());
+            ghm_threads_set(threads);
+            ASSERT_EQ(0, ghm_conv3x3_blocked_forward(yt.data(), xb.data(), w.data(), ws.data(), t.B, t.C, t.H, t.W,
+                                                     t.OC));
+            EXPECT_EQ(0, std::memcmp(yt.data(), y.data(), sizeof(float) * y.size())) << threads << " threads";
+        }
+        ghm_threads_set(keep);
+        if (t.W < 2) continue; // (the weight-gradient kernel needs rows of 2)
+        std::vector<float> dw(w.size());
+        ASSERT_EQ(0, ghm_conv2d_wgrad_3x3_blocked(dw.data(), rb.data(), xb.data(), t.B, t.C, t.H, t.W, t.OC, 8));
+        check_grad("dw", w, dw, [&] {
+            ghm_conv3x3_blocked_forward(y.data(), xb.data(), w.data(), ws.data(), t.B, t.C, t.H, t.W, t.OC);
+            return dot(y, rb);
+        });
+    }
+    std::vector<float> y(2 * 16 * 16), x(2 * 16 * 16), w(16 * 16 * 9), ws(w.size());
+    EXPECT_EQ(-1, ghm_conv3x3_blocked_forward(y.data(), x.data(), w.data(), ws.data(), 2, 12, 4, 4, 16));
+    EXPECT_EQ(-1, ghm_conv3x3_blocked_forward(y.data(), x.data(), w.data(), ws.data(), 2, 16, 4, 4, 8));
+}
+
 // The blocked batch norm kernel for both block sizes (8: AVX2, 16: AVX-512), whichever oneDNN would pick
 // here: blocked maps made by hand, (B, C/blk, HW, blk), compared with the reference layers in training and
 // inference, backward with and without the ReLU mask, the form with the residual sum; HW = 13 runs the

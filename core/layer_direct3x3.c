@@ -108,3 +108,91 @@ int ghm_conv2d_wgrad_3x3_blocked(float *dw, const float *dy, const float *x, int
     }
     return 0;
 }
+
+/* ---- forward: blocks of 8 channels only ------------------------------------------------------------------
+ * y[og][oh][ow] (8 output channels) = sum over input groups ig, taps (kh, kw) and channels j of
+ *     wb[og][ig][kh][kw][j] (8 output channels) * x[ig][oh + kh - 1][ow + kw - 1][j]
+ * A tile is R output pixels of a row for 16 output channels (2 groups): 2 R accumulators; each input pixel's
+ * channel j is broadcast once and meets the 3 taps of both groups that read it. */
+static inline void fwd_tile(float *y, size_t ygs, const float *x, size_t xgs, const float *wb, size_t wgs, int G,
+                            int H, int W, int oh, int ow0, const int R)
+{
+    bnb_v8 a[4], c[4];
+    for (int q = 0; q < R; q++) a[q] = c[q] = v8_set(0.0f);
+    const int left = ow0 > 0, right = ow0 + R < W;
+    for (int ig = 0; ig < G; ig++)
+        for (int kh = 0; kh < 3; kh++) {
+            const int ih = oh + kh - 1;
+            if (ih < 0 || ih >= H) continue;
+            const float *xr = x + (size_t)ig * xgs + ((size_t)ih * W + ow0) * 8;
+            const float *wk = wb + ((size_t)ig * 3 + kh) * 192, *wl = wk + wgs;
+            for (int j = 0; j < 8; j++) {
+                const bnb_v8 w0 = v8_ld(wk + j * 8), w1 = v8_ld(wk + 64 + j * 8), w2 = v8_ld(wk + 128 + j * 8);
+                const bnb_v8 u0 = v8_ld(wl + j * 8), u1 = v8_ld(wl + 64 + j * 8), u2 = v8_ld(wl + 128 + j * 8);
+                if (left) {
+                    const bnb_v8 b = v8_set(xr[j - 8]);
+                    a[0] += w0 * b;
+                    c[0] += u0 * b;
+                }
+                for (int p = 0; p < R; p++) {
+                    const bnb_v8 b = v8_set(xr[p * 8 + j]);
+                    if (p + 1 < R) {
+                        a[p + 1] += w0 * b;
+                        c[p + 1] += u0 * b;
+                    }
+                    a[p] += w1 * b;
+                    c[p] += u1 * b;
+                    if (p >= 1) {
+                        a[p - 1] += w2 * b;
+                        c[p - 1] += u2 * b;
+                    }
+                }
+                if (right) {
+                    const bnb_v8 b = v8_set(xr[R * 8 + j]);
+                    a[R - 1] += w2 * b;
+                    c[R - 1] += u2 * b;
+                }
+            }
+        }
+    float *yr = y + ((size_t)oh * W + ow0) * 8;
+    for (int q = 0; q < R; q++) {
+        v8_st(yr + q * 8, a[q]);
+        v8_st(yr + ygs + q * 8, c[q]);
+    }
+}
+
+/* y (B, Cout/8, H, W, 8) from x (B, Cin/8, H, W, 8) and wb (Cout/8, Cin/8, 3, 3, 8, 8) */
+static void direct(float *y, const float *x, const float *wb, int B, int Cin, int H, int W, int Cout)
+{
+    const int G = Cin / 8, OG = Cout / 8, pairs = Cout / 16;
+    const size_t plane = (size_t)H * W * 8, wgs = (size_t)G * 9 * 64;
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < B * pairs; t++) {
+        const int n = t / pairs, og = 2 * (t % pairs);
+        float *yn = y + ((size_t)n * OG + og) * plane;
+        const float *xn = x + (size_t)n * G * plane, *w = wb + (size_t)og * wgs;
+        for (int oh = 0; oh < H; oh++) {
+            int ow0 = 0;
+            for (; ow0 + 4 <= W; ow0 += 4) fwd_tile(yn, plane, xn, plane, w, wgs, G, H, W, oh, ow0, 4);
+            switch (W - ow0) {
+            case 3: fwd_tile(yn, plane, xn, plane, w, wgs, G, H, W, oh, ow0, 3); break;
+            case 2: fwd_tile(yn, plane, xn, plane, w, wgs, G, H, W, oh, ow0, 2); break;
+            case 1: fwd_tile(yn, plane, xn, plane, w, wgs, G, H, W, oh, ow0, 1); break;
+            default: break;
+            }
+        }
+    }
+}
+
+int ghm_conv3x3_blocked_forward(float *y, const float *x, const float *w, float *ws, int B, int C, int H, int W,
+                                int OC)
+{
+    if (C % 8 || OC % 16 || B < 1 || H < 1 || W < 1) return -1;
+    for (int o = 0; o < OC; o++)
+        for (int i = 0; i < C; i++)
+            for (int k = 0; k < 9; k++)
+                ws[((((size_t)(o / 8) * (C / 8) + i / 8) * 9 + k) * 8 + i % 8) * 8 + o % 8] =
+                    w[((size_t)o * C + i) * 9 + k];
+    direct(y, x, ws, B, C, H, W, OC);
+    return 0;
+}
