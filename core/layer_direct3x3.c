@@ -1,11 +1,12 @@
-/* Weight gradient of 3x3 convolutions at stride 1 on blocked maps
- * (ghm_conv2d_wgrad_3x3_blocked, core/layers.h), 1.2-1.5x oneDNN's AVX2
- * kernel on the residual network's layers (measured with caches cold, as in a
- * training step; oneDNN stays faster at stride 2 and for the 1x1 shortcuts).
+/* Direct kernels for 3x3 convolutions at stride 1 (pad 1) on blocked maps, for
+ * the residual network's training beside oneDNN's AVX2 kernels (core/layers.h):
+ * the weight gradient (ghm_conv2d_wgrad_3x3_blocked, 1.2-1.6x oneDNN's) and the
+ * forward (ghm_conv3x3_blocked_forward, 1.1-1.2x), timed alternating with
+ * oneDNN's inside one training process. oneDNN stays faster for the input
+ * gradient, at stride 2 and for the 1x1 shortcuts.
  *
- * dw[oc][ic][kh][kw] = sum over images n and positions (oh, ow) of
+ * Weight gradient: dw[oc][ic][kh][kw] = sum over images n and positions (oh, ow) of
  *     dy[n][oc][oh][ow] * x[n][ic][oh + kh - 1][ow + kw - 1]
- *
  * Work is split into (8 output channels, 8 input channels) pairs; a thread
  * owns whole pairs, so every weight's sum runs in the same order whatever the
  * thread count. A pair accumulates in vector registers over a chunk of images
@@ -14,8 +15,10 @@
  * output-gradient vectors of every tap that reads them (3 for a 3x3 at stride
  * 1), so a row costs one vector load per output pixel plus 4 broadcasts per
  * input pixel for 12 multiply-adds: bound by the multiply-add units, not by
- * loads. This file is built with -ffp-contract=fast (CMakeLists.txt), so those
- * are fused multiply-adds where the target has them. */
+ * loads.
+ *
+ * This file is built with -ffp-contract=fast (CMakeLists.txt), so the
+ * multiply-adds are fused where the target has them. */
 #include "layers.h"
 #include "layer_vec8.h"
 
@@ -33,24 +36,24 @@
     do {                                                                                                             \
         const float *xp_ = x + (size_t)iw * ps;                                                                      \
         for (int j = 0; j < 4; j++) {                                                                                \
-            const bnb_v8 b_ = v8_set(xp_[j]);                                                                        \
+            const v8f b_ = v8_set(xp_[j]);                                                                        \
             a[j] += (dn) * b_;                                                                                       \
             a[4 + j] += dc * b_;                                                                                     \
             a[8 + j] += dm * b_;                                                                                     \
         }                                                                                                            \
     } while (0)
 
-static inline void row_s1k3(bnb_v8 *a, const float *d, const float *x, int W, int ps)
+static inline void row_s1k3(v8f *a, const float *d, const float *x, int W, int ps)
 {
-    bnb_v8 dm = v8_set(0.0f), dc = v8_ld(d); /* d[iw - 1], d[iw] */
+    v8f dm = v8_set(0.0f), dc = v8_ld(d); /* d[iw - 1], d[iw] */
     int iw = 0;
     for (; iw + 1 < W; iw++) {
-        const bnb_v8 dn = v8_ld(d + (size_t)(iw + 1) * ps);
+        const v8f dn = v8_ld(d + (size_t)(iw + 1) * ps);
         S1K3_PIXEL(dn);
         dm = dc;
         dc = dn;
     }
-    const bnb_v8 zero = v8_set(0.0f);
+    const v8f zero = v8_set(0.0f);
     S1K3_PIXEL(zero); /* the last pixel: no d[W] */
 }
 
@@ -65,7 +68,7 @@ static void wgrad_pair(float *dw, const float *dy, const float *x, int n0, int n
     for (int kh = 0; kh < 3; kh++)
         for (int jh = 0; jh < 2; jh++) { /* input channels ig * 8 + 4 jh .. + 3 */
             const float *x0 = x + (size_t)ig * 8 / blk * H * row + (size_t)ig * 8 % blk + 4 * (size_t)jh;
-            bnb_v8 a[12];
+            v8f a[12];
             for (int i = 0; i < 12; i++) a[i] = v8_set(0.0f);
             for (int n = n0; n < n1; n++)
                 for (int oh = 0; oh < H; oh++) {
@@ -117,7 +120,7 @@ int ghm_conv2d_wgrad_3x3_blocked(float *dw, const float *dy, const float *x, int
 static inline void fwd_tile(float *y, size_t ygs, const float *x, size_t xgs, const float *wb, size_t wgs, int G,
                             int H, int W, int oh, int ow0, const int R)
 {
-    bnb_v8 a[4], c[4];
+    v8f a[4], c[4];
     for (int q = 0; q < R; q++) a[q] = c[q] = v8_set(0.0f);
     const int left = ow0 > 0, right = ow0 + R < W;
     for (int ig = 0; ig < G; ig++)
@@ -127,15 +130,15 @@ static inline void fwd_tile(float *y, size_t ygs, const float *x, size_t xgs, co
             const float *xr = x + (size_t)ig * xgs + ((size_t)ih * W + ow0) * 8;
             const float *wk = wb + ((size_t)ig * 3 + kh) * 192, *wl = wk + wgs;
             for (int j = 0; j < 8; j++) {
-                const bnb_v8 w0 = v8_ld(wk + j * 8), w1 = v8_ld(wk + 64 + j * 8), w2 = v8_ld(wk + 128 + j * 8);
-                const bnb_v8 u0 = v8_ld(wl + j * 8), u1 = v8_ld(wl + 64 + j * 8), u2 = v8_ld(wl + 128 + j * 8);
+                const v8f w0 = v8_ld(wk + j * 8), w1 = v8_ld(wk + 64 + j * 8), w2 = v8_ld(wk + 128 + j * 8);
+                const v8f u0 = v8_ld(wl + j * 8), u1 = v8_ld(wl + 64 + j * 8), u2 = v8_ld(wl + 128 + j * 8);
                 if (left) {
-                    const bnb_v8 b = v8_set(xr[j - 8]);
+                    const v8f b = v8_set(xr[j - 8]);
                     a[0] += w0 * b;
                     c[0] += u0 * b;
                 }
                 for (int p = 0; p < R; p++) {
-                    const bnb_v8 b = v8_set(xr[p * 8 + j]);
+                    const v8f b = v8_set(xr[p * 8 + j]);
                     if (p + 1 < R) {
                         a[p + 1] += w0 * b;
                         c[p + 1] += u0 * b;
@@ -148,7 +151,7 @@ static inline void fwd_tile(float *y, size_t ygs, const float *x, size_t xgs, co
                     }
                 }
                 if (right) {
-                    const bnb_v8 b = v8_set(xr[R * 8 + j]);
+                    const v8f b = v8_set(xr[R * 8 + j]);
                     a[R - 1] += w2 * b;
                     c[R - 1] += u2 * b;
                 }

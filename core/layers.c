@@ -137,10 +137,10 @@ void ghm_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float 
  * merged across images in double (Chan, Golub & LeVeque's pairwise update). */
 
 /* out[v] = sum over i < HW of the vector p[i * BLK + 8 v ...] */
-static inline void bnb_lane_sum(bnb_v8 *out, const float *p, int HW, const int NV)
+static inline void bnb_lane_sum(v8f *out, const float *p, int HW, const int NV)
 {
     const int BLK = 8 * NV;
-    bnb_v8 a0[2], a1[2], a2[2], a3[2];
+    v8f a0[2], a1[2], a2[2], a3[2];
     for (int v = 0; v < NV; v++) a0[v] = a1[v] = a2[v] = a3[v] = v8_set(0.0f);
     int i = 0;
     for (; i + 4 <= HW; i += 4, p += 4 * BLK)
@@ -156,15 +156,15 @@ static inline void bnb_lane_sum(bnb_v8 *out, const float *p, int HW, const int N
 }
 
 /* out[v] = sum over i < HW of (p[i * BLK + 8 v ...] - m[v])^2 */
-static inline void bnb_lane_sqdev(bnb_v8 *out, const float *p, const bnb_v8 *m, int HW, const int NV)
+static inline void bnb_lane_sqdev(v8f *out, const float *p, const v8f *m, int HW, const int NV)
 {
     const int BLK = 8 * NV;
-    bnb_v8 a0[2], a1[2], a2[2], a3[2];
+    v8f a0[2], a1[2], a2[2], a3[2];
     for (int v = 0; v < NV; v++) a0[v] = a1[v] = a2[v] = a3[v] = v8_set(0.0f);
     int i = 0;
     for (; i + 4 <= HW; i += 4, p += 4 * BLK)
         for (int v = 0; v < NV; v++) {
-            const bnb_v8 d0 = v8_ld(p + 8 * v) - m[v], d1 = v8_ld(p + BLK + 8 * v) - m[v],
+            const v8f d0 = v8_ld(p + 8 * v) - m[v], d1 = v8_ld(p + BLK + 8 * v) - m[v],
                          d2 = v8_ld(p + 2 * BLK + 8 * v) - m[v], d3 = v8_ld(p + 3 * BLK + 8 * v) - m[v];
             a0[v] += d0 * d0;
             a1[v] += d1 * d1;
@@ -173,7 +173,7 @@ static inline void bnb_lane_sqdev(bnb_v8 *out, const float *p, const bnb_v8 *m, 
         }
     for (; i < HW; i++, p += BLK)
         for (int v = 0; v < NV; v++) {
-            const bnb_v8 d = v8_ld(p + 8 * v) - m[v];
+            const v8f d = v8_ld(p + 8 * v) - m[v];
             a0[v] += d * d;
         }
     for (int v = 0; v < NV; v++) out[v] = (a0[v] + a1[v]) + (a2[v] + a3[v]);
@@ -182,20 +182,20 @@ static inline void bnb_lane_sqdev(bnb_v8 *out, const float *p, const bnb_v8 *m, 
 /* sg[v] = sum of g, sgx[v] = sum of g * (x - m[v]) * is[v] over i < HW, where g = dy masked by the
  * forward's ReLU (masked = 1): 0 where av * x + bv, the forward's batch norm output, is not > 0 (the same
  * operations as the forward, so the same mask, without reading its output) */
-static inline void bnb_lane_dsums(bnb_v8 *sg, bnb_v8 *sgx, const float *x, const float *dy, const int masked,
-                                  const bnb_v8 *av, const bnb_v8 *bv, const bnb_v8 *m, const bnb_v8 *is, int HW,
+static inline void bnb_lane_dsums(v8f *sg, v8f *sgx, const float *x, const float *dy, const int masked,
+                                  const v8f *av, const v8f *bv, const v8f *m, const v8f *is, int HW,
                                   const int NV)
 {
     const int BLK = 8 * NV;
-    bnb_v8 g0[2], g1[2], x0[2], x1[2];
+    v8f g0[2], g1[2], x0[2], x1[2];
     for (int v = 0; v < NV; v++) g0[v] = g1[v] = x0[v] = x1[v] = v8_set(0.0f);
     int i = 0;
     for (; i + 2 <= HW; i += 2) {
         const size_t e = (size_t)i * BLK;
         for (int v = 0; v < NV; v++) {
             const size_t ea = e + 8 * (size_t)v, eb = ea + BLK;
-            const bnb_v8 xa = v8_ld(x + ea), xb = v8_ld(x + eb);
-            bnb_v8 ga = v8_ld(dy + ea), gb = v8_ld(dy + eb);
+            const v8f xa = v8_ld(x + ea), xb = v8_ld(x + eb);
+            v8f ga = v8_ld(dy + ea), gb = v8_ld(dy + eb);
             if (masked) {
                 ga = v8_mask_pos(ga, av[v] * xa + bv[v]);
                 gb = v8_mask_pos(gb, av[v] * xb + bv[v]);
@@ -209,8 +209,8 @@ static inline void bnb_lane_dsums(bnb_v8 *sg, bnb_v8 *sgx, const float *x, const
     for (; i < HW; i++)
         for (int v = 0; v < NV; v++) {
             const size_t ea = (size_t)i * BLK + 8 * (size_t)v;
-            const bnb_v8 xa = v8_ld(x + ea);
-            bnb_v8 ga = v8_ld(dy + ea);
+            const v8f xa = v8_ld(x + ea);
+            v8f ga = v8_ld(dy + ea);
             if (masked) ga = v8_mask_pos(ga, av[v] * xa + bv[v]);
             g0[v] += ga;
             x0[v] += ga * ((xa - m[v]) * is[v]);
@@ -238,7 +238,7 @@ static inline void bnb_forward(float *y, float *mean, float *invstd, float *runn
             double mu[16] = {0}, v[16] = {0}, cnt = 0.0;
             for (int n = 0; n < B; n++) {
                 const float *p = x + (size_t)n * nstride + (size_t)cb * plane;
-                bnb_v8 sum[2], mv[2], q[2];
+                v8f sum[2], mv[2], q[2];
                 float mi[16], qi[16];
                 bnb_lane_sum(sum, p, HW, NV);
                 for (int u = 0; u < NV; u++) {
@@ -273,7 +273,7 @@ static inline void bnb_forward(float *y, float *mean, float *invstd, float *runn
                 b0[j] = beta[c0 + j] - running_mean[c0 + j] * a[j];
             }
         }
-        bnb_v8 av[2], bv[2];
+        v8f av[2], bv[2];
         for (int u = 0; u < NV; u++) {
             av[u] = v8_ld(a + 8 * u);
             bv[u] = v8_ld(b0 + 8 * u);
@@ -284,10 +284,10 @@ static inline void bnb_forward(float *y, float *mean, float *invstd, float *runn
             float *q = y + at;
             for (int i = 0; i < HW; i++, p += BLK, q += BLK)
                 for (int u = 0; u < NV; u++) {
-                    bnb_v8 t = av[u] * v8_ld(p + 8 * u) + bv[u];
+                    v8f t = av[u] * v8_ld(p + 8 * u) + bv[u];
                     if (s) t += v8_ld(s + (size_t)i * BLK + 8 * u);
                     /* ReLU: 0 where t < 0 (NaN passes, as the scalar layers) */
-                    v8_st(q + 8 * u, relu ? (bnb_v8)((bnb_v8i)t & ~(t < v8_set(0.0f))) : t);
+                    v8_st(q + 8 * u, relu ? (v8f)((v8f_i)t & ~(t < v8_set(0.0f))) : t);
                 }
         }
     }
@@ -323,13 +323,13 @@ static inline void bnb_backward(float *dx, float *dgamma, float *dbeta, const fl
 #pragma omp parallel for schedule(static)
     for (int cb = 0; cb < CB; cb++) {
         const int c0 = cb * BLK;
-        float k[16], mg[16], mgx[16], a[16], b0[16];
+        float mg[16], mgx[16], a[16], b0[16];
         double sg[16] = {0}, sgx[16] = {0}; /* sum dy, sum dy * xhat (dy after the ReLU mask) */
-        for (int j = 0; j < BLK; j++) { /* the forward's affine map, as bnb_forward computed it */
+        for (int j = 0; j < BLK; j++) { /* the forward's affine map, as bnb_forward computed it (a: dx's scale) */
             a[j] = gamma[c0 + j] * invstd[c0 + j];
             b0[j] = beta[c0 + j] - mean[c0 + j] * a[j];
         }
-        bnb_v8 m[2], is[2], av[2], bv[2];
+        v8f m[2], is[2], av[2], bv[2];
         for (int u = 0; u < NV; u++) {
             m[u] = v8_ld(mean + c0 + 8 * u);
             is[u] = v8_ld(invstd + c0 + 8 * u);
@@ -338,7 +338,7 @@ static inline void bnb_backward(float *dx, float *dgamma, float *dbeta, const fl
         }
         for (int n = 0; n < B; n++) { /* per image in float lanes, then into double */
             const size_t at = (size_t)n * nstride + (size_t)cb * plane;
-            bnb_v8 f[2], fx[2];
+            v8f f[2], fx[2];
             float fs[16], fxs[16];
             if (relu)
                 bnb_lane_dsums(f, fx, x + at, dy + at, 1, av, bv, m, is, HW, NV);
@@ -356,14 +356,12 @@ static inline void bnb_backward(float *dx, float *dgamma, float *dbeta, const fl
         for (int j = 0; j < BLK; j++) {
             if (dgamma) dgamma[c0 + j] = (float)sgx[j];
             if (dbeta) dbeta[c0 + j] = (float)sg[j];
-            k[j] = gamma[c0 + j] * invstd[c0 + j];
             mg[j] = (float)(sg[j] / N);
             mgx[j] = (float)(sgx[j] / N);
         }
         if (!dx) continue;
-        bnb_v8 kv[2], mgv[2], mgxv[2];
+        v8f mgv[2], mgxv[2];
         for (int u = 0; u < NV; u++) {
-            kv[u] = v8_ld(k + 8 * u);
             mgv[u] = v8_ld(mg + 8 * u);
             mgxv[u] = v8_ld(mgx + 8 * u);
         }
@@ -372,11 +370,11 @@ static inline void bnb_backward(float *dx, float *dgamma, float *dbeta, const fl
             for (size_t e = at; e < at + plane; e += BLK)
                 for (int u = 0; u < NV; u++) {
                     const size_t q = e + 8 * (size_t)u;
-                    const bnb_v8 xv = v8_ld(x + q);
-                    bnb_v8 g = v8_ld(dy + q);
+                    const v8f xv = v8_ld(x + q);
+                    v8f g = v8_ld(dy + q);
                     if (relu) g = v8_mask_pos(g, av[u] * xv + bv[u]);
-                    const bnb_v8 xh = (xv - m[u]) * is[u];
-                    v8_st(dx + q, kv[u] * (g - mgv[u] - xh * mgxv[u]));
+                    const v8f xh = (xv - m[u]) * is[u];
+                    v8_st(dx + q, av[u] * (g - mgv[u] - xh * mgxv[u]));
                 }
         }
     }
@@ -425,13 +423,13 @@ void ghm_gap_blocked_backward(float *dx, const float *dy, int B, int C, int HW, 
 
 /* acc[kh * K + kw] = sum over the output positions of g (8 channels) * the input under tap (kh, kw) of
  * one zero-padded image xp (row length WP); K a literal at the hot call, so acc stays in registers */
-static inline void wgrad_image(bnb_v8 *acc, const float *g, const float *xp, int OH, int OW, int WP, int stride,
+static inline void wgrad_image(v8f *acc, const float *g, const float *xp, int OH, int OW, int WP, int stride,
                                int blk, const int K)
 {
     for (int k = 0; k < K * K; k++) acc[k] = v8_set(0.0f);
     for (int oh = 0; oh < OH; oh++)
         for (int ow = 0; ow < OW; ow++) {
-            const bnb_v8 gv = v8_ld(g + ((size_t)oh * OW + ow) * blk);
+            const v8f gv = v8_ld(g + ((size_t)oh * OW + ow) * blk);
             const float *xr = xp + (size_t)oh * stride * WP + (size_t)ow * stride;
             for (int kh = 0; kh < K; kh++)
                 for (int kw = 0; kw < K; kw++) acc[kh * K + kw] += gv * v8_set(xr[kh * WP + kw]);
@@ -457,7 +455,7 @@ int ghm_conv2d_wgrad_few_in(float *dw, const float *dy, const float *x, int B, i
                 const float *xs = x + ((size_t)c * B + b) * H * W;
                 for (int i = 0; i < H; i++) memcpy(xp + (size_t)(i + pad) * WP + pad, xs + (size_t)i * W, sizeof(float) * W);
                 const float *g = dy + (size_t)b * nstride + (size_t)cb * plane + off;
-                bnb_v8 acc[25];
+                v8f acc[25];
                 if (K == 3)
                     wgrad_image(acc, g, xp, OH, OW, WP, stride, blk, 3);
                 else
