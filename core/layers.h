@@ -258,7 +258,7 @@ int ghm_conv2d_wgrad_few_in(float *dw, const float *dy, const float *x, int B, i
 
 /* Weight gradient of a 3x3 convolution (stride 1, pad 1) with both maps blocked
  * (B, C/blk, H, W, blk), blk 8 or 16 dividing C and OC: dw (OC, C, 3, 3),
- * overwritten (core/layer_direct3x3.c: 1.2-1.5x oneDNN's AVX2 kernel on the
+ * overwritten (core/layer_direct3x3.c: 1.2-1.6x oneDNN's AVX2 kernel on the
  * residual network's layers; written on 8-float vectors, so not meant to
  * replace oneDNN's AVX-512 kernels). Float sums; each weight's sum runs in an
  * order that does not depend on the thread count. Returns 0, or -1 (nothing
