@@ -41,6 +41,10 @@ int ghm_cli_usage(const char *command, const char *fmt, ...)
 /* Option helpers: if argv[*i] is `--name VALUE` or `--name=VALUE`, set *value and
  * advance *i; returns 1 when matched, 0 when not, -1 when the value is missing. */
 int ghm_cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
+/* " (did you mean '--x'?)" for an unknown option `arg` when one of the --options named in
+ * `known` (NULL: the `ghm CMD --help` text of `command`'s first word) is close to it, else "".
+ * The result lives in a static buffer until the next call. */
+const char *ghm_cli_option_hint(const char *command, const char *arg, const char *known);
 /* Parse integers / doubles with range checks; on error print usage error and return 2, else 0. */
 int ghm_cli_int(const char *command, const char *opt, const char *text, long lo, long hi, long *out);
 int ghm_cli_double(const char *command, const char *opt, const char *text, double *out);

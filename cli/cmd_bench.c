@@ -183,7 +183,7 @@ static int parse_opts(const char *cmd, int train, int argc, char **argv, bench_o
             if (ghm_cli_int(cmd, "--batch", v, 1, 1 << 20, &o->batch)) return 2;
         } else if (OPT("--threads")) {
             NEED("--threads");
-            if (ghm_cli_int(cmd, "--threads", v, 0, 256, &o->threads)) return 2;
+            if (ghm_cli_int(cmd, "--threads", v, 1, 256, &o->threads)) return 2;
         } else if (OPT("--dim")) {
             NEED("--dim");
             if (ghm_cli_int(cmd, "--dim", v, 1, 1 << 16, &o->dim)) return 2;
@@ -210,7 +210,7 @@ static int parse_opts(const char *cmd, int train, int argc, char **argv, bench_o
             NEED("--n");
             if (ghm_cli_int(cmd, "--n", v, 1, 1L << 30, &o->n)) return 2;
         } else {
-            return ghm_cli_usage(cmd, "unknown option '%s'", argv[i]);
+            return ghm_cli_usage(cmd, "unknown option '%s'%s", argv[i], ghm_cli_option_hint(cmd, argv[i], NULL));
         }
 #undef OPT
 #undef NEED

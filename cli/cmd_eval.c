@@ -168,7 +168,7 @@ int ghm_cmd_eval(int argc, char **argv)
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else {
-            return ghm_cli_usage(cmd, "unknown option '%s'", argv[i]);
+            return ghm_cli_usage(cmd, "unknown option '%s'%s", argv[i], ghm_cli_option_hint(cmd, argv[i], NULL));
         }
     }
     if (!emb_path || !lab_path) return ghm_cli_usage(cmd, "--embeddings E.npy and --labels L.npy are required");
@@ -298,7 +298,8 @@ int ghm_cmd_bench_eval(int argc, char **argv)
             if (r < 0) return ghm_cli_usage(cmd, "--metrics needs a list");
             if (parse_metrics(cmd, val, &o)) return 2;
         } else {
-            return ghm_cli_usage(cmd, "unknown option '%s' (options: --n --dim --classes --threads --seed --noise --k --block --metrics)", argv[i]);
+            const char *opts = "--n --dim --classes --threads --seed --noise --k --block --metrics";
+            return ghm_cli_usage(cmd, "unknown option '%s'%s (options: %s)", argv[i], ghm_cli_option_hint(cmd, argv[i], opts), opts);
         }
     }
     if (classes > n) return ghm_cli_usage(cmd, "--classes (%ld) must be <= --n (%ld)", classes, n);

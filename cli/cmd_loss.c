@@ -169,7 +169,8 @@ int ghm_cmd_loss(int argc, char **argv)
         } else if (strcmp(argv[i], "--check") == 0) {
             check = 1;
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-            return ghm_cli_usage("loss", "unknown option '%s'\nusage: %s", argv[i], usage);
+            return ghm_cli_usage("loss", "unknown option '%s'%s\nusage: %s", argv[i],
+                                 ghm_cli_option_hint("loss", argv[i], usage), usage);
         } else if (!name) {
             name = argv[i];
         } else {

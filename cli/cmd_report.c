@@ -31,7 +31,8 @@ static int cmd_combine(int argc, char **argv)
             prefix = val;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             free(dirs);
-            return ghm_cli_usage("report", "unknown option '%s' with --combine (only --out PREFIX)", argv[i]);
+            return ghm_cli_usage("report", "unknown option '%s' with --combine (only --out PREFIX)%s", argv[i],
+                                 ghm_cli_option_hint("report", argv[i], "--out"));
         } else {
             dirs[n++] = argv[i];
         }
@@ -70,7 +71,7 @@ int ghm_cmd_report(int argc, char **argv)
         } else if (strcmp(argv[i], "--out") == 0) {
             return ghm_cli_usage("report", "--out goes with --combine (a report is written into its directory)");
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            return ghm_cli_usage("report", "unknown option '%s'", argv[i]);
+            return ghm_cli_usage("report", "unknown option '%s'%s", argv[i], ghm_cli_option_hint("report", argv[i], NULL));
         } else if (!dir) {
             dir = argv[i];
         } else {

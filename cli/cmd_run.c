@@ -613,7 +613,7 @@ int ghm_cmd_run(int argc, char **argv)
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             a.dry = 1;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            return ghm_cli_usage("run", "unknown option '%s'", argv[i]);
+            return ghm_cli_usage("run", "unknown option '%s'%s", argv[i], ghm_cli_option_hint("run", argv[i], NULL));
         } else if (!a.file) {
             a.file = argv[i];
         } else {

