@@ -5,11 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "losses/loss.h"
 
@@ -64,6 +68,34 @@ TEST(Docs, QuickstartResultsAreNotCommitted)
     EXPECT_EQ(out, "") << "files under results/quickstart/ are committed: `git rm -r --cached results/quickstart`";
 }
 
+// stdout of `ghm ARGS` (the built binary)
+static std::string run_ghm(const std::string &args)
+{
+    std::string out;
+    FILE *p = popen((std::string(GHM_BINARY) + " " + args + " 2>/dev/null").c_str(), "r");
+    EXPECT_NE(p, nullptr);
+    if (!p) return out;
+    char buf[512];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    EXPECT_EQ(pclose(p), 0) << "ghm " << args;
+    return out;
+}
+
+// stderr of `ghm ARGS` run in DIR
+static std::string run_ghm_in(const std::string &dir, const std::string &args)
+{
+    std::string out;
+    FILE *p = popen(("cd '" + dir + "' && " + GHM_BINARY + " " + args + " 2>&1 >/dev/null").c_str(), "r");
+    EXPECT_NE(p, nullptr);
+    if (!p) return out;
+    char buf[512];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    pclose(p);
+    return out;
+}
+
 static const char *number_word(int n)
 {
     static const char *const w[] = {"zero",    "one",     "two",       "three",    "four",    "five",    "six",
@@ -91,6 +123,14 @@ TEST(Docs, ReadmeLossTableIsTheRegistry)
     std::vector<std::string> reg;
     for (int i = 0; i < ghm_loss_count(); i++) reg.push_back(ghm_loss_at(i)->name);
     EXPECT_EQ(names, reg) << "README's loss table (## Losses) must list every registered loss, in registry order";
+    // and it is exactly what `ghm list losses --markdown` prints (the command docs/adding_a_loss.md gives)
+    std::string md = run_ghm("list losses --markdown");
+    size_t open = readme.find("| name | loss |\n", sec);
+    ASSERT_NE(open, std::string::npos) << "README's '## Losses' has no '| name | loss |' table";
+    size_t close = readme.find("\n\n", open);
+    std::string table = readme.substr(open, close == std::string::npos ? std::string::npos : close + 1 - open);
+    EXPECT_EQ(table, md) << "README's loss table differs from the registry: run `./build/ghm list losses --markdown` "
+                            "and paste its output over the table under '## Losses' in README.md";
     int baselines = ghm_loss_count() - 1; // every loss but GHM-Loss itself
     const char *word = number_word(baselines);
     ASSERT_NE(word, nullptr);
@@ -99,5 +139,85 @@ TEST(Docs, ReadmeLossTableIsTheRegistry)
         if (ch == '\n') ch = ' ';
     EXPECT_NE(flat.find(std::string(word) + " baseline losses"), std::string::npos)
         << "README should say '" << word << " baseline losses' (the registry has " << ghm_loss_count()
-        << " losses, GHM-Loss included)";
+        << " losses, GHM-Loss included): edit the count in README's first paragraph";
+}
+
+// docs/experiment_format.md documents every key the experiment-file parser
+// knows, and no key it does not: the schema table of harness/config.c (its
+// FLD/SEC/LST/SPC entries) and the keys its "known keys: a | b" messages name
+// for search, protocol, final and a losses entry. A section counts as
+// documented when one of its keys is (`dataset.limit` by `limit.train`).
+TEST(Docs, ExperimentFormatListsEveryKnownKey)
+{
+    std::string cfg = slurp(src("harness/config.c")), doc = slurp(src("docs/experiment_format.md"));
+    std::set<std::string> known;
+    std::regex field(R"((?:FLD|SEC|LST|SPC)\("([a-z0-9_.]+)\")");
+    for (std::sregex_iterator it(cfg.begin(), cfg.end(), field), end; it != end; ++it) known.insert((*it)[1]);
+    EXPECT_GE(known.size(), 40u) << "the schema table of harness/config.c was not found";
+    std::regex msg(R"(in (search|protocol|final|a losses entry)[^;"]*; known keys: ([a-z0-9_ |]+))");
+    int messages = 0;
+    for (std::sregex_iterator it(cfg.begin(), cfg.end(), msg), end; it != end; ++it, messages++) {
+        std::string prefix = (*it)[1] == "a losses entry" ? "losses" : std::string((*it)[1]);
+        std::istringstream keys((*it)[2]);
+        std::string k;
+        while (keys >> k)
+            if (k != "|") known.insert(prefix + "." + k);
+    }
+    EXPECT_EQ(messages, 4) << "harness/config.c's 'known keys' messages of search, protocol, final, a losses entry";
+
+    // the doc's tables: the first cell's `key`s, qualified by the section ("### `train`",
+    // a "`train.optimizer` (...)" line) under "## Keys" and "## Hyper-parameter search"
+    std::set<std::string> documented;
+    std::istringstream lines(doc);
+    std::string line, prefix;
+    bool in_keys = false;
+    std::regex tick("`([a-z0-9_.]+)`");
+    while (std::getline(lines, line)) {
+        std::smatch m;
+        if (line.rfind("## ", 0) == 0) {
+            in_keys = line == "## Keys" || line.rfind("## Hyper-parameter search", 0) == 0;
+            prefix = "";
+        } else if (line.rfind("### ", 0) == 0) {
+            prefix = std::regex_search(line, m, tick) ? std::string(m[1]) : "";
+        } else if (line.rfind("`", 0) == 0 && std::regex_search(line, m, tick) && m.position(0) == 0 &&
+                   known.count(m[1]) && line.compare(m.length(0), 2, " (") == 0) {
+            prefix = m[1];
+        } else if (in_keys && line.rfind("| `", 0) == 0) {
+            std::string cell = line.substr(1, line.find('|', 1) - 1);
+            for (std::sregex_iterator it(cell.begin(), cell.end(), tick), end; it != end; ++it)
+                documented.insert(prefix.empty() ? std::string((*it)[1]) : prefix + "." + std::string((*it)[1]));
+        }
+    }
+    for (const std::string &k : known) {
+        bool found = documented.count(k) > 0; // top-level keys: in the top-level table itself
+        for (const std::string &d : documented) found = found || (k.find('.') != k.npos && d.rfind(k + ".", 0) == 0);
+        EXPECT_TRUE(found) << "key '" << k << "' (harness/config.c) is missing from docs/experiment_format.md's tables";
+    }
+    for (const std::string &d : documented)
+        EXPECT_TRUE(known.count(d)) << "docs/experiment_format.md documents '" << d
+                                    << "', which harness/config.c does not know";
+}
+
+// The doc's example of an unknown top-level key is the parser's message,
+// "known keys" list included (it once lacked report, search, protocol, ...).
+TEST(Docs, ExperimentFormatUnknownKeyExampleIsTheParsersMessage)
+{
+    char tmpl[] = "/tmp/ghm_docs_testXXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string dir = tmpl;
+    {
+        std::ofstream f(dir + "/exp.yaml");
+        f << "name: x\ndataset: {name: synthetic}\nbackbone: {name: mlp}\nlossez: [{name: ghm}]\n";
+    }
+    std::string err = run_ghm_in(dir, "run exp.yaml --dry-run");
+    int rc = system(("rm -rf '" + dir + "'").c_str());
+    (void)rc;
+    const std::string lead = "ghm: error: ";
+    ASSERT_EQ(err.rfind(lead, 0), 0u) << err;
+    std::string message = err.substr(lead.size());
+    if (!message.empty() && message.back() == '\n') message.pop_back();
+    ASSERT_NE(message.find("known keys: "), std::string::npos) << message;
+    std::string doc = slurp(src("docs/experiment_format.md"));
+    EXPECT_NE(doc.find("\n" + message + "\n"), std::string::npos)
+        << "docs/experiment_format.md's 'Validation errors' should show the parser's message:\n" << message;
 }
