@@ -433,7 +433,9 @@ TEST(LossesNear, EveryDistanceLossIsAccurateOnNearPairs)
         found.push_back(name);
         auto it = references().find(name);
         if (it == references().end()) {
-            ADD_FAILURE() << "loss '" << name << "' uses ghm_loss_pdist: add its reference to references()";
+            ADD_FAILURE() << "loss '" << name << "' uses ghm_loss_pdist: add a double-precision reference of its "
+                          << "value and dL/dD (a Ref, as ref_contrastive) to references() in tests/test_losses_near.cc "
+                          << "(docs/adding_a_loss.md, section 4)";
             continue;
         }
         LossPtr h2;
