@@ -745,3 +745,76 @@ TEST(CliRun, RunsResumesSelectsAndReports)
         EXPECT_TRUE(has(b.err, c.message)) << b.err;
     }
 }
+
+// ---- the ./ghm wrapper ----------------------------------------------------------
+
+// A checkout moved or copied with its build directory: ./ghm notices that
+// build/CMakeCache.txt names another tree, empties build/ (keeping its set-up
+// logs) and configures afresh instead of building the old tree's files. Run on
+// a copy of the script with stand-ins for cmake and dpkg-query on PATH, so it
+// checks the script's logic without compiling anything (three runs of the
+// script; most of their time is its per-package dpkg-query).
+TEST(CliWrapper, MovedOrCopiedTreeIsReconfiguredFromScratch)
+{
+    TempDir t;
+    std::string root = t / "tree", bin = t / "bin", log = t / "cmake.log";
+    ASSERT_EQ(system(("mkdir -p '" + root + "/build/logs' '" + bin + "' && cp '" GHM_SOURCE_DIR "/ghm' '" + root +
+                      "/ghm' && ln -s '" + root + "' '" + (t / "link") + "'")
+                         .c_str()),
+              0);
+    write_text(bin + "/dpkg-query", "#!/bin/sh\nprintf 'install ok installed'\n");
+    // cmake -S SRC -B DIR ...: a cache naming SRC and DIR; cmake --build DIR: a build/ghm that echoes
+    write_text(bin + "/cmake", "#!/bin/sh\n"
+                               "echo \"$*\" >>'" + log + "'\n"
+                               "if [ \"$1\" = -S ]; then\n"
+                               "  printf 'CMAKE_HOME_DIRECTORY:INTERNAL=%s\\nCMAKE_CACHEFILE_DIR:INTERNAL=%s\\n' \"$2\" \"$4\" >\"$4/CMakeCache.txt\"\n"
+                               "  : >\"$4/Makefile\"\n"
+                               "elif [ \"$1\" = --build ]; then\n"
+                               "  printf '#!/bin/sh\\necho \"built ghm $*\"\\n' >\"$2/ghm\"; chmod +x \"$2/ghm\"\n"
+                               "fi\n");
+    ASSERT_EQ(system(("chmod +x '" + bin + "/dpkg-query' '" + bin + "/cmake'").c_str()), 0);
+    // build/ as left by a checkout that lived in /old/place
+    write_text(root + "/build/CMakeCache.txt",
+               "CMAKE_HOME_DIRECTORY:INTERNAL=/old/place\nCMAKE_CACHEFILE_DIR:INTERNAL=/old/place/build\n");
+    write_text(root + "/build/Makefile", "");
+    write_text(root + "/build/stale.o", "");
+    write_text(root + "/build/logs/apt-1.log", "kept");
+    auto wrapper = [&](const std::string &script) {
+        std::string o = t / "out", e = t / "err";
+        int st = system(("PATH='" + bin + "':\"$PATH\" '" + script + "' list losses >'" + o + "' 2>'" + e + "'").c_str());
+        Out r;
+        r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        r.out = read_all(o);
+        r.err = read_all(e);
+        return r;
+    };
+    auto configures = [&]() {
+        std::string l = read_all(log);
+        int n = 0;
+        for (size_t p = l.find("-S "); p != std::string::npos; p = l.find("-S ", p + 1)) n++;
+        return n;
+    };
+
+    Out r = wrapper(root + "/ghm");
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(has(r.err, "build/ was configured in /old/place (moved or copied here)")) << r.err;
+    EXPECT_EQ(configures(), 1) << read_all(log);
+    EXPECT_TRUE(has(read_all(log), "-S " + root + " -B " + root + "/build")) << read_all(log);
+    EXPECT_FALSE(exists(root + "/build/stale.o"));
+    EXPECT_EQ(read_all(root + "/build/logs/apt-1.log"), "kept");
+    EXPECT_EQ(r.out, "built ghm list losses\n");
+
+    // configured here: built, not reconfigured, also when reached through a symbolic link
+    r = wrapper(t / "link/ghm");
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_FALSE(has(r.err, "moved or copied")) << r.err;
+    EXPECT_EQ(configures(), 1) << read_all(log);
+
+    // the tree copied elsewhere (the old one still there): reconfigured again
+    ASSERT_EQ(system(("cp -a '" + root + "' '" + (t / "copy") + "'").c_str()), 0);
+    r = wrapper(t / "copy/ghm");
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(has(r.err, "build/ was configured in " + root + " (moved or copied here)")) << r.err;
+    EXPECT_EQ(configures(), 2) << read_all(log);
+    EXPECT_TRUE(has(read_all(log), "-S " + t.path + "/copy -B " + t.path + "/copy/build")) << read_all(log);
+}
