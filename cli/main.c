@@ -194,7 +194,8 @@ const char *ghm_cli_option_hint(const char *command, const char *arg, const char
         p += len;
     }
     snprintf(given, sizeof given, "%.*s", (int)strcspn(arg, "="), arg); /* --name=value: the name */
-    const char *close = arg[0] == '-' ? ghm_closest_name(given, cands, n) : NULL;
+    /* a guess needs an option-like word with 2+ letters: no '--' -> '--out' */
+    const char *close = arg[0] == '-' && strlen(given) >= strspn(given, "-") + 2 ? ghm_closest_name(given, cands, n) : NULL;
     if (!close || strcmp(close, given) == 0) return "";
     snprintf(hint, sizeof hint, " (did you mean '%s'?)", close);
     return hint;

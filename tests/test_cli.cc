@@ -171,6 +171,8 @@ TEST(CliHelp, MisspeltOptionsSuggestTheClosest)
         {"run x.yaml --retry-faild", "(did you mean '--retry-failed'?)"},
         {"run x.yaml --thread=2", "unknown option '--thread=2' (did you mean '--threads'?)"},
         {"run x.yaml --zzzzzzzzzz", "ghm: run: unknown option '--zzzzzzzzzz'\n"},
+        {"run x.yaml --", "ghm: run: unknown option '--'\n"},
+        {"run x.yaml -x", "ghm: run: unknown option '-x'\n"},
         {"list loss", "ghm: list: unknown list 'loss' (did you mean 'losses'?)"},
         {"list backbone", "(did you mean 'backbones'?)"},
         {"list losses --markdwon", "unexpected '--markdwon' (did you mean '--markdown'?)"},
