@@ -149,9 +149,10 @@ int ghm_out_mkdirs(const char *path, int below, ghm_error *err)
 int ghm_out_write_at(int dfd, const char *where, const char *name, const void *data, size_t n, ghm_error *err)
 {
     size_t nl = strlen(name);
-    if (nl == 0 || strchr(name, '/') || nl > 200)
-        return GHM_FAIL(err, GHM_EFAIL, "%s: bad output file name '%s'", where, name);
-    char tmp[256];
+    /* the temporary adds 11 characters; a file name has at most 255 */
+    if (nl == 0 || strchr(name, '/') || nl > 240)
+        return GHM_FAIL(err, GHM_EFAIL, "%s: bad output file name '%.60s'", where, name);
+    char tmp[260];
     int fd = -1;
     for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
         char r[7];

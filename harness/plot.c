@@ -392,7 +392,8 @@ int ghm_plot_emit(ghm_plot_out *c, const char *base, const char *caption, ghm_tb
     ghm_tb_puts(&e, "out=");
     ghm_gp_str(&e, out);
     snprintf(name, sizeof name, "%s.gp", base);
-    int ok = !e.failed && ghm_gp_check(e.buf, why, sizeof why) == 0 && log >= 0 &&
+    /* (no log when something that is not a file sits at gnuplot.log: gnuplot's messages are dropped) */
+    int ok = !e.failed && ghm_gp_check(e.buf, why, sizeof why) == 0 &&
              run_gnuplot(c->gnuplot, e.buf, name, pfd, log) == 0;
     ghm_tb_free(&e);
     if (log >= 0) close(log);
