@@ -2,6 +2,8 @@
  * streaming writer, and small file helpers (atomic write, read, mkdir -p). */
 #include "json.h"
 
+#include "fsutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -620,69 +622,26 @@ void ghm_jw_null(ghm_jw *w)
 
 int ghm_write_file_atomic(const char *path, const void *data, size_t n, ghm_error *err)
 {
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    if (!tmp) return ghm_error_set(err, GHM_ENOMEM, "%s: out of memory", path);
-    /* "<path>.XXXXXX.tmp": unique, in the same directory, and matched by *.tmp ignore rules */
-    snprintf(tmp, pl + 16, "%s.XXXXXX.tmp", path);
-    int fd = mkstemps(tmp, 4);
-    if (fd < 0) {
+    /* the directory as the caller names it (it may be a link the user made); the file itself is created
+     * O_EXCL | O_NOFOLLOW under a temporary name and renamed (core/fsutil.c) */
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else
+        return ghm_error_set(err, GHM_EINPUT, "%s: path too long", path);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
         int e = errno;
-        free(tmp);
         return ghm_error_set(err, GHM_EIO, "%s: cannot create temporary file: %s", path, strerror(e));
     }
-    const char *p = data;
-    size_t left = n;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return ghm_error_set(err, GHM_EIO, "%s: write failed: %s", path, strerror(e));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    /* mkstemp creates 0600; make it like an ordinary file (umask applied) */
-    mode_t um = umask(0);
-    umask(um);
-    (void)fchmod(fd, 0666 & ~um);
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        return ghm_error_set(err, GHM_EIO, "%s: fsync/close failed: %s", path, strerror(e));
-    }
-    if (rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        return ghm_error_set(err, GHM_EIO, "%s: rename failed: %s", path, strerror(e));
-    }
-    free(tmp);
-    /* make the rename durable: fsync the directory (best effort) */
-    char *dir = strdup(path);
-    if (dir) {
-        char *slash = strrchr(dir, '/');
-        const char *d = ".";
-        if (slash) {
-            if (slash == dir)
-                slash[1] = '\0';
-            else
-                *slash = '\0';
-            d = dir;
-        }
-        int dfd = open(d, O_RDONLY);
-        if (dfd >= 0) {
-            (void)fsync(dfd);
-            close(dfd);
-        }
-        free(dir);
-    }
-    return 0;
+    int rc = ghm_out_write_at(dfd, dir, slash ? slash + 1 : path, data, n, err);
+    close(dfd);
+    return rc;
 }
 
 int ghm_read_file(const char *path, char **data, size_t *n, ghm_error *err)

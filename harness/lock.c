@@ -1,6 +1,7 @@
 /* flock-based advisory locks; see lock.h. */
 #include "lock.h"
 
+#include "../core/fsutil.h"
 #include "../core/json.h"
 
 #include <dirent.h>
@@ -34,7 +35,9 @@ static int make_parent(const char *path, ghm_error *err)
     if (!dir) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
     memcpy(dir, path, n);
     dir[n] = '\0';
-    int rc = ghm_mkdirs(dir, err);
+    /* runs/.locks lies inside the results directory: neither may be a link (core/fsutil.h) */
+    size_t sl = strlen("/runs/.locks");
+    int rc = n > sl && strcmp(dir + n - sl, "/runs/.locks") == 0 ? ghm_out_mkdirs(dir, 2, err) : ghm_mkdirs(dir, err);
     free(dir);
     return rc;
 }
@@ -45,7 +48,8 @@ int ghm_lock_take(const char *path, int wait, ghm_lock *l, char *holder, size_t 
     if (holder && n) holder[0] = '\0';
     int rc = make_parent(path, err);
     if (rc < 0) return rc;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* O_NOFOLLOW: a link placed at DIR/.lock must not be truncated and written through */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) return ghm_error_set(err, GHM_EIO, "%s: cannot open lock file: %s", path, strerror(errno));
     for (;;) {
         if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) == 0) break;
@@ -89,18 +93,22 @@ void ghm_lock_release(ghm_lock *l)
 
 int ghm_remove_stale_tmp(const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (!d) return 0;
+    /* dir (e.g. <results>/plots) is not followed when it is a link: the files in its target are not ours */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        return 0;
+    }
     int removed = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
         if (n <= 4 || strcmp(e->d_name + n - 4, ".tmp") != 0) continue;
-        char p[4096];
-        int k = snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (k < 0 || (size_t)k >= sizeof p) continue;
         struct stat st;
-        if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0) removed++;
+        if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            unlinkat(fd, e->d_name, 0) == 0)
+            removed++;
     }
     closedir(d);
     return removed;

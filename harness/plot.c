@@ -1,6 +1,7 @@
 /* Report figures: .dat + .gp + .png through gnuplot, and a 2-D PCA in C. */
 #include "plot.h"
 
+#include "../core/fsutil.h"
 #include "../core/json.h"
 #include "../core/npy.h"
 #include "textbuf.h"
@@ -10,8 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 /* ---- PCA ---- */
 
@@ -108,16 +114,120 @@ void ghm_plot_safe_name(const char *in, char *out, size_t n)
     out[k < n ? k : n - 1] = '\0';
 }
 
+/* A gnuplot string literal that cannot become code. Single quotes: gnuplot
+ * substitutes `command` and @macro inside double-quoted strings (and expands
+ * backslash escapes there), never inside single-quoted ones, where the only
+ * special character is the quote itself (doubled). A line break would end
+ * the command: control characters never pass (ghm_tb_safe_char). */
 void ghm_gp_str(ghm_tb *b, const char *s)
 {
-    ghm_tb_puts(b, "\"");
+    /* a file name that starts with '<' or '|' is a command to gnuplot: no literal starts so */
+    ghm_tb_puts(b, (*s == '<' || *s == '|') ? "' " : "'");
     for (const char *p = s; *p; p++) {
-        if (*p == '"' || *p == '\\') ghm_tb_puts(b, "\\");
-        ghm_tb_printf(b, "%c", *p);
+        char c = ghm_tb_safe_char(*p);
+        ghm_tb_printf(b, c == '\'' ? "''" : "%c", c);
     }
-    ghm_tb_puts(b, "\"");
+    ghm_tb_puts(b, "'");
 }
 
+/* gnuplot words that run or read other things (commands, files, shell) */
+static int gp_forbidden_word(const char *w, size_t n)
+{
+    static const char *const words[] = {"system", "shell", "load", "call", "eval", "evaluate", "import",
+                                        "cd",     "pipe",  "save", "print", "fit", NULL};
+    for (int i = 0; words[i]; i++)
+        if (strlen(words[i]) == n && strncmp(words[i], w, n) == 0) return 1;
+    return 0;
+}
+
+int ghm_gp_check(const char *script, char *why, size_t wn)
+{
+    int line = 1, in = 0; /* in: 0 code, '\'' or '"' inside a string */
+    const char *line_start = script;
+    for (const char *p = script; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if ((c < 0x20 && c != '\n') || c == 0x7f) {
+            snprintf(why, wn, "line %d: control character 0x%02x", line, c);
+            return -1;
+        }
+        if (c == '\n') {
+            if (in) {
+                snprintf(why, wn, "line %d: a string runs past the end of the line", line);
+                return -1;
+            }
+            line++;
+            line_start = p + 1;
+            continue;
+        }
+        if (in == '\'') {
+            if (c == '\'') {
+                if (p[1] == '\'')
+                    p++; /* '' inside: a quote */
+                else
+                    in = 0;
+            } else if (c == '\\' && p[1] == '\n') {
+                snprintf(why, wn, "line %d: a string continued on the next line", line);
+                return -1;
+            }
+            continue;
+        }
+        if (in == '"') {
+            if (c == '\\' && p[1] && p[1] != '\n')
+                p++;
+            else if (c == '"')
+                in = 0;
+            else if (c == '`' || c == '@' || (c == '\\' && p[1] == '\n')) {
+                snprintf(why, wn, "line %d: '%c' in a double-quoted string", line, c);
+                return -1;
+            }
+            continue;
+        }
+        /* code */
+        if (c == '#') { /* comment to the end of the line (a trailing backslash would continue it) */
+            while (p[1] && p[1] != '\n') p++;
+            if (*p == '\\') {
+                snprintf(why, wn, "line %d: a comment continued on the next line", line);
+                return -1;
+            }
+            continue;
+        }
+        if (c == '\'' || c == '"') {
+            in = c;
+            if (p[1] == '<' || p[1] == '|') { /* plot '< cmd', set output '| cmd' */
+                snprintf(why, wn, "line %d: a string that starts with '%c'", line, p[1]);
+                return -1;
+            }
+            continue;
+        }
+        if (c == '`' || c == '@') {
+            snprintf(why, wn, "line %d: '%c' outside a string", line, c);
+            return -1;
+        }
+        if (c == '!') { /* "!command" at the start of a command is a shell command; "!x" is negation */
+            const char *q = p;
+            while (q > line_start && (q[-1] == ' ' || q[-1] == '\t')) q--;
+            if (q == line_start || q[-1] == ';' || q[-1] == '{') {
+                snprintf(why, wn, "line %d: a shell command", line);
+                return -1;
+            }
+        }
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
+            const char *w = p;
+            while ((p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z') || (p[1] >= '0' && p[1] <= '9') ||
+                   p[1] == '_')
+                p++;
+            if (gp_forbidden_word(w, (size_t)(p - w + 1))) {
+                snprintf(why, wn, "line %d: '%.*s' outside a string", line, (int)(p - w + 1), w);
+                return -1;
+            }
+        }
+    }
+    if (in) {
+        snprintf(why, wn, "line %d: unterminated string", line);
+        return -1;
+    }
+    return 0;
+}
 
 /* Ten clearly distinct colours (matplotlib's tab10), cycled; each loss keeps its
  * colour (its index in the file) in every figure. */
@@ -131,7 +241,9 @@ static const char *const palette[10] = {"1f77b4", "ff7f0e", "2ca02c", "d62728", 
 void ghm_gp_header(ghm_tb *b, const char *base, const char *title, const char *xlabel, const char *ylabel)
 {
     ghm_tb_puts(b, "# generated by ghm report: edit and rerun `gnuplot <this file>` to restyle\n");
-    ghm_tb_printf(b, "if (!exists(\"out\")) out = \"%s\"\n", base);
+    ghm_tb_puts(b, "if (!exists(\"out\")) out = ");
+    ghm_gp_str(b, base);
+    ghm_tb_puts(b, "\n");
     ghm_tb_puts(b, "set title ");
     ghm_gp_str(b, title);
     ghm_tb_puts(b, "\nset xlabel ");
@@ -153,11 +265,40 @@ static const struct {
 };
 #define N_FORMATS ((int)(sizeof formats / sizeof formats[0]))
 
-static int write_file(ghm_plot_out *c, const char *name, const char *text)
+/* Run gnuplot (no shell between): argv {gnuplot, -e, expr, script} (expr and
+ * script may be NULL), working directory cwd_fd (-1: unchanged), stdout and
+ * stderr into log_fd (-1: /dev/null). Returns the exit status, -1 when it
+ * could not be started or died of a signal. */
+static int run_gnuplot(const char *gnuplot, const char *expr, const char *script, int cwd_fd, int log_fd)
 {
-    char path[GHM_PATH_MAX + 300];
-    snprintf(path, sizeof path, "%s/%s", c->dir, name);
-    return ghm_write_file_atomic(path, text, strlen(text), c->err);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        /* child: only async-signal-safe calls until exec */
+        int nul = open("/dev/null", O_RDWR);
+        if (nul >= 0) dup2(nul, 0);
+        int out = log_fd >= 0 ? log_fd : nul;
+        if (out >= 0) {
+            dup2(out, 1);
+            dup2(out, 2);
+        }
+        if (cwd_fd >= 0 && fchdir(cwd_fd) < 0) _exit(126);
+        char *argv[6];
+        int k = 0;
+        argv[k++] = (char *)gnuplot;
+        if (expr) {
+            argv[k++] = (char *)"-e";
+            argv[k++] = (char *)expr;
+        }
+        if (script) argv[k++] = (char *)script;
+        argv[k] = NULL;
+        execvp(gnuplot, argv);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* Append the output section to a script whose last command is `plot ...`
@@ -186,10 +327,14 @@ static void gp_outputs(ghm_tb *gp, unsigned fmts, const char *plot_cmd)
 }
 
 /* write base.dat and base.gp (gp holds the head, plot_cmd the plot command),
- * run gnuplot with out = a temporary name, rename every output into place */
+ * run gnuplot with out = a name in a fresh private directory, move every
+ * output into place. plots/ is opened without following a link, every file
+ * is created O_EXCL | O_NOFOLLOW and renamed (core/fsutil.h), and gnuplot
+ * writes only into the directory made for it here: nothing follows a link
+ * that someone placed in the results directory. */
 int ghm_plot_emit(ghm_plot_out *c, const char *base, const char *caption, ghm_tb *dat, ghm_tb *gp, ghm_tb *plot_cmd)
 {
-    char *d = NULL, *g = NULL, *p = NULL, name[256];
+    char *d = NULL, *g = NULL, *p = NULL, name[256], why[160];
     int rc = ghm_tb_finish(plot_cmd, &p, c->err);
     if (rc < 0) {
         ghm_tb_free(dat);
@@ -206,40 +351,68 @@ int ghm_plot_emit(ghm_plot_out *c, const char *base, const char *caption, ghm_tb
         free(d);
         return rc;
     }
+    /* the scripts are built from escaped literals (ghm_gp_str); check that they hold nothing else */
+    if (ghm_gp_check(g, why, sizeof why) < 0) {
+        rc = GHM_FAIL(c->err, GHM_EFAIL, "%s/%s.gp: refusing to write a script that could run commands (%s)", c->dir,
+                      base, why);
+        free(d);
+        free(g);
+        return rc;
+    }
+    int pfd = ghm_out_dir_open(c->root, "plots", 1, c->err);
+    if (pfd < 0) {
+        free(d);
+        free(g);
+        return pfd;
+    }
     snprintf(name, sizeof name, "%s.dat", base);
-    rc = write_file(c, name, d);
+    rc = ghm_out_write_at(pfd, c->dir, name, d, strlen(d), c->err);
     if (rc == 0) {
         snprintf(name, sizeof name, "%s.gp", base);
-        rc = write_file(c, name, g);
+        rc = ghm_out_write_at(pfd, c->dir, name, g, strlen(g), c->err);
     }
     free(d);
     free(g);
-    if (rc < 0) return rc;
-    if (!c->have_gnuplot) return 0;
-    char cmd[2 * GHM_PATH_MAX + 512];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' -e \"out='.tmp-%s'\" '%s.gp' >>gnuplot.log 2>&1", c->dir, c->gnuplot,
-             base, base);
-    int st = system(cmd);
-    int ok = st == 0;
+    if (rc < 0 || !c->have_gnuplot) {
+        close(pfd);
+        return rc;
+    }
+    /* gnuplot's outputs go into a fresh directory only this process has made */
+    char rdir[64];
+    int rfd = ghm_out_tmpdir_at(pfd, c->dir, ".render-", rdir, sizeof rdir, c->err);
+    if (rfd < 0) {
+        close(pfd);
+        return rfd;
+    }
+    int log = openat(pfd, "gnuplot.log", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    char out[300];
+    snprintf(out, sizeof out, "%s/%s", rdir, base);
+    ghm_tb e;
+    ghm_tb_init(&e);
+    ghm_tb_puts(&e, "out=");
+    ghm_gp_str(&e, out);
+    snprintf(name, sizeof name, "%s.gp", base);
+    /* (no log when something that is not a file sits at gnuplot.log: gnuplot's messages are dropped) */
+    int ok = !e.failed && ghm_gp_check(e.buf, why, sizeof why) == 0 &&
+             run_gnuplot(c->gnuplot, e.buf, name, pfd, log) == 0;
+    ghm_tb_free(&e);
+    if (log >= 0) close(log);
     for (int f = 0; f < N_FORMATS; f++) {
         if (!(c->formats & formats[f].bit)) continue;
-        char tmp[GHM_PATH_MAX + 300], fin[GHM_PATH_MAX + 300];
-        snprintf(tmp, sizeof tmp, "%s/.tmp-%s.%s", c->dir, base, formats[f].ext);
-        snprintf(fin, sizeof fin, "%s/%s.%s", c->dir, base, formats[f].ext);
-        struct stat sb;
-        if (ok && stat(tmp, &sb) == 0 && sb.st_size > 0) {
-            if (rename(tmp, fin) != 0) ok = 0;
-        } else {
-            ok = 0;
-        }
-        remove(tmp); /* a failed or partial output never replaces a good one */
+        char out_name[200];
+        snprintf(out_name, sizeof out_name, "%s.%s", base, formats[f].ext);
+        /* a failed, partial or missing output never replaces a good one */
+        if (ok && ghm_out_move_at(rfd, out_name, pfd, out_name) != 0) ok = 0;
     }
+    close(rfd);
+    ghm_out_rmdir_at(pfd, rdir);
+    close(pfd);
     if (ok) {
         c->n_plots++;
         if (c->list && c->list->n < GHM_PLOT_LIST_MAX) {
-            ghm_plot_entry *e = &c->list->items[c->list->n++];
-            snprintf(e->base, sizeof e->base, "%s", base);
-            snprintf(e->caption, sizeof e->caption, "%s", caption);
+            ghm_plot_entry *en = &c->list->items[c->list->n++];
+            snprintf(en->base, sizeof en->base, "%s", base);
+            snprintf(en->caption, sizeof en->caption, "%s", caption);
         }
     } else {
         if (c->n_failed++ == 0) snprintf(c->first_fail, sizeof c->first_fail, "%s.gp", base);
@@ -328,8 +501,11 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
         for (int a = 0; a < n_xs; a++) ghm_tb_printf(&gp, "%s%.9g", a ? ", " : "", xs[a]);
         ghm_tb_puts(&gp, ")\n");
     }
-    ghm_tb_printf(&dat, "# %s: curves: x=%s mean std n; baselines: x lo hi mean (two rows); one block each\n", mt,
-                  s->swept[c]);
+    ghm_tb_puts(&dat, "# ");
+    ghm_tb_text(&dat, mt);
+    ghm_tb_puts(&dat, ": curves: x=");
+    ghm_tb_text(&dat, s->swept[c]);
+    ghm_tb_puts(&dat, " mean std n; baselines: x lo hi mean (two rows); one block each\n");
 
     int block = 0;
     int *used = calloc((size_t)s->n_groups, sizeof *used);
@@ -353,7 +529,9 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
             if (g < 0 || s->groups[g].test[m].n == 0) continue;
             const ghm_stat *st = &s->groups[g].test[m];
             if (block > 0) ghm_tb_puts(&dat, "\n\n");
-            ghm_tb_printf(&dat, "# %s (baseline)\n", loss);
+            ghm_tb_puts(&dat, "# ");
+            ghm_tb_text(&dat, loss);
+            ghm_tb_puts(&dat, " (baseline)\n");
             for (int r = 0; r < 2; r++)
                 ghm_tb_printf(&dat, "%.9g %.9g %.9g %.9g\n", r ? hi : lo, st->mean - st->std, st->mean + st->std,
                               st->mean);
@@ -403,7 +581,7 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
             if (!first && ln < (int)sizeof label - 1) snprintf(label + ln, sizeof label - (size_t)ln, ")");
             if (block > 0) ghm_tb_puts(&dat, "\n\n");
             ghm_tb_puts(&dat, "# ");
-            ghm_tb_puts(&dat, label);
+            ghm_tb_text(&dat, label);
             ghm_tb_puts(&dat, "\n");
             for (int a = 0; a < k; a++) {
                 const ghm_stat *st = &s->groups[idx[a]].test[m];
@@ -452,11 +630,14 @@ static int fig_recall_at_k(ghm_plot_out *pc, const ghm_summary *s)
         int g = ghm_summary_best(s, s->losses[l], &on_test);
         if (g < 0) continue;
         if (block > 0) ghm_tb_puts(&dat, "\n\n");
-        ghm_tb_printf(&dat, "# %s\n", s->losses[l]);
+        ghm_tb_puts(&dat, "# ");
+        ghm_tb_text(&dat, s->losses[l]);
+        ghm_tb_puts(&dat, "\n");
         for (int m = 0; m < s->n_metrics; m++) {
             if (strncmp(s->metrics[m], "recall@", 7) != 0 || s->groups[g].test[m].n == 0) continue;
             const ghm_stat *st = &s->groups[g].test[m];
-            ghm_tb_printf(&dat, "%s %.9g %.9g %d\n", s->metrics[m] + 7, st->mean, st->std, st->n);
+            ghm_tb_text(&dat, s->metrics[m] + 7);
+            ghm_tb_printf(&dat, " %.9g %.9g %d\n", st->mean, st->std, st->n);
         }
         ghm_tb_printf(&plot, "%s'recall_at_k.dat' index %d using 1:2:3 with yerrorlines lw 2 pt 7 lc rgb '#%s' title ",
                       block ? ", \\\n    " : " ", block, palette[l % 10]);
@@ -550,7 +731,9 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
         }
         if (rows > 0 && blk.buf) {
             if (block > 0) ghm_tb_puts(&dat, "\n\n");
-            ghm_tb_printf(&dat, "# %s\n", s->losses[l]);
+            ghm_tb_puts(&dat, "# ");
+            ghm_tb_text(&dat, s->losses[l]);
+            ghm_tb_puts(&dat, "\n");
             ghm_tb_puts(&dat, blk.buf);
             const char *col = palette[l % 10];
             if (per_step) {
@@ -633,7 +816,9 @@ static int fig_val_recall(ghm_plot_out *pc, const ghm_summary *s)
         }
         if (rows > 0 && blk.buf) {
             if (block > 0) ghm_tb_puts(&dat, "\n\n");
-            ghm_tb_printf(&dat, "# %s\n", s->losses[l]);
+            ghm_tb_puts(&dat, "# ");
+            ghm_tb_text(&dat, s->losses[l]);
+            ghm_tb_puts(&dat, "\n");
             ghm_tb_puts(&dat, blk.buf);
             ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with yerrorlines lw 2 pt 7 lc rgb '#%s' title ",
                           block ? ", \\\n    " : " ", base, block, palette[l % 10]);
@@ -678,13 +863,25 @@ static int read_projection(ghm_plot_out *pc, const char *base, float **proj, int
 {
     char path[GHM_PATH_MAX + 200];
     snprintf(path, sizeof path, "%s/%s.dat", pc->dir, base);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
+    /* a file of the results directory: a regular file (not a link, FIFO or device), at most the
+     * 3000 points ghm writes (and some slack) */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) return 0;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return 0;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
+        return 0;
+    }
     char line[256];
     int cap = 0, n = 0, ok = fgets(line, sizeof line, f) && strncmp(line, "# pc1 pc2 label", 15) == 0;
     float *p = NULL;
     int *lab = NULL;
-    while (ok && fgets(line, sizeof line, f)) {
+    while (ok && n < 10000 && fgets(line, sizeof line, f)) {
         float a, b;
         int c;
         if (line[0] == '#') continue;
@@ -801,35 +998,51 @@ static int fig_pca(ghm_plot_out *pc, const ghm_summary *s, const char *dir, int 
     return ghm_plot_emit(pc, base, caption, &dat, &gp, &plot);
 }
 
+/* remove the render directories a killed report left in plots/ (under the results directory's lock) */
+static void remove_stale_renders(int pfd)
+{
+    int fd = dup(pfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    struct dirent *de;
+    char names[16][64];
+    int n = 0;
+    while ((de = readdir(d)) != NULL && n < 16) {
+        size_t l = strlen(de->d_name);
+        if (strncmp(de->d_name, ".render-", 8) == 0 && l < 64 && l > 12 && strcmp(de->d_name + l - 4, ".tmp") == 0)
+            snprintf(names[n++], sizeof names[0], "%s", de->d_name);
+    }
+    closedir(d);
+    for (int i = 0; i < n; i++) ghm_out_rmdir_at(pfd, names[i]);
+}
+
 int ghm_plot_out_open(ghm_plot_out *o, const char *dir, const char *gnuplot, unsigned fmts, ghm_plot_list *list,
                       char *warning, int wn, ghm_error *err)
 {
     memset(o, 0, sizeof *o);
     if (list) list->n = 0;
+    snprintf(o->root, sizeof o->root, "%s", dir);
     snprintf(o->dir, sizeof o->dir, "%s/plots", dir);
     o->gnuplot = gnuplot ? gnuplot : "gnuplot";
     o->formats = fmts ? fmts : GHM_PLOT_DEFAULT;
     o->list = list;
     o->err = err;
-    int rc = ghm_mkdirs(o->dir, err);
-    if (rc < 0) return rc;
-    if (strchr(o->dir, '\'') || strchr(o->dir, '"') || strchr(o->gnuplot, '\'')) {
-        if (warning) snprintf(warning, (size_t)wn, "plots skipped: a quote in the path %s", o->dir);
-    } else {
-        char cmd[GHM_PATH_MAX + 64];
-        snprintf(cmd, sizeof cmd, "'%s' -e 'exit' >/dev/null 2>&1", o->gnuplot);
-        int st = system(cmd);
-        o->have_gnuplot = (st == 0);
-        if (!o->have_gnuplot && warning)
-            snprintf(warning, (size_t)wn,
-                     "gnuplot not found (`%s`): plots skipped; data and scripts are in %s "
-                     "(install gnuplot-nox, then run `ghm report %s`)",
-                     o->gnuplot, o->dir, dir);
-    }
-    /* start a fresh log */
-    char logp[GHM_PATH_MAX + 32];
-    snprintf(logp, sizeof logp, "%s/gnuplot.log", o->dir);
-    remove(logp);
+    /* plots/ itself must not be a link (ghm would write and remove files in its target) */
+    int pfd = ghm_out_dir_open(dir, "plots", 1, err);
+    if (pfd < 0) return pfd;
+    remove_stale_renders(pfd);
+    /* start a fresh log (unlink removes a link placed there, never its target) */
+    unlinkat(pfd, "gnuplot.log", 0);
+    close(pfd);
+    o->have_gnuplot = run_gnuplot(o->gnuplot, "exit", NULL, -1, -1) == 0;
+    if (!o->have_gnuplot && warning)
+        snprintf(warning, (size_t)wn,
+                 "gnuplot not found (`%s`): plots skipped; data and scripts are in %s "
+                 "(install gnuplot-nox, then run `ghm report %s`)",
+                 o->gnuplot, o->dir, dir);
     return 0;
 }
 

@@ -53,7 +53,8 @@ typedef struct ghm_plot_list {
  * repeated for every format) and its images (base.png, .pdf, .svg), rendered
  * under temporary names and renamed into place only when gnuplot succeeded. */
 typedef struct ghm_plot_out {
-    char dir[GHM_PATH_MAX + 16]; /* <results dir>/plots */
+    char root[GHM_PATH_MAX];     /* the results directory */
+    char dir[GHM_PATH_MAX + 16]; /* <results dir>/plots (for messages) */
     const char *gnuplot;         /* command */
     unsigned formats;            /* GHM_PLOT_* bits */
     int have_gnuplot;            /* 1: gnuplot runs (else data and scripts only) */
@@ -62,7 +63,7 @@ typedef struct ghm_plot_out {
     ghm_plot_list *list;         /* figures made (may be NULL) */
     ghm_error *err;
 } ghm_plot_out;
-/* Make <dir>/plots, check gnuplot (command `gnuplot`, NULL: "gnuplot"; fmts 0:
+/* Make <dir>/plots (refused with GHM_EINPUT when it is a link), check gnuplot (command `gnuplot`, NULL: "gnuplot"; fmts 0:
  * GHM_PLOT_DEFAULT), start a fresh plots/gnuplot.log. When gnuplot is missing,
  * warning says so; returns < 0 only when the directory cannot be made. */
 int ghm_plot_out_open(ghm_plot_out *o, const char *dir, const char *gnuplot, unsigned fmts, ghm_plot_list *list,
@@ -71,8 +72,19 @@ int ghm_plot_out_open(ghm_plot_out *o, const char *dir, const char *gnuplot, uns
 void ghm_plot_out_warning(const ghm_plot_out *o, char *warning, int wn);
 /* Script head: the output name variable, title and axis labels, grid, key below. */
 void ghm_gp_header(ghm_tb *gp, const char *base, const char *title, const char *xlabel, const char *ylabel);
-/* s as a gnuplot double-quoted literal */
+/* s as a gnuplot string literal that cannot become code: single-quoted
+ * (gnuplot substitutes `...` and @macros only outside single quotes), quotes
+ * doubled, control characters replaced (ghm_tb_safe_char), never starting
+ * with '<' or '|' (a command as a file name). Every text that reaches a
+ * script goes through here. */
 void ghm_gp_str(ghm_tb *b, const char *s);
+/* 0 when script holds nothing that runs or reads other things outside its
+ * string literals (no control character but line breaks, no string across
+ * a line, no ` or @ outside single quotes, no "!command", no system, shell,
+ * load, call, eval, cd, print, save, fit..., no literal starting with < or |);
+ * else -1 and why (size wn) says what and on which line. ghm_plot_emit refuses
+ * to write or run a script that fails it. */
+int ghm_gp_check(const char *script, char *why, size_t wn);
 /* a file-name-safe form of a loss, key or metric name ('@' -> "_at_", others -> '_') */
 void ghm_plot_safe_name(const char *in, char *out, size_t n);
 /* Write base.dat and base.gp (gp: the head and settings; plot_cmd: the plot

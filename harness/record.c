@@ -1,6 +1,7 @@
 /* Run records: JSON serialisation, atomic write, reading, and discovery. */
 #include "record.h"
 
+#include "../core/fsutil.h"
 #include "../core/json.h"
 #include "../backbones/backbone.h"
 #include "../core/threads.h"
@@ -409,7 +410,7 @@ int ghm_record_run_dir(const char *out_dir, const char *run_id, char *buf, int n
 
 int ghm_record_write(const ghm_record *r, const ghm_run_spec *spec, const char *run_dir, ghm_error *err)
 {
-    int rc = ghm_mkdirs(run_dir, err);
+    int rc = ghm_out_mkdirs(run_dir, 2, err); /* runs/<id>: never through a link */
     if (rc < 0) return rc;
     char *json;
     rc = ghm_record_to_json(r, spec, &json, err);

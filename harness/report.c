@@ -1,6 +1,7 @@
 /* Aggregation of records: statistics over seeds, summary tables, report files. */
 #include "report.h"
 
+#include "../core/fsutil.h"
 #include "../core/json.h"
 #include "plot.h"
 #include "textbuf.h"
@@ -239,7 +240,7 @@ static int column_best(const ghm_summary *s, int m)
 
 static void csv_field(ghm_tb *b, const char *t)
 {
-    if (strpbrk(t, ",\"\n")) {
+    if (strpbrk(t, ",\"\r\n")) {
         ghm_tb_puts(b, "\"");
         for (const char *p = t; *p; p++) ghm_tb_printf(b, *p == '"' ? "\"\"" : "%c", *p);
         ghm_tb_puts(b, "\"");
@@ -264,7 +265,12 @@ int ghm_summary_csv(const ghm_summary *s, char **out, ghm_error *err)
     }
     ghm_tb_puts(&b, ",seeds");
     for (int m = 0; m < s->n_metrics; m++)
-        ghm_tb_printf(&b, ",%s_mean,%s_std,%s_ci95", s->metrics[m], s->metrics[m], s->metrics[m]);
+        for (int k = 0; k < 3; k++) {
+            char h[GHM_REC_METRIC_NAME + 8];
+            snprintf(h, sizeof h, "%s_%s", s->metrics[m], k == 0 ? "mean" : k == 1 ? "std" : "ci95");
+            ghm_tb_puts(&b, ",");
+            csv_field(&b, h);
+        }
     ghm_tb_puts(&b, "\n");
     for (int g = 0; g < s->n_groups; g++) {
         const ghm_group *G = &s->groups[g];
@@ -320,12 +326,23 @@ static void md_stat(ghm_tb *b, const ghm_stat *st, int bold)
         ghm_tb_printf(b, bold ? " **%.2f ± %.2f** |" : " %.2f ± %.2f |", 100 * st->mean, 100 * st->ci95);
 }
 
+/* " text |": a Markdown table cell, escaped */
+static void md_cell(ghm_tb *b, const char *t)
+{
+    ghm_tb_puts(b, " ");
+    ghm_tb_md(b, t);
+    ghm_tb_puts(b, " |");
+}
+
 static void md_setting(ghm_tb *b, const ghm_summary *s, const ghm_group *G)
 {
     int any = 0;
     for (int c = 0; c < s->n_swept; c++)
         if (G->has[c]) {
-            ghm_tb_printf(b, "%s%s=%s", any ? ", " : "", s->swept[c], G->text[c]);
+            ghm_tb_puts(b, any ? ", " : "");
+            ghm_tb_md(b, s->swept[c]);
+            ghm_tb_puts(b, "=");
+            ghm_tb_md(b, G->text[c]);
             any = 1;
         }
     if (!any) ghm_tb_puts(b, "(defaults)");
@@ -336,7 +353,9 @@ int ghm_summary_markdown(const ghm_summary *s, const char *title, char **out, gh
     ghm_tb b;
     ghm_tb_init(&b);
     char lab[32];
-    ghm_tb_printf(&b, "# %s\n\n", title ? title : "Results");
+    ghm_tb_puts(&b, "# ");
+    ghm_tb_md(&b, title ? title : "Results");
+    ghm_tb_puts(&b, "\n\n");
     ghm_tb_printf(&b,
                   "Test metrics in percent, mean ± 95%% confidence half-width (t distribution) over seeds; "
                   "best mean per column in bold. %d runs in %d settings.\n\n",
@@ -344,9 +363,13 @@ int ghm_summary_markdown(const ghm_summary *s, const char *title, char **out, gh
     int best[GHM_REC_MAX_METRICS];
     for (int m = 0; m < s->n_metrics; m++) best[m] = column_best(s, m);
     ghm_tb_puts(&b, "| loss |");
-    for (int c = 0; c < s->n_swept; c++) ghm_tb_printf(&b, " %s |", s->swept[c]);
+    for (int c = 0; c < s->n_swept; c++) {
+        ghm_tb_puts(&b, " ");
+        ghm_tb_md(&b, s->swept[c]);
+        ghm_tb_puts(&b, " |");
+    }
     ghm_tb_puts(&b, " seeds |");
-    for (int m = 0; m < s->n_metrics; m++) ghm_tb_printf(&b, " %s |", ghm_metric_display(s->metrics[m], 1, lab, sizeof lab));
+    for (int m = 0; m < s->n_metrics; m++) md_cell(&b, ghm_metric_display(s->metrics[m], 1, lab, sizeof lab));
     ghm_tb_puts(&b, "\n|---|");
     for (int c = 0; c < s->n_swept; c++) ghm_tb_puts(&b, "---:|");
     ghm_tb_puts(&b, "---:|");
@@ -354,8 +377,9 @@ int ghm_summary_markdown(const ghm_summary *s, const char *title, char **out, gh
     ghm_tb_puts(&b, "\n");
     for (int g = 0; g < s->n_groups; g++) {
         const ghm_group *G = &s->groups[g];
-        ghm_tb_printf(&b, "| %s |", G->loss);
-        for (int c = 0; c < s->n_swept; c++) ghm_tb_printf(&b, " %s |", G->has[c] ? G->text[c] : "");
+        ghm_tb_puts(&b, "|");
+        md_cell(&b, G->loss);
+        for (int c = 0; c < s->n_swept; c++) md_cell(&b, G->has[c] ? G->text[c] : "");
         ghm_tb_printf(&b, " %d |", G->n_members);
         for (int m = 0; m < s->n_metrics; m++) md_stat(&b, &G->test[m], best[m] == g);
         ghm_tb_puts(&b, "\n");
@@ -371,8 +395,7 @@ int ghm_summary_markdown(const ghm_summary *s, const char *title, char **out, gh
                     "For each swept loss, the setting with the best mean validation Recall@1 (the test set is "
                     "never used for selection), and its test metrics.\n\n");
         ghm_tb_puts(&b, "| loss | setting | val R@1 |");
-        for (int m = 0; m < s->n_metrics; m++)
-            ghm_tb_printf(&b, " %s |", ghm_metric_display(s->metrics[m], 1, lab, sizeof lab));
+        for (int m = 0; m < s->n_metrics; m++) md_cell(&b, ghm_metric_display(s->metrics[m], 1, lab, sizeof lab));
         ghm_tb_puts(&b, "\n|---|---|---:|");
         for (int m = 0; m < s->n_metrics; m++) ghm_tb_puts(&b, "---:|");
         ghm_tb_puts(&b, "\n");
@@ -380,13 +403,17 @@ int ghm_summary_markdown(const ghm_summary *s, const char *title, char **out, gh
             if (ghm_summary_loss_groups(s, s->losses[l]) < 2) continue;
             int g = ghm_summary_select_val(s, s->losses[l]);
             if (g < 0) {
-                ghm_tb_printf(&b, "| %s | (no validation metrics: set dataset.val_fraction > 0) | – |", s->losses[l]);
+                ghm_tb_puts(&b, "|");
+                md_cell(&b, s->losses[l]);
+                ghm_tb_puts(&b, " (no validation metrics: set dataset.val_fraction > 0) | – |");
                 for (int m = 0; m < s->n_metrics; m++) ghm_tb_puts(&b, " – |");
                 ghm_tb_puts(&b, "\n");
                 continue;
             }
             const ghm_group *G = &s->groups[g];
-            ghm_tb_printf(&b, "| %s | ", G->loss);
+            ghm_tb_puts(&b, "|");
+            md_cell(&b, G->loss);
+            ghm_tb_puts(&b, " ");
             md_setting(&b, s, G);
             ghm_tb_puts(&b, " |");
             md_stat(&b, &G->val_recall1, 0);
@@ -395,25 +422,6 @@ int ghm_summary_markdown(const ghm_summary *s, const char *title, char **out, gh
         }
     }
     return ghm_tb_finish(&b, out, err);
-}
-
-static void tex_escape(ghm_tb *b, const char *t)
-{
-    for (const char *p = t; *p; p++) {
-        switch (*p) {
-        case '_': ghm_tb_puts(b, "\\_"); break;
-        case '%': ghm_tb_puts(b, "\\%"); break;
-        case '&': ghm_tb_puts(b, "\\&"); break;
-        case '#': ghm_tb_puts(b, "\\#"); break;
-        case '$': ghm_tb_puts(b, "\\$"); break;
-        case '{': ghm_tb_puts(b, "\\{"); break;
-        case '}': ghm_tb_puts(b, "\\}"); break;
-        case '~': ghm_tb_puts(b, "\\textasciitilde{}"); break;
-        case '^': ghm_tb_puts(b, "\\textasciicircum{}"); break;
-        case '\\': ghm_tb_puts(b, "\\textbackslash{}"); break;
-        default: ghm_tb_printf(b, "%c", *p);
-        }
-    }
 }
 
 int ghm_summary_latex(const ghm_summary *s, const char *title, char **out, ghm_error *err)
@@ -426,7 +434,7 @@ int ghm_summary_latex(const ghm_summary *s, const char *title, char **out, ghm_e
     ghm_tb_puts(&b, "% generated by ghm report; needs \\usepackage{booktabs}\n");
     ghm_tb_puts(&b, "\\begin{table}[t]\n\\centering\n\\small\n");
     ghm_tb_puts(&b, "\\caption{");
-    tex_escape(&b, title ? title : "Results");
+    ghm_tb_tex(&b, title ? title : "Results");
     ghm_tb_puts(&b, ": test metrics (\\%), mean $\\pm$ 95\\% CI half-width over seeds.}\n");
     ghm_tb_puts(&b, "\\begin{tabular}{l");
     for (int c = 0; c < s->n_swept; c++) ghm_tb_puts(&b, "r");
@@ -435,21 +443,21 @@ int ghm_summary_latex(const ghm_summary *s, const char *title, char **out, ghm_e
     ghm_tb_puts(&b, "}\n\\toprule\nLoss");
     for (int c = 0; c < s->n_swept; c++) {
         ghm_tb_puts(&b, " & ");
-        tex_escape(&b, s->swept[c]);
+        ghm_tb_tex(&b, s->swept[c]);
     }
     ghm_tb_puts(&b, " & Seeds");
     for (int m = 0; m < s->n_metrics; m++) {
         ghm_tb_puts(&b, " & ");
-        tex_escape(&b, ghm_metric_display(s->metrics[m], 1, lab, sizeof lab));
+        ghm_tb_tex(&b, ghm_metric_display(s->metrics[m], 1, lab, sizeof lab));
     }
     ghm_tb_puts(&b, " \\\\\n\\midrule\n");
     for (int g = 0; g < s->n_groups; g++) {
         const ghm_group *G = &s->groups[g];
         if (g > 0 && strcmp(G->loss, s->groups[g - 1].loss) != 0) ghm_tb_puts(&b, "\\addlinespace\n");
-        tex_escape(&b, G->loss);
+        ghm_tb_tex(&b, G->loss);
         for (int c = 0; c < s->n_swept; c++) {
             ghm_tb_puts(&b, " & ");
-            if (G->has[c]) tex_escape(&b, G->text[c]);
+            if (G->has[c]) ghm_tb_tex(&b, G->text[c]);
         }
         ghm_tb_printf(&b, " & %d", G->n_members);
         for (int m = 0; m < s->n_metrics; m++) {
@@ -481,28 +489,14 @@ void ghm_report_opts_default(ghm_report_opts *o)
     o->html = 1;
 }
 
-static void md_escape_cell(ghm_tb *b, const char *t)
-{
-    for (; *t; t++) {
-        if (*t == '|')
-            ghm_tb_puts(b, "\\|");
-        else if (*t == '\n' || *t == '\r')
-            ghm_tb_puts(b, " ");
-        else {
-            char c[2] = {*t, 0};
-            ghm_tb_puts(b, c);
-        }
-    }
-}
-
 static void md_run_setting(ghm_tb *b, const ghm_record *r)
 {
-    md_escape_cell(b, r->loss);
+    ghm_tb_md(b, r->loss);
     for (int i = 0; i < r->n_swept; i++) {
         ghm_tb_puts(b, i == 0 ? " " : ", ");
-        md_escape_cell(b, r->swept_name[i]);
+        ghm_tb_md(b, r->swept_name[i]);
         ghm_tb_puts(b, "=");
-        md_escape_cell(b, r->swept_text[i]);
+        ghm_tb_md(b, r->swept_text[i]);
     }
 }
 
@@ -524,10 +518,12 @@ static int md_append_run_checks(char **md, const ghm_record *ok, int n_ok, const
                       n_failed);
         for (int i = 0; i < n_failed; i++) {
             const ghm_record *r = &failed[i];
-            ghm_tb_printf(&b, "| %s | ", r->run_id);
+            ghm_tb_puts(&b, "| ");
+            ghm_tb_md(&b, r->run_id);
+            ghm_tb_puts(&b, " | ");
             md_run_setting(&b, r);
             ghm_tb_printf(&b, " | %llu | %d | %d | ", (unsigned long long)r->seed, r->fail_epoch, r->fail_batch);
-            md_escape_cell(&b, r->failure);
+            ghm_tb_md(&b, r->failure);
             ghm_tb_puts(&b, " |\n");
         }
     }
@@ -541,7 +537,9 @@ static int md_append_run_checks(char **md, const ghm_record *ok, int n_ok, const
         for (int i = 0; i < n_ok; i++) {
             const ghm_record *r = &ok[i];
             if (!r->at_chance) continue;
-            ghm_tb_printf(&b, "| %s | ", r->run_id);
+            ghm_tb_puts(&b, "| ");
+            ghm_tb_md(&b, r->run_id);
+            ghm_tb_puts(&b, " | ");
             md_run_setting(&b, r);
             ghm_tb_printf(&b, " | %llu | %.2f |\n", (unsigned long long)r->seed, 100 * r->chance);
         }
@@ -556,9 +554,7 @@ static int md_append_run_checks(char **md, const ghm_record *ok, int n_ok, const
 
 static int write_text(const char *dir, const char *name, const char *text, ghm_error *err)
 {
-    char path[GHM_PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return ghm_write_file_atomic(path, text, strlen(text), err);
+    return ghm_out_write(dir, name, text, strlen(text), err);
 }
 
 int ghm_report_write(const char *dir, const ghm_experiment *e, const ghm_report_opts *opts, ghm_report_result *res,

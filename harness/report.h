@@ -112,10 +112,10 @@ int ghm_report_write(const char *dir, const ghm_experiment *e, const ghm_report_
  * One self-contained page per results directory (no network, no script): the
  * summary tables, the settings selected on validation, every figure (PNG shown,
  * PDF/SVG/.gp/.dat linked), the runs with their status and a link to each
- * record, and the experiment file. Other modules add sections without touching
- * this code: every <dir>/<NAME>.section.html fragment is inlined (sorted by
- * name) after the figures, plots/search*.png and plots/ *paired*.png (not made
- * by this report) are shown under "More figures", and every other top-level
+ * record, and the experiment file. Every text in it is escaped, and nothing
+ * found in the directory is inlined as HTML (a results directory may come from
+ * someone else). plots/search*.png and plots/ *paired*.png (not made by this
+ * report) are shown under "More figures", and every other top-level
  * .csv/.md/.tex file (e.g. search.csv, paired.csv) is linked. */
 struct ghm_plot_list;
 int ghm_report_html(const char *dir, const ghm_experiment *e, const ghm_summary *s,

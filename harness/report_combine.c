@@ -77,17 +77,8 @@ static int load_column(const char *dir, column *c, ghm_error *err)
     return 0;
 }
 
-static void tex_esc(ghm_tb *b, const char *t)
-{
-    for (const char *p = t; *p; p++) {
-        if (strchr("_%&#${}", *p))
-            ghm_tb_printf(b, "\\%c", *p);
-        else if (*p == '~' || *p == '^' || *p == '\\')
-            ghm_tb_puts(b, *p == '~' ? "\\textasciitilde{}" : *p == '^' ? "\\textasciicircum{}" : "\\textbackslash{}");
-        else
-            ghm_tb_printf(b, "%c", *p);
-    }
-}
+/* names, labels, paths and settings come from results directories: escaped (textbuf.h) */
+static void tex_esc(ghm_tb *b, const char *t) { ghm_tb_tex(b, t); }
 
 /* the selected group of a loss in a column, or -1 */
 static int cell_group(const column *c, const char *loss) { return ghm_summary_best(&c->s, loss, NULL); }
@@ -139,12 +130,18 @@ int ghm_report_combine_markdown(const char *const *dirs, int n, char **md, char 
     /* ---- Markdown ---- */
     ghm_tb_puts(&m, "| loss |");
     for (int i = 0; i < n; i++)
-        for (int k = 0; k < 2; k++) ghm_tb_printf(&m, " %s: %s |", cols[i].label, metric_md[k]);
+        for (int k = 0; k < 2; k++) {
+            ghm_tb_puts(&m, " ");
+            ghm_tb_md(&m, cols[i].label);
+            ghm_tb_printf(&m, ": %s |", metric_md[k]);
+        }
     ghm_tb_puts(&m, "\n|---|");
     for (int i = 0; i < 2 * n; i++) ghm_tb_puts(&m, "---:|");
     ghm_tb_puts(&m, "\n");
     for (int l = 0; l < n_losses; l++) {
-        ghm_tb_printf(&m, "| %s |", losses[l]);
+        ghm_tb_puts(&m, "| ");
+        ghm_tb_md(&m, losses[l]);
+        ghm_tb_puts(&m, " |");
         for (int i = 0; i < n; i++)
             for (int k = 0; k < 2; k++) {
                 const ghm_stat *st = cell_stat(&cols[i], losses[l], k);
@@ -160,7 +157,13 @@ int ghm_report_combine_markdown(const char *const *dirs, int n, char **md, char 
     }
     ghm_tb_puts(&m, "\nTest metrics in percent, mean ± 95% confidence half-width (t distribution) over seeds, of "
                     "each loss's setting selected on validation Recall@1; best mean per column in bold. Sources:");
-    for (int i = 0; i < n; i++) ghm_tb_printf(&m, "%s `%s` (%s)", i ? "," : "", dirs[i], cols[i].name);
+    for (int i = 0; i < n; i++) {
+        ghm_tb_puts(&m, i ? ", " : " ");
+        ghm_tb_md(&m, dirs[i]);
+        ghm_tb_puts(&m, " (");
+        ghm_tb_md(&m, cols[i].name);
+        ghm_tb_puts(&m, ")");
+    }
     ghm_tb_puts(&m, ".");
     int any_sel = 0;
     for (int l = 0; l < n_losses; l++)
@@ -169,11 +172,18 @@ int ghm_report_combine_markdown(const char *const *dirs, int n, char **md, char 
             int g = cell_group(&cols[i], losses[l]);
             if (g < 0) continue;
             const ghm_group *G = &cols[i].s.groups[g];
-            ghm_tb_printf(&m, any_sel ? "; %s on %s: " : " Selected: %s on %s: ", losses[l], cols[i].label);
+            ghm_tb_puts(&m, any_sel ? "; " : " Selected: ");
+            ghm_tb_md(&m, losses[l]);
+            ghm_tb_puts(&m, " on ");
+            ghm_tb_md(&m, cols[i].label);
+            ghm_tb_puts(&m, ": ");
             int first = 1;
             for (int c = 0; c < cols[i].s.n_swept; c++)
                 if (G->has[c]) {
-                    ghm_tb_printf(&m, "%s%s = %s", first ? "" : ", ", cols[i].s.swept[c], G->text[c]);
+                    ghm_tb_puts(&m, first ? "" : ", ");
+                    ghm_tb_md(&m, cols[i].s.swept[c]);
+                    ghm_tb_puts(&m, " = ");
+                    ghm_tb_md(&m, G->text[c]);
                     first = 0;
                 }
             any_sel = 1;

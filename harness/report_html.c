@@ -1,5 +1,6 @@
 /* index.html of a results directory: one self-contained page (inline CSS, no
  * script, no network) with everything a report holds. See report.h. */
+#include "../core/fsutil.h"
 #include "../core/json.h"
 #include "plot.h"
 #include "report.h"
@@ -12,18 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void esc(ghm_tb *b, const char *t)
-{
-    for (const char *p = t; *p; p++) {
-        switch (*p) {
-        case '<': ghm_tb_puts(b, "&lt;"); break;
-        case '>': ghm_tb_puts(b, "&gt;"); break;
-        case '&': ghm_tb_puts(b, "&amp;"); break;
-        case '"': ghm_tb_puts(b, "&quot;"); break;
-        default: ghm_tb_printf(b, "%c", *p);
-        }
-    }
-}
+/* every text in the page (names, settings, captions, the experiment file) is escaped (textbuf.h) */
+static void esc(ghm_tb *b, const char *t) { ghm_tb_html(b, t); }
 
 /* a path segment for an href: names here are [A-Za-z0-9._@-], anything else is %-encoded */
 static void href(ghm_tb *b, const char *t)
@@ -266,23 +257,6 @@ int ghm_report_html(const char *dir, const ghm_experiment *e, const ghm_summary 
         ghm_tb_puts(&b, "<p class=note>No figures (gnuplot missing, or `ghm report --no-plots`): the data and "
                         "scripts are in plots/.</p>\n");
 
-    /* sections other modules add: <NAME>.section.html fragments, inlined */
-    {
-        char **names;
-        int n = list_files(dir, ".section.html", &names);
-        for (int i = 0; i < n; i++) {
-            char p[GHM_PATH_MAX + 300], *text = NULL;
-            size_t len = 0;
-            snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-            if (ghm_read_file(p, &text, &len, NULL) == 0 && text) {
-                ghm_tb_printf(&b, "<!-- %s -->\n", names[i]);
-                ghm_tb_puts(&b, text);
-                ghm_tb_puts(&b, "\n");
-            }
-            free(text);
-        }
-        free_list(names, n);
-    }
     /* figures in plots/ made by someone else (e.g. plots/search_*.png) */
     {
         char **names;
@@ -376,7 +350,7 @@ int ghm_report_html(const char *dir, const ghm_experiment *e, const ghm_summary 
             ghm_tb_puts(&b, "</code>");
         }
         ghm_tb_puts(&b, ":</p>\n<pre>");
-        esc(&b, yaml);
+        ghm_tb_html_pre(&b, yaml);
         ghm_tb_puts(&b, "</pre>\n");
     } else {
         ghm_tb_puts(&b, "<p class=note>No experiment.yaml in this directory.</p>\n");
@@ -387,9 +361,7 @@ int ghm_report_html(const char *dir, const ghm_experiment *e, const ghm_summary 
     char *html = NULL;
     int rc = ghm_tb_finish(&b, &html, err);
     if (rc < 0) return rc;
-    char path[GHM_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/index.html", dir);
-    rc = ghm_write_file_atomic(path, html, strlen(html), err);
+    rc = ghm_out_write(dir, "index.html", html, strlen(html), err);
     free(html);
     return rc;
 }

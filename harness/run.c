@@ -5,6 +5,7 @@
 #include "run.h"
 
 #include "../backbones/backbone.h"
+#include "../core/fsutil.h"
 #include "../core/json.h"
 #include "../core/npy.h"
 #include "../core/optim.h"
@@ -218,7 +219,7 @@ int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks 
     int rc;
 
     memset(&split, 0, sizeof split);
-    if ((rc = ghm_mkdirs(run_dir, err)) < 0) goto done;
+    if ((rc = ghm_out_mkdirs(run_dir, 2, err)) < 0) goto done; /* runs/<id>: never through a link */
     clean_tmp(run_dir);
 
     ghm_dataset_opts dopts = r->data;

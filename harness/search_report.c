@@ -1,6 +1,7 @@
 /* The report of a hyper-parameter search (search_report.h). */
 #include "search_report.h"
 
+#include "../core/fsutil.h"
 #include "../core/json.h"
 #include "config_internal.h"
 #include "plot.h"
@@ -459,14 +460,12 @@ static void pm(ghm_tb *b, double mean, double ci, int n, int latex)
         ghm_tb_printf(b, latex ? " & %.2f" : " | %.2f", 100 * mean);
 }
 
-static void tex_escape(ghm_tb *b, const char *s);
-
 static void put_name(ghm_tb *b, const char *s, int latex)
 {
     if (latex)
-        tex_escape(b, s);
+        ghm_tb_tex(b, s);
     else
-        ghm_tb_puts(b, s);
+        ghm_tb_md(b, s);
 }
 
 static void test_table(ghm_tb *b, const sr_data *D, int concat, int latex)
@@ -486,7 +485,11 @@ static void test_table(ghm_tb *b, const sr_data *D, int concat, int latex)
     } else {
         ghm_tb_puts(b, "| loss | reps |");
         for (int m = 0; m < D->n_metrics; m++)
-            if (shown(D, m)) ghm_tb_printf(b, " %s |", ghm_metric_display(D->metrics[m], 1, disp, sizeof disp));
+            if (shown(D, m)) {
+                ghm_tb_puts(b, " ");
+                put_name(b, ghm_metric_display(D->metrics[m], 1, disp, sizeof disp), 0);
+                ghm_tb_puts(b, " |");
+            }
         ghm_tb_puts(b, "\n|---|---:|");
         for (int m = 0; m < D->n_metrics; m++)
             if (shown(D, m)) ghm_tb_puts(b, "---:|");
@@ -528,7 +531,9 @@ static char *summary_md(const ghm_experiment *e, const sr_data *D, const ghm_sea
     ghm_tb b;
     ghm_tb_init(&b);
     char disp[64], t1[32], t2[32];
-    ghm_tb_printf(&b, "# %s\n\n", e->name);
+    ghm_tb_puts(&b, "# ");
+    ghm_tb_md(&b, e->name);
+    ghm_tb_puts(&b, "\n\n");
     ghm_tb_printf(&b,
                   "Hyper-parameter search with an equal budget: %s, %d trials per tuned loss, objective validation "
                   "%s (mean over %d fold%s; the test set is never used to choose). The chosen setting of each loss "
@@ -552,39 +557,49 @@ static char *summary_md(const ghm_experiment *e, const sr_data *D, const ghm_sea
         const ghm_search_space *sp = &s->space[l];
         int done = 0;
         for (int t = 0; t < x->T; t++) done += x->trials[t].state == 1;
-        char chosen[512] = "";
+        ghm_tb chosen;
+        ghm_tb_init(&chosen);
         if (!x->tuned)
-            snprintf(chosen, sizeof chosen, "defaults (not tuned)");
+            ghm_tb_puts(&chosen, "defaults (not tuned)");
         else if (x->best >= 0) {
             for (int j = 0; j < sp->n; j++) {
-                size_t o = strlen(chosen);
-                snprintf(chosen + o, sizeof chosen - o, "%s%s=%s", j ? ", " : "", sp->dims[j].path,
-                         x->trials[x->best].text[j]);
+                ghm_tb_puts(&chosen, j ? ", " : "");
+                ghm_tb_md(&chosen, sp->dims[j].path);
+                ghm_tb_puts(&chosen, "=");
+                ghm_tb_md(&chosen, x->trials[x->best].text[j]);
             }
         } else
-            snprintf(chosen, sizeof chosen, "(search not finished)");
+            ghm_tb_puts(&chosen, "(search not finished)");
         fmt_duration(x->core_seconds, t1, sizeof t1);
         double y = x->best >= 0 && x->best < x->T ? x->trials[x->best].y : NAN;
         if (isfinite(y))
             snprintf(t2, sizeof t2, "%.2f", 100 * y);
         else
             snprintf(t2, sizeof t2, "–");
-        ghm_tb_printf(&b, "| %s | %s | %d | %s | %s | %d | %d | %s |\n", x->label, x->tuned ? "yes" : "no", done,
-                      chosen, t2, x->runs_done, x->runs_failed, t1);
+        ghm_tb_puts(&b, "| ");
+        ghm_tb_md(&b, x->label);
+        ghm_tb_printf(&b, " | %s | %d | %s | %s | %d | %d | %s |\n", x->tuned ? "yes" : "no", done,
+                      chosen.buf ? chosen.buf : "", t2, x->runs_done, x->runs_failed, t1);
+        ghm_tb_free(&chosen);
     }
     ghm_tb_puts(&b, "\nCPU time: wall time of the loss's runs times their threads.\n");
-    ghm_tb_printf(&b, "\n## Paired differences against %s\n\n", D->L[D->ref].label);
+    ghm_tb_puts(&b, "\n## Paired differences against ");
+    ghm_tb_md(&b, D->L[D->ref].label);
+    ghm_tb_puts(&b, "\n\nEach row: loss minus ");
+    ghm_tb_md(&b, D->L[D->ref].label);
     ghm_tb_printf(&b,
-                  "Each row: loss minus %s, paired by reproduction (same seed: same initialisation, batches and "
+                  ", paired by reproduction (same seed: same initialisation, batches and "
                   "folds); mean difference in points with its 95%% paired-t interval, and the exact Wilcoxon "
-                  "signed-rank p-value where there are at least 6 pairs. **Bold**: the interval excludes 0.\n\n",
-                  D->L[D->ref].label);
+                  "signed-rank p-value where there are at least 6 pairs. **Bold**: the interval excludes 0.\n\n");
     ghm_tb_puts(&b, "| loss | metric | separate | concatenated |\n|---|---|---:|---:|\n");
     for (int l = 0; l < D->n_losses; l++) {
         if (l == D->ref) continue;
         for (int m = 0; m < D->n_metrics; m++) {
             if (!shown(D, m)) continue;
-            ghm_tb_printf(&b, "| %s | %s", D->L[l].label, ghm_metric_display(D->metrics[m], 1, disp, sizeof disp));
+            ghm_tb_puts(&b, "| ");
+            ghm_tb_md(&b, D->L[l].label);
+            ghm_tb_puts(&b, " | ");
+            ghm_tb_md(&b, ghm_metric_display(D->metrics[m], 1, disp, sizeof disp));
             for (int concat = 0; concat < 2; concat++) {
                 ghm_paired p;
                 paired_of(D, l, m, concat, &p);
@@ -608,16 +623,6 @@ static char *summary_md(const ghm_experiment *e, const sr_data *D, const ghm_sea
     return b.failed ? (ghm_tb_free(&b), NULL) : b.buf;
 }
 
-static void tex_escape(ghm_tb *b, const char *s)
-{
-    for (const char *p = s; *p; p++) {
-        if (*p == '_' || *p == '#' || *p == '%' || *p == '&' || *p == '$')
-            ghm_tb_printf(b, "\\%c", *p);
-        else
-            ghm_tb_printf(b, "%c", *p);
-    }
-}
-
 static char *summary_tex(const ghm_experiment *e, const sr_data *D)
 {
     ghm_tb b;
@@ -626,7 +631,9 @@ static char *summary_tex(const ghm_experiment *e, const sr_data *D)
     ghm_tb_puts(&b, "% generated by ghm report (booktabs): test metrics in percent, mean $\\pm$ 95% CI over reproductions\n");
     ghm_tb_puts(&b, "% separate: mean of the fold models' own metrics\n");
     (void)t;
-    ghm_tb_printf(&b, "%% %s\n", e->name);
+    ghm_tb_puts(&b, "% "); /* a comment: no line break can end it (ghm_tb_text) */
+    ghm_tb_text(&b, e->name);
+    ghm_tb_puts(&b, "\n");
     test_table(&b, D, 0, 1);
     ghm_tb_puts(&b, "% concatenated: the fold models' embeddings joined\n");
     test_table(&b, D, 1, 1);
@@ -660,7 +667,11 @@ static int plot_progress(ghm_plot_out *c, const ghm_experiment *e, const sr_data
             if (x->trials[t].state != 1) continue;
             if (isfinite(y) && (!isfinite(best) || y > best)) best = y;
             if (isfinite(best)) {
-                if (!rows) ghm_tb_printf(&dat, "# %s: trial best_so_far objective\n", x->label);
+                if (!rows) {
+                    ghm_tb_puts(&dat, "# ");
+                    ghm_tb_text(&dat, x->label);
+                    ghm_tb_puts(&dat, ": trial best_so_far objective\n");
+                }
                 ghm_tb_printf(&dat, "%d %.6g %.6g\n", t + 1, 100 * best, isfinite(y) ? 100 * y : NAN);
                 rows++;
             }
@@ -694,7 +705,11 @@ static int plot_scatter(ghm_plot_out *c, const ghm_experiment *e, const sr_data 
     ghm_tb dat, gp;
     ghm_tb_init(&dat);
     ghm_tb_init(&gp);
-    ghm_tb_printf(&dat, "# %s: %s objective trial (choices: index into the list)\n", x->label, d->path);
+    ghm_tb_puts(&dat, "# ");
+    ghm_tb_text(&dat, x->label);
+    ghm_tb_puts(&dat, ": ");
+    ghm_tb_text(&dat, d->path);
+    ghm_tb_puts(&dat, " objective trial (choices: index into the list)\n");
     int rows = 0;
     for (int t = 0; t < x->T; t++) {
         if (x->trials[t].state != 1 || !isfinite(x->trials[t].y)) continue;
@@ -741,35 +756,19 @@ static int plot_scatter(ghm_plot_out *c, const ghm_experiment *e, const sr_data 
 static int write_text(const char *dir, const char *name, char *text, ghm_error *err)
 {
     if (!text) return ghm_error_set(err, GHM_ENOMEM, "out of memory writing %s", name);
-    char path[GHM_PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int rc = ghm_write_file_atomic(path, text, strlen(text), err);
+    int rc = ghm_out_write(dir, name, text, strlen(text), err);
     free(text);
     return rc;
 }
 
-static void html_esc(ghm_tb *b, const char *t)
-{
-    for (; *t; t++) {
-        if (*t == '<') ghm_tb_puts(b, "&lt;");
-        else if (*t == '>') ghm_tb_puts(b, "&gt;");
-        else if (*t == '&') ghm_tb_puts(b, "&amp;");
-        else if (*t == '"') ghm_tb_puts(b, "&quot;");
-        else ghm_tb_printf(b, "%c", *t);
-    }
-}
+static void html_esc(ghm_tb *b, const char *t) { ghm_tb_html(b, t); }
 
+/* a file of the results directory, escaped, inside <pre> */
 static void html_file(ghm_tb *b, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return;
-    char buf[4096];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf - 1, f)) > 0) {
-        buf[k] = '\0';
-        html_esc(b, buf);
-    }
-    fclose(f);
+    char *text = NULL;
+    if (ghm_read_file(path, &text, NULL, NULL) == 0 && text) ghm_tb_html_pre(b, text);
+    free(text);
 }
 
 /* index.html of a search: one self-contained page (no network, no script):
@@ -844,8 +843,7 @@ static int search_index_html(const char *dir, const ghm_experiment *e, ghm_error
     char *html = NULL;
     int rc = ghm_tb_finish(&b, &html, err);
     if (rc < 0) return rc;
-    snprintf(path, sizeof path, "%s/index.html", dir);
-    rc = ghm_write_file_atomic(path, html, strlen(html), err);
+    rc = ghm_out_write(dir, "index.html", html, strlen(html), err);
     free(html);
     return rc;
 }

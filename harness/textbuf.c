@@ -62,3 +62,88 @@ int ghm_tb_finish(ghm_tb *b, char **out, ghm_error *err)
     memset(b, 0, sizeof *b);
     return 0;
 }
+
+/* ---- escaping ---- */
+
+char ghm_tb_safe_char(char c)
+{
+    unsigned char u = (unsigned char)c;
+    if (u == '\t' || u == '\n' || u == '\r' || u == '\v' || u == '\f') return ' ';
+    if (u < 0x20 || u == 0x7f) return '?';
+    return c;
+}
+
+static void tb_putc(ghm_tb *b, char c)
+{
+    if (tb_reserve(b, 1) < 0) return;
+    b->buf[b->len++] = c;
+    b->buf[b->len] = '\0';
+}
+
+void ghm_tb_text(ghm_tb *b, const char *s)
+{
+    for (; *s; s++) tb_putc(b, ghm_tb_safe_char(*s));
+}
+
+void ghm_tb_md(ghm_tb *b, const char *s)
+{
+    for (; *s; s++) {
+        char c = ghm_tb_safe_char(*s);
+        switch (c) {
+        case '&': ghm_tb_puts(b, "&amp;"); break;
+        case '<': ghm_tb_puts(b, "&lt;"); break;
+        case '>': ghm_tb_puts(b, "&gt;"); break;
+        /* table cells, code spans, links and images, escapes: shown as written */
+        case '|':
+        case '`':
+        case '[':
+        case ']':
+        case '\\':
+            tb_putc(b, '\\');
+            tb_putc(b, c);
+            break;
+        default: tb_putc(b, c);
+        }
+    }
+}
+
+static void html_esc(ghm_tb *b, const char *s, int pre)
+{
+    for (; *s; s++) {
+        char c = (pre && (*s == '\n' || *s == '\t')) ? *s : ghm_tb_safe_char(*s);
+        switch (c) {
+        case '&': ghm_tb_puts(b, "&amp;"); break;
+        case '<': ghm_tb_puts(b, "&lt;"); break;
+        case '>': ghm_tb_puts(b, "&gt;"); break;
+        case '"': ghm_tb_puts(b, "&quot;"); break;
+        case '\'': ghm_tb_puts(b, "&#39;"); break;
+        default: tb_putc(b, c);
+        }
+    }
+}
+
+void ghm_tb_html(ghm_tb *b, const char *s) { html_esc(b, s, 0); }
+void ghm_tb_html_pre(ghm_tb *b, const char *s) { html_esc(b, s, 1); }
+
+void ghm_tb_tex(ghm_tb *b, const char *s)
+{
+    for (; *s; s++) {
+        char c = ghm_tb_safe_char(*s);
+        switch (c) {
+        case '_': ghm_tb_puts(b, "\\_"); break;
+        case '%': ghm_tb_puts(b, "\\%"); break;
+        case '&': ghm_tb_puts(b, "\\&"); break;
+        case '#': ghm_tb_puts(b, "\\#"); break;
+        case '$': ghm_tb_puts(b, "\\$"); break;
+        case '{': ghm_tb_puts(b, "\\{"); break;
+        case '}': ghm_tb_puts(b, "\\}"); break;
+        case '~': ghm_tb_puts(b, "\\textasciitilde{}"); break;
+        case '^': ghm_tb_puts(b, "\\textasciicircum{}"); break;
+        case '\\': ghm_tb_puts(b, "\\textbackslash{}"); break;
+        case '<': ghm_tb_puts(b, "\\textless{}"); break;
+        case '>': ghm_tb_puts(b, "\\textgreater{}"); break;
+        case '|': ghm_tb_puts(b, "\\textbar{}"); break;
+        default: tb_putc(b, c);
+        }
+    }
+}

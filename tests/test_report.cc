@@ -312,7 +312,7 @@ TEST(Report, TablesFromSyntheticRecords)
     // the gnuplot script draws the .dat beside it into images of the same name (the baseline band is
     // block 0, the swept loss's curve block 1)
     std::string gp = read_all(d + "/plots/recall_at_1_vs_alpha.gp");
-    EXPECT_NE(gp.find("out = \"recall_at_1_vs_alpha\""), std::string::npos) << gp;
+    EXPECT_NE(gp.find("out = 'recall_at_1_vs_alpha'"), std::string::npos) << gp;
     EXPECT_NE(gp.find("set output out.\".png\""), std::string::npos) << gp;
     EXPECT_NE(gp.find("'recall_at_1_vs_alpha.dat' index 1 using 1:2:3 with yerrorlines"), std::string::npos) << gp;
     std::string dat = read_all(d + "/plots/recall_at_1_vs_alpha.dat");
