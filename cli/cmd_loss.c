@@ -9,12 +9,37 @@
 #include "cli.h"
 
 #include "../core/npy.h"
+#include "../core/progress.h"
 #include "../losses/loss.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* --check estimated to take longer than this (seconds): a warning first, then progress on stderr */
+#define CHECK_SLOW_S 10.0
+
+/* progress of a long --check on stderr: one redrawn line on a terminal, else a line every 10 s */
+typedef struct {
+    int tty;
+    double t0, last;
+} check_ui;
+
+static void check_progress(void *ctx, long done, long total)
+{
+    check_ui *u = (check_ui *)ctx;
+    const double now = ghm_clock();
+    if (done < total && now - u->last < (u->tty ? 0.2 : 10.0)) return;
+    u->last = now;
+    char eta[32] = "?";
+    const double f = total > 0 ? (double)done / (double)total : 1.0;
+    if (done > 0) ghm_format_duration(eta, sizeof eta, ghm_progress_eta(f, now - u->t0));
+    fprintf(stderr, "%sgradient check: %ld/%ld coordinates (%.0f%%), ETA %s%s", u->tty ? "\r" : "", done, total,
+            100 * f, eta, u->tty && done < total ? "" : "\n");
+    fflush(stderr);
+}
 
 static const char *const usage =
     "ghm loss NAME [--embeddings E.npy --labels L.npy] [--set key=value ...] [--grad-out G.npy]\n"
@@ -39,12 +64,16 @@ static const char *const help_text =
     "                       exit status 1 on FAIL\n"
     "  --tol T              tolerance of the check's relative error |g - g_fd| / max(|g| + |g_fd|, 1e-3)\n"
     "                       (default 0.01)\n"
-    "  --h H                first finite-difference step (default 0.001; 1/8 and 1/64 of it next to a kink)\n"
+    "  --h H                first finite-difference step (default 0.001; 1/8 and 1/64 of it where the\n"
+    "                       first step is not conclusive)\n"
     "\n"
-    "Coordinates where the two one-sided differences disagree at every step are discontinuities of\n"
-    "the value (a mined triplet switching, a count of non-zero terms changing): they are reported and\n"
-    "left out; the check fails if any other coordinate is outside the tolerance, or if more than a\n"
-    "quarter of the coordinates are discontinuities. Losses with a stop-gradient (circle, detach = 1)\n"
+    "A coordinate is wrong when the central difference disagrees with the gradient at two steps where\n"
+    "the value looks smooth (both one-sided differences agree) and gives the same derivative at both.\n"
+    "Coordinates still unresolved at h/64 are non-smooth there (a mined triplet switching, a count of\n"
+    "non-zero terms changing): they are reported and left out; the check fails if any other coordinate\n"
+    "is outside the tolerance, or if more than a quarter of the coordinates are left out. A large batch\n"
+    "takes long (2 to 6 loss evaluations per coordinate): a warning with the estimate, then progress on\n"
+    "stderr. Losses with a stop-gradient (circle, detach = 1)\n"
     "are checked against the gradient they implement: the derivative with the detached weights held\n"
     "constant.\n"
     "Exit status: 0 ok (check passed), 1 check failed, 2 bad input.\n";
@@ -286,6 +315,31 @@ int ghm_cmd_loss(int argc, char **argv)
     if (check) {
         gc.h = h;
         gc.tol = tol;
+        /* 2 to 6 evaluations of the loss per coordinate: say so up front when that is long (the time of
+         * one evaluation: the faster of two, after the first call above warmed up) */
+        double t_eval = INFINITY, v_unused;
+        for (int r = 0; r < 2; r++) {
+            const double t0 = ghm_clock();
+            if (ghm_loss_forward_backward(loss, emb, labels, n, d, &v_unused, grad, &err)) {
+                status = ghm_cli_fail(&err);
+                goto done;
+            }
+            t_eval = fmin(t_eval, ghm_clock() - t0);
+        }
+        const double est = 2.0 * (double)n * d * t_eval;
+        check_ui ui = {isatty(fileno(stderr)), ghm_clock(), -1e30};
+        if (est > CHECK_SLOW_S) {
+            char lo[32], hi[32];
+            ghm_format_duration(lo, sizeof lo, est);
+            ghm_format_duration(hi, sizeof hi, 3 * est);
+            fprintf(stderr,
+                    "ghm loss: warning: the gradient check of %d x %d = %ld coordinates evaluates the loss 2 to 6 "
+                    "times per coordinate (%.3g s each here): about %s to %s. A smaller batch (--n/--dim, or "
+                    "fewer rows in E.npy) checks the same code faster.\n",
+                    n, d, (long)n * d, t_eval, lo, hi);
+            gc.progress = check_progress;
+            gc.progress_ctx = &ui;
+        }
         if (ghm_loss_check_gradient(loss, emb, labels, n, d, &gc, &err)) {
             status = ghm_cli_fail(&err);
             goto done;
@@ -297,6 +351,12 @@ int ghm_cmd_loss(int argc, char **argv)
         printf("  %d coordinates: %d agree by central difference, %d with a smaller step, %d by a one-sided "
                "difference (kink within h), %d discontinuities left out, %d wrong\n",
                gc.n_coords, gc.n_central, gc.n_smaller_step, gc.n_one_sided, gc.n_discontinuous, gc.n_wrong);
+        if (gc.n_discontinuous > 0) {
+            printf("  left out as non-smooth (an event within the smallest step, h/64):");
+            for (int i = 0; i < GHM_GRAD_CHECK_LEFT_OUT && gc.left_out[i] >= 0; i++)
+                printf("%s row %ld column %ld", i ? "," : "", gc.left_out[i] / d, gc.left_out[i] % d);
+            printf("%s\n", gc.n_discontinuous > GHM_GRAD_CHECK_LEFT_OUT ? ", ..." : "");
+        }
         if (gc.worst >= 0)
             printf("  max relative error %.3g over %d judged coordinates, at row %d column %d (analytic %.6g, "
                    "numerical %.6g)\n",

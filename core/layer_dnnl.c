@@ -68,6 +68,8 @@ struct ghm_conv_dnnl {
     dnnl_primitive_t fwd, bwd_data, bwd_w;
     pmem src, dst, w_fwd;            /* forward */
     pmem ddst, src_w, dsrc, w_bwd, dw; /* backward (diff_src in src_w's place when the layouts match) */
+    pmem ddst_w;                     /* the weight gradient's diff_dst when its layout is not ddst's (split_dd) */
+    int split_dd;                    /* 1: the two backward primitives want diff_dst in different layouts */
     size_t ws;                       /* workspace floats (the larger of forward's and backward's) */
 };
 
@@ -216,6 +218,7 @@ void ghm_conv_dnnl_destroy(ghm_conv_dnnl *c)
     pmem_free(&c->dw);
     pmem_free(&c->dsrc);
     pmem_free(&c->ddst);
+    pmem_free(&c->ddst_w);
     pmem_free(&c->src_w);
     free(c);
 }
@@ -247,12 +250,43 @@ size_t ghm_dnnl_map_size(int B, int C, int H, int W, int blocked)
     return dnnl_memory_desc_get_size(&md) / sizeof(float);
 }
 
+/* Test hook (ghm_conv_dnnl_fail_at): the creation attempt that fails on purpose, -1 none. */
+static long g_attempts, g_fail_at = -1;
+
+void ghm_conv_dnnl_fail_at(long k) { g_fail_at = k < 0 ? -1 : g_attempts + k; }
+long ghm_conv_dnnl_attempts(void) { return g_attempts; }
+
+int ghm_conv_dnnl_fast_kernel(int B, int C, int H, int W, int OC, int K, int stride, int pad)
+{
+    if (!ghm_conv_dnnl_available()) return 0;
+    const int OH = ghm_conv2d_out(H, K, stride, pad), OW = ghm_conv2d_out(W, K, stride, pad);
+    const dnnl_dims_t xd = {B, C, H, W}, yd = {B, OC, OH, OW}, wd = {OC, C, K, K};
+    const dnnl_dims_t st = {stride, stride}, pl = {pad, pad},
+                      pr = {(OH - 1) * stride + K - H - pad, (OW - 1) * stride + K - W - pad};
+    dnnl_memory_desc_t ax, ay, aw;
+    dnnl_convolution_desc_t fd;
+    dnnl_primitive_desc_t pd;
+    if (dnnl_memory_desc_init_by_tag(&ax, 4, xd, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&ay, 4, yd, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&aw, 4, wd, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
+        dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &ax, &aw, NULL, &ay,
+                                           st, pl, pr) != dnnl_success ||
+        dnnl_primitive_desc_create(&pd, &fd, NULL, g_engine, NULL) != dnnl_success)
+        return 0;
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    const int fast = impl && strncmp(impl, "ref", 3) != 0;
+    dnnl_primitive_desc_destroy(pd);
+    return fast;
+}
+
 /* fused: inference with a bias, then (sum) y's previous contents added, then (relu) a ReLU, as
  * oneDNN post-ops; otherwise no bias, training (backward) or inference. */
 static ghm_conv_dnnl *conv_create(int B, int C, int H, int W, int OC, int K, int stride, int pad, int backward,
                                   int x_blocked, int y_blocked, int fused, int sum, int relu)
 {
     if (!ghm_conv_dnnl_available()) return NULL;
+    const long attempt = g_attempts++;
     ghm_conv_dnnl *c = (ghm_conv_dnnl *)calloc(1, sizeof *c);
     if (!c) return NULL;
     c->B = B, c->C = C, c->H = H, c->W = W, c->OC = OC, c->K = K, c->stride = stride, c->pad = pad;
@@ -321,10 +355,15 @@ static ghm_conv_dnnl *conv_create(int B, int C, int H, int W, int OC, int K, int
         const dnnl_memory_desc_t *wx = dnnl_primitive_desc_query_md(wpd, dnnl_query_src_md, 0);
         const dnnl_memory_desc_t *wdw = dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
         const dnnl_memory_desc_t *wdd = dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_dst_md, 0);
-        if (!dnnl_memory_desc_equal(wdd, dd_md)) goto fail; /* one diff_dst for both */
+        /* The two backward primitives may want diff_dst in different layouts: with AVX-512 and 8
+         * channels oneDNN 2.6 runs the forward and the data gradient on its AVX-512 kernels (channels
+         * padded to blocks of 16) but the weight gradient on the AVX2 one (blocks of 8). Then dy is
+         * reordered once for each. */
+        c->split_dd = !dnnl_memory_desc_equal(wdd, dd_md);
         /* diff_src takes src_w's place when the layouts match (the weight gradient, which reads src, runs first) */
         size_t bws = 0, at;
         if (pmem_make(&c->ddst, dd_md, &uy, 1, 0, &bws)) goto fail;
+        if (c->split_dd && pmem_make(&c->ddst_w, wdd, &uy, 1, 0, &bws)) goto fail;
         at = bws;
         if (pmem_make(&c->src_w, wx, &ux, 1, 0, &bws)) goto fail;
         if (pmem_make(&c->dsrc, dx_md, &ux, 2, 0, dnnl_memory_desc_equal(dx_md, wx) ? &at : &bws) ||
@@ -332,6 +371,7 @@ static ghm_conv_dnnl *conv_create(int B, int C, int H, int W, int OC, int K, int
             goto fail;
         if (bws > ws) ws = bws;
     }
+    if (attempt == g_fail_at) goto fail; /* the test hook: fail with everything built, as a late failure would */
     c->ws = ws;
     dnnl_primitive_desc_destroy(fpd);
     if (dpd) dnnl_primitive_desc_destroy(dpd);
@@ -410,13 +450,15 @@ int ghm_conv_dnnl_backward(ghm_conv_dnnl *c, float *ws, float *dx, float *dw, co
 {
     if (!c->bwd_w) return -1;
     pmem_bind(&c->ddst, ws);
+    pmem_bind(&c->ddst_w, ws);
     pmem_bind(&c->src_w, ws);
     pmem_bind(&c->dsrc, ws);
-    if (to_prim(&c->ddst, dy)) return -1;
+    pmem *ddw = c->split_dd ? &c->ddst_w : &c->ddst; /* the weight gradient's diff_dst */
+    if ((dx || !c->split_dd) && to_prim(&c->ddst, dy)) return -1;
     if (dw) {
-        if (to_prim(&c->src_w, x)) return -1;
+        if ((c->split_dd && to_prim(ddw, dy)) || to_prim(&c->src_w, x)) return -1;
         bind_out(&c->dw, dw);
-        const dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, c->src_w.mem}, {DNNL_ARG_DIFF_DST, c->ddst.mem},
+        const dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, c->src_w.mem}, {DNNL_ARG_DIFF_DST, ddw->mem},
                                       {DNNL_ARG_DIFF_WEIGHTS, c->dw.mem}};
         if (exec(c->bwd_w, 3, a) || from_prim_x(&c->dw, dw, 1)) return -1;
     }
@@ -466,6 +508,14 @@ int ghm_dnnl_reorder_run(ghm_dnnl_reorder *o, float *dst, const float *src)
 }
 
 #else /* no oneDNN */
+
+void ghm_conv_dnnl_fail_at(long k) { (void)k; }
+long ghm_conv_dnnl_attempts(void) { return 0; }
+int ghm_conv_dnnl_fast_kernel(int B, int C, int H, int W, int OC, int K, int stride, int pad)
+{
+    (void)B, (void)C, (void)H, (void)W, (void)OC, (void)K, (void)stride, (void)pad;
+    return 0;
+}
 
 int ghm_conv_dnnl_available(void) { return 0; }
 int ghm_dnnl_block(void) { return 0; }

@@ -125,6 +125,15 @@ size_t ghm_dnnl_map_size(int B, int C, int H, int W, int blocked);
 ghm_conv_dnnl *ghm_conv_dnnl_create(int B, int C, int H, int W, int OC, int K, int stride, int pad, int backward,
                                     int x_blocked, int y_blocked);
 void ghm_conv_dnnl_destroy(ghm_conv_dnnl *c);
+/* 1 when oneDNN has a fast (non-reference) forward kernel for this shape on this CPU: the one
+ * legitimate reason for ghm_conv_dnnl_create to return NULL when oneDNN is available is that it has none
+ * (which kernels exist depends on the CPU: AVX2, AVX-512, ...). */
+int ghm_conv_dnnl_fast_kernel(int B, int C, int H, int W, int OC, int K, int stride, int pad);
+/* For tests of the fallback: creation attempt k (0: the next call of ghm_conv_dnnl_create or
+ * _create_fused) fails after building everything, as a late oneDNN failure would; k < 0: none.
+ * ghm_conv_dnnl_attempts counts the attempts so far (0 without oneDNN). */
+void ghm_conv_dnnl_fail_at(long k);
+long ghm_conv_dnnl_attempts(void);
 /* oneDNN's name of the forward kernel ("jit:avx512_core", ...). */
 const char *ghm_conv_dnnl_impl(const ghm_conv_dnnl *c);
 /* Floats of scratch workspace forward and backward need (for the reordered

@@ -126,7 +126,10 @@ int ghm_report_html(const char *dir, const ghm_experiment *e, const ghm_summary 
  * (first appearance order), one column group per experiment (dataset x
  * protocol, from its experiment.yaml), cells Recall@1 and MAP@R of the loss's
  * setting selected on validation, in percent, mean +- 95% CI half-width over
- * seeds; best mean per column in bold. Writes <prefix>.md and <prefix>.tex. */
+ * seeds; best mean per column in bold. A search directory's column is the
+ * setting its search chose and its final runs' test metrics over reproductions,
+ * separate and concatenated (as its summary.csv). Columns on the same dataset
+ * and protocol carry the experiment's name. Writes <prefix>.md and <prefix>.tex. */
 typedef struct ghm_combine_result {
     int n_experiments, n_losses;
     char md_path[GHM_PATH_MAX + 8], tex_path[GHM_PATH_MAX + 8];

@@ -120,13 +120,13 @@ int ghm_loss_check_gradient(ghm_loss *l, const float *emb, const int *labels, in
         return ghm_error_set(err, GHM_ENOMEM, "out of memory in gradient check");
     }
     memcpy(x, emb, nd * sizeof *x);
-    c->n_coords = (int)nd;
     c->n_central = c->n_smaller_step = c->n_one_sided = c->n_discontinuous = c->n_wrong = 0;
     c->max_rel_err = 0.0;
     c->worst = -1;
     c->worst_analytic = c->worst_numeric = 0.0;
     c->used_check_value = 0;
     c->pass = 0;
+    for (int i = 0; i < GHM_GRAD_CHECK_LEFT_OUT; i++) c->left_out[i] = -1;
     double v0;
     int rc = ghm_loss_forward_backward(l, x, labels, n, d, &v0, g, err);
     if (rc == 0 && l->ops->check_value) rc = check_eval(l, emb, x, labels, n, d, scratch, &v0, &c->used_check_value, err);
@@ -134,12 +134,19 @@ int ghm_loss_check_gradient(ghm_loss *l, const float *emb, const int *labels, in
     for (size_t k = 0; rc == 0 && k < nd; k++) gmax = fmax(gmax, fabs((double)g[k]));
     const double floor = fmax(c->floor, c->scale_floor * gmax);
     static const double shrink[3] = {1.0, 1.0 / 8, 1.0 / 64};
-    for (size_t k = 0; rc == 0 && k < nd; k++) {
+    int n_left = 0;
+    /* all coordinates, or max_coords of them spread evenly over the batch */
+    const size_t n_check = c->max_coords > 0 && (size_t)c->max_coords < nd ? (size_t)c->max_coords : nd;
+    c->n_coords = (int)n_check;
+    for (size_t j = 0; rc == 0 && j < n_check; j++) {
+        const size_t k = n_check == nd ? j : (size_t)((double)j * (double)nd / (double)n_check);
+        if (c->progress && j % 64 == 0) c->progress(c->progress_ctx, (long)j, (long)n_check);
         const float orig = x[k];
         const double ana = g[k];
         double err_k = NAN, num_k = NAN;
         int verdict = 0; /* 1 central, 2 smaller step, 3 one-sided, 4 smooth but wrong, 5 discontinuous */
         double best_side = INFINITY, best_side_num = NAN;
+        double prev_smooth = NAN; /* the central difference of the last step that looked smooth */
         for (int s = 0; s < 3 && verdict == 0; s++) {
             double h = c->h * shrink[s], vp, vm;
             x[k] = (float)(orig + h);
@@ -156,10 +163,16 @@ int ghm_loss_check_gradient(ghm_loss *l, const float *emb, const int *labels, in
             double r = rel_err(central, ana, floor);
             if (r <= c->tol) {
                 verdict = s == 0 ? 1 : 2, err_k = r, num_k = central;
-            } else if (s == 0 && (rel_err(fwd, bwd, floor) <= c->tol || isnan(r))) {
-                /* smooth at the first step, and the gradient disagrees. (Not judged at the smaller
-                 * steps: there the float rounding noise of the value, divided by h, grows.) */
+            } else if (isnan(r)) {
                 verdict = 4, err_k = r, num_k = central;
+            } else if (rel_err(fwd, bwd, floor) <= c->tol) {
+                /* The one-sided differences agree and the gradient disagrees: smooth and wrong, or an event
+                 * (a mined triplet switching) on BOTH sides within h that looks like agreement. The latter
+                 * adds jump / h to the difference, so it changes when h shrinks (or vanishes, and the central
+                 * difference agrees): WRONG only when two smooth-looking steps give the same derivative. */
+                if (!isnan(prev_smooth) && rel_err(central, prev_smooth, floor) <= c->tol)
+                    verdict = 4, err_k = r, num_k = central;
+                prev_smooth = central;
             } else {
                 /* a kink or jump within h: remember the better one-sided difference, try a smaller step */
                 double rf = rel_err(fwd, ana, floor), rb = rel_err(bwd, ana, floor);
@@ -169,6 +182,7 @@ int ghm_loss_check_gradient(ghm_loss *l, const float *emb, const int *labels, in
         if (rc == 0 && verdict == 0 && best_side <= c->tol) verdict = 3, err_k = best_side, num_k = best_side_num;
         x[k] = orig;
         if (rc) break;
+        if (verdict == 0 && n_left < GHM_GRAD_CHECK_LEFT_OUT) c->left_out[n_left++] = (long)k;
         switch (verdict) {
         case 1: c->n_central++; break;
         case 2: c->n_smaller_step++; break;
@@ -183,6 +197,7 @@ int ghm_loss_check_gradient(ghm_loss *l, const float *emb, const int *labels, in
             c->worst_numeric = num_k;
         }
     }
+    if (rc == 0 && c->progress) c->progress(c->progress_ctx, (long)n_check, (long)n_check);
     /* restore the loss's own gradients to the unperturbed point */
     if (rc == 0) rc = ghm_loss_forward_backward(l, emb, labels, n, d, &v0, scratch, err);
     free(x);

@@ -126,15 +126,19 @@ void ghm_loss_pdist_backward(const float *emb, int n, int d, const double *D, co
  * representable in float and v0 = L(e):
  *   1. the central difference (L(e+h) - L(e-h)) / 2h; within tol: correct.
  *   2. otherwise compare the two one-sided differences with each other. If
- *      they agree (within tol), the value is smooth at this scale and the
- *      central difference is trustworthy: the gradient is WRONG there.
+ *      they agree (within tol), the value looks smooth at this scale, but an
+ *      event on each side (a mined triplet switching at +h and at -h) can look
+ *      the same: retry with the next smaller step. The gradient is WRONG when
+ *      two steps look smooth and give the same central difference (within
+ *      tol): a jump J within h adds J/h, which changes with h.
  *   3. if they disagree, the value has a kink or a jump within h (a hinge
  *      switching, a mined triplet changing, the "mean over non-zero terms"
  *      count changing): a kink or jump on one side leaves the other one-sided
- *      difference intact, so if one of them agrees the coordinate is correct.
- *   4. otherwise retry with h/8 and h/64; a coordinate still unresolved is a
- *      DISCONTINUITY (events on both sides within the smallest step): reported
- *      and left out of the verdict.
+ *      difference intact, so if one of them agrees the coordinate is correct;
+ *      else retry with the next smaller step.
+ *   4. steps h, h/8, h/64; a coordinate still unresolved is NON-SMOOTH (events
+ *      within the smallest step): counted in n_discontinuous, its index in
+ *      left_out (the first few), and left out of the verdict.
  * The check passes when every judged coordinate is within tol and at most
  * max_discontinuous of all coordinates were left out (so a loss whose value
  * is all jumps cannot pass by having nothing judged).
@@ -144,6 +148,7 @@ void ghm_loss_pdist_backward(const float *emb, int n, int d, const double *D, co
  * ops->check_value: the value with the detached quantities frozen at a
  * reference point, whose derivative at that point IS the implemented gradient;
  * the check then differentiates that function instead. */
+#define GHM_GRAD_CHECK_LEFT_OUT 8
 typedef struct ghm_grad_check {
     /* settings; ghm_grad_check_init sets the defaults */
     double h;                 /* first step (default 1e-3) */
@@ -151,12 +156,18 @@ typedef struct ghm_grad_check {
     double floor;             /* denominator floor of the relative error (default 1e-3) */
     double scale_floor;       /* ... and at least this fraction of max |gradient| (default 0.1) */
     double max_discontinuous; /* largest fraction of coordinates left out (default 0.25) */
+    int max_coords;           /* > 0: check only this many coordinates, spread evenly (default 0: all) */
+    /* optional: called every 64 coordinates (done of total) and once at the end; the check calls the
+     * loss 2 to 6 times per coordinate, so n x d coordinates of a large batch take long */
+    void (*progress)(void *ctx, long done, long total);
+    void *progress_ctx;
     /* results */
-    int n_coords;             /* n * d */
+    int n_coords;             /* coordinates checked: n * d, or max_coords of them */
     int n_central;            /* resolved by the central difference at the first step */
     int n_smaller_step;       /* resolved after shrinking the step */
     int n_one_sided;          /* kink/jump on one side, the other one-sided difference agrees */
-    int n_discontinuous;      /* left out: one-sided differences disagree at every step */
+    int n_discontinuous;      /* left out as non-smooth: unresolved at every step */
+    long left_out[GHM_GRAD_CHECK_LEFT_OUT]; /* the first of them (row-major index), -1 past the end */
     int n_wrong;              /* judged and outside tol */
     double max_rel_err;       /* worst relative error over the judged coordinates */
     int worst;                /* its coordinate (row-major index), -1 when none */

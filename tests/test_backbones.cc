@@ -380,3 +380,75 @@ TEST(Backbones, ResnetStepIsDeterministic)
     ASSERT_EQ(g[0].size(), g[1].size());
     EXPECT_EQ(0, std::memcmp(g[0].data(), g[1].data(), sizeof(float) * g[0].size()));
 }
+
+// The fallback when oneDNN cannot set up a primitive (no kernel for a shape on this CPU, a layout it
+// cannot provide, out of memory): tested by making each creation attempt of a residual network fail in
+// turn (ghm_conv_dnnl_fail_at), whatever this CPU's kernels are. A failed training primitive leaves
+// none kept: training and inference run the reference path, the same bits as with the reference backend;
+// a failed inference (fused) primitive leaves training on oneDNN and inference on the training
+// primitives. Every variant gives the reference numbers (tolerance of ResnetDnnlMatchesReference).
+TEST(Backbones, ResnetDnnlFallsBackWhenAPrimitiveFails)
+{
+    if (!ghm_conv_dnnl_available()) GTEST_SKIP() << "built without oneDNN: only the reference path exists";
+    const int B = 2, D = 16, S = 28; // a small batch: 20 networks are built
+    auto x = rand_vec((size_t)B * S * S, 41);
+    auto r = rand_vec((size_t)B * D, 42, -1, 1);
+    struct Out {
+        std::vector<float> emb, inf, grad;
+    };
+    auto run = [&](int path, Out &o) {
+        ghm_conv_backend_set(path);
+        Net n("resnet", 1, S, S, D, 1, B, 5);
+        ASSERT_EQ(n.rc, 0) << n.err.msg;
+        o.emb.resize((size_t)B * D);
+        o.inf.resize((size_t)B * D);
+        ASSERT_EQ(0, ghm_backbone_forward(n.b, x.data(), B, o.emb.data(), 1, &n.err)) << n.err.msg;
+        ASSERT_EQ(0, ghm_backbone_backward(n.b, r.data(), &n.err)) << n.err.msg;
+        ghm_tensor **t;
+        const int nt = ghm_backbone_tensors(n.b, &t);
+        o.grad.clear();
+        for (int i = 0; i < nt; i++) o.grad.insert(o.grad.end(), t[i]->grad, t[i]->grad + t[i]->n);
+        ASSERT_EQ(0, ghm_backbone_forward(n.b, x.data(), B, o.inf.data(), 0, &n.err)) << n.err.msg;
+    };
+    auto same_bits = [](const std::vector<float> &a, const std::vector<float> &b) {
+        return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
+    };
+    auto close = [](const std::vector<float> &a, const std::vector<float> &b, const std::string &what) {
+        ASSERT_EQ(a.size(), b.size());
+        double m = 0;
+        for (float v : b) m = std::max(m, (double)std::fabs(v));
+        for (size_t i = 0; i < a.size(); i++) ASSERT_NEAR(a[i], b[i], 1e-3 * m + 1e-7) << what << " [" << i << "]";
+    };
+    Out ref, full;
+    run(0, ref);
+    const long a0 = ghm_conv_dnnl_attempts();
+    run(1, full);
+    const long total = ghm_conv_dnnl_attempts() - a0;
+    ASSERT_GT(total, 2) << "the residual network made no oneDNN primitives";
+    EXPECT_FALSE(same_bits(full.emb, ref.emb)) << "oneDNN's training path did not run";
+    int on_reference = 0;
+    for (long k = 0; k < total; k++) {
+        SCOPED_TRACE(testing::Message() << "creation attempt " << k << " of " << total << " fails");
+        Out got;
+        ghm_conv_dnnl_fail_at(k);
+        run(1, got);
+        ghm_conv_dnnl_fail_at(-1);
+        close(got.emb, ref.emb, "train embedding");
+        close(got.grad, ref.grad, "gradient");
+        close(got.inf, ref.inf, "inference embedding");
+        const bool training_ref = same_bits(got.emb, ref.emb);
+        // the training primitives come first: a failure among them drops all of them (the reference path,
+        // bit for bit, also for the gradients and inference); a later one keeps them
+        if (training_ref) {
+            EXPECT_EQ(k, on_reference) << "fell back to the reference path for a failure after an attempt that did not";
+            on_reference++;
+            EXPECT_TRUE(same_bits(got.grad, ref.grad));
+            EXPECT_TRUE(same_bits(got.inf, ref.inf));
+        } else {
+            EXPECT_TRUE(same_bits(got.grad, full.grad)) << "the training step is oneDNN's, as without the failure";
+        }
+    }
+    EXPECT_GT(on_reference, 0);
+    EXPECT_LT(on_reference, total) << "no inference primitive was made";
+    ghm_conv_backend_set(1);
+}
