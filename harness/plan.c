@@ -14,6 +14,9 @@
 #include "../backbones/backbone.h"
 #include "../losses/loss.h"
 #include "search.h"
+#include "yaml_limits.h"
+
+#include "../core/fileio.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -969,34 +972,11 @@ int ghm_experiment_load_string(const char *yaml, const char *path, ghm_experimen
 int ghm_experiment_load(const char *path, ghm_experiment *out, ghm_error *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return ghm_error_set(err, GHM_EINPUT, "%s: cannot open experiment file: %s", path, strerror(errno));
-    size_t cap = 1 << 14, n = 0;
-    char *buf = malloc(cap);
-    int rc = 0;
-    while (buf) {
-        if (n + 1 >= cap) {
-            if (cap >= (size_t)64 << 20) {
-                rc = ghm_error_set(err, GHM_EINPUT, "%s: experiment file larger than 64 MiB", path);
-                break;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t k = fread(buf + n, 1, cap - 1 - n, f);
-        n += k;
-        if (k == 0) break;
-    }
-    if (!rc && !buf) rc = ghm_error_set(err, GHM_ENOMEM, "%s: out of memory reading the file", path);
-    if (!rc && ferror(f)) rc = ghm_error_set(err, GHM_EIO, "%s: read error: %s", path, strerror(errno));
-    fclose(f);
-    if (!rc && memchr(buf, '\0', n))
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = ghm_read_file_max(path, "experiment file", GHM_YAML_MAX_BYTES, &buf, &n, err);
+    if (rc) return rc;
+    if (memchr(buf, '\0', n))
         rc = ghm_error_set(err, GHM_EINPUT, "%s: not a text file (contains a NUL byte)", path);
     if (rc) {
         free(buf);

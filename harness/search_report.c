@@ -1,6 +1,7 @@
 /* The report of a hyper-parameter search (search_report.h). */
 #include "search_report.h"
 
+#include "../core/fileio.h"
 #include "../core/json.h"
 #include "config_internal.h"
 #include "plot.h"
@@ -761,8 +762,8 @@ static void html_esc(ghm_tb *b, const char *t)
 
 static void html_file(ghm_tb *b, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return;
+    FILE *f;
+    if (ghm_file_open_regular(path, NULL, GHM_READ_MAX_TEXT, &f, NULL, NULL)) return;
     char buf[4096];
     size_t k;
     while ((k = fread(buf, 1, sizeof buf - 1, f)) > 0) {
