@@ -285,6 +285,15 @@ int ghm_dataset_load(const ghm_dataset_opts *o, ghm_dataset *out, ghm_error *err
         return ghm_error_set(err, GHM_EINPUT,
                              "unknown dataset '%s' (known: fashion-mnist, mnist, cifar10, synthetic, glyphs, idx)", o->name);
     }
+    /* a given directory is used, never silently replaced by the search order */
+    if (o->path && o->path[0] && strcmp(e->name, "synthetic") != 0) {
+        struct stat st;
+        if (stat(o->path, &st) != 0)
+            return ghm_error_set(err, GHM_EINPUT, "dataset '%s': dataset.path '%s' does not exist", e->name, o->path);
+        if (!S_ISDIR(st.st_mode))
+            return ghm_error_set(err, GHM_EINPUT, "dataset '%s': dataset.path '%s' is not a directory", e->name,
+                                 o->path);
+    }
     snprintf(out->name, sizeof out->name, "%s", e->name);
     int rc = e->load(o, out, err);
     if (rc) ghm_dataset_free(out);

@@ -963,8 +963,7 @@ int ghm_experiment_load_string(const char *yaml, const char *path, ghm_experimen
         return rc;
     }
     rc = expand(c, out, err);
-    ghm_cfg_free(c);
-    free(c);
+    out->cfg = c; /* kept: ghm_experiment_check_inputs points into the file */
     if (rc) ghm_experiment_free(out);
     return rc;
 }
