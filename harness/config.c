@@ -740,6 +740,7 @@ static int parse_search_block(walker *w, yaml_node_t *v)
         } else if (strcmp(key, "trials") == 0) {
             if ((rc = scalar_int(w, x, "search.trials", 1, 10000, &n))) return rc;
             s->trials = (int)n;
+            S->m_trials = nmark(x);
         } else if (strcmp(key, "batch") == 0) {
             if ((rc = scalar_int(w, x, "search.batch", 1, 10000, &n))) return rc;
             s->batch = (int)n;

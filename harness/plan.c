@@ -732,6 +732,18 @@ static int search_finalize(ghm_cfg *c, ghm_error *err)
                                  "compare_to: loss '%s' has %d entries in this file; the reference must be one entry",
                                  s->compare_to, found);
     }
+    /* the plan's size, known now: trials x folds + reproductions x folds per searched loss */
+    {
+        int K = s->folds >= 2 ? s->folds : 1;
+        long cap = 0;
+        for (int l = 0; l < c->n_losses; l++)
+            cap += (long)(s->space[l].n ? s->trials : 0) * K + (long)s->reproductions * K;
+        if (cap > GHM_CFG_MAX_RUNS)
+            return ghm_cfg_error(err, c, S->m_trials.line ? S->m_trials : S->mark,
+                                 "search.trials = %d: the search would have %ld runs (trials x folds + reproductions "
+                                 "x folds, per loss), more than %d; use fewer trials, folds or losses",
+                                 s->trials, cap, GHM_CFG_MAX_RUNS);
+    }
     /* the objective must be computed */
     const ghm_eval_opts *eo = &c->tmpl.eval;
     const char *o = s->objective;
@@ -780,9 +792,22 @@ static int search_check_runs(const ghm_cfg *c, ghm_error *err)
             const ghm_search_dim *d = &sp->dims[j];
             double keep = x[j];
             if (d->kind == GHM_DIM_CHOICES) {
-                for (int k = 1; k < d->n_choices && !rc; k++) {
+                /* choices that resolve to the same setting ([0.5, 0.50], [true, yes]) would waste trials:
+                 * the same run id means the same resolved values */
+                char ids[GHM_SEARCH_MAX_CHOICES][sizeof r->run_id];
+                for (int k = 0; k < d->n_choices && !rc; k++) {
                     x[j] = k;
                     rc = ghm_cfg_build_search_run(c, l, x, GHM_ROLE_TRIAL, 0, 0, 0, 0, r, err);
+                    if (rc) break;
+                    memcpy(ids[k], r->run_id, sizeof ids[k]);
+                    for (int q = 0; q < k; q++)
+                        if (strcmp(ids[q], ids[k]) == 0) {
+                            rc = ghm_cfg_error(err, c, S->dm[l][j].choice[k],
+                                               "loss '%s' search: choice '%s' of '%s' is the same setting as choice "
+                                               "'%s'; list each value once",
+                                               c->losses[l].name, d->choices[k], d->path, d->choices[q]);
+                            break;
+                        }
                 }
             } else {
                 x[j] = d->hi;
