@@ -3,10 +3,14 @@
 
 #include "config_internal.h"
 
+#include "../backbones/backbone.h"
+
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Where `path` is set in the file: its value (a scalar setting) or its key (a
  * sweep); def when the file does not name it. */
@@ -73,6 +77,65 @@ static int min_train_per_class(const ghm_dataset *d, const ghm_split_opts *o, in
     return best;
 }
 
+/* Bytes the allocator has handed out (glibc: arena + mmap'd blocks). */
+static double heap_bytes(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 mi = mallinfo2();
+    return (double)mi.uordblks + (double)mi.hblkhd;
+#else
+    return -1;
+#endif
+}
+
+double ghm_machine_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (double)pages * (double)size : 0;
+}
+
+/* Bytes the backbone allocates for batches of n (create only): -1 when unknown. */
+static double backbone_bytes(const ghm_run_spec *r, int c, int h, int w, int n, ghm_error *err)
+{
+    double before = heap_bytes();
+    if (before < 0) return -1;
+    ghm_backbone *b = NULL;
+    if (ghm_backbone_create(r->backbone, &r->backbone_params, c, h, w, r->embedding_dim, r->normalize, n, r->seed, &b,
+                            err) < 0)
+        return -2;
+    double after = heap_bytes();
+    size_t params = ghm_backbone_param_count(b);
+    ghm_backbone_destroy(b);
+    /* + gradients and two optimizer moments per parameter */
+    return after - before + 3.0 * (double)params * sizeof(float);
+}
+
+int ghm_run_memory_estimate(const ghm_run_spec *r, int c, int h, int w, double *bytes, ghm_error *err)
+{
+    *bytes = -1;
+    const double B = r->batch_size, f = sizeof(float);
+    if (strcmp(r->backbone, "mlp") == 0) {
+        /* the one backbone without an input-shape limit, whose weights alone can exceed memory (hidden1 x C*H*W):
+         * counted, not created (creating it would touch them all). Weights, gradients, two optimizer moments;
+         * per image: the input (gathered and kept for backward) and each layer's output and gradient. */
+        double in = (double)c * h * w, h1 = ghm_params_get(&r->backbone_params, "hidden1", 512),
+               h2 = ghm_params_get(&r->backbone_params, "hidden2", 256), D = r->embedding_dim;
+        double P = in * h1 + h1 + h1 * h2 + h2 + h2 * D + D;
+        *bytes = 4.0 * P * f + B * (2.0 * in + 2.0 * (h1 + h2 + D)) * f;
+        return 0;
+    }
+    /* allocations grow linearly with the batch: measure at 1 and 2 images, extrapolate */
+    double b1 = backbone_bytes(r, c, h, w, 1, err);
+    if (b1 == -2) return err ? err->code : GHM_EINPUT;
+    double b2 = backbone_bytes(r, c, h, w, 2, err);
+    if (b2 == -2) return err ? err->code : GHM_EINPUT;
+    if (b1 < 0 || b2 < 0) return 0;
+    double per = b2 - b1 > 0 ? b2 - b1 : 0;
+    /* + the float batch the run gathers */
+    *bytes = b1 + per * (B - 1) + B * c * h * w * f;
+    return 0;
+}
+
 static int check_run(const ghm_cfg *c, const ghm_run_spec *r, const ghm_dataset *d, ghm_error *err)
 {
     /* standard folds: every fold needs an image of every class */
@@ -119,6 +182,27 @@ static int check_run(const ghm_cfg *c, const ghm_run_spec *r, const ghm_dataset 
     }
     if (rc) {
         if (err) *err = e;
+        goto done;
+    }
+    /* training memory (estimated) against the machine's */
+    double need = 0, have = ghm_machine_memory_bytes();
+    ghm_error_clear(&e);
+    rc = ghm_run_memory_estimate(r, tr->img.c, tr->img.h, tr->img.w, &need, &e);
+    if (rc == GHM_EINPUT) {
+        rc = ghm_cfg_error(err, c, mark_of(c, "backbone.name", c->sec_backbone), "%s", e.msg);
+        goto done;
+    }
+    if (rc) {
+        if (err) *err = e;
+        goto done;
+    }
+    if (have > 0 && need > have) {
+        rc = ghm_cfg_error(err, c, mark_of(c, "backbone.name", c->sec_backbone),
+                           "backbone '%s' on %dx%dx%d images with train.batch_size = %d needs about %.1f GiB to train "
+                           "(estimated), more than the %.1f GiB of memory of this machine: lower train.batch_size, the "
+                           "image size or the backbone's size",
+                           r->backbone, tr->img.c, tr->img.h, tr->img.w, r->batch_size, need / (1024.0 * 1024 * 1024),
+                           have / (1024.0 * 1024 * 1024));
         goto done;
     }
     /* Recall@K needs K neighbours: more than K items in every evaluated part */

@@ -156,3 +156,52 @@ TEST(RunUpfront, GhmRunExitsTwoOnceAndRunsNothing)
     EXPECT_FALSE(exists(t + "/res/f50/runs")) << "runs were started";
     rmrf(t);
 }
+
+TEST(RunUpfront, TrainingMemoryEstimate)
+{
+    ghm_experiment e;
+    ghm_error err;
+    ghm_error_clear(&err);
+    // mlp: counted from its sizes. 1x16x16 inputs (256), hidden 32 and 16, embedding 4, batch 8:
+    // parameters 256*32+32 + 32*16+16 + 16*4+4 = 8820, times weights, gradients and two moments = 4 x 4 x 8820
+    // bytes; per image 2 x 256 inputs and 2 x (32 + 16 + 4) outputs and gradients, 4 bytes each
+    std::string y = "name: m\ndataset: {name: synthetic, classes: 4, image_size: 16}\n"
+                    "backbone: {name: mlp, embedding_dim: 4, hidden1: 32, hidden2: 16}\n"
+                    "train: {batch_size: 8, m_per_class: 2}\nlosses:\n  - name: contrastive\n";
+    ASSERT_EQ(ghm_experiment_load_string(y.c_str(), "m.yaml", &e, &err), 0) << err.msg;
+    double bytes = 0;
+    ASSERT_EQ(ghm_run_memory_estimate(&e.runs[0], 1, 16, 16, &bytes, &err), 0) << err.msg;
+    EXPECT_DOUBLE_EQ(bytes, 16.0 * 8820 + 8 * (2 * 256 + 2 * 52) * 4.0);
+    ghm_experiment_free(&e);
+
+    // resnet: measured from its allocations; grows with the batch
+    y = "name: r\ndataset: {name: synthetic, classes: 4, image_size: 32}\n"
+        "backbone: {name: resnet, embedding_dim: 16}\n"
+        "train: {batch_size: 16, m_per_class: 4}\nlosses:\n  - name: contrastive\n";
+    ASSERT_EQ(ghm_experiment_load_string(y.c_str(), "r.yaml", &e, &err), 0) << err.msg;
+    double b16 = 0, b64 = 0;
+    ASSERT_EQ(ghm_run_memory_estimate(&e.runs[0], 1, 32, 32, &b16, &err), 0) << err.msg;
+    e.runs[0].batch_size = 64;
+    ASSERT_EQ(ghm_run_memory_estimate(&e.runs[0], 1, 32, 32, &b64, &err), 0) << err.msg;
+    ghm_experiment_free(&e);
+    if (b16 < 0) GTEST_SKIP() << "the allocator cannot be asked (not glibc)";
+    EXPECT_GT(b16, 64.0 * 32 * 32 * 4); // more than its input batch
+    EXPECT_GT(b64, b16);
+    EXPECT_LT(b64, 4.0 * (1 << 30));
+}
+
+TEST(RunUpfront, TrainingThatCannotFitInMemory)
+{
+    // an mlp whose first layer alone is 65536 x 65536 weights: about 64 GiB with its gradients and moments
+    double have = ghm_machine_memory_bytes();
+    if (have <= 0 || have > 60.0 * (1 << 30)) GTEST_SKIP() << "this machine has " << have / (1 << 30) << " GiB";
+    std::string m = check("name: m\n"
+                          "dataset: {name: synthetic, classes: 4, train_per_class: 16, test_per_class: 10, "
+                          "image_size: 256}\n"
+                          "backbone: {name: mlp, embedding_dim: 64, hidden1: 65536}\n"
+                          "train: {epochs: 1, batch_size: 16, m_per_class: 4}\n"
+                          "losses:\n  - name: contrastive\n");
+    EXPECT_TRUE(has(m, "x.yaml:3:18: backbone 'mlp' on 1x256x256 images with train.batch_size = 16 needs about 64.3 "
+                       "GiB to train (estimated), more than the"))
+        << m;
+}
