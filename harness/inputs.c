@@ -94,7 +94,9 @@ double ghm_machine_memory_bytes(void)
     return pages > 0 && size > 0 ? (double)pages * (double)size : 0;
 }
 
-/* Bytes the backbone allocates for batches of n (create only): -1 when unknown. */
+/* Bytes the backbone holds after one training step's forward and backward on
+ * n blank images (its weights, activations and workspaces), plus gradients and
+ * two optimizer moments per parameter: -1 when unknown, -2 on error. */
 static double backbone_bytes(const ghm_run_spec *r, int c, int h, int w, int n, ghm_error *err)
 {
     double before = heap_bytes();
@@ -103,10 +105,15 @@ static double backbone_bytes(const ghm_run_spec *r, int c, int h, int w, int n, 
     if (ghm_backbone_create(r->backbone, &r->backbone_params, c, h, w, r->embedding_dim, r->normalize, n, r->seed, &b,
                             err) < 0)
         return -2;
-    double after = heap_bytes();
+    float *x = calloc((size_t)n * c * h * w + 1, sizeof *x), *emb = calloc((size_t)n * r->embedding_dim + 1, sizeof *emb);
+    double after = -1;
+    if (x && emb && ghm_backbone_forward(b, x, n, emb, 1, err) == 0 && ghm_backbone_backward(b, emb, err) == 0)
+        after = heap_bytes() - (double)((size_t)n * c * h * w + (size_t)n * r->embedding_dim + 2) * sizeof(float);
+    free(x);
+    free(emb);
     size_t params = ghm_backbone_param_count(b);
     ghm_backbone_destroy(b);
-    /* + gradients and two optimizer moments per parameter */
+    if (after < 0) return -1;
     return after - before + 3.0 * (double)params * sizeof(float);
 }
 
@@ -124,15 +131,15 @@ int ghm_run_memory_estimate(const ghm_run_spec *r, int c, int h, int w, double *
         *bytes = 4.0 * P * f + B * (2.0 * in + 2.0 * (h1 + h2 + D)) * f;
         return 0;
     }
-    /* allocations grow linearly with the batch: measure at 1 and 2 images, extrapolate */
-    double b1 = backbone_bytes(r, c, h, w, 1, err);
-    if (b1 == -2) return err ? err->code : GHM_EINPUT;
+    /* allocations grow linearly with the batch: measure a step on 2 and 4 images, extrapolate */
     double b2 = backbone_bytes(r, c, h, w, 2, err);
     if (b2 == -2) return err ? err->code : GHM_EINPUT;
-    if (b1 < 0 || b2 < 0) return 0;
-    double per = b2 - b1 > 0 ? b2 - b1 : 0;
+    double b4 = backbone_bytes(r, c, h, w, 4, err);
+    if (b4 == -2) return err ? err->code : GHM_EINPUT;
+    if (b2 < 0 || b4 < 0) return 0;
+    double per = b4 - b2 > 0 ? (b4 - b2) / 2 : 0;
     /* + the float batch the run gathers */
-    *bytes = b1 + per * (B - 1) + B * c * h * w * f;
+    *bytes = b2 + per * (B - 2) + B * c * h * w * f;
     return 0;
 }
 

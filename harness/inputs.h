@@ -28,8 +28,9 @@ int ghm_experiment_check_inputs(const ghm_experiment *e, const int *idx, int n_i
                                 const char *data_root, ghm_error *err);
 
 /* Estimated bytes one training run of r needs on (c, h, w) images: the
- * backbone's allocations (measured by creating it for batches of 1 and 2 and
- * extrapolating to train.batch_size; glibc's mallinfo2), its parameters'
+ * backbone's weights, activations and workspaces (mlp: counted from its
+ * sizes; others: measured with glibc's mallinfo2 over one forward + backward
+ * on 2 and on 4 images, extrapolated to train.batch_size), its parameters'
  * gradients and optimizer moments, and the float batch. *bytes = -1 when the
  * allocator cannot be asked. Errors: the backbone's own (bad shape). */
 int ghm_run_memory_estimate(const ghm_run_spec *r, int c, int h, int w, double *bytes, ghm_error *err);
