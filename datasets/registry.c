@@ -39,7 +39,11 @@ int ghm_ds_file_exists(const char *path)
 int ghm_ds_search_dirs(const ghm_dataset_opts *o, const char *sub, char *dirs[4])
 {
     int n = 0;
-    if (o->path && o->path[0]) dirs[n++] = ghm_ds_strdupf("%s", o->path);
+    /* a given directory is the only place looked at: a record that names it used its files */
+    if (o->path && o->path[0]) {
+        dirs[n++] = ghm_ds_strdupf("%s", o->path);
+        return n;
+    }
     const char *env = getenv("GHM_DATA");
     if (env && env[0]) dirs[n++] = ghm_ds_strdupf("%s/%s", env, sub);
     dirs[n++] = ghm_ds_strdupf("%s/%s", o->data_root && o->data_root[0] ? o->data_root : "data", sub);

@@ -62,3 +62,31 @@ TEST(DatasetsFiles, CifarBatchThatIsADeviceIsRefused)
         << err.msg;
     rmrf(d);
 }
+
+TEST(DatasetsFiles, AGivenPathIsTheOnlyPlaceLookedAt)
+{
+    // an existing directory without the files: not found there, no fall-back to data/ or /usr/share/datasets
+    std::string d = tmpdir();
+    ghm_dataset_opts o;
+    ghm_dataset_opts_default(&o);
+    o.name = "fashion-mnist";
+    o.path = d.c_str();
+    ghm_dataset ds;
+    ghm_error err;
+    ghm_error_clear(&err);
+    EXPECT_EQ(ghm_dataset_load(&o, &ds, &err), GHM_EINPUT);
+    EXPECT_TRUE(has(err.msg, "in any of: " + d + ". To get it")) << err.msg;
+    // a path that does not exist, or is a file
+    std::string nowhere = d + "/nowhere";
+    o.path = nowhere.c_str();
+    EXPECT_EQ(ghm_dataset_load(&o, &ds, &err), GHM_EINPUT);
+    EXPECT_TRUE(has(err.msg, "dataset.path '" + nowhere + "' does not exist")) << err.msg;
+    FILE *f = fopen((d + "/file").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    fclose(f);
+    std::string file = d + "/file";
+    o.path = file.c_str();
+    EXPECT_EQ(ghm_dataset_load(&o, &ds, &err), GHM_EINPUT);
+    EXPECT_TRUE(has(err.msg, "is not a directory")) << err.msg;
+    rmrf(d);
+}
