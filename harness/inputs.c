@@ -143,7 +143,8 @@ int ghm_run_memory_estimate(const ghm_run_spec *r, int c, int h, int w, double *
     return 0;
 }
 
-static int check_run(const ghm_cfg *c, const ghm_run_spec *r, const ghm_dataset *d, ghm_error *err)
+/* want_test: check the test part even when r does not evaluate it (a search's trials: its final runs will) */
+static int check_run(const ghm_cfg *c, const ghm_run_spec *r, const ghm_dataset *d, int want_test, ghm_error *err)
 {
     /* standard folds: every fold needs an image of every class */
     if (r->split.protocol == GHM_SPLIT_STANDARD && r->split.folds >= 2) {
@@ -215,7 +216,7 @@ static int check_run(const ghm_cfg *c, const ghm_run_spec *r, const ghm_dataset 
     /* Recall@K needs K neighbours: more than K items in every evaluated part */
     if (r->eval.do_recall && r->eval.n_k > 0) {
         int K = r->eval.ks[r->eval.n_k - 1];
-        const ghm_subset *parts[2] = {&s.val, r->eval_test ? &s.test : NULL};
+        const ghm_subset *parts[2] = {&s.val, r->eval_test || want_test ? &s.test : NULL};
         const char *names[2] = {"validation", "test"};
         for (int p = 0; p < 2 && rc == 0; p++) {
             if (!parts[p] || parts[p]->img.n == 0) continue;
@@ -290,7 +291,7 @@ int ghm_experiment_check_inputs(const ghm_experiment *e, const int *idx, int n_i
             }
             d_of = r;
         }
-        rc = check_run(c, r, d, err);
+        rc = check_run(c, r, d, e->search != NULL, err);
     }
     if (!cache) ghm_dataset_free(&local);
     free(done);

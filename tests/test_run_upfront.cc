@@ -79,6 +79,14 @@ TEST(RunUpfront, StandardFoldsMoreThanImagesPerClass)
         << m;
 }
 
+TEST(RunUpfront, SearchTestPartTooSmallForTheFinalRuns)
+{
+    // the trials never look at the test set, but the final runs will: 4 test images cannot give Recall@8
+    const std::string ds = "dataset: {name: synthetic, classes: 4, train_per_class: 30, test_per_class: 1, image_size: 8}\n";
+    std::string m = check(search_file(ds, 2, "train: {epochs: 1, steps_per_epoch: 1, batch_size: 8, m_per_class: 2}\n"));
+    EXPECT_TRUE(has(m, "eval.recall_at: K = 8 needs more than 8 items, but the test part of this run holds 4")) << m;
+}
+
 TEST(RunUpfront, ClassDisjointFoldsLeaveTooFewClassesForTheBatch)
 {
     // 12 classes, split classes: 6 training classes, 2 folds of 3: 3 classes train, the batch needs 32 / 4 = 8
@@ -196,7 +204,7 @@ TEST(RunUpfront, TrainingThatCannotFitInMemory)
     double have = ghm_machine_memory_bytes();
     if (have <= 0 || have > 60.0 * (1 << 30)) GTEST_SKIP() << "this machine has " << have / (1 << 30) << " GiB";
     std::string m = check("name: m\n"
-                          "dataset: {name: synthetic, classes: 4, train_per_class: 16, test_per_class: 10, "
+                          "dataset: {name: synthetic, classes: 4, train_per_class: 4, test_per_class: 3, "
                           "image_size: 256}\n"
                           "backbone: {name: mlp, embedding_dim: 64, hidden1: 65536}\n"
                           "train: {epochs: 1, batch_size: 16, m_per_class: 4}\n"
