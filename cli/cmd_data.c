@@ -39,6 +39,7 @@ static int cmd_info(int argc, char **argv)
     ghm_dataset_opts o;
     ghm_dataset_opts_default(&o);
     o.name = NULL;
+    int size_given = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -58,6 +59,7 @@ static int cmd_info(int argc, char **argv)
         } else if ((r = ghm_cli_opt(argc, argv, &i, "--image-size", &v)) != 0) {
             if (r < 0 || ghm_cli_int("data info", "--image-size", v, 8, 256, &x)) return 2;
             o.image_size = (int)x;
+            size_given = 1;
         } else if ((r = ghm_cli_opt(argc, argv, &i, "--seed", &v)) != 0) {
             if (r < 0 || ghm_cli_int("data info", "--seed", v, 0, 2147483647L, &x)) return 2;
             o.seed = (uint64_t)x;
@@ -71,6 +73,8 @@ static int cmd_info(int argc, char **argv)
         }
     }
     if (!o.name) return ghm_cli_usage("data info", "expected a dataset name\n%s", info_usage);
+    /* only the synthetic generator needs a size; glyphs take the size they were rendered at unless asked */
+    if (!size_given && strcmp(o.name, "synthetic") != 0) o.image_size = 0;
 
     ghm_dataset d;
     ghm_error err;

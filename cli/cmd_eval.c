@@ -206,16 +206,17 @@ int ghm_cmd_eval(int argc, char **argv)
         rc = ghm_evaluate(emb, lab, n, d, &o, &m, &err);
     if (rc) goto fail;
 
-    if (q_path)
-        printf("ghm eval: %d queries against a gallery of %d, dim %d\n", nq, n, d);
-    else
-        printf("ghm eval: %d items, dim %d (each item queries all others)\n", n, d);
-    print_table(&m);
-    printf("  time %.3f s on %d threads\n", m.seconds, ghm_threads_get());
-    if (json) {
+    if (json) { /* stdout holds the one JSON object and nothing else (the table's numbers are all in it) */
         printf("{");
         print_json_members(&m);
         printf("}\n");
+    } else {
+        if (q_path)
+            printf("ghm eval: %d queries against a gallery of %d, dim %d\n", nq, n, d);
+        else
+            printf("ghm eval: %d items, dim %d (each item queries all others)\n", n, d);
+        print_table(&m);
+        printf("  time %.3f s on %d threads\n", m.seconds, ghm_threads_get());
     }
     fflush(stdout);
 fail:

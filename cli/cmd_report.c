@@ -28,6 +28,14 @@ static int cmd_combine(int argc, char **argv)
                 free(dirs);
                 return ghm_cli_usage("report", "--out needs a file prefix");
             }
+            /* PREFIX.md and PREFIX.tex: an empty prefix or one ending in '/' would write hidden ".md" files */
+            size_t len = strlen(val);
+            if (len == 0 || val[len - 1] == '/') {
+                free(dirs);
+                return ghm_cli_usage("report", "--out needs a file prefix such as results/combined (the tables go to "
+                                               "PREFIX.md and PREFIX.tex), got '%s'",
+                                     val);
+            }
             prefix = val;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             free(dirs);

@@ -5,6 +5,7 @@
 #include "../core/progress.h"
 #include "../core/threads.h"
 #include "../harness/experiment.h"
+#include "../harness/inputs.h"
 #include "../harness/lock.h"
 #include "../harness/mpi.h"
 #include "../harness/record.h"
@@ -431,6 +432,8 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
             else
                 ghm_sweep_select(&e, out_dir, &sel, idx, &n_idx, &n_sel);
             if (rc == 0) note_records(&e, out_dir, &sel, &n_failed_skipped);
+            /* what the data decide (missing data set, folds, batch size) fails here, once, not per run */
+            if (rc == 0 && round == 0 && n_idx > 0) rc = ghm_experiment_check_inputs(&e, idx, n_idx, NULL, NULL, &err);
             if (rc == 0 && a->dry) {
                 print_dry_run(&e, out_dir, &a->sel, n_sel, n_idx);
                 if (e.search && !complete)

@@ -3,6 +3,7 @@
 #include "json.h"
 
 #include "fsutil.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -409,7 +410,7 @@ int ghm_json_parse_file(const char *path, ghm_json **out, ghm_error *err)
     *out = NULL;
     char *data;
     size_t n;
-    int rc = ghm_read_file(path, &data, &n, err);
+    int rc = ghm_read_file_max(path, "JSON file", GHM_READ_MAX_TEXT, &data, &n, err);
     if (rc < 0) return rc;
     rc = ghm_json_parse(data, n, path, out, err);
     free(data);
@@ -646,46 +647,7 @@ int ghm_write_file_atomic(const char *path, const void *data, size_t n, ghm_erro
 
 int ghm_read_file(const char *path, char **data, size_t *n, ghm_error *err)
 {
-    *data = NULL;
-    if (n) *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        return ghm_error_set(err, e == ENOENT ? GHM_EINPUT : GHM_EIO, "%s: cannot open: %s", path, strerror(e));
-    }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return ghm_error_set(err, GHM_ENOMEM, "%s: out of memory", path);
-    }
-    for (;;) {
-        if (len + 1 >= cap) {
-            size_t nc = cap * 2;
-            char *nb = realloc(buf, nc);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return ghm_error_set(err, GHM_ENOMEM, "%s: out of memory", path);
-            }
-            buf = nb;
-            cap = nc;
-        }
-        size_t r = fread(buf + len, 1, cap - len - 1, f);
-        len += r;
-        if (r == 0) break;
-    }
-    if (ferror(f)) {
-        int e = errno;
-        free(buf);
-        fclose(f);
-        return ghm_error_set(err, GHM_EIO, "%s: read failed: %s", path, strerror(e));
-    }
-    fclose(f);
-    buf[len] = '\0';
-    *data = buf;
-    if (n) *n = len;
-    return 0;
+    return ghm_read_file_max(path, NULL, GHM_READ_MAX_TEXT, data, n, err);
 }
 
 int ghm_mkdirs(const char *path, ghm_error *err)

@@ -27,6 +27,7 @@ typedef struct ghm_json {
 } ghm_json;
 
 int ghm_json_parse(const char *text, size_t len, const char *source, ghm_json **out, ghm_error *err);
+/* Parse a regular file of at most GHM_READ_MAX_TEXT bytes (core/fileio.h). */
 int ghm_json_parse_file(const char *path, ghm_json **out, ghm_error *err);
 void ghm_json_free(ghm_json *j);
 /* Object member by key (NULL when absent or j is not an object). */
@@ -63,7 +64,8 @@ void ghm_jw_null(ghm_jw *w);
 /* Write a file atomically: temp file in the same directory, fsync, rename.
  * A reader sees either the old content or the new, never a partial file. */
 int ghm_write_file_atomic(const char *path, const void *data, size_t n, ghm_error *err);
-/* Read a whole file (NUL-terminated, malloc'd). */
+/* Read a whole file (NUL-terminated, malloc'd): a regular file of at most
+ * GHM_READ_MAX_TEXT bytes; ghm_read_file_max (core/fileio.h) takes a cap. */
 int ghm_read_file(const char *path, char **data, size_t *n, ghm_error *err);
 /* mkdir -p. */
 int ghm_mkdirs(const char *path, ghm_error *err);

@@ -4,6 +4,7 @@
  * padded with spaces and a newline, then the raw data in C order. */
 #include "npy.h"
 
+#include "fileio.h"
 #include "json.h"
 
 #include <ctype.h>
@@ -109,8 +110,9 @@ static int parse_header(const char *path, const char *h, ghm_npy *out, ghm_error
 int ghm_npy_read(const char *path, ghm_npy *out, ghm_error *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return ghm_error_set(err, GHM_EINPUT, "%s: cannot open .npy file", path);
+    FILE *f;
+    int orc = ghm_file_open_regular(path, ".npy file", GHM_READ_MAX_NPY, &f, NULL, err);
+    if (orc) return orc;
     unsigned char pre[10];
     int rc = 0;
     char *header = NULL;

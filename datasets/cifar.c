@@ -8,6 +8,8 @@
  */
 #include "internal.h"
 
+#include "../core/fileio.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,14 +22,11 @@
 /* Append the records of one file to im (grown with realloc). */
 static int read_batch(const char *path, ghm_images *im, ghm_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ghm_error_set(err, GHM_EINPUT, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        fclose(f);
-        return ghm_error_set(err, GHM_EIO, "%s: cannot stat: %s", path, strerror(errno));
-    }
-    long long size = (long long)st.st_size;
+    FILE *f;
+    unsigned long long fsize;
+    int orc = ghm_file_open_regular(path, "CIFAR-10 batch", GHM_READ_MAX_CIFAR, &f, &fsize, err);
+    if (orc) return orc;
+    long long size = (long long)fsize;
     if (size == 0 || size % CIFAR_REC != 0) {
         fclose(f);
         long long recs = size / CIFAR_REC;

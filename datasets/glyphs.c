@@ -960,7 +960,7 @@ static int load_glyph_dir(const ghm_dataset_opts *o, const char *dir, const char
     if ((rc = get_int(j, "image_size", 8, 256, mpath, "", &S, err))) goto done;
     if (o->image_size && o->image_size != S) {
         rc = ghm_error_set(err, GHM_EINPUT,
-                           "%s holds %ldx%ld glyphs but the experiment asks for image_size %d: rebuild with `./ghm data "
+                           "%s holds %ldx%ld glyphs, not the image_size %d asked for: rebuild with `./ghm data "
                            "get glyphs --force --image-size %d`",
                            dir, S, S, o->image_size, o->image_size);
         goto done;

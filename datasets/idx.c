@@ -9,6 +9,8 @@
  */
 #include "dataset.h"
 
+#include "../core/fileio.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,7 @@
 #include <zlib.h>
 
 #define IDX_MAX_DIM (1 << 28)                       /* per dimension */
-#define IDX_MAX_BYTES ((size_t)4 << 30)              /* 4 GiB of items */
+#define IDX_MAX_BYTES ((size_t)GHM_READ_MAX_IDX)      /* 4 GiB of items */
 
 /* ---- a byte source over a raw or gzip file -------------------------------- */
 /* gzip is decoded with zlib's inflate (not gzread) so that everything zlib can
@@ -39,10 +41,9 @@ static int src_open(idx_src *s, const char *path, ghm_error *err)
 {
     memset(s, 0, sizeof *s);
     s->path = path;
-    s->f = fopen(path, "rb");
-    if (!s->f)
-        return ghm_error_set(err, errno == ENOENT ? GHM_EINPUT : GHM_EIO, "%s: cannot open: %s", path,
-                             strerror(errno));
+    /* a gzip file holds at most its items; IDX_MAX_BYTES + header caps both kinds */
+    int rc = ghm_file_open_regular(path, "IDX file", GHM_READ_MAX_IDX + 64, &s->f, NULL, err);
+    if (rc) return rc;
     unsigned char m[2] = {0, 0};
     size_t got = fread(m, 1, 2, s->f);
     s->is_gz = got == 2 && m[0] == 0x1f && m[1] == 0x8b;

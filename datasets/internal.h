@@ -6,8 +6,9 @@
 
 #include <stddef.h>
 
-/* Candidate directories for a named dataset, in search order:
- * opts->path, $GHM_DATA/<sub>, <data_root or "data">/<sub>, /usr/share/datasets/<sub>.
+/* Candidate directories for a named dataset, in search order: opts->path
+ * alone when given; else $GHM_DATA/<sub>, <data_root or "data">/<sub>,
+ * /usr/share/datasets/<sub>.
  * Each dirs[i] is a malloc'd string; returns the count (<= 4). */
 int ghm_ds_search_dirs(const ghm_dataset_opts *o, const char *sub, char *dirs[4]);
 void ghm_ds_free_dirs(char *dirs[4], int n);

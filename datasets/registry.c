@@ -39,7 +39,11 @@ int ghm_ds_file_exists(const char *path)
 int ghm_ds_search_dirs(const ghm_dataset_opts *o, const char *sub, char *dirs[4])
 {
     int n = 0;
-    if (o->path && o->path[0]) dirs[n++] = ghm_ds_strdupf("%s", o->path);
+    /* a given directory is the only place looked at: a record that names it used its files */
+    if (o->path && o->path[0]) {
+        dirs[n++] = ghm_ds_strdupf("%s", o->path);
+        return n;
+    }
     const char *env = getenv("GHM_DATA");
     if (env && env[0]) dirs[n++] = ghm_ds_strdupf("%s/%s", env, sub);
     dirs[n++] = ghm_ds_strdupf("%s/%s", o->data_root && o->data_root[0] ? o->data_root : "data", sub);
@@ -284,6 +288,15 @@ int ghm_dataset_load(const ghm_dataset_opts *o, ghm_dataset *out, ghm_error *err
         if (near) return ghm_error_set(err, GHM_EINPUT, "unknown dataset '%s' (did you mean '%s'?)", o->name, near);
         return ghm_error_set(err, GHM_EINPUT,
                              "unknown dataset '%s' (known: fashion-mnist, mnist, cifar10, synthetic, glyphs, idx)", o->name);
+    }
+    /* a given directory is used, never silently replaced by the search order */
+    if (o->path && o->path[0] && strcmp(e->name, "synthetic") != 0) {
+        struct stat st;
+        if (stat(o->path, &st) != 0)
+            return ghm_error_set(err, GHM_EINPUT, "dataset '%s': dataset.path '%s' does not exist", e->name, o->path);
+        if (!S_ISDIR(st.st_mode))
+            return ghm_error_set(err, GHM_EINPUT, "dataset '%s': dataset.path '%s' is not a directory", e->name,
+                                 o->path);
     }
     snprintf(out->name, sizeof out->name, "%s", e->name);
     int rc = e->load(o, out, err);

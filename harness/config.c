@@ -67,8 +67,8 @@ static const field_def fields[] = {
     FLD("dataset.limit.train", T_INT, split.limit_train, 0, INT_MAX, 0, 0, NULL),
     FLD("dataset.limit.test", T_INT, split.limit_test, 0, INT_MAX, 0, 0, NULL),
     FLD("dataset.classes", T_INT, data.classes, 2, GHM_MAX_CLASSES, 0, 0, NULL),
-    FLD("dataset.train_per_class", T_INT, data.train_per_class, 1, 1000000, 0, 0, NULL),
-    FLD("dataset.test_per_class", T_INT, data.test_per_class, 1, 1000000, 0, 0, NULL),
+    FLD("dataset.train_per_class", T_INT, data.train_per_class, 1, 100000, 0, 0, NULL), /* = the loader's limits */
+    FLD("dataset.test_per_class", T_INT, data.test_per_class, 1, 100000, 0, 0, NULL),
     FLD("dataset.image_size", T_INT, data.image_size, 8, 256, 0, 0, NULL), /* the synthetic generator's range */
     SEC("backbone"),
     FLD("backbone.name", T_BACKBONE, backbone, 0, 0, 0, 0, NULL),
@@ -740,6 +740,7 @@ static int parse_search_block(walker *w, yaml_node_t *v)
         } else if (strcmp(key, "trials") == 0) {
             if ((rc = scalar_int(w, x, "search.trials", 1, 10000, &n))) return rc;
             s->trials = (int)n;
+            S->m_trials = nmark(x);
         } else if (strcmp(key, "batch") == 0) {
             if ((rc = scalar_int(w, x, "search.batch", 1, 10000, &n))) return rc;
             s->batch = (int)n;

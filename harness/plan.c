@@ -14,6 +14,9 @@
 #include "../backbones/backbone.h"
 #include "../losses/loss.h"
 #include "search.h"
+#include "yaml_limits.h"
+
+#include "../core/fileio.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -729,6 +732,18 @@ static int search_finalize(ghm_cfg *c, ghm_error *err)
                                  "compare_to: loss '%s' has %d entries in this file; the reference must be one entry",
                                  s->compare_to, found);
     }
+    /* the plan's size, known now: trials x folds + reproductions x folds per searched loss */
+    {
+        int K = s->folds >= 2 ? s->folds : 1;
+        long cap = 0;
+        for (int l = 0; l < c->n_losses; l++)
+            cap += (long)(s->space[l].n ? s->trials : 0) * K + (long)s->reproductions * K;
+        if (cap > GHM_CFG_MAX_RUNS)
+            return ghm_cfg_error(err, c, S->m_trials.line ? S->m_trials : S->mark,
+                                 "search.trials = %d: the search would have %ld runs (trials x folds + reproductions "
+                                 "x folds, per loss), more than %d; use fewer trials, folds or losses",
+                                 s->trials, cap, GHM_CFG_MAX_RUNS);
+    }
     /* the objective must be computed */
     const ghm_eval_opts *eo = &c->tmpl.eval;
     const char *o = s->objective;
@@ -777,9 +792,22 @@ static int search_check_runs(const ghm_cfg *c, ghm_error *err)
             const ghm_search_dim *d = &sp->dims[j];
             double keep = x[j];
             if (d->kind == GHM_DIM_CHOICES) {
-                for (int k = 1; k < d->n_choices && !rc; k++) {
+                /* choices that resolve to the same setting ([0.5, 0.50], [true, yes]) would waste trials:
+                 * the same run id means the same resolved values */
+                char ids[GHM_SEARCH_MAX_CHOICES][sizeof r->run_id];
+                for (int k = 0; k < d->n_choices && !rc; k++) {
                     x[j] = k;
                     rc = ghm_cfg_build_search_run(c, l, x, GHM_ROLE_TRIAL, 0, 0, 0, 0, r, err);
+                    if (rc) break;
+                    memcpy(ids[k], r->run_id, sizeof ids[k]);
+                    for (int q = 0; q < k; q++)
+                        if (strcmp(ids[q], ids[k]) == 0) {
+                            rc = ghm_cfg_error(err, c, S->dm[l][j].choice[k],
+                                               "loss '%s' search: choice '%s' of '%s' is the same setting as choice "
+                                               "'%s'; list each value once",
+                                               c->losses[l].name, d->choices[k], d->path, d->choices[q]);
+                            break;
+                        }
                 }
             } else {
                 x[j] = d->hi;
@@ -960,8 +988,7 @@ int ghm_experiment_load_string(const char *yaml, const char *path, ghm_experimen
         return rc;
     }
     rc = expand(c, out, err);
-    ghm_cfg_free(c);
-    free(c);
+    out->cfg = c; /* kept: ghm_experiment_check_inputs points into the file */
     if (rc) ghm_experiment_free(out);
     return rc;
 }
@@ -969,34 +996,11 @@ int ghm_experiment_load_string(const char *yaml, const char *path, ghm_experimen
 int ghm_experiment_load(const char *path, ghm_experiment *out, ghm_error *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) return ghm_error_set(err, GHM_EINPUT, "%s: cannot open experiment file: %s", path, strerror(errno));
-    size_t cap = 1 << 14, n = 0;
-    char *buf = malloc(cap);
-    int rc = 0;
-    while (buf) {
-        if (n + 1 >= cap) {
-            if (cap >= (size_t)64 << 20) {
-                rc = ghm_error_set(err, GHM_EINPUT, "%s: experiment file larger than 64 MiB", path);
-                break;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t k = fread(buf + n, 1, cap - 1 - n, f);
-        n += k;
-        if (k == 0) break;
-    }
-    if (!rc && !buf) rc = ghm_error_set(err, GHM_ENOMEM, "%s: out of memory reading the file", path);
-    if (!rc && ferror(f)) rc = ghm_error_set(err, GHM_EIO, "%s: read error: %s", path, strerror(errno));
-    fclose(f);
-    if (!rc && memchr(buf, '\0', n))
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = ghm_read_file_max(path, "experiment file", GHM_YAML_MAX_BYTES, &buf, &n, err);
+    if (rc) return rc;
+    if (memchr(buf, '\0', n))
         rc = ghm_error_set(err, GHM_EINPUT, "%s: not a text file (contains a NUL byte)", path);
     if (rc) {
         free(buf);

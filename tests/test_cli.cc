@@ -287,7 +287,10 @@ TEST(CliEval, QueryAgainstGalleryMatchesTheHandComputedAnswer)
     Out r = ghm(t, "eval --embeddings " + (t / "g.npy") + " --labels " + (t / "gl.npy") + " --query " + (t / "q.npy") +
                        " --query-labels " + (t / "ql.npy") + " --k 2,1 --json");
     ASSERT_EQ(r.code, 0) << r.err;
-    EXPECT_TRUE(has(r.out, "ghm eval: 2 queries against a gallery of 4, dim 1\n")) << r.out;
+    // --json: stdout is one JSON object and nothing else
+    Json whole(r.out);
+    EXPECT_TRUE(whole.ok()) << r.out;
+    EXPECT_FALSE(has(r.out, "ghm eval:")) << r.out;
     Json j(last_line(r.out));
     ASSERT_TRUE(j.ok()) << r.out;
     EXPECT_DOUBLE_EQ(j.num("recall@1"), 1.0);
@@ -298,9 +301,13 @@ TEST(CliEval, QueryAgainstGalleryMatchesTheHandComputedAnswer)
     EXPECT_EQ(j.num("n"), 2);
     EXPECT_EQ(j.num("dim"), 1);
     EXPECT_EQ(j.num("n_r0"), 0);
-    // the table says the same
-    EXPECT_TRUE(has(r.out, "  recall@1       1.0000\n")) << r.out;
-    EXPECT_TRUE(has(r.out, "  map@r          0.5000\n")) << r.out;
+    // without --json, the table says the same
+    Out tbl = ghm(t, "eval --embeddings " + (t / "g.npy") + " --labels " + (t / "gl.npy") + " --query " + (t / "q.npy") +
+                         " --query-labels " + (t / "ql.npy") + " --k 2,1");
+    ASSERT_EQ(tbl.code, 0) << tbl.err;
+    EXPECT_TRUE(has(tbl.out, "ghm eval: 2 queries against a gallery of 4, dim 1\n")) << tbl.out;
+    EXPECT_TRUE(has(tbl.out, "  recall@1       1.0000\n")) << tbl.out;
+    EXPECT_TRUE(has(tbl.out, "  map@r          0.5000\n")) << tbl.out;
 
     // swapped roles: the 4 gallery items query the 2 queries.
     // 0(0) -> 0.4(0) hit; 1(1) -> 0.4(0) miss; 10(1) -> 10.4(1) hit; 11(0) -> 10.4(1) miss: Recall@1 = 1/2;
@@ -331,8 +338,7 @@ TEST(CliEval, SelfRetrievalAndOptions)
     Out r = ghm(t, "eval --embeddings=" + (t / "g.npy") + " --labels=" + (t / "gl.npy") +
                        " --k 1,2,2 --metrics recall,map_r,r_precision --json");
     ASSERT_EQ(r.code, 0) << r.err;
-    EXPECT_TRUE(has(r.out, "ghm eval: 4 items, dim 1 (each item queries all others)")) << r.out;
-    Json j(last_line(r.out));
+    Json j(r.out);
     ASSERT_TRUE(j.ok()) << r.out;
     EXPECT_DOUBLE_EQ(j.num("recall@1"), 0.0);
     EXPECT_DOUBLE_EQ(j.num("recall@2"), 0.5);
@@ -343,6 +349,7 @@ TEST(CliEval, SelfRetrievalAndOptions)
     // without --json: no JSON line
     Out p = ghm(t, "eval --embeddings " + (t / "g.npy") + " --labels " + (t / "gl.npy") + " --k 1 --metrics recall");
     ASSERT_EQ(p.code, 0) << p.err;
+    EXPECT_TRUE(has(p.out, "ghm eval: 4 items, dim 1 (each item queries all others)")) << p.out;
     EXPECT_FALSE(has(p.out, "{"));
     EXPECT_TRUE(has(p.out, "  recall@1       0.0000\n")) << p.out;
 
@@ -350,8 +357,9 @@ TEST(CliEval, SelfRetrievalAndOptions)
     write_i32(t / "gl1.npy", {0, 1, 1, 2});
     Out z = ghm(t, "eval --embeddings " + (t / "g.npy") + " --labels " + (t / "gl1.npy") + " --k 1 --metrics map_r --json");
     ASSERT_EQ(z.code, 0) << z.err;
-    EXPECT_EQ(Json(last_line(z.out)).num("n_r0"), 2);
-    EXPECT_TRUE(has(z.out, "(2 queries have no other item of their label")) << z.out;
+    EXPECT_EQ(Json(z.out).num("n_r0"), 2);
+    Out zt = ghm(t, "eval --embeddings " + (t / "g.npy") + " --labels " + (t / "gl1.npy") + " --k 1 --metrics map_r");
+    EXPECT_TRUE(has(zt.out, "(2 queries have no other item of their label")) << zt.out;
 }
 
 TEST(CliEval, WrongArgumentsExitTwoWithAMessage)

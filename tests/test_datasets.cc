@@ -401,14 +401,20 @@ TEST(Loaders, NotFoundListsPlacesAndHowToGetIt)
     const char *old = getenv("GHM_DATA");
     std::string saved = old ? old : "";
     unsetenv("GHM_DATA");
-    ghm_dataset_opts o = opts_for("mnist", (t / "given").c_str(), (t / "root").c_str());
+    // no dataset.path: every place of the search order, and how to get it
+    ghm_dataset_opts o = opts_for("mnist", nullptr, (t / "root").c_str());
     ghm_dataset d;
     ghm_error err;
     EXPECT_EQ(ghm_dataset_load(&o, &d, &err), GHM_EINPUT);
-    EXPECT_TRUE(contains(err.msg, t / "given")) << err.msg;
     EXPECT_TRUE(contains(err.msg, t / "root/mnist")) << err.msg;
     EXPECT_TRUE(contains(err.msg, "/usr/share/datasets/mnist")) << err.msg;
     EXPECT_TRUE(contains(err.msg, "./ghm data get mnist")) << err.msg;
+    // a dataset.path is the only place looked at (it used to be tried first, then the others)
+    ASSERT_TRUE(std::filesystem::create_directory(t / "given"));
+    o = opts_for("mnist", (t / "given").c_str(), (t / "root").c_str());
+    EXPECT_EQ(ghm_dataset_load(&o, &d, &err), GHM_EINPUT);
+    EXPECT_TRUE(contains(err.msg, "in any of: " + (t / "given") + ". To get it")) << err.msg;
+    EXPECT_FALSE(contains(err.msg, t / "root/mnist")) << err.msg;
     if (old) setenv("GHM_DATA", saved.c_str(), 1);
 }
 
