@@ -38,6 +38,8 @@ typedef struct ghm_eval_opts {
      * per query and exclude_group_gallery (ng) per gallery item. NMI is unchanged. */
     const int *exclude_group;
     const int *exclude_group_gallery;
+    int exclude_same_group;  /* 1: the caller asked for the above (experiment key eval.exclude_same_family);
+                                an evaluation with it set and exclude_group NULL is an error */
 } ghm_eval_opts;
 
 typedef struct ghm_metrics {

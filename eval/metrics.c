@@ -247,6 +247,9 @@ static int evaluate(const float *q, const int *ql, int nq, const float *g, const
         return ghm_error_set(err, GHM_EINPUT, "eval: need at least %d items to retrieve from, got %d", 1 + self, ng);
     int rc = check_opts(opts, ng - self, err);
     if (rc) return rc;
+    if (opts->exclude_same_group && !opts->exclude_group)
+        return ghm_error_set(err, GHM_EINPUT, "eval: exclude_same_family needs a group (font family) per item; only "
+                             "the glyphs data set has one");
     if (opts->exclude_group && !self && !opts->exclude_group_gallery)
         return ghm_error_set(err, GHM_EINPUT, "eval: exclude_group in query mode needs exclude_group_gallery too");
     rc = ghm_eval_check_finite(q, nq, d, self ? "eval: embeddings" : "eval: query embeddings", err);
