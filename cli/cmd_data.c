@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* 60000 -> "60,000" */
 static const char *commas(long long v, char *buf, size_t n)
@@ -171,6 +172,18 @@ static const char *glyphs_usage =
     "  --candidates: render every candidate character, homoglyphs included, and print the pairs of\n"
     "                characters drawn alike in at least half of the faces (writes nothing)";
 
+/* progress of the renderer on stderr: one rewritten line on a terminal, else a line per tenth */
+static void glyph_progress(void *ctx, int done, int total, int faces)
+{
+    int *last = ctx, tty = isatty(2);
+    int tenth = total ? 10 * done / total : 10;
+    if (!tty && tenth == *last) return;
+    *last = tenth;
+    fprintf(stderr, "%sghm: rendering: font file %d of %d, %d faces kept%s", tty ? "\r" : "", done, total, faces,
+            tty && done < total ? "" : "\n");
+    fflush(stderr);
+}
+
 static int cmd_build_glyphs(int argc, char **argv)
 {
     ghm_glyphs_opts o;
@@ -207,6 +220,9 @@ static int cmd_build_glyphs(int argc, char **argv)
     if (out && !candidates && ghm_glyphs_check_out_dir(out, &err)) return ghm_cli_fail(&err);
     if (ghm_glyphs_read_font_list(list, &fonts, &nf, &err)) return ghm_cli_fail(&err);
     ghm_glyph_set s;
+    int last_tenth = -1;
+    o.progress = glyph_progress;
+    o.progress_ctx = &last_tenth;
     int rc = ghm_glyphs_render(fonts, nf, &o, &s, &err);
     free(fonts);
     if (rc) return ghm_cli_fail(&err);

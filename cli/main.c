@@ -25,7 +25,7 @@ static const char *usage_text =
     "                       aggregate finished runs into summary tables, plots and index.html\n"
     "  report --combine DIR... [--out PREFIX]\n"
     "                       one Markdown + one LaTeX table: losses x experiments, R@1 and MAP@R\n"
-    "  eval --embeddings E.npy --labels L.npy [--query Q.npy --query-labels QL.npy] [--k 1,2,4,8]\n"
+    "  eval --embeddings E.npy --labels L.npy [--query Q.npy --query-labels QL.npy] [--groups G.npy] [--k 1,2,4,8]\n"
     "       [--metrics ...] [--json] [--threads N] [--seed S] [--block B] [--restarts R] [--max-iter M]\n"
     "                       Recall@K, MAP@R, R-precision, NMI/AMI of saved embeddings\n"
     "  loss NAME [--embeddings E.npy --labels L.npy] [--set k=v ...] [--grad-out G.npy] [--check]\n"

@@ -799,6 +799,7 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
 
     int face_cap = 0;
     for (int fi = 0; fi < n_fonts; fi++) {
+        if (o->progress && fi > 0) o->progress(o->progress_ctx, fi, n_fonts, s->n_faces);
         const ghm_font_entry *E = &sorted[fi];
         if ((rc = ghm_glyphs_sha256_file(E->path, hashes[fi], err)) < 0) goto done;
         int seen = -1;
@@ -941,6 +942,7 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
         }
         s->faces[f].family_id = id;
     }
+    if (o->progress) o->progress(o->progress_ctx, n_fonts, n_fonts, s->n_faces);
     if (s->n_faces == 0) {
         rc = ghm_error_set(err, GHM_EINPUT, "glyphs: none of the %d font files has a usable face", n_fonts);
         goto done;

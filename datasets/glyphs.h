@@ -87,6 +87,9 @@ typedef struct ghm_glyphs_opts {
                                   and left out (128) */
     int min_ink_px;            /* an image with fewer pixels at >= 128 than this counts as missing (5) */
     int keep_clones, keep_faint_faces; /* 1: do not apply the clone / faint-face rules (measurements, tests) */
+    /* optional progress: called after each font file with the files done, their count and the faces kept */
+    void (*progress)(void *ctx, int files_done, int files, int faces);
+    void *progress_ctx;
 } ghm_glyphs_opts;
 
 void ghm_glyphs_opts_default(ghm_glyphs_opts *o);
