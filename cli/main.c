@@ -86,6 +86,8 @@ static const struct {
              "  --labels L.npy         integer labels (n)\n"
              "  --query Q.npy          separate queries (the embeddings are then the gallery)\n"
              "  --query-labels QL.npy  their labels\n"
+             "  --groups G.npy         integer group per item (e.g. font family): a query's own group is left\n"
+             "                         out of its gallery (family-held-out; not with --query)\n"
              "  --k LIST               Recall@K values (default 1,2,4,8)\n"
              "  --metrics LIST         recall, map_r, r_precision, nmi, ami (default all)\n"
              "  --json                 one JSON object only\n"
