@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* 60000 -> "60,000" */
 static const char *commas(long long v, char *buf, size_t n)
@@ -100,14 +101,53 @@ static int cmd_info(int argc, char **argv)
     printf("train    %s images\n", commas(d.train.n, a, sizeof a));
     printf("test     %s images\n", commas(d.test.n, a, sizeof a));
     printf("classes  %d\n", d.n_classes);
-    printf("  %4s  %-16s %10s %10s\n", "id", "name", "train", "test");
+    /* data sets with a group per image (glyphs: the design family): families per class */
+    int groups = d.train.groups && d.test.groups, ng = 0;
+    int *fams = calloc((size_t)d.n_classes + 1, sizeof(int));
+    unsigned char *seen = NULL;
+    if (groups) {
+        for (int i = 0; i < d.train.n; i++) ng = d.train.groups[i] + 1 > ng ? d.train.groups[i] + 1 : ng;
+        for (int i = 0; i < d.test.n; i++) ng = d.test.groups[i] + 1 > ng ? d.test.groups[i] + 1 : ng;
+        seen = calloc((size_t)d.n_classes * (size_t)(ng ? ng : 1), 1);
+        if (seen && fams) {
+            for (int p = 0; p < 2; p++) {
+                const ghm_images *im = p ? &d.test : &d.train;
+                for (int i = 0; i < im->n; i++) {
+                    unsigned char *q = &seen[(size_t)im->labels[i] * ng + im->groups[i]];
+                    fams[im->labels[i]] += !*q;
+                    *q = 1;
+                }
+            }
+            printf("families %d (design families; one image per face and class, so faces per class = images)\n", ng);
+        } else {
+            groups = 0;
+        }
+        free(seen);
+    }
+    if (groups)
+        printf("  %4s  %-16s %10s %10s %8s %9s\n", "id", "name", "train", "test", "faces", "families");
+    else
+        printf("  %4s  %-16s %10s %10s\n", "id", "name", "train", "test");
     for (int c = 0; c < d.n_classes; c++) {
         /* pad by characters, not bytes (class names may be UTF-8) */
         int cont = 0;
         for (const unsigned char *q = (const unsigned char *)d.class_names[c]; *q; q++) cont += (*q & 0xC0) == 0x80;
-        printf("  %4d  %-*s %10s %10s\n", c, 16 + cont, d.class_names[c], commas(tr[c], a, sizeof a),
+        printf("  %4d  %-*s %10s %10s", c, 16 + cont, d.class_names[c], commas(tr[c], a, sizeof a),
                commas(te[c], b, sizeof b));
+        if (groups) printf(" %8d %9d", tr[c] + te[c], fams[c]);
+        printf("\n");
     }
+    if (strcmp(d.name, "glyphs") == 0) {
+        int rs[GHM_MAX_CLASSES];
+        ghm_glyphs_random_split(d.n_classes, GHM_GLYPHS_SPLIT_SEED, rs);
+        printf("class splits (split: classes; train classes, the others test):\n");
+        printf("  script (default): dataset.train_classes = classes 0-%d (code-point order)\n", d.n_classes / 2 - 1);
+        printf("  random (seed %d): dataset.train_classes: [", GHM_GLYPHS_SPLIT_SEED);
+        for (int c = 0, k = 0; c < d.n_classes; c++)
+            if (rs[c]) printf("%s%d", k++ ? ", " : "", c);
+        printf("]\n");
+    }
+    free(fams);
     free(tr);
     free(te);
     ghm_dataset_free(&d);
@@ -137,6 +177,18 @@ static const char *glyphs_usage =
     "  FONT_LIST: lines \"package<TAB>version<TAB>font file\" (./ghm data get glyphs writes it)\n"
     "  --candidates: render every candidate character, homoglyphs included, and print the pairs of\n"
     "                characters drawn alike in at least half of the faces (writes nothing)";
+
+/* progress of the renderer on stderr: one rewritten line on a terminal, else a line per tenth */
+static void glyph_progress(void *ctx, int done, int total, int faces)
+{
+    int *last = ctx, tty = isatty(2);
+    int tenth = total ? 10 * done / total : 10;
+    if (!tty && tenth == *last) return;
+    *last = tenth;
+    fprintf(stderr, "%sghm: rendering: font file %d of %d, %d faces kept%s", tty ? "\r" : "", done, total, faces,
+            tty && done < total ? "" : "\n");
+    fflush(stderr);
+}
 
 static int cmd_build_glyphs(int argc, char **argv)
 {
@@ -172,8 +224,12 @@ static int cmd_build_glyphs(int argc, char **argv)
     ghm_error_clear(&err);
     ghm_font_entry *fonts = NULL;
     int nf = 0;
+    if (out && !candidates && ghm_glyphs_check_out_dir(out, &err)) return ghm_cli_fail(&err);
     if (ghm_glyphs_read_font_list(list, &fonts, &nf, &err)) return ghm_cli_fail(&err);
     ghm_glyph_set s;
+    int last_tenth = -1;
+    o.progress = glyph_progress;
+    o.progress_ctx = &last_tenth;
     int rc = ghm_glyphs_render(fonts, nf, &o, &s, &err);
     free(fonts);
     if (rc) return ghm_cli_fail(&err);
@@ -198,6 +254,15 @@ static int cmd_build_glyphs(int argc, char **argv)
         printf("  U+%04X %s ~ U+%04X %s  %3d of %3d faces (%.0f%%)\n", (unsigned)s.chars[pa[i]],
                ghm_glyphs_utf8(s.chars[pa[i]], u1), (unsigned)s.chars[pb[i]], ghm_glyphs_utf8(s.chars[pb[i]], u2),
                s.pair_near[k], s.pair_both[k], 100.0 * pf[i]);
+    }
+    np = ghm_glyphs_confusable_shift(&s, candidates ? 0.2 : 0.5, 10, CAP, pa, pb, pf);
+    printf("%d pairs alike by the shift-tolerant test (half resolution, +-1 pixel, sum |difference| <= %d%% of the ink) in at "
+           "least %d%% of the faces having both:\n", np, s.shift_level, candidates ? 20 : 50);
+    for (int i = 0; i < np; i++) {
+        size_t k = (size_t)pa[i] * s.n_chars + pb[i];
+        printf("  U+%04X %s ~ U+%04X %s  %3d of %3d faces (%.0f%%)\n", (unsigned)s.chars[pa[i]],
+               ghm_glyphs_utf8(s.chars[pa[i]], u1), (unsigned)s.chars[pb[i]], ghm_glyphs_utf8(s.chars[pb[i]], u2),
+               s.pair_shift[k], s.pair_both[k], 100.0 * pf[i]);
     }
     if (!candidates) {
         char hash[65];

@@ -125,6 +125,8 @@ int ghm_cmd_eval(int argc, char **argv)
     ghm_eval_opts_default(&o);
     long threads = 0, v;
     int json = 0;
+    const char *grp_path = NULL;
+    int *grp = NULL, ngr = 0;
     for (int i = 1; i < argc; i++) {
         const char *val = NULL;
         int r;
@@ -134,6 +136,9 @@ int ghm_cmd_eval(int argc, char **argv)
         } else if ((r = ghm_cli_opt(argc, argv, &i, "--labels", &val)) != 0) {
             if (r < 0) return ghm_cli_usage(cmd, "--labels needs a file");
             lab_path = val;
+        } else if ((r = ghm_cli_opt(argc, argv, &i, "--groups", &val)) != 0) {
+            if (r < 0) return ghm_cli_usage(cmd, "--groups needs a file");
+            grp_path = val; /* family-held-out: a query's own group is removed from its gallery */
         } else if ((r = ghm_cli_opt(argc, argv, &i, "--query-labels", &val)) != 0) {
             if (r < 0) return ghm_cli_usage(cmd, "--query-labels needs a file");
             ql_path = val;
@@ -199,6 +204,19 @@ int ghm_cmd_eval(int argc, char **argv)
             goto fail;
         }
     }
+    if (grp_path) {
+        if (q_path) {
+            rc = ghm_error_set(&err, GHM_EINPUT, "--groups works on self-retrieval only (not with --query)");
+            goto fail;
+        }
+        if ((rc = ghm_npy_read_labels(grp_path, &grp, &ngr, &err))) goto fail;
+        if (ngr != n) {
+            rc = ghm_error_set(&err, GHM_EINPUT, "%s has %d groups but %s has %d rows", grp_path, ngr, emb_path, n);
+            goto fail;
+        }
+        o.exclude_group = grp;
+        o.exclude_same_group = 1;
+    }
     ghm_metrics m;
     if (q_path)
         rc = ghm_evaluate_query(q, ql, nq, emb, lab, n, d, &o, &m, &err);
@@ -222,6 +240,7 @@ int ghm_cmd_eval(int argc, char **argv)
 fail:
     free(emb);
     free(lab);
+    free(grp);
     free(q);
     free(ql);
     return rc ? ghm_cli_fail(&err) : 0;

@@ -24,6 +24,7 @@ typedef struct ghm_images {
     int n, c, h, w;   /* count and image shape */
     uint8_t *pixels;  /* (n, c, h, w), malloc'd */
     int *labels;      /* (n) */
+    int *groups;      /* (n) group of each image (glyphs: design family id), or NULL */
 } ghm_images;
 
 typedef struct ghm_dataset {

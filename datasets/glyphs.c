@@ -5,6 +5,7 @@
 #include "glyphs.h"
 
 #include "../core/json.h"
+#include "../core/rng.h"
 #include "internal.h"
 
 #include <ft2build.h>
@@ -12,10 +13,13 @@
 #include <nettle/sha2.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- the character set ---------------------------------------------------- */
 /* Candidates, in code-point order: ASCII symbols with a drawing of their own,
@@ -47,6 +51,18 @@ static const uint32_t homoglyphs[][2] = {
     /* Cyrillic small letters drawn as Latin small letters */
     {0x430, 0x61}, {0x435, 0x65}, {0x43E, 0x6F}, {0x440, 0x70}, {0x441, 0x63}, {0x443, 0x79}, {0x445, 0x78},
     {0x451, 0xEB}, {0x455, 0x73}, {0x456, 0x69}, {0x457, 0xEF}, {0x458, 0x6A},
+    /* glyphs v2: drawn alike up to a pixel of width or position (docs/glyphs.md, "Homoglyphs"): each is
+     * listed as confusable by Unicode's confusables data (UTS #39, Debian python3-confusable-homoglyphs)
+     * and/or has a cross-family nearest-neighbour confusion >= 0.5 (issue 25's check), and is alike in
+     * 22% to 39% of faces by the shift-tolerant test */
+    {0x3BD, 0x76},  /* Greek nu = Latin v (UTS #39; confusion 0.75) */
+    {0x3C1, 0x70},  /* Greek rho = Latin p (UTS #39) */
+    {0x417, 0x33},  /* Cyrillic Ze = digit 3 (UTS #39; 0.71) */
+    {0x41A, 0x4B},  /* Cyrillic Ka = Latin K (UTS #39; 0.91) */
+    {0x424, 0x3A6}, /* Cyrillic Ef = Greek Phi (UTS #39; 0.85) */
+    {0x433, 0x72},  /* Cyrillic ghe = Latin r in italics (UTS #39; 0.51) */
+    {0x43A, 0x3BA}, /* Cyrillic ka = Greek kappa (0.93) */
+    {0x43F, 0x6E},  /* Cyrillic pe = Latin n in italics (0.68) */
 };
 #define N_HOMOGLYPHS ((int)(sizeof homoglyphs / sizeof homoglyphs[0]))
 
@@ -151,21 +167,114 @@ static void sha256_bytes(const void *data, size_t n, char hex[65])
     hex_digest(d, hex);
 }
 
+/* Open path for reading only if it is a regular file of at most cap bytes
+ * (FIFOs and devices such as /dev/zero never end; directories are no files).
+ * Returns the fd, or a negative error naming the file. */
+static int open_regular(const char *path, long long cap, const char *what, long long *size, ghm_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return ghm_error_set(err, e == ENOENT || e == ENOTDIR || e == EISDIR ? GHM_EINPUT : GHM_EIO,
+                             "%s: cannot open: %s", path, strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return ghm_error_set(err, GHM_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return ghm_error_set(err, GHM_EINPUT, "%s: not a regular file (%s expected)", path, what);
+    }
+    if ((long long)st.st_size > cap) {
+        close(fd);
+        return ghm_error_set(err, GHM_EINPUT, "%s: %lld bytes, more than the %lld that a %s may have", path,
+                             (long long)st.st_size, cap, what);
+    }
+    *size = (long long)st.st_size;
+    return fd;
+}
+
+/* Read a whole regular file of at most cap bytes, NUL-terminated. */
+static int read_capped(const char *path, long long cap, const char *what, char **out, size_t *len, ghm_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    long long size = 0;
+    int fd = open_regular(path, cap, what, &size, err);
+    if (fd < 0) return fd;
+    char *buf = malloc((size_t)size + 2);
+    if (!buf) {
+        close(fd);
+        return ghm_error_set(err, GHM_ENOMEM, "%s: out of memory", path);
+    }
+    size_t got = 0;
+    for (;;) { /* reads at most size + 1 bytes: a file that grew past its size is refused */
+        ssize_t r = read(fd, buf + got, (size_t)size + 1 - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            return ghm_error_set(err, GHM_EIO, "%s: read failed: %s", path, strerror(e));
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+        if (got > (size_t)size) {
+            free(buf);
+            close(fd);
+            return ghm_error_set(err, GHM_EINPUT, "%s: grew while being read (more than %lld bytes)", path, size);
+        }
+    }
+    close(fd);
+    buf[got] = 0;
+    *out = buf;
+    *len = got;
+    return 0;
+}
+
 int ghm_glyphs_sha256_file(const char *path, char hex[65], ghm_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ghm_error_set(err, errno == ENOENT ? GHM_EINPUT : GHM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    long long size = 0;
+    int fd = open_regular(path, GHM_GLYPHS_MAX_FILE_BYTES, "font or data file", &size, err);
+    if (fd < 0) return fd;
     struct sha256_ctx ctx;
     sha256_init(&ctx);
     uint8_t buf[1 << 16];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0) sha256_update(&ctx, got, buf);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) return ghm_error_set(err, GHM_EIO, "%s: read error", path);
+    long long total = 0;
+    for (;;) {
+        ssize_t got = read(fd, buf, sizeof buf);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            int e = errno;
+            close(fd);
+            return ghm_error_set(err, GHM_EIO, "%s: read error: %s", path, strerror(e));
+        }
+        if (got == 0) break;
+        total += got;
+        if (total > GHM_GLYPHS_MAX_FILE_BYTES) {
+            close(fd);
+            return ghm_error_set(err, GHM_EINPUT, "%s: more than %lld bytes (grew while being read)", path,
+                                 (long long)GHM_GLYPHS_MAX_FILE_BYTES);
+        }
+        sha256_update(&ctx, (size_t)got, buf);
+    }
+    close(fd);
     uint8_t d[SHA256_DIGEST_SIZE];
     sha256_digest(&ctx, SHA256_DIGEST_SIZE, d);
     hex_digest(d, hex);
+    return 0;
+}
+
+int ghm_glyphs_check_out_dir(const char *dir, ghm_error *err)
+{
+    struct stat st;
+    if (!dir || !dir[0]) return ghm_error_set(err, GHM_EINPUT, "glyphs: empty output directory name");
+    if (stat(dir, &st) == 0 ? !S_ISDIR(st.st_mode) : errno == ENOTDIR)
+        return ghm_error_set(err, GHM_EINPUT, "%s: exists and is not a directory, or lies below a file (the output "
+                             "directory)", dir);
     return 0;
 }
 
@@ -176,7 +285,7 @@ int ghm_glyphs_read_font_list(const char *path, ghm_font_entry **out, int *n, gh
     *n = 0;
     char *text = NULL;
     size_t len = 0;
-    int rc = ghm_read_file(path, &text, &len, err);
+    int rc = read_capped(path, GHM_GLYPHS_MAX_LIST_BYTES, "font list", &text, &len, err);
     if (rc) return rc;
     if (strlen(text) != len) {
         free(text);
@@ -251,6 +360,33 @@ void ghm_glyphs_opts_default(ghm_glyphs_opts *o)
     o->image_size = 28;
     o->near_dup_level = 2;
     o->homoglyph_level = 1;
+    o->shift_level = 10;
+    o->clone_level = 1;
+    o->clone_fraction = 0.2;
+    o->faint_peak = 128;
+    o->min_ink_px = 5;
+}
+
+void ghm_glyphs_family_key(const char *name, char out[64])
+{
+    static const char *const derived[][2] = {
+        {"Hack", "DejaVu"},          /* Hack is a fork of DejaVu Sans Mono (Bitstream Vera) */
+        {"FreeSans", "Nimbus"},      /* GNU FreeFont's Free* derive from URW's Nimbus */
+        {"FreeSerif", "Nimbus"},
+        {"FreeMono", "Nimbus"},
+        {"Liberation", "Arimo"},     /* Liberation 1.x = Ascender's Arimo / Tinos / Cousine designs */
+        {"Tinos", "Arimo"},
+        {"Cousine", "Arimo"},
+    };
+    size_t k = strcspn(name, " ");
+    if (k > 63) k = 63;
+    memcpy(out, name, k);
+    out[k] = 0;
+    for (size_t i = 0; i < sizeof derived / sizeof derived[0]; i++)
+        if (strcmp(out, derived[i][0]) == 0) {
+            snprintf(out, 64, "%s", derived[i][1]);
+            break;
+        }
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -342,9 +478,10 @@ static int add_skip(ghm_glyph_set *s, int *cap, const char *path, int index, con
     return 0;
 }
 
-/* Render one face into the class lists. 0 ok, <0 error. */
-static int do_face(ghm_glyph_set *s, FT_Face face, int fidx, cls_list *lists, uint8_t *fbuf, uint8_t *have,
-                   const char *path, ghm_error *err)
+/* Render one face's characters into fbuf (n + 1 images), have[c] = 1 for the
+ * characters it really draws. 0 ok, <0 error. */
+static int render_face(ghm_glyph_set *s, FT_Face face, int fidx, uint8_t *fbuf, uint8_t *have, const char *path,
+                       ghm_error *err)
 {
     const int S = s->size, n = s->n_chars, P = S * S;
     /* scale: the face's cap height (ink height of H, else Cyrillic En, else Greek Eta) becomes cap_px */
@@ -364,7 +501,6 @@ static int do_face(ghm_glyph_set *s, FT_Face face, int fidx, cls_list *lists, ui
     uint8_t *notdef = fbuf + (size_t)n * P; /* one spare image */
     int rn = render_glyph(face, 0, ppem, S, s->box_px, notdef, &fterr);
     int notdef_ink = rn == 0;
-    ghm_glyph_face *F = &s->faces[fidx];
     for (int c = 0; c < n; c++) {
         have[c] = 0;
         FT_UInt gi = FT_Get_Char_Index(face, s->chars[c]);
@@ -380,9 +516,138 @@ static int do_face(ghm_glyph_set *s, FT_Face face, int fidx, cls_list *lists, ui
                                  (unsigned)s->chars[c]);
         if (r == 1) continue;
         if (notdef_ink && memcmp(img, notdef, (size_t)P) == 0) continue;
-        have[c] = 1;
+        int ink = 0;
+        for (int i = 0; i < P; i++) ink += img[i] >= 128;
+        have[c] = ink < s->min_ink_px ? 2 : 1; /* 2: drawn, but with too little ink (see the caller) */
     }
-    /* confusability between classes within this face */
+    return 0;
+}
+
+/* 2 x 2 box average of an S x S image into (S/2) x (S/2) (S even; odd: last row/column dropped) */
+static void half_res(const uint8_t *img, int S, uint8_t *out)
+{
+    int h = S / 2;
+    for (int r = 0; r < h; r++)
+        for (int c = 0; c < h; c++) {
+            const uint8_t *p = img + (size_t)(2 * r) * S + 2 * c;
+            out[r * h + c] = (uint8_t)((p[0] + p[1] + p[S] + p[S + 1] + 2) / 4);
+        }
+}
+
+/* Shift-tolerant difference of two h x h images: the smallest, over shifts of b
+ * by -1, 0, +1 pixel in each direction (pixels shifted in are 0), of sum |a - b|;
+ * gives up (returns limit + 1) as soon as a shift's sum passes limit. */
+static long shift_sad(const uint8_t *a, const uint8_t *b, int h, long limit)
+{
+    long best = limit + 1;
+    for (int dy = -1; dy <= 1; dy++)
+        for (int dx = -1; dx <= 1; dx++) {
+            long sum = 0;
+            for (int r = 0; r < h && sum <= limit; r++) {
+                int rb = r - dy;
+                for (int c = 0; c < h; c++) {
+                    int cb = c - dx;
+                    int vb = rb >= 0 && rb < h && cb >= 0 && cb < h ? b[rb * h + cb] : 0;
+                    sum += a[r * h + c] > vb ? a[r * h + c] - vb : vb - a[r * h + c];
+                }
+            }
+            if (sum < best) best = sum;
+        }
+    return best;
+}
+
+int ghm_glyphs_alike_shifted(const uint8_t *a, const uint8_t *b, int size, int percent)
+{
+    if (size < 2 || size > 256 || (size & 1) || percent < 0) return 0;
+    int h = size / 2;
+    uint8_t *ha = malloc((size_t)h * h * 2);
+    if (!ha) return -1;
+    uint8_t *hb = ha + (size_t)h * h;
+    half_res(a, size, ha);
+    half_res(b, size, hb);
+    long ia = 0, ib = 0;
+    for (int i = 0; i < h * h; i++) {
+        ia += ha[i];
+        ib += hb[i];
+    }
+    long lim = (ia > ib ? ia : ib) * percent / 100;
+    int r = shift_sad(ha, hb, h, lim) <= lim;
+    free(ha);
+    return r;
+}
+
+/* The faint-face rule: the median, over the face's images, of the image's
+ * darkest (largest) grey value. */
+static int median_peak(const uint8_t *fbuf, const uint8_t *have, int n, int P)
+{
+    int hist[256] = {0}, m = 0;
+    for (int c = 0; c < n; c++) {
+        if (!have[c]) continue; /* drawn (1) or drawn with too little ink (2) */
+        const uint8_t *img = fbuf + (size_t)c * P;
+        int pk = 0;
+        for (int i = 0; i < P; i++)
+            if (img[i] > pk) pk = img[i];
+        hist[pk]++;
+        m++;
+    }
+    if (m == 0) return 0;
+    for (int v = 0, acc = 0; v < 256; v++) {
+        acc += hist[v];
+        if (2 * acc >= m) return v;
+    }
+    return 255;
+}
+
+/* The clone rule: the earlier kept face (index into allpx/allhave) with the largest
+ * fraction of shared characters whose images are within clone_level (mean |a - b|
+ * in grey levels) of this face's; *frac, *near, *both get that face's counts.
+ * Returns -1 when no earlier face shares a character. */
+static int closest_face(const ghm_glyph_set *s, const uint8_t *allpx, const uint8_t *allhave, int nprev,
+                        const uint8_t *fbuf, const uint8_t *have, double *frac, int *near_out, int *both_out)
+{
+    const int n = s->n_chars, P = s->size * s->size;
+    long lim = (long)s->clone_level * P;
+    int best = -1;
+    *frac = 0;
+    *near_out = *both_out = 0;
+    for (int f = 0; f < nprev; f++) {
+        int both = 0, near = 0;
+        for (int c = 0; c < n; c++) {
+            if (!have[c] || !allhave[(size_t)f * n + c]) continue;
+            both++;
+            const uint8_t *a = fbuf + (size_t)c * P, *b = allpx + ((size_t)f * n + c) * P;
+            long sum = 0;
+            for (int i = 0; i < P && sum <= lim; i++) sum += a[i] > b[i] ? a[i] - b[i] : b[i] - a[i];
+            near += sum <= lim;
+        }
+        if (both == 0) continue;
+        double fr = (double)near / both;
+        if (best < 0 || fr > *frac) {
+            best = f;
+            *frac = fr;
+            *near_out = near;
+            *both_out = both;
+        }
+    }
+    return best;
+}
+
+/* Add a rendered face (fbuf, have) to the class lists. 0 ok, <0 error. */
+static int add_face(ghm_glyph_set *s, int fidx, cls_list *lists, const uint8_t *fbuf, const uint8_t *have,
+                    uint8_t *half, ghm_error *err)
+{
+    const int S = s->size, n = s->n_chars, P = S * S, h = S / 2, H = h * h;
+    ghm_glyph_face *F = &s->faces[fidx];
+    for (int c = 0; c < n; c++)
+        if (have[c]) half_res(fbuf + (size_t)c * P, S, half + (size_t)c * H);
+    /* confusability between classes within this face: strict and shift-tolerant */
+    /* shift-tolerant limit: shift_level percent of the larger image's ink (sum of grey values) */
+    long ink[MAX_CANDIDATES];
+    for (int c = 0; c < n; c++) {
+        ink[c] = 0;
+        if (have[c])
+            for (int i = 0; i < H; i++) ink[c] += half[(size_t)c * H + i];
+    }
     long same = (long)s->homoglyph_level * P, near = (long)s->near_dup_level * P;
     for (int a = 0; a < n; a++) {
         if (!have[a]) continue;
@@ -390,6 +655,8 @@ static int do_face(ghm_glyph_set *s, FT_Face face, int fidx, cls_list *lists, ui
             if (!have[b]) continue;
             s->pair_both[(size_t)a * n + b]++;
             if (sad(fbuf + (size_t)a * P, fbuf + (size_t)b * P, P) <= same) s->pair_near[(size_t)a * n + b]++;
+            long lim = (ink[a] > ink[b] ? ink[a] : ink[b]) * s->shift_level / 100;
+            if (shift_sad(half + (size_t)a * H, half + (size_t)b * H, h, lim) <= lim) s->pair_shift[(size_t)a * n + b]++;
         }
     }
     /* into the class lists, dropping exact duplicates */
@@ -444,6 +711,8 @@ void ghm_glyph_set_free(ghm_glyph_set *s)
     free(s->near_dups);
     free(s->pair_both);
     free(s->pair_near);
+    free(s->pair_shift);
+    free(s->families);
     memset(s, 0, sizeof *s);
 }
 
@@ -458,9 +727,12 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
     }
     if (o->image_size < 8 || o->image_size > 256)
         return ghm_error_set(err, GHM_EINPUT, "glyphs: image_size %d is out of range [8, 256]", o->image_size);
-    if (o->near_dup_level < 0 || o->near_dup_level > 255 || o->homoglyph_level < 0 || o->homoglyph_level > 255)
-        return ghm_error_set(err, GHM_EINPUT, "glyphs: near_dup_level %d / homoglyph_level %d out of range [0, 255]",
-                             o->near_dup_level, o->homoglyph_level);
+    if (o->near_dup_level < 0 || o->near_dup_level > 255 || o->homoglyph_level < 0 || o->homoglyph_level > 255 ||
+        o->shift_level < 0 || o->shift_level > 255 || o->clone_level < 0 || o->clone_level > 255 ||
+        o->faint_peak < 0 || o->faint_peak > 256 || o->min_ink_px < 0 || !(o->clone_fraction > 0) ||
+        o->clone_fraction > 1.0 || (o->image_size & 1))
+        return ghm_error_set(err, GHM_EINPUT, "glyphs: a rendering constant is out of range (grey levels in [0, 255], "
+                             "clone_fraction in (0, 1], an even image_size)");
     const uint32_t *chars = o->chars;
     int n = o->n_chars;
     if (!chars) n = ghm_glyphs_charset(&chars);
@@ -474,13 +746,18 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
     s->box_px = S - 4;
     s->near_dup_level = o->near_dup_level;
     s->homoglyph_level = o->homoglyph_level;
+    s->shift_level = o->shift_level;
+    s->clone_level = o->clone_level;
+    s->clone_fraction = o->clone_fraction;
+    s->faint_peak = o->faint_peak;
+    s->min_ink_px = o->min_ink_px;
     s->n_chars = n;
     int rc = 0, skip_cap = 0;
     FT_Library lib = NULL;
     ghm_font_entry *sorted = NULL;
     char(*hashes)[65] = NULL;
     cls_list *lists = NULL;
-    uint8_t *fbuf = NULL, *have = NULL;
+    uint8_t *fbuf = NULL, *have = NULL, *half = NULL, *allpx = NULL, *allhave = NULL;
 
     s->chars = malloc(sizeof(uint32_t) * (size_t)n);
     s->count = calloc((size_t)n, sizeof(int));
@@ -489,13 +766,15 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
     s->near_dups = calloc((size_t)n, sizeof(int));
     s->pair_both = calloc((size_t)n * n, sizeof(int));
     s->pair_near = calloc((size_t)n * n, sizeof(int));
+    s->pair_shift = calloc((size_t)n * n, sizeof(int));
+    half = malloc((size_t)n * (S / 2) * (S / 2) + 1);
     sorted = malloc(sizeof *sorted * (size_t)n_fonts);
     hashes = malloc(sizeof *hashes * (size_t)n_fonts);
     lists = calloc((size_t)n, sizeof *lists);
     fbuf = malloc((size_t)(n + 1) * P);
     have = malloc((size_t)n);
     if (!s->chars || !s->count || !s->missing || !s->exact_dups || !s->near_dups || !s->pair_both || !s->pair_near ||
-        !sorted || !hashes || !lists || !fbuf || !have) {
+        !s->pair_shift || !half || !sorted || !hashes || !lists || !fbuf || !have) {
         rc = ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory");
         goto done;
     }
@@ -520,6 +799,7 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
 
     int face_cap = 0;
     for (int fi = 0; fi < n_fonts; fi++) {
+        if (o->progress && fi > 0) o->progress(o->progress_ctx, fi, n_fonts, s->n_faces);
         const ghm_font_entry *E = &sorted[fi];
         if ((rc = ghm_glyphs_sha256_file(E->path, hashes[fi], err)) < 0) goto done;
         int seen = -1;
@@ -585,20 +865,84 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
             snprintf(F->family, sizeof F->family, "%s", fam);
             snprintf(F->style, sizeof F->style, "%s", sty);
             memcpy(F->sha256, hashes[fi], 65);
-            rc = do_face(s, face, s->n_faces, lists, fbuf, have, E->path, err);
+            long faint0 = s->faint_images; /* counted only for faces kept */
+            rc = render_face(s, face, s->n_faces, fbuf, have, E->path, err);
             FT_Done_Face(face);
             if (rc < 0) goto done;
+            /* faint faces: median peak below faint_peak, or over 10% of the drawings with too little ink;
+             * in a kept face, an image with too little ink counts as missing */
+            int nhave = 0, npoor = 0;
+            for (int c = 0; c < n; c++) {
+                nhave += have[c] != 0;
+                npoor += have[c] == 2;
+            }
+            int pk = nhave ? median_peak(fbuf, have, n, P) : 0;
+            for (int c = 0; c < n; c++)
+                if (have[c] == 2) have[c] = 0;
+            if (nhave == 0) snprintf(why, sizeof why, "has none of the characters");
+            else if (!o->keep_faint_faces && (pk < s->faint_peak || 10 * npoor > nhave))
+                snprintf(why, sizeof why,
+                         "faint: median image peak grey %d (left out below %d of 255), %d of %d drawings with fewer "
+                         "than %d pixels at grey >= 128 (left out above 10%%)",
+                         pk, s->faint_peak, npoor, nhave, s->min_ink_px);
+            s->faint_images += npoor;
+            nhave -= npoor;
+            if (!why[0] && nhave == 0) snprintf(why, sizeof why, "has none of the characters with enough ink");
+            if (nhave > 0 && !why[0] && !o->keep_clones) {
+                double fr = 0;
+                int nr = 0, both = 0;
+                int cf = closest_face(s, allpx, allhave, s->n_faces, fbuf, have, &fr, &nr, &both);
+                if (cf >= 0 && fr >= s->clone_fraction) {
+                    const char *base = strrchr(s->faces[cf].path, '/');
+                    snprintf(why, sizeof why,
+                             "clone of %.60s %.60s (%.200s): %d of %d shared characters within %d grey level(s) (>= %.0f%%)",
+                             s->faces[cf].family, s->faces[cf].style, base ? base + 1 : s->faces[cf].path, nr, both,
+                             s->clone_level, 100.0 * s->clone_fraction);
+                }
+            }
+            if (why[0]) {
+                s->faint_images = faint0;
+                if (add_skip(s, &skip_cap, E->path, (int)xi, why)) goto oom;
+                continue;
+            }
+            if ((rc = add_face(s, s->n_faces, lists, fbuf, have, half, err)) < 0) goto done;
             if (F->glyphs == 0) { /* nothing of its own: not one of the faces, its gaps are no class's */
                 for (int c = 0; c < n; c++) s->missing[c] -= !have[c];
+                s->faint_images = faint0;
                 snprintf(why, sizeof why, "%s",
                          F->missing == n ? "has none of the characters"
                                          : "every image equals one of an earlier face (exact duplicate outlines)");
                 if (add_skip(s, &skip_cap, E->path, (int)xi, why)) goto oom;
                 continue;
             }
+            /* kept: its renders stay for the clone rule */
+            uint8_t *np = realloc(allpx, (size_t)(s->n_faces + 1) * n * P);
+            if (!np) goto oom;
+            allpx = np;
+            uint8_t *nh = realloc(allhave, (size_t)(s->n_faces + 1) * n);
+            if (!nh) goto oom;
+            allhave = nh;
+            memcpy(allpx + (size_t)s->n_faces * n * P, fbuf, (size_t)n * P);
+            memcpy(allhave + (size_t)s->n_faces * n, have, (size_t)n);
             s->n_faces++;
         }
     }
+    /* design families, in order of first face */
+    s->families = malloc(sizeof *s->families * (size_t)(s->n_faces ? s->n_faces : 1));
+    if (!s->families) goto oom;
+    for (int f = 0; f < s->n_faces; f++) {
+        char key[64];
+        ghm_glyphs_family_key(s->faces[f].family, key);
+        int id = -1;
+        for (int k = 0; k < s->n_families && id < 0; k++)
+            if (strcmp(s->families[k], key) == 0) id = k;
+        if (id < 0) {
+            id = s->n_families++;
+            memcpy(s->families[id], key, 64);
+        }
+        s->faces[f].family_id = id;
+    }
+    if (o->progress) o->progress(o->progress_ctx, n_fonts, n_fonts, s->n_faces);
     if (s->n_faces == 0) {
         rc = ghm_error_set(err, GHM_EINPUT, "glyphs: none of the %d font files has a usable face", n_fonts);
         goto done;
@@ -635,17 +979,35 @@ done:
     free(hashes);
     free(fbuf);
     free(have);
+    free(half);
+    free(allpx);
+    free(allhave);
     if (rc < 0) ghm_glyph_set_free(s);
     return rc;
 }
 
+static int confusable(const ghm_glyph_set *s, const int *pair, double min_fraction, int min_faces, int cap, int *a,
+                      int *b, double *frac);
+
 int ghm_glyphs_confusable(const ghm_glyph_set *s, double min_fraction, int min_faces, int cap, int *a, int *b,
                           double *frac)
+{
+    return confusable(s, s->pair_near, min_fraction, min_faces, cap, a, b, frac);
+}
+
+int ghm_glyphs_confusable_shift(const ghm_glyph_set *s, double min_fraction, int min_faces, int cap, int *a, int *b,
+                                double *frac)
+{
+    return confusable(s, s->pair_shift, min_fraction, min_faces, cap, a, b, frac);
+}
+
+static int confusable(const ghm_glyph_set *s, const int *pair, double min_fraction, int min_faces, int cap, int *a,
+                      int *b, double *frac)
 {
     int m = 0, n = s->n_chars;
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) {
-            int both = s->pair_both[(size_t)i * n + j], nr = s->pair_near[(size_t)i * n + j];
+            int both = s->pair_both[(size_t)i * n + j], nr = pair[(size_t)i * n + j];
             if (both < min_faces || both == 0) continue;
             double f = (double)nr / both;
             if (f < min_fraction) continue;
@@ -668,8 +1030,42 @@ int ghm_glyphs_confusable(const ghm_glyph_set *s, double min_fraction, int min_f
 }
 
 /* ---- cache files ---------------------------------------------------------- */
-static const char *const idx_names[4] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                                         "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
+static const char *const idx_names[6] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                                         "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
+                                         "train-faces.txt",            "t10k-faces.txt"};
+
+/* The sidecar of one part: "ghm-glyphs-faces-1 <n>\n" then per image, in IDX
+ * order, "<face id> <family id>\n". */
+static int write_sidecar(const char *path, const int *face, const int *fam, int n, ghm_error *err)
+{
+    size_t cap = 40 + (size_t)n * 24, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) return ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory");
+    len += (size_t)snprintf(buf, cap, "ghm-glyphs-faces-1 %d\n", n);
+    for (int i = 0; i < n; i++) len += (size_t)snprintf(buf + len, cap - len, "%d %d\n", face[i], fam[i]);
+    int rc = ghm_write_file_atomic(path, buf, len, err);
+    free(buf);
+    return rc;
+}
+
+/* The random class split: classes 0..n-1 shuffled by a seeded Fisher-Yates
+ * (core/rng, seed GHM_GLYPHS_SPLIT_SEED, stream 0); the first half, sorted,
+ * trains. train (n) gets 1 for those. */
+void ghm_glyphs_random_split(int n, uint64_t seed, int *train)
+{
+    int perm[GHM_MAX_CLASSES];
+    ghm_rng r;
+    ghm_rng_seed(&r, seed, 0);
+    for (int i = 0; i < n; i++) perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)ghm_rng_below(&r, (uint32_t)i + 1);
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (int i = 0; i < n; i++) train[i] = 0;
+    for (int i = 0; i < n / 2; i++) train[perm[i]] = 1;
+}
 
 static void kv_str(ghm_jw *w, const char *k, const char *v)
 {
@@ -689,18 +1085,24 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
     if (n < 2 || n > GHM_MAX_CLASSES)
         return ghm_error_set(err, GHM_EINPUT, "glyphs: %d classes cannot be written (a dataset has 2 to %d)", n,
                              GHM_MAX_CLASSES);
-    int rc = ghm_mkdirs(dir, err);
+    int rc = ghm_glyphs_check_out_dir(dir, err);
+    if (!rc) rc = ghm_mkdirs(dir, err);
     if (rc) return rc;
     /* per class, in face order: every sixth kept image (k % 6 == 5) tests */
     int ntr = 0, nte = 0;
     int *test_n = calloc((size_t)n, sizeof(int));
     uint8_t *px[2] = {malloc((size_t)(s->n_images + 1) * P), malloc((size_t)(s->n_images + 1) * P)};
     uint8_t *lb[2] = {malloc((size_t)s->n_images + 1), malloc((size_t)s->n_images + 1)};
+    int *fc[2] = {malloc(sizeof(int) * ((size_t)s->n_images + 1)), malloc(sizeof(int) * ((size_t)s->n_images + 1))};
+    int *fm[2] = {malloc(sizeof(int) * ((size_t)s->n_images + 1)), malloc(sizeof(int) * ((size_t)s->n_images + 1))};
+    int *cls_faces = calloc((size_t)n, sizeof(int)), *cls_fams = calloc((size_t)n, sizeof(int));
+    uint8_t *seen_fam = calloc((size_t)n * (size_t)(s->n_families ? s->n_families : 1), 1);
     char *path = NULL;
     ghm_jw w;
     ghm_jw_init(&w, 1);
-    char hex[4][65];
-    if (!test_n || !px[0] || !px[1] || !lb[0] || !lb[1]) {
+    char hex[6][65];
+    if (!test_n || !px[0] || !px[1] || !lb[0] || !lb[1] || !fc[0] || !fc[1] || !fm[0] || !fm[1] || !cls_faces ||
+        !cls_fams || !seen_fam) {
         rc = ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory");
         goto done;
     }
@@ -710,6 +1112,13 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
         int *cnt = t ? &nte : &ntr;
         memcpy(px[t] + (size_t)*cnt * P, s->pixels + (size_t)i * P, (size_t)P);
         lb[t][*cnt] = (uint8_t)s->labels[i];
+        int f = s->face_of[i], fam = s->faces[f].family_id;
+        fc[t][*cnt] = f;
+        fm[t][*cnt] = fam;
+        cls_faces[s->labels[i]]++; /* one image per face and class */
+        uint8_t *sf = &seen_fam[(size_t)s->labels[i] * s->n_families + fam];
+        cls_fams[s->labels[i]] += !*sf;
+        *sf = 1;
         (*cnt)++;
         if (t) test_n[s->labels[i]]++;
     }
@@ -725,22 +1134,60 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
         rc = f % 2 == 0 ? ghm_idx_write(path, 3, dims, px[part], err) : ghm_idx_write(path, 1, dims, lb[part], err);
         if (!rc) rc = ghm_glyphs_sha256_file(path, hex[f], err);
     }
+    for (int part = 0; part < 2 && !rc; part++) {
+        free(path);
+        path = ghm_ds_strdupf("%s/%s", dir, idx_names[4 + part]);
+        if (!path) {
+            rc = ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory");
+            break;
+        }
+        rc = write_sidecar(path, fc[part], fm[part], part ? nte : ntr, err);
+        if (!rc) rc = ghm_glyphs_sha256_file(path, hex[4 + part], err);
+    }
     if (rc) goto done;
 
     char u8[8], buf[64];
     ghm_jw_begin_object(&w);
-    kv_str(&w, "format", "ghm-glyphs-1");
+    kv_str(&w, "format", GHM_GLYPHS_FORMAT);
     kv_int(&w, "image_size", S);
     kv_int(&w, "cap_px", s->cap_px);
     kv_int(&w, "box_px", s->box_px);
     kv_int(&w, "near_dup_level", s->near_dup_level);
     kv_int(&w, "homoglyph_level", s->homoglyph_level);
+    kv_int(&w, "shift_level_percent", s->shift_level);
+    kv_int(&w, "clone_level", s->clone_level);
+    ghm_jw_key(&w, "clone_fraction");
+    ghm_jw_number(&w, s->clone_fraction);
+    kv_int(&w, "faint_peak", s->faint_peak);
+    kv_int(&w, "min_ink_px", s->min_ink_px);
     snprintf(buf, sizeof buf, "FreeType %s", s->freetype);
     kv_str(&w, "renderer", buf);
     kv_str(&w, "split", "per class, in face order: every sixth image (k % 6 == 5) test, the others train");
     ghm_jw_key(&w, "files");
     ghm_jw_begin_object(&w);
-    for (int f = 0; f < 4; f++) kv_str(&w, idx_names[f], hex[f]);
+    for (int f = 0; f < 6; f++) kv_str(&w, idx_names[f], hex[f]);
+    ghm_jw_end_object(&w);
+    ghm_jw_key(&w, "families");
+    ghm_jw_begin_array(&w);
+    for (int f = 0; f < s->n_families; f++) ghm_jw_string(&w, s->families[f]);
+    ghm_jw_end_array(&w);
+    /* the two class-disjoint splits: train classes of each */
+    ghm_jw_key(&w, "class_splits");
+    ghm_jw_begin_object(&w);
+    ghm_jw_key(&w, "script");
+    ghm_jw_begin_array(&w);
+    for (int c = 0; c < n / 2; c++) ghm_jw_int(&w, c);
+    ghm_jw_end_array(&w);
+    kv_int(&w, "random_seed", GHM_GLYPHS_SPLIT_SEED);
+    ghm_jw_key(&w, "random");
+    ghm_jw_begin_array(&w);
+    {
+        int tr[GHM_MAX_CLASSES];
+        ghm_glyphs_random_split(n, GHM_GLYPHS_SPLIT_SEED, tr);
+        for (int c = 0; c < n; c++)
+            if (tr[c]) ghm_jw_int(&w, c);
+    }
+    ghm_jw_end_array(&w);
     ghm_jw_end_object(&w);
     /* packages (name, version), in face order, each once */
     ghm_jw_key(&w, "packages");
@@ -769,6 +1216,7 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
         kv_str(&w, "family", F->family);
         kv_str(&w, "style", F->style);
         kv_str(&w, "sha256", F->sha256);
+        kv_int(&w, "family_id", F->family_id);
         kv_int(&w, "glyphs", F->glyphs);
         kv_int(&w, "missing", F->missing);
         ghm_jw_end_object(&w);
@@ -797,6 +1245,8 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
         kv_int(&w, "missing", s->missing[c]);
         kv_int(&w, "exact_duplicates", s->exact_dups[c]);
         kv_int(&w, "near_duplicates", s->near_dups[c]);
+        kv_int(&w, "faces", cls_faces[c]);
+        kv_int(&w, "families", cls_fams[c]);
         ghm_jw_end_object(&w);
         tot_exact += s->exact_dups[c];
         tot_near += s->near_dups[c];
@@ -827,11 +1277,25 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
         ghm_jw_string(&w, buf);
     }
     ghm_jw_end_array(&w);
+    np = ghm_glyphs_confusable_shift(s, 0.5, 10, CAP, pa, pb, pf);
+    ghm_jw_key(&w, "alike_by_shift_test");
+    ghm_jw_begin_array(&w);
+    for (int i = 0; i < np; i++) {
+        char u2[8];
+        int both = s->pair_both[(size_t)pa[i] * n + pb[i]];
+        snprintf(buf, sizeof buf, "U+%04X %s ~ U+%04X %s: %d of %d faces", (unsigned)s->chars[pa[i]],
+                 ghm_glyphs_utf8(s->chars[pa[i]], u8), (unsigned)s->chars[pb[i]], ghm_glyphs_utf8(s->chars[pb[i]], u2),
+                 s->pair_shift[(size_t)pa[i] * n + pb[i]], both);
+        ghm_jw_string(&w, buf);
+    }
+    ghm_jw_end_array(&w);
     ghm_jw_key(&w, "totals");
     ghm_jw_begin_object(&w);
     kv_int(&w, "classes", n);
     kv_int(&w, "faces", s->n_faces);
+    kv_int(&w, "families", s->n_families);
     kv_int(&w, "images", s->n_images);
+    kv_int(&w, "faint_images", s->faint_images);
     kv_int(&w, "train", ntr);
     kv_int(&w, "test", nte);
     kv_int(&w, "missing", tot_missing);
@@ -859,6 +1323,13 @@ done:
     free(px[1]);
     free(lb[0]);
     free(lb[1]);
+    free(fc[0]);
+    free(fc[1]);
+    free(fm[0]);
+    free(fm[1]);
+    free(cls_faces);
+    free(cls_fams);
+    free(seen_fam);
     return rc;
 }
 
@@ -941,19 +1412,85 @@ done:
     return rc;
 }
 
+/* Read sidecar f (idx_names[f]) of part im: its hash must be want; one line
+ * "face family" per image, face in [0, n_faces), family = that face's. */
+static int load_sidecar(const char *dir, int f, ghm_images *im, const int *face_fam, int n_faces, const char *want,
+                        ghm_error *err)
+{
+    char *path = ghm_ds_strdupf("%s/%s", dir, idx_names[f]), *text = NULL;
+    size_t len = 0;
+    char hex[65];
+    int rc = 0;
+    if (!path) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
+    if ((rc = ghm_glyphs_sha256_file(path, hex, err))) goto done;
+    if (strcmp(hex, want) != 0) {
+        rc = ghm_error_set(err, GHM_EINPUT,
+                           "%s: its SHA-256 differs from the one in %s/manifest.json (changed or corrupt); rebuild "
+                           "with `./ghm data get glyphs --force`",
+                           path, dir);
+        goto done;
+    }
+    if ((rc = read_capped(path, GHM_GLYPHS_MAX_LIST_BYTES, "glyphs sidecar", &text, &len, err))) goto done;
+    int n = -1, used = 0;
+    if (sscanf(text, "ghm-glyphs-faces-1 %d\n%n", &n, &used) != 1 || used == 0 || n != im->n) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s:1: expected \"ghm-glyphs-faces-1 %d\" (one line per image)", path, im->n);
+        goto done;
+    }
+    im->groups = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    if (!im->groups) {
+        rc = ghm_error_set(err, GHM_ENOMEM, "out of memory");
+        goto done;
+    }
+    const char *p = text + used;
+    for (int i = 0; i < n; i++) {
+        char *end;
+        long fa = strtol(p, &end, 10);
+        if (end == p || *end != ' ' || fa < 0 || fa >= n_faces) {
+            rc = ghm_error_set(err, GHM_EINPUT, "%s:%d: expected a face id in [0, %d)", path, i + 2, n_faces);
+            break;
+        }
+        p = end + 1;
+        long fm = strtol(p, &end, 10);
+        if (end == p || *end != '\n' || fm != face_fam[fa]) {
+            rc = ghm_error_set(err, GHM_EINPUT, "%s:%d: expected the family id of face %ld (%d), then a newline", path,
+                               i + 2, fa, face_fam[fa]);
+            break;
+        }
+        p = end + 1;
+        im->groups[i] = (int)fm;
+    }
+    if (!rc && *p) rc = ghm_error_set(err, GHM_EINPUT, "%s:%d: more lines than the %d images", path, n + 2, n);
+    if (rc) {
+        free(im->groups);
+        im->groups = NULL;
+    }
+done:
+    free(text);
+    free(path);
+    return rc;
+}
+
 /* Load data from dir holding manifest.json (mpath). */
 static int load_glyph_dir(const ghm_dataset_opts *o, const char *dir, const char *mpath, ghm_dataset *d, ghm_error *err)
 {
     char *text = NULL;
     size_t len = 0;
     ghm_json *j = NULL;
-    int rc = ghm_read_file(mpath, &text, &len, err);
+    int rc = read_capped(mpath, GHM_GLYPHS_MAX_LIST_BYTES, "glyphs manifest", &text, &len, err);
     if (rc) return rc;
     char mhash[65];
     sha256_bytes(text, len, mhash);
     if ((rc = ghm_json_parse(text, len, mpath, &j, err))) goto done;
-    if (j->type != GHM_JSON_OBJECT || strcmp(ghm_json_str(j, "format", ""), "ghm-glyphs-1") != 0) {
-        rc = ghm_error_set(err, GHM_EINPUT, "%s: not a glyphs manifest (expected \"format\": \"ghm-glyphs-1\")", mpath);
+    if (j->type == GHM_JSON_OBJECT && strcmp(ghm_json_str(j, "format", ""), "ghm-glyphs-1") == 0) {
+        rc = ghm_error_set(err, GHM_EINPUT,
+                           "%s: a glyphs set of format 1 (before the clone, faint-face and homoglyph rules of "
+                           "format 2): rebuild it with `./ghm data get glyphs --force`",
+                           mpath);
+        goto done;
+    }
+    if (j->type != GHM_JSON_OBJECT || strcmp(ghm_json_str(j, "format", ""), GHM_GLYPHS_FORMAT) != 0) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: not a glyphs manifest (expected \"format\": \"%s\")", mpath,
+                           GHM_GLYPHS_FORMAT);
         goto done;
     }
     long S = 0;
@@ -966,8 +1503,8 @@ static int load_glyph_dir(const ghm_dataset_opts *o, const char *dir, const char
         goto done;
     }
     const ghm_json *files = ghm_json_get(j, "files");
-    char want[4][65];
-    for (int f = 0; f < 4; f++) {
+    char want[6][65];
+    for (int f = 0; f < 6; f++) {
         const char *h = files ? ghm_json_str(files, idx_names[f], NULL) : NULL;
         if (!h || strlen(h) != 64 || strspn(h, "0123456789abcdef") != 64) {
             rc = ghm_error_set(err, GHM_EINPUT, "%s: files.%s: expected a SHA-256 (64 hex digits)", mpath, idx_names[f]);
@@ -1009,9 +1546,34 @@ static int load_glyph_dir(const ghm_dataset_opts *o, const char *dir, const char
                                mpath, c, d->class_names[c], got_tr[c], got_te[c], ctr[c], cte[c]);
             goto done;
         }
+    /* faces and design families of every image (the sidecars) */
+    const ghm_json *faces = ghm_json_get(j, "faces"), *fams = ghm_json_get(j, "families");
+    if (!faces || faces->type != GHM_JSON_ARRAY || faces->n < 1 || !fams || fams->type != GHM_JSON_ARRAY ||
+        fams->n < 1 || fams->n > faces->n) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: faces / families: expected non-empty arrays (no more families "
+                           "than faces)", mpath);
+        goto done;
+    }
+    int *face_fam = malloc(sizeof(int) * (size_t)faces->n);
+    if (!face_fam) {
+        rc = ghm_error_set(err, GHM_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int f = 0; f < faces->n && !rc; f++) {
+        char where[48];
+        long v = 0;
+        snprintf(where, sizeof where, "faces[%d].", f);
+        rc = get_int(&faces->items[f], "family_id", 0, fams->n - 1, mpath, where, &v, err);
+        face_fam[f] = (int)v;
+    }
+    if (!rc) rc = load_sidecar(dir, 4, &d->train, face_fam, faces->n, want[4], err);
+    if (!rc) rc = load_sidecar(dir, 5, &d->test, face_fam, faces->n, want[5], err);
+    free(face_fam);
+    if (rc) goto done;
     const ghm_json *tot = ghm_json_get(j, "totals");
-    snprintf(d->source, sizeof d->source, "%s (glyphs rendered from %d faces, %dx%d; manifest sha256:%.16s...)", dir,
-             (int)ghm_json_num(tot, "faces", 0), (int)S, (int)S, mhash);
+    snprintf(d->source, sizeof d->source,
+             "%s (glyphs rendered from %d faces of %d design families, %dx%d; manifest sha256:%.16s...)", dir,
+             (int)ghm_json_num(tot, "faces", 0), (int)ghm_json_num(tot, "families", 0), (int)S, (int)S, mhash);
     snprintf(d->manifest, sizeof d->manifest, "sha256:%s", mhash);
 done:
     ghm_json_free(j);

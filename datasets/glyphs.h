@@ -77,6 +77,19 @@ typedef struct ghm_glyphs_opts {
     int near_dup_level;        /* mean |a - b| in grey levels at or below which two images of a class are near-duplicates (2) */
     int homoglyph_level;       /* the same, for two characters of a face to count as one drawing (1) */
     int keep_same_name_faces;  /* 1: do not skip a face whose family + style was seen already (tests) */
+    int shift_level;           /* shift-tolerant homoglyph test: sum |a - b| of the half-resolution (2 x 2 box
+                                  averaged) images, best of the 9 shifts by -1..1 pixel, at most this percent
+                                  of the larger image's ink (sum of grey values) (10) */
+    int clone_level;           /* clone rule: mean |a - b| at or below which two faces draw a character alike (1) */
+    double clone_fraction;     /* a face drawing at least this fraction of the characters it shares with an
+                                  earlier kept face alike (clone_level) is a clone and left out (0.2) */
+    int faint_peak;            /* a face whose median image peak (darkest grey value) is below this is faint
+                                  and left out (128) */
+    int min_ink_px;            /* an image with fewer pixels at >= 128 than this counts as missing (5) */
+    int keep_clones, keep_faint_faces; /* 1: do not apply the clone / faint-face rules (measurements, tests) */
+    /* optional progress: called after each font file with the files done, their count and the faces kept */
+    void (*progress)(void *ctx, int files_done, int files, int faces);
+    void *progress_ctx;
 } ghm_glyphs_opts;
 
 void ghm_glyphs_opts_default(ghm_glyphs_opts *o);
@@ -88,6 +101,7 @@ typedef struct ghm_glyph_face {
     char sha256[65];           /* of the file */
     int glyphs;                /* images kept from this face */
     int missing;               /* characters it lacks */
+    int family_id;             /* index into ghm_glyph_set.families: the design family (ghm_glyphs_family_key) */
 } ghm_glyph_face;
 
 typedef struct ghm_glyph_skip {
@@ -100,6 +114,8 @@ typedef struct ghm_glyph_set {
     int size;                    /* image side */
     int cap_px, box_px;          /* rendering constants (see above) */
     int near_dup_level, homoglyph_level;
+    int shift_level, clone_level, faint_peak, min_ink_px;
+    double clone_fraction;
     int n_chars;
     uint32_t *chars;             /* (n_chars) */
     int n_faces;
@@ -116,8 +132,18 @@ typedef struct ghm_glyph_set {
     int *near_dups;              /* (n_chars) kept images near an earlier kept image */
     int *pair_both;              /* (n_chars, n_chars) faces with both characters (upper triangle) */
     int *pair_near;              /* (n_chars, n_chars) of those, faces where the two are near-equal */
+    int *pair_shift;             /* (n_chars, n_chars) of those, faces where the two are alike by the
+                                    shift-tolerant test (shift_level) */
+    long faint_images;           /* images counted missing for too little ink (min_ink_px) */
+    int n_families;
+    char (*families)[64];        /* (n_families) design family names, in order of first face */
     char freetype[32];           /* FreeType version used */
 } ghm_glyph_set;
+
+/* The design family of a face from its family name: the first word, with known
+ * derivations joined (Hack is DejaVu's, FreeFont's Free* are URW Nimbus's,
+ * Liberation is Arimo/Tinos/Cousine's). out gets at most 63 bytes. */
+void ghm_glyphs_family_key(const char *family_name, char out[64]);
 
 /* Render the classes from every face of the listed files. */
 int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs_opts *o, ghm_glyph_set *out,
@@ -130,13 +156,37 @@ void ghm_glyph_set_free(ghm_glyph_set *s);
  * count (<= cap). */
 int ghm_glyphs_confusable(const ghm_glyph_set *s, double min_fraction, int min_faces, int cap, int *a, int *b,
                           double *frac);
+/* The shift-tolerant test on two size x size images (size even): 1 when, at
+ * half resolution (2 x 2 box average) and at the best of the 9 shifts of b by
+ * -1..1 pixel, sum |a - b| is at most percent % of the larger image's ink. */
+int ghm_glyphs_alike_shifted(const uint8_t *a, const uint8_t *b, int size, int percent);
+/* The same by the shift-tolerant test (pair_shift). */
+int ghm_glyphs_confusable_shift(const ghm_glyph_set *s, double min_fraction, int min_faces, int cap, int *a, int *b,
+                                double *frac);
 
 /* Write the IDX files and manifest.json into dir (created when missing);
  * manifest_sha256 (65 bytes, may be NULL) receives the manifest's hash. */
 int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha256, ghm_error *err);
 
-/* SHA-256 of a file as 64 hex digits. */
+/* Size caps: a font list or manifest is read only up to GHM_GLYPHS_MAX_LIST_BYTES
+ * (16 MiB), a font or IDX file hashed only up to GHM_GLYPHS_MAX_FILE_BYTES
+ * (256 MiB; the largest Debian CJK collections are about 60 MB); anything that is
+ * not a regular file (a directory, FIFO, /dev/zero) is refused, naming the file. */
+#define GHM_GLYPHS_MAX_LIST_BYTES (16LL << 20)
+#define GHM_GLYPHS_MAX_FILE_BYTES (256LL << 20)
+
+/* Manifest format written and read (version 2: clone / faint-face rules, families, sidecars, two splits;
+ * version 1 sets are refused with the command that rebuilds them). */
+#define GHM_GLYPHS_FORMAT "ghm-glyphs-2"
+/* Seed of the random class split (core/rng stream 0). */
+#define GHM_GLYPHS_SPLIT_SEED 25
+/* train (n) gets 1 for the classes the random split trains on: n / 2 of them. */
+void ghm_glyphs_random_split(int n, uint64_t seed, int *train);
+
+/* SHA-256 of a regular file of at most GHM_GLYPHS_MAX_FILE_BYTES, as 64 hex digits. */
 int ghm_glyphs_sha256_file(const char *path, char hex[65], ghm_error *err);
+/* GHM_EINPUT when dir exists and is not a directory (checked before rendering). */
+int ghm_glyphs_check_out_dir(const char *dir, ghm_error *err);
 
 #ifdef __cplusplus
 }

@@ -309,8 +309,10 @@ void ghm_dataset_free(ghm_dataset *d)
     if (!d) return;
     free(d->train.pixels);
     free(d->train.labels);
+    free(d->train.groups);
     free(d->test.pixels);
     free(d->test.labels);
+    free(d->test.groups);
     memset(&d->train, 0, sizeof d->train);
     memset(&d->test, 0, sizeof d->test);
 }

@@ -126,9 +126,12 @@ static int make_subset(const ghm_dataset *d, const int *list, int n, const int *
     s->img.pixels = malloc(img * (size_t)n + 1);
     s->img.labels = malloc(sizeof(int) * (size_t)n + 1);
     if (!s->img.pixels || !s->img.labels) return GHM_ENOMEM;
+    if (d->train.groups && d->test.groups && !(s->img.groups = malloc(sizeof(int) * (size_t)n + 1))) return GHM_ENOMEM;
     for (int i = 0; i < n; i++) {
         memcpy(s->img.pixels + (size_t)i * img, pixels_of(d, list[i], img), img);
         s->img.labels[i] = dense[label_of(d, list[i])];
+        if (s->img.groups) /* image g of the dataset: train part first, then test */
+            s->img.groups[i] = list[i] < d->train.n ? d->train.groups[list[i]] : d->test.groups[list[i] - d->train.n];
     }
     return 0;
 }
@@ -137,6 +140,7 @@ static void subset_free(ghm_subset *s)
 {
     free(s->img.pixels);
     free(s->img.labels);
+    free(s->img.groups);
     memset(s, 0, sizeof *s);
 }
 

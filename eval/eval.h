@@ -4,6 +4,8 @@
  *  - Recall@K = fraction of queries with >= 1 same-label item in their K nearest;
  *  - R = number of other items with the query's label; R-precision and MAP@R as
  *    in Musgrave et al. 2020, queries with R = 0 left out (counted in n_r0);
+ *  - with ghm_eval_opts.exclude_group, a query's own group is removed from its
+ *    gallery first (family-held-out retrieval), the same definitions otherwise;
  *  - NMI (arithmetic normalisation) and AMI between k-means clusters (k = number
  *    of distinct labels) and labels.
  */
@@ -28,6 +30,16 @@ typedef struct ghm_eval_opts {
     int kmeans_restarts;   /* default 3 */
     int kmeans_max_iter;   /* default 100 */
     int block;             /* kNN block rows (0 = automatic) */
+    /* Optional held-out groups (e.g. the font family of each glyph image): when
+     * set, a query's items of its own group (group id >= 0) are removed from its
+     * gallery before Recall@K, R-precision and MAP@R (R counts only the items
+     * left), so sibling drawings of one design cannot answer the query. NULL =
+     * off. Self mode: exclude_group (n) per item; query mode: exclude_group (nq)
+     * per query and exclude_group_gallery (ng) per gallery item. NMI is unchanged. */
+    const int *exclude_group;
+    const int *exclude_group_gallery;
+    int exclude_same_group;  /* 1: the caller asked for the above (experiment key eval.exclude_same_family);
+                                an evaluation with it set and exclude_group NULL is an error */
 } ghm_eval_opts;
 
 typedef struct ghm_metrics {

@@ -83,6 +83,118 @@ static int check_opts(const ghm_eval_opts *o, int avail, ghm_error *err)
     return 0;
 }
 
+/* ---- family-held-out retrieval (ghm_eval_opts.exclude_group) ----
+ * Per query row, from the full row of distances the driver hands over: the kept
+ * gallery items are those not the query itself and not of its group (group >= 0);
+ * R = kept items with the query's label; the k = max(max K, R) nearest kept
+ * items are found by a quickselect threshold on their distances and sorted by
+ * (distance, index), exactly the order of the plain path; then first match,
+ * R-precision and MAP@R as in the plain path. O(ng) per row plus O(k log k). */
+typedef struct group_ctx {
+    const int *ql, *gl, *qg, *gg;
+    int ng, self, maxk, do_r;
+    int *r, *first;
+    double *rprec, *mapr;
+    int oom;
+} group_ctx;
+
+typedef struct dist_idx {
+    float d;
+    int i;
+} dist_idx;
+
+static int cmp_dist_idx(const void *x, const void *y)
+{
+    const dist_idx *a = x, *b = y;
+    if (a->d < b->d) return -1;
+    if (a->d > b->d) return 1;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
+/* k-th smallest (0-based) of a (n); reorders a */
+static float kth_smallest(float *a, int n, int k)
+{
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float piv = a[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < piv) i++;
+            while (a[j] > piv) j--;
+            if (i <= j) {
+                float t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return a[k];
+    }
+    return a[k];
+}
+
+static void group_row(void *ctx, int row, const int *nbr, int count, const float *drow)
+{
+    (void)nbr;
+    (void)count;
+    group_ctx *c = ctx;
+    int lab = c->ql[row], grp = c->qg[row], ng = c->ng;
+    c->first[row] = -1;
+    c->rprec[row] = c->mapr[row] = 0.0;
+    c->r[row] = 0;
+    float *vals = malloc(sizeof(float) * (size_t)(ng > 0 ? ng : 1));
+    dist_idx *cand = malloc(sizeof(dist_idx) * (size_t)(ng > 0 ? ng : 1));
+    if (!vals || !cand) {
+        free(vals);
+        free(cand);
+        c->oom = 1;
+        return;
+    }
+    int nk = 0, r = 0;
+    for (int j = 0; j < ng; j++) {
+        if ((c->self && j == row) || (grp >= 0 && c->gg[j] == grp)) continue;
+        vals[nk++] = drow[j];
+        r += c->gl[j] == lab;
+    }
+    c->r[row] = r;
+    int k = c->maxk;
+    if (c->do_r && r > k) k = r;
+    if (k > nk) k = nk;
+    if (k > 0) {
+        float tau = kth_smallest(vals, nk, k - 1);
+        int nc = 0;
+        for (int j = 0; j < ng; j++) {
+            if ((c->self && j == row) || (grp >= 0 && c->gg[j] == grp) || !(drow[j] <= tau)) continue;
+            cand[nc].d = drow[j];
+            cand[nc].i = j;
+            nc++;
+        }
+        qsort(cand, (size_t)nc, sizeof *cand, cmp_dist_idx);
+        int lim = c->maxk < nc ? c->maxk : nc;
+        for (int t = 0; t < lim; t++)
+            if (c->gl[cand[t].i] == lab) {
+                c->first[row] = t;
+                break;
+            }
+        if (c->do_r && r > 0) {
+            int hits = 0;
+            double ap = 0.0;
+            for (int t = 0; t < r && t < nc; t++)
+                if (c->gl[cand[t].i] == lab) {
+                    hits++;
+                    ap += (double)hits / (double)(t + 1);
+                }
+            c->rprec[row] = (double)hits / r;
+            c->mapr[row] = ap / r;
+        }
+    }
+    free(vals);
+    free(cand);
+}
+
 /* NMI/AMI of k-means clusters (k = distinct labels) of x (n, d) against labels. */
 static int eval_clusters(const float *x, const int *labels, int n, int d, const ghm_eval_opts *o, ghm_metrics *out,
                          ghm_error *err)
@@ -135,6 +247,11 @@ static int evaluate(const float *q, const int *ql, int nq, const float *g, const
         return ghm_error_set(err, GHM_EINPUT, "eval: need at least %d items to retrieve from, got %d", 1 + self, ng);
     int rc = check_opts(opts, ng - self, err);
     if (rc) return rc;
+    if (opts->exclude_same_group && !opts->exclude_group)
+        return ghm_error_set(err, GHM_EINPUT, "eval: exclude_same_family needs a group (font family) per item; only "
+                             "the glyphs data set has one");
+    if (opts->exclude_group && !self && !opts->exclude_group_gallery)
+        return ghm_error_set(err, GHM_EINPUT, "eval: exclude_group in query mode needs exclude_group_gallery too");
     rc = ghm_eval_check_finite(q, nq, d, self ? "eval: embeddings" : "eval: query embeddings", err);
     if (!rc && !self) rc = ghm_eval_check_finite(g, ng, d, "eval: gallery embeddings", err);
     if (rc) return rc;
@@ -152,11 +269,18 @@ static int evaluate(const float *q, const int *ql, int nq, const float *g, const
         if (!sorted || !r || !first || !rprec || !mapr) {
             rc = GHM_FAIL(err, GHM_ENOMEM, "eval: out of memory (n = %d)", nq);
         } else {
-            memcpy(sorted, gl, sizeof(int) * (size_t)ng);
-            qsort(sorted, (size_t)ng, sizeof(int), cmp_int);
-            for (int i = 0; i < nq; i++) r[i] = count_sorted(sorted, ng, ql[i]) - self;
-            ghm_knn_rstats st = {ql, gl, r, maxk, do_r, first, rprec, mapr};
-            rc = ghm_knn_retrieval(q, nq, g, ng, d, self, opts->block, &st, err);
+            if (opts->exclude_group) {
+                group_ctx gc = {ql, gl, opts->exclude_group, self ? opts->exclude_group : opts->exclude_group_gallery,
+                                ng, self, maxk, do_r, r, first, rprec, mapr, 0};
+                rc = ghm_knn_drive(q, nq, g, ng, d, self, NULL, 0, opts->block, group_row, &gc, err);
+                if (!rc && gc.oom) rc = GHM_FAIL(err, GHM_ENOMEM, "eval: out of memory (family-held-out rows)");
+            } else {
+                memcpy(sorted, gl, sizeof(int) * (size_t)ng);
+                qsort(sorted, (size_t)ng, sizeof(int), cmp_int);
+                for (int i = 0; i < nq; i++) r[i] = count_sorted(sorted, ng, ql[i]) - self;
+                ghm_knn_rstats st = {ql, gl, r, maxk, do_r, first, rprec, mapr};
+                rc = ghm_knn_retrieval(q, nq, g, ng, d, self, opts->block, &st, err);
+            }
         }
         if (!rc) {
             int n_r0 = 0;

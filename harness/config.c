@@ -99,6 +99,7 @@ static const field_def fields[] = {
     LST("eval.recall_at"),
     LST("eval.metrics"),
     FLD("eval.save_embeddings", T_BOOL, save_embeddings, 0, 1, 0, 0, NULL),
+    FLD("eval.exclude_same_family", T_BOOL, eval.exclude_same_group, 0, 1, 0, 0, NULL),
     FLD("eval.kmeans_restarts", T_INT, eval.kmeans_restarts, 1, 1000, 0, 0, NULL),
     FLD("eval.kmeans_max_iter", T_INT, eval.kmeans_max_iter, 1, 1000000, 0, 0, NULL),
     SEC("report"),

@@ -192,6 +192,9 @@ typedef struct ghm_search_config {
     X("eval.kmeans_restarts", eval.kmeans_restarts, INT) \
     X("eval.kmeans_max_iter", eval.kmeans_max_iter, INT) \
     X("-", eval.block, SKIP)                /* kNN block size: same numbers, only speed */ \
+    X("-", eval.exclude_group, SKIP)        /* set per evaluation from the data's groups */ \
+    X("-", eval.exclude_group_gallery, SKIP) /* idem */ \
+    X("eval.exclude_same_family", eval.exclude_same_group, PROTOCOL) /* written only when on */ \
     X("eval.save_embeddings", save_embeddings, INT) \
     X("loss.name", loss, STR) \
     X("loss", loss_params, LOSS_PARAMS) \

@@ -154,6 +154,8 @@ static void add_protocol(lines *L, const ghm_run_spec *r, const ghm_run_spec_fie
         write = r->split.folds != 0 || v != 0;
     else if (o == offsetof(ghm_run_spec, eval_test))
         write = v != 1;
+    else if (o == offsetof(ghm_run_spec, eval.exclude_same_group))
+        write = v != 0;
     else if (o == offsetof(ghm_run_spec, role))
         write = v != GHM_ROLE_PLAIN;
     else if (o == offsetof(ghm_run_spec, loss_entry))

@@ -135,7 +135,9 @@ static int embed_eval(ghm_backbone *b, const ghm_subset *s, const ghm_eval_opts 
     int rc = ghm_embed_subset(b, s, emb, err);
     if (rc == 0) {
         ghm_metrics m;
-        rc = ghm_evaluate(emb, s->img.labels, n, d, eo, &m, err);
+        ghm_eval_opts o = *eo;
+        if (o.exclude_same_group) o.exclude_group = s->img.groups; /* family-held-out (glyphs) */
+        rc = ghm_evaluate(emb, s->img.labels, n, d, &o, &m, err);
         if (rc == 0) ghm_metric_set_from(ms, &m);
     }
     if (rc == 0 && emb_out)

@@ -19,6 +19,8 @@ extern "C" {
 #include <string>
 #include <vector>
 
+#include <sys/wait.h>
+
 #include "test_util.h"
 
 namespace {
@@ -112,6 +114,12 @@ TEST(GlyphsCharset, AtLeast200ClassesInCodePointOrderWithoutHomoglyphs)
     }
     uint32_t d, k;
     EXPECT_FALSE(ghm_glyphs_homoglyph_at(ghm_glyphs_homoglyph_count(), &d, &k));
+    // glyphs v2 (issue 25): pairs drawn alike up to a pixel are never two classes: kappa / ka, Phi / Ef,
+    // K / Ka, v / nu, 3 / Ze, and n / pe, r / ghe (italic look-alikes that straddled the script split)
+    for (auto pr : std::vector<std::pair<uint32_t, uint32_t>>{{0x3BA, 0x43A}, {0x3A6, 0x424}, {0x4B, 0x41A},
+                                                              {0x76, 0x3BD}, {0x33, 0x417}, {0x6E, 0x43F},
+                                                              {0x72, 0x433}, {0x70, 0x3C1}})
+        EXPECT_FALSE(in_set(pr.first) && in_set(pr.second)) << std::hex << pr.first << " " << pr.second;
     // Latin A kept, Greek Alpha and Cyrillic A left out
     EXPECT_TRUE(in_set(0x41));
     EXPECT_FALSE(in_set(0x391));
@@ -156,6 +164,75 @@ TEST(GlyphsFontList, ReadsValidAndRejectsBrokenLines)
     EXPECT_EQ(ghm_glyphs_read_font_list((t / "nul.tsv").c_str(), &v, &n, &err), GHM_EINPUT);
     EXPECT_NE(strstr(err.msg, "NUL"), nullptr) << err.msg;
     EXPECT_NE(ghm_glyphs_read_font_list((t / "absent.tsv").c_str(), &v, &n, &err), 0);
+}
+
+// Issue 23 item 4: a font list or font file that is no regular file (a directory,
+// /dev/zero) is refused at once, naming it, instead of being read for ever.
+TEST(GlyphsFontList, RefusesNonRegularFilesNamingThem)
+{
+    TempDir t;
+    ghm_font_entry *v = nullptr;
+    int n = 0;
+    ghm_error err;
+    for (const std::string &bad : {std::string("/dev/zero"), t.path}) {
+        ghm_error_clear(&err);
+        EXPECT_EQ(ghm_glyphs_read_font_list(bad.c_str(), &v, &n, &err), GHM_EINPUT) << bad;
+        EXPECT_NE(strstr(err.msg, bad.c_str()), nullptr) << err.msg;
+        EXPECT_NE(strstr(err.msg, "not a regular file"), nullptr) << err.msg;
+        EXPECT_EQ(v, nullptr);
+        char hex[65];
+        EXPECT_EQ(ghm_glyphs_sha256_file(bad.c_str(), hex, &err), GHM_EINPUT) << bad;
+        EXPECT_NE(strstr(err.msg, bad.c_str()), nullptr) << err.msg;
+    }
+    // a font list naming /dev/zero as a font: the renderer refuses it (it used to hash it for ever)
+    ghm_font_entry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.package, sizeof e.package, "p");
+    snprintf(e.version, sizeof e.version, "1");
+    snprintf(e.path, sizeof e.path, "/dev/zero");
+    ghm_glyph_set s;
+    ghm_error_clear(&err);
+    EXPECT_EQ(ghm_glyphs_render(&e, 1, nullptr, &s, &err), GHM_EINPUT);
+    EXPECT_NE(strstr(err.msg, "/dev/zero"), nullptr) << err.msg;
+    // a list larger than the cap is refused by its size, before it is read
+    {
+        std::ofstream f(t / "huge.tsv", std::ios::binary);
+        f.seekp(GHM_GLYPHS_MAX_LIST_BYTES);
+        f.put('\n');
+    }
+    EXPECT_EQ(ghm_glyphs_read_font_list((t / "huge.tsv").c_str(), &v, &n, &err), GHM_EINPUT);
+    EXPECT_NE(strstr(err.msg, "huge.tsv"), nullptr) << err.msg;
+    // an output "directory" that is a file (or lies below one) is bad input, not a run failure
+    spit(t / "file", "x");
+    EXPECT_EQ(ghm_glyphs_check_out_dir((t / "file").c_str(), &err), GHM_EINPUT);
+    EXPECT_NE(strstr(err.msg, "not a directory"), nullptr) << err.msg;
+    EXPECT_EQ(ghm_glyphs_check_out_dir((t / "file/sub").c_str(), &err), GHM_EINPUT);
+    EXPECT_EQ(ghm_glyphs_check_out_dir((t / "new").c_str(), &err), 0);
+}
+
+// Issue 23 items 4 and 12 through the CLI: exit 2 (bad input), quickly, naming the file.
+TEST(GlyphsCli, BuildGlyphsBadPathsExitTwo)
+{
+    if (!std::filesystem::exists(GHM_BINARY)) GTEST_SKIP() << "ghm binary not built";
+    TempDir t;
+    spit(t / "list.tsv", std::string("fonts-dejavu-core\t1\t") + kDejaVuDir + "DejaVuSans.ttf\n");
+    spit(t / "file", "x");
+    struct Case {
+        std::string args, expect;
+    } cases[] = {
+        {"/dev/zero " + (t / "o"), "/dev/zero: not a regular file"},
+        {t.path + " " + (t / "o"), "not a regular file"},
+        {(t / "list.tsv") + " " + (t / "file"), "not a directory"},
+    };
+    for (const Case &c : cases) {
+        std::string cmd = std::string("timeout 20 ") + GHM_BINARY + " data build-glyphs " + c.args + " >'" +
+                          (t / "out") + "' 2>'" + (t / "err") + "' </dev/null";
+        int st = std::system(cmd.c_str());
+        ASSERT_TRUE(WIFEXITED(st)) << cmd;
+        EXPECT_EQ(WEXITSTATUS(st), 2) << cmd << "\n" << read_all(t / "err");
+        EXPECT_NE(read_all(t / "err").find(c.expect), std::string::npos) << read_all(t / "err");
+    }
+    EXPECT_FALSE(std::filesystem::exists(t / "o"));
 }
 
 TEST_F(Glyphs, SkipsMissingGlyphsAndCentresTheInk)
@@ -235,9 +312,18 @@ TEST_F(Glyphs, DropsExactDuplicatesAndSameFaces)
     EXPECT_NE(reasons.find("FreeType cannot open"), std::string::npos) << reasons;
     ghm_glyph_set_free(&s);
 
-    // kept as a face of its own, every image of the copy is an exact duplicate: dropped,
-    // and the face, adding nothing, is not counted
+    // kept as a face of its own, the copy is a clone (every image equal to DejaVu Sans's)
     opts.keep_same_name_faces = 1;
+    ASSERT_EQ(ghm_glyphs_render(fonts.data(), (int)fonts.size(), &opts, &s, &err), 0) << err.msg;
+    EXPECT_EQ(s.n_faces, 1);
+    reasons.clear();
+    for (int i = 0; i < s.n_skipped; i++) reasons += std::string(s.skipped[i].reason) + "|";
+    EXPECT_NE(reasons.find("clone of DejaVu Sans Book (DejaVuSans.ttf): 6 of 6 shared characters"), std::string::npos)
+        << reasons;
+    ghm_glyph_set_free(&s);
+    // without the clone rule, every image of the copy is an exact duplicate: dropped, and the face,
+    // adding nothing, is not counted
+    opts.keep_clones = 1;
     ASSERT_EQ(ghm_glyphs_render(fonts.data(), (int)fonts.size(), &opts, &s, &err), 0) << err.msg;
     EXPECT_EQ(s.n_faces, 1);
     for (int c = 0; c < 6; c++) {
@@ -366,7 +452,13 @@ TEST_F(GlyphsCache, RejectsBrokenManifestsAndFiles)
         {good.substr(0, good.size() / 2), "manifest.json"},                        // truncated JSON
         {"", "manifest.json"},                                                     // empty
         {"[1, 2]", "not a glyphs manifest"},                                       // wrong shape
-        {std::string(good).replace(good.find("ghm-glyphs-1"), 12, "ghm-glyphs-9"), "not a glyphs manifest"},
+        {std::string(good).replace(good.find("ghm-glyphs-2"), 12, "ghm-glyphs-9"), "not a glyphs manifest"},
+        {std::string(good).replace(good.find("ghm-glyphs-2"), 12, "ghm-glyphs-1"), "rebuild it with"},  // retired
+        {std::string(good).replace(good.find("\"family_id\": "), 14, "\"family_id\": 9"), "faces[0].family_id"},
+        {std::string(good).replace(good.find("\"families\": ["), good.find("]", good.find("\"families\": [")) + 1 -
+                                                                  good.find("\"families\": ["),
+                                   "\"families\": []"),
+         "faces / families"},
         {std::string(good).replace(good.find("\"image_size\": 28"), 16, "\"image_size\": 2.5"), "image_size"},
         {std::string(good).replace(good.find("\"codepoint\": \"U+0030\""), 21, "\"codepoint\": \"X+0030\""),
          "classes[0].codepoint"},
@@ -403,4 +495,199 @@ TEST_F(GlyphsCache, RejectsBrokenManifestsAndFiles)
     std::filesystem::remove(mpath);
     EXPECT_EQ(load(&d), GHM_EINPUT);
     EXPECT_NE(strstr(err.msg, "./ghm data get glyphs"), nullptr) << err.msg;
+}
+
+// The sidecars: a face id and a family id per image, in IDX order; the loader
+// hands the family to every image (and the split to every subset), and refuses
+// a changed, truncated or inconsistent sidecar naming file and line.
+TEST_F(GlyphsCache, SidecarRoundTripAndCorruption)
+{
+    ghm_dataset d;
+    ASSERT_EQ(load(&d), 0) << err.msg;
+    ASSERT_NE(d.train.groups, nullptr);
+    ASSERT_NE(d.test.groups, nullptr);
+    int ti = 0, si = 0;
+    for (int i = 0, k = 0; i < set.n_images; i++) {
+        k = (i > 0 && set.labels[i] == set.labels[i - 1]) ? k + 1 : 0;
+        int fam = set.faces[set.face_of[i]].family_id;
+        if (k % 6 == 5) EXPECT_EQ(d.test.groups[si++], fam) << i;
+        else EXPECT_EQ(d.train.groups[ti++], fam) << i;
+    }
+    // the six DejaVu faces are one design family
+    EXPECT_EQ(set.n_families, 1);
+    EXPECT_STREQ(set.families[0], "DejaVu");
+    // a split carries the groups into its subsets
+    ghm_split_opts so;
+    ghm_split_opts_default(&so);
+    so.protocol = GHM_SPLIT_CLASSES;
+    ghm_split sp;
+    ASSERT_EQ(ghm_split_make(&d, &so, &sp, &err), 0) << err.msg;
+    ASSERT_NE(sp.test.img.groups, nullptr);
+    for (int i = 0; i < sp.test.img.n; i++) EXPECT_EQ(sp.test.img.groups[i], 0);
+    ghm_split_free(&sp);
+    ghm_dataset_free(&d);
+
+    const std::string mpath = dir + "/manifest.json", good = read_all(mpath);
+    const std::string sc = dir + "/t10k-faces.txt", side = read_all(sc);
+    ASSERT_EQ(side.rfind("ghm-glyphs-faces-1 ", 0), 0u) << side.substr(0, 40);
+    // changed without the manifest knowing: the hash check names the file
+    spit(sc, side + "0 0\n");
+    EXPECT_EQ(load(&d), GHM_EINPUT);
+    EXPECT_NE(strstr(err.msg, "t10k-faces.txt: its SHA-256 differs"), nullptr) << err.msg;
+    // changed and re-hashed into the manifest: the parser names file and line
+    const size_t first_nl = side.find('\n'), second_nl = side.find('\n', first_nl + 1);
+    struct Case {
+        std::string text, expect;
+    } cases[] = {
+        {side.substr(0, side.size() - 4), "t10k-faces.txt:"},                            // truncated
+        {side + "0 0\n", "more lines than"},                                           // one too many
+        {"ghm-glyphs-faces-1 1\n0 0\n", "t10k-faces.txt:1: expected"},                 // wrong count
+        {side.substr(0, first_nl + 1) + "99 0" + side.substr(second_nl), "t10k-faces.txt:2: expected a face id"},
+        {side.substr(0, first_nl + 1) + "0 5" + side.substr(second_nl), "t10k-faces.txt:2: expected the family id"},
+        {"", "t10k-faces.txt:1"},
+    };
+    char old_hash[65], new_hash[65];
+    ASSERT_EQ(ghm_glyphs_sha256_file(sc.c_str(), old_hash, &err), 0);
+    spit(sc, side);
+    ASSERT_EQ(ghm_glyphs_sha256_file(sc.c_str(), old_hash, &err), 0);
+    for (const Case &c : cases) {
+        spit(sc, c.text);
+        ASSERT_EQ(ghm_glyphs_sha256_file(sc.c_str(), new_hash, &err), 0);
+        std::string m = good;
+        size_t at = m.find(old_hash);
+        ASSERT_NE(at, std::string::npos);
+        m.replace(at, 64, new_hash);
+        spit(mpath, m);
+        EXPECT_EQ(load(&d), GHM_EINPUT) << c.expect;
+        EXPECT_NE(strstr(err.msg, c.expect.c_str()), nullptr) << err.msg;
+    }
+    spit(sc, side);
+    spit(mpath, good);
+    ASSERT_EQ(load(&d), 0) << err.msg;
+    ghm_dataset_free(&d);
+    // a sidecar that is a directory or gone names itself
+    std::filesystem::remove(sc);
+    EXPECT_EQ(load(&d), GHM_EINPUT);
+    EXPECT_NE(strstr(err.msg, "t10k-faces.txt"), nullptr) << err.msg;
+}
+
+// The manifest lists every decision: rules and thresholds, families, both class
+// splits (the random one equal to ghm_glyphs_random_split with the documented seed).
+TEST_F(GlyphsCache, ManifestListsRulesFamiliesAndBothSplits)
+{
+    std::string m = read_all(dir + "/manifest.json");
+    for (const char *key : {"\"format\": \"ghm-glyphs-2\"", "\"clone_level\": 1", "\"clone_fraction\": 0.2",
+                            "\"faint_peak\": 128", "\"min_ink_px\": 5", "\"shift_level_percent\": 10",
+                            "\"families\": [", "\"family_id\": 0", "\"class_splits\"", "\"random_seed\": 25",
+                            "\"train-faces.txt\"", "\"t10k-faces.txt\"", "\"alike_by_shift_test\""})
+        EXPECT_NE(m.find(key), std::string::npos) << key;
+    int tr[GHM_MAX_CLASSES], tr2[GHM_MAX_CLASSES];
+    ghm_glyphs_random_split(232, GHM_GLYPHS_SPLIT_SEED, tr);
+    ghm_glyphs_random_split(232, GHM_GLYPHS_SPLIT_SEED, tr2);
+    int ones = 0, first_half = 0;
+    for (int c = 0; c < 232; c++) {
+        EXPECT_EQ(tr[c], tr2[c]);
+        ones += tr[c];
+        first_half += c < 116 && tr[c];
+    }
+    EXPECT_EQ(ones, 116);
+    EXPECT_GT(first_half, 30);  // a mix of both halves, not the script split
+    EXPECT_LT(first_half, 86);
+    // the 7 classes of this set: the random split in the manifest is ghm_glyphs_random_split's
+    ghm_glyphs_random_split(7, GHM_GLYPHS_SPLIT_SEED, tr);
+    std::string want = "\"random\": [";
+    for (int c = 0, k = 0; c < 7; c++)
+        if (tr[c]) want += std::string(k++ ? ", " : "") + std::to_string(c);
+    std::string compact;
+    for (char ch : m.substr(m.find("\"random\": ["), 60))
+        if (ch != '\n' && (ch != ' ' || (!compact.empty() && (compact.back() == ':' || compact.back() == ','))))
+            compact += ch;
+    EXPECT_EQ(compact.rfind(want, 0), 0u) << compact << " vs " << want;
+}
+
+// The clone rule on faces: an exact copy is a clone; DejaVu Sans, Serif and Mono
+// (other designs of one family) and Bold (another weight) are not.
+TEST_F(Glyphs, CloneRuleKeepsDistinctFacesAndDropsCopies)
+{
+    TempDir t;
+    std::string serif = read_all(std::string(kDejaVuDir) + kFaces[2]);
+    spit(t / "serif-copy.ttf", serif + std::string(8, '\0'));
+    auto fonts = dejavu();
+    ghm_font_entry e = fonts[2];
+    snprintf(e.package, sizeof e.package, "zz-clone");
+    snprintf(e.path, sizeof e.path, "%s", (t / "serif-copy.ttf").c_str());
+    fonts.push_back(e);
+    opts.keep_same_name_faces = 1;
+    ghm_glyph_set s;
+    ASSERT_EQ(ghm_glyphs_render(fonts.data(), (int)fonts.size(), &opts, &s, &err), 0) << err.msg;
+    EXPECT_EQ(s.n_faces, 6);
+    ASSERT_EQ(s.n_skipped, 1);
+    EXPECT_NE(strstr(s.skipped[0].path, "serif-copy.ttf"), nullptr);
+    EXPECT_NE(strstr(s.skipped[0].reason, "clone of DejaVu Serif Book (DejaVuSerif.ttf)"), nullptr)
+        << s.skipped[0].reason;
+    ghm_glyph_set_free(&s);
+    // at a clone fraction above 1 nothing is a clone... (1.0: all shared characters alike, still a clone)
+    opts.clone_fraction = 1.0;
+    ASSERT_EQ(ghm_glyphs_render(fonts.data(), (int)fonts.size(), &opts, &s, &err), 0) << err.msg;
+    EXPECT_EQ(s.n_faces, 6);
+    ghm_glyph_set_free(&s);
+    opts.clone_fraction = 1.5;
+    EXPECT_EQ(ghm_glyphs_render(fonts.data(), (int)fonts.size(), &opts, &s, &err), GHM_EINPUT);
+}
+
+// The shift-tolerant homoglyph test on a confusable pair: the same drawing moved
+// by one pixel (Latin o in a face and itself shifted: simulated with Latin o and
+// Cyrillic o, drawn alike in DejaVu) counts, A and B never do; the shift test
+// counts every pair the strict test counts.
+TEST_F(Glyphs, ShiftTolerantHomoglyphTest)
+{
+    const uint32_t chars[6] = {0x41, 0x42, 0x4B, 0x6F, 0x41A, 0x43E};
+    opts.chars = chars;
+    opts.n_chars = 6;
+    auto fonts = dejavu();
+    ghm_glyph_set s;
+    ASSERT_EQ(ghm_glyphs_render(fonts.data(), 6, &opts, &s, &err), 0) << err.msg;
+    auto at = [&](const int *m, int a, int b) { return m[a * 6 + b]; };
+    for (int a = 0; a < 6; a++)
+        for (int b = a + 1; b < 6; b++) EXPECT_GE(at(s.pair_shift, a, b), at(s.pair_near, a, b)) << a << " " << b;
+    EXPECT_EQ(at(s.pair_shift, 0, 1), 0);                   // A, B
+    EXPECT_EQ(at(s.pair_shift, 3, 5), at(s.pair_both, 3, 5)); // o, Cyrillic o: every face
+    std::printf("K / Cyrillic Ka: strict %d, shift-tolerant %d of %d faces\n", at(s.pair_near, 2, 4),
+                at(s.pair_shift, 2, 4), at(s.pair_both, 2, 4));
+    EXPECT_GE(at(s.pair_shift, 2, 4), at(s.pair_near, 2, 4)); // K, Cyrillic Ka
+    int a[8], b[8];
+    double f[8];
+    int np = ghm_glyphs_confusable_shift(&s, 0.5, 1, 8, a, b, f);
+    bool has_o = false;
+    for (int i = 0; i < np; i++) has_o |= a[i] == 3 && b[i] == 5;
+    EXPECT_TRUE(has_o);
+    ghm_glyph_set_free(&s);
+}
+
+// The shift-tolerant test on hand-made images: a confusable pair (one stroke
+// and the same stroke a pixel wider and two pixels lower) is alike; the strict
+// test (mean difference <= 1 grey level) does not see it; another shape is not.
+TEST(GlyphsHomoglyphRule, ShiftTolerantOnHandMadeImages)
+{
+    const int S = 28;
+    std::vector<uint8_t> a(S * S, 0), b(S * S, 0), c(S * S, 0);
+    for (int r = 4; r < 24; r++)
+        for (int x = 12; x < 15; x++) a[r * S + x] = 255;       // a vertical stroke, 3 wide
+    for (int r = 6; r < 26; r++)
+        for (int x = 12; x < 16; x++) b[r * S + x] = r == 6 ? 128 : 255; // 4 wide, 2 pixels lower
+    for (int r = 12; r < 15; r++)
+        for (int x = 4; x < 24; x++) c[r * S + x] = 255;        // a horizontal stroke
+    long d = 0;
+    for (int i = 0; i < S * S; i++) d += std::abs(a[i] - b[i]);
+    EXPECT_GT(d, (long)S * S) << "the strict homoglyph test would not call them alike";
+    EXPECT_EQ(ghm_glyphs_alike_shifted(a.data(), b.data(), S, 10), 0) << "4 wide vs 3: more than 10% of the ink";
+    EXPECT_EQ(ghm_glyphs_alike_shifted(a.data(), b.data(), S, 40), 1);
+    EXPECT_EQ(ghm_glyphs_alike_shifted(a.data(), a.data(), S, 0), 1);
+    EXPECT_EQ(ghm_glyphs_alike_shifted(a.data(), c.data(), S, 40), 0);
+    // the same stroke moved by two pixels only (one at half resolution): alike at 10%
+    std::vector<uint8_t> m(S * S, 0);
+    for (int r = 6; r < 26; r++)
+        for (int x = 14; x < 17; x++) m[r * S + x] = 255;
+    EXPECT_EQ(ghm_glyphs_alike_shifted(a.data(), m.data(), S, 10), 1);
+    EXPECT_EQ(ghm_glyphs_alike_shifted(a.data(), m.data(), S, 0), 1);
 }
