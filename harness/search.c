@@ -55,6 +55,7 @@
 
 int ghm_search_n_startup(const ghm_search_config *s)
 {
+    if (s->method == GHM_SEARCH_TPE_V1) return s->trials / 3 > 10 ? 10 : s->trials / 3 < 2 ? 2 : s->trials / 3;
     int T = s->trials, b = s->batch > 0 ? s->batch : 1;
     int n = (T + 2) / 3; /* ceil(T / 3) */
     if (n > TPE_STARTUP_MAX) n = TPE_STARTUP_MAX;
@@ -316,11 +317,97 @@ static void tpe_one(const ghm_search_space *sp, const double *obs_x, const ranke
     }
 }
 
+/* ---- TPE before issue 24 (method tpe_v1) ----
+ * Kept so the studies run with it still re-plan to their own records: start-up
+ * max(2, min(10, trials / 3)) random trials, 24 candidates per dimension at
+ * any budget, one dimension at a time, no liar. */
+static void tpe_v1_dim(const ghm_search_dim *d, int j, int nd, const double *obs_x, const ranked *rk, int n, int n_good,
+                       ghm_rng *r, double *x_out, double *buf)
+{
+    if (d->kind == GHM_DIM_CHOICES) {
+        int K = d->n_choices;
+        double good[GHM_SEARCH_MAX_CHOICES], bad[GHM_SEARCH_MAX_CHOICES];
+        for (int k = 0; k < K; k++) good[k] = bad[k] = 1.0;
+        for (int t = 0; t < n; t++) {
+            int k = (int)obs_x[(size_t)rk[t].i * nd + j];
+            if (k < 0 || k >= K) continue;
+            if (t < n_good) good[k] += 1;
+            else bad[k] += 1;
+        }
+        double sg = 0, sb = 0;
+        for (int k = 0; k < K; k++) sg += good[k], sb += bad[k];
+        double best = -INFINITY;
+        int arg = 0;
+        for (int c = 0; c < TPE_CANDIDATES_MAX; c++) {
+            double u = ghm_rng_uniform(r) * sg, acc = 0;
+            int k = 0;
+            for (; k < K - 1; k++) {
+                acc += good[k];
+                if (u < acc) break;
+            }
+            double score = log(good[k] / sg) - log(bad[k] / sb);
+            if (score > best) best = score, arg = k;
+        }
+        *x_out = arg;
+        return;
+    }
+    double a = to_u(d, d->lo), b = to_u(d, d->hi);
+    if (!(b > a)) {
+        *x_out = d->lo;
+        return;
+    }
+    double *gp = buf, *bp = buf + (n + 1), *gm = buf + 2 * (n + 1), *gs = buf + 3 * (n + 1), *bm = buf + 4 * (n + 1),
+           *bs = buf + 5 * (n + 1);
+    int ng = 0, nb = 0;
+    for (int t = 0; t < n; t++) {
+        double u = to_u(d, obs_x[(size_t)rk[t].i * nd + j]);
+        if (t < n_good) gp[ng++] = u;
+        else bp[nb++] = u;
+    }
+    parzen l, g;
+    parzen_fit(&l, gp, ng, a, b, gm, gs);
+    parzen_fit(&g, bp, nb, a, b, bm, bs);
+    double best = -INFINITY, arg = 0.5 * (a + b);
+    for (int c = 0; c < TPE_CANDIDATES_MAX; c++) {
+        double u = parzen_sample_from(&l, (int)ghm_rng_below(r, (uint32_t)l.n), r);
+        double score = parzen_logpdf(&l, u) - parzen_logpdf(&g, u);
+        if (score > best) best = score, arg = u;
+    }
+    *x_out = from_u(d, arg);
+}
+
+static void propose_v1(const ghm_search_space *sp, const double *obs_x, const double *obs_y, int n_obs, ghm_rng *r,
+                       double *x_out)
+{
+    ranked *rk = malloc(sizeof(ranked) * (size_t)n_obs);
+    double *buf = malloc(sizeof(double) * 6 * ((size_t)n_obs + 1));
+    if (!rk || !buf) { /* out of memory: random, still deterministic */
+        for (int j = 0; j < sp->n; j++) x_out[j] = sample_uniform(&sp->dims[j], r);
+    } else {
+        for (int t = 0; t < n_obs; t++) rk[t] = (ranked){obs_y[t], t};
+        qsort(rk, (size_t)n_obs, sizeof *rk, cmp_ranked);
+        int n_good = (int)ceil(0.25 * n_obs);
+        if (n_good < 1) n_good = 1;
+        for (int j = 0; j < sp->n; j++) tpe_v1_dim(&sp->dims[j], j, sp->n, obs_x, rk, n_obs, n_good, r, &x_out[j], buf);
+    }
+    free(rk);
+    free(buf);
+}
+
 void ghm_search_propose(const ghm_search_config *s, const ghm_search_space *sp, uint64_t key, int trial,
                         const double *obs_x, const double *obs_y, int n_obs, double *x_out)
 {
     ghm_rng r;
     ghm_rng_seed(&r, mix64(key + 0x632be59bd9b4e019ULL * (uint64_t)(trial + 1)), GHM_STREAM_USER + 7);
+    if (s->method == GHM_SEARCH_TPE_V1) {
+        if (n_obs >= ghm_search_n_startup(s) && n_obs > 0) {
+            if (n_obs > TPE_MAX_OBS) n_obs = TPE_MAX_OBS;
+            propose_v1(sp, obs_x, obs_y, n_obs, &r, x_out);
+            return;
+        }
+        for (int j = 0; j < sp->n; j++) x_out[j] = sample_uniform(&sp->dims[j], &r);
+        return;
+    }
     int n_start = ghm_search_n_startup(s);
     int tpe = s->method == GHM_SEARCH_TPE && n_obs >= n_start && n_obs > 0;
     if (s->method == GHM_SEARCH_TPE && !tpe && trial < n_start) {
