@@ -26,6 +26,7 @@ extern "C" {
 #include "harness/lock.h"
 #include "harness/search.h"
 #include "harness/search_report.h"
+#include "harness/textbuf.h"
 }
 
 #include "test_util.h"
@@ -323,6 +324,86 @@ TEST(SearchSmallBudget, TpeIsNotWorseThanRandomAtSixTrials)
         rnd -= *std::max_element(y.begin(), y.end());
     }
     EXPECT_LE(tpe, 0.9 * rnd) << "tpe " << tpe / 300 << " random " << rnd / 300;
+}
+
+TEST(SearchSmallBudget, TpeV1StillReplansTheCommittedStudiesToTheirOwnRecords)
+{
+    // method tpe_v1 is the proposer the committed studies ran with: re-planning their search from their
+    // records must propose exactly the trials those records hold (the run id covers every value). N-pair's
+    // runs are left out: its new `scale` parameter changed its run ids.
+    for (const char *name : {"paper_fair_fashion_mnist", "paper_fair_fashion_mnist_classes", "paper_glyphs_classes"}) {
+        std::string dir = std::string(GHM_SOURCE_DIR) + "/results/" + name;
+        ghm_experiment e;
+        ghm_error err;
+        ASSERT_EQ(ghm_experiment_load((dir + "/experiment.yaml").c_str(), &e, &err), 0) << err.msg;
+        ASSERT_EQ(e.search->method, GHM_SEARCH_TPE_V1) << name;
+        ASSERT_EQ(ghm_search_expand(&e, dir.c_str(), nullptr, &err), 0) << err.msg;
+        int trials = 0, found = 0;
+        for (int i = 0; i < e.n_runs; i++) {
+            const ghm_run_spec &r = e.runs[i];
+            if (r.role != GHM_ROLE_TRIAL || strcmp(r.loss, "npair") == 0) continue;
+            trials++;
+            struct stat st;
+            found += stat((dir + "/runs/" + r.run_id + "/record.json").c_str(), &st) == 0;
+        }
+        EXPECT_EQ(trials, 5 * 6 * 3) << name; // 5 losses x 6 trials x 3 folds, all proposable
+        EXPECT_EQ(found, trials) << name;
+        ghm_experiment_free(&e);
+    }
+}
+
+// ---- search warnings (issue 24): inert spaces, identical trials, edges ----------------
+
+TEST(SearchFlags, InertIdenticalAndEdgeAreFlaggedAndNothingElse)
+{
+    ghm_search_space sp;
+    memset(&sp, 0, sizeof sp);
+    sp.n = 2;
+    snprintf(sp.dims[0].path, sizeof sp.dims[0].path, "alpha");
+    sp.dims[0].kind = GHM_DIM_RANGE, sp.dims[0].lo = 4, sp.dims[0].hi = 64, sp.dims[0].log = 1;
+    snprintf(sp.dims[1].path, sizeof sp.dims[1].path, "margin");
+    sp.dims[1].kind = GHM_DIM_RANGE, sp.dims[1].lo = 0, sp.dims[1].hi = 0.3;
+    // 4 trials, 2 folds; trials 1 and 3 have the same objective on both folds
+    double fy[] = {0.50, 0.52, 0.55, 0.57, 0.40, 0.41, 0.55, 0.57};
+    double y[] = {0.51, 0.56, 0.405, 0.56};
+    // alpha 4.5: log-position ln(4.5/4)/ln(16) = 0.042 < 0.05 (lower edge); margin 0.15 in the middle
+    double x[] = {10, 0.1, 4.5, 0.15, 30, 0.29, 20, 0.2};
+    double reps[] = {0.55, 0.56, 0.57}; // noise floor: sd 0.01
+    ghm_search_flags_in in = {"proxy_anchor", &sp, 4, 2, y, fy, x, 1, 3, reps};
+    ghm_tb b;
+    ghm_tb_init(&b);
+    EXPECT_EQ(ghm_search_flags(&in, &b), 2) << b.buf;
+    std::string t = b.buf ? b.buf : "";
+    EXPECT_NE(t.find("trials 1 and 3 trained identically"), std::string::npos) << t;
+    EXPECT_NE(t.find("alpha = 4.5 is within 5% of the lower edge"), std::string::npos) << t;
+    EXPECT_NE(t.find("widen the range"), std::string::npos) << t;
+    EXPECT_EQ(t.find("inert"), std::string::npos) << t; // the objectives span 0.155, far above 0.01
+    EXPECT_EQ(t.find("margin"), std::string::npos) << t;
+    ghm_tb_free(&b);
+
+    // the same trials with a noise floor above their spread: "may be inert"; alpha 5 is 8% in: no edge;
+    // on a linear scale 4.5 of [4, 64] would be 0.8% in: the log scale is what counts
+    double y2[] = {0.51, 0.515, 0.52, 0.512};
+    double fy2[] = {0.50, 0.52, 0.51, 0.52, 0.52, 0.52, 0.51, 0.514};
+    double x2[] = {10, 0.1, 5, 0.15, 30, 0.29, 20, 0.2};
+    double reps2[] = {0.50, 0.53, 0.56}; // sd 0.03 > span 0.01
+    ghm_search_flags_in in2 = {"npair", &sp, 4, 2, y2, fy2, x2, 1, 3, reps2};
+    ghm_tb_init(&b);
+    EXPECT_EQ(ghm_search_flags(&in2, &b), 1) << b.buf;
+    t = b.buf ? b.buf : "";
+    EXPECT_NE(t.find("npair: the space may be inert"), std::string::npos) << t;
+    ghm_tb_free(&b);
+
+    // chosen margin 0.29 (97% of [0, 0.3]): the upper edge; unfinished trials (NaN) and one reproduction
+    // (no noise floor) flag nothing else
+    double y3[] = {0.51, NAN, 0.52, NAN};
+    double reps3[] = {0.5, NAN, NAN};
+    ghm_search_flags_in in3 = {"x", &sp, 4, 2, y3, fy, x, 2, 3, reps3};
+    ghm_tb_init(&b);
+    EXPECT_EQ(ghm_search_flags(&in3, &b), 1) << b.buf;
+    t = b.buf ? b.buf : "";
+    EXPECT_NE(t.find("margin = 0.29 is within 5% of the upper edge"), std::string::npos) << t;
+    ghm_tb_free(&b);
 }
 
 // ---- folds ---------------------------------------------------------------------------
