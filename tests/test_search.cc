@@ -676,6 +676,24 @@ int count_dirs(const std::string &d)
         if (!exists(GHM_BINARY)) GTEST_SKIP() << "ghm binary not built";                                               \
     } while (0)
 
+TEST(SearchCli, BenchSearchPrintsTheRegretTableAndItsJsonLine)
+{
+    NEED_BINARY();
+    std::string d = tmpdir(), out = d + "/bench.txt";
+    ASSERT_EQ(shell(std::string(GHM_BINARY) + " bench search --seeds 20 --trials 6,10 --batch 2 >" + out + " 2>&1"), 0)
+        << read_all(out);
+    std::string t = read_all(out);
+    // 5 objectives x 2 budgets x 1 batch size
+    int rows = 0;
+    for (size_t p = t.find("\n| "); p != std::string::npos; p = t.find("\n| ", p + 1)) rows++;
+    EXPECT_EQ(rows, 1 + 10) << t; // the header and the cells
+    EXPECT_NE(t.find("| 2d-interior | 6 | 2 |"), std::string::npos) << t;
+    EXPECT_NE(t.find("\"cells\": 10, \"interior_cells\": 8"), std::string::npos) << t;
+    // bad options are usage errors (exit 2)
+    EXPECT_EQ(shell(std::string(GHM_BINARY) + " bench search --trials 6,x >/dev/null 2>&1"), 2);
+    EXPECT_EQ(shell(std::string(GHM_BINARY) + " bench search --seeds 0 >/dev/null 2>&1"), 2);
+}
+
 TEST(SearchCli, EndToEndEqualBudgetsAndContractFiles)
 {
     NEED_BINARY();
