@@ -33,7 +33,8 @@
  * - Batches (constant liar): the trials of one batch see the same results;
  *   trial k of a batch counts the batch's earlier trials (recomputed: each is
  *   a function of the same results) as "bad" points, so it moves away from
- *   them instead of proposing the same setting again.
+ *   them instead of proposing the same setting again. Trials past the 16th
+ *   of a batch count the first 16 only, so a large batch stays cheap.
  */
 #include "search.h"
 
@@ -52,6 +53,7 @@
 #define TPE_STARTUP_MIN 5     /* start-up trials: ceil(trials / 3) in [5, 10] */
 #define TPE_STARTUP_MAX 10
 #define TPE_MAX_OBS 4096
+#define TPE_MAX_LIES 16       /* liar: a batch's first 16 trials (each recomputed: the cost grows as their square) */
 
 int ghm_search_n_startup(const ghm_search_config *s)
 {
@@ -416,7 +418,7 @@ void ghm_search_propose(const ghm_search_config *s, const ghm_search_space *sp, 
     }
     if (n_obs > TPE_MAX_OBS) n_obs = TPE_MAX_OBS;
     int n_lie = tpe && trial > n_obs ? trial - n_obs : 0;
-    if (n_lie > TPE_MAX_OBS) n_lie = TPE_MAX_OBS;
+    if (n_lie > TPE_MAX_LIES) n_lie = TPE_MAX_LIES;
     int nd = sp->n > 0 ? sp->n : 1;
     ranked *rk = tpe ? malloc(sizeof(ranked) * (size_t)n_obs) : NULL;
     double *buf = tpe ? malloc(sizeof(double) * 6 * (size_t)nd * ((size_t)n_obs + n_lie + 1)) : NULL;
