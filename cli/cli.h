@@ -14,6 +14,7 @@ int ghm_cmd_loss(int argc, char **argv);        /* cmd_loss.c: loss NAME --embed
 int ghm_cmd_bench_train(int argc, char **argv); /* cmd_bench.c: bench train */
 int ghm_cmd_bench_embed(int argc, char **argv); /* cmd_bench.c: bench embed */
 int ghm_cmd_bench_pdist(int argc, char **argv); /* cmd_bench_pdist.c: bench pdist */
+int ghm_cmd_bench_search(int argc, char **argv); /* cmd_bench_search.c: bench search */
 int ghm_cmd_run(int argc, char **argv);         /* cmd_run.c: run X.yaml */
 int ghm_cmd_report(int argc, char **argv);      /* cmd_report.c: report results/<name>, report --combine */
 

@@ -43,6 +43,8 @@ static const char *usage_text =
     "  bench eval [--n N] [--dim D] [--classes K] [--threads N] [--seed S] [--noise X] [--k LIST]\n"
     "       [--block B] [--metrics LIST]\n"
     "                       speed and memory benchmarks (JSON on the last line)\n"
+    "  bench search [--seeds N] [--trials LIST] [--batch LIST]\n"
+    "                       mean regret of random search and TPE on known objectives\n"
     "  help                 this text\n"
     "\n"
     "many processes / machines: mpirun -np N ghm run X.yaml (a shared work queue), or\n"
@@ -306,10 +308,11 @@ static int cmd_bench(int argc, char **argv)
     if (strcmp(argv[1], "embed") == 0) return ghm_cmd_bench_embed(argc - 1, argv + 1);
     if (strcmp(argv[1], "eval") == 0) return ghm_cmd_bench_eval(argc - 1, argv + 1);
     if (strcmp(argv[1], "pdist") == 0) return ghm_cmd_bench_pdist(argc - 1, argv + 1);
-    static const char *const kinds[] = {"train", "embed", "eval", "pdist"};
-    const char *close = ghm_closest_name(argv[1], kinds, 4);
-    return ghm_cli_usage("bench", "unknown benchmark '%s' (%s%s%sexpected train, embed or eval)", argv[1],
-                         close ? "did you mean '" : "", close ? close : "", close ? "'? " : "");
+    if (strcmp(argv[1], "search") == 0) return ghm_cmd_bench_search(argc - 1, argv + 1);
+    static const char *const kinds[] = {"train", "embed", "eval", "pdist", "search"};
+    const char *close = ghm_closest_name(argv[1], kinds, 5);
+    return ghm_cli_usage("bench", "unknown benchmark '%s' (%s%s%sexpected train, embed, eval, pdist or search)",
+                         argv[1], close ? "did you mean '" : "", close ? close : "", close ? "'? " : "");
 }
 
 /* Runtime settings that libraries read only when they load, applied by

@@ -698,7 +698,7 @@ static int search_block_map(walker *w, yaml_node_t *v, const char *what)
     return 0;
 }
 
-static const char *const search_methods[] = {"random", "tpe", NULL};
+static const char *const search_methods[] = {"random", "tpe", "tpe_v1", NULL};
 static const char *const search_objectives[] = {"map@r", "recall@1", "r_precision", "nmi", NULL};
 
 static int parse_search_block(walker *w, yaml_node_t *v)
@@ -728,9 +728,9 @@ static int parse_search_block(walker *w, yaml_node_t *v)
                 if (strcmp(names[i], t) == 0) break;
             if (!names[i]) {
                 char list[256];
-                join_names(names, is_m ? 2 : 4, list, sizeof list);
+                join_names(names, is_m ? 3 : 4, list, sizeof list);
                 return cfg_err(w, x, "search.%s: unknown value '%s'%s; expected one of %s", key, t,
-                               did_you_mean(t, names, is_m ? 2 : 4, hint, sizeof hint), list);
+                               did_you_mean(t, names, is_m ? 3 : 4, hint, sizeof hint), list);
             }
             if (is_m)
                 s->method = i;

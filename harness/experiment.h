@@ -84,7 +84,7 @@ enum { GHM_ROLE_PLAIN = 0, GHM_ROLE_TRIAL = 1, GHM_ROLE_FINAL = 2 };
 /* ---- hyper-parameter search (harness/search.h has the machinery) ---- */
 #define GHM_SEARCH_MAX_DIMS 8
 #define GHM_SEARCH_MAX_CHOICES 16
-enum { GHM_SEARCH_RANDOM = 0, GHM_SEARCH_TPE = 1 };
+enum { GHM_SEARCH_RANDOM = 0, GHM_SEARCH_TPE = 1, GHM_SEARCH_TPE_V1 = 2 /* TPE before issue 24 (search.c) */ };
 enum { GHM_DIM_RANGE = 0, GHM_DIM_CHOICES = 1 };
 
 /* One searched key: a range {min, max[, log][, int]} or {choices: [...]}. */
@@ -104,7 +104,7 @@ typedef struct ghm_search_space {
 } ghm_search_space;
 
 typedef struct ghm_search_config {
-    int method;                     /* GHM_SEARCH_RANDOM | GHM_SEARCH_TPE */
+    int method;                     /* GHM_SEARCH_RANDOM | GHM_SEARCH_TPE | GHM_SEARCH_TPE_V1 */
     int trials;                     /* per tuned loss entry (equal budget) */
     char objective[24];             /* validation metric, mean over folds: map@r | recall@1 | r_precision | nmi */
     uint64_t seed;                  /* of the proposals; trials train with seed GHM_TRIAL_SEED_BASE + seed */

@@ -24,7 +24,8 @@ extern "C" {
 
 /* ---- proposals ---- */
 
-/* Random trials before TPE starts modelling: max(2, min(10, trials / 3)). */
+/* TPE's start-up trials (a Latin hypercube) before it starts modelling:
+ * ceil(trials / 3) in [5, 10], rounded up to whole batches, at most trials. */
 int ghm_search_n_startup(const ghm_search_config *s);
 /* Number of earlier trials whose results trial `trial` depends on: 0 for
  * random search and for TPE's start-up trials, else the trials of the earlier
@@ -35,7 +36,8 @@ int ghm_search_depends_on(const ghm_search_config *s, int trial);
  * its index). key identifies the loss entry (ghm_search_key). obs_x
  * (n_obs x sp->n, row-major) and obs_y (n_obs) are the earlier trials it
  * depends on, in trial order; obs_y NaN = failed (ranked worst). Objectives
- * are maximised. */
+ * are maximised. Trials n_obs .. trial - 1 (the earlier trials of trial's
+ * batch) are recomputed, not read from obs_x. */
 void ghm_search_propose(const ghm_search_config *s, const ghm_search_space *sp, uint64_t key, int trial,
                         const double *obs_x, const double *obs_y, int n_obs, double *x_out);
 /* Key of a loss entry: a hash of the search seed, the entry's index and name. */

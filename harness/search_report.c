@@ -129,6 +129,8 @@ typedef struct sr_loss {
     double seconds, core_seconds;
     double *sep, *cat;              /* (R x n_metrics) per reproduction, NaN where missing */
     int *sep_folds;                 /* (R) fold models finished */
+    double *rep_val;                /* (R) sum of the final runs' validation objectives (search flags' noise floor) */
+    int *rep_val_n;                 /* (R) how many */
 } sr_loss;
 
 typedef struct sr_data {
@@ -147,6 +149,8 @@ static void sr_free(sr_data *D)
         free(x->sep);
         free(x->cat);
         free(x->sep_folds);
+        free(x->rep_val);
+        free(x->rep_val_n);
     }
     free(D->L);
 }
@@ -212,7 +216,9 @@ static int sr_gather(const char *dir, const ghm_experiment *e, sr_data *D, ghm_s
         x->sep = malloc(sizeof(double) * (size_t)D->R * SR_MAX_METRICS);
         x->cat = malloc(sizeof(double) * (size_t)D->R * SR_MAX_METRICS);
         x->sep_folds = calloc((size_t)D->R, sizeof(int));
-        if (!x->trials || !x->sep || !x->cat || !x->sep_folds) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
+        x->rep_val = calloc((size_t)D->R + 1, sizeof(double));
+        x->rep_val_n = calloc((size_t)D->R + 1, sizeof(int));
+        if (!x->trials || !x->sep || !x->cat || !x->sep_folds || !x->rep_val || !x->rep_val_n) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
         for (int i = 0; i < D->R * SR_MAX_METRICS; i++) x->sep[i] = x->cat[i] = NAN;
         for (int t = 0; t < x->T; t++) {
             x->trials[t].fold_y = malloc(sizeof(double) * (size_t)D->K);
@@ -248,6 +254,9 @@ static int sr_gather(const char *dir, const ghm_experiment *e, sr_data *D, ghm_s
             x->best = r->trial;
             if (have && !ghm_record_failed(&rec)) {
                 x->sep_folds[r->reproduction]++;
+                double y = NAN;
+                if (rec.has_val && ghm_metric_set_find(&rec.val, s->objective, &y) && isfinite(y))
+                    x->rep_val[r->reproduction] += y, x->rep_val_n[r->reproduction]++;
                 for (int m = 0; m < rec.test.n; m++) {
                     int mi = metric_index(D, rec.test.name[m], 1);
                     if (mi >= 0)
@@ -525,6 +534,38 @@ static void fmt_duration(double s, char *buf, size_t n)
         snprintf(buf, n, "%.0f s", s);
 }
 
+/* "## Search warnings": ghm_search_flags for every tuned loss (nothing when there is none) */
+static void search_flags_md(ghm_tb *b, const ghm_experiment *e, const sr_data *D)
+{
+    ghm_tb w;
+    ghm_tb_init(&w);
+    for (int l = 0; l < D->n_losses; l++) {
+        const sr_loss *x = &D->L[l];
+        const ghm_search_space *sp = &e->search->space[l];
+        if (!x->tuned || x->T == 0) continue;
+        double *y = malloc(sizeof(double) * (size_t)x->T), *fy = malloc(sizeof(double) * (size_t)x->T * D->K),
+               *xs = malloc(sizeof(double) * (size_t)x->T * sp->n), *ry = malloc(sizeof(double) * ((size_t)D->R + 1));
+        if (y && fy && xs && ry) {
+            for (int t = 0; t < x->T; t++) {
+                const sr_trial *tr = &x->trials[t];
+                y[t] = tr->state == 1 ? tr->y : NAN;
+                for (int f = 0; f < D->K; f++) fy[(size_t)t * D->K + f] = tr->fold_y[f];
+                for (int j = 0; j < sp->n; j++) xs[(size_t)t * sp->n + j] = tr->value[j];
+            }
+            for (int r = 0; r < D->R; r++) ry[r] = x->rep_val_n[r] == D->K ? x->rep_val[r] / D->K : NAN;
+            ghm_search_flags_in in = {x->label, sp, x->T, D->K, y, fy, xs, x->best, D->R, ry};
+            ghm_search_flags(&in, &w);
+        } else {
+            w.failed = 1;
+        }
+        free(y), free(fy), free(xs), free(ry);
+    }
+    if (w.len > 0 && !w.failed)
+        ghm_tb_printf(b, "\n## Search warnings\n\n%s", w.buf);
+    b->failed |= w.failed;
+    ghm_tb_free(&w);
+}
+
 static char *summary_md(const ghm_experiment *e, const sr_data *D, const ghm_search_report_result *res)
 {
     const ghm_search_config *s = e->search;
@@ -538,7 +579,7 @@ static char *summary_md(const ghm_experiment *e, const sr_data *D, const ghm_sea
                   "Hyper-parameter search with an equal budget: %s, %d trials per tuned loss, objective validation "
                   "%s (mean over %d fold%s; the test set is never used to choose). The chosen setting of each loss "
                   "was retrained %d times (reproductions, seeds",
-                  s->method == GHM_SEARCH_TPE ? "TPE" : "random search", s->trials,
+                  s->method != GHM_SEARCH_RANDOM ? "TPE" : "random search", s->trials,
                   ghm_metric_display(s->objective, 0, disp, sizeof disp), D->K, D->K > 1 ? "s" : "", D->R);
     for (int r = 0; r < s->n_rep_seeds; r++) ghm_tb_printf(&b, "%s%llu", r ? ", " : " ", (unsigned long long)s->rep_seeds[r]);
     ghm_tb_printf(&b, "), each a full %d-fold training, and evaluated on the test set. Trials done: %d of %d; final "
@@ -583,6 +624,7 @@ static char *summary_md(const ghm_experiment *e, const sr_data *D, const ghm_sea
         ghm_tb_free(&chosen);
     }
     ghm_tb_puts(&b, "\nCPU time: wall time of the loss's runs times their threads.\n");
+    search_flags_md(&b, e, D);
     ghm_tb_puts(&b, "\n## Paired differences against ");
     ghm_tb_md(&b, D->L[D->ref].label);
     ghm_tb_puts(&b, "\n\nEach row: loss minus ");

@@ -45,6 +45,31 @@ int ghm_ensemble_path(const char *out_dir, const char *id, char *buf, int n);
  * *n_new: records written; *n_missing: reproductions whose embeddings are gone. */
 int ghm_search_ensembles(const ghm_experiment *e, const char *out_dir, int *n_new, int *n_missing, ghm_error *err);
 
+/* ---- warnings about a loss's search (harness/search_flags.c) ---- */
+struct ghm_tb;
+typedef struct ghm_search_flags_in {
+    const char *label;              /* the loss, as the report names it */
+    const ghm_search_space *sp;
+    int T, K;                       /* trials, folds */
+    const double *trial_y;          /* (T) objective, mean over folds; NaN: not finished or failed */
+    const double *fold_y;           /* (T x K) objective per fold */
+    const double *trial_x;          /* (T x sp->n) searched values (a choice: its index) */
+    int best;                       /* chosen trial, -1: none yet */
+    int R;
+    const double *rep_y;            /* (R) the chosen setting's validation objective per reproduction
+                                       (mean over its folds); NaN where missing */
+} ghm_search_flags_in;
+
+/* Appends one Markdown list item per warning to out and returns their count:
+ * - two finished trials with the same objective on every fold, bit for bit
+ *   ("trained identically");
+ * - the finished trials' objectives span less than the noise floor, the
+ *   sample standard deviation of the chosen setting's objective over >= 2
+ *   reproductions ("the space may be inert");
+ * - the chosen value of a range within 5% of an edge, in the searched scale
+ *   (log for log ranges) ("widen the range"). */
+int ghm_search_flags(const ghm_search_flags_in *in, struct ghm_tb *out);
+
 /* ---- the report ---- */
 typedef struct ghm_search_report_result {
     int n_trials_done, n_trials_planned; /* over all tuned losses */

@@ -1,8 +1,13 @@
 /* Multi-class N-pair loss (Sohn 2016, "Improved Deep Metric Learning with
  * Multi-class N-pair Loss Objective", NeurIPS):
  *
- *   L = 1/k sum_i -log( exp(a_i . p_i) / sum_j exp(a_i . p_j) )
+ *   L = 1/k sum_i -log( exp(s a_i . p_i) / sum_j exp(s a_i . p_j) )
  *       + l2_reg * 1/(2k) sum_i (|a_i|^2 + |p_i|^2)
+ *
+ * s = `scale` (an inverse temperature; 1 is Sohn's loss). On L2-normalised
+ * embeddings the regulariser is a constant, so the scale is the parameter that
+ * shapes the loss there: at s = 1 the logits lie in [-1, 1] and the softmax
+ * can never become confident.
  *
  * One (anchor, positive) pair per class present in the batch with at least two
  * items: the FIRST TWO items of that class in batch order (a_i first, p_i
@@ -10,7 +15,7 @@
  * are skipped. k = number of such classes. Similarities are dot products
  * (the Gram matrix, through sgemm). With k = 1 the cross-entropy is 0 and only
  * the regulariser remains; with k = 0 the loss and gradient are 0.
- * Gradient: dL/dS_ij = (softmax_j(S_i) - [i = j]) / k with S_ij = a_i . p_j,
+ * Gradient: dL/dS_ij = s (softmax_j(s S_i) - [i = j]) / k with S_ij = a_i . p_j,
  * dL/da_i = sum_j dS_ij p_j, dL/dp_j = sum_i dS_ij a_i; regulariser l2_reg x / k.
  */
 #include "loss.h"
@@ -22,10 +27,11 @@
 
 static const ghm_param_spec params[] = {
     {"l2_reg", 0.002, 0.0, 10.0, "weight of the mean squared norm of the anchors and positives", NULL, 0, 0},
+    {"scale", 1.0, 0.0, 1000.0, "multiplies the similarities before the softmax (inverse temperature)", NULL, 0, 1},
     {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
 
 typedef struct {
-    double l2_reg;
+    double l2_reg, scale;
 } npair_impl;
 
 static int create(ghm_loss *l, ghm_rng *rng, ghm_error *err)
@@ -34,6 +40,7 @@ static int create(ghm_loss *l, ghm_rng *rng, ghm_error *err)
     npair_impl *c = malloc(sizeof *c);
     if (!c) return ghm_error_set(err, GHM_ENOMEM, "loss 'npair': out of memory");
     c->l2_reg = ghm_loss_param(l, "l2_reg");
+    c->scale = ghm_loss_param(l, "scale");
     l->impl = c;
     return 0;
 }
@@ -72,12 +79,12 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
     if (rc) goto done;
     double ce = 0.0, reg = 0.0;
     for (int i = 0; i < k; i++) {
-        for (int j = 0; j < k; j++) row[j] = S[(size_t)anc[i] * n + pos[j]];
+        for (int j = 0; j < k; j++) row[j] = c->scale * S[(size_t)anc[i] * n + pos[j]];
         double lse = ghm_pu_logsumexp(row, NULL, k);
         ce += lse - row[i];
         reg += S[(size_t)anc[i] * n + anc[i]] + S[(size_t)pos[i] * n + pos[i]];
         for (int j = 0; j < k; j++)
-            G[(size_t)anc[i] * n + pos[j]] = (exp(row[j] - lse) - (i == j ? 1.0 : 0.0)) / (double)k;
+            G[(size_t)anc[i] * n + pos[j]] = c->scale * (exp(row[j] - lse) - (i == j ? 1.0 : 0.0)) / (double)k;
     }
     *value = ce / k + c->l2_reg * reg / (2.0 * k);
     if (!grad) goto done;
@@ -101,5 +108,5 @@ done:
 }
 
 const ghm_loss_ops ghm_loss_npair = {"npair",
-                                     "Multi-class N-pair loss with L2 regularisation of the embeddings (Sohn 2016)",
+                                     "Multi-class N-pair loss with a similarity scale and L2 regularisation of the embeddings (Sohn 2016)",
                                      params, create, forward_backward, NULL, destroy, 0, NULL};

@@ -81,6 +81,7 @@ std::vector<Config> configs()
         {"triplet", {{"mining", 0}, {"margin", 1.0}}, false},
         {"triplet", {{"mining", 2}, {"reduce", 1}, {"margin", 1.0}}, false},
         {"npair", {}, false},
+        {"npair", {{"scale", 4.0}, {"l2_reg", 0.01}}, false},
         {"lifted_structure", {}, false},
         // alpha/beta/gamma are lowered for the finite-difference runs: the central
         // difference error is ~h^2 L'''/6 and L''' grows like beta^3 (gamma^3); with
@@ -292,6 +293,11 @@ TEST(LossesA, NpairHandValue)
     ghm_loss *l = make_loss("npair", {}, 2, h);
     std::vector<float> e = {1, 0, 0.5f, 0, 0, 1, 7, 7, 0, 2, -3, 1};
     EXPECT_NEAR(eval(l, e, {0, 0, 1, 0, 1, 2}, 2), 0.3036274976, 1e-6);
+    // scale 2 multiplies S: CE_0 = log(1 + e^-1), CE_1 = log(1 + e^-4); the regulariser is unscaled:
+    // (0.3132617 + 0.0181499) / 2 + 0.003125 = 0.1688308
+    LossPtr h2;
+    ghm_loss *l2 = make_loss("npair", {{"scale", 2.0}}, 2, h2);
+    EXPECT_NEAR(eval(l2, e, {0, 0, 1, 0, 1, 2}, 2), 0.1688308077, 1e-6);
 }
 
 TEST(LossesA, LiftedStructureHandValue)
