@@ -103,6 +103,7 @@ static void add_params(lines *L, const char *prefix, const ghm_param_spec *spec,
     for (int i = 0; i < p->n; i++) {
         snprintf(key, sizeof key, "%s.params.%s", prefix, p->name[i]);
         const ghm_param_spec *s = spec ? ghm_param_spec_find(spec, p->name[i]) : NULL;
+        if (s && s->added_later && p->value[i] == s->def) continue; /* ids of runs recorded before it */
         if (s && s->choices) {
             char buf[64];
             add_line(L, key, "%s", ghm_param_format(s, p->value[i], buf, sizeof buf));
