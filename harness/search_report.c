@@ -343,7 +343,6 @@ typedef struct sr_cmp {
     int a, b, m, concat;            /* loss a minus loss b, metric index m (-1: not in the records) */
     const char *metric;             /* its name */
     int primary;                    /* 1: confirmatory (primary:) */
-    int spec;                       /* primary: the declaration's index (-1: none) */
     ghm_paired p;
     double holm;                    /* Holm-adjusted p_t within its family */
 } sr_cmp;
@@ -353,6 +352,8 @@ typedef struct sr_cmps {
     sr_cmp *c;
     int n_primary_decl;             /* declarations in the file */
     int best_other[GHM_MAX_PRIMARY]; /* per declaration: the resolved loss (-1: none), for best_other */
+    int row[GHM_MAX_PRIMARY];       /* per declaration: its row (-1: not resolved yet); two declarations
+                                     * that resolve to one comparison share a row (counted once by Holm) */
     int tested[2];                  /* comparisons with a p-value: [0] exploratory, [1] primary */
 } sr_cmps;
 
@@ -366,7 +367,7 @@ static int cmp_add(sr_cmps *C, int a, int b, int m, int concat)
     }
     sr_cmp *x = &C->c[C->n++];
     memset(x, 0, sizeof *x);
-    x->a = a, x->b = b, x->m = m, x->concat = concat, x->spec = -1, x->holm = NAN;
+    x->a = a, x->b = b, x->m = m, x->concat = concat, x->holm = NAN;
     return C->n - 1;
 }
 
@@ -412,6 +413,7 @@ static int sr_comparisons(const ghm_experiment *e, sr_data *D, sr_cmps *C)
         int b = strcmp(P->against, "best_other") == 0 ? best_other(D, a) : loss_by_name(e, P->against);
         int m = metric_index(D, P->metric, 0);
         C->best_other[i] = b;
+        C->row[i] = -1;
         if (a < 0 || b < 0) continue; /* best_other not known yet: listed in summary.md as pending */
         int k;
         for (k = 0; k < C->n; k++) {
@@ -423,7 +425,7 @@ static int sr_comparisons(const ghm_experiment *e, sr_data *D, sr_cmps *C)
             C->c[k].metric = P->metric;
         }
         C->c[k].primary = 1;
-        if (C->c[k].spec < 0) C->c[k].spec = i;
+        C->row[i] = k;
     }
     for (int k = 0; k < C->n; k++) paired_ab(D, C->c[k].a, C->c[k].b, C->c[k].m, C->c[k].concat, &C->c[k].p);
     double *p = malloc(sizeof(double) * ((size_t)C->n + 1)), *adj = malloc(sizeof(double) * ((size_t)C->n + 1));
@@ -624,9 +626,7 @@ static char *summary_md(const ghm_experiment *e, const sr_data *D, const sr_cmps
         for (int i = 0; i < C->n_primary_decl; i++) {
             const ghm_primary *P = &s->primary[i];
             int bo = strcmp(P->against, "best_other") == 0;
-            const sr_cmp *x = NULL;
-            for (int k = 0; k < C->n; k++)
-                if (C->c[k].spec == i) x = &C->c[k];
+            const sr_cmp *x = C->row[i] >= 0 ? &C->c[C->row[i]] : NULL;
             ghm_tb_printf(&b, "| %s %s − %s", ghm_metric_display(P->metric, 1, disp, sizeof disp), P->loss,
                           bo ? "best other" : P->against);
             if (bo && C->best_other[i] >= 0) ghm_tb_printf(&b, " (%s)", D->L[C->best_other[i]].label);

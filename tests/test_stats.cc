@@ -401,6 +401,33 @@ TEST(StatsReport, PairedCsvHasTestsHolmAndPrimaryOfACommittedStudy)
     EXPECT_NE(md.find("Holm over this family of 2"), std::string::npos);
     EXPECT_NE(md.find("Holm over the 79 exploratory comparisons"), std::string::npos);
     EXPECT_NE(md.find("| MAP@R ghm − best other (multi_similarity) | separate | +0.42"), std::string::npos) << md;
+
+    // two declarations of one comparison (one reversed) share its row: a family of 1, no extra row
+    f = fopen((res + "/experiment.yaml").c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    fputs((kept.substr(0, kept.find("primary:\n")) +
+           "primary:\n"
+           "  - {loss: contrastive, against: ghm, metric: map@r, evaluation: separate}\n"
+           "  - {loss: ghm, against: contrastive, metric: map@r, evaluation: separate}\n")
+              .c_str(),
+          f);
+    fclose(f);
+    ASSERT_EQ(shell(std::string(GHM_BINARY) + " report '" + res + "' --no-plots >/dev/null 2>&1"), 0);
+    rows = csv_rows(read_all(res + "/paired.csv"));
+    EXPECT_EQ(rows.size(), 1u + 80);
+    int prim = 0;
+    for (size_t i = 1; i < rows.size(); i++)
+        if (rows[i][9] == "yes") {
+            prim++;
+            EXPECT_EQ(rows[i][0] + "," + rows[i][1] + "," + rows[i][2], "ghm,contrastive,map@r");
+            expect_rel(std::stod(rows[i][8]), 0.007855059458841284, 1e-5, "Holm over a family of 1 = p");
+        }
+    EXPECT_EQ(prim, 1);
+    md = read_all(res + "/summary.md");
+    EXPECT_NE(md.find("| MAP@R contrastive − ghm | separate | -11.16 [-15.44, -6.88] (n=3) | 0.00786"), std::string::npos)
+        << md;
+    EXPECT_NE(md.find("| MAP@R ghm − contrastive | separate | +11.16 [+6.88, +15.44] (n=3) | 0.00786"), std::string::npos);
+    EXPECT_NE(md.find("Holm over this family of 1"), std::string::npos);
     rmrf(dir);
 }
 
