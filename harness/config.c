@@ -839,7 +839,8 @@ static int parse_primary(walker *w, yaml_node_t *v)
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
         yaml_node_t *x = node_at(w, *it);
         if (!x || x->type != YAML_MAPPING_NODE)
-            return cfg_err(w, x ? x : v, "primary: each comparison is a mapping {loss, against, metric, evaluation}, got %s",
+            return cfg_err(w, x ? x : v,
+                           "primary: each comparison is a mapping {loss, against, metric, evaluation}, got %s",
                            kind_name(x));
         if (s->n_primary >= GHM_MAX_PRIMARY)
             return cfg_err(w, x, "primary: more than %d comparisons; a confirmatory family should be small",
@@ -867,7 +868,8 @@ static int parse_primary(walker *w, yaml_node_t *v)
                 for (e = 0; evals[e]; e++)
                     if (strcmp(evals[e], t) == 0) break;
                 if (!evals[e])
-                    return cfg_err(w, y, "primary: evaluation: unknown value '%s'%s; expected one of separate, concatenated",
+                    return cfg_err(w, y,
+                                   "primary: evaluation: unknown value '%s'%s; expected one of separate, concatenated",
                                    t, did_you_mean(t, evals, 2, hint, sizeof hint));
                 P->concat = e;
                 continue;
@@ -911,7 +913,8 @@ int ghm_cfg_primary_check(const ghm_cfg *c, ghm_error *err)
                 const char *close = ghm_closest_name(n, names, c->n_losses);
                 return ghm_cfg_error(err, c, m, "primary: %s: '%s' is not a loss of this file%s%s%s%s",
                                      side ? "against" : "loss", n, close ? " (did you mean '" : "", close ? close : "",
-                                     close ? "'?)" : "", side ? "; or best_other: the best other loss on validation" : "");
+                                     close ? "'?)" : "",
+                                     side ? "; or best_other: the best other loss on validation" : "");
             }
             if (found > 1)
                 return ghm_cfg_error(err, c, m, "primary: loss '%s' has %d entries in this file; a comparison needs "

@@ -683,7 +683,8 @@ static int search_finalize(ghm_cfg *c, ghm_error *err)
                 break;
             }
         return ghm_cfg_error(err, c, m,
-                             "protocol:, final:, compare_to:, primary: and a loss's search: belong to a hyper-parameter search; "
+                             "protocol:, final:, compare_to:, primary: and a loss's search: belong to a "
+                             "hyper-parameter search; "
                              "add a top-level search: block (e.g. search: {method: tpe, trials: 20})");
     }
     if (c->n_sweeps > 0)

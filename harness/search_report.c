@@ -548,7 +548,8 @@ static void fmt_duration(double s, char *buf, size_t n)
         snprintf(buf, n, "%.0f s", s);
 }
 
-static char *summary_md(const ghm_experiment *e, const sr_data *D, const sr_cmps *C, const ghm_search_report_result *res)
+static char *summary_md(const ghm_experiment *e, const sr_data *D, const sr_cmps *C,
+                        const ghm_search_report_result *res)
 {
     const ghm_search_config *s = e->search;
     ghm_tb b;
@@ -648,7 +649,10 @@ static char *summary_md(const ghm_experiment *e, const sr_data *D, const sr_cmps
                 else
                     ghm_tb_puts(&b, " | –");
             }
-            ghm_tb_printf(&b, " | %s |\n", !isfinite(x->holm) ? "–" : x->holm < 0.05 ? "**significant**" : "not significant");
+            ghm_tb_printf(&b, " | %s |\n",
+                          !isfinite(x->holm)  ? "–"
+                          : x->holm < 0.05    ? "**significant**"
+                                              : "not significant");
         }
     }
     ghm_tb_printf(&b, "\n## Paired differences against %s\n\n", D->L[D->ref].label);
