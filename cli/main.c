@@ -4,6 +4,8 @@
 #include "../backbones/backbone.h"
 #include "../core/threads.h"
 #include "../datasets/dataset.h"
+#include "../harness/provenance.h"
+#include "../harness/record.h"
 #include "../losses/loss.h"
 
 #include <cblas.h>
@@ -46,6 +48,7 @@ static const char *usage_text =
     "  bench search [--seeds N] [--trials LIST] [--batch LIST]\n"
     "                       mean regret of random search and TPE on known objectives\n"
     "  help                 this text\n"
+    "  --version            version, the build's git commit, compiler, convolution backend, CPU instruction set\n"
     "\n"
     "many processes / machines: mpirun -np N ghm run X.yaml (a shared work queue), or\n"
     "  ghm run X.yaml --shard I/N for job arrays, then ghm report results/NAME\n"
@@ -360,6 +363,16 @@ int main(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        int d = ghm_build_dirty();
+        const char *dirty = d > 0 ? " (dirty: tracked files differed from it when built)"
+                            : d < 0 ? " (dirty: unknown)"
+                                    : "";
+        printf("ghm %s\ncommit %s%s\ncompiler %s\nconv_backend %s\ncpu_isa %s\nbuild_isa %s\n", GHM_VERSION_STRING,
+               ghm_build_commit(), dirty, ghm_prov_compiler(), ghm_prov_conv_backend(), ghm_prov_cpu_isa(),
+               ghm_prov_build_isa());
+        return 0;
     }
     const char *cmd = argv[1];
     int sub_argc = argc - 1;

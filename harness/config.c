@@ -110,6 +110,7 @@ static const field_def fields[] = {
     SPC("protocol"),
     SPC("final"),
     SPC("compare_to"),
+    SPC("primary"),
 };
 #define N_FIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -816,6 +817,139 @@ static int parse_compare_to(walker *w, yaml_node_t *v)
     return 0;
 }
 
+/* primary: [{loss: L, against: M | best_other, metric: X, evaluation: separate | concatenated}, ...]:
+ * the confirmatory comparisons (Holm over this family in paired.csv). Names
+ * are checked against the losses and the evaluation in ghm_cfg_primary_check,
+ * once the whole file is read. */
+static int parse_primary(walker *w, yaml_node_t *v)
+{
+    static const char *const keys[] = {"loss", "against", "metric", "evaluation", NULL};
+    static const char *const evals[] = {"separate", "concatenated", NULL};
+    int rc = search_alloc(w);
+    if (rc) return rc;
+    ghm_cfg_search *S = w->c->search;
+    ghm_search_config *s = &S->conf;
+    char hint[96];
+    if (!v || v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.start == v->data.sequence.items.top)
+        return cfg_err(w, v,
+                       "primary: expected a non-empty list of comparisons {loss: L, against: M, metric: map@r, "
+                       "evaluation: separate}, got %s",
+                       kind_name(v));
+    S->has_primary = 1;
+    S->m_primary = nmark(v);
+    s->n_primary = 0;
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+        yaml_node_t *x = node_at(w, *it);
+        if (!x || x->type != YAML_MAPPING_NODE)
+            return cfg_err(w, x ? x : v,
+                           "primary: each comparison is a mapping {loss, against, metric, evaluation}, got %s",
+                           kind_name(x));
+        if (s->n_primary >= GHM_MAX_PRIMARY)
+            return cfg_err(w, x, "primary: more than %d comparisons; a confirmatory family should be small",
+                           GHM_MAX_PRIMARY);
+        int i = s->n_primary;
+        ghm_primary *P = &s->primary[i];
+        memset(P, 0, sizeof *P);
+        int seen = 0;
+        for (yaml_node_pair_t *p = x->data.mapping.pairs.start; p < x->data.mapping.pairs.top; p++) {
+            const char *key;
+            if ((rc = map_key(w, x, p, "primary", &key))) return rc;
+            yaml_node_t *k = node_at(w, p->key), *y = node_at(w, p->value);
+            int ki;
+            for (ki = 0; keys[ki]; ki++)
+                if (strcmp(keys[ki], key) == 0) break;
+            if (!keys[ki])
+                return cfg_err(w, k, "unknown key '%s' in primary%s; known keys: loss | against | metric | evaluation",
+                               key, did_you_mean(key, keys, 4, hint, sizeof hint));
+            if (!y || y->type != YAML_SCALAR_NODE || is_null(y))
+                return cfg_err(w, y ? y : k, "primary: %s: expected a name, got %s", key, kind_name(y));
+            const char *t = scalar_text(y);
+            seen |= 1 << ki;
+            if (ki == 3) {
+                int e;
+                for (e = 0; evals[e]; e++)
+                    if (strcmp(evals[e], t) == 0) break;
+                if (!evals[e])
+                    return cfg_err(w, y,
+                                   "primary: evaluation: unknown value '%s'%s; expected one of separate, concatenated",
+                                   t, did_you_mean(t, evals, 2, hint, sizeof hint));
+                P->concat = e;
+                continue;
+            }
+            char *dst = ki == 0 ? P->loss : ki == 1 ? P->against : P->metric;
+            size_t cap = ki == 2 ? sizeof P->metric : sizeof P->loss;
+            if (strlen(t) >= cap) return cfg_err(w, y, "primary: %s: '%s' is too long", key, t);
+            memcpy(dst, t, strlen(t) + 1);
+            if (ki == 0) S->pm_loss[i] = nmark(y);
+            if (ki == 1) S->pm_against[i] = nmark(y);
+            if (ki == 2) S->pm_metric[i] = nmark(y);
+        }
+        for (int ki = 0; ki < 4; ki++)
+            if (!(seen & (1 << ki)))
+                return cfg_err(w, x, "primary: comparison %d has no '%s' (each needs loss, against, metric and "
+                                     "evaluation)",
+                               i + 1, keys[ki]);
+        s->n_primary++;
+    }
+    return 0;
+}
+
+/* The names of primary: against the whole file (losses, evaluation metrics). */
+int ghm_cfg_primary_check(const ghm_cfg *c, ghm_error *err)
+{
+    const ghm_cfg_search *S = c->search;
+    if (!S || !S->has_primary) return 0;
+    const ghm_search_config *s = &S->conf;
+    const ghm_eval_opts *eo = &c->tmpl.eval;
+    const char *names[GHM_CFG_MAX_LOSSES];
+    for (int l = 0; l < c->n_losses; l++) names[l] = c->losses[l].name;
+    for (int i = 0; i < s->n_primary; i++) {
+        const ghm_primary *P = &s->primary[i];
+        for (int side = 0; side < 2; side++) {
+            const char *n = side ? P->against : P->loss;
+            ghm_cfg_mark m = side ? S->pm_against[i] : S->pm_loss[i];
+            if (side && strcmp(n, "best_other") == 0) continue;
+            int found = 0;
+            for (int l = 0; l < c->n_losses; l++) found += strcmp(names[l], n) == 0;
+            if (!found) {
+                const char *close = ghm_closest_name(n, names, c->n_losses);
+                return ghm_cfg_error(err, c, m, "primary: %s: '%s' is not a loss of this file%s%s%s%s",
+                                     side ? "against" : "loss", n, close ? " (did you mean '" : "", close ? close : "",
+                                     close ? "'?)" : "",
+                                     side ? "; or best_other: the best other loss on validation" : "");
+            }
+            if (found > 1)
+                return ghm_cfg_error(err, c, m, "primary: loss '%s' has %d entries in this file; a comparison needs "
+                                                "a loss with one entry",
+                                     n, found);
+        }
+        if (strcmp(P->loss, P->against) == 0)
+            return ghm_cfg_error(err, c, S->pm_against[i], "primary: compares '%s' with itself", P->loss);
+        const char *mt = P->metric;
+        int ok = (!strcmp(mt, "map@r") && eo->do_map_r) || (!strcmp(mt, "r_precision") && eo->do_r_precision) ||
+                 ((!strcmp(mt, "nmi") || !strcmp(mt, "ami")) && eo->do_nmi);
+        if (!strncmp(mt, "recall@", 7) && eo->do_recall)
+            for (int k = 0; k < eo->n_k; k++) {
+                char want[24];
+                snprintf(want, sizeof want, "recall@%d", eo->ks[k]);
+                ok |= strcmp(want, mt) == 0;
+            }
+        if (!ok)
+            return ghm_cfg_error(err, c, S->pm_metric[i],
+                                 "primary: metric '%s' is not a test metric of this file (one of recall@K for K in "
+                                 "eval.recall_at, map@r, r_precision, nmi, ami, as eval.metrics computes them)",
+                                 mt);
+        for (int j = 0; j < i; j++) {
+            const ghm_primary *Q = &s->primary[j];
+            if (!strcmp(Q->loss, P->loss) && !strcmp(Q->against, P->against) && !strcmp(Q->metric, P->metric) &&
+                Q->concat == P->concat)
+                return ghm_cfg_error(err, c, S->pm_loss[i], "primary: comparison %d repeats comparison %d", i + 1,
+                                     j + 1);
+        }
+    }
+    return 0;
+}
+
 /* A number in a search range (min/max). */
 static int search_number(walker *w, yaml_node_t *x, const char *where, const char *key, double *out)
 {
@@ -1153,6 +1287,8 @@ static int walk_map(walker *w, yaml_node_t *map, const char *prefix)
                 rc = parse_final_block(w, v);
             else if (strcmp(path, "compare_to") == 0)
                 rc = parse_compare_to(w, v);
+            else if (strcmp(path, "primary") == 0)
+                rc = parse_primary(w, v);
             else
                 rc = parse_top_sweep(w, v);
             break;

@@ -63,6 +63,9 @@ typedef struct ghm_cfg_search {
     ghm_cfg_dim_marks dm[32][GHM_SEARCH_MAX_DIMS]; /* per loss entry, per dimension */
     int loss_has_space[32];
     ghm_cfg_mark loss_space_mark[32];
+    int has_primary;              /* primary: given */
+    ghm_cfg_mark m_primary;
+    ghm_cfg_mark pm_loss[GHM_MAX_PRIMARY], pm_against[GHM_MAX_PRIMARY], pm_metric[GHM_MAX_PRIMARY];
 } ghm_cfg_search;
 
 typedef struct ghm_cfg_loss {
@@ -104,6 +107,10 @@ int ghm_cfg_build_search_run(const ghm_cfg *c, int l, const double *x, int role,
                              int fold, uint64_t seed, ghm_run_spec *r, ghm_error *err);
 /* Text of searched value x of dimension d ("0.25", "semihard", "16"). */
 const char *ghm_search_value_text(const ghm_search_dim *d, double x, char *buf, size_t n);
+
+/* Check primary: against the losses and test metrics of the whole file
+ * (file:line:column errors); 0 when there is none. */
+int ghm_cfg_primary_check(const ghm_cfg *c, ghm_error *err);
 
 /* Parse and check the structure of a YAML text. On error fills err (GHM_EINPUT
  * "file:line:col: ...") and leaves *c freed. c is caller-allocated (large). */

@@ -103,6 +103,18 @@ typedef struct ghm_search_space {
     ghm_search_dim dims[GHM_SEARCH_MAX_DIMS];
 } ghm_search_space;
 
+/* One confirmatory comparison of `primary:` (docs/experiment_format.md):
+ * `loss` minus `against` on a test metric, separate or concatenated
+ * evaluation. against "best_other": the other loss whose chosen setting has the
+ * best validation objective (picked by the report, never on the test set). */
+#define GHM_MAX_PRIMARY 16
+typedef struct ghm_primary {
+    char loss[32];
+    char against[32];               /* a loss name, or "best_other" */
+    char metric[24];                /* a test metric: recall@K, map@r, r_precision, nmi, ami */
+    int concat;                     /* 0: separate, 1: concatenated */
+} ghm_primary;
+
 typedef struct ghm_search_config {
     int method;                     /* GHM_SEARCH_RANDOM | GHM_SEARCH_TPE | GHM_SEARCH_TPE_V1 */
     int trials;                     /* per tuned loss entry (equal budget) */
@@ -114,6 +126,8 @@ typedef struct ghm_search_config {
     int n_rep_seeds;
     uint64_t rep_seeds[64];         /* seed of each reproduction (the file's seeds, or 0..R-1) */
     char compare_to[32];            /* reference loss for paired differences ("" = the first loss) */
+    int n_primary;                  /* primary: the confirmatory family (0: none declared) */
+    ghm_primary primary[GHM_MAX_PRIMARY];
     int n_losses;
     ghm_search_space space[32];     /* per loss entry */
 } ghm_search_config;

@@ -682,14 +682,15 @@ static int search_finalize(ghm_cfg *c, ghm_error *err)
     ghm_search_config *s = &S->conf;
     if (!S->present) {
         ghm_cfg_mark m = S->has_protocol ? S->m_protocol : S->has_final ? S->m_final : S->has_compare ? S->m_compare
-                                                                                                    : S->loss_space_mark[0];
-        for (int l = 0; l < c->n_losses && !S->has_protocol && !S->has_final && !S->has_compare; l++)
+                           : S->has_primary ? S->m_primary : S->loss_space_mark[0];
+        for (int l = 0; l < c->n_losses && !S->has_protocol && !S->has_final && !S->has_compare && !S->has_primary; l++)
             if (S->loss_has_space[l]) {
                 m = S->loss_space_mark[l];
                 break;
             }
         return ghm_cfg_error(err, c, m,
-                             "protocol:, final:, compare_to: and a loss's search: belong to a hyper-parameter search; "
+                             "protocol:, final:, compare_to:, primary: and a loss's search: belong to a "
+                             "hyper-parameter search; "
                              "add a top-level search: block (e.g. search: {method: tpe, trials: 20})");
     }
     if (c->n_sweeps > 0)
@@ -747,6 +748,8 @@ static int search_finalize(ghm_cfg *c, ghm_error *err)
                                  "x folds, per loss), more than %d; use fewer trials, folds or losses",
                                  s->trials, cap, GHM_CFG_MAX_RUNS);
     }
+    int prc = ghm_cfg_primary_check(c, err);
+    if (prc) return prc;
     /* the objective must be computed */
     const ghm_eval_opts *eo = &c->tmpl.eval;
     const char *o = s->objective;

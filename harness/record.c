@@ -6,6 +6,7 @@
 #include "../backbones/backbone.h"
 #include "../core/threads.h"
 #include "../losses/loss.h"
+#include "provenance.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -373,6 +374,16 @@ int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **jso
     ghm_jw_key(&w, "host");
     ghm_jw_begin_object(&w);
     jw_kv_str(&w, "ghm_version", GHM_VERSION_STRING);
+    /* provenance (provenance.h); records written before it lack these keys */
+    jw_kv_str(&w, "commit", ghm_build_commit());
+    if (ghm_build_dirty() >= 0) {
+        ghm_jw_key(&w, "dirty");
+        ghm_jw_bool(&w, ghm_build_dirty());
+    }
+    jw_kv_str(&w, "compiler", ghm_prov_compiler());
+    jw_kv_str(&w, "conv_backend", ghm_prov_conv_backend());
+    jw_kv_str(&w, "cpu_isa", ghm_prov_cpu_isa());
+    jw_kv_str(&w, "build_isa", ghm_prov_build_isa());
     jw_kv_int(&w, "threads", r->threads);
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
@@ -578,6 +589,9 @@ int ghm_record_read(const char *path, ghm_record *r, ghm_error *err)
     r->epochs = ep >= 0 && ep < 1e9 ? (int)ep : 0;
     r->has_embeddings = ghm_json_num(j, "embeddings", 0) != 0;
     r->threads = th >= 0 && th < 1e9 ? (int)th : 0;
+    const ghm_json *hj = ghm_json_get(j, "host");
+    snprintf(r->commit, sizeof r->commit, "%s", ghm_json_str(hj, "commit", ""));
+    r->dirty = ghm_json_get(hj, "dirty") ? ghm_json_num(hj, "dirty", 0) != 0 : -1;
     r->chance = ghm_json_num(j, "chance", NAN);
     r->at_chance = ghm_json_num(j, "at_chance", 0) != 0;
     const char *dsn = ghm_json_str(ghm_json_get(ghm_json_get(j, "params"), "dataset"), "name", NULL);

@@ -7,7 +7,9 @@
  * status are "ok". The JSON holds every resolved parameter of the run (params), what was
  * swept to make it (swept), its seed, final test and validation metrics (named
  * as in summary.csv: recall@1 ... map@r, r_precision, nmi, ami), the per-epoch
- * history and timing, plus version/threads/host information.
+ * history and timing, plus version/threads/host information and provenance
+ * (host.commit, dirty, compiler, conv_backend, cpu_isa, build_isa:
+ * harness/provenance.h; absent from records written before them).
  *
  * "train_loss_steps": the training loss of every step, in order, as ONE string
  * of space-separated numbers with 5 significant digits ("0.69315 0.68712 ...":
@@ -81,6 +83,8 @@ typedef struct ghm_record {
     double chance;                   /* Recall@1 of random embeddings on the evaluated part (NaN: unknown) */
     int at_chance;                   /* 1: the run's Recall@1 (validation, else test) never rose above chance */
     char dataset_manifest[72];       /* "sha256:<hex>" of the dataset's manifest (glyphs), "" when it has none */
+    char commit[48];                 /* host.commit: the build's git commit ("" in records older than it) */
+    int dirty;                       /* host.dirty: 1 / 0, -1 when absent or unknown (read only) */
     int n_steps, cap_steps;
     float *step_loss;                /* (n_steps) training loss of every step, malloc'd (may be NULL) */
 } ghm_record;

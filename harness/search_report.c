@@ -17,96 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- statistics ---- */
-
-double ghm_stat_wilcoxon(const double *d, int n)
-{
-    int m = 0;
-    for (int i = 0; i < n; i++) m += d[i] != 0 && isfinite(d[i]);
-    if (m == 0 || m > 1000) return NAN;
-    double *a = malloc(sizeof(double) * (size_t)m);
-    int *sign = malloc(sizeof(int) * (size_t)m), *r2 = malloc(sizeof(int) * (size_t)m);
-    if (!a || !sign || !r2) {
-        free(a), free(sign), free(r2);
-        return NAN;
-    }
-    int k = 0;
-    for (int i = 0; i < n; i++)
-        if (d[i] != 0 && isfinite(d[i])) {
-            a[k] = fabs(d[i]);
-            sign[k] = d[i] > 0;
-            k++;
-        }
-    /* doubled average ranks (integers): a tie group at positions i..j-1 (1-based
-     * i+1..j) gets rank (i+1+j)/2, doubled i+1+j */
-    int *ord = malloc(sizeof(int) * (size_t)m);
-    if (!ord) {
-        free(a), free(sign), free(r2);
-        return NAN;
-    }
-    for (int i = 0; i < m; i++) ord[i] = i;
-    for (int i = 1; i < m; i++) { /* insertion sort by |d| (m is small) */
-        int v = ord[i], j = i;
-        while (j > 0 && a[ord[j - 1]] > a[v]) {
-            ord[j] = ord[j - 1];
-            j--;
-        }
-        ord[j] = v;
-    }
-    for (int i = 0; i < m;) {
-        int j = i + 1;
-        while (j < m && a[ord[j]] == a[ord[i]]) j++;
-        for (int q = i; q < j; q++) r2[ord[q]] = i + 1 + j;
-        i = j;
-    }
-    long total = 0, w = 0;
-    for (int i = 0; i < m; i++) {
-        total += r2[i];
-        if (sign[i]) w += r2[i];
-    }
-    /* count[s]: sign assignments whose doubled positive rank sum is s */
-    double *cnt = calloc((size_t)total + 1, sizeof(double));
-    double p = NAN;
-    if (cnt) {
-        cnt[0] = 1;
-        long reach = 0;
-        for (int i = 0; i < m; i++) {
-            for (long s = reach; s >= 0; s--)
-                if (cnt[s] != 0) cnt[s + r2[i]] += cnt[s];
-            reach += r2[i];
-        }
-        double all = ldexp(1.0, m), le = 0, ge = 0;
-        for (long s = 0; s <= total; s++) {
-            if (s <= w) le += cnt[s];
-            if (s >= w) ge += cnt[s];
-        }
-        p = 2.0 * (le < ge ? le : ge) / all;
-        if (p > 1) p = 1;
-    }
-    free(cnt);
-    free(a), free(sign), free(r2), free(ord);
-    return p;
-}
-
-void ghm_stat_paired(const double *a, const double *b, int n, int min_wilcoxon, ghm_paired *out)
-{
-    double *d = malloc(sizeof(double) * ((size_t)n + 1));
-    int k = 0;
-    for (int i = 0; d && i < n; i++)
-        if (isfinite(a[i]) && isfinite(b[i])) d[k++] = a[i] - b[i];
-    out->n = k;
-    out->mean_diff = k ? ghm_stat_mean(d, k) : NAN;
-    out->lo = out->hi = NAN;
-    out->p_value = NAN;
-    if (k >= 2) {
-        double h = ghm_stat_ci95(d, k);
-        out->lo = out->mean_diff - h;
-        out->hi = out->mean_diff + h;
-    }
-    if (k >= min_wilcoxon && k > 0) out->p_value = ghm_stat_wilcoxon(d, k);
-    free(d);
-}
-
 /* ---- gathering: the plan and its records ---- */
 
 #define SR_MAX_METRICS GHM_REC_MAX_METRICS
@@ -421,35 +331,151 @@ static char *summary_csv(const ghm_experiment *e, const sr_data *D)
     return b.failed ? (ghm_tb_free(&b), NULL) : b.buf;
 }
 
-/* paired differences of loss l against the reference, metric m (concat: 1) */
-static void paired_of(const sr_data *D, int l, int m, int concat, ghm_paired *p)
+/* paired differences of loss l minus loss o, metric m (concat: 1) */
+static void paired_ab(const sr_data *D, int l, int o, int m, int concat, ghm_paired *p)
 {
     double a[64], b[64];
     int n = D->R < 64 ? D->R : 64;
-    const double *va = concat ? D->L[l].cat : D->L[l].sep, *vb = concat ? D->L[D->ref].cat : D->L[D->ref].sep;
+    const double *va = concat ? D->L[l].cat : D->L[l].sep, *vb = concat ? D->L[o].cat : D->L[o].sep;
     for (int r = 0; r < n; r++) {
-        a[r] = va[r * SR_MAX_METRICS + m];
-        b[r] = vb[r * SR_MAX_METRICS + m];
+        a[r] = m >= 0 ? va[r * SR_MAX_METRICS + m] : NAN;
+        b[r] = m >= 0 ? vb[r * SR_MAX_METRICS + m] : NAN;
     }
     ghm_stat_paired(a, b, n, 6, p);
 }
 
-static char *paired_csv(const sr_data *D)
+/* ---- the comparisons and their families ----
+ * Every loss against compare_to, every metric, both evaluations (exploratory),
+ * plus the file's primary: comparisons (confirmatory; one that is already a
+ * row, or its reverse, marks that row). Holm's adjustment runs over each family
+ * separately, on the paired-t p-values. */
+typedef struct sr_cmp {
+    int a, b, m, concat;            /* loss a minus loss b, metric index m (-1: not in the records) */
+    const char *metric;             /* its name */
+    int primary;                    /* 1: confirmatory (primary:) */
+    ghm_paired p;
+    double holm;                    /* Holm-adjusted p_t within its family */
+} sr_cmp;
+
+typedef struct sr_cmps {
+    int n, cap;
+    sr_cmp *c;
+    int n_primary_decl;             /* declarations in the file */
+    int best_other[GHM_MAX_PRIMARY]; /* per declaration: the resolved loss (-1: none), for best_other */
+    int row[GHM_MAX_PRIMARY];       /* per declaration: its row (-1: not resolved yet); two declarations
+                                     * that resolve to one comparison share a row (counted once by Holm) */
+    int tested[2];                  /* comparisons with a p-value: [0] exploratory, [1] primary */
+} sr_cmps;
+
+static int cmp_add(sr_cmps *C, int a, int b, int m, int concat)
 {
-    ghm_tb b;
-    ghm_tb_init(&b);
-    ghm_tb_puts(&b, "loss,compare_to,metric,mean_diff,ci95_low,ci95_high,p_value,pairs\n");
+    if (C->n == C->cap) {
+        int cap = C->cap ? 2 * C->cap : 128;
+        sr_cmp *n = realloc(C->c, sizeof *n * (size_t)cap);
+        if (!n) return -1;
+        C->c = n, C->cap = cap;
+    }
+    sr_cmp *x = &C->c[C->n++];
+    memset(x, 0, sizeof *x);
+    x->a = a, x->b = b, x->m = m, x->concat = concat, x->holm = NAN;
+    return C->n - 1;
+}
+
+static int loss_by_name(const ghm_experiment *e, const char *name)
+{
+    for (int l = 0; l < e->n_losses; l++)
+        if (strcmp(e->loss_names[l], name) == 0) return l;
+    return -1;
+}
+
+/* best_other: the loss other than `a` whose chosen setting has the best
+ * validation objective (mean over folds); -1 when none has one yet */
+static int best_other(const sr_data *D, int a)
+{
+    int best = -1;
+    double by = -INFINITY;
+    for (int l = 0; l < D->n_losses; l++) {
+        const sr_loss *x = &D->L[l];
+        if (l == a || x->best < 0 || x->best >= x->T) continue;
+        double y = x->trials[x->best].y;
+        if (isfinite(y) && y > by) by = y, best = l;
+    }
+    return best;
+}
+
+static void cmps_free(sr_cmps *C) { free(C->c); }
+
+static int sr_comparisons(const ghm_experiment *e, sr_data *D, sr_cmps *C)
+{
+    memset(C, 0, sizeof *C);
     for (int l = 0; l < D->n_losses; l++) {
         if (l == D->ref) continue;
         for (int concat = 0; concat < 2; concat++)
-            for (int m = 0; m < D->n_metrics; m++) {
-                ghm_paired p;
-                paired_of(D, l, m, concat, &p);
-                ghm_tb_printf(&b, "%s,%s,%s%s", D->L[l].label, D->L[D->ref].label, D->metrics[m],
-                              concat ? "_concat" : "");
-                csv_num(&b, p.mean_diff), csv_num(&b, p.lo), csv_num(&b, p.hi), csv_num(&b, p.p_value);
-                ghm_tb_printf(&b, ",%d\n", p.n);
+            for (int m = 0; m < D->n_metrics; m++)
+                if (cmp_add(C, l, D->ref, m, concat) < 0) return -1;
+                else C->c[C->n - 1].metric = D->metrics[m];
+    }
+    const ghm_search_config *s = e->search;
+    C->n_primary_decl = s->n_primary;
+    for (int i = 0; i < s->n_primary; i++) {
+        const ghm_primary *P = &s->primary[i];
+        int a = loss_by_name(e, P->loss);
+        int b = strcmp(P->against, "best_other") == 0 ? best_other(D, a) : loss_by_name(e, P->against);
+        int m = metric_index(D, P->metric, 0);
+        C->best_other[i] = b;
+        C->row[i] = -1;
+        if (a < 0 || b < 0) continue; /* best_other not known yet: listed in summary.md as pending */
+        int k;
+        for (k = 0; k < C->n; k++) {
+            sr_cmp *x = &C->c[k];
+            if (x->m == m && x->concat == P->concat && ((x->a == a && x->b == b) || (x->a == b && x->b == a))) break;
+        }
+        if (k == C->n) {
+            if ((k = cmp_add(C, a, b, m, P->concat)) < 0) return -1;
+            C->c[k].metric = P->metric;
+        }
+        C->c[k].primary = 1;
+        C->row[i] = k;
+    }
+    for (int k = 0; k < C->n; k++) paired_ab(D, C->c[k].a, C->c[k].b, C->c[k].m, C->c[k].concat, &C->c[k].p);
+    double *p = malloc(sizeof(double) * ((size_t)C->n + 1)), *adj = malloc(sizeof(double) * ((size_t)C->n + 1));
+    if (!p || !adj) {
+        free(p), free(adj);
+        return -1;
+    }
+    for (int fam = 0; fam < 2; fam++) {
+        int n = 0;
+        for (int k = 0; k < C->n; k++)
+            if (C->c[k].primary == fam) p[n++] = C->c[k].p.p_t;
+        if (ghm_stat_holm(p, n, adj) < 0) {
+            free(p), free(adj);
+            return -1;
+        }
+        n = 0;
+        for (int k = 0; k < C->n; k++)
+            if (C->c[k].primary == fam) {
+                C->c[k].holm = adj[n++];
+                C->tested[fam] += isfinite(C->c[k].p.p_t);
             }
+    }
+    free(p), free(adj);
+    return 0;
+}
+
+static char *paired_csv(const sr_data *D, const sr_cmps *C)
+{
+    ghm_tb b;
+    ghm_tb_init(&b);
+    ghm_tb_puts(&b, "loss,compare_to,metric,mean_diff,ci95_low,ci95_high,p_value_t,p_value_wilcoxon,p_holm,primary,"
+                    "pairs\n");
+    for (int k = 0; k < C->n; k++) {
+        const sr_cmp *x = &C->c[k];
+        ghm_tb_printf(&b, "%s,%s,%s%s", D->L[x->a].label, D->L[x->b].label,
+                      x->metric, x->concat ? "_concat" : "");
+        const ghm_paired *p = &x->p;
+        csv_num(&b, p->mean_diff), csv_num(&b, p->lo), csv_num(&b, p->hi), csv_num(&b, p->p_t);
+        csv_num(&b, p->p_value), csv_num(&b, x->holm);
+        ghm_tb_printf(&b, ",%s,%d\n", x->primary ? "yes" : "no", p->n);
     }
     return b.failed ? (ghm_tb_free(&b), NULL) : b.buf;
 }
@@ -566,7 +592,8 @@ static void search_flags_md(ghm_tb *b, const ghm_experiment *e, const sr_data *D
     ghm_tb_free(&w);
 }
 
-static char *summary_md(const ghm_experiment *e, const sr_data *D, const ghm_search_report_result *res)
+static char *summary_md(const ghm_experiment *e, const sr_data *D, const sr_cmps *C,
+                        const ghm_search_report_result *res)
 {
     const ghm_search_config *s = e->search;
     ghm_tb b;
@@ -625,14 +652,71 @@ static char *summary_md(const ghm_experiment *e, const sr_data *D, const ghm_sea
     }
     ghm_tb_puts(&b, "\nCPU time: wall time of the loss's runs times their threads.\n");
     search_flags_md(&b, e, D);
+    char objd[64];
+    ghm_metric_display(s->objective, 0, objd, sizeof objd);
+    int n_rows = C->n, n_tested = C->tested[0] + C->tested[1];
+    ghm_tb_puts(&b, "\n## Comparisons and multiple testing\n\n");
+    ghm_tb_printf(&b,
+                  "%d paired comparisons were made (`paired.csv`: every loss against %s on every test metric, "
+                  "separate and concatenated, plus the primary comparisons); %d of them have a p-value (at least "
+                  "2 complete pairs). p-values are two-sided paired t-tests over reproductions (`p_value_t`; the "
+                  "exact Wilcoxon signed-rank p-value `p_value_wilcoxon` from 6 pairs on); `p_holm` is Holm's "
+                  "adjustment of `p_value_t` within the comparison's family.\n\n",
+                  n_rows, D->L[D->ref].label, n_tested);
+    if (C->n_primary_decl == 0) {
+        ghm_tb_printf(&b, "No `primary:` comparisons are declared in the experiment file, so every comparison is "
+                          "exploratory: Holm runs over all %d together, and no single one is confirmatory.\n",
+                      C->tested[0]);
+    } else {
+        ghm_tb_printf(&b,
+                      "**Primary (confirmatory)**: the %d comparison%s declared under `primary:` in the experiment "
+                      "file, Holm over this family of %d. Every other comparison is **exploratory** (Holm over the "
+                      "%d exploratory comparisons together). A primary comparison against `best_other` compares "
+                      "with the other loss whose chosen setting has the best validation %s (never the test set).\n\n",
+                      C->n_primary_decl, C->n_primary_decl > 1 ? "s" : "", C->tested[1], C->tested[0], objd);
+        ghm_tb_puts(&b, "| primary comparison | evaluation | difference [95% CI] | p (t) | p (Wilcoxon) | p (Holm) | "
+                        "at 0.05 after Holm |\n|---|---|---:|---:|---:|---:|---|\n");
+        for (int i = 0; i < C->n_primary_decl; i++) {
+            const ghm_primary *P = &s->primary[i];
+            int bo = strcmp(P->against, "best_other") == 0;
+            const sr_cmp *x = C->row[i] >= 0 ? &C->c[C->row[i]] : NULL;
+            ghm_tb_printf(&b, "| %s %s − %s", ghm_metric_display(P->metric, 1, disp, sizeof disp), P->loss,
+                          bo ? "best other" : P->against);
+            if (bo && C->best_other[i] >= 0) ghm_tb_printf(&b, " (%s)", D->L[C->best_other[i]].label);
+            ghm_tb_printf(&b, " | %s", P->concat ? "concatenated" : "separate");
+            if (!x || !isfinite(x->p.mean_diff)) {
+                ghm_tb_puts(&b, " | – | – | – | – | not tested yet |\n");
+                continue;
+            }
+            /* a declaration matched the reverse of a row: show it in the declared direction */
+            double sg = (x->a == loss_by_name(e, P->loss)) ? 1 : -1;
+            double lo = sg > 0 ? x->p.lo : -x->p.hi, hi = sg > 0 ? x->p.hi : -x->p.lo;
+            ghm_tb_printf(&b, " | %+.2f", 100 * sg * x->p.mean_diff);
+            if (isfinite(lo)) ghm_tb_printf(&b, " [%+.2f, %+.2f]", 100 * lo, 100 * hi);
+            ghm_tb_printf(&b, " (n=%d)", x->p.n);
+            for (int q = 0; q < 3; q++) {
+                double v = q == 0 ? x->p.p_t : q == 1 ? x->p.p_value : x->holm;
+                if (isfinite(v))
+                    ghm_tb_printf(&b, " | %.3g", v);
+                else
+                    ghm_tb_puts(&b, " | –");
+            }
+            ghm_tb_printf(&b, " | %s |\n",
+                          !isfinite(x->holm)  ? "–"
+                          : x->holm < 0.05    ? "**significant**"
+                                              : "not significant");
+        }
+    }
     ghm_tb_puts(&b, "\n## Paired differences against ");
     ghm_tb_md(&b, D->L[D->ref].label);
     ghm_tb_puts(&b, "\n\nEach row: loss minus ");
     ghm_tb_md(&b, D->L[D->ref].label);
     ghm_tb_printf(&b,
                   ", paired by reproduction (same seed: same initialisation, batches and "
-                  "folds); mean difference in points with its 95%% paired-t interval, and the exact Wilcoxon "
-                  "signed-rank p-value where there are at least 6 pairs. **Bold**: the interval excludes 0.\n\n");
+                  "folds); mean difference in points with its 95%% paired-t interval (not corrected for multiple "
+                  "comparisons), the paired-t p-value, its Holm-adjusted value within its family (exploratory "
+                  "unless marked *primary*), and the exact Wilcoxon signed-rank p-value where there are at least 6 "
+                  "pairs. **Bold**: the interval excludes 0 (uncorrected).\n\n");
     ghm_tb_puts(&b, "| loss | metric | separate | concatenated |\n|---|---|---:|---:|\n");
     for (int l = 0; l < D->n_losses; l++) {
         if (l == D->ref) continue;
@@ -643,18 +727,22 @@ static char *summary_md(const ghm_experiment *e, const sr_data *D, const ghm_sea
             ghm_tb_puts(&b, " | ");
             ghm_tb_md(&b, ghm_metric_display(D->metrics[m], 1, disp, sizeof disp));
             for (int concat = 0; concat < 2; concat++) {
-                ghm_paired p;
-                paired_of(D, l, m, concat, &p);
-                if (!isfinite(p.mean_diff)) {
+                const sr_cmp *x = NULL;
+                for (int k = 0; k < C->n && !x; k++)
+                    if (C->c[k].a == l && C->c[k].b == D->ref && C->c[k].m == m && C->c[k].concat == concat)
+                        x = &C->c[k];
+                if (!x || !isfinite(x->p.mean_diff)) {
                     ghm_tb_puts(&b, " | –");
                     continue;
                 }
-                int sig = isfinite(p.lo) && (p.lo > 0 || p.hi < 0);
-                ghm_tb_printf(&b, " | %s%+.2f", sig ? "**" : "", 100 * p.mean_diff);
-                if (isfinite(p.lo)) ghm_tb_printf(&b, " [%+.2f, %+.2f]", 100 * p.lo, 100 * p.hi);
+                const ghm_paired *p = &x->p;
+                int sig = isfinite(p->lo) && (p->lo > 0 || p->hi < 0);
+                ghm_tb_printf(&b, " | %s%+.2f", sig ? "**" : "", 100 * p->mean_diff);
+                if (isfinite(p->lo)) ghm_tb_printf(&b, " [%+.2f, %+.2f]", 100 * p->lo, 100 * p->hi);
                 if (sig) ghm_tb_puts(&b, "**");
-                if (isfinite(p.p_value)) ghm_tb_printf(&b, " p=%.3g", p.p_value);
-                ghm_tb_printf(&b, " (n=%d)", p.n);
+                if (isfinite(p->p_t)) ghm_tb_printf(&b, " p=%.2g, Holm %.2g", p->p_t, x->holm);
+                if (isfinite(p->p_value)) ghm_tb_printf(&b, ", Wilcoxon p=%.3g", p->p_value);
+                ghm_tb_printf(&b, " (n=%d)%s", p->n, x->primary ? " *primary*" : "");
             }
             ghm_tb_puts(&b, " |\n");
         }
@@ -900,8 +988,12 @@ int ghm_search_report_write(const char *dir, ghm_experiment *e, int plots, unsig
     int rc = sr_gather(dir, e, &D, res, err);
     if (rc == 0) rc = write_text(dir, "search.csv", search_csv(e, &D), err);
     if (rc == 0) rc = write_text(dir, "summary.csv", summary_csv(e, &D), err);
-    if (rc == 0) rc = write_text(dir, "paired.csv", paired_csv(&D), err);
-    if (rc == 0) rc = write_text(dir, "summary.md", summary_md(e, &D, res), err);
+    sr_cmps C;
+    memset(&C, 0, sizeof C);
+    if (rc == 0 && sr_comparisons(e, &D, &C) < 0) rc = ghm_error_set(err, GHM_ENOMEM, "out of memory (comparisons)");
+    if (rc == 0) rc = write_text(dir, "paired.csv", paired_csv(&D, &C), err);
+    if (rc == 0) rc = write_text(dir, "summary.md", summary_md(e, &D, &C, res), err);
+    cmps_free(&C);
     if (rc == 0) rc = write_text(dir, "summary.tex", summary_tex(e, &D), err);
     if (rc == 0 && plots) {
         ghm_plot_out c;

@@ -16,26 +16,11 @@
 
 #include "../core/error.h"
 #include "experiment.h"
+#include "stats.h" /* ghm_paired, ghm_stat_paired, ghm_stat_wilcoxon (moved there) */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---- paired statistics ---- */
-typedef struct ghm_paired {
-    int n;              /* pairs (both values finite) */
-    double mean_diff;   /* mean of a - b */
-    double lo, hi;      /* 95% paired-t interval (NaN for n < 2) */
-    double p_value;     /* exact Wilcoxon signed-rank, two-sided (NaN for n < min_wilcoxon) */
-} ghm_paired;
-
-/* Differences a[i] - b[i] over the pairs where both are finite. */
-void ghm_stat_paired(const double *a, const double *b, int n, int min_wilcoxon, ghm_paired *out);
-/* Exact two-sided p-value of the Wilcoxon signed-rank test of differences d:
- * zeros dropped (Wilcoxon's method), tied |d| get average ranks, p = 2 min(P(W+ <= w),
- * P(W+ >= w)) under the exact null distribution (capped at 1). NaN when no
- * difference is non-zero or n > 1000. */
-double ghm_stat_wilcoxon(const double *d, int n);
 
 /* ---- concatenated evaluation ---- */
 void ghm_ensemble_id(const char *const *member_ids, int k, char out[24]);

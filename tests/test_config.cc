@@ -343,7 +343,7 @@ TEST(ConfigBad, LiteralPositions)
         EXPECT_STREQ(L.err.msg,
                      "exp.yaml:4:1: unknown top-level key 'lossez' (did you mean 'losses'?); known keys: name | "
                      "description | seeds | dataset | backbone | train | eval | report | losses | sweep | search | "
-                     "protocol | final | compare_to");
+                     "protocol | final | compare_to | primary");
     }
     {
         Loaded L("name: t\ndataset: {name: synthetic}\nbackbone: {name: mlp}\ntrain: {epochs: abc}\nlosses: [{name: contrastive}]\n",

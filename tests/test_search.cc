@@ -731,7 +731,7 @@ TEST(SearchCli, EndToEndEqualBudgetsAndContractFiles)
     EXPECT_NE(summary.find("\ntriplet,yes,3,2,2,"), std::string::npos) << summary;
     EXPECT_NE(summary.find("\ncontrastive,yes,3,2,2,"), std::string::npos) << summary;
     std::string paired = read_all(res + "/paired.csv");
-    EXPECT_EQ(paired.rfind("loss,compare_to,metric,mean_diff,ci95_low,ci95_high,p_value,pairs\n", 0), 0u);
+    EXPECT_EQ(paired.rfind("loss,compare_to,metric,mean_diff,ci95_low,ci95_high,p_value_t,p_value_wilcoxon,p_holm,primary,pairs\n", 0), 0u);
     EXPECT_NE(paired.find("triplet,contrastive,recall@1,"), std::string::npos);
     EXPECT_NE(paired.find("triplet,contrastive,map@r_concat,"), std::string::npos);
     EXPECT_EQ(paired.find("contrastive,contrastive"), std::string::npos);
