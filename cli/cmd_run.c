@@ -136,19 +136,6 @@ static void on_sweep(const ghm_sweep_event *ev, void *user)
 
 /* ---- ghm run ---- */
 
-static int copy_experiment(const char *src, const char *out_dir, ghm_error *err)
-{
-    char *data;
-    size_t n;
-    int rc = ghm_read_file(src, &data, &n, err);
-    if (rc < 0) return rc;
-    char path[GHM_PATH_MAX + 256];
-    snprintf(path, sizeof path, "%s/experiment.yaml", out_dir);
-    rc = ghm_write_file_atomic(path, data, n, err);
-    free(data);
-    return rc;
-}
-
 int ghm_cli_print_report_result(const char *dir, const ghm_report_result *res)
 {
     printf("report: %d run(s) in %d setting(s)", res->n_records, res->n_groups);
@@ -170,16 +157,19 @@ int ghm_cli_print_report_result(const char *dir, const ghm_report_result *res)
     return 0;
 }
 
-/* Take the results directory's lock (waiting for another process's report
- * to finish) and remove the temporary files that a killed report left behind.
- * Returns 0 (the caller releases lk) or a negative error. */
+/* Take the results directory's lock (waiting for another process's report,
+ * or its copy of the experiment file, to finish) and remove the temporary
+ * files that a killed process left behind. Returns 0 (the caller releases lk)
+ * or a negative error. */
 static int take_report_lock(const char *dir, ghm_lock *lk, ghm_error *err)
 {
     char lp[GHM_PATH_MAX + 64], holder[256], sub[GHM_PATH_MAX + 64];
     if (ghm_lock_dir_path(dir, lp, sizeof lp) < 0) return ghm_error_set(err, GHM_EINPUT, "%s: path too long", dir);
     int lr = ghm_lock_take(lp, 0, lk, holder, sizeof holder, err);
     if (lr == 1) {
-        fprintf(stderr, "ghm: waiting for %s (another report is being written by %s)\n", lp, holder);
+        fprintf(stderr, "ghm: waiting for %s (held by %s, which is writing a report or the directory's experiment "
+                        "file)\n",
+                lp, holder);
         lr = ghm_lock_take(lp, 1, lk, NULL, 0, err);
     }
     if (lr < 0) return lr;
@@ -187,6 +177,31 @@ static int take_report_lock(const char *dir, ghm_lock *lk, ghm_error *err)
     snprintf(sub, sizeof sub, "%s/plots", dir);
     ghm_remove_stale_tmp(sub);
     return 0;
+}
+
+/* Check that out_dir belongs to experiment e (ghm_results_dir_claim) and,
+ * unless a dry run, create it and copy the experiment file there, under the
+ * directory's lock: concurrent `ghm run`s never remove each other's temporary
+ * copy (a report holding the lock cleans up *.tmp). GHM_EINPUT (exit 2) for a
+ * directory of another experiment file. */
+static int claim_out_dir(const char *out_dir, const ghm_experiment *e, int dry, int force, ghm_error *err)
+{
+    int took = 0, rc;
+    if (dry) {
+        rc = ghm_results_dir_claim(out_dir, e, 0, force, &took, err);
+        if (rc == 0 && took) printf("--force: %s would be taken over by %s\n", out_dir, e->file);
+        return rc;
+    }
+    if ((rc = ghm_mkdirs(out_dir, err)) < 0) {
+        ghm_error_prefix(err, "--out: cannot create the output directory");
+        return err->code = GHM_EINPUT;
+    }
+    ghm_lock lk;
+    if ((rc = take_report_lock(out_dir, &lk, err)) < 0) return rc;
+    rc = ghm_results_dir_claim(out_dir, e, 1, force, &took, err);
+    ghm_lock_release(&lk);
+    if (rc == 0 && took) fprintf(stderr, "ghm: --force: %s now holds the results of %s\n", out_dir, e->file);
+    return rc;
 }
 
 /* Write the report under the results directory's lock. */
@@ -426,11 +441,11 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
         ghm_select_opts sel = a->sel;
         if (round > 0) sel.force = 0; /* --force reruns what was there at the start, once */
         if (root) {
-            idx = malloc((size_t)(e.n_runs > 0 ? e.n_runs : 1) * sizeof *idx);
-            if (!idx)
+            /* whose directory it is, and the copy of the experiment file (before anything else is written) */
+            if (round == 0) rc = claim_out_dir(out_dir, &e, a->dry, a->sel.force, &err);
+            if (rc == 0 && !(idx = malloc((size_t)(e.n_runs > 0 ? e.n_runs : 1) * sizeof *idx)))
                 rc = ghm_error_set(&err, GHM_ENOMEM, "out of memory");
-            else
-                ghm_sweep_select(&e, out_dir, &sel, idx, &n_idx, &n_sel);
+            if (rc == 0) ghm_sweep_select(&e, out_dir, &sel, idx, &n_idx, &n_sel);
             if (rc == 0) note_records(&e, out_dir, &sel, &n_failed_skipped);
             /* what the data decide (missing data set, folds, batch size) fails here, once, not per run */
             if (rc == 0 && round == 0 && n_idx > 0) rc = ghm_experiment_check_inputs(&e, idx, n_idx, NULL, NULL, &err);
@@ -442,11 +457,6 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
                            e.search->trials, e.search->folds >= 2 ? e.search->folds : 1, e.search->reproductions,
                            e.search->folds >= 2 ? e.search->folds : 1);
             }
-            if (rc == 0 && !a->dry && round == 0 && (rc = ghm_mkdirs(out_dir, &err)) < 0) {
-                ghm_error_prefix(&err, "--out: cannot create the output directory");
-                rc = err.code = GHM_EINPUT;
-            }
-            if (rc == 0 && !a->dry && round == 0) rc = copy_experiment(a->file, out_dir, &err);
             if (rc < 0) ghm_cli_fail(&err);
         }
         rc = ghm_mpi_bcast_int(mpi, rc);

@@ -67,7 +67,7 @@ static const struct {
             "  --out DIR        results directory (default results/<name>)\n"
             "  --threads N      threads of this process (default GHM_THREADS, else all cores)\n"
             "  --only PATTERN   only runs whose id or description contains PATTERN\n"
-            "  --force          rerun finished runs too\n"
+            "  --force          rerun finished runs too (and take over a results directory of another file)\n"
             "  --retry-failed   rerun runs whose record says they failed (skipped otherwise)\n"
             "  --dry-run        print the plan (runs, ids, which are finished) and stop\n"
             "  --shard I/N      run only the I-th of N interleaved parts (job arrays); then ghm report\n"

@@ -3,6 +3,8 @@
 
 #include "../core/fsutil.h"
 #include "../core/json.h"
+#include "../core/npy.h"
+#include "textbuf.h"
 #include "../backbones/backbone.h"
 #include "../core/threads.h"
 #include "../losses/loss.h"
@@ -85,6 +87,8 @@ void ghm_record_free(ghm_record *r)
     free(r->step_loss);
     r->step_loss = NULL;
     r->n_steps = r->cap_steps = 0;
+    free(r->identity);
+    r->identity = NULL;
 }
 
 int ghm_record_add_step(ghm_record *r, double loss, ghm_error *err)
@@ -274,6 +278,23 @@ static void jw_spec_params(ghm_jw *w, const ghm_run_spec *s, const char *manifes
     ghm_jw_end_object(w);
 }
 
+/* Where the run stands in a hyper-parameter search (the report rebuilds it
+ * from the plan; ghm_record_check_spec checks it): nothing for a plain run. */
+static void jw_search(ghm_jw *w, const ghm_run_spec *spec)
+{
+    if (spec->role == GHM_ROLE_PLAIN) return;
+    ghm_jw_key(w, "search");
+    ghm_jw_begin_object(w);
+    jw_kv_str(w, "role", spec->role == GHM_ROLE_TRIAL ? "trial" : "final");
+    jw_kv_int(w, "loss_entry", spec->loss_entry);
+    jw_kv_int(w, "trial", spec->trial);
+    if (spec->role == GHM_ROLE_FINAL) jw_kv_int(w, "reproduction", spec->reproduction);
+    jw_kv_int(w, "folds", spec->split.folds);
+    jw_kv_int(w, "fold", spec->split.fold);
+    jw_kv_int(w, "eval_test", spec->eval_test);
+    ghm_jw_end_object(w);
+}
+
 int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **json, ghm_error *err)
 {
     *json = NULL;
@@ -304,19 +325,7 @@ int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **jso
     if (spec) {
         ghm_jw_key(&w, "params");
         jw_spec_params(&w, spec, r->dataset_manifest);
-        if (spec->role != GHM_ROLE_PLAIN) {
-            /* where the run stands in a hyper-parameter search (informative: the report rebuilds it from the plan) */
-            ghm_jw_key(&w, "search");
-            ghm_jw_begin_object(&w);
-            jw_kv_str(&w, "role", spec->role == GHM_ROLE_TRIAL ? "trial" : "final");
-            jw_kv_int(&w, "loss_entry", spec->loss_entry);
-            jw_kv_int(&w, "trial", spec->trial);
-            if (spec->role == GHM_ROLE_FINAL) jw_kv_int(&w, "reproduction", spec->reproduction);
-            jw_kv_int(&w, "folds", spec->split.folds);
-            jw_kv_int(&w, "fold", spec->split.fold);
-            jw_kv_int(&w, "eval_test", spec->eval_test);
-            ghm_jw_end_object(&w);
-        }
+        jw_search(&w, spec);
     }
 
     jw_kv_str(&w, "status", r->failed ? "failed" : "ok");
@@ -485,6 +494,180 @@ static int read_metrics(const ghm_json *o, ghm_metric_set *s, const char *path, 
     return 0;
 }
 
+/* ---- what a record says its run is (ghm_record.identity) ---- */
+
+/* s with '\\' and '\n' escaped: one value, one line */
+static void tb_escaped(ghm_tb *b, const char *s)
+{
+    char run[256];
+    size_t k = 0;
+    for (;; s++) {
+        if (k + 2 >= sizeof run || !*s || *s == '\\' || *s == '\n') {
+            run[k] = '\0';
+            ghm_tb_puts(b, run);
+            k = 0;
+        }
+        if (!*s) break;
+        if (*s == '\\' || *s == '\n') {
+            ghm_tb_puts(b, *s == '\n' ? "\\n" : "\\\\");
+            continue;
+        }
+        run[k++] = *s;
+    }
+}
+
+/* a value as text: strings quoted (so "3" and 3 differ), arrays and objects inline */
+static void flat_value(ghm_tb *b, const ghm_json *v, int depth)
+{
+    switch (v->type) {
+    case GHM_JSON_NULL:
+        ghm_tb_puts(b, "null");
+        break;
+    case GHM_JSON_BOOL:
+        ghm_tb_puts(b, v->num != 0 ? "true" : "false");
+        break;
+    case GHM_JSON_NUMBER:
+        ghm_tb_printf(b, "%.17g", v->num == 0 ? 0.0 : v->num);
+        break;
+    case GHM_JSON_STRING:
+        ghm_tb_puts(b, "\"");
+        tb_escaped(b, v->str);
+        ghm_tb_puts(b, "\"");
+        break;
+    case GHM_JSON_ARRAY:
+    case GHM_JSON_OBJECT:
+        ghm_tb_puts(b, v->type == GHM_JSON_ARRAY ? "[" : "{");
+        for (int i = 0; i < v->n && depth < 16; i++) {
+            if (i) ghm_tb_puts(b, ",");
+            if (v->type == GHM_JSON_OBJECT) {
+                tb_escaped(b, v->keys[i]);
+                ghm_tb_puts(b, ":");
+            }
+            flat_value(b, &v->items[i], depth + 1);
+        }
+        ghm_tb_puts(b, v->type == GHM_JSON_ARRAY ? "]" : "}");
+        break;
+    }
+}
+
+/* every leaf under v as a line "\n<prefix>.<key>...=<value>" (objects are walked, other values inline) */
+static void flatten(ghm_tb *b, const ghm_json *v, const char *prefix, int depth)
+{
+    if (!v) return;
+    if (v->type != GHM_JSON_OBJECT || depth >= 16) {
+        ghm_tb_puts(b, "\n");
+        tb_escaped(b, prefix);
+        ghm_tb_puts(b, "=");
+        flat_value(b, v, depth);
+        return;
+    }
+    for (int i = 0; i < v->n; i++) {
+        /* "<prefix>.<key>", cut at 511 bytes (a record's keys are short; a longer one only has to differ) */
+        char key[512];
+        size_t pl = strnlen(prefix, sizeof key - 2), kl = strnlen(v->keys[i], sizeof key - 2 - pl);
+        memcpy(key, prefix, pl);
+        key[pl] = '.';
+        memcpy(key + pl + 1, v->keys[i], kl);
+        key[pl + 1 + kl] = '\0';
+        flatten(b, &v->items[i], key, depth + 1);
+    }
+}
+
+/* The identity lines of a record's JSON (or of what the plan's run would
+ * write): experiment, seed, params.*, search.*; ends with "\n". NULL on OOM. */
+static char *identity_of(const ghm_json *j)
+{
+    static const char *const top[] = {"experiment", "seed_text", "seed", "params", "search"};
+    ghm_tb b;
+    ghm_tb_init(&b);
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++) flatten(&b, ghm_json_get(j, top[i]), top[i], 0);
+    ghm_tb_puts(&b, "\n");
+    char *out = NULL;
+    ghm_error e;
+    if (ghm_tb_finish(&b, &out, &e) < 0) return NULL;
+    return out;
+}
+
+/* What the plan's run would write there (the same writer, read back the same way). */
+static char *spec_identity(const ghm_run_spec *spec)
+{
+    ghm_jw w;
+    ghm_jw_init(&w, 0);
+    char seedbuf[32];
+    ghm_jw_begin_object(&w);
+    jw_kv_str(&w, "experiment", spec->experiment);
+    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)spec->seed);
+    jw_kv_str(&w, "seed_text", seedbuf);
+    jw_kv_num(&w, "seed", (double)spec->seed);
+    ghm_jw_key(&w, "params");
+    jw_spec_params(&w, spec, NULL);
+    jw_search(&w, spec);
+    ghm_jw_end_object(&w);
+    char *out = NULL;
+    ghm_json *j = NULL;
+    ghm_error e;
+    if (!w.failed && ghm_json_parse(w.buf, w.len, "plan", &j, &e) == 0) {
+        out = identity_of(j);
+        ghm_json_free(j);
+    }
+    ghm_jw_free(&w);
+    return out;
+}
+
+/* The value of line `key` in identity text id (a pointer to it and its length), or NULL. */
+static const char *identity_find(const char *id, const char *key, size_t klen, size_t *vlen)
+{
+    for (const char *p = id; (p = strchr(p, '\n')) != NULL; p++) {
+        if (strncmp(p + 1, key, klen) != 0 || p[1 + klen] != '=') continue;
+        const char *v = p + 2 + klen, *end = strchr(v, '\n');
+        *vlen = end ? (size_t)(end - v) : strlen(v);
+        return v;
+    }
+    return NULL;
+}
+
+/* Every line of the plan's identity must be in the record's, with the same
+ * value; the record's search.* lines must all be the plan's (a plain run has
+ * none). GHM_EINPUT naming the first difference. */
+static int check_identity(const ghm_record *r, const ghm_run_spec *spec, const char *path, ghm_error *err)
+{
+    char *want = spec_identity(spec);
+    if (!want) return ghm_error_set(err, GHM_ENOMEM, "out of memory (checking %s)", path);
+    int rc = 0;
+    const char *have = r->identity;
+    for (const char *p = want; *p && rc == 0;) {
+        if (*p == '\n') {
+            p++;
+            continue;
+        }
+        const char *eq = strchr(p, '='), *end = strchr(p, '\n');
+        if (!end) end = p + strlen(p);
+        if (!eq || eq > end) break;
+        size_t klen = (size_t)(eq - p), wlen = (size_t)(end - eq - 1), hlen = 0;
+        const char *hv = identity_find(have, p, klen, &hlen);
+        if (!hv)
+            rc = ghm_error_set(err, GHM_EINPUT, "%s: %.*s is missing, but run %s of the plan has %.*s", path,
+                               (int)klen, p, spec->run_id, (int)(wlen > 200 ? 200 : wlen), eq + 1);
+        else if (hlen != wlen || memcmp(hv, eq + 1, wlen) != 0)
+            rc = ghm_error_set(err, GHM_EINPUT, "%s: %.*s is %.*s, but run %s of the plan has %.*s", path, (int)klen, p,
+                               (int)(hlen > 200 ? 200 : hlen), hv, spec->run_id, (int)(wlen > 200 ? 200 : wlen),
+                               eq + 1);
+        p = end;
+    }
+    /* search.* in the record that the plan's run does not have (a plain run has none) */
+    for (const char *p = have; rc == 0 && (p = strstr(p, "\nsearch.")) != NULL; p++) {
+        const char *eq = strchr(p + 1, '='), *end = strchr(p + 1, '\n');
+        if (!eq || (end && eq > end)) continue;
+        size_t klen = (size_t)(eq - p - 1), vlen = end ? (size_t)(end - eq - 1) : strlen(eq + 1), wl;
+        if (!identity_find(want, p + 1, klen, &wl))
+            rc = ghm_error_set(err, GHM_EINPUT, "%s: %.*s is %.*s, but run %s of the plan %s", path, (int)klen, p + 1,
+                               (int)(vlen > 200 ? 200 : vlen), eq + 1, spec->run_id,
+                               spec->role == GHM_ROLE_PLAIN ? "is not a search run" : "has no such field");
+    }
+    free(want);
+    return rc;
+}
+
 int ghm_record_read(const char *path, ghm_record *r, ghm_error *err)
 {
     ghm_record_init(r);
@@ -597,6 +780,10 @@ int ghm_record_read(const char *path, ghm_record *r, ghm_error *err)
     const char *dsn = ghm_json_str(ghm_json_get(ghm_json_get(j, "params"), "dataset"), "name", NULL);
     if (!dsn) dsn = ghm_json_str(j, "dataset", NULL);
     snprintf(r->dataset, sizeof r->dataset, "%s", dsn ? dsn : "");
+    if (!(r->identity = identity_of(j))) {
+        rc = ghm_error_set(err, GHM_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
     const char *steps = ghm_json_str(j, "train_loss_steps", NULL);
     for (const char *p = steps; p && *p;) {
         char *end;
@@ -663,6 +850,11 @@ int ghm_record_check_spec(const ghm_record *r, const ghm_run_spec *spec, const c
             return ghm_error_set(err, GHM_EINPUT, "%s: swept value '%s' of run %s missing", path, spec->swept_name[i],
                                  spec->run_id);
     }
+    /* every value the run id covers, as the record states it */
+    if (r->identity) {
+        int rc = check_identity(r, spec, path, err);
+        if (rc < 0) return rc;
+    }
     if (r->failed) return 0;
     char names[GHM_REC_MAX_METRICS][GHM_REC_METRIC_NAME];
     int nm = planned_metrics(&spec->eval, names, GHM_REC_MAX_METRICS);
@@ -679,6 +871,27 @@ int ghm_record_check_spec(const ghm_record *r, const ghm_run_spec *spec, const c
     return 0;
 }
 
+/* The test embeddings a finished run kept beside its record: absent (they are
+ * not committed), or both files readable with one label per row. 0, or
+ * GHM_EINPUT naming the file. */
+static int check_embeddings(const char *out_dir, const char *run_id, ghm_error *err)
+{
+    char pe[GHM_PATH_MAX + 128], pl[GHM_PATH_MAX + 128];
+    snprintf(pe, sizeof pe, "%s/runs/%s/embeddings_test.npy", out_dir, run_id);
+    snprintf(pl, sizeof pl, "%s/runs/%s/embeddings_test_labels.npy", out_dir, run_id);
+    struct stat st;
+    if (lstat(pe, &st) != 0 && lstat(pl, &st) != 0) return 0;
+    float *emb = NULL;
+    int *lab = NULL, n = 0, d = 0, nl = 0;
+    int rc = ghm_npy_read_f32_2d(pe, &emb, &n, &d, err);
+    if (rc == 0) rc = ghm_npy_read_labels(pl, &lab, &nl, err);
+    if (rc == 0 && nl != n) rc = ghm_error_set(err, GHM_EINPUT, "%s: %d labels for %d test embeddings", pl, nl, n);
+    free(emb);
+    free(lab);
+    if (rc < 0) ghm_error_prefix(err, "the run's test embeddings are unreadable");
+    return rc;
+}
+
 static int state_of(const char *out_dir, const char *run_id, const ghm_run_spec *spec, ghm_error *err)
 {
     char path[GHM_PATH_MAX + 96];
@@ -692,6 +905,8 @@ static int state_of(const char *out_dir, const char *run_id, const ghm_run_spec 
         ghm_error_set(err, GHM_EINPUT, "%s: run_id %s does not match its directory (%s)", path, r.run_id, run_id);
     else if (!spec || ghm_record_check_spec(&r, spec, path, err) == 0)
         state = r.failed ? GHM_RUN_FAILED : GHM_RUN_FINISHED;
+    if (state == GHM_RUN_FINISHED && r.has_embeddings && check_embeddings(out_dir, run_id, err) < 0)
+        state = GHM_RUN_INVALID;
     ghm_record_free(&r);
     return state;
 }

@@ -87,6 +87,9 @@ typedef struct ghm_record {
     int dirty;                       /* host.dirty: 1 / 0, -1 when absent or unknown (read only) */
     int n_steps, cap_steps;
     float *step_loss;                /* (n_steps) training loss of every step, malloc'd (may be NULL) */
+    char *identity;                  /* what the record says the run is, as "\nkey=value" lines (experiment,
+                                        seed, every params.* and search.* leaf), malloc'd by ghm_record_read;
+                                        NULL when built in memory. ghm_record_check_spec compares it with the plan */
 } ghm_record;
 
 static inline int ghm_record_failed(const ghm_record *r) { return r->failed; }
@@ -111,8 +114,12 @@ int ghm_record_write(const ghm_record *r, const ghm_run_spec *spec, const char *
  * metrics, every metric value a number in its range ([0, 1]; ami [-1, 1]). */
 int ghm_record_read(const char *path, ghm_record *r, ghm_error *err);
 /* Check a record read from `path` against the run the plan expects: same run
- * id, loss, seed and swept values, and (when ok) every metric the run's
- * evaluation settings produce. GHM_EINPUT naming path and the mismatch. */
+ * id, loss, seed and swept values; every value the run id covers (the
+ * record's "experiment", "seed", "params" and "search", compared with what the
+ * plan's run would write there: a field missing or different is named, so a
+ * record edited by hand or copied from another run is never taken for this
+ * run); and (when ok) every metric the run's evaluation settings produce.
+ * GHM_EINPUT naming path and the mismatch. */
 int ghm_record_check_spec(const ghm_record *r, const ghm_run_spec *spec, const char *path, ghm_error *err);
 
 /* <out_dir>/runs/<run_id> and <out_dir>/runs/<run_id>/record.json into buf. */
@@ -120,7 +127,10 @@ int ghm_record_run_dir(const char *out_dir, const char *run_id, char *buf, int n
 
 enum { GHM_RUN_MISSING = 0, GHM_RUN_FINISHED = 1, GHM_RUN_FAILED = 2, GHM_RUN_INVALID = 3 };
 /* State of a run's record: MISSING (no record, or one that is unreadable or
- * invalid), FINISHED ("ok") or FAILED. */
+ * invalid), FINISHED ("ok") or FAILED. A finished record whose run kept its
+ * test embeddings ("embeddings": true) is finished only when those files are
+ * absent (they are not committed) or readable and consistent: a truncated or
+ * corrupt embeddings_test.npy makes the run unfinished (it is redone). */
 int ghm_record_state(const char *out_dir, const char *run_id);
 /* As ghm_record_state, also checked against the plan's spec (ghm_record_check_spec).
  * Returns GHM_RUN_INVALID (err names the file and the problem) for a record

@@ -13,6 +13,7 @@
 #include "../core/threads.h"
 #include "../eval/eval.h"
 #include "../losses/loss.h"
+#include "config_internal.h"
 #include "lock.h"
 #include "trainer.h"
 
@@ -574,3 +575,177 @@ int ghm_sweep_run(const ghm_experiment *e, const char *out_dir, const int *idx, 
     if (failed > 1) ghm_error_prefix(err, "%d run(s) failed; the first", failed);
     return first_rc == GHM_EINPUT ? GHM_EFAIL : first_rc;
 }
+
+/* ---- the results directory and the experiment file it belongs to ---- */
+
+#define IDENTITY_FORMAT "ghm-identity-1"
+#define DIR_FILE_MAX ((off_t)1 << 20) /* identity.json and experiment.yaml are a few KiB */
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static const char *kind_name(int search) { return search ? "search" : "plain"; }
+
+/* A small regular file of the results directory (not a link, at most
+ * DIR_FILE_MAX bytes): 1 and *data (malloc'd), 0 when absent, -1 when it is
+ * something else (*why says what). */
+static int read_dir_file(const char *path, char **data, size_t *n, const char **why)
+{
+    *data = NULL;
+    struct stat st;
+    if (lstat(path, &st) != 0) return 0;
+    if (!S_ISREG(st.st_mode)) {
+        *why = "not a regular file";
+        return -1;
+    }
+    if (st.st_size > DIR_FILE_MAX) {
+        *why = "larger than 1 MiB";
+        return -1;
+    }
+    ghm_error e;
+    if (ghm_read_file(path, data, n, &e) < 0) {
+        *why = "unreadable";
+        return -1;
+    }
+    return 1;
+}
+
+/* identity.json: 1 with its name, file and kind (0/1 search), 0 when absent,
+ * -1 when it is not a valid identity file (*why). */
+static int read_identity(const char *path, char *name, size_t nn, char *file, size_t nf, int *search,
+                         const char **why)
+{
+    char *text;
+    size_t n;
+    int got = read_dir_file(path, &text, &n, why);
+    if (got <= 0) return got;
+    ghm_json *j = NULL;
+    ghm_error e;
+    int ok = ghm_json_parse(text, n, path, &j, &e) == 0;
+    free(text);
+    const char *fmt = ok ? ghm_json_str(j, "format", NULL) : NULL;
+    const char *nm = ok ? ghm_json_str(j, "name", NULL) : NULL;
+    const char *fl = ok ? ghm_json_str(j, "file", NULL) : NULL;
+    const char *kd = ok ? ghm_json_str(j, "kind", NULL) : NULL;
+    int rc = -1;
+    *why = "not a ghm identity file";
+    if (fmt && nm && fl && kd && strcmp(fmt, IDENTITY_FORMAT) == 0 &&
+        (strcmp(kd, "plain") == 0 || strcmp(kd, "search") == 0) && strlen(nm) < nn && strlen(fl) < nf) {
+        snprintf(name, nn, "%s", nm);
+        snprintf(file, nf, "%s", fl);
+        *search = strcmp(kd, "search") == 0;
+        rc = 1;
+    }
+    ghm_json_free(j);
+    return rc;
+}
+
+static int write_identity(const char *path, const ghm_experiment *e, ghm_error *err)
+{
+    ghm_jw w;
+    ghm_jw_init(&w, 1);
+    ghm_jw_begin_object(&w);
+    ghm_jw_key(&w, "format");
+    ghm_jw_string(&w, IDENTITY_FORMAT);
+    ghm_jw_key(&w, "name");
+    ghm_jw_string(&w, e->name);
+    ghm_jw_key(&w, "file");
+    ghm_jw_string(&w, base_name(e->file));
+    ghm_jw_key(&w, "kind");
+    ghm_jw_string(&w, kind_name(e->search != NULL));
+    ghm_jw_end_object(&w);
+    int rc = w.failed ? ghm_error_set(err, GHM_ENOMEM, "out of memory") : 0;
+    /* with a final newline, like every other text file ghm writes */
+    char *text = rc ? NULL : realloc(w.buf, w.len + 2);
+    if (!rc && !text) rc = ghm_error_set(err, GHM_ENOMEM, "out of memory");
+    if (text) {
+        w.buf = text;
+        text[w.len] = '\n';
+        text[w.len + 1] = '\0';
+        rc = ghm_write_file_atomic(path, text, w.len + 1, err);
+    }
+    ghm_jw_free(&w);
+    return rc;
+}
+
+/* The name and kind of a results directory's experiment.yaml (structure only:
+ * nothing is planned): 1, or 0 when it cannot be parsed. */
+static int copy_name_kind(const char *path, const char *text, size_t n, char *name, size_t nn, int *search)
+{
+    ghm_cfg *c = malloc(sizeof *c);
+    if (!c) return 0;
+    ghm_error e;
+    int ok = ghm_cfg_parse(text, n, path, c, &e) == 0;
+    if (ok) {
+        snprintf(name, nn, "%s", c->name);
+        *search = c->search && c->search->present;
+        ghm_cfg_free(c);
+    }
+    free(c);
+    return ok;
+}
+
+int ghm_results_dir_claim(const char *out_dir, const ghm_experiment *e, int write, int force, int *took_over,
+                          ghm_error *err)
+{
+    if (took_over) *took_over = 0;
+    char ip[GHM_PATH_MAX + 64], cp[GHM_PATH_MAX + 64];
+    if (snprintf(ip, sizeof ip, "%s/" GHM_IDENTITY_FILE, out_dir) >= (int)sizeof ip ||
+        snprintf(cp, sizeof cp, "%s/experiment.yaml", out_dir) >= (int)sizeof cp)
+        return ghm_error_set(err, GHM_EINPUT, "--out: output path too long: %s", out_dir);
+    int search = e->search != NULL;
+    char *src = NULL, *copy = NULL;
+    size_t n_src = 0, n_copy = 0;
+    int rc = ghm_read_file(e->file, &src, &n_src, err);
+    if (rc < 0) return rc;
+
+    /* whose directory is it? */
+    char o_name[GHM_NAME_MAX] = "", o_file[GHM_PATH_MAX] = "";
+    int o_search = 0, have_id, have_copy;
+    const char *why = "", *why_copy = "";
+    have_id = read_identity(ip, o_name, sizeof o_name, o_file, sizeof o_file, &o_search, &why);
+    have_copy = read_dir_file(cp, &copy, &n_copy, &why_copy);
+    int same_text = have_copy == 1 && n_copy == n_src && memcmp(copy, src, n_src) == 0;
+    int mine = 1, stamp = write && have_id != 1;
+    char other[GHM_PATH_MAX + 160] = "";
+    if (have_id == 1) {
+        mine = same_text || (strcmp(o_name, e->name) == 0 && strcmp(o_file, base_name(e->file)) == 0 &&
+                             o_search == search);
+        snprintf(other, sizeof other, "%s (a %s experiment named '%s', says %s)", o_file, kind_name(o_search), o_name,
+                 ip);
+    } else if (have_id < 0) {
+        mine = same_text;
+        snprintf(other, sizeof other, "an unknown experiment file (%s: %s)", ip, why);
+    } else if (have_copy == 1 && !same_text) {
+        /* a directory from before identity.json: its copy of the experiment file tells */
+        if (copy_name_kind(cp, copy, n_copy, o_name, sizeof o_name, &o_search)) {
+            mine = strcmp(o_name, e->name) == 0 && o_search == search;
+            snprintf(other, sizeof other, "another experiment file (a %s experiment named '%s', says %s)",
+                     kind_name(o_search), o_name, cp);
+        }
+    }
+    if (!mine && !force) {
+        rc = ghm_error_set(err, GHM_EINPUT,
+                           "%s holds the results of %s, not of %s (a %s experiment named '%s'): write this file's "
+                           "results elsewhere with --out DIR, give it another name:, or take the directory over with "
+                           "--force (its finished runs are then redone)",
+                           out_dir, other, e->file, kind_name(search), e->name);
+        goto done;
+    }
+    if (!mine) {
+        if (took_over) *took_over = 1;
+        stamp = write;
+    }
+    if (!write) goto done;
+    if ((rc = ghm_mkdirs(out_dir, err)) < 0) goto done;
+    if (stamp && (rc = write_identity(ip, e, err)) < 0) goto done;
+    rc = ghm_write_file_atomic(cp, src, n_src, err);
+done:
+    free(src);
+    free(copy);
+    return rc;
+}
+

@@ -120,6 +120,30 @@ typedef void (*ghm_sweep_fn)(const ghm_sweep_event *ev, void *user);
 int ghm_sweep_run(const ghm_experiment *e, const char *out_dir, const int *idx, int n_idx, const ghm_run_hooks *h,
                   ghm_sweep_fn fn, void *user, int *n_done, int *n_failed, ghm_error *err);
 
+/* ---- the results directory and the experiment file it belongs to ---- */
+
+/* <out_dir>/identity.json: which experiment file a results directory belongs
+ * to, {"format": "ghm-identity-1", "name": <experiment name>, "file": <the
+ * experiment file's name, without its directory>, "kind": "plain" | "search"},
+ * so that two files with the same `name:` never share one directory unnoticed. */
+#define GHM_IDENTITY_FILE "identity.json"
+
+/* Make out_dir (created) the results directory of experiment e, loaded from
+ * e->file, and copy e->file to <out_dir>/experiment.yaml. Call it holding the
+ * directory's lock (ghm_lock_dir_path), so that concurrent `ghm run`s and
+ * reports never see a half-written copy or remove each other's temporaries.
+ *
+ * The directory belongs to e when its identity.json names e's file name, name
+ * and kind, or when its experiment.yaml is byte for byte e's file (the same
+ * experiment under another file name). A directory from before identity.json
+ * gets one when its experiment.yaml has e's name and kind (or cannot be
+ * parsed: then nothing says otherwise). Any other directory is GHM_EINPUT
+ * naming both files and the ways out (--out, another name:, --force), unless
+ * force: then e takes the directory over (*took_over = 1; may be NULL).
+ * write = 0 (a dry run): the check only, nothing is written. */
+int ghm_results_dir_claim(const char *out_dir, const ghm_experiment *e, int write, int force, int *took_over,
+                          ghm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

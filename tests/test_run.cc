@@ -101,14 +101,14 @@ TEST(RunSelect, OnlyShardAndMatches)
     o.only = "ghm";
     ghm_sweep_select(&e, d.c_str(), &o, idx, &n, &total);
     EXPECT_EQ(n, 3);
-    // a finished run (record with its id) is skipped unless forced
+    // a finished run (its record, as ghm writes it for that run) is skipped unless forced
     ghm_record r;
     ghm_record_init(&r);
     ghm_record_from_spec(&r, &runs[4]);
     ghm_metric_set_put(&r.test, "recall@1", 0.5);
     ghm_error err;
     std::string rd = d + "/runs/" + runs[4].run_id;
-    ASSERT_EQ(ghm_record_write(&r, nullptr, rd.c_str(), &err), 0) << err.msg;
+    ASSERT_EQ(ghm_record_write(&r, &runs[4], rd.c_str(), &err), 0) << err.msg;
     ghm_sweep_select(&e, d.c_str(), &o, idx, &n, &total);
     EXPECT_EQ(n, 2);
     EXPECT_EQ(total, 3);
