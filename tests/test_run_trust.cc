@@ -293,23 +293,28 @@ TEST(RunTrust, CommittedResultsResumeTheirOwnDirectories)
             ghm_experiment_free(&e);
             continue;
         }
+        // the plan of the file that made the records: the directory's own copy (an experiment file may have
+        // moved on since, e.g. a fair-study file that now searches more keys; its records stay valid for the copy)
+        ghm_experiment ec;
+        ASSERT_EQ(ghm_experiment_load((committed + "/experiment.yaml").c_str(), &ec, &err), 0) << err.msg;
         // the records are read where they are; the claim writes into a copy
         // of the directory's experiment.yaml (and identity.json, when committed
         // later: left out, so the adoption of an old directory is what is tested)
         std::string res = d + "/" + e.name;
         ASSERT_EQ(shell("mkdir '" + res + "' && cp '" + committed + "/experiment.yaml' '" + res + "/'"), 0);
         int complete = 1;
-        if (e.search) {
-            ASSERT_EQ(ghm_search_expand(&e, committed.c_str(), &complete, &err), 0) << err.msg;
+        if (ec.search) {
+            ASSERT_EQ(ghm_search_expand(&ec, committed.c_str(), &complete, &err), 0) << err.msg;
             n_search++;
             a_search = res;
         }
         EXPECT_TRUE(complete) << f;
-        for (int i = 0; i < e.n_runs; i++) {
+        for (int i = 0; i < ec.n_runs; i++) {
             ghm_error_clear(&err);
-            EXPECT_EQ(ghm_record_state_spec(committed.c_str(), &e.runs[i], &err), GHM_RUN_FINISHED)
-                << f << " run " << e.runs[i].run_id << ": " << err.msg;
+            EXPECT_EQ(ghm_record_state_spec(committed.c_str(), &ec.runs[i], &err), GHM_RUN_FINISHED)
+                << f << " run " << ec.runs[i].run_id << ": " << err.msg;
         }
+        ghm_experiment_free(&ec);
         int took = -1;
         EXPECT_EQ(ghm_results_dir_claim(res.c_str(), &e, 1, 0, &took, &err), 0) << f << ": " << err.msg;
         EXPECT_EQ(took, 0);
