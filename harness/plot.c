@@ -234,6 +234,29 @@ int ghm_gp_check(const char *script, char *why, size_t wn)
 static const char *const palette[10] = {"1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd",
                                         "8c564b", "e377c2", "7f7f7f", "bcbd22", "17becf"};
 
+/* Series style: colour, dash type and marker all differ between losses, so a
+ * curve drawn exactly under another (e.g. ghm at alpha = 1 and contrastive)
+ * still shows, and the figure reads in black and white. */
+static const int point_types[10] = {7, 5, 9, 11, 13, 15, 4, 6, 8, 10};
+static void gp_series_style(ghm_tb *plot, int l)
+{
+    ghm_tb_printf(plot, " dt %d pt %d lc rgb '#%s'", l % 5 + 1, point_types[l % 10], palette[l % 10]);
+}
+
+/* Legend title of series k: its name, plus "(= other)" when its data block is
+ * identical to that of an earlier series (the two curves coincide). */
+static void gp_series_title(ghm_tb *plot, char *const *blocks, const char *const *names, int k)
+{
+    char t[GHM_NAME_MAX * 2 + 8];
+    snprintf(t, sizeof t, "%s", names[k]);
+    for (int j = 0; j < k; j++)
+        if (blocks[j] && blocks[k] && strcmp(blocks[j], blocks[k]) == 0) {
+            snprintf(t, sizeof t, "%s (= %s)", names[k], names[j]);
+            break;
+        }
+    ghm_gp_str(plot, t);
+}
+
 /* Script head: titles and axes only. The terminal and output lines are added
  * by ghm_plot_emit() for every requested format; the output name is the variable
  * `out` (default: the figure's name), so `gnuplot NAME.gp` rewrites NAME.png,
@@ -619,13 +642,23 @@ static int fig_recall_at_k(ghm_plot_out *pc, const ghm_summary *s)
     ghm_tb_init(&dat);
     ghm_tb_init(&gp);
     ghm_tb_init(&plot);
-    ghm_gp_header(&gp, "recall_at_k", "Test Recall@K (best setting of each loss; error bars: std over seeds)", "K",
-              "test Recall@K");
+    int max_n = 0; /* error bars only mean something with >= 2 seeds: say so in the title */
+    for (int l = 0; l < s->n_losses; l++) {
+        int on_test, g = ghm_summary_best(s, s->losses[l], &on_test);
+        for (int m = 0; g >= 0 && m < s->n_metrics; m++)
+            if (s->groups[g].test[m].n > max_n) max_n = s->groups[g].test[m].n;
+    }
+    ghm_gp_header(&gp, "recall_at_k",
+                  max_n >= 2 ? "Test Recall@K (best setting of each loss; error bars: std over seeds)"
+                             : "Test Recall@K (best setting of each loss; 1 seed, no error bars)",
+                  "K", "test Recall@K");
     ghm_tb_puts(&gp, "set logscale x 2\n");
     ghm_tb_puts(&dat, "# K mean std n, one block per loss\n");
     int block = 0;
     ghm_tb_puts(&plot, "plot");
-    for (int l = 0; l < s->n_losses; l++) {
+    char **blocks = calloc((size_t)s->n_losses + 1, sizeof *blocks);
+    const char **names = calloc((size_t)s->n_losses + 1, sizeof *names);
+    for (int l = 0; blocks && names && l < s->n_losses; l++) {
         int on_test;
         int g = ghm_summary_best(s, s->losses[l], &on_test);
         if (g < 0) continue;
@@ -633,17 +666,27 @@ static int fig_recall_at_k(ghm_plot_out *pc, const ghm_summary *s)
         ghm_tb_puts(&dat, "# ");
         ghm_tb_text(&dat, s->losses[l]);
         ghm_tb_puts(&dat, "\n");
+        ghm_tb blk;
+        ghm_tb_init(&blk);
         for (int m = 0; m < s->n_metrics; m++) {
             if (strncmp(s->metrics[m], "recall@", 7) != 0 || s->groups[g].test[m].n == 0) continue;
             const ghm_stat *st = &s->groups[g].test[m];
-            ghm_tb_text(&dat, s->metrics[m] + 7);
-            ghm_tb_printf(&dat, " %.9g %.9g %d\n", st->mean, st->std, st->n);
+            ghm_tb_text(&blk, s->metrics[m] + 7);
+            ghm_tb_printf(&blk, " %.9g %.9g %d\n", st->mean, st->std, st->n);
         }
-        ghm_tb_printf(&plot, "%s'recall_at_k.dat' index %d using 1:2:3 with yerrorlines lw 2 pt 7 lc rgb '#%s' title ",
-                      block ? ", \\\n    " : " ", block, palette[l % 10]);
-        ghm_gp_str(&plot, s->losses[l]);
+        if (blk.buf) ghm_tb_puts(&dat, blk.buf);
+        blocks[block] = blk.buf; /* owned by blocks[] now */
+        names[block] = s->losses[l];
+        ghm_tb_printf(&plot, "%s'recall_at_k.dat' index %d using 1:2:3 with yerrorlines lw 2", block ? ", \\\n    " : " ",
+                      block);
+        gp_series_style(&plot, l);
+        ghm_tb_puts(&plot, " title ");
+        gp_series_title(&plot, blocks, names, block);
         block++;
     }
+    for (int b = 0; blocks && b < s->n_losses; b++) free(blocks[b]);
+    free(blocks);
+    free(names);
     ghm_tb_puts(&plot, "\n");
     if (block == 0) {
         ghm_tb_free(&dat);
@@ -677,6 +720,16 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
                   per_step ? "step raw_mean smoothed n (mean over seeds; smoothed: EMA)" : "epoch mean std n");
     ghm_tb_puts(&plot, "plot");
     int block = 0, max_x = 0;
+    char **blocks = calloc((size_t)s->n_losses + 1, sizeof *blocks);
+    const char **names = calloc((size_t)s->n_losses + 1, sizeof *names);
+    if (!blocks || !names) {
+        free(blocks);
+        free(names);
+        ghm_tb_free(&dat);
+        ghm_tb_free(&gp);
+        ghm_tb_free(&plot);
+        return GHM_FAIL(pc->err, GHM_ENOMEM, "%s: out of memory", base);
+    }
     for (int l = 0; l < s->n_losses; l++) {
         int on_test, g = ghm_summary_best(s, s->losses[l], &on_test);
         if (g < 0) continue;
@@ -739,17 +792,25 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
             if (per_step) {
                 ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2 with lines lw 1 lc rgb '#C0%s' notitle",
                               block ? ", \\\n    " : " ", base, block, col);
-                ghm_tb_printf(&plot, ", \\\n    '%s.dat' index %d using 1:3 with lines lw 2.5 lc rgb '#%s' title ",
-                              base, block, col);
+                ghm_tb_printf(&plot, ", \\\n    '%s.dat' index %d using 1:3 with linespoints lw 2.5 pi -%d", base,
+                              block, rows / 8 > 1 ? rows / 8 : 1);
             } else {
-                ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2 with linespoints lw 2 pt 7 lc rgb '#%s' title ",
-                              block ? ", \\\n    " : " ", base, block, col);
+                ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2 with linespoints lw 2", block ? ", \\\n    " : " ",
+                              base, block);
             }
-            ghm_gp_str(&plot, s->losses[l]);
+            gp_series_style(&plot, l);
+            ghm_tb_puts(&plot, " title ");
+            blocks[block] = blk.buf; /* owned by blocks[] now */
+            names[block] = s->losses[l];
+            blk.buf = NULL;
+            gp_series_title(&plot, blocks, names, block);
             block++;
         }
         ghm_tb_free(&blk);
     }
+    for (int b = 0; b < s->n_losses; b++) free(blocks[b]);
+    free(blocks);
+    free(names);
     ghm_tb_puts(&plot, "\n");
     if (block == 0) {
         ghm_tb_free(&dat);
@@ -785,6 +846,16 @@ static int fig_val_recall(ghm_plot_out *pc, const ghm_summary *s)
     ghm_tb_puts(&dat, "# epoch mean std n, one block per loss\n");
     ghm_tb_puts(&plot, "plot");
     int block = 0, max_x = 0;
+    char **blocks = calloc((size_t)s->n_losses + 1, sizeof *blocks);
+    const char **names = calloc((size_t)s->n_losses + 1, sizeof *names);
+    if (!blocks || !names) {
+        free(blocks);
+        free(names);
+        ghm_tb_free(&dat);
+        ghm_tb_free(&gp);
+        ghm_tb_free(&plot);
+        return GHM_FAIL(pc->err, GHM_ENOMEM, "%s: out of memory", base);
+    }
     for (int l = 0; l < s->n_losses; l++) {
         int on_test, g = ghm_summary_best(s, s->losses[l], &on_test);
         if (g < 0) continue;
@@ -820,13 +891,21 @@ static int fig_val_recall(ghm_plot_out *pc, const ghm_summary *s)
             ghm_tb_text(&dat, s->losses[l]);
             ghm_tb_puts(&dat, "\n");
             ghm_tb_puts(&dat, blk.buf);
-            ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with yerrorlines lw 2 pt 7 lc rgb '#%s' title ",
-                          block ? ", \\\n    " : " ", base, block, palette[l % 10]);
-            ghm_gp_str(&plot, s->losses[l]);
+            ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with yerrorlines lw 2", block ? ", \\\n    " : " ",
+                          base, block);
+            gp_series_style(&plot, l);
+            ghm_tb_puts(&plot, " title ");
+            blocks[block] = blk.buf; /* owned by blocks[] now */
+            names[block] = s->losses[l];
+            blk.buf = NULL;
+            gp_series_title(&plot, blocks, names, block);
             block++;
         }
         ghm_tb_free(&blk);
     }
+    for (int b = 0; b < s->n_losses; b++) free(blocks[b]);
+    free(blocks);
+    free(names);
     ghm_tb_puts(&plot, "\n");
     if (block == 0) {
         ghm_tb_free(&dat);

@@ -278,3 +278,53 @@ TEST(ReportFormats, FromTheExperimentFile)
     EXPECT_NE(std::string(err.msg).find("f.yaml:6:"), std::string::npos) << err.msg;
     EXPECT_NE(std::string(err.msg).find("gif"), std::string::npos) << err.msg;
 }
+
+// Issue 28.1: two losses with identical data (ghm at alpha = 1 is contrastive) draw one curve exactly
+// under the other; every series has its own dash type and marker, and the legend says they coincide.
+TEST(ReportFigures, CoincidingSeriesAreNamedAndStyled)
+{
+    std::string d = tmpdir();
+    int k = 1;
+    char id[24];
+    for (const char *loss : {"contrastive", "ghm", "triplet"})
+        for (uint64_t seed = 0; seed < 2; seed++) {
+            snprintf(id, sizeof id, "%016x", k++);
+            double r1 = strcmp(loss, "triplet") == 0 ? 0.8 : 0.7; // ghm == contrastive, record for record
+            write(d, make(id, loss, "fashion-mnist", 0, seed, r1 + 0.01 * seed, r1 > 0.75 ? 41 : 40));
+        }
+    ghm_report_opts ro;
+    ghm_report_opts_default(&ro);
+    ro.formats = GHM_PLOT_PNG;
+    ghm_report_result res;
+    ghm_error err;
+    ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
+    for (const char *f : {"recall_at_k", "train_loss", "val_recall1_vs_epoch"}) {
+        std::string gp = read_all(d + "/plots/" + f + ".gp");
+        EXPECT_NE(gp.find("title 'ghm (= contrastive)'"), std::string::npos) << f << "\n" << gp;
+        EXPECT_NE(gp.find("title 'triplet'"), std::string::npos) << f << "\n" << gp;
+        EXPECT_EQ(gp.find("(= ghm)"), std::string::npos) << f << "\n" << gp;
+        // three distinct dash types
+        for (const char *dt : {" dt 1 ", " dt 2 ", " dt 3 "}) EXPECT_NE(gp.find(dt), std::string::npos) << f << dt;
+    }
+    // two seeds: the title promises error bars
+    EXPECT_NE(read_all(d + "/plots/recall_at_k.gp").find("error bars: std over seeds"), std::string::npos);
+    rmrf(d);
+}
+
+// Issue 28.3: with one seed the title says there are no error bars instead of promising them.
+TEST(ReportFigures, OneSeedTitleSaysNoErrorBars)
+{
+    std::string d = tmpdir();
+    write(d, make("0000000000000001", "contrastive", "fashion-mnist", 0, 0, 0.7, 10));
+    write(d, make("0000000000000002", "triplet", "fashion-mnist", 0, 0, 0.8, 10));
+    ghm_report_opts ro;
+    ghm_report_opts_default(&ro);
+    ro.formats = GHM_PLOT_PNG;
+    ghm_report_result res;
+    ghm_error err;
+    ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
+    std::string gp = read_all(d + "/plots/recall_at_k.gp");
+    EXPECT_NE(gp.find("1 seed, no error bars"), std::string::npos) << gp;
+    EXPECT_EQ(gp.find("std over seeds"), std::string::npos) << gp;
+    rmrf(d);
+}
