@@ -77,6 +77,8 @@ static const struct {
                "  --no-plots            tables and index.html only\n"
                "  --formats LIST        plot formats, comma-separated from png, pdf, svg (default: the\n"
                "                        experiment file's report.formats, else png,pdf)\n"
+               "  --figure-size SIZE    column (default: 8.5 cm wide, one column of a two-column paper,\n"
+               "                        8 pt text) or page (17.5 cm, the full text width)\n"
                "  --combine DIR...      losses as rows, experiments (dataset x protocol) as columns,\n"
                "                        Recall@1 and MAP@R as mean +- 95% CI: PREFIX.md and PREFIX.tex\n"
                "  --out PREFIX          with --combine: output files' prefix (default combined)\n"},

@@ -283,7 +283,7 @@ static const struct {
     const char *ext, *terminal;
 } formats[] = {
     {GHM_PLOT_PNG, "png", NULL /* pngcairo, or png when cairo is missing: see ghm_plot_emit() */},
-    {GHM_PLOT_PDF, "pdf", "pdfcairo size 15cm,10cm noenhanced font \"Sans,9\""},
+    {GHM_PLOT_PDF, "pdf", NULL /* pdfcairo, size by GHM_PLOT_WIDE: see gp_outputs() */},
     {GHM_PLOT_SVG, "svg", "svg size 900,600 dynamic noenhanced background \"white\""},
 };
 #define N_FORMATS ((int)(sizeof formats / sizeof formats[0]))
@@ -328,15 +328,21 @@ static int run_gnuplot(const char *gnuplot, const char *expr, const char *script
  * (plot_cmd, the plot command text): one terminal + output per format. */
 static void gp_outputs(ghm_tb *gp, unsigned fmts, const char *plot_cmd)
 {
+    int wide = (fmts & GHM_PLOT_WIDE) != 0;
     int first = 1;
     for (int f = 0; f < N_FORMATS; f++) {
         if (!(fmts & formats[f].bit)) continue;
+        /* one column of a two-column paper (8.5 cm, 8 pt text), or the text width (17.5 cm) */
         if (formats[f].bit == GHM_PLOT_PNG)
-            ghm_tb_puts(gp, "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-                            "    set terminal pngcairo size 900,600 noenhanced\n"
-                            "} else {\n"
-                            "    set terminal png size 900,600 noenhanced\n"
-                            "}\n");
+            ghm_tb_printf(gp, "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+                              "    set terminal pngcairo size %s noenhanced font \"Sans,8\"\n"
+                              "} else {\n"
+                              "    set terminal png size %s noenhanced\n"
+                              "}\n",
+                          wide ? "1240,640" : "602,531", wide ? "1240,640" : "602,531");
+        else if (formats[f].bit == GHM_PLOT_PDF)
+            ghm_tb_printf(gp, "set terminal pdfcairo size %s noenhanced font \"Sans,8\"\n",
+                          wide ? "17.5cm,9cm" : "8.5cm,7.5cm");
         else
             ghm_tb_printf(gp, "set terminal %s\n", formats[f].terminal);
         ghm_tb_printf(gp, "set output out.\".%s\"\n", formats[f].ext);
@@ -1106,7 +1112,7 @@ int ghm_plot_out_open(ghm_plot_out *o, const char *dir, const char *gnuplot, uns
     snprintf(o->root, sizeof o->root, "%s", dir);
     snprintf(o->dir, sizeof o->dir, "%s/plots", dir);
     o->gnuplot = gnuplot ? gnuplot : "gnuplot";
-    o->formats = fmts ? fmts : GHM_PLOT_DEFAULT;
+    o->formats = fmts & GHM_PLOT_FORMATS ? fmts : GHM_PLOT_DEFAULT | (fmts & GHM_PLOT_WIDE);
     o->list = list;
     o->err = err;
     /* plots/ itself must not be a link (ghm would write and remove files in its target) */

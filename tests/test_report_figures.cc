@@ -171,6 +171,8 @@ TEST(ReportFigures, ScriptsDataAndIndex)
     // every format from one script, output name overridable for the temporary render
     for (const char *t : {"pngcairo", "pdfcairo", "svg", "if (!exists(\"out\"))"})
         EXPECT_NE(gp.find(t), std::string::npos) << t << "\n" << gp;
+    // issue 28.2: one column of a two-column paper by default (8.5 cm, 8 pt)
+    EXPECT_NE(gp.find("pdfcairo size 8.5cm,7.5cm noenhanced font \"Sans,8\""), std::string::npos) << gp;
     // training curve per step, with a moving average
     std::string tl = read_all(d + "/plots/train_loss.dat");
     EXPECT_NE(tl.find("step raw_mean smoothed"), std::string::npos) << tl;
@@ -319,11 +321,13 @@ TEST(ReportFigures, OneSeedTitleSaysNoErrorBars)
     write(d, make("0000000000000002", "triplet", "fashion-mnist", 0, 0, 0.8, 10));
     ghm_report_opts ro;
     ghm_report_opts_default(&ro);
-    ro.formats = GHM_PLOT_PNG;
+    ro.formats = GHM_PLOT_WIDE; // --figure-size page alone: the default formats, full text width
     ghm_report_result res;
     ghm_error err;
     ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
     std::string gp = read_all(d + "/plots/recall_at_k.gp");
+    EXPECT_NE(gp.find("pdfcairo size 17.5cm,9cm"), std::string::npos) << gp;
+    EXPECT_NE(gp.find("pngcairo size 1240,640"), std::string::npos) << gp;
     EXPECT_NE(gp.find("1 seed, no error bars"), std::string::npos) << gp;
     EXPECT_EQ(gp.find("std over seeds"), std::string::npos) << gp;
     rmrf(d);
