@@ -495,7 +495,7 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
     ghm_plot_safe_name(s->metrics[m], mname, sizeof mname);
     snprintf(base, sizeof base, "%s_vs_%s", mname, pname);
     snprintf(title, sizeof title, "Test %s vs %s (mean, error bars: std over seeds)", mt, s->swept[c]);
-    snprintf(ylab, sizeof ylab, "test %s", mt);
+    snprintf(ylab, sizeof ylab, "test %s (%%)", mt);
     snprintf(caption, sizeof caption,
              "Test %s against %s: mean over seeds with std error bars; losses without %s as bands "
              "(mean ± std of their selected setting).",
@@ -562,8 +562,8 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
             ghm_tb_text(&dat, loss);
             ghm_tb_puts(&dat, " (baseline)\n");
             for (int r = 0; r < 2; r++)
-                ghm_tb_printf(&dat, "%.9g %.9g %.9g %.9g\n", r ? hi : lo, st->mean - st->std, st->mean + st->std,
-                              st->mean);
+                ghm_tb_printf(&dat, "%.9g %.9g %.9g %.9g\n", r ? hi : lo, 100 * (st->mean - st->std),
+                              100 * (st->mean + st->std), 100 * st->mean); /* percent, as the tables */
             ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with filledcurves fs transparent solid 0.15 "
                                  "noborder lc rgb '#%s' notitle",
                           nterms++ ? ", \\\n    " : " ", base, block, col);
@@ -615,7 +615,8 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
             for (int a = 0; a < k; a++) {
                 const ghm_stat *st = &s->groups[idx[a]].test[m];
                 if (st->n == 0) continue;
-                ghm_tb_printf(&dat, "%.9g %.9g %.9g %d\n", s->groups[idx[a]].value[c], st->mean, st->std, st->n);
+                ghm_tb_printf(&dat, "%.9g %.9g %.9g %d\n", s->groups[idx[a]].value[c], 100 * st->mean, 100 * st->std,
+                              st->n);
             }
             /* further curves of the same loss: the next colours */
             const char *cc = palette[(l + curves * 3) % 10];
@@ -657,9 +658,9 @@ static int fig_recall_at_k(ghm_plot_out *pc, const ghm_summary *s)
     ghm_gp_header(&gp, "recall_at_k",
                   max_n >= 2 ? "Test Recall@K (best setting of each loss; error bars: std over seeds)"
                              : "Test Recall@K (best setting of each loss; 1 seed, no error bars)",
-                  "K", "test Recall@K");
+                  "K", "test Recall@K (%)");
     ghm_tb_puts(&gp, "set logscale x 2\n");
-    ghm_tb_puts(&dat, "# K mean std n, one block per loss\n");
+    ghm_tb_puts(&dat, "# K mean std (percent) n, one block per loss\n");
     int block = 0;
     ghm_tb_puts(&plot, "plot");
     char **blocks = calloc((size_t)s->n_losses + 1, sizeof *blocks);
@@ -678,7 +679,7 @@ static int fig_recall_at_k(ghm_plot_out *pc, const ghm_summary *s)
             if (strncmp(s->metrics[m], "recall@", 7) != 0 || s->groups[g].test[m].n == 0) continue;
             const ghm_stat *st = &s->groups[g].test[m];
             ghm_tb_text(&blk, s->metrics[m] + 7);
-            ghm_tb_printf(&blk, " %.9g %.9g %d\n", st->mean, st->std, st->n);
+            ghm_tb_printf(&blk, " %.9g %.9g %d\n", 100 * st->mean, 100 * st->std, st->n); /* percent, as the tables */
         }
         if (blk.buf) ghm_tb_puts(&dat, blk.buf);
         blocks[block] = blk.buf; /* owned by blocks[] now */
@@ -849,7 +850,7 @@ static int fig_val_recall(ghm_plot_out *pc, const ghm_summary *s)
     ghm_tb_init(&dat);
     ghm_tb_init(&gp);
     ghm_tb_init(&plot);
-    ghm_tb_puts(&dat, "# epoch mean std n, one block per loss\n");
+    ghm_tb_puts(&dat, "# epoch mean std (percent) n, one block per loss\n");
     ghm_tb_puts(&plot, "plot");
     int block = 0, max_x = 0;
     char **blocks = calloc((size_t)s->n_losses + 1, sizeof *blocks);
@@ -887,7 +888,7 @@ static int fig_val_recall(ghm_plot_out *pc, const ghm_summary *s)
                 }
             }
             if (k == 0) continue;
-            ghm_tb_printf(&blk, "%d %.9g %.9g %d\n", ep, ghm_stat_mean(v, k), ghm_stat_std(v, k), k);
+            ghm_tb_printf(&blk, "%d %.9g %.9g %d\n", ep, 100 * ghm_stat_mean(v, k), 100 * ghm_stat_std(v, k), k);
             rows++;
             if (ep > max_x) max_x = ep;
         }
@@ -920,7 +921,7 @@ static int fig_val_recall(ghm_plot_out *pc, const ghm_summary *s)
         return 0;
     }
     ghm_gp_header(&gp, base, "Validation Recall@1 per epoch (selected setting of each loss; mean, std over seeds)",
-              "epoch", "validation Recall@1");
+              "epoch", "validation Recall@1 (%)");
     ghm_tb_printf(&gp, "set xrange [0.5:%.1f]\n", max_x + 0.5);
     if (max_x <= 20) ghm_tb_puts(&gp, "set xtics 1\n");
     return ghm_plot_emit(pc, base, "Validation Recall@1 at each evaluated epoch, mean over seeds (std error bars).", &dat,

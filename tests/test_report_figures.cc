@@ -308,6 +308,10 @@ TEST(ReportFigures, CoincidingSeriesAreNamedAndStyled)
         // three distinct dash types
         for (const char *dt : {" dt 1 ", " dt 2 ", " dt 3 "}) EXPECT_NE(gp.find(dt), std::string::npos) << f << dt;
     }
+    // issue 28.2: metrics in percent, as the tables: Recall@1 of ghm is 70.5 (seeds 0.70, 0.71)
+    EXPECT_NE(read_all(d + "/plots/recall_at_k.dat").find("\n1 70.5 "), std::string::npos)
+        << read_all(d + "/plots/recall_at_k.dat");
+    EXPECT_NE(read_all(d + "/plots/recall_at_k.gp").find("set ylabel 'test Recall@K (%)'"), std::string::npos);
     // two seeds: the title promises error bars
     EXPECT_NE(read_all(d + "/plots/recall_at_k.gp").find("error bars: std over seeds"), std::string::npos);
     rmrf(d);
