@@ -705,6 +705,24 @@ static int fig_recall_at_k(ghm_plot_out *pc, const ghm_summary *s)
                 &dat, &gp, &plot);
 }
 
+/* The first training loss of group G, mean over its seeds: of the first step
+ * (per_step) or of epoch 1; NAN when there is none. */
+static double first_train_loss(const ghm_summary *s, const ghm_group *G, int per_step)
+{
+    double sum = 0;
+    int k = 0;
+    for (int i = 0; i < G->n_members; i++) {
+        const ghm_record *R = &s->recs[G->members[i]];
+        if (per_step) {
+            if (R->n_steps > 0 && isfinite(R->step_loss[0])) sum += R->step_loss[0], k++;
+        } else {
+            for (int h = 0; h < R->n_history; h++)
+                if (R->history[h].epoch == 1 && isfinite(R->history[h].train_loss)) sum += R->history[h].train_loss, k++;
+        }
+    }
+    return k ? sum / k : NAN;
+}
+
 /* Training loss per step: for each loss's selected setting, the mean over
  * seeds of every step's loss (light) and its exponential moving average
  * (bias-corrected, span max(5, steps / 25)). Records without per-step losses (older
@@ -722,7 +740,15 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
         for (int i = 0; i < s->groups[g].n_members; i++)
             if (s->recs[s->groups[g].members[i]].n_steps == 0) per_step = 0;
     }
+    /* losses live on very different scales (proxy-anchor ~10, contrastive ~0.1): each is drawn
+     * relative to its first value when every first value is positive (issue 28.4) */
+    int rel = 1;
+    for (int l = 0; l < s->n_losses; l++) {
+        int on_test, g = ghm_summary_best(s, s->losses[l], &on_test);
+        if (g >= 0 && !(first_train_loss(s, &s->groups[g], per_step) > 0)) rel = 0;
+    }
     const char *base = "train_loss";
+    ghm_tb_printf(&dat, "# %s\n", rel ? "each loss divided by its first value (mean over seeds)" : "raw losses");
     ghm_tb_printf(&dat, "# %s, one block per loss\n",
                   per_step ? "step raw_mean smoothed n (mean over seeds; smoothed: EMA)" : "epoch mean std n");
     ghm_tb_puts(&plot, "plot");
@@ -741,6 +767,7 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
         int on_test, g = ghm_summary_best(s, s->losses[l], &on_test);
         if (g < 0) continue;
         const ghm_group *G = &s->groups[g];
+        double scale = rel ? 1 / first_train_loss(s, G, per_step) : 1;
         ghm_tb blk;
         ghm_tb_init(&blk);
         int rows = 0;
@@ -757,7 +784,7 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
                     if (t < R->n_steps && isfinite(R->step_loss[t])) sum += R->step_loss[t], k++;
                 }
                 if (k == 0) continue;
-                double v = sum / k;
+                double v = scale * sum / k;
                 ema = (1 - alpha) * ema + alpha * v;
                 wsum = (1 - alpha) * wsum + alpha;
                 if (!(v > 0)) all_positive = 0;
@@ -782,9 +809,9 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
                             v[k++] = R->history[h].train_loss;
                 }
                 if (k == 0) continue;
-                double mean = ghm_stat_mean(v, k);
+                double mean = scale * ghm_stat_mean(v, k);
                 if (!(mean > 0)) all_positive = 0;
-                ghm_tb_printf(&blk, "%d %.9g %.9g %d\n", ep, mean, ghm_stat_std(v, k), k);
+                ghm_tb_printf(&blk, "%d %.9g %.9g %d\n", ep, mean, scale * ghm_stat_std(v, k), k);
                 rows++;
             }
             if (max_ep > max_x) max_x = max_ep;
@@ -829,8 +856,9 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
               per_step ? "Training loss per step (selected setting of each loss; mean over seeds, light: raw, "
                          "bold: moving average)"
                        : "Training loss per epoch (selected setting of each loss; mean over seeds)",
-              per_step ? "step" : "epoch", all_positive ? "training loss (log scale)" : "training loss");
-    /* losses live on very different scales (proxy-anchor ~10, contrastive ~0.1) */
+              per_step ? "step" : "epoch",
+              rel ? (all_positive ? "training loss / its first value (log scale)" : "training loss / its first value")
+                  : (all_positive ? "training loss (log scale)" : "training loss"));
     if (all_positive) ghm_tb_puts(&gp, "set logscale y\n");
     if (per_step)
         ghm_tb_printf(&gp, "set xrange [0:%d]\n", max_x);

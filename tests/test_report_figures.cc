@@ -178,6 +178,10 @@ TEST(ReportFigures, ScriptsDataAndIndex)
     EXPECT_NE(tl.find("step raw_mean smoothed"), std::string::npos) << tl;
     EXPECT_NE(tl.find("\n40 "), std::string::npos) << tl;
     EXPECT_NE(read_all(d + "/plots/train_loss.gp").find("set xlabel 'step'"), std::string::npos);
+    // issue 28.4: each loss relative to its first value (step 1 loss is 1.0 in make(), so row 2 is 0.5 + 0.01)
+    EXPECT_NE(tl.find("\n1 1 "), std::string::npos) << tl;
+    EXPECT_NE(tl.find("\n2 0.51 "), std::string::npos) << tl;
+    EXPECT_NE(read_all(d + "/plots/train_loss.gp").find("its first value"), std::string::npos);
 
     std::string html = read_all(d + "/index.html");
     for (const char *t : {"<table>", "Selected settings", "runs/0000000000000001/record.json", "finished",
@@ -321,7 +325,12 @@ TEST(ReportFigures, CoincidingSeriesAreNamedAndStyled)
 TEST(ReportFigures, OneSeedTitleSaysNoErrorBars)
 {
     std::string d = tmpdir();
-    write(d, make("0000000000000001", "contrastive", "fashion-mnist", 0, 0, 0.7, 10));
+    {
+        // a loss on another scale: 4x the steps of make(); drawn relative to its first value (issue 28.4)
+        ghm_record r = make("0000000000000001", "contrastive", "fashion-mnist", 0, 0, 0.7, 10);
+        for (int t = 0; t < r.n_steps; t++) r.step_loss[t] *= 4;
+        write(d, r);
+    }
     write(d, make("0000000000000002", "triplet", "fashion-mnist", 0, 0, 0.8, 10));
     ghm_report_opts ro;
     ghm_report_opts_default(&ro);
@@ -334,5 +343,8 @@ TEST(ReportFigures, OneSeedTitleSaysNoErrorBars)
     EXPECT_NE(gp.find("pngcairo size 1240,640"), std::string::npos) << gp;
     EXPECT_NE(gp.find("1 seed, no error bars"), std::string::npos) << gp;
     EXPECT_EQ(gp.find("std over seeds"), std::string::npos) << gp;
+    std::string tl = read_all(d + "/plots/train_loss.dat");
+    EXPECT_EQ(tl.find("\n2 2.04 "), std::string::npos) << tl; // raw
+    EXPECT_NE(tl.find("\n2 0.51 "), std::string::npos) << tl; // relative
     rmrf(d);
 }
