@@ -494,7 +494,11 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
     ghm_plot_safe_name(s->swept[c], pname, sizeof pname);
     ghm_plot_safe_name(s->metrics[m], mname, sizeof mname);
     snprintf(base, sizeof base, "%s_vs_%s", mname, pname);
-    snprintf(title, sizeof title, "Test %s vs %s (mean, error bars: std over seeds)", mt, s->swept[c]);
+    int max_n = 0; /* error bars only with >= 2 seeds: the title says which */
+    for (int g = 0; g < s->n_groups; g++)
+        if (s->groups[g].test[m].n > max_n) max_n = s->groups[g].test[m].n;
+    snprintf(title, sizeof title, "Test %s vs %s (%s)", mt, s->swept[c],
+             max_n >= 2 ? "mean, error bars: std over seeds" : "1 seed, no error bars");
     snprintf(ylab, sizeof ylab, "test %s (%%)", mt);
     snprintf(caption, sizeof caption,
              "Test %s against %s: mean over seeds with std error bars; losses without %s as bands "

@@ -163,6 +163,7 @@ TEST(ReportFigures, ScriptsDataAndIndex)
     std::string gp = read_all(d + "/plots/recall_at_1_vs_backbone_embedding_dim.gp");
     EXPECT_NE(gp.find("set logscale x 2"), std::string::npos) << gp;
     EXPECT_NE(gp.find("set xtics (16, 32, 64)"), std::string::npos) << gp;
+    EXPECT_NE(gp.find("error bars: std over seeds"), std::string::npos) << gp; // 2 seeds
     EXPECT_NE(gp.find("set xrange [13.45"), std::string::npos) << gp; // 16 / 2^0.25
     // the baseline is a band (mean +- std) drawn across the x range
     EXPECT_NE(gp.find("filledcurves"), std::string::npos) << gp;
@@ -346,5 +347,11 @@ TEST(ReportFigures, OneSeedTitleSaysNoErrorBars)
     std::string tl = read_all(d + "/plots/train_loss.dat");
     EXPECT_EQ(tl.find("\n2 2.04 "), std::string::npos) << tl; // raw
     EXPECT_NE(tl.find("\n2 0.51 "), std::string::npos) << tl; // relative
+    // a swept loss with one seed: the metric-vs-parameter title says so too
+    write(d, make("0000000000000003", "ghm", "fashion-mnist", 16, 0, 0.7, 10));
+    write(d, make("0000000000000004", "ghm", "fashion-mnist", 32, 0, 0.72, 10));
+    ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
+    gp = read_all(d + "/plots/recall_at_1_vs_backbone_embedding_dim.gp");
+    EXPECT_NE(gp.find("1 seed, no error bars"), std::string::npos) << gp;
     rmrf(d);
 }
