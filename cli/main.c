@@ -21,7 +21,7 @@ static const char *usage_text =
     "commands:\n"
     "  run X.yaml [--out DIR] [--threads N] [--only PATTERN] [--force] [--retry-failed] [--dry-run] [--shard I/N]\n"
     "                       run every unfinished run of an experiment file, then report\n"
-    "  report results/NAME [--no-plots] [--formats png,pdf,svg]\n"
+    "  report results/NAME [--no-plots] [--formats png,pdf,svg] [--figure-size column|page]\n"
     "                       aggregate finished runs into summary tables, plots and index.html\n"
     "  report --combine DIR... [--out PREFIX]\n"
     "                       one Markdown + one LaTeX table: losses x experiments, R@1 and MAP@R\n"
