@@ -466,6 +466,36 @@ static int is_power_of_two(double v)
     return fabs(e - round(e)) < 1e-9;
 }
 
+/* The human name of a swept key for an axis label (issue 28.6): one table;
+ * a key not in it (a loss parameter such as `alpha`) is shown as it is. */
+static const char *param_display(const char *key)
+{
+    static const struct {
+        const char *key, *name;
+    } names[] = {
+        {"backbone.embedding_dim", "embedding dimension"},
+        {"backbone.normalize", "L2-normalised embeddings"},
+        {"dataset.train_per_class", "training images per class"},
+        {"dataset.test_per_class", "test images per class"},
+        {"dataset.image_size", "image size (pixels)"},
+        {"train.epochs", "epochs"},
+        {"train.steps_per_epoch", "steps per epoch"},
+        {"train.batch_size", "batch size"},
+        {"train.m_per_class", "images per class in a batch"},
+        {"train.optimizer.lr", "learning rate"},
+        {"train.optimizer.momentum", "momentum"},
+        {"train.optimizer.weight_decay", "weight decay"},
+        {"train.optimizer.eps", "optimizer epsilon"},
+        {"train.schedule.warmup_epochs", "warm-up epochs"},
+        {"train.schedule.step_epochs", "epochs per learning-rate step"},
+        {"train.schedule.gamma", "learning-rate decay factor"},
+        {"train.schedule.min_lr_ratio", "final / initial learning rate"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(key, names[i].key) == 0) return names[i].name;
+    return key;
+}
+
 /* metric vs swept parameter c */
 static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, int m)
 {
@@ -497,7 +527,7 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
     int max_n = 0; /* error bars only with >= 2 seeds: the title says which */
     for (int g = 0; g < s->n_groups; g++)
         if (s->groups[g].test[m].n > max_n) max_n = s->groups[g].test[m].n;
-    snprintf(title, sizeof title, "Test %s vs %s (%s)", mt, s->swept[c],
+    snprintf(title, sizeof title, "Test %s vs %s (%s)", mt, param_display(s->swept[c]),
              max_n >= 2 ? "mean, error bars: std over seeds" : "1 seed, no error bars");
     snprintf(ylab, sizeof ylab, "test %s (%%)", mt);
     snprintf(caption, sizeof caption,
@@ -519,7 +549,7 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
     ghm_tb_init(&dat);
     ghm_tb_init(&gp);
     ghm_tb_init(&plot);
-    ghm_gp_header(&gp, base, title, s->swept[c], ylab);
+    ghm_gp_header(&gp, base, title, param_display(s->swept[c]), ylab);
     if (pow2) ghm_tb_puts(&gp, "set logscale x 2\n");
     ghm_tb_printf(&gp, "set xrange [%.9g:%.9g]\n", lo, hi);
     if (n_xs <= 12) {

@@ -164,6 +164,8 @@ TEST(ReportFigures, ScriptsDataAndIndex)
     EXPECT_NE(gp.find("set logscale x 2"), std::string::npos) << gp;
     EXPECT_NE(gp.find("set xtics (16, 32, 64)"), std::string::npos) << gp;
     EXPECT_NE(gp.find("error bars: std over seeds"), std::string::npos) << gp; // 2 seeds
+    // issue 28.6: the axis says what the key means
+    EXPECT_NE(gp.find("set xlabel 'embedding dimension'"), std::string::npos) << gp;
     EXPECT_NE(gp.find("set xrange [13.45"), std::string::npos) << gp; // 16 / 2^0.25
     // the baseline is a band (mean +- std) drawn across the x range
     EXPECT_NE(gp.find("filledcurves"), std::string::npos) << gp;
