@@ -868,9 +868,13 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
             }
             gp_series_style(&plot, l);
             ghm_tb_puts(&plot, " title ");
-            blocks[block] = blk.buf; /* owned by blocks[] now */
+            /* coinciding means equal raw losses: the scale joins the relative values */
+            ghm_tb key;
+            ghm_tb_init(&key);
+            ghm_tb_printf(&key, "%.17g\n", scale);
+            ghm_tb_puts(&key, blk.buf);
+            blocks[block] = key.buf; /* owned by blocks[] now */
             names[block] = s->losses[l];
-            blk.buf = NULL;
             gp_series_title(&plot, blocks, names, block);
             block++;
         }

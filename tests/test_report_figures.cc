@@ -349,6 +349,8 @@ TEST(ReportFigures, OneSeedTitleSaysNoErrorBars)
     std::string tl = read_all(d + "/plots/train_loss.dat");
     EXPECT_EQ(tl.find("\n2 2.04 "), std::string::npos) << tl; // raw
     EXPECT_NE(tl.find("\n2 0.51 "), std::string::npos) << tl; // relative
+    // equal relative curves of different raw losses do not coincide
+    EXPECT_EQ(read_all(d + "/plots/train_loss.gp").find("(= "), std::string::npos);
     // a swept loss with one seed: the metric-vs-parameter title says so too
     write(d, make("0000000000000003", "ghm", "fashion-mnist", 16, 0, 0.7, 10));
     write(d, make("0000000000000004", "ghm", "fashion-mnist", 32, 0, 0.72, 10));
