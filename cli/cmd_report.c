@@ -1,4 +1,4 @@
-/* ghm report results/NAME [--no-plots] [--formats png,pdf,svg]
+/* ghm report results/NAME [--no-plots] [--formats png,pdf,svg] [--figure-size column|page]
  * ghm report --combine DIR... [--out PREFIX]
  * Aggregates the finished runs of one results directory (tables, plots,
  * index.html), or several results directories into one cross-experiment table. */
@@ -66,7 +66,7 @@ int ghm_cmd_report(int argc, char **argv)
         if (strcmp(argv[i], "--combine") == 0) return cmd_combine(argc, argv);
     const char *dir = NULL, *val;
     int no_plots = 0;
-    unsigned formats = 0;
+    unsigned formats = 0, wide = 0;
     for (int i = 1; i < argc; i++) {
         int m;
         if (strcmp(argv[i], "--no-plots") == 0) {
@@ -76,6 +76,11 @@ int ghm_cmd_report(int argc, char **argv)
             if (ghm_plot_formats_parse(val, &formats) < 0)
                 return ghm_cli_usage("report", "--formats: expected a comma-separated list of png, pdf, svg, got '%s'",
                                      val);
+        } else if ((m = ghm_cli_opt(argc, argv, &i, "--figure-size", &val))) {
+            /* column: 8.5 cm (one column of a two-column paper, the default); page: 17.5 cm */
+            if (m < 0 || (strcmp(val, "column") != 0 && strcmp(val, "page") != 0))
+                return ghm_cli_usage("report", "--figure-size: expected column (8.5 cm) or page (17.5 cm)");
+            wide = strcmp(val, "page") == 0 ? GHM_PLOT_WIDE : 0;
         } else if (strcmp(argv[i], "--out") == 0) {
             return ghm_cli_usage("report", "--out goes with --combine (a report is written into its directory)");
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -87,6 +92,7 @@ int ghm_cmd_report(int argc, char **argv)
         }
     }
     if (!dir) return ghm_cli_usage("report", "missing results directory (ghm report results/NAME)");
+    formats |= wide;
     char dirbuf[GHM_PATH_MAX];
     snprintf(dirbuf, sizeof dirbuf, "%s", dir);
     for (size_t k = strlen(dirbuf); k > 1 && dirbuf[k - 1] == '/'; k--) dirbuf[k - 1] = '\0'; /* results/x/ */

@@ -23,7 +23,7 @@ static const char *usage_text =
     "commands:\n"
     "  run X.yaml [--out DIR] [--threads N] [--only PATTERN] [--force] [--retry-failed] [--dry-run] [--shard I/N]\n"
     "                       run every unfinished run of an experiment file, then report\n"
-    "  report results/NAME [--no-plots] [--formats png,pdf,svg]\n"
+    "  report results/NAME [--no-plots] [--formats png,pdf,svg] [--figure-size column|page]\n"
     "                       aggregate finished runs into summary tables, plots and index.html\n"
     "  report --combine DIR... [--out PREFIX]\n"
     "                       one Markdown + one LaTeX table: losses x experiments, R@1 and MAP@R\n"
@@ -82,6 +82,8 @@ static const struct {
                "  --no-plots            tables and index.html only\n"
                "  --formats LIST        plot formats, comma-separated from png, pdf, svg (default: the\n"
                "                        experiment file's report.formats, else png,pdf)\n"
+               "  --figure-size SIZE    column (default: 8.5 cm wide, one column of a two-column paper,\n"
+               "                        8 pt text) or page (17.5 cm, the full text width)\n"
                "  --combine DIR...      losses as rows, experiments (dataset x protocol) as columns,\n"
                "                        Recall@1 and MAP@R as mean +- 95% CI: PREFIX.md and PREFIX.tex\n"
                "  --out PREFIX          with --combine: output files' prefix (default combined)\n"},

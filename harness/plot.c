@@ -234,6 +234,29 @@ int ghm_gp_check(const char *script, char *why, size_t wn)
 static const char *const palette[10] = {"1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd",
                                         "8c564b", "e377c2", "7f7f7f", "bcbd22", "17becf"};
 
+/* Series style: colour, dash type and marker all differ between losses, so a
+ * curve drawn exactly under another (e.g. ghm at alpha = 1 and contrastive)
+ * still shows, and the figure reads in black and white. */
+static const int point_types[10] = {7, 5, 9, 11, 13, 15, 4, 6, 8, 10};
+static void gp_series_style(ghm_tb *plot, int l)
+{
+    ghm_tb_printf(plot, " dt %d pt %d lc rgb '#%s'", l % 5 + 1, point_types[l % 10], palette[l % 10]);
+}
+
+/* Legend title of series k: its name, plus "(= other)" when its data block is
+ * identical to that of an earlier series (the two curves coincide). */
+static void gp_series_title(ghm_tb *plot, char *const *blocks, const char *const *names, int k)
+{
+    char t[GHM_NAME_MAX * 2 + 8];
+    snprintf(t, sizeof t, "%s", names[k]);
+    for (int j = 0; j < k; j++)
+        if (blocks[j] && blocks[k] && strcmp(blocks[j], blocks[k]) == 0) {
+            snprintf(t, sizeof t, "%s (= %s)", names[k], names[j]);
+            break;
+        }
+    ghm_gp_str(plot, t);
+}
+
 /* Script head: titles and axes only. The terminal and output lines are added
  * by ghm_plot_emit() for every requested format; the output name is the variable
  * `out` (default: the figure's name), so `gnuplot NAME.gp` rewrites NAME.png,
@@ -260,7 +283,7 @@ static const struct {
     const char *ext, *terminal;
 } formats[] = {
     {GHM_PLOT_PNG, "png", NULL /* pngcairo, or png when cairo is missing: see ghm_plot_emit() */},
-    {GHM_PLOT_PDF, "pdf", "pdfcairo size 15cm,10cm noenhanced font \"Sans,9\""},
+    {GHM_PLOT_PDF, "pdf", NULL /* pdfcairo, size by GHM_PLOT_WIDE: see gp_outputs() */},
     {GHM_PLOT_SVG, "svg", "svg size 900,600 dynamic noenhanced background \"white\""},
 };
 #define N_FORMATS ((int)(sizeof formats / sizeof formats[0]))
@@ -305,15 +328,21 @@ static int run_gnuplot(const char *gnuplot, const char *expr, const char *script
  * (plot_cmd, the plot command text): one terminal + output per format. */
 static void gp_outputs(ghm_tb *gp, unsigned fmts, const char *plot_cmd)
 {
+    int wide = (fmts & GHM_PLOT_WIDE) != 0;
     int first = 1;
     for (int f = 0; f < N_FORMATS; f++) {
         if (!(fmts & formats[f].bit)) continue;
+        /* one column of a two-column paper (8.5 cm, 8 pt text), or the text width (17.5 cm) */
         if (formats[f].bit == GHM_PLOT_PNG)
-            ghm_tb_puts(gp, "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-                            "    set terminal pngcairo size 900,600 noenhanced\n"
-                            "} else {\n"
-                            "    set terminal png size 900,600 noenhanced\n"
-                            "}\n");
+            ghm_tb_printf(gp, "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+                              "    set terminal pngcairo size %s noenhanced font \"Sans,8\"\n"
+                              "} else {\n"
+                              "    set terminal png size %s noenhanced\n"
+                              "}\n",
+                          wide ? "1240,640" : "602,531", wide ? "1240,640" : "602,531");
+        else if (formats[f].bit == GHM_PLOT_PDF)
+            ghm_tb_printf(gp, "set terminal pdfcairo size %s noenhanced font \"Sans,8\"\n",
+                          wide ? "17.5cm,9cm" : "8.5cm,7.5cm");
         else
             ghm_tb_printf(gp, "set terminal %s\n", formats[f].terminal);
         ghm_tb_printf(gp, "set output out.\".%s\"\n", formats[f].ext);
@@ -437,6 +466,36 @@ static int is_power_of_two(double v)
     return fabs(e - round(e)) < 1e-9;
 }
 
+/* The human name of a swept key for an axis label (issue 28.6): one table;
+ * a key not in it (a loss parameter such as `alpha`) is shown as it is. */
+static const char *param_display(const char *key)
+{
+    static const struct {
+        const char *key, *name;
+    } names[] = {
+        {"backbone.embedding_dim", "embedding dimension"},
+        {"backbone.normalize", "L2-normalised embeddings"},
+        {"dataset.train_per_class", "training images per class"},
+        {"dataset.test_per_class", "test images per class"},
+        {"dataset.image_size", "image size (pixels)"},
+        {"train.epochs", "epochs"},
+        {"train.steps_per_epoch", "steps per epoch"},
+        {"train.batch_size", "batch size"},
+        {"train.m_per_class", "images per class in a batch"},
+        {"train.optimizer.lr", "learning rate"},
+        {"train.optimizer.momentum", "momentum"},
+        {"train.optimizer.weight_decay", "weight decay"},
+        {"train.optimizer.eps", "optimizer epsilon"},
+        {"train.schedule.warmup_epochs", "warm-up epochs"},
+        {"train.schedule.step_epochs", "epochs per learning-rate step"},
+        {"train.schedule.gamma", "learning-rate decay factor"},
+        {"train.schedule.min_lr_ratio", "final / initial learning rate"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(key, names[i].key) == 0) return names[i].name;
+    return key;
+}
+
 /* metric vs swept parameter c */
 static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, int m)
 {
@@ -465,8 +524,12 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
     ghm_plot_safe_name(s->swept[c], pname, sizeof pname);
     ghm_plot_safe_name(s->metrics[m], mname, sizeof mname);
     snprintf(base, sizeof base, "%s_vs_%s", mname, pname);
-    snprintf(title, sizeof title, "Test %s vs %s (mean, error bars: std over seeds)", mt, s->swept[c]);
-    snprintf(ylab, sizeof ylab, "test %s", mt);
+    int max_n = 0; /* error bars only with >= 2 seeds: the title says which */
+    for (int g = 0; g < s->n_groups; g++)
+        if (s->groups[g].test[m].n > max_n) max_n = s->groups[g].test[m].n;
+    snprintf(title, sizeof title, "Test %s vs %s (%s)", mt, param_display(s->swept[c]),
+             max_n >= 2 ? "mean, error bars: std over seeds" : "1 seed, no error bars");
+    snprintf(ylab, sizeof ylab, "test %s (%%)", mt);
     snprintf(caption, sizeof caption,
              "Test %s against %s: mean over seeds with std error bars; losses without %s as bands "
              "(mean ± std of their selected setting).",
@@ -486,7 +549,7 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
     ghm_tb_init(&dat);
     ghm_tb_init(&gp);
     ghm_tb_init(&plot);
-    ghm_gp_header(&gp, base, title, s->swept[c], ylab);
+    ghm_gp_header(&gp, base, title, param_display(s->swept[c]), ylab);
     if (pow2) ghm_tb_puts(&gp, "set logscale x 2\n");
     ghm_tb_printf(&gp, "set xrange [%.9g:%.9g]\n", lo, hi);
     if (n_xs <= 12) {
@@ -533,8 +596,8 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
             ghm_tb_text(&dat, loss);
             ghm_tb_puts(&dat, " (baseline)\n");
             for (int r = 0; r < 2; r++)
-                ghm_tb_printf(&dat, "%.9g %.9g %.9g %.9g\n", r ? hi : lo, st->mean - st->std, st->mean + st->std,
-                              st->mean);
+                ghm_tb_printf(&dat, "%.9g %.9g %.9g %.9g\n", r ? hi : lo, 100 * (st->mean - st->std),
+                              100 * (st->mean + st->std), 100 * st->mean); /* percent, as the tables */
             ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with filledcurves fs transparent solid 0.15 "
                                  "noborder lc rgb '#%s' notitle",
                           nterms++ ? ", \\\n    " : " ", base, block, col);
@@ -586,7 +649,8 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
             for (int a = 0; a < k; a++) {
                 const ghm_stat *st = &s->groups[idx[a]].test[m];
                 if (st->n == 0) continue;
-                ghm_tb_printf(&dat, "%.9g %.9g %.9g %d\n", s->groups[idx[a]].value[c], st->mean, st->std, st->n);
+                ghm_tb_printf(&dat, "%.9g %.9g %.9g %d\n", s->groups[idx[a]].value[c], 100 * st->mean, 100 * st->std,
+                              st->n);
             }
             /* further curves of the same loss: the next colours */
             const char *cc = palette[(l + curves * 3) % 10];
@@ -619,13 +683,23 @@ static int fig_recall_at_k(ghm_plot_out *pc, const ghm_summary *s)
     ghm_tb_init(&dat);
     ghm_tb_init(&gp);
     ghm_tb_init(&plot);
-    ghm_gp_header(&gp, "recall_at_k", "Test Recall@K (best setting of each loss; error bars: std over seeds)", "K",
-              "test Recall@K");
+    int max_n = 0; /* error bars only mean something with >= 2 seeds: say so in the title */
+    for (int l = 0; l < s->n_losses; l++) {
+        int on_test, g = ghm_summary_best(s, s->losses[l], &on_test);
+        for (int m = 0; g >= 0 && m < s->n_metrics; m++)
+            if (s->groups[g].test[m].n > max_n) max_n = s->groups[g].test[m].n;
+    }
+    ghm_gp_header(&gp, "recall_at_k",
+                  max_n >= 2 ? "Test Recall@K (best setting of each loss; error bars: std over seeds)"
+                             : "Test Recall@K (best setting of each loss; 1 seed, no error bars)",
+                  "K", "test Recall@K (%)");
     ghm_tb_puts(&gp, "set logscale x 2\n");
-    ghm_tb_puts(&dat, "# K mean std n, one block per loss\n");
+    ghm_tb_puts(&dat, "# K mean std (percent) n, one block per loss\n");
     int block = 0;
     ghm_tb_puts(&plot, "plot");
-    for (int l = 0; l < s->n_losses; l++) {
+    char **blocks = calloc((size_t)s->n_losses + 1, sizeof *blocks);
+    const char **names = calloc((size_t)s->n_losses + 1, sizeof *names);
+    for (int l = 0; blocks && names && l < s->n_losses; l++) {
         int on_test;
         int g = ghm_summary_best(s, s->losses[l], &on_test);
         if (g < 0) continue;
@@ -633,17 +707,27 @@ static int fig_recall_at_k(ghm_plot_out *pc, const ghm_summary *s)
         ghm_tb_puts(&dat, "# ");
         ghm_tb_text(&dat, s->losses[l]);
         ghm_tb_puts(&dat, "\n");
+        ghm_tb blk;
+        ghm_tb_init(&blk);
         for (int m = 0; m < s->n_metrics; m++) {
             if (strncmp(s->metrics[m], "recall@", 7) != 0 || s->groups[g].test[m].n == 0) continue;
             const ghm_stat *st = &s->groups[g].test[m];
-            ghm_tb_text(&dat, s->metrics[m] + 7);
-            ghm_tb_printf(&dat, " %.9g %.9g %d\n", st->mean, st->std, st->n);
+            ghm_tb_text(&blk, s->metrics[m] + 7);
+            ghm_tb_printf(&blk, " %.9g %.9g %d\n", 100 * st->mean, 100 * st->std, st->n); /* percent, as the tables */
         }
-        ghm_tb_printf(&plot, "%s'recall_at_k.dat' index %d using 1:2:3 with yerrorlines lw 2 pt 7 lc rgb '#%s' title ",
-                      block ? ", \\\n    " : " ", block, palette[l % 10]);
-        ghm_gp_str(&plot, s->losses[l]);
+        if (blk.buf) ghm_tb_puts(&dat, blk.buf);
+        blocks[block] = blk.buf; /* owned by blocks[] now */
+        names[block] = s->losses[l];
+        ghm_tb_printf(&plot, "%s'recall_at_k.dat' index %d using 1:2:3 with yerrorlines lw 2", block ? ", \\\n    " : " ",
+                      block);
+        gp_series_style(&plot, l);
+        ghm_tb_puts(&plot, " title ");
+        gp_series_title(&plot, blocks, names, block);
         block++;
     }
+    for (int b = 0; blocks && b < s->n_losses; b++) free(blocks[b]);
+    free(blocks);
+    free(names);
     ghm_tb_puts(&plot, "\n");
     if (block == 0) {
         ghm_tb_free(&dat);
@@ -653,6 +737,24 @@ static int fig_recall_at_k(ghm_plot_out *pc, const ghm_summary *s)
     }
     return ghm_plot_emit(pc, "recall_at_k", "Test Recall@K against K of each loss's selected setting (std error bars).",
                 &dat, &gp, &plot);
+}
+
+/* The first training loss of group G, mean over its seeds: of the first step
+ * (per_step) or of epoch 1; NAN when there is none. */
+static double first_train_loss(const ghm_summary *s, const ghm_group *G, int per_step)
+{
+    double sum = 0;
+    int k = 0;
+    for (int i = 0; i < G->n_members; i++) {
+        const ghm_record *R = &s->recs[G->members[i]];
+        if (per_step) {
+            if (R->n_steps > 0 && isfinite(R->step_loss[0])) sum += R->step_loss[0], k++;
+        } else {
+            for (int h = 0; h < R->n_history; h++)
+                if (R->history[h].epoch == 1 && isfinite(R->history[h].train_loss)) sum += R->history[h].train_loss, k++;
+        }
+    }
+    return k ? sum / k : NAN;
 }
 
 /* Training loss per step: for each loss's selected setting, the mean over
@@ -672,15 +774,34 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
         for (int i = 0; i < s->groups[g].n_members; i++)
             if (s->recs[s->groups[g].members[i]].n_steps == 0) per_step = 0;
     }
+    /* losses live on very different scales (proxy-anchor ~10, contrastive ~0.1): each is drawn
+     * relative to its first value when every first value is positive (issue 28.4) */
+    int rel = 1;
+    for (int l = 0; l < s->n_losses; l++) {
+        int on_test, g = ghm_summary_best(s, s->losses[l], &on_test);
+        if (g >= 0 && !(first_train_loss(s, &s->groups[g], per_step) > 0)) rel = 0;
+    }
     const char *base = "train_loss";
+    ghm_tb_printf(&dat, "# %s\n", rel ? "each loss divided by its first value (mean over seeds)" : "raw losses");
     ghm_tb_printf(&dat, "# %s, one block per loss\n",
                   per_step ? "step raw_mean smoothed n (mean over seeds; smoothed: EMA)" : "epoch mean std n");
     ghm_tb_puts(&plot, "plot");
     int block = 0, max_x = 0;
+    char **blocks = calloc((size_t)s->n_losses + 1, sizeof *blocks);
+    const char **names = calloc((size_t)s->n_losses + 1, sizeof *names);
+    if (!blocks || !names) {
+        free(blocks);
+        free(names);
+        ghm_tb_free(&dat);
+        ghm_tb_free(&gp);
+        ghm_tb_free(&plot);
+        return GHM_FAIL(pc->err, GHM_ENOMEM, "%s: out of memory", base);
+    }
     for (int l = 0; l < s->n_losses; l++) {
         int on_test, g = ghm_summary_best(s, s->losses[l], &on_test);
         if (g < 0) continue;
         const ghm_group *G = &s->groups[g];
+        double scale = rel ? 1 / first_train_loss(s, G, per_step) : 1;
         ghm_tb blk;
         ghm_tb_init(&blk);
         int rows = 0;
@@ -697,7 +818,7 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
                     if (t < R->n_steps && isfinite(R->step_loss[t])) sum += R->step_loss[t], k++;
                 }
                 if (k == 0) continue;
-                double v = sum / k;
+                double v = scale * sum / k;
                 ema = (1 - alpha) * ema + alpha * v;
                 wsum = (1 - alpha) * wsum + alpha;
                 if (!(v > 0)) all_positive = 0;
@@ -722,9 +843,9 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
                             v[k++] = R->history[h].train_loss;
                 }
                 if (k == 0) continue;
-                double mean = ghm_stat_mean(v, k);
+                double mean = scale * ghm_stat_mean(v, k);
                 if (!(mean > 0)) all_positive = 0;
-                ghm_tb_printf(&blk, "%d %.9g %.9g %d\n", ep, mean, ghm_stat_std(v, k), k);
+                ghm_tb_printf(&blk, "%d %.9g %.9g %d\n", ep, mean, scale * ghm_stat_std(v, k), k);
                 rows++;
             }
             if (max_ep > max_x) max_x = max_ep;
@@ -739,17 +860,29 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
             if (per_step) {
                 ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2 with lines lw 1 lc rgb '#C0%s' notitle",
                               block ? ", \\\n    " : " ", base, block, col);
-                ghm_tb_printf(&plot, ", \\\n    '%s.dat' index %d using 1:3 with lines lw 2.5 lc rgb '#%s' title ",
-                              base, block, col);
+                ghm_tb_printf(&plot, ", \\\n    '%s.dat' index %d using 1:3 with linespoints lw 2.5 pi -%d", base,
+                              block, rows / 8 > 1 ? rows / 8 : 1);
             } else {
-                ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2 with linespoints lw 2 pt 7 lc rgb '#%s' title ",
-                              block ? ", \\\n    " : " ", base, block, col);
+                ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2 with linespoints lw 2", block ? ", \\\n    " : " ",
+                              base, block);
             }
-            ghm_gp_str(&plot, s->losses[l]);
+            gp_series_style(&plot, l);
+            ghm_tb_puts(&plot, " title ");
+            /* coinciding means equal raw losses: the scale joins the relative values */
+            ghm_tb key;
+            ghm_tb_init(&key);
+            ghm_tb_printf(&key, "%.17g\n", scale);
+            ghm_tb_puts(&key, blk.buf);
+            blocks[block] = key.buf; /* owned by blocks[] now */
+            names[block] = s->losses[l];
+            gp_series_title(&plot, blocks, names, block);
             block++;
         }
         ghm_tb_free(&blk);
     }
+    for (int b = 0; b < s->n_losses; b++) free(blocks[b]);
+    free(blocks);
+    free(names);
     ghm_tb_puts(&plot, "\n");
     if (block == 0) {
         ghm_tb_free(&dat);
@@ -761,8 +894,9 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
               per_step ? "Training loss per step (selected setting of each loss; mean over seeds, light: raw, "
                          "bold: moving average)"
                        : "Training loss per epoch (selected setting of each loss; mean over seeds)",
-              per_step ? "step" : "epoch", all_positive ? "training loss (log scale)" : "training loss");
-    /* losses live on very different scales (proxy-anchor ~10, contrastive ~0.1) */
+              per_step ? "step" : "epoch",
+              rel ? (all_positive ? "training loss / its first value (log scale)" : "training loss / its first value")
+                  : (all_positive ? "training loss (log scale)" : "training loss"));
     if (all_positive) ghm_tb_puts(&gp, "set logscale y\n");
     if (per_step)
         ghm_tb_printf(&gp, "set xrange [0:%d]\n", max_x);
@@ -782,9 +916,19 @@ static int fig_val_recall(ghm_plot_out *pc, const ghm_summary *s)
     ghm_tb_init(&dat);
     ghm_tb_init(&gp);
     ghm_tb_init(&plot);
-    ghm_tb_puts(&dat, "# epoch mean std n, one block per loss\n");
+    ghm_tb_puts(&dat, "# epoch mean std (percent) n, one block per loss\n");
     ghm_tb_puts(&plot, "plot");
     int block = 0, max_x = 0;
+    char **blocks = calloc((size_t)s->n_losses + 1, sizeof *blocks);
+    const char **names = calloc((size_t)s->n_losses + 1, sizeof *names);
+    if (!blocks || !names) {
+        free(blocks);
+        free(names);
+        ghm_tb_free(&dat);
+        ghm_tb_free(&gp);
+        ghm_tb_free(&plot);
+        return GHM_FAIL(pc->err, GHM_ENOMEM, "%s: out of memory", base);
+    }
     for (int l = 0; l < s->n_losses; l++) {
         int on_test, g = ghm_summary_best(s, s->losses[l], &on_test);
         if (g < 0) continue;
@@ -810,7 +954,7 @@ static int fig_val_recall(ghm_plot_out *pc, const ghm_summary *s)
                 }
             }
             if (k == 0) continue;
-            ghm_tb_printf(&blk, "%d %.9g %.9g %d\n", ep, ghm_stat_mean(v, k), ghm_stat_std(v, k), k);
+            ghm_tb_printf(&blk, "%d %.9g %.9g %d\n", ep, 100 * ghm_stat_mean(v, k), 100 * ghm_stat_std(v, k), k);
             rows++;
             if (ep > max_x) max_x = ep;
         }
@@ -820,13 +964,21 @@ static int fig_val_recall(ghm_plot_out *pc, const ghm_summary *s)
             ghm_tb_text(&dat, s->losses[l]);
             ghm_tb_puts(&dat, "\n");
             ghm_tb_puts(&dat, blk.buf);
-            ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with yerrorlines lw 2 pt 7 lc rgb '#%s' title ",
-                          block ? ", \\\n    " : " ", base, block, palette[l % 10]);
-            ghm_gp_str(&plot, s->losses[l]);
+            ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with yerrorlines lw 2", block ? ", \\\n    " : " ",
+                          base, block);
+            gp_series_style(&plot, l);
+            ghm_tb_puts(&plot, " title ");
+            blocks[block] = blk.buf; /* owned by blocks[] now */
+            names[block] = s->losses[l];
+            blk.buf = NULL;
+            gp_series_title(&plot, blocks, names, block);
             block++;
         }
         ghm_tb_free(&blk);
     }
+    for (int b = 0; b < s->n_losses; b++) free(blocks[b]);
+    free(blocks);
+    free(names);
     ghm_tb_puts(&plot, "\n");
     if (block == 0) {
         ghm_tb_free(&dat);
@@ -835,7 +987,7 @@ static int fig_val_recall(ghm_plot_out *pc, const ghm_summary *s)
         return 0;
     }
     ghm_gp_header(&gp, base, "Validation Recall@1 per epoch (selected setting of each loss; mean, std over seeds)",
-              "epoch", "validation Recall@1");
+              "epoch", "validation Recall@1 (%)");
     ghm_tb_printf(&gp, "set xrange [0.5:%.1f]\n", max_x + 0.5);
     if (max_x <= 20) ghm_tb_puts(&gp, "set xtics 1\n");
     return ghm_plot_emit(pc, base, "Validation Recall@1 at each evaluated epoch, mean over seeds (std error bars).", &dat,
@@ -1027,7 +1179,7 @@ int ghm_plot_out_open(ghm_plot_out *o, const char *dir, const char *gnuplot, uns
     snprintf(o->root, sizeof o->root, "%s", dir);
     snprintf(o->dir, sizeof o->dir, "%s/plots", dir);
     o->gnuplot = gnuplot ? gnuplot : "gnuplot";
-    o->formats = fmts ? fmts : GHM_PLOT_DEFAULT;
+    o->formats = fmts & GHM_PLOT_FORMATS ? fmts : GHM_PLOT_DEFAULT | (fmts & GHM_PLOT_WIDE);
     o->list = list;
     o->err = err;
     /* plots/ itself must not be a link (ghm would write and remove files in its target) */

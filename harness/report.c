@@ -646,7 +646,9 @@ int ghm_report_write(const char *dir, const ghm_experiment *e, const ghm_report_
         goto done;
     }
     if (opts->plots) {
-        unsigned fmts = opts->formats ? opts->formats : e ? e->report_formats : 0; /* --formats, else the file's */
+        /* --formats, else the file's; --figure-size page (GHM_PLOT_WIDE) applies to either */
+        unsigned fmts = opts->formats & GHM_PLOT_FORMATS ? opts->formats
+                        : (e ? e->report_formats : 0) | (opts->formats & GHM_PLOT_WIDE);
         rc = ghm_plots_write(&s, dir, opts->gnuplot ? opts->gnuplot : "gnuplot", fmts, plots,
                              &res->n_plots, res->warning, (int)sizeof res->warning, err);
         if (rc < 0) {

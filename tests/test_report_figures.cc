@@ -163,6 +163,9 @@ TEST(ReportFigures, ScriptsDataAndIndex)
     std::string gp = read_all(d + "/plots/recall_at_1_vs_backbone_embedding_dim.gp");
     EXPECT_NE(gp.find("set logscale x 2"), std::string::npos) << gp;
     EXPECT_NE(gp.find("set xtics (16, 32, 64)"), std::string::npos) << gp;
+    EXPECT_NE(gp.find("error bars: std over seeds"), std::string::npos) << gp; // 2 seeds
+    // issue 28.6: the axis says what the key means
+    EXPECT_NE(gp.find("set xlabel 'embedding dimension'"), std::string::npos) << gp;
     EXPECT_NE(gp.find("set xrange [13.45"), std::string::npos) << gp; // 16 / 2^0.25
     // the baseline is a band (mean +- std) drawn across the x range
     EXPECT_NE(gp.find("filledcurves"), std::string::npos) << gp;
@@ -171,11 +174,17 @@ TEST(ReportFigures, ScriptsDataAndIndex)
     // every format from one script, output name overridable for the temporary render
     for (const char *t : {"pngcairo", "pdfcairo", "svg", "if (!exists(\"out\"))"})
         EXPECT_NE(gp.find(t), std::string::npos) << t << "\n" << gp;
+    // issue 28.2: one column of a two-column paper by default (8.5 cm, 8 pt)
+    EXPECT_NE(gp.find("pdfcairo size 8.5cm,7.5cm noenhanced font \"Sans,8\""), std::string::npos) << gp;
     // training curve per step, with a moving average
     std::string tl = read_all(d + "/plots/train_loss.dat");
     EXPECT_NE(tl.find("step raw_mean smoothed"), std::string::npos) << tl;
     EXPECT_NE(tl.find("\n40 "), std::string::npos) << tl;
     EXPECT_NE(read_all(d + "/plots/train_loss.gp").find("set xlabel 'step'"), std::string::npos);
+    // issue 28.4: each loss relative to its first value (step 1 loss is 1.0 in make(), so row 2 is 0.5 + 0.01)
+    EXPECT_NE(tl.find("\n1 1 "), std::string::npos) << tl;
+    EXPECT_NE(tl.find("\n2 0.51 "), std::string::npos) << tl;
+    EXPECT_NE(read_all(d + "/plots/train_loss.gp").find("its first value"), std::string::npos);
 
     std::string html = read_all(d + "/index.html");
     for (const char *t : {"<table>", "Selected settings", "runs/0000000000000001/record.json", "finished",
@@ -277,4 +286,76 @@ TEST(ReportFormats, FromTheExperimentFile)
     EXPECT_EQ(ghm_experiment_load_string(bad.c_str(), "f.yaml", &e, &err), GHM_EINPUT);
     EXPECT_NE(std::string(err.msg).find("f.yaml:6:"), std::string::npos) << err.msg;
     EXPECT_NE(std::string(err.msg).find("gif"), std::string::npos) << err.msg;
+}
+
+// Issue 28.1: two losses with identical data (ghm at alpha = 1 is contrastive) draw one curve exactly
+// under the other; every series has its own dash type and marker, and the legend says they coincide.
+TEST(ReportFigures, CoincidingSeriesAreNamedAndStyled)
+{
+    std::string d = tmpdir();
+    int k = 1;
+    char id[24];
+    for (const char *loss : {"contrastive", "ghm", "triplet"})
+        for (uint64_t seed = 0; seed < 2; seed++) {
+            snprintf(id, sizeof id, "%016x", k++);
+            double r1 = strcmp(loss, "triplet") == 0 ? 0.8 : 0.7; // ghm == contrastive, record for record
+            write(d, make(id, loss, "fashion-mnist", 0, seed, r1 + 0.01 * seed, r1 > 0.75 ? 41 : 40));
+        }
+    ghm_report_opts ro;
+    ghm_report_opts_default(&ro);
+    ro.formats = GHM_PLOT_PNG;
+    ghm_report_result res;
+    ghm_error err;
+    ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
+    for (const char *f : {"recall_at_k", "train_loss", "val_recall1_vs_epoch"}) {
+        std::string gp = read_all(d + "/plots/" + f + ".gp");
+        EXPECT_NE(gp.find("title 'ghm (= contrastive)'"), std::string::npos) << f << "\n" << gp;
+        EXPECT_NE(gp.find("title 'triplet'"), std::string::npos) << f << "\n" << gp;
+        EXPECT_EQ(gp.find("(= ghm)"), std::string::npos) << f << "\n" << gp;
+        // three distinct dash types
+        for (const char *dt : {" dt 1 ", " dt 2 ", " dt 3 "}) EXPECT_NE(gp.find(dt), std::string::npos) << f << dt;
+    }
+    // issue 28.2: metrics in percent, as the tables: Recall@1 of ghm is 70.5 (seeds 0.70, 0.71)
+    EXPECT_NE(read_all(d + "/plots/recall_at_k.dat").find("\n1 70.5 "), std::string::npos)
+        << read_all(d + "/plots/recall_at_k.dat");
+    EXPECT_NE(read_all(d + "/plots/recall_at_k.gp").find("set ylabel 'test Recall@K (%)'"), std::string::npos);
+    // two seeds: the title promises error bars
+    EXPECT_NE(read_all(d + "/plots/recall_at_k.gp").find("error bars: std over seeds"), std::string::npos);
+    rmrf(d);
+}
+
+// Issue 28.3: with one seed the title says there are no error bars instead of promising them.
+TEST(ReportFigures, OneSeedTitleSaysNoErrorBars)
+{
+    std::string d = tmpdir();
+    {
+        // a loss on another scale: 4x the steps of make(); drawn relative to its first value (issue 28.4)
+        ghm_record r = make("0000000000000001", "contrastive", "fashion-mnist", 0, 0, 0.7, 10);
+        for (int t = 0; t < r.n_steps; t++) r.step_loss[t] *= 4;
+        write(d, r);
+    }
+    write(d, make("0000000000000002", "triplet", "fashion-mnist", 0, 0, 0.8, 10));
+    ghm_report_opts ro;
+    ghm_report_opts_default(&ro);
+    ro.formats = GHM_PLOT_WIDE; // --figure-size page alone: the default formats, full text width
+    ghm_report_result res;
+    ghm_error err;
+    ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
+    std::string gp = read_all(d + "/plots/recall_at_k.gp");
+    EXPECT_NE(gp.find("pdfcairo size 17.5cm,9cm"), std::string::npos) << gp;
+    EXPECT_NE(gp.find("pngcairo size 1240,640"), std::string::npos) << gp;
+    EXPECT_NE(gp.find("1 seed, no error bars"), std::string::npos) << gp;
+    EXPECT_EQ(gp.find("std over seeds"), std::string::npos) << gp;
+    std::string tl = read_all(d + "/plots/train_loss.dat");
+    EXPECT_EQ(tl.find("\n2 2.04 "), std::string::npos) << tl; // raw
+    EXPECT_NE(tl.find("\n2 0.51 "), std::string::npos) << tl; // relative
+    // equal relative curves of different raw losses do not coincide
+    EXPECT_EQ(read_all(d + "/plots/train_loss.gp").find("(= "), std::string::npos);
+    // a swept loss with one seed: the metric-vs-parameter title says so too
+    write(d, make("0000000000000003", "ghm", "fashion-mnist", 16, 0, 0.7, 10));
+    write(d, make("0000000000000004", "ghm", "fashion-mnist", 32, 0, 0.72, 10));
+    ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
+    gp = read_all(d + "/plots/recall_at_1_vs_backbone_embedding_dim.gp");
+    EXPECT_NE(gp.find("1 seed, no error bars"), std::string::npos) << gp;
+    rmrf(d);
 }

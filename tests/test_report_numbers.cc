@@ -303,13 +303,13 @@ TEST(ReportPlots, DatFilesCarryTheSummarysMeansAndStd)
         ASSERT_EQ(rows[k].size(), 4u);
         const ghm_stat &st = s.groups[gs[k]].test[r1];
         EXPECT_EQ(rows[k][0], k == 0 ? 0.5 : 1.0);
-        EXPECT_LT(rel(rows[k][1], st.mean), 1e-8);
-        EXPECT_LT(rel(rows[k][2], st.std), 1e-8);
+        EXPECT_LT(rel(rows[k][1], 100 * st.mean), 1e-8); // percent, as the tables
+        EXPECT_LT(rel(rows[k][2], 100 * st.std), 1e-8);
         EXPECT_EQ(rows[k][3], st.n);
     }
     // by hand: alpha 1 -> mean (0.90 + 0.93) / 2 = 0.915, std |0.93 - 0.90| / sqrt 2
-    EXPECT_NEAR(rows[1][1], 0.915, 1e-9);
-    EXPECT_NEAR(rows[1][2], 0.03 / std::sqrt(2.0), 1e-9);
+    EXPECT_NEAR(rows[1][1], 91.5, 1e-7);
+    EXPECT_NEAR(rows[1][2], 3 / std::sqrt(2.0), 1e-7);
     // npair is not swept over alpha: no curve (it is drawn as a baseline)
     EXPECT_EQ(dat.count("npair"), 0u);
 
@@ -327,14 +327,14 @@ TEST(ReportPlots, DatFilesCarryTheSummarysMeansAndStd)
         EXPECT_EQ(b[0][0], 1);
         EXPECT_EQ(b[1][0], 2);
         const ghm_group &G = s.groups[kv.second];
-        EXPECT_LT(rel(b[0][1], G.test[r1].mean), 1e-8);
-        EXPECT_LT(rel(b[1][1], G.test[r2].mean), 1e-8);
-        EXPECT_NEAR(b[0][2], G.test[r1].std, 1e-9); // printed with 9 significant digits
+        EXPECT_LT(rel(b[0][1], 100 * G.test[r1].mean), 1e-8);
+        EXPECT_LT(rel(b[1][1], 100 * G.test[r2].mean), 1e-8);
+        EXPECT_NEAR(b[0][2], 100 * G.test[r1].std, 1e-7); // printed with 9 significant digits
         EXPECT_EQ(b[0][3], G.test[r1].n);
     }
     // triplet by hand: R@1 = 0.70, 0.72, 0.77 -> mean 0.73, std sqrt((0.03^2 + 0.01^2 + 0.04^2) / 2)
-    EXPECT_NEAR(rk["triplet"][0][1], 0.73, 1e-9);
-    EXPECT_NEAR(rk["triplet"][0][2], std::sqrt((0.0009 + 0.0001 + 0.0016) / 2), 1e-9);
+    EXPECT_NEAR(rk["triplet"][0][1], 73, 1e-7);
+    EXPECT_NEAR(rk["triplet"][0][2], 100 * std::sqrt((0.0009 + 0.0001 + 0.0016) / 2), 1e-7);
 
     // training loss per epoch of each selected setting: mean and std over its seeds
     auto tl = parse_dat(slurp(d + "/plots/train_loss.dat"));
@@ -342,21 +342,23 @@ TEST(ReportPlots, DatFilesCarryTheSummarysMeansAndStd)
     // ghm alpha 0.5: epoch 1 (2.0, 2.5), epoch 2 (1.0, 1.5)
     ASSERT_EQ(tl["ghm"].size(), 2u);
     EXPECT_EQ(tl["ghm"][0][0], 1);
-    EXPECT_NEAR(tl["ghm"][0][1], 2.25, 1e-9);
-    EXPECT_NEAR(tl["ghm"][0][2], 0.5 / std::sqrt(2.0), 1e-9);
+    // each loss relative to its first value (issue 28.4): ghm's is 2.25, npair's 2.5
+    EXPECT_NEAR(tl["ghm"][0][1], 2.25 / 2.25, 1e-8);
+    EXPECT_NEAR(tl["ghm"][0][2], 0.5 / std::sqrt(2.0) / 2.25, 1e-8);
     EXPECT_EQ(tl["ghm"][0][3], 2);
-    EXPECT_NEAR(tl["ghm"][1][1], 1.25, 1e-9);
+    EXPECT_NEAR(tl["ghm"][1][1], 1.25 / 2.25, 1e-8);
     // npair by test fallback, l2_reg 0.01: epoch 1 (3.0, 2.0), epoch 2 (1.0, 1.0)
-    EXPECT_NEAR(tl["npair"][0][1], 2.5, 1e-9);
-    EXPECT_NEAR(tl["npair"][1][1], 1.0, 1e-9);
+    EXPECT_NEAR(tl["npair"][0][1], 2.5 / 2.5, 1e-8);
+    EXPECT_NEAR(tl["npair"][1][1], 1.0 / 2.5, 1e-8);
     EXPECT_NEAR(tl["npair"][1][2], 0.0, 1e-12);
     // triplet: epoch 2 (0.8, 0.7, 0.6)
-    EXPECT_NEAR(tl["triplet"][1][1], 0.7, 1e-9);
-    EXPECT_NEAR(tl["triplet"][1][2], 0.1, 1e-9);
+    // (relative to its epoch-1 mean, 3.1 / 3)
+    EXPECT_NEAR(tl["triplet"][1][1], 0.7 / (3.1 / 3), 1e-8);
+    EXPECT_NEAR(tl["triplet"][1][2], 0.1 / (3.1 / 3), 1e-8);
     EXPECT_EQ(tl["triplet"][1][3], 3);
     // proxy_nca: one epoch, one seed
     ASSERT_EQ(tl["proxy_nca"].size(), 1u);
-    EXPECT_NEAR(tl["proxy_nca"][0][1], 4.0, 1e-12);
+    EXPECT_NEAR(tl["proxy_nca"][0][1], 4.0 / 4.0, 1e-12);
 
     // validation Recall@1 per epoch: only the losses with validation
     auto vr = parse_dat(slurp(d + "/plots/val_recall1_vs_epoch.dat"));
@@ -364,7 +366,8 @@ TEST(ReportPlots, DatFilesCarryTheSummarysMeansAndStd)
     EXPECT_EQ(vr.count("proxy_nca"), 0u);
     ASSERT_EQ(vr["ghm"].size(), 2u);
     // alpha 0.5: epoch e of 2 holds val * e / 2 -> epoch 1 (0.35, 0.37), epoch 2 (0.70, 0.74)
-    EXPECT_NEAR(vr["ghm"][0][1], 0.36, 1e-9);
-    EXPECT_NEAR(vr["ghm"][1][1], 0.72, 1e-9);
-    EXPECT_NEAR(vr["ghm"][1][2], 0.04 / std::sqrt(2.0), 1e-9);
+    // (in percent, as the tables)
+    EXPECT_NEAR(vr["ghm"][0][1], 36, 1e-7);
+    EXPECT_NEAR(vr["ghm"][1][1], 72, 1e-7);
+    EXPECT_NEAR(vr["ghm"][1][2], 4 / std::sqrt(2.0), 1e-7);
 }
