@@ -31,7 +31,7 @@
 #include <omp.h>
 #endif
 
-static const ghm_param_spec params[] = {{NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+static const ghm_param_spec params[] = {{NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 enum { C1 = 32, C2 = 64, K = 5, H0 = 28, H1 = 24, P1 = 12, H2 = 8, P2 = 4, F = C2 * P2 * P2, HID = 256 };
 #define EVAL_CHUNK 128 /* inference runs the net on sub-batches of this many images (bounds memory) */

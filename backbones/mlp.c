@@ -9,9 +9,9 @@
 #include <string.h>
 
 static const ghm_param_spec params[] = {
-    {"hidden1", 512, 1, 65536, "width of the first hidden layer", NULL, 1, 0},
-    {"hidden2", 256, 1, 65536, "width of the second hidden layer", NULL, 1, 0},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"hidden1", 512, 1, 65536, "width of the first hidden layer", NULL, 1, 0, 0},
+    {"hidden2", 256, 1, 65536, "width of the second hidden layer", NULL, 1, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct mlp {
     bb_tensors ts;

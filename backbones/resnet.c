@@ -23,7 +23,7 @@
 #include <string.h>
 
 static const ghm_param_spec params[] = {
-    {"blocks", 1, 1, 8, "basic blocks per stage (3 stages)", NULL, 1, 0}, {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"blocks", 1, 1, 8, "basic blocks per stage (3 stages)", NULL, 1, 0, 0}, {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 #define COL_BUDGET ((size_t)4 << 20) /* floats of im2col workspace (16 MB) */
 #define EVAL_CHUNK 64

@@ -29,10 +29,10 @@
 #define ARCFACE_SIN_EPS 1e-7
 
 static const ghm_param_spec params[] = {
-    {"margin", 0.5, 0.0, 3.14159, "additive angular margin m in radians (paper: 0.5)", NULL, 0, 0},
-    {"scale", 64.0, 0.0, 1e4, "logit scale s (paper: 64)", NULL, 0, 1},
-    {"proxy_lr_mult", 1.0, 0.0, 1e6, "learning-rate multiplier of the class weights", NULL, 0, 0},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"margin", 0.5, 0.0, 3.14159, "additive angular margin m in radians (paper: 0.5)", NULL, 0, 0, 0},
+    {"scale", 64.0, 0.0, 1e4, "logit scale s (paper: 64)", NULL, 0, 1, 0},
+    {"proxy_lr_mult", 1.0, 0.0, 1e6, "learning-rate multiplier of the class weights", NULL, 0, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     ghm_lu_tensors w; /* w.t[0]: class weights (C, d) */

@@ -26,10 +26,10 @@
 #include <string.h>
 
 static const ghm_param_spec params[] = {
-    {"m", 0.25, 0.0, 1.0, "relaxation margin", NULL, 0, 0},
-    {"gamma", 256.0, 0.0, 4096.0, "scale factor", NULL, 0, 1},
-    {"detach", 1, 0, 1, "1: no gradient through the adaptive weights (paper, pml), 0: exact gradient", NULL, 1, 0},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"m", 0.25, 0.0, 1.0, "relaxation margin", NULL, 0, 0, 0},
+    {"gamma", 256.0, 0.0, 4096.0, "scale factor", NULL, 0, 1, 0},
+    {"detach", 1, 0, 1, "1: no gradient through the adaptive weights (paper, pml), 0: exact gradient", NULL, 1, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     double m, gamma;

@@ -16,9 +16,9 @@
 #include <string.h>
 
 static const ghm_param_spec params[] = {
-    {"pos_margin", 0.0, 0.0, 100.0, "positive pairs are pulled in to this distance", NULL, 0, 0},
-    {"neg_margin", 1.0, 0.0, 100.0, "negative pairs are pushed out to this distance", NULL, 0, 0},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"pos_margin", 0.0, 0.0, 100.0, "positive pairs are pulled in to this distance", NULL, 0, 0, 0},
+    {"neg_margin", 1.0, 0.0, 100.0, "negative pairs are pushed out to this distance", NULL, 0, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     double pos_margin, neg_margin;

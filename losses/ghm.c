@@ -47,14 +47,14 @@
 static const char *const prob_choices[] = {"js", "hellinger", NULL};
 
 static const ghm_param_spec params[] = {
-    {"alpha", 0.5, 0.0, 1.0, "trade-off: 1 = geometric only (contrastive), 0 = probabilistic only", NULL, 0, 0},
-    {"tau", 0.1, 0.0, 100.0, "softmax temperature of the probabilistic embedding p = softmax(f / tau)", NULL, 0, 1},
+    {"alpha", 0.5, 0.0, 1.0, "trade-off: 1 = geometric only (contrastive), 0 = probabilistic only", NULL, 0, 0, 0},
+    {"tau", 0.1, 0.0, 100.0, "softmax temperature of the probabilistic embedding p = softmax(f / tau)", NULL, 0, 1, 0},
     {"prob", GHM_PROB_JS, 0, 0, "probabilistic distance: Jensen-Shannon distance or Hellinger distance",
-     prob_choices, 0, 0},
-    {"prob_scale", 2.0, 0.0, 100.0, "scale s of the probabilistic distance (q is in [0, 1])", NULL, 0, 0},
-    {"pos_margin", 0.0, 0.0, 100.0, "positive pairs are pulled in to this hybrid distance", NULL, 0, 0},
-    {"neg_margin", 1.0, 0.0, 100.0, "negative pairs are pushed out to this hybrid distance", NULL, 0, 0},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+     prob_choices, 0, 0, 0},
+    {"prob_scale", 2.0, 0.0, 100.0, "scale s of the probabilistic distance (q is in [0, 1])", NULL, 0, 0, 0},
+    {"pos_margin", 0.0, 0.0, 100.0, "positive pairs are pulled in to this hybrid distance", NULL, 0, 0, 0},
+    {"neg_margin", 1.0, 0.0, 100.0, "negative pairs are pushed out to this hybrid distance", NULL, 0, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     double alpha, tau, s, pos_margin, neg_margin;

@@ -18,8 +18,8 @@
 #include <string.h>
 
 static const ghm_param_spec params[] = {
-    {"margin", 1.0, 0.0, 100.0, "margin alpha inside exp(alpha - d) of the negatives", NULL, 0, 0},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"margin", 1.0, 0.0, 100.0, "margin alpha inside exp(alpha - d) of the negatives", NULL, 0, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     double margin;

@@ -20,10 +20,10 @@
 #include <string.h>
 
 static const ghm_param_spec params[] = {
-    {"margin", 0.2, 0.0, 100.0, "margin alpha around the boundary beta", NULL, 0, 0},
-    {"beta", 1.2, 0.0, 100.0, "initial boundary beta between positive and negative distances", NULL, 0, 0},
-    {"learn_beta", 1, 0, 1, "1: beta is a trainable tensor (no weight decay), 0: fixed", NULL, 1, 0},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"margin", 0.2, 0.0, 100.0, "margin alpha around the boundary beta", NULL, 0, 0, 0},
+    {"beta", 1.2, 0.0, 100.0, "initial boundary beta between positive and negative distances", NULL, 0, 0, 0},
+    {"learn_beta", 1, 0, 1, "1: beta is a trainable tensor (no weight decay), 0: fixed", NULL, 1, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     double margin;

@@ -24,12 +24,12 @@
 #include <string.h>
 
 static const ghm_param_spec params[] = {
-    {"alpha", 2.0, 0.0, 1000.0, "scale of the positive pairs", NULL, 0, 1},
-    {"beta", 50.0, 0.0, 1000.0, "scale of the negative pairs", NULL, 0, 1},
-    {"base", 0.5, -1.0, 1.0, "similarity offset lambda", NULL, 0, 0},
-    {"epsilon", 0.1, 0.0, 2.0, "mining margin", NULL, 0, 0},
-    {"mine", 1, 0, 1, "1: multi-similarity pair mining, 0: use every pair", NULL, 1, 0},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"alpha", 2.0, 0.0, 1000.0, "scale of the positive pairs", NULL, 0, 1, 0},
+    {"beta", 50.0, 0.0, 1000.0, "scale of the negative pairs", NULL, 0, 1, 0},
+    {"base", 0.5, -1.0, 1.0, "similarity offset lambda", NULL, 0, 0, 0},
+    {"epsilon", 0.1, 0.0, 2.0, "mining margin", NULL, 0, 0, 0},
+    {"mine", 1, 0, 1, "1: multi-similarity pair mining, 0: use every pair", NULL, 1, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     double alpha, beta, base, eps;

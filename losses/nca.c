@@ -26,8 +26,8 @@
 #include <stdlib.h>
 
 static const ghm_param_spec params[] = {
-    {"softmax_scale", 1.0, 0.0, 1e4, "scale s of the negative squared distances in the softmax", NULL, 0, 1},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"softmax_scale", 1.0, 0.0, 1e4, "scale s of the negative squared distances in the softmax", NULL, 0, 1, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     double scale;

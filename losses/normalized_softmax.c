@@ -20,9 +20,9 @@
 #include <stdlib.h>
 
 static const ghm_param_spec params[] = {
-    {"temperature", 0.05, 0.0, 100.0, "softmax temperature T on the cosines (paper: 0.05)", NULL, 0, 1},
-    {"proxy_lr_mult", 1.0, 0.0, 1e6, "learning-rate multiplier of the class weights", NULL, 0, 0},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"temperature", 0.05, 0.0, 100.0, "softmax temperature T on the cosines (paper: 0.05)", NULL, 0, 1, 0},
+    {"proxy_lr_mult", 1.0, 0.0, 1e6, "learning-rate multiplier of the class weights", NULL, 0, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     ghm_lu_tensors w; /* w.t[0]: class weights (C, d) */

@@ -26,9 +26,9 @@
 #include <string.h>
 
 static const ghm_param_spec params[] = {
-    {"l2_reg", 0.002, 0.0, 10.0, "weight of the mean squared norm of the anchors and positives", NULL, 0, 0},
+    {"l2_reg", 0.002, 0.0, 10.0, "weight of the mean squared norm of the anchors and positives", NULL, 0, 0, 0},
     {"scale", 1.0, 0.0, 1000.0, "multiplies the similarities before the softmax (inverse temperature)", NULL, 0, 1, 1},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     double l2_reg, scale;

@@ -26,10 +26,10 @@
 #include <stdlib.h>
 
 static const ghm_param_spec params[] = {
-    {"alpha", 32.0, 0.0, 1e4, "scale of the similarities (paper: 32)", NULL, 0, 1},
-    {"margin", 0.1, -1.0, 1.0, "margin delta on the cosine similarity (paper: 0.1)", NULL, 0, 0},
-    {"proxy_lr_mult", 100.0, 0.0, 1e6, "learning-rate multiplier of the proxies (paper: 100)", NULL, 0, 0},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"alpha", 32.0, 0.0, 1e4, "scale of the similarities (paper: 32)", NULL, 0, 1, 0},
+    {"margin", 0.1, -1.0, 1.0, "margin delta on the cosine similarity (paper: 0.1)", NULL, 0, 0, 0},
+    {"proxy_lr_mult", 100.0, 0.0, 1e6, "learning-rate multiplier of the proxies (paper: 100)", NULL, 0, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     ghm_lu_tensors w; /* w.t[0]: proxies (C, d) */

@@ -27,9 +27,9 @@
 #include <stdlib.h>
 
 static const ghm_param_spec params[] = {
-    {"softmax_scale", 9.0, 0.0, 1e4, "scale s of the negative squared distances (pml: 1; ProxyNCA++: 9)", NULL, 0, 1},
-    {"proxy_lr_mult", 1.0, 0.0, 1e6, "learning-rate multiplier of the proxies", NULL, 0, 0},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"softmax_scale", 9.0, 0.0, 1e4, "scale s of the negative squared distances (pml: 1; ProxyNCA++: 9)", NULL, 0, 1, 0},
+    {"proxy_lr_mult", 1.0, 0.0, 1e6, "learning-rate multiplier of the proxies", NULL, 0, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     ghm_lu_tensors w; /* w.t[0]: proxies (C, d) */

@@ -21,8 +21,8 @@
 #include <stdlib.h>
 
 static const ghm_param_spec params[] = {
-    {"proxy_lr_mult", 1.0, 0.0, 1e6, "learning-rate multiplier of the classifier weights and bias", NULL, 0, 0},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"proxy_lr_mult", 1.0, 0.0, 1e6, "learning-rate multiplier of the classifier weights and bias", NULL, 0, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     ghm_lu_tensors w; /* w.t[0]: weight (C, d), w.t[1]: bias (C) */

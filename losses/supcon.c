@@ -22,8 +22,8 @@
 #include <stdlib.h>
 
 static const ghm_param_spec params[] = {
-    {"temperature", 0.1, 0.0, 100.0, "temperature tau on the cosine similarities (paper: 0.1)", NULL, 0, 1},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+    {"temperature", 0.1, 0.0, 100.0, "temperature tau on the cosine similarities (paper: 0.1)", NULL, 0, 1, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     double temperature;

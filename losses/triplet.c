@@ -28,12 +28,12 @@ static const char *const mining_choices[] = {"all", "semihard", "batch_hard", NU
 static const char *const reduce_choices[] = {"mean", "nonzero", NULL};
 
 static const ghm_param_spec params[] = {
-    {"margin", 0.2, 0.0, 100.0, "required gap d_an - d_ap", NULL, 0, 0},
+    {"margin", 0.2, 0.0, 100.0, "required gap d_an - d_ap", NULL, 0, 0, 0},
     {"mining", MINE_SEMIHARD, 0, 0, "triplets used: all, semihard (FaceNet), batch_hard (Hermans et al.)",
-     mining_choices, 0, 0},
+     mining_choices, 0, 0, 0},
     {"reduce", REDUCE_MEAN, 0, 0, "average over all mined triplets or over those with a positive loss",
-     reduce_choices, 0, 0},
-    {NULL, 0, 0, 0, NULL, NULL, 0, 0}};
+     reduce_choices, 0, 0, 0},
+    {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
     double margin;

@@ -117,11 +117,11 @@ TEST(Rng, UniformNormalBelowShuffle)
 
 static const char *const kProb[] = {"js", "hellinger", nullptr};
 static const ghm_param_spec kSpec[] = {
-    {"alpha", 0.5, 0.0, 1.0, "trade-off", nullptr, 0, 0},
-    {"tau", 0.1, 0.0, 100.0, "temperature", nullptr, 0, 1},
-    {"prob", 0, 0, 0, "probabilistic distance", kProb, 0, 0},
-    {"k", 3, 1, 10, "an integer", nullptr, 1, 0},
-    {nullptr, 0, 0, 0, nullptr, nullptr, 0, 0},
+    {"alpha", 0.5, 0.0, 1.0, "trade-off", nullptr, 0, 0, 0},
+    {"tau", 0.1, 0.0, 100.0, "temperature", nullptr, 0, 1, 0},
+    {"prob", 0, 0, 0, "probabilistic distance", kProb, 0, 0, 0},
+    {"k", 3, 1, 10, "an integer", nullptr, 1, 0, 0},
+    {nullptr, 0, 0, 0, nullptr, nullptr, 0, 0, 0},
 };
 
 TEST(Params, ResolveFillsDefaultsInSpecOrder)

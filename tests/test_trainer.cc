@@ -95,7 +95,7 @@ int dummy_tensors(ghm_loss *l, ghm_tensor ***t) {
     *t = im->list;
     return 1;
 }
-const ghm_param_spec kNoParams[] = {{nullptr, 0, 0, 0, nullptr, nullptr, 0, 0}};
+const ghm_param_spec kNoParams[] = {{nullptr, 0, 0, 0, nullptr, nullptr, 0, 0, 0}};
 const ghm_loss_ops kDummyOps = {"dummy", "test loss", kNoParams, nullptr, dummy_fb, dummy_tensors, nullptr, 0, nullptr};
 
 struct DummyLoss {
