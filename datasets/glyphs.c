@@ -1079,6 +1079,25 @@ static void kv_int(ghm_jw *w, const char *k, long long v)
     ghm_jw_int(w, v);
 }
 
+/* key: ["U+03BA κ ~ U+043A к: 9 of 28 faces", ...] for the np class pairs (pa[i], pb[i]); count is the
+ * (n_chars, n_chars) table of faces where a pair was found alike (pair_near or pair_shift) */
+static void jw_class_pairs(ghm_jw *w, const char *key, const ghm_glyph_set *s, int np, const int *pa, const int *pb,
+                           const int *count)
+{
+    const int n = s->n_chars;
+    ghm_jw_key(w, key);
+    ghm_jw_begin_array(w);
+    for (int i = 0; i < np; i++) {
+        char u1[8], u2[8], buf[64];
+        size_t at = (size_t)pa[i] * n + pb[i];
+        snprintf(buf, sizeof buf, "U+%04X %s ~ U+%04X %s: %d of %d faces", (unsigned)s->chars[pa[i]],
+                 ghm_glyphs_utf8(s->chars[pa[i]], u1), (unsigned)s->chars[pb[i]], ghm_glyphs_utf8(s->chars[pb[i]], u2),
+                 count[at], s->pair_both[at]);
+        ghm_jw_string(w, buf);
+    }
+    ghm_jw_end_array(w);
+}
+
 int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha256, ghm_error *err)
 {
     const int S = s->size, P = S * S, n = s->n_chars;
@@ -1266,29 +1285,9 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
     int pa[CAP], pb[CAP];
     double pf[CAP];
     int np = ghm_glyphs_confusable(s, 0.5, 10, CAP, pa, pb, pf);
-    ghm_jw_key(&w, "confusable_classes");
-    ghm_jw_begin_array(&w);
-    for (int i = 0; i < np; i++) {
-        char u2[8];
-        int both = s->pair_both[(size_t)pa[i] * n + pb[i]];
-        snprintf(buf, sizeof buf, "U+%04X %s ~ U+%04X %s: %d of %d faces", (unsigned)s->chars[pa[i]],
-                 ghm_glyphs_utf8(s->chars[pa[i]], u8), (unsigned)s->chars[pb[i]], ghm_glyphs_utf8(s->chars[pb[i]], u2),
-                 s->pair_near[(size_t)pa[i] * n + pb[i]], both);
-        ghm_jw_string(&w, buf);
-    }
-    ghm_jw_end_array(&w);
+    jw_class_pairs(&w, "confusable_classes", s, np, pa, pb, s->pair_near);
     np = ghm_glyphs_confusable_shift(s, 0.5, 10, CAP, pa, pb, pf);
-    ghm_jw_key(&w, "alike_by_shift_test");
-    ghm_jw_begin_array(&w);
-    for (int i = 0; i < np; i++) {
-        char u2[8];
-        int both = s->pair_both[(size_t)pa[i] * n + pb[i]];
-        snprintf(buf, sizeof buf, "U+%04X %s ~ U+%04X %s: %d of %d faces", (unsigned)s->chars[pa[i]],
-                 ghm_glyphs_utf8(s->chars[pa[i]], u8), (unsigned)s->chars[pb[i]], ghm_glyphs_utf8(s->chars[pb[i]], u2),
-                 s->pair_shift[(size_t)pa[i] * n + pb[i]], both);
-        ghm_jw_string(&w, buf);
-    }
-    ghm_jw_end_array(&w);
+    jw_class_pairs(&w, "alike_by_shift_test", s, np, pa, pb, s->pair_shift);
     ghm_jw_key(&w, "totals");
     ghm_jw_begin_object(&w);
     kv_int(&w, "classes", n);

@@ -39,6 +39,9 @@ int ghm_knn_retrieval(const float *q, int nq, const float *g, int ng, int d, int
                       const ghm_knn_rstats *st, ghm_error *err);
 
 /* Returns GHM_EINPUT when x (n, d) holds a NaN or Inf, naming the row/column. */
+/* The k-th smallest (0-based) of a (n) by quickselect; reorders a (eval/knn.c). */
+float ghm_eval_select_kth(float *a, int n, int k);
+
 int ghm_eval_check_finite(const float *x, int n, int d, const char *what, ghm_error *err);
 
 /* Map labels (n) to dense ids 0..c-1 in ascending label order: out (n), and

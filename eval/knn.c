@@ -140,8 +140,8 @@ static int topk_small_range(const float *drow, int lo, int hi, int k, float *tkd
     return c;
 }
 
-/* k-th smallest (0-based) of a (n), reorders a. Quickselect, median of three. */
-static float select_kth(float *a, int n, int k)
+/* k-th smallest (0-based) of a (n), reorders a. Quickselect, median of three (eval_internal.h). */
+float ghm_eval_select_kth(float *a, int n, int k)
 {
     int lo = 0, hi = n - 1;
     while (hi > lo) {
@@ -196,7 +196,7 @@ static void topk_large(float *prow, float qi, const float *sqg, int ng, int self
         }
         double e = (double)k * ns / navail;
         double t = e + 4.0 * sqrt(e) + 8.0;
-        if (t < ns - 1) tau = select_kth(s->samp, ns, (int)t);
+        if (t < ns - 1) tau = ghm_eval_select_kth(s->samp, ns, (int)t);
     }
     /* 2. distances + candidates */
     int *ci = s->ci, c;

@@ -111,31 +111,6 @@ static int cmp_dist_idx(const void *x, const void *y)
     return (a->i > b->i) - (a->i < b->i);
 }
 
-/* k-th smallest (0-based) of a (n); reorders a */
-static float kth_smallest(float *a, int n, int k)
-{
-    int lo = 0, hi = n - 1;
-    while (lo < hi) {
-        float piv = a[lo + (hi - lo) / 2];
-        int i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] < piv) i++;
-            while (a[j] > piv) j--;
-            if (i <= j) {
-                float t = a[i];
-                a[i] = a[j];
-                a[j] = t;
-                i++;
-                j--;
-            }
-        }
-        if (k <= j) hi = j;
-        else if (k >= i) lo = i;
-        else return a[k];
-    }
-    return a[k];
-}
-
 static void group_row(void *ctx, int row, const int *nbr, int count, const float *drow)
 {
     (void)nbr;
@@ -164,7 +139,7 @@ static void group_row(void *ctx, int row, const int *nbr, int count, const float
     if (c->do_r && r > k) k = r;
     if (k > nk) k = nk;
     if (k > 0) {
-        float tau = kth_smallest(vals, nk, k - 1);
+        float tau = ghm_eval_select_kth(vals, nk, k - 1);
         int nc = 0;
         for (int j = 0; j < ng; j++) {
             if ((c->self && j == row) || (grp >= 0 && c->gg[j] == grp) || !(drow[j] <= tau)) continue;
