@@ -238,7 +238,12 @@ static const char *const palette[10] = {"1f77b4", "ff7f0e", "2ca02c", "d62728", 
  * curve drawn exactly under another (e.g. ghm at alpha = 1 and contrastive)
  * still shows, and the figure reads in black and white. */
 static const int point_types[10] = {7, 5, 9, 11, 13, 15, 4, 6, 8, 10};
-static void gp_series_style(ghm_tb *plot, int l)
+void ghm_gp_series_line(ghm_tb *plot, int l)
+{
+    ghm_tb_printf(plot, " dt %d lc rgb '#%s'", l % 5 + 1, palette[l % 10]);
+}
+
+void ghm_gp_series_style(ghm_tb *plot, int l)
 {
     ghm_tb_printf(plot, " dt %d pt %d lc rgb '#%s'", l % 5 + 1, point_types[l % 10], palette[l % 10]);
 }
@@ -346,7 +351,8 @@ static void gp_outputs(ghm_tb *gp, unsigned fmts, const char *plot_cmd)
         else
             ghm_tb_printf(gp, "set terminal %s\n", formats[f].terminal);
         ghm_tb_printf(gp, "set output out.\".%s\"\n", formats[f].ext);
-        if (first)
+        /* a multiplot cannot be replotted: its commands are repeated */
+        if (first || strncmp(plot_cmd, "set multiplot", 13) == 0)
             ghm_tb_puts(gp, plot_cmd);
         else
             ghm_tb_puts(gp, "replot\n");
@@ -447,6 +453,133 @@ int ghm_plot_emit(ghm_plot_out *c, const char *base, const char *caption, ghm_tb
         if (c->n_failed++ == 0) snprintf(c->first_fail, sizeof c->first_fail, "%s.gp", base);
     }
     return 0;
+}
+
+/* ---- the paper figure: metric per loss and paired differences (ghm_plot_forest) ---- */
+
+/* rows of one panel, one data block per evaluation: y mean lo hi significant primary p_holm */
+static int forest_block(ghm_tb *dat, const ghm_forest_row *rows, int n, int ev, int diff, double off)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const ghm_forest_row *r = &rows[i];
+        if (!isfinite(r->mean[ev])) continue;
+        double lo = isfinite(r->lo[ev]) ? r->lo[ev] : r->mean[ev], hi = isfinite(r->hi[ev]) ? r->hi[ev] : r->mean[ev];
+        ghm_tb_printf(dat, "%.6g %.9g %.9g %.9g %d %d %.6g\n", (double)(n - 1 - i) + off, 100 * r->mean[ev], 100 * lo,
+                      100 * hi, diff && isfinite(r->p_holm[ev]) && r->p_holm[ev] < 0.05, r->primary,
+                      diff ? r->p_holm[ev] : NAN);
+        k++;
+    }
+    return k;
+}
+
+/* y tics: the row labels, top row first (" (P)" on primary comparisons) */
+static void forest_ytics(ghm_tb *cmd, const ghm_forest_row *rows, int n, int diff)
+{
+    ghm_tb_puts(cmd, "set ytics (");
+    for (int i = 0; i < n; i++) {
+        char t[128];
+        snprintf(t, sizeof t, "%s%s", rows[i].label, diff && rows[i].primary ? " (P)" : "");
+        ghm_tb_puts(cmd, i ? ", " : "");
+        ghm_gp_str(cmd, t);
+        ghm_tb_printf(cmd, " %d", n - 1 - i);
+    }
+    ghm_tb_printf(cmd, ")\nset yrange [-0.6:%d.6]\n", n - 1);
+}
+
+int ghm_plot_forest(ghm_plot_out *o, const ghm_forest *f)
+{
+    if (f->n_top <= 0) return 0;
+    static const char *const ev_col[2] = {"1f77b4", "ff7f0e"};
+    static const int ev_pt[2][2] = {{6, 7}, {4, 5}}; /* [evaluation][significant]: circle, square; open, filled */
+    int n_ev = f->series[1] ? 2 : 1, panels = f->diff && f->n_diff > 0 ? 2 : 1;
+    double off[2] = {n_ev == 2 ? 0.15 : 0, -0.15};
+    ghm_tb dat, gp, cmd;
+    ghm_tb_init(&dat);
+    ghm_tb_init(&gp);
+    ghm_tb_init(&cmd);
+    ghm_tb_puts(&dat, "# ");
+    ghm_tb_text(&dat, f->title);
+    ghm_tb_puts(&dat, "\n# blocks: per panel (metric, then differences) and evaluation; columns: y mean lo hi "
+                      "(percent / points, 95% CI) holm_significant primary p_holm\n");
+    int blk[2][2] = {{-1, -1}, {-1, -1}}, nb = 0;
+    for (int p = 0; p < panels; p++)
+        for (int ev = 0; ev < n_ev; ev++) {
+            ghm_tb t;
+            ghm_tb_init(&t);
+            int k = forest_block(&t, p ? f->diff : f->top, p ? f->n_diff : f->n_top, ev, p, off[ev]);
+            if (k > 0 && !t.failed) {
+                if (nb > 0) ghm_tb_puts(&dat, "\n\n");
+                ghm_tb_printf(&dat, "# %s, ", p ? "differences" : "metric");
+                ghm_tb_text(&dat, f->series[ev] ? f->series[ev] : "");
+                ghm_tb_puts(&dat, "\n");
+                ghm_tb_puts(&dat, t.buf);
+                blk[p][ev] = nb++;
+            }
+            dat.failed |= t.failed;
+            ghm_tb_free(&t);
+        }
+    if (nb == 0) {
+        ghm_tb_free(&dat);
+        ghm_tb_free(&gp);
+        ghm_tb_free(&cmd);
+        return 0;
+    }
+    ghm_gp_header(&gp, f->base, f->title, f->metric_label, "");
+    ghm_tb_puts(&gp, "unset title\nunset ylabel\nset grid xtics noytics\nset offsets graph 0.04, graph 0.04, 0, 0\n");
+    /* the panels share the left edge (room for the row labels); heights follow their row counts */
+    double top = 0.91, bottom = n_ev == 2 ? 0.13 : 0.11, gap = 0.19;
+    double h_all = top - bottom - (panels == 2 ? gap : 0);
+    double w0 = f->n_top + 1.0, w1 = panels == 2 ? f->n_diff + 1.0 : 0;
+    double h0 = h_all * w0 / (w0 + w1);
+    ghm_tb_puts(&cmd, "set multiplot title ");
+    ghm_gp_str(&cmd, f->title);
+    ghm_tb_puts(&cmd, "\nset lmargin at screen 0.34\nset rmargin at screen 0.96\n");
+    for (int p = 0; p < panels; p++) {
+        double t = p == 0 ? top : top - h0 - gap, b = p == 0 ? top - h0 : bottom;
+        ghm_tb_printf(&cmd, "set tmargin at screen %.4f\nset bmargin at screen %.4f\n", t, b);
+        forest_ytics(&cmd, p ? f->diff : f->top, p ? f->n_diff : f->n_top, p);
+        ghm_tb_puts(&cmd, "set xlabel ");
+        ghm_gp_str(&cmd, p ? f->diff_label : f->metric_label);
+        ghm_tb_puts(&cmd, "\n");
+        if (p == 1) {
+            ghm_tb_puts(&cmd, "set arrow 1 from first 0, graph 0 to first 0, graph 1 nohead dt 2 lc rgb '#444444'\n"
+                              "set title ");
+            ghm_gp_str(&cmd, f->diff_title ? f->diff_title : "");
+            ghm_tb_puts(&cmd, "\n");
+        } else {
+            ghm_tb_puts(&cmd, "unset arrow 1\nunset title\n");
+        }
+        /* the legend once, below the last panel (only with two evaluations) */
+        if (p == panels - 1 && n_ev == 2)
+            ghm_tb_puts(&cmd, "set key at screen 0.5,0.005 center bottom horizontal samplen 1\n");
+        else
+            ghm_tb_puts(&cmd, "unset key\n");
+        ghm_tb_puts(&cmd, "plot");
+        int terms = 0;
+        for (int ev = 0; ev < n_ev; ev++) {
+            if (blk[p][ev] < 0) continue;
+            /* metric panel: filled markers; differences: filled when Holm-significant, open otherwise */
+            for (int sig = p == 0 ? 1 : 0; sig < 2; sig++) {
+                ghm_tb_printf(&cmd, "%s'%s.dat' index %d using 2:(%s$1 : 1/0):3:4 with xerrorbars pt %d ps 0.7 lw 1.5 "
+                                    "lc rgb '#%s' ",
+                              terms++ ? ", \\\n     " : " ", f->base, blk[p][ev],
+                              p == 0 ? "1 ? " : sig ? "$5 == 1 ? " : "$5 == 0 ? ", ev_pt[ev][sig], ev_col[ev]);
+                /* the legend's entry: the filled marker of each evaluation */
+                if (sig == 1 && n_ev == 2 && p == panels - 1) {
+                    ghm_tb_puts(&cmd, "title ");
+                    ghm_gp_str(&cmd, f->series[ev]);
+                } else {
+                    ghm_tb_puts(&cmd, "notitle");
+                }
+            }
+        }
+        if (!terms) /* an empty panel still keeps its place: a point outside the range */
+            ghm_tb_puts(&cmd, " 1/0 notitle");
+        ghm_tb_puts(&cmd, "\n");
+    }
+    ghm_tb_puts(&cmd, "unset multiplot\n");
+    return ghm_plot_emit(o, f->base, f->caption, &dat, &gp, &cmd);
 }
 
 static int is_numeric_text(const char *t)
@@ -601,10 +734,12 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
             ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with filledcurves fs transparent solid 0.15 "
                                  "noborder lc rgb '#%s' notitle",
                           nterms++ ? ", \\\n    " : " ", base, block, col);
-            ghm_tb_printf(&plot, ", \\\n    '%s.dat' index %d using 1:4 with lines dt 2 lw 2 lc rgb '#%s' title ",
-                          base, block, col);
+            /* the loss's own colour and dash type, as in every figure */
+            ghm_tb_printf(&plot, ", \\\n    '%s.dat' index %d using 1:4 with lines lw 2", base, block);
+            ghm_gp_series_line(&plot, l);
+            ghm_tb_puts(&plot, " title ");
             char t[96];
-            snprintf(t, sizeof t, "%s (baseline, ± std)", loss);
+            snprintf(t, sizeof t, "%s (± std)", loss); /* short: the key fits two columns at 8.5 cm */
             ghm_gp_str(&plot, t);
             block++;
             continue;
@@ -652,10 +787,11 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
                 ghm_tb_printf(&dat, "%.9g %.9g %.9g %d\n", s->groups[idx[a]].value[c], 100 * st->mean, 100 * st->std,
                               st->n);
             }
-            /* further curves of the same loss: the next colours */
-            const char *cc = palette[(l + curves * 3) % 10];
-            ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with yerrorlines lw 2 pt 7 lc rgb '#%s' title ",
-                          nterms++ ? ", \\\n    " : " ", base, block, cc);
+            /* each curve its colour, dash type and marker; further curves of the same loss: the next styles */
+            ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with yerrorlines lw 2 ps 0.8",
+                          nterms++ ? ", \\\n    " : " ", base, block);
+            ghm_gp_series_style(&plot, l + curves * 3);
+            ghm_tb_puts(&plot, " title ");
             ghm_gp_str(&plot, label);
             block++;
             curves++;
@@ -720,7 +856,7 @@ static int fig_recall_at_k(ghm_plot_out *pc, const ghm_summary *s)
         names[block] = s->losses[l];
         ghm_tb_printf(&plot, "%s'recall_at_k.dat' index %d using 1:2:3 with yerrorlines lw 2", block ? ", \\\n    " : " ",
                       block);
-        gp_series_style(&plot, l);
+        ghm_gp_series_style(&plot, l);
         ghm_tb_puts(&plot, " title ");
         gp_series_title(&plot, blocks, names, block);
         block++;
@@ -866,7 +1002,7 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
                 ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2 with linespoints lw 2", block ? ", \\\n    " : " ",
                               base, block);
             }
-            gp_series_style(&plot, l);
+            ghm_gp_series_style(&plot, l);
             ghm_tb_puts(&plot, " title ");
             /* coinciding means equal raw losses: the scale joins the relative values */
             ghm_tb key;
@@ -964,9 +1100,9 @@ static int fig_val_recall(ghm_plot_out *pc, const ghm_summary *s)
             ghm_tb_text(&dat, s->losses[l]);
             ghm_tb_puts(&dat, "\n");
             ghm_tb_puts(&dat, blk.buf);
-            ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with yerrorlines lw 2", block ? ", \\\n    " : " ",
+            ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with yerrorlines lw 2 ps 0.8", block ? ", \\\n    " : " ",
                           base, block);
-            gp_series_style(&plot, l);
+            ghm_gp_series_style(&plot, l);
             ghm_tb_puts(&plot, " title ");
             blocks[block] = blk.buf; /* owned by blocks[] now */
             names[block] = s->losses[l];
@@ -1205,6 +1341,43 @@ void ghm_plot_out_warning(const ghm_plot_out *o, char *warning, int wn)
                  o->first_fail, o->dir);
 }
 
+/* The paper figure of a sweep: test metric m per loss at its setting selected
+ * on validation, mean and 95% CI over seeds (a sweep has no reference loss:
+ * the paired differences are a search's, harness/search_report.c). */
+static int fig_compare(ghm_plot_out *pc, const ghm_summary *s, int m)
+{
+    ghm_forest_row rows[32];
+    int n = 0, any_test = 0, max_n = 0;
+    for (int l = 0; l < s->n_losses && n < 32; l++) {
+        int on_test;
+        int g = ghm_summary_best(s, s->losses[l], &on_test);
+        if (g < 0 || s->groups[g].test[m].n == 0) continue;
+        any_test |= on_test;
+        const ghm_stat *st = &s->groups[g].test[m];
+        ghm_forest_row *r = &rows[n++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->label, sizeof r->label, "%s", s->losses[l]);
+        r->mean[0] = st->mean;
+        r->lo[0] = st->n >= 2 ? st->mean - st->ci95 : NAN;
+        r->hi[0] = st->n >= 2 ? st->mean + st->ci95 : NAN;
+        r->mean[1] = r->lo[1] = r->hi[1] = r->p_holm[0] = r->p_holm[1] = NAN;
+        if (st->n > max_n) max_n = st->n;
+    }
+    if (n == 0) return 0;
+    char disp[40], mname[64], base[96], title[160], mlab[128], caption[300];
+    ghm_metric_display(s->metrics[m], 0, disp, sizeof disp);
+    ghm_plot_safe_name(s->metrics[m], mname, sizeof mname);
+    snprintf(base, sizeof base, "compare_%s", mname);
+    snprintf(title, sizeof title, "Test %s per loss (%s)", disp,
+             max_n >= 2 ? "mean, 95% CI over seeds" : "1 seed, no interval");
+    snprintf(mlab, sizeof mlab, "test %s (%%)", disp);
+    snprintf(caption, sizeof caption,
+             "Test %s per loss at its setting selected on %s: mean and 95%% t interval over seeds", disp,
+             any_test ? "validation (test where a loss has no validation metrics)" : "validation");
+    ghm_forest f = {base, title, caption, mlab, NULL, NULL, {"selected setting", NULL}, rows, n, NULL, 0};
+    return ghm_plot_forest(pc, &f);
+}
+
 int ghm_plots_write(const ghm_summary *s, const char *dir, const char *gnuplot, unsigned fmts, ghm_plot_list *list,
                     int *n_plots, char *warning, int wn, ghm_error *err)
 {
@@ -1224,6 +1397,10 @@ int ghm_plots_write(const ghm_summary *s, const char *dir, const char *gnuplot, 
     if ((rc = fig_recall_at_k(&pc, s)) < 0) return rc;
     if ((rc = fig_train_loss(&pc, s)) < 0) return rc;
     if ((rc = fig_val_recall(&pc, s)) < 0) return rc;
+    for (int f = 0; f < 3; f += 2) { /* Recall@1 and MAP@R */
+        int m = ghm_summary_metric(s, figure_metrics[f]);
+        if (m >= 0 && (rc = fig_compare(&pc, s, m)) < 0) return rc;
+    }
     for (int l = 0; l < s->n_losses; l++)
         if ((rc = fig_pca(&pc, s, dir, l)) < 0) return rc;
     *n_plots = pc.n_plots;

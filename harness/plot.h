@@ -97,6 +97,37 @@ void ghm_plot_safe_name(const char *in, char *out, size_t n);
  * buffers are consumed. Returns < 0 only on an I/O error of the data or script. */
 int ghm_plot_emit(ghm_plot_out *o, const char *base, const char *caption, ghm_tb *dat, ghm_tb *gp, ghm_tb *plot_cmd);
 
+/* Series style of series l (its colour, dash type and marker: all three
+ * differ between series), appended to a plot term: " dt .. pt .. lc rgb ..". */
+void ghm_gp_series_style(ghm_tb *plot, int l);
+/* the same without the marker, for styles that take none (histeps) */
+void ghm_gp_series_line(ghm_tb *plot, int l);
+
+/* The figure a paper would use (issue 28.7): a dot-and-whisker plot of a test
+ * metric per loss (mean and 95% CI, in percent) and, below it, the paired
+ * differences against the reference loss with their 95% intervals (a dashed
+ * line at 0). Up to two evaluations per row (e.g. separate and concatenated),
+ * each its own marker and colour; a difference whose Holm-adjusted p-value is
+ * below 0.05 is drawn filled, others open; rows marked primary get " (P)". */
+typedef struct ghm_forest_row {
+    char label[112];
+    double mean[2], lo[2], hi[2]; /* fractions (drawn in percent); NaN: none */
+    double p_holm[2];             /* differences only (NaN: not tested) */
+    int primary;                  /* differences only */
+} ghm_forest_row;
+typedef struct ghm_forest {
+    const char *base, *title, *caption;
+    const char *metric_label;     /* x label of the top panel */
+    const char *diff_title;       /* title of the differences panel (e.g. "paired differences to contrastive") */
+    const char *diff_label;       /* x label of the differences panel */
+    const char *series[2];        /* evaluation names; series[1] NULL: one evaluation */
+    const ghm_forest_row *top;
+    int n_top;
+    const ghm_forest_row *diff;   /* may be NULL: the top panel alone */
+    int n_diff;
+} ghm_forest;
+int ghm_plot_forest(ghm_plot_out *o, const ghm_forest *f);
+
 /* Write data + scripts for every figure into <dir>/plots/ and run gnuplot
  * (command `gnuplot`) on each, once per format in fmts (0: GHM_PLOT_DEFAULT).
  * Every output is rendered under a temporary name and renamed into place, so a

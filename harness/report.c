@@ -67,13 +67,6 @@ static ghm_stat stat_of(const double *x, int n)
 
 /* ---- grouping ---- */
 
-static int find_name(char (*names)[GHM_NAME_MAX], int n, const char *name)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(names[i], name) == 0) return i;
-    return -1;
-}
-
 int ghm_summary_metric(const ghm_summary *s, const char *name)
 {
     for (int i = 0; i < s->n_metrics; i++)
@@ -104,13 +97,91 @@ static int same_group(const ghm_summary *s, const ghm_group *g, const ghm_record
 {
     if (strcmp(g->loss, r->loss) != 0) return 0;
     for (int c = 0; c < s->n_swept; c++) {
+        if (s->swept_loss[c][0] && strcmp(s->swept_loss[c], r->loss) != 0) continue; /* another loss's column */
         int k = -1;
         for (int i = 0; i < r->n_swept; i++)
-            if (strcmp(r->swept_name[i], s->swept[c]) == 0) k = i;
+            if (strcmp(r->swept_name[i], s->swept_key[c]) == 0) k = i;
         if ((k >= 0) != (g->has[c] != 0)) return 0;
         if (k >= 0 && strcmp(r->swept_text[k], g->text[c]) != 0 && r->swept_value[k] != g->value[c]) return 0;
     }
     return 1;
+}
+
+int ghm_swept_columns(const char *const *pair_loss, const char *const *pair_key, int n_pairs, int max,
+                      char (*names)[GHM_NAME_MAX], char (*keys)[GHM_NAME_MAX], char (*losses)[32])
+{
+    int n = 0;
+    for (int i = 0; i < n_pairs; i++) {
+        const char *key = pair_key[i];
+        int seen = 0;
+        for (int c = 0; c < n && !seen; c++) seen = strcmp(keys[c], key) == 0;
+        if (seen) continue; /* the key's columns are made at its first pair */
+        /* a loss parameter swept by two or more different losses? */
+        int shared = 0;
+        if (!strchr(key, '.'))
+            for (int j = i + 1; j < n_pairs && !shared; j++)
+                shared = strcmp(pair_key[j], key) == 0 && strcmp(pair_loss[j], pair_loss[i]) != 0;
+        for (int j = i; j < n_pairs; j++) {
+            if (strcmp(pair_key[j], key) != 0) continue;
+            if (shared) {
+                int dup = 0;
+                for (int c = 0; c < n && !dup; c++)
+                    dup = strcmp(keys[c], key) == 0 && strcmp(losses[c], pair_loss[j]) == 0;
+                if (dup) continue;
+            }
+            if (n >= max) return -1;
+            snprintf(keys[n], GHM_NAME_MAX, "%s", key);
+            snprintf(losses[n], 32, "%s", shared ? pair_loss[j] : "");
+            if (shared)
+                snprintf(names[n], GHM_NAME_MAX, "%.31s.%s", pair_loss[j], key);
+            else
+                snprintf(names[n], GHM_NAME_MAX, "%s", key);
+            n++;
+            if (!shared) break;
+        }
+    }
+    return n;
+}
+
+int ghm_summary_swept_col(const ghm_summary *s, const char *loss, const char *key)
+{
+    for (int c = 0; c < s->n_swept; c++)
+        if (strcmp(s->swept_key[c], key) == 0 && (!s->swept_loss[c][0] || strcmp(s->swept_loss[c], loss) == 0))
+            return c;
+    return -1;
+}
+
+/* the summary's swept columns from the plan's runs (e, may be NULL) and the records */
+static int summary_columns(ghm_summary *out, const ghm_record *recs, int n, const ghm_experiment *e, ghm_error *err)
+{
+    enum { MAXP = 1024 };
+    const char **pl = malloc(sizeof *pl * MAXP), **pk = malloc(sizeof *pk * MAXP);
+    if (!pl || !pk) {
+        free(pl), free(pk);
+        return GHM_FAIL(err, GHM_ENOMEM, "out of memory (report)");
+    }
+    int np = 0, over = 0;
+    int n_runs = e ? e->n_runs : 0;
+    for (int i = 0; i < n_runs + n && !over; i++) {
+        const char *loss = i < n_runs ? e->runs[i].loss : recs[i - n_runs].loss;
+        int ns = i < n_runs ? e->runs[i].n_swept : recs[i - n_runs].n_swept;
+        for (int j = 0; j < ns; j++) {
+            const char *key = i < n_runs ? e->runs[i].swept_name[j] : recs[i - n_runs].swept_name[j];
+            int dup = 0;
+            for (int q = 0; q < np && !dup; q++) dup = strcmp(pk[q], key) == 0 && strcmp(pl[q], loss) == 0;
+            if (dup) continue;
+            if (np >= MAXP) {
+                over = 1;
+                break;
+            }
+            pl[np] = loss, pk[np] = key, np++;
+        }
+    }
+    int nc = over ? -1 : ghm_swept_columns(pl, pk, np, GHM_SUM_MAX_SWEPT, out->swept, out->swept_key, out->swept_loss);
+    free(pl), free(pk);
+    if (nc < 0) return ghm_error_set(err, GHM_EINPUT, "report: more than %d swept columns", GHM_SUM_MAX_SWEPT);
+    out->n_swept = nc;
+    return 0;
 }
 
 int ghm_summary_build(const ghm_record *recs, int n, const ghm_experiment *e, ghm_summary *out, ghm_error *err)
@@ -118,19 +189,12 @@ int ghm_summary_build(const ghm_record *recs, int n, const ghm_experiment *e, gh
     memset(out, 0, sizeof *out);
     out->recs = recs;
     out->n_recs = n;
-    if (e) {
-        for (int i = 0; i < e->n_swept && out->n_swept < GHM_SUM_MAX_SWEPT; i++)
-            snprintf(out->swept[out->n_swept++], GHM_NAME_MAX, "%s", e->swept_names[i]);
+    if (e)
         for (int i = 0; i < e->n_losses; i++) add_loss(out, e->loss_names[i]);
-    }
+    int rc = summary_columns(out, recs, n, e, err);
+    if (rc < 0) return rc;
     for (int r = 0; r < n; r++) {
         if (add_loss(out, recs[r].loss) < 0) return ghm_error_set(err, GHM_EINPUT, "report: more than 32 losses");
-        for (int i = 0; i < recs[r].n_swept; i++)
-            if (find_name(out->swept, out->n_swept, recs[r].swept_name[i]) < 0) {
-                if (out->n_swept >= GHM_SUM_MAX_SWEPT)
-                    return ghm_error_set(err, GHM_EINPUT, "report: more than %d swept parameters", GHM_SUM_MAX_SWEPT);
-                snprintf(out->swept[out->n_swept++], GHM_NAME_MAX, "%s", recs[r].swept_name[i]);
-            }
         for (int i = 0; i < recs[r].test.n; i++)
             if (ghm_summary_metric(out, recs[r].test.name[i]) < 0 && out->n_metrics < GHM_REC_MAX_METRICS)
                 snprintf(out->metrics[out->n_metrics++], GHM_REC_METRIC_NAME, "%s", recs[r].test.name[i]);
@@ -153,13 +217,14 @@ int ghm_summary_build(const ghm_record *recs, int n, const ghm_experiment *e, gh
             if (g == out->n_groups) {
                 out->n_groups++;
                 snprintf(G->loss, sizeof G->loss, "%s", recs[r].loss);
-                for (int c = 0; c < out->n_swept; c++)
-                    for (int i = 0; i < recs[r].n_swept; i++)
-                        if (strcmp(recs[r].swept_name[i], out->swept[c]) == 0) {
-                            G->has[c] = 1;
-                            G->value[c] = recs[r].swept_value[i];
-                            snprintf(G->text[c], GHM_NAME_MAX, "%s", recs[r].swept_text[i]);
-                        }
+                for (int i = 0; i < recs[r].n_swept; i++) {
+                    int c = ghm_summary_swept_col(out, recs[r].loss, recs[r].swept_name[i]);
+                    if (c >= 0) {
+                        G->has[c] = 1;
+                        G->value[c] = recs[r].swept_value[i];
+                        snprintf(G->text[c], GHM_NAME_MAX, "%s", recs[r].swept_text[i]);
+                    }
+                }
                 G->members = malloc((size_t)n * sizeof *G->members);
                 if (!G->members) {
                     free(buf);
@@ -552,6 +617,32 @@ static int md_append_run_checks(char **md, const ghm_record *ok, int n_ok, const
     return 0;
 }
 
+/* summary.md: the paper figure (plot.c's fig_compare) linked, with where the others are (md is replaced) */
+static int md_append_figure(char **md, const ghm_summary *s, ghm_error *err)
+{
+    int m = ghm_summary_metric(s, "recall@1");
+    if (m < 0) m = ghm_summary_metric(s, "map@r");
+    if (m < 0) return 0;
+    char disp[40], mn[64];
+    ghm_metric_display(s->metrics[m], 0, disp, sizeof disp);
+    ghm_plot_safe_name(s->metrics[m], mn, sizeof mn);
+    ghm_tb b;
+    ghm_tb_init(&b);
+    ghm_tb_puts(&b, *md);
+    ghm_tb_printf(&b,
+                  "\n## Figures\n\n![test %s per loss](plots/compare_%s.png)\n\n`plots/compare_%s.pdf`: test %s "
+                  "per loss at its setting selected on validation, mean and 95%% CI over seeds (also "
+                  "`compare_map_at_r`). Every figure (PNG and PDF, with its data and gnuplot script) is in "
+                  "`plots/` and shown in `index.html`.\n",
+                  disp, mn, mn, disp);
+    char *out;
+    int rc = ghm_tb_finish(&b, &out, err);
+    if (rc < 0) return rc;
+    free(*md);
+    *md = out;
+    return 0;
+}
+
 static int write_text(const char *dir, const char *name, const char *text, ghm_error *err)
 {
     return ghm_out_write(dir, name, text, strlen(text), err);
@@ -636,6 +727,7 @@ int ghm_report_write(const char *dir, const ghm_experiment *e, const ghm_report_
     if ((rc = ghm_summary_csv(&s, &csv, err)) < 0) goto done;
     if ((rc = ghm_summary_markdown(&s, title, &md, err)) < 0) goto done;
     if ((rc = md_append_run_checks(&md, recs, n, failed, n_failed, err)) < 0) goto done;
+    if (opts->plots && (rc = md_append_figure(&md, &s, err)) < 0) goto done;
     if ((rc = ghm_summary_latex(&s, title, &tex, err)) < 0) goto done;
     if ((rc = write_text(dir, "summary.csv", csv, err)) < 0) goto done;
     if ((rc = write_text(dir, "summary.md", md, err)) < 0) goto done;

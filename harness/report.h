@@ -46,7 +46,13 @@ typedef struct ghm_summary {
     const ghm_record *recs;                         /* not owned */
     int n_recs;
     int n_swept;                                    /* swept columns, in file order */
-    char swept[GHM_SUM_MAX_SWEPT][GHM_NAME_MAX];
+    char swept[GHM_SUM_MAX_SWEPT][GHM_NAME_MAX];    /* column name: the key, or "<loss>.<key>" (below) */
+    char swept_key[GHM_SUM_MAX_SWEPT][GHM_NAME_MAX]; /* the key as the records name it */
+    char swept_loss[GHM_SUM_MAX_SWEPT][32];         /* "" or the loss this column belongs to: a loss
+                                                     * parameter (a key without a '.') that two or more
+                                                     * losses sweep gets one column per loss, named
+                                                     * "<loss>.<key>" (ghm.alpha, multi_similarity.alpha),
+                                                     * in the tables and the figures alike */
     int n_metrics;                                  /* test metrics, canonical order */
     char metrics[GHM_REC_MAX_METRICS][GHM_REC_METRIC_NAME];
     int n_losses;                                   /* losses in file order */
@@ -56,6 +62,18 @@ typedef struct ghm_summary {
 } ghm_summary;
 
 /* Group records. e (may be NULL) gives loss and swept-column order. */
+/* The summary column of swept key `key` of a run of loss `loss`, or -1. */
+int ghm_summary_swept_col(const ghm_summary *s, const char *loss, const char *key);
+/* The swept columns of a study from its (loss, key) pairs (a key a loss
+ * sweeps; any order, repeats allowed): one column per key in first-seen
+ * order, except a loss parameter (a key without a '.') that two or more
+ * different losses sweep, which gets one column per loss (first-seen order),
+ * named "<loss>.<key>", so ghm's alpha and multi_similarity's never share a
+ * column or an axis. Writes names/keys/losses ("" when not qualified) and
+ * returns the number of columns, -1 when more than max. Shared by the sweep
+ * and the search reports. */
+int ghm_swept_columns(const char *const *pair_loss, const char *const *pair_key, int n_pairs, int max,
+                      char (*names)[GHM_NAME_MAX], char (*keys)[GHM_NAME_MAX], char (*losses)[32]);
 int ghm_summary_build(const ghm_record *recs, int n, const ghm_experiment *e, ghm_summary *out, ghm_error *err);
 void ghm_summary_free(ghm_summary *s);
 /* Index of a metric in s->metrics, or -1. */

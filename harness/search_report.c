@@ -268,12 +268,46 @@ static const char *chosen_text(const ghm_experiment *e, const sr_loss *x, const 
     return "";
 }
 
+/* The searched keys as columns: a loss parameter that two or more losses
+ * search (ghm's and multi_similarity's alpha) gets one column per loss,
+ * "<loss>.<key>" (ghm_swept_columns, as the sweep report). */
+typedef struct sr_cols {
+    int n;
+    char names[GHM_SUM_MAX_SWEPT][GHM_NAME_MAX], keys[GHM_SUM_MAX_SWEPT][GHM_NAME_MAX], losses[GHM_SUM_MAX_SWEPT][32];
+} sr_cols;
+
+static void sr_columns(const ghm_experiment *e, sr_cols *C)
+{
+    const char *pl[GHM_SUM_MAX_SWEPT * 4], *pk[GHM_SUM_MAX_SWEPT * 4];
+    int np = 0;
+    for (int l = 0; l < e->n_losses; l++)
+        for (int j = 0; j < e->search->space[l].n && np < GHM_SUM_MAX_SWEPT * 4; j++)
+            pl[np] = e->loss_names[l], pk[np] = e->search->space[l].dims[j].path, np++;
+    C->n = ghm_swept_columns(pl, pk, np, GHM_SUM_MAX_SWEPT, C->names, C->keys, C->losses);
+    if (C->n < 0) { /* more columns than fit: the keys alone (as before) */
+        C->n = 0;
+        for (int k = 0; k < e->n_swept && k < GHM_SUM_MAX_SWEPT; k++, C->n++) {
+            snprintf(C->names[k], GHM_NAME_MAX, "%s", e->swept_names[k]);
+            snprintf(C->keys[k], GHM_NAME_MAX, "%s", e->swept_names[k]);
+            C->losses[k][0] = '\0';
+        }
+    }
+}
+
+/* does column c belong to loss entry l? */
+static int sr_col_of(const ghm_experiment *e, const sr_cols *C, int c, int l)
+{
+    return !C->losses[c][0] || strcmp(C->losses[c], e->loss_names[l]) == 0;
+}
+
 static char *search_csv(const ghm_experiment *e, const sr_data *D)
 {
     ghm_tb b;
     ghm_tb_init(&b);
+    sr_cols cols;
+    sr_columns(e, &cols);
     ghm_tb_puts(&b, "loss,trial");
-    for (int k = 0; k < e->n_swept; k++) ghm_tb_printf(&b, ",%s", e->swept_names[k]);
+    for (int k = 0; k < cols.n; k++) ghm_tb_printf(&b, ",%s", cols.names[k]);
     ghm_tb_puts(&b, ",objective");
     for (int f = 0; f < D->K; f++) ghm_tb_printf(&b, ",fold_%d", f);
     ghm_tb_puts(&b, ",status\n");
@@ -284,10 +318,10 @@ static char *search_csv(const ghm_experiment *e, const sr_data *D)
             const sr_trial *tr = &x->trials[t];
             if (!tr->proposed) continue;
             ghm_tb_printf(&b, "%s,%d", x->label, t);
-            for (int k = 0; k < e->n_swept; k++) {
+            for (int k = 0; k < cols.n; k++) {
                 const char *v = "";
-                for (int j = 0; j < sp->n; j++)
-                    if (strcmp(sp->dims[j].path, e->swept_names[k]) == 0) v = tr->text[j];
+                for (int j = 0; j < sp->n && sr_col_of(e, &cols, k, l); j++)
+                    if (strcmp(sp->dims[j].path, cols.keys[k]) == 0) v = tr->text[j];
                 ghm_tb_printf(&b, ",%s", v);
             }
             csv_num(&b, tr->y);
@@ -302,8 +336,10 @@ static char *summary_csv(const ghm_experiment *e, const sr_data *D)
 {
     ghm_tb b;
     ghm_tb_init(&b);
+    sr_cols cols;
+    sr_columns(e, &cols);
     ghm_tb_puts(&b, "loss,tuned,trials,folds,reproductions");
-    for (int k = 0; k < e->n_swept; k++) ghm_tb_printf(&b, ",%s", e->swept_names[k]);
+    for (int k = 0; k < cols.n; k++) ghm_tb_printf(&b, ",%s", cols.names[k]);
     ghm_tb_printf(&b, ",val_%s", e->search->objective);
     for (int m = 0; m < D->n_metrics; m++)
         ghm_tb_printf(&b, ",%s_mean,%s_std,%s_ci95,%s_concat_mean,%s_concat_std,%s_concat_ci95", D->metrics[m],
@@ -316,7 +352,8 @@ static char *summary_csv(const ghm_experiment *e, const sr_data *D)
         int reps = 0;
         for (int r = 0; r < D->R; r++) reps += x->sep_folds[r] == D->K;
         ghm_tb_printf(&b, "%s,%s,%d,%d,%d", x->label, x->tuned ? "yes" : "no", done, D->K, reps);
-        for (int k = 0; k < e->n_swept; k++) ghm_tb_printf(&b, ",%s", chosen_text(e, x, e->swept_names[k]));
+        for (int k = 0; k < cols.n; k++)
+            ghm_tb_printf(&b, ",%s", sr_col_of(e, &cols, k, l) ? chosen_text(e, x, cols.keys[k]) : "");
         csv_num(&b, x->best >= 0 && x->best < x->T ? x->trials[x->best].y : NAN);
         for (int m = 0; m < D->n_metrics; m++) {
             int c;
@@ -747,6 +784,18 @@ static char *summary_md(const ghm_experiment *e, const sr_data *D, const sr_cmps
             ghm_tb_puts(&b, " |\n");
         }
     }
+    ghm_tb_puts(&b, "\n## Figure\n\n");
+    {
+        char mn[96];
+        ghm_plot_safe_name(s->objective, mn, sizeof mn);
+        ghm_tb_printf(&b, "![test %s per loss and paired differences](plots/compare_%s.png)\n\n"
+                          "`plots/compare_%s.pdf` (and `compare_recall_at_1`): test %s per loss, mean and 95%% CI "
+                          "over reproductions, separate and concatenated; below, the paired differences against ",
+                      objd, mn, mn, objd);
+        ghm_tb_md(&b, D->L[D->ref].label);
+        ghm_tb_puts(&b, " and the primary comparisons with their 95% paired-t intervals (as in `paired.csv`); filled "
+                        "markers: Holm-adjusted p < 0.05; (P): primary.\n");
+    }
     ghm_tb_puts(&b, "\nFiles: `search.csv` (every trial, per-fold objectives), `summary.csv`, `paired.csv`, "
                     "`plots/search_progress.png` (best objective so far per trial: did the search converge, was the "
                     "budget equal?), `plots/search_<loss>_<key>.png` (objective against each searched key).\n");
@@ -783,7 +832,8 @@ static int plot_progress(ghm_plot_out *c, const ghm_experiment *e, const sr_data
     ghm_tb cmd;
     ghm_tb_init(&cmd);
     ghm_gp_header(&gp, "search_progress", "Hyper-parameter search: best objective so far", "trial", yl);
-    /* histeps: trial t holds its best-so-far over [t - 0.5, t + 0.5], so the last trial shows too */
+    /* steps from t - 0.5: trial t holds its best-so-far over [t - 0.5, t + 0.5] (a closing row ends the
+     * last step), so the last trial shows too and no line drops to the axis at either end */
     ghm_tb_printf(&gp, "set xrange [0.5:%d.5]\nset xtics 1\n", e->search->trials);
     ghm_tb_puts(&cmd, "plot ");
     int blocks = 0;
@@ -791,7 +841,7 @@ static int plot_progress(ghm_plot_out *c, const ghm_experiment *e, const sr_data
         const sr_loss *x = &D->L[l];
         if (!x->tuned) continue;
         double best = NAN;
-        int rows = 0;
+        int rows = 0, last = 0;
         for (int t = 0; t < x->T; t++) {
             double y = x->trials[t].y;
             if (x->trials[t].state != 1) continue;
@@ -800,16 +850,26 @@ static int plot_progress(ghm_plot_out *c, const ghm_experiment *e, const sr_data
                 if (!rows) {
                     ghm_tb_puts(&dat, "# ");
                     ghm_tb_text(&dat, x->label);
-                    ghm_tb_puts(&dat, ": trial best_so_far objective\n");
+                    ghm_tb_puts(&dat, ": trial best_so_far objective (the last row only closes the step)\n");
                 }
                 ghm_tb_printf(&dat, "%d %.6g %.6g\n", t + 1, 100 * best, isfinite(y) ? 100 * y : NAN);
                 rows++;
+                last = t + 1;
             }
         }
         if (!rows) continue; /* nothing finished yet: no curve */
-        ghm_tb_puts(&dat, "\n\n");
-        ghm_tb_printf(&cmd, "%s'search_progress.dat' index %d using 1:2 with histeps lw 2 title ",
+        ghm_tb_printf(&dat, "%d %.6g nan\n\n\n", last + 1, 100 * best);
+        /* each loss its colour, dash type and marker (the sweep figures' rule): a marker on every finished
+         * trial, the legend shows line and marker */
+        ghm_tb_printf(&cmd, "%s'search_progress.dat' index %d using ($1-0.5):2 with steps lw 2",
                       blocks ? ", \\\n     " : "", blocks);
+        ghm_gp_series_line(&cmd, l);
+        ghm_tb_printf(&cmd, " notitle, \\\n     'search_progress.dat' index %d using 1:($3==$3 ? $2 : 1/0) with points "
+                            "ps 0.8", blocks);
+        ghm_gp_series_style(&cmd, l);
+        ghm_tb_puts(&cmd, " notitle, \\\n     keyentry with linespoints lw 2 ps 0.8");
+        ghm_gp_series_style(&cmd, l);
+        ghm_tb_puts(&cmd, " title ");
         ghm_gp_str(&cmd, x->label);
         blocks++;
     }
@@ -869,16 +929,92 @@ static int plot_scatter(ghm_plot_out *c, const ghm_experiment *e, const sr_data 
     }
     ghm_tb cmd;
     ghm_tb_init(&cmd);
-    ghm_tb_printf(&cmd, "plot '%s.dat' using 1:2 with points pt 7 ps 1.5 title 'trial'", base);
+    /* the key's rows are spaced for the circle, so its marker is not cut off */
+    ghm_tb_puts(&gp, "set key spacing 1.8\n");
+    ghm_tb_printf(&cmd, "plot '%s.dat' using 1:2 with points pt 7 ps 0.9 lc rgb '#1f77b4' title 'trial'", base);
     /* the chosen trial, circled */
     if (x->best >= 0 && x->best < x->T && isfinite(x->trials[x->best].y))
-        ghm_tb_printf(&cmd, ", \\\n     '%s.dat' using ($3==%d ? $1 : 1/0):2 with points pt 6 ps 3 lw 2 title 'chosen'",
+        ghm_tb_printf(&cmd, ", \\\n     '%s.dat' using ($3==%d ? $1 : 1/0):2 with points pt 6 ps 2 lw 1.5 "
+                            "lc rgb '#d62728' title 'chosen'",
                       base, x->best);
     ghm_tb_puts(&cmd, "\n");
     char caption[320];
     snprintf(caption, sizeof caption, "%s: validation objective of every trial against %s (chosen trial circled)",
              x->label, d->path);
     return ghm_plot_emit(c, base, caption, &dat, &gp, &cmd);
+}
+
+/* The figure a paper would use: test metric m per loss (separate and
+ * concatenated, mean and 95% CI over reproductions), and the paired
+ * differences against compare_to plus the primary comparisons on m, with
+ * their 95% paired-t intervals as paired.csv has them. */
+static int plot_compare(ghm_plot_out *c, const ghm_experiment *e, const sr_data *D, const sr_cmps *C, int m)
+{
+    int nl = D->n_losses;
+    ghm_forest_row *top = calloc((size_t)nl, sizeof *top), *diff = calloc((size_t)C->n + 1, sizeof *diff);
+    if (!top || !diff) {
+        free(top), free(diff);
+        return ghm_error_set(c->err, GHM_ENOMEM, "out of memory (plot)");
+    }
+    for (int l = 0; l < nl; l++) {
+        ghm_forest_row *r = &top[l];
+        snprintf(r->label, sizeof r->label, "%s", D->L[l].label);
+        for (int ev = 0; ev < 2; ev++) {
+            int cnt;
+            double mean, sd, ci;
+            stat_of((ev ? D->L[l].cat : D->L[l].sep) + m, SR_MAX_METRICS, D->R, &cnt, &mean, &sd, &ci);
+            r->mean[ev] = mean;
+            r->lo[ev] = cnt >= 2 ? mean - ci : NAN;
+            r->hi[ev] = cnt >= 2 ? mean + ci : NAN;
+            r->p_holm[ev] = NAN;
+        }
+    }
+    /* rows: every loss against compare_to, then the primary comparisons that are not */
+    int nd = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < C->n; k++) {
+            const sr_cmp *x = &C->c[k];
+            if (x->m != m || (pass == 0) != (x->b == D->ref && x->a != D->ref) || (pass == 1 && !x->primary)) continue;
+            int i;
+            char lab[112];
+            if (pass == 0)
+                snprintf(lab, sizeof lab, "%s", D->L[x->a].label);
+            else
+                snprintf(lab, sizeof lab, "%s \u2212 %s", D->L[x->a].label, D->L[x->b].label);
+            for (i = 0; i < nd; i++)
+                if (strcmp(diff[i].label, lab) == 0) break;
+            if (i == nd) {
+                memset(&diff[nd], 0, sizeof diff[nd]);
+                snprintf(diff[nd].label, sizeof diff[nd].label, "%s", lab);
+                for (int ev = 0; ev < 2; ev++)
+                    diff[nd].mean[ev] = diff[nd].lo[ev] = diff[nd].hi[ev] = diff[nd].p_holm[ev] = NAN;
+                nd++;
+            }
+            ghm_forest_row *r = &diff[i];
+            r->mean[x->concat] = x->p.mean_diff;
+            r->lo[x->concat] = x->p.lo;
+            r->hi[x->concat] = x->p.hi;
+            r->p_holm[x->concat] = x->holm;
+            r->primary |= x->primary;
+        }
+    char disp[64], mname[64], base[96], title[160], mlab[128], dlab[160], dtitle[160], caption[480];
+    ghm_metric_display(D->metrics[m], 0, disp, sizeof disp);
+    ghm_plot_safe_name(D->metrics[m], mname, sizeof mname);
+    snprintf(base, sizeof base, "compare_%s", mname);
+    snprintf(title, sizeof title, "Test %s per loss, %d reproduction%s", disp, D->R, D->R == 1 ? "" : "s");
+    snprintf(mlab, sizeof mlab, "test %s (%%), mean and 95%% CI", disp);
+    snprintf(dtitle, sizeof dtitle, "Paired differences to %s (or as named), 95%% CI", D->L[D->ref].label);
+    snprintf(dlab, sizeof dlab, "points; filled: Holm-adjusted p < 0.05");
+    snprintf(caption, sizeof caption,
+             "Test %s per loss (mean and 95%% t interval over reproductions, separate and concatenated) and the "
+             "paired differences against %s with their 95%% paired-t intervals (filled: Holm-adjusted p < 0.05; "
+             "(P): primary comparison)",
+             disp, D->L[D->ref].label);
+    (void)e;
+    ghm_forest f = {base, title, caption, mlab, dtitle, dlab, {"separate", "concatenated"}, top, nl, diff, nd};
+    int rc = ghm_plot_forest(c, &f);
+    free(top), free(diff);
+    return rc;
 }
 
 /* ---- the whole report ---- */
@@ -923,6 +1059,18 @@ static int search_index_html(const char *dir, const ghm_experiment *e, ghm_error
     snprintf(path, sizeof path, "%s/summary.md", dir);
     html_file(&b, path);
     ghm_tb_puts(&b, "</pre>\n<h2>Figures</h2>\n<p>");
+    /* the paper figures (test metric per loss, paired differences), then the search's own */
+    for (int k = 0; k < 2; k++) {
+        const char *m = k == 0 ? e->search->objective : "recall@1";
+        if (k == 1 && strcmp(m, e->search->objective) == 0) continue;
+        char base[128], mn[96];
+        ghm_plot_safe_name(m, mn, sizeof mn);
+        snprintf(base, sizeof base, "compare_%s", mn);
+        struct stat st;
+        snprintf(path, sizeof path, "%s/plots/%s.png", dir, base);
+        if (stat(path, &st) != 0) continue;
+        ghm_tb_printf(&b, "<a href=\"plots/%s.pdf\"><img src=\"plots/%s.png\" alt=\"%s\"></a>\n", base, base, base);
+    }
     for (int l = -1; l < e->n_losses; l++) {
         /* the progress plot first, then each loss's scatter plots */
         for (int j = l < 0 ? 0 : 0; j < (l < 0 ? 1 : e->search->space[l].n); j++) {
@@ -993,17 +1141,21 @@ int ghm_search_report_write(const char *dir, ghm_experiment *e, int plots, unsig
     if (rc == 0 && sr_comparisons(e, &D, &C) < 0) rc = ghm_error_set(err, GHM_ENOMEM, "out of memory (comparisons)");
     if (rc == 0) rc = write_text(dir, "paired.csv", paired_csv(&D, &C), err);
     if (rc == 0) rc = write_text(dir, "summary.md", summary_md(e, &D, &C, res), err);
-    cmps_free(&C);
     if (rc == 0) rc = write_text(dir, "summary.tex", summary_tex(e, &D), err);
     if (rc == 0 && plots) {
         ghm_plot_out c;
         rc = ghm_plot_out_open(&c, dir, NULL, formats, NULL, res->warning, (int)sizeof res->warning, err);
         if (rc == 0) rc = plot_progress(&c, e, &D);
+        /* the paper figure: the objective's test metric, and Recall@1 */
+        int mo = metric_index(&D, e->search->objective, 0), mr = metric_index(&D, "recall@1", 0);
+        if (rc == 0 && mo >= 0) rc = plot_compare(&c, e, &D, &C, mo);
+        if (rc == 0 && mr >= 0 && mr != mo) rc = plot_compare(&c, e, &D, &C, mr);
         for (int l = 0; rc == 0 && l < D.n_losses; l++)
             for (int j = 0; rc == 0 && j < e->search->space[l].n; j++) rc = plot_scatter(&c, e, &D, l, j);
         res->n_plots = c.n_plots;
         if (!res->warning[0]) ghm_plot_out_warning(&c, res->warning, (int)sizeof res->warning);
     }
+    cmps_free(&C);
     if (rc == 0) rc = search_index_html(dir, e, err);
     sr_free(&D);
     return rc;

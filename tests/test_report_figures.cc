@@ -359,3 +359,118 @@ TEST(ReportFigures, OneSeedTitleSaysNoErrorBars)
     EXPECT_NE(gp.find("1 seed, no error bars"), std::string::npos) << gp;
     rmrf(d);
 }
+
+// Issue 28.5: ghm's alpha (0..1) and multi_similarity's alpha (2..8) are
+// different parameters: each gets its own column ("<loss>.alpha") in
+// summary.csv/md/tex and its own figures (its own x axis); an unshared key
+// (tau, ghm's alone) stays unqualified.
+TEST(ReportTables, SharedLossParameterNamesAreQualifiedByLoss)
+{
+    std::string d = tmpdir();
+    int k = 1;
+    char id[24];
+    auto add = [&](const char *loss, const char *key, double v, uint64_t seed, double r1, const char *key2 = nullptr,
+                   double v2 = 0) {
+        snprintf(id, sizeof id, "%016x", k++);
+        ghm_record r = make(id, loss, "fashion-mnist", 0, seed, r1, 5);
+        r.n_swept = 1;
+        snprintf(r.swept_name[0], GHM_NAME_MAX, "%s", key);
+        r.swept_value[0] = v;
+        snprintf(r.swept_text[0], GHM_NAME_MAX, "%g", v);
+        if (key2) {
+            r.n_swept = 2;
+            snprintf(r.swept_name[1], GHM_NAME_MAX, "%s", key2);
+            r.swept_value[1] = v2;
+            snprintf(r.swept_text[1], GHM_NAME_MAX, "%g", v2);
+        }
+        write(d, r);
+    };
+    for (uint64_t seed = 0; seed < 2; seed++) {
+        for (double a : {0.0, 0.5, 1.0}) add("ghm", "alpha", a, seed, 0.70 + a / 10 + 0.01 * seed, "tau", 0.1);
+        for (double a : {2.0, 8.0}) add("multi_similarity", "alpha", a, seed, 0.72 + a / 100 + 0.01 * seed);
+    }
+    ghm_report_opts ro;
+    ghm_report_opts_default(&ro);
+    ghm_report_result res;
+    ghm_error err;
+    ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
+    EXPECT_EQ(res.n_groups, 5);
+    std::string csv = read_all(d + "/summary.csv");
+    // the columns of a shared key stay together, in the order the losses first sweep it
+    EXPECT_EQ(csv.rfind("loss,ghm.alpha,multi_similarity.alpha,tau,seeds,", 0), 0u) << csv.substr(0, 120);
+    EXPECT_NE(csv.find("\nghm,0.5,,0.1,2,"), std::string::npos) << csv;
+    EXPECT_NE(csv.find("\nmulti_similarity,,8,,2,"), std::string::npos) << csv;
+    EXPECT_EQ(csv.find(",alpha,"), std::string::npos);
+    std::string md = read_all(d + "/summary.md"), tex = read_all(d + "/summary.tex");
+    EXPECT_NE(md.find("| loss | ghm.alpha | multi_similarity.alpha | tau | seeds |"), std::string::npos) << md;
+    // the setting selected on validation names the qualified key
+    EXPECT_NE(md.find("| ghm | ghm.alpha=1, tau=0.1 |"), std::string::npos) << md;
+    EXPECT_NE(md.find("| multi_similarity | multi_similarity.alpha=8 |"), std::string::npos) << md;
+    EXPECT_NE(tex.find("Loss & ghm.alpha & multi\\_similarity.alpha & tau & Seeds"), std::string::npos) << tex;
+    // figures: one per qualified parameter, each with its own x axis and only its own loss's curve
+    std::string g1 = read_all(d + "/plots/recall_at_1_vs_ghm_alpha.gp"),
+                g2 = read_all(d + "/plots/recall_at_1_vs_multi_similarity_alpha.gp");
+    ASSERT_FALSE(g1.empty());
+    ASSERT_FALSE(g2.empty());
+    EXPECT_TRUE(read_all(d + "/plots/recall_at_1_vs_alpha.gp").empty());
+    EXPECT_NE(g1.find("set xlabel 'ghm.alpha'"), std::string::npos) << g1;
+    EXPECT_NE(g2.find("set xlabel 'multi_similarity.alpha'"), std::string::npos) << g2;
+    EXPECT_NE(g1.find("set xtics (0, 0.5, 1)"), std::string::npos) << g1;
+    EXPECT_NE(g2.find("set xtics (2, 8)"), std::string::npos) << g2;
+    // the other loss is a band (its selected setting), never a curve on this axis
+    EXPECT_NE(g1.find("'multi_similarity (± std)'"), std::string::npos) << g1;
+    EXPECT_NE(g2.find("'ghm (± std)'"), std::string::npos) << g2;
+    rmrf(d);
+}
+
+TEST(ReportTables, SweptColumnsQualifyOnlySharedLossParameters)
+{
+    const char *losses[] = {"ghm", "ghm", "multi_similarity", "triplet", "proxy_anchor", "ghm", "triplet"};
+    const char *keys[] = {"alpha", "tau", "alpha", "margin", "margin", "backbone.embedding_dim",
+                          "backbone.embedding_dim"};
+    char names[16][GHM_NAME_MAX], k2[16][GHM_NAME_MAX], l2[16][32];
+    int n = ghm_swept_columns(losses, keys, 7, 16, names, k2, l2);
+    ASSERT_EQ(n, 6);
+    const char *want[] = {"ghm.alpha", "multi_similarity.alpha", "tau", "triplet.margin", "proxy_anchor.margin",
+                          "backbone.embedding_dim"};
+    for (int i = 0; i < 6; i++) EXPECT_STREQ(names[i], want[i]) << i;
+    EXPECT_STREQ(k2[0], "alpha");
+    EXPECT_STREQ(l2[0], "ghm");
+    EXPECT_STREQ(l2[2], ""); // tau: ghm's alone
+    EXPECT_STREQ(l2[5], ""); // a dotted key means the same for every loss
+    EXPECT_EQ(ghm_swept_columns(losses, keys, 7, 5, names, k2, l2), -1);
+    // the same loss twice (two entries) shares its own key: one column
+    const char *l3[] = {"ghm", "ghm"}, *k3[] = {"alpha", "alpha"};
+    EXPECT_EQ(ghm_swept_columns(l3, k3, 2, 16, names, k2, l2), 1);
+    EXPECT_STREQ(names[0], "alpha");
+}
+
+// Issue 28.7 (sweep): the paper figure, test metric per loss at its selected
+// setting with its 95% CI; the data file holds the summary's mean and CI.
+TEST(ReportFigures, CompareFigureHoldsTheSummaryIntervals)
+{
+    std::string d = make_experiment(0);
+    ghm_report_opts ro;
+    ghm_report_opts_default(&ro);
+    ghm_report_result res;
+    ghm_error err;
+    ASSERT_EQ(ghm_report_write(d.c_str(), nullptr, &ro, &res, &err), 0) << err.msg;
+    std::string dat = read_all(d + "/plots/compare_recall_at_1.dat"), gp = read_all(d + "/plots/compare_recall_at_1.gp");
+    ASSERT_FALSE(dat.empty());
+    // triplet: seeds 0.75 and 0.77 -> mean 76%, std 0.01 sqrt(2), CI t(1) std / sqrt(2) = 12.7062 * 1 point
+    double mean = 76, ci = 12.7062;
+    char want[128];
+    snprintf(want, sizeof want, "0 %.9g %.9g %.9g 0 0", mean, mean - ci, mean + ci);
+    EXPECT_NE(dat.find(want), std::string::npos) << want << "\n" << dat;
+    EXPECT_NE(gp.find("set ytics ('ghm' 1, 'triplet' 0)"), std::string::npos) << gp;
+    EXPECT_NE(gp.find("with xerrorbars"), std::string::npos);
+    EXPECT_NE(gp.find("set terminal pdfcairo size 8.5cm,7.5cm"), std::string::npos);
+    if (have_gnuplot()) {
+        EXPECT_TRUE(exists(d + "/plots/compare_recall_at_1.pdf"));
+        EXPECT_TRUE(exists(d + "/plots/compare_recall_at_1.png"));
+        EXPECT_TRUE(exists(d + "/plots/compare_map_at_r.pdf"));
+        EXPECT_NE(read_all(d + "/index.html").find("plots/compare_recall_at_1.png"), std::string::npos);
+    }
+    EXPECT_NE(read_all(d + "/summary.md").find("](plots/compare_recall_at_1.png)"), std::string::npos);
+    rmrf(d);
+}

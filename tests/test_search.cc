@@ -735,7 +735,41 @@ TEST(SearchCli, EndToEndEqualBudgetsAndContractFiles)
     EXPECT_NE(paired.find("triplet,contrastive,recall@1,"), std::string::npos);
     EXPECT_NE(paired.find("triplet,contrastive,map@r_concat,"), std::string::npos);
     EXPECT_EQ(paired.find("contrastive,contrastive"), std::string::npos);
+    // the paper figure (issue 28.7): its differences panel holds paired.csv's intervals, in points
+    {
+        size_t at = paired.find("triplet,contrastive,map@r,");
+        ASSERT_NE(at, std::string::npos);
+        std::vector<std::string> f;
+        std::istringstream row(paired.substr(at, paired.find('\n', at) - at));
+        for (std::string cell; std::getline(row, cell, ',');) f.push_back(cell);
+        ASSERT_GE(f.size(), 6u);
+        double mean = 100 * atof(f[3].c_str()), lo = 100 * atof(f[4].c_str()), hi = 100 * atof(f[5].c_str());
+        std::string dat = read_all(res + "/plots/compare_map_at_r.dat");
+        size_t blk = dat.find("# differences, separate");
+        ASSERT_NE(blk, std::string::npos) << dat;
+        std::istringstream ds(dat.substr(blk));
+        std::string line;
+        std::getline(ds, line);
+        ASSERT_TRUE(std::getline(ds, line));
+        double y, m, l, h;
+        ASSERT_EQ(sscanf(line.c_str(), "%lf %lf %lf %lf", &y, &m, &l, &h), 4) << line;
+        EXPECT_NEAR(m, mean, 1e-4 * (1 + fabs(mean)));
+        EXPECT_NEAR(l, lo, 1e-4 * (1 + fabs(lo)));
+        EXPECT_NEAR(h, hi, 1e-4 * (1 + fabs(hi)));
+        EXPECT_LT(l, h);
+        std::string gp = read_all(res + "/plots/compare_map_at_r.gp");
+        EXPECT_NE(gp.find("set ytics ('triplet' 0)"), std::string::npos) << gp;
+        EXPECT_NE(gp.find("set ytics ('triplet' 1, 'contrastive' 0)"), std::string::npos) << gp;
+        EXPECT_NE(gp.find("with xerrorbars"), std::string::npos);
+        if (on_path("gnuplot")) {
+            EXPECT_TRUE(exists(res + "/plots/compare_map_at_r.pdf"));
+            EXPECT_TRUE(exists(res + "/plots/compare_map_at_r.png"));
+            EXPECT_TRUE(exists(res + "/plots/compare_recall_at_1.pdf"));
+            EXPECT_NE(read_all(res + "/index.html").find("plots/compare_map_at_r.png"), std::string::npos);
+        }
+    }
     std::string md = read_all(res + "/summary.md");
+    EXPECT_NE(md.find("](plots/compare_map_at_r.png)"), std::string::npos);
     EXPECT_NE(md.find("## Paired differences against contrastive"), std::string::npos);
     EXPECT_NE(md.find("## Test metrics, concatenated"), std::string::npos);
     // trial records hold validation metrics only: the test set was never evaluated for them

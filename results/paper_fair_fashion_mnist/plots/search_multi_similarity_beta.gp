@@ -8,14 +8,15 @@ set bmargin 7
 set key at screen 0.5,0.01 center bottom horizontal maxrows 3 samplen 2
 set logscale x
 set xrange [10:100]
+set key spacing 1.8
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
     set terminal pngcairo size 602,531 noenhanced font "Sans,8"
 } else {
     set terminal png size 602,531 noenhanced
 }
 set output out.".png"
-plot 'search_multi_similarity_beta.dat' using 1:2 with points pt 7 ps 1.5 title 'trial', \
-     'search_multi_similarity_beta.dat' using ($3==3 ? $1 : 1/0):2 with points pt 6 ps 3 lw 2 title 'chosen'
+plot 'search_multi_similarity_beta.dat' using 1:2 with points pt 7 ps 0.9 lc rgb '#1f77b4' title 'trial', \
+     'search_multi_similarity_beta.dat' using ($3==3 ? $1 : 1/0):2 with points pt 6 ps 2 lw 1.5 lc rgb '#d62728' title 'chosen'
 set terminal pdfcairo size 8.5cm,7.5cm noenhanced font "Sans,8"
 set output out.".pdf"
 replot

@@ -14,12 +14,24 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
     set terminal png size 602,531 noenhanced
 }
 set output out.".png"
-plot 'search_progress.dat' index 0 using 1:2 with histeps lw 2 title 'ghm', \
-     'search_progress.dat' index 1 using 1:2 with histeps lw 2 title 'contrastive', \
-     'search_progress.dat' index 2 using 1:2 with histeps lw 2 title 'triplet', \
-     'search_progress.dat' index 3 using 1:2 with histeps lw 2 title 'npair', \
-     'search_progress.dat' index 4 using 1:2 with histeps lw 2 title 'multi_similarity', \
-     'search_progress.dat' index 5 using 1:2 with histeps lw 2 title 'proxy_anchor'
+plot 'search_progress.dat' index 0 using ($1-0.5):2 with steps lw 2 dt 1 lc rgb '#1f77b4' notitle, \
+     'search_progress.dat' index 0 using 1:($3==$3 ? $2 : 1/0) with points ps 0.8 dt 1 pt 7 lc rgb '#1f77b4' notitle, \
+     keyentry with linespoints lw 2 ps 0.8 dt 1 pt 7 lc rgb '#1f77b4' title 'ghm', \
+     'search_progress.dat' index 1 using ($1-0.5):2 with steps lw 2 dt 2 lc rgb '#ff7f0e' notitle, \
+     'search_progress.dat' index 1 using 1:($3==$3 ? $2 : 1/0) with points ps 0.8 dt 2 pt 5 lc rgb '#ff7f0e' notitle, \
+     keyentry with linespoints lw 2 ps 0.8 dt 2 pt 5 lc rgb '#ff7f0e' title 'contrastive', \
+     'search_progress.dat' index 2 using ($1-0.5):2 with steps lw 2 dt 3 lc rgb '#2ca02c' notitle, \
+     'search_progress.dat' index 2 using 1:($3==$3 ? $2 : 1/0) with points ps 0.8 dt 3 pt 9 lc rgb '#2ca02c' notitle, \
+     keyentry with linespoints lw 2 ps 0.8 dt 3 pt 9 lc rgb '#2ca02c' title 'triplet', \
+     'search_progress.dat' index 3 using ($1-0.5):2 with steps lw 2 dt 4 lc rgb '#d62728' notitle, \
+     'search_progress.dat' index 3 using 1:($3==$3 ? $2 : 1/0) with points ps 0.8 dt 4 pt 11 lc rgb '#d62728' notitle, \
+     keyentry with linespoints lw 2 ps 0.8 dt 4 pt 11 lc rgb '#d62728' title 'npair', \
+     'search_progress.dat' index 4 using ($1-0.5):2 with steps lw 2 dt 5 lc rgb '#9467bd' notitle, \
+     'search_progress.dat' index 4 using 1:($3==$3 ? $2 : 1/0) with points ps 0.8 dt 5 pt 13 lc rgb '#9467bd' notitle, \
+     keyentry with linespoints lw 2 ps 0.8 dt 5 pt 13 lc rgb '#9467bd' title 'multi_similarity', \
+     'search_progress.dat' index 5 using ($1-0.5):2 with steps lw 2 dt 1 lc rgb '#8c564b' notitle, \
+     'search_progress.dat' index 5 using 1:($3==$3 ? $2 : 1/0) with points ps 0.8 dt 1 pt 15 lc rgb '#8c564b' notitle, \
+     keyentry with linespoints lw 2 ps 0.8 dt 1 pt 15 lc rgb '#8c564b' title 'proxy_anchor'
 set terminal pdfcairo size 8.5cm,7.5cm noenhanced font "Sans,8"
 set output out.".pdf"
 replot
