@@ -13,6 +13,17 @@ PyTorch keeps the default), so read it with the wall-clock ratio.
 
   /usr/bin/python3 bench/compare_pytorch.py --ghm build/ghm --rounds 3
 
+PyTorch is run as its CPU performance tuning guide recommends: with tcmalloc
+preloaded (Debian libtcmalloc-minimal4) when it is installed; with glibc's
+malloc every large activation is mmap'ed and unmapped on each step, which
+makes PyTorch up to 3x slower on some machines. The ratios are against that
+tuned PyTorch; the untuned figure (glibc malloc) is printed beside it. The
+script prints the CPU's instruction set (and DNNL_MAX_CPU_ISA when set), the
+allocator, the kernels ghm used, and ghm's GFLOPS as a fraction of the
+threads' nominal peak for the instruction set in use (2 FMA units per core x
+vector width x clock from /proc/cpuinfo; --peak-flops-per-cycle overrides the
+per-core figure, e.g. 32 on CPUs that split AVX-512 into two 256-bit halves).
+
 Workloads (batch 120, 128-d L2-normalised embedding, 2 threads by default):
   train convnet / resnet: m-per-class batches of Fashion-MNIST (12 images of
       each of 10 classes), contrastive loss (Hadsell et al., margins 0 and 1,
@@ -22,6 +33,7 @@ The PyTorch networks mirror backbones/convnet.c and backbones/resnet.c
 (blocks 1) layer for layer.
 """
 import argparse
+import glob
 import gzip
 import json
 import os
@@ -31,6 +43,49 @@ import sys
 import time
 
 DATA = "/usr/share/datasets/fashion-mnist"
+TCMALLOC_GLOBS = ["/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/*/libtcmalloc_minimal.so.4",
+                  "/usr/lib/*/libtcmalloc.so.4"]
+
+
+def tcmalloc_path():
+    for g in TCMALLOC_GLOBS:
+        hits = sorted(glob.glob(g))
+        if hits:
+            return hits[0]
+    return None
+
+
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_info():
+    """(model name, MHz, instruction set of the CPU)"""
+    model, mhz = "unknown", 0.0
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model == "unknown":
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("cpu MHz") and mhz == 0.0:
+                    mhz = float(line.split(":", 1)[1])
+    except OSError:
+        pass
+    fl = cpu_flags()
+    isa = "avx512" if "avx512f" in fl else "avx2" if "avx2" in fl else "older than avx2"
+    return model, mhz, isa
+
+
+def nominal_flops_per_cycle(isa):
+    """single-precision flops per cycle and core: 2 FMA units x lanes x 2"""
+    return {"avx512": 64, "avx2": 32}.get(isa, 16)
 
 
 def load_idx(path):
@@ -138,7 +193,8 @@ def run_torch(a):
     net.eval()
     xt = torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1)
     with torch.no_grad():
-        F.normalize(net(xt[:a.batch]), dim=1)  # warm-up
+        for i in range(0, min(len(xt), a.embed_warmup * a.batch), a.batch):  # warm-up
+            F.normalize(net(xt[i:i + a.batch]), dim=1)
         t0, c0 = time.perf_counter(), time.process_time()
         for i in range(0, len(xt), a.batch):
             F.normalize(net(xt[i:i + a.batch]), dim=1)
@@ -151,23 +207,55 @@ def run_ghm(a):
            "--dim", str(a.dim)]
     if a.kind == "train":
         cmd += ["--steps", str(a.steps), "--warmup", str(a.warmup), "--no-sgemm"]
-    elif a.n > 0:
-        cmd += ["--n", str(a.n)]
+    else:
+        cmd += ["--warmup", str(a.embed_warmup)]
+        if a.n > 0:
+            cmd += ["--n", str(a.n)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    j = json.loads(out.strip().splitlines()[-1])
-    return j["images_per_s"], j["images"] / j["cpu_seconds"]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def torch_env(tuned):
+    """the environment of a PyTorch process: tcmalloc preloaded (tuned) or glibc's malloc"""
+    env = dict(os.environ)
+    pre = [p for p in env.get("LD_PRELOAD", "").split() if "tcmalloc" not in p and "jemalloc" not in p]
+    tc = tcmalloc_path()
+    if tuned and tc:
+        pre.append(tc)
+    if pre:
+        env["LD_PRELOAD"] = " ".join(pre)
+    else:
+        env.pop("LD_PRELOAD", None)
+    return env
+
+
+def run_torch_proc(a, kind, bb, tuned):
+    out = subprocess.run([sys.executable, __file__, "--torch-only", "--kind", kind, "--backbone", bb,
+                          "--threads", str(a.threads), "--batch", str(a.batch), "--dim", str(a.dim),
+                          "--steps", str(a.steps), "--warmup", str(a.warmup), "--embed-warmup",
+                          str(a.embed_warmup), "--n", str(a.n)],
+                         check=True, capture_output=True, text=True, env=torch_env(tuned)).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def rng(v, fmt="{:,.0f}"):
+    return f"{fmt.format(statistics.median(v))} ({fmt.format(min(v))}-{fmt.format(max(v))})"
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ghm", default="build/ghm")
-    p.add_argument("--rounds", type=int, default=3, help="A B pairs per workload")
+    p.add_argument("--rounds", type=int, default=3, help="ghm / tuned PyTorch / untuned PyTorch rounds per workload")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=120)
     p.add_argument("--dim", type=int, default=128)
-    p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--warmup", type=int, default=20, help="train: untimed steps first (both programs)")
+    p.add_argument("--embed-warmup", type=int, default=10, help="embed: untimed batches first (both programs)")
     p.add_argument("--n", type=int, default=0, help="embed: the first N test images (default all 10,000)")
+    p.add_argument("--no-untuned", action="store_true", help="skip PyTorch with glibc's malloc")
+    p.add_argument("--peak-flops-per-cycle", type=float, default=0,
+                   help="per core (default: 2 FMA units x the vector width of the instruction set in use)")
     p.add_argument("--workloads", default="train:convnet,train:resnet,embed:convnet,embed:resnet")
     p.add_argument("--torch-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--kind", default="train", help=argparse.SUPPRESS)
@@ -177,35 +265,67 @@ def main():
         ips, ipc = run_torch(a)
         print(json.dumps({"images_per_s": ips, "images_per_cpu_s": ipc}))
         return
+    import torch
+    model, mhz, cpu_isa = cpu_info()
+    tc = tcmalloc_path()
+    lim = os.environ.get("DNNL_MAX_CPU_ISA")
+    print(f"CPU: {model}, {os.cpu_count()} logical CPUs, {mhz:.0f} MHz, instruction set {cpu_isa}"
+          + (f", DNNL_MAX_CPU_ISA={lim} (oneDNN, in ghm and in PyTorch, limited to it)" if lim else ""))
+    print(f"PyTorch {torch.__version__}, tuned: allocator "
+          + (f"tcmalloc ({tc}, LD_PRELOAD)" if tc else "glibc malloc: tcmalloc is not installed "
+             "(apt-get install libtcmalloc-minimal4), so 'tuned' = untuned here")
+          + (", untuned: glibc malloc" if not a.no_untuned else "")
+          + f"; {a.threads} threads; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
     rows = []
     for w in a.workloads.split(","):
         kind, bb = w.split(":")
-        g, t, gc, tc = [], [], [], []
+        g, gc, t, tcpu, u, gf, rss = [], [], [], [], [], [], []
+        info = {}
         for _ in range(a.rounds):
-            ips, ipc = run_ghm(argparse.Namespace(**{**vars(a), "kind": kind, "backbone": bb}))
-            g.append(ips)
-            gc.append(ipc)
-            out = subprocess.run([sys.executable, __file__, "--torch-only", "--kind", kind, "--backbone", bb,
-                                  "--threads", str(a.threads), "--batch", str(a.batch), "--dim", str(a.dim),
-                                  "--steps", str(a.steps), "--warmup", str(a.warmup), "--n", str(a.n)],
-                                 check=True, capture_output=True, text=True).stdout
-            j = json.loads(out.strip().splitlines()[-1])
-            t.append(j["images_per_s"])
-            tc.append(j["images_per_cpu_s"])
-            print(f"{kind} {bb}: ghm {g[-1]:.0f} img/s ({gc[-1]:.0f} per CPU-s), PyTorch {t[-1]:.0f} img/s "
-                  f"({tc[-1]:.0f} per CPU-s)", file=sys.stderr, flush=True)
+            j = run_ghm(argparse.Namespace(**{**vars(a), "kind": kind, "backbone": bb}))
+            info = j
+            g.append(j["images_per_s"])
+            gc.append(j["images"] / j["cpu_seconds"])
+            gf.append(j.get("gflops", 0.0))
+            rss.append(j.get("peak_rss_mb", 0.0))
+            jt = run_torch_proc(a, kind, bb, True)
+            t.append(jt["images_per_s"])
+            tcpu.append(jt["images_per_cpu_s"])
+            msg = (f"{kind} {bb}: ghm {g[-1]:.0f} img/s ({gc[-1]:.0f} per CPU-s, {gf[-1]:.1f} GFLOPS, "
+                   f"RSS {rss[-1]:.0f} MB), PyTorch tuned {t[-1]:.0f} img/s ({tcpu[-1]:.0f} per CPU-s)")
+            if not a.no_untuned:
+                ju = run_torch_proc(a, kind, bb, False)
+                u.append(ju["images_per_s"])
+                msg += f", untuned {u[-1]:.0f} img/s"
+            print(msg, file=sys.stderr, flush=True)
+        # the instruction set of the kernels that did the work: the products' (convnet) or oneDNN's (resnet)
+        isa = info.get("gemm_isa", cpu_isa) if bb == "convnet" else info.get("onednn_isa", cpu_isa)
+        if bb != "convnet" and info.get("conv_backend") != "onednn":
+            isa = info.get("gemm_isa", cpu_isa)
+        per_core = a.peak_flops_per_cycle or nominal_flops_per_cycle(isa)
+        peak = per_core * a.threads * mhz * 1e-3
+        kern = (f"{info.get('gemm_backend', '?')} sgemm" if bb == "convnet" else
+                f"{info.get('conv_backend', '?')} conv") + f" ({isa})"
         ratios = [x / y for x, y in zip(g, t)]
-        rows.append((kind, bb, g, t, ratios, statistics.median(gc) / statistics.median(tc)))
-    import torch
-    print(f"| workload | ghm img/s median (min-max) | PyTorch {torch.__version__} img/s median (min-max) "
-          f"| ratio median (min-max of pairs) | ratio of images per CPU-second |")
-    print("|---|---|---|---|---|")
-    for kind, bb, g, t, r, rc in rows:
-        print(f"| {kind} `{bb}` | {statistics.median(g):,.0f} ({min(g):,.0f}-{max(g):,.0f}) "
-              f"| {statistics.median(t):,.0f} ({min(t):,.0f}-{max(t):,.0f}) "
-              f"| {statistics.median(r):.2f}x ({min(r):.2f}-{max(r):.2f}) | {rc:.2f}x |")
-    print(f"\n{a.rounds} A/B pairs per workload, batch {a.batch}, {a.threads} threads, dim {a.dim}, "
-          f"train: {a.steps} timed steps after {a.warmup}, embed: {a.n or 10000} test images")
+        rows.append((kind, bb, g, t, u, ratios, statistics.median(gc) / statistics.median(tcpu), gf, peak, kern,
+                     max(rss)))
+    print()
+    print(f"| workload | ghm kernels | ghm img/s | PyTorch {torch.__version__} tuned img/s | ratio to tuned "
+          f"(min-max of rounds) | ratio of img per CPU-s | PyTorch untuned img/s | ghm GFLOPS (of peak) "
+          f"| ghm peak RSS MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for kind, bb, g, t, u, r, rc, gf, peak, kern, mx in rows:
+        gfm = statistics.median(gf)
+        frac = f" ({100 * gfm / peak:.0f}% of {peak:.0f})" if peak > 0 and gfm > 0 else ""
+        print(f"| {kind} `{bb}` | {kern} | {rng(g)} | {rng(t)} | {rng(r, '{:.2f}x')} | {rc:.2f}x "
+              f"| {rng(u) if u else '-'} | {gfm:.1f}{frac} | {mx:.0f} |")
+    print(f"\nmedian (min-max) of {a.rounds} rounds per workload (each round: ghm, PyTorch tuned"
+          f"{', PyTorch untuned' if not a.no_untuned else ''}, in separate processes), batch {a.batch}, "
+          f"{a.threads} threads, dim {a.dim}, train: {a.steps} timed steps after {a.warmup}, "
+          f"embed: {a.n or 10000} test images after {a.embed_warmup} batches; peak = {a.threads} cores x "
+          f"clock x flops per cycle of the instruction set in use"
+          + (f" ({a.peak_flops_per_cycle:g} per cycle, given)" if a.peak_flops_per_cycle else
+             " (2 FMA x vector width: 64 AVX-512, 32 AVX2)"))
 
 
 if __name__ == "__main__":

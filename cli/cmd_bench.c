@@ -119,6 +119,15 @@ static int print_json(const bench_result *r)
     ghm_jw_string(&w, r->dataset);
     ghm_jw_key(&w, "dim");
     ghm_jw_int(&w, r->dim);
+    /* which kernels ran: the products' library and the instruction set its kernels use, and oneDNN's */
+    ghm_jw_key(&w, "gemm_backend");
+    ghm_jw_string(&w, ghm_gemm_backend_name());
+    ghm_jw_key(&w, "gemm_isa");
+    ghm_jw_string(&w, ghm_gemm_isa_name());
+    ghm_jw_key(&w, "conv_backend");
+    ghm_jw_string(&w, ghm_conv_backend_dnnl() ? "onednn" : "reference");
+    ghm_jw_key(&w, "onednn_isa");
+    ghm_jw_string(&w, ghm_dnnl_isa_name());
     if (r->m_per_class > 0) {
         ghm_jw_key(&w, "m_per_class");
         ghm_jw_int(&w, r->m_per_class);
@@ -411,13 +420,15 @@ int ghm_cmd_bench_embed(int argc, char **argv)
     if (rc) goto fail;
     double secs = ghm_clock() - t0, cpu = cpu_seconds() - c0;
     int steps = (int)((view.img.n + o.batch - 1) / o.batch);
+    double ffwd, ftrain;
+    ghm_backbone_flops(b, &ffwd, &ftrain);
     bench_result r = {.kind = "embed", .backbone = o.backbone, .loss = NULL, .dataset = o.dataset, .steps = steps,
                       .batch = (int)o.batch, .threads = threads, .dim = (int)o.dim, .images = view.img.n,
-                      .m_per_class = 0, .seconds = secs, .cpu_seconds = cpu};
+                      .m_per_class = 0, .seconds = secs, .cpu_seconds = cpu, .flops_per_image = ffwd};
     printf("bench embed: %s on %s test (%d images), batch %ld, dim %ld, %d threads: %.2f s = %.1f img/s, "
-           "peak RSS %.0f MB\n",
+           "%.1f GFLOPS, peak RSS %.0f MB\n",
            o.backbone, o.dataset, view.img.n, o.batch, o.dim, threads, secs, secs > 0 ? view.img.n / secs : 0.0,
-           peak_rss_mb());
+           secs > 0 ? ffwd * view.img.n / secs * 1e-9 : 0.0, peak_rss_mb());
     status = print_json(&r);
     goto done;
 fail:

@@ -418,6 +418,8 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
      * and plans again, until the whole search is planned and run. Every rank
      * plans from the same records (rounds end collectively). */
     int status = 0, round = 0, waiting_said = 0, fail = 0;
+    /* decoded data sets: the input check's, kept for the runs of every round (no data set decoded twice) */
+    ghm_data_cache *dcache = NULL;
     ghm_mpi_sweep_result res, total;
     memset(&total, 0, sizeof total);
     for (;; round++) {
@@ -448,7 +450,10 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
             if (rc == 0) ghm_sweep_select(&e, out_dir, &sel, idx, &n_idx, &n_sel);
             if (rc == 0) note_records(&e, out_dir, &sel, &n_failed_skipped);
             /* what the data decide (missing data set, folds, batch size) fails here, once, not per run */
-            if (rc == 0 && round == 0 && n_idx > 0) rc = ghm_experiment_check_inputs(&e, idx, n_idx, NULL, NULL, &err);
+            if (rc == 0 && round == 0 && n_idx > 0) {
+                if (!dcache && ghm_data_cache_create(&dcache, NULL) != 0) dcache = NULL; /* (then loaded apart) */
+                rc = ghm_experiment_check_inputs(&e, idx, n_idx, dcache, NULL, &err);
+            }
             if (rc == 0 && a->dry) {
                 print_dry_run(&e, out_dir, &a->sel, n_sel, n_idx);
                 if (e.search && !complete)
@@ -462,6 +467,7 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
         rc = ghm_mpi_bcast_int(mpi, rc);
         if (rc < 0 || a->dry) {
             free(idx);
+            ghm_data_cache_destroy(dcache);
             ghm_experiment_free(&e);
             return rc < 0 ? failure_status(rc) : 0;
         }
@@ -504,11 +510,10 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
         waiting_said = 0;
 
         install_handlers();
-        ghm_data_cache *cache = NULL;
-        ok = ghm_data_cache_create(&cache, &err) == 0;
+        ok = dcache || ghm_data_cache_create(&dcache, &err) == 0;
         if (!ghm_mpi_allreduce_int(mpi, ok, GHM_MPI_MIN)) {
             if (!ok) ghm_cli_fail(&err);
-            ghm_data_cache_destroy(cache);
+            ghm_data_cache_destroy(dcache);
             free(idx);
             ghm_experiment_free(&e);
             return 1;
@@ -519,9 +524,8 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
         ui.ranks = mpi->size;
         ui.t_start = ghm_clock();
         snprintf(ui.label, sizeof ui.label, "%s  train", g_prefix);
-        ghm_run_hooks hooks = {on_progress, &ui, &g_stop, cache, NULL};
+        ghm_run_hooks hooks = {on_progress, &ui, &g_stop, dcache, NULL};
         rc = ghm_mpi_sweep_run(mpi, &e, out_dir, idx, n_idx, &hooks, on_sweep, &ui, &res, &err);
-        ghm_data_cache_destroy(cache);
         free(idx);
         if (ui.skipped > 0)
             printf("%s%d run(s) skipped: another process is running or has finished them (their records will be "
@@ -541,6 +545,7 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
         if (res.n_interrupted_all > 0 || (f && res.n_failed_all == 0)) break;
         if (!e.search) break;
     }
+    ghm_data_cache_destroy(dcache);
     res = total;
     if (status == 0 && res.n_interrupted_all > 0) {
         if (root)

@@ -48,7 +48,8 @@ static const char *usage_text =
     "  bench search [--seeds N] [--trials LIST] [--batch LIST]\n"
     "                       mean regret of random search and TPE on known objectives\n"
     "  help                 this text\n"
-    "  --version            version, the build's git commit, compiler, convolution backend, CPU instruction set\n"
+    "  --version            version, the build's git commit, compiler, convolution and matrix-product backends, CPU\n"
+    "                       instruction set\n"
     "\n"
     "many processes / machines: mpirun -np N ghm run X.yaml (a shared work queue), or\n"
     "  ghm run X.yaml --shard I/N for job arrays, then ghm report results/NAME\n"
@@ -371,9 +372,9 @@ int main(int argc, char **argv)
         const char *dirty = d > 0 ? " (dirty: tracked files differed from it when built)"
                             : d < 0 ? " (dirty: unknown)"
                                     : "";
-        printf("ghm %s\ncommit %s%s\ncompiler %s\nconv_backend %s\ncpu_isa %s\nbuild_isa %s\n", GHM_VERSION_STRING,
-               ghm_build_commit(), dirty, ghm_prov_compiler(), ghm_prov_conv_backend(), ghm_prov_cpu_isa(),
-               ghm_prov_build_isa());
+        printf("ghm %s\ncommit %s%s\ncompiler %s\nconv_backend %s\ngemm_backend %s\ncpu_isa %s\nbuild_isa %s\n",
+               GHM_VERSION_STRING, ghm_build_commit(), dirty, ghm_prov_compiler(), ghm_prov_conv_backend(),
+               ghm_prov_gemm_backend(), ghm_prov_cpu_isa(), ghm_prov_build_isa());
         return 0;
     }
     const char *cmd = argv[1];

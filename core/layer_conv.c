@@ -300,7 +300,7 @@ void ghm_conv2d_forward(float *y, float *col, const float *x, const float *w, co
                     float *r = yb + (size_t)o * ldy;
                     for (int j = 0; j < n; j++) r[j] = bias[o];
                 }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, n, CKK, 1.0f, w, CKK, src, (int)lds,
+            ghm_sgemm_serial(0, 0, OC, n, CKK, 1.0f, w, CKK, src, (int)lds,
                         bias ? 1.0f : 0.0f, yb, (int)ldy);
         }
     }
@@ -365,11 +365,11 @@ void ghm_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const
                 const float *dyb = dy + (size_t)i * P;
                 if (dw) {
                     im2col_images(cb, (size_t)n, x + (size_t)i * H * W, xcs, m, C, H, W, K, stride, pad, OH, OW);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, n, 1.0f, dyb, (int)ldy, cb, n,
+                    ghm_sgemm_serial(0, 1, OC, CKK, n, 1.0f, dyb, (int)ldy, cb, n,
                                 i == lo ? 0.0f : 1.0f, dwt, CKK);
                 }
                 if (dx) {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, n, OC, 1.0f, w, CKK, dyb, (int)ldy, 0.0f,
+                    ghm_sgemm_serial(1, 0, CKK, n, OC, 1.0f, w, CKK, dyb, (int)ldy, 0.0f,
                                 cb, n);
                     col2im_images(dx + (size_t)i * H * W, xcs, cb, (size_t)n, m, C, H, W, K, stride, pad, OH, OW);
                 }
@@ -429,7 +429,7 @@ void ghm_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const
             for (int i = lo; i < hi; i += sb) {
                 const int m = hi - i < sb ? hi - i : sb;
                 float *cb = col + (size_t)i * P;
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, m * P, OC, 1.0f, w, CKK, dyc + (size_t)i * P,
+                ghm_sgemm_serial(1, 0, CKK, m * P, OC, 1.0f, w, CKK, dyc + (size_t)i * P,
                             (int)ldy, 0.0f, cb, (int)ldc);
                 col2im_images(dx + (size_t)(b0 + i) * H * W, xcs, cb, ldc, m, C, H, W, K, stride, pad, OH, OW);
             }
@@ -493,7 +493,7 @@ int ghm_conv2d_pool_forward(float *p, int32_t *arg, float *ws, size_t ws_floats,
         for (int i = lo; i < hi; i += sb) {
             const int m = hi - i < sb ? hi - i : sb, n = m * P;
             im2col_images(cb, (size_t)n, x + (size_t)i * H * W, xcs, m, C, H, W, K, stride, pad, OH, OW);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, n, CKK, 1.0f, w, CKK, cb, n, 0.0f, yb, n);
+            ghm_sgemm_serial(0, 0, OC, n, CKK, 1.0f, w, CKK, cb, n, 0.0f, yb, n);
             for (int o = 0; o < OC; o++)
                 for (int k = 0; k < m; k++) {
                     const size_t at = (size_t)o * pcs + (size_t)(i + k) * PP;
@@ -556,11 +556,11 @@ int ghm_conv2d_pool_backward(float *dx, float *dw, float *db, const float *dp, c
                 }
             if (dw) {
                 im2col_images(cb, (size_t)n, x + (size_t)i * H * W, xcs, m, C, H, W, K, stride, pad, OH, OW);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, n, 1.0f, gb, n, cb, n,
+                ghm_sgemm_serial(0, 1, OC, CKK, n, 1.0f, gb, n, cb, n,
                             i == lo ? 0.0f : 1.0f, dwt, CKK);
             }
             if (dx) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, n, OC, 1.0f, w, CKK, gb, n, 0.0f, cb, n);
+                ghm_sgemm_serial(1, 0, CKK, n, OC, 1.0f, w, CKK, gb, n, 0.0f, cb, n);
                 col2im_images(dx + (size_t)i * H * W, xcs, cb, (size_t)n, m, C, H, W, K, stride, pad, OH, OW);
             }
         }

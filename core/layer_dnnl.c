@@ -230,6 +230,16 @@ static dnnl_format_tag_t blocked_tag(void)
     return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core ? dnnl_aBcd16b : dnnl_aBcd8b;
 }
 
+const char *ghm_dnnl_isa_name(void)
+{
+    if (!ghm_conv_dnnl_available()) return "none";
+    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if (isa >= dnnl_cpu_isa_avx512_core) return "avx512";
+    if (isa >= dnnl_cpu_isa_avx2) return "avx2";
+    if (isa >= dnnl_cpu_isa_sse41) return "sse41";
+    return "other";
+}
+
 int ghm_dnnl_block(void) { return ghm_conv_dnnl_available() ? (blocked_tag() == dnnl_aBcd16b ? 16 : 8) : 0; }
 
 /* The user's descriptor of a (C, B, H, W) map (blocked = 0) or of the blocked
@@ -519,6 +529,7 @@ int ghm_conv_dnnl_fast_kernel(int B, int C, int H, int W, int OC, int K, int str
 
 int ghm_conv_dnnl_available(void) { return 0; }
 int ghm_dnnl_block(void) { return 0; }
+const char *ghm_dnnl_isa_name(void) { return "none"; }
 size_t ghm_dnnl_map_size(int B, int C, int H, int W, int blocked)
 {
     (void)B, (void)C, (void)H, (void)W, (void)blocked;

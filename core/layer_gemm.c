@@ -10,9 +10,90 @@
 #include "layers.h"
 
 #include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#ifdef GHM_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
+/* The single-threaded products' kernel: OpenBLAS, or oneDNN's JIT sgemm on
+ * CPUs with AVX-512 (chosen once; see layers.h). -1: not chosen yet. */
+static int g_gemm = -1;
+
+static int gemm_auto(void)
+{
+#ifdef GHM_HAVE_DNNL
+    const char *e = getenv("GHM_GEMM_BACKEND");
+    if (e && strcmp(e, "openblas") == 0) return 0;
+    if (!ghm_conv_backend_dnnl()) return 0;
+    if (e && strcmp(e, "onednn") == 0) return 1;
+    return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
+#else
+    return 0;
+#endif
+}
+
+int ghm_gemm_backend_dnnl(void)
+{
+    if (g_gemm < 0) g_gemm = gemm_auto();
+    return g_gemm;
+}
+
+void ghm_gemm_backend_set(int use_dnnl)
+{
+    if (use_dnnl < 0) {
+        g_gemm = -1; /* the default again */
+        return;
+    }
+#ifdef GHM_HAVE_DNNL
+    g_gemm = use_dnnl ? ghm_conv_dnnl_available() : 0;
+#else
+    (void)use_dnnl;
+    g_gemm = 0;
+#endif
+}
+
+const char *ghm_gemm_backend_name(void) { return ghm_gemm_backend_dnnl() ? "onednn" : "openblas"; }
+
+const char *ghm_gemm_isa_name(void)
+{
+    if (ghm_gemm_backend_dnnl()) return ghm_dnnl_isa_name();
+    const char *c = openblas_get_corename();
+    if (!c) return "unknown";
+    static const char *const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+    static const char *const avx2[] = {"Haswell", "Zen"};
+    for (size_t i = 0; i < sizeof avx512 / sizeof *avx512; i++)
+        if (strcmp(c, avx512[i]) == 0) return "avx512";
+    for (size_t i = 0; i < sizeof avx2 / sizeof *avx2; i++)
+        if (strcmp(c, avx2[i]) == 0) return "avx2";
+    return c;
+}
+
+void ghm_sgemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                      int ldb, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+#ifdef GHM_HAVE_DNNL
+    if (ghm_gemm_backend_dnnl()) {
+        /* oneDNN threads its products unless called inside an active parallel region */
+#ifdef _OPENMP
+        const int t = omp_in_parallel() ? 1 : omp_get_max_threads();
+        if (t > 1) omp_set_num_threads(1);
+#endif
+        const dnnl_status_t s = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#ifdef _OPENMP
+        if (t > 1) omp_set_num_threads(t);
+#endif
+        if (s == dnnl_success) return;
+        /* (only on invalid arguments, which OpenBLAS then reports the same way) */
+    }
+#endif
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda,
+                B, ldb, beta, C, ldc);
+}
 
 int ghm_blas_serial_begin(void)
 {
@@ -39,14 +120,13 @@ void ghm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
-    const enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
     int nt = 1;
 #ifdef _OPENMP
     if (!omp_in_parallel() && (double)M * N * K >= GEMM_PAR_MIN) nt = omp_get_max_threads();
 #endif
     const int saved = ghm_blas_serial_begin();
     if (nt <= 1) {
-        cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        ghm_sgemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         ghm_blas_serial_end(saved);
         return;
     }
@@ -68,12 +148,11 @@ void ghm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
             hi = hi * 16 < N ? hi * 16 : N;
             if (hi > lo) {
                 const float *Bp = tb ? B + (size_t)lo * ldb : B + lo;
-                cblas_sgemm(CblasRowMajor, TA, TB, M, hi - lo, K, alpha, A, lda, Bp, ldb, beta, C + lo, ldc);
+                ghm_sgemm_serial(ta, tb, M, hi - lo, K, alpha, A, lda, Bp, ldb, beta, C + lo, ldc);
             }
         } else if (hi > lo) {
             const float *Ap = ta ? A + lo : A + (size_t)lo * lda;
-            cblas_sgemm(CblasRowMajor, TA, TB, hi - lo, N, K, alpha, Ap, lda, B, ldb, beta, C + (size_t)lo * ldc,
-                        ldc);
+            ghm_sgemm_serial(ta, tb, hi - lo, N, K, alpha, Ap, lda, B, ldb, beta, C + (size_t)lo * ldc, ldc);
         }
     }
     ghm_blas_serial_end(saved);

@@ -38,6 +38,23 @@ extern "C" {
  * one serial call. Deterministic for a fixed thread count. */
 void ghm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
                float beta, float *C, int ldc);
+/* The same product on the calling thread only: OpenBLAS's sgemm, or oneDNN's
+ * (dnnl_sgemm, JIT-compiled for the CPU, independent of OpenBLAS's core type)
+ * when ghm_gemm_backend_dnnl(). */
+void ghm_sgemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                      int ldb, float beta, float *C, int ldc);
+/* 1 when the products above run on oneDNN: by default on CPUs where oneDNN
+ * runs AVX-512 kernels (DNNL_MAX_CPU_ISA can lower that) and the convolution
+ * backend is oneDNN; $GHM_GEMM_BACKEND=openblas|onednn overrides the choice
+ * (read once; onednn still needs oneDNN and GHM_CONV_BACKEND unset or not
+ * "ref"). ghm_gemm_backend_set: tests and benchmarks (1 oneDNN when built in, 0
+ * OpenBLAS, -1 the default again). Name: "onednn" or "openblas". */
+int ghm_gemm_backend_dnnl(void);
+void ghm_gemm_backend_set(int use_dnnl);
+const char *ghm_gemm_backend_name(void);
+/* The instruction set of the products' kernels: oneDNN's (ghm_dnnl_isa_name) on
+ * oneDNN, else OpenBLAS's core type ("avx512", "avx2" or OpenBLAS's core name). */
+const char *ghm_gemm_isa_name(void);
 /* Make OpenBLAS single-threaded until ghm_blas_serial_end(returned value);
  * nestable, and a no-op inside a parallel region. Wrap whole training steps /
  * inference passes in it so that no call wakes OpenBLAS's thread pool. */
@@ -116,6 +133,9 @@ void ghm_conv_backend_set(int use_dnnl);
  * A BLOCKED map (B, C, H, W) is stored as (B, C/blk, H, W, blk) (channels padded
  * to a multiple of blk), or as plain (B, 1, H, W) for C == 1. */
 int ghm_dnnl_block(void);
+/* The instruction set of oneDNN's kernels on this CPU, after DNNL_MAX_CPU_ISA:
+ * "avx512", "avx2", "sse41", "other"; "none" without oneDNN. */
+const char *ghm_dnnl_isa_name(void);
 /* Floats of a (B, C, H, W) map in the blocked (1) or (C, B, H, W) (0) layout; 0 without oneDNN. */
 size_t ghm_dnnl_map_size(int B, int C, int H, int W, int blocked);
 /* Primitives for x (C, B, H, W) -> y (OC, B, OH, OW), square K, stride, pad;

@@ -15,9 +15,9 @@
 #include "eval.h"
 #include "eval_internal.h"
 
+#include "../core/layers.h"
 #include "../core/rng.h"
 
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -86,7 +86,7 @@ static double lloyd(const float *x, const float *sqx, int n, int d, int k, int m
             sqc[c] = s;
         }
         /* dots (n, k) = x (n, d) . cent^T (d, k) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, k, d, 1.0f, x, d, cent, d, 0.0f, dots, k);
+        ghm_sgemm(0, 1, n, k, d, 1.0f, x, d, cent, d, 0.0f, dots, k);
         int changed = 0;
         for (int i = 0; i < n; i++) {
             const float *r = dots + (size_t)i * (size_t)k;

@@ -1,7 +1,7 @@
 /* Exact k nearest neighbours on sgemm, in row blocks.
  *
  * Distances: d(i, j) = max(0, |q_i|^2 + |g_j|^2 - 2 q_i.g_j) computed in float,
- * the dot products by cblas_sgemm on a (block, ng) panel, so memory is
+ * the dot products by ghm_sgemm (core/layers.h) on a (block, ng) panel, so memory is
  * O(block * ng), never O(nq * ng). The ORDER of neighbours is the order of these
  * computed values, ties (equal computed values) broken by lower gallery index;
  * two points whose true distances differ by less than float rounding may come
@@ -44,7 +44,8 @@
 #include "eval.h"
 #include "eval_internal.h"
 
-#include <cblas.h>
+#include "../core/layers.h"
+
 #include <math.h>
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -806,8 +807,7 @@ static int drive(const float *q, int nq, const float *g, int ng, int d, int self
         int m = (int)((size_t)nq - i0 < bm ? (size_t)nq - i0 : bm);
         /* panel (m, ng) = q[i0:i0+m] (m, d) . g^T (d, ng) */
         if (ng > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, ng, d, 1.0f, q + i0 * (size_t)d, d, g, d, 0.0f,
-                        panel, ng);
+            ghm_sgemm(0, 1, m, ng, d, 1.0f, q + i0 * (size_t)d, d, g, d, 0.0f, panel, ng);
 #pragma omp parallel for schedule(dynamic, 4)
         for (int r = 0; r < m; r++) {
             int tid = 0;

@@ -3,6 +3,8 @@
 
 #include "../core/layers.h"
 
+#include <stdio.h>
+
 #define GHM_STR2(x) #x
 #define GHM_STR(x) GHM_STR2(x)
 
@@ -53,3 +55,10 @@ const char *ghm_prov_build_isa(void)
 }
 
 const char *ghm_prov_conv_backend(void) { return ghm_conv_backend_dnnl() ? "onednn" : "reference"; }
+
+const char *ghm_prov_gemm_backend(void)
+{
+    static char buf[64];
+    if (!buf[0]) snprintf(buf, sizeof buf, "%s %s", ghm_gemm_backend_name(), ghm_gemm_isa_name());
+    return buf;
+}

@@ -22,8 +22,13 @@ const char *ghm_prov_cpu_isa(void);
 /* the instruction set the binary was compiled for (-march=native: the build machine's) */
 const char *ghm_prov_build_isa(void);
 /* "onednn" or "reference" (im2col + sgemm): what backbones' convolutions use
- * in this process ($GHM_CONV_BACKEND=ref chooses the reference) */
+ * in this process where oneDNN has primitives for them (the residual network;
+ * the convnet's fused conv + pool layers always run im2col + sgemm, on
+ * ghm_prov_gemm_backend); $GHM_CONV_BACKEND=ref chooses the reference */
 const char *ghm_prov_conv_backend(void);
+/* the matrix products' library and its kernels' instruction set in this
+ * process, e.g. "onednn avx512" or "openblas avx2" (core/layers.h, ghm_sgemm) */
+const char *ghm_prov_gemm_backend(void);
 
 #ifdef __cplusplus
 }

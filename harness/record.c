@@ -391,6 +391,7 @@ int ghm_record_to_json(const ghm_record *r, const ghm_run_spec *spec, char **jso
     }
     jw_kv_str(&w, "compiler", ghm_prov_compiler());
     jw_kv_str(&w, "conv_backend", ghm_prov_conv_backend());
+    jw_kv_str(&w, "gemm_backend", ghm_prov_gemm_backend());
     jw_kv_str(&w, "cpu_isa", ghm_prov_cpu_isa());
     jw_kv_str(&w, "build_isa", ghm_prov_build_isa());
     jw_kv_int(&w, "threads", r->threads);

@@ -630,3 +630,56 @@ TEST(BlockedBatchNorm, BothBlockSizesMatchReference)
 }
 
 }  // namespace
+
+// ghm_sgemm on oneDNN's sgemm against OpenBLAS's: every transpose pair, row
+// strides wider than the matrices, beta 0 and 1, products small (one thread)
+// and large enough to be split over 2 threads; and the same numbers twice.
+// Sums of K <= 300 terms of O(1): |dnnl - ref| <= 1e-4 * (1 + |ref|).
+TEST(DnnlGemm, MatchesOpenblasEveryTransposeAndSplit)
+{
+    if (!ghm_conv_dnnl_available()) GTEST_SKIP() << "built without oneDNN";
+    const int saved = ghm_threads_get();
+    ghm_threads_set(2);
+    const int shapes[][3] = {{5, 7, 3}, {33, 17, 65}, {64, 300, 250}, {300, 129, 200}};
+    for (const auto &sh : shapes)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int beta = 0; beta < 2; beta++) {
+                    const int M = sh[0], N = sh[1], K = sh[2];
+                    const int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 5;
+                    auto A = rand_vec((size_t)(ta ? K : M) * lda, 51);
+                    auto Bm = rand_vec((size_t)(tb ? N : K) * ldb, 52);
+                    auto C0 = rand_vec((size_t)M * ldc, 53);
+                    std::vector<float> c[3] = {C0, C0, C0};
+                    for (int run = 0; run < 3; run++) {
+                        ghm_gemm_backend_set(run == 0 ? 0 : 1);
+                        ASSERT_EQ(ghm_gemm_backend_dnnl(), run == 0 ? 0 : 1);
+                        ghm_sgemm(ta, tb, M, N, K, 0.5f, A.data(), lda, Bm.data(), ldb, (float)beta, c[run].data(),
+                                  ldc);
+                    }
+                    ghm_gemm_backend_set(-1);
+                    char what[96];
+                    snprintf(what, sizeof what, "M %d N %d K %d ta %d tb %d beta %d", M, N, K, ta, tb, beta);
+                    expect_close(c[1], c[0], 1e-4, what);
+                    EXPECT_EQ(c[1], c[2]) << what << ": not the same numbers twice";
+                    for (int i = 0; i < M; i++) /* the padding between rows is never written */
+                        for (int j = N; j < ldc; j++)
+                            ASSERT_EQ(c[1][(size_t)i * ldc + j], C0[(size_t)i * ldc + j]) << what;
+                }
+    ghm_threads_set(saved);
+}
+
+// The default: oneDNN's products exactly where oneDNN runs AVX-512 kernels (so
+// DNNL_MAX_CPU_ISA=AVX2 keeps OpenBLAS), and the names the records carry.
+TEST(DnnlGemm, DefaultFollowsTheKernelsInstructionSet)
+{
+    ghm_gemm_backend_set(-1);
+    const int want = ghm_conv_backend_dnnl() && std::strcmp(ghm_dnnl_isa_name(), "avx512") == 0;
+    const char *env = getenv("GHM_GEMM_BACKEND");
+    if (env && *env) GTEST_SKIP() << "GHM_GEMM_BACKEND is set";
+    EXPECT_EQ(ghm_gemm_backend_dnnl(), want) << ghm_dnnl_isa_name();
+    EXPECT_STREQ(ghm_gemm_backend_name(), want ? "onednn" : "openblas");
+    if (want) {
+        EXPECT_STREQ(ghm_gemm_isa_name(), "avx512");
+    }
+}

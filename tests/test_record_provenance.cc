@@ -65,6 +65,7 @@ TEST(Provenance, VersionPrintsTheCommitOfTheBuild)
     expect_commit_of_this_checkout(ghm_build_commit(), "ghm_build_commit()");
     EXPECT_NE(v.find("\ncompiler "), std::string::npos);
     EXPECT_NE(v.find(std::string("\nconv_backend ") + ghm_prov_conv_backend()), std::string::npos);
+    EXPECT_NE(v.find(std::string("\ngemm_backend ") + ghm_prov_gemm_backend()), std::string::npos);
     EXPECT_NE(v.find(std::string("\ncpu_isa ") + ghm_prov_cpu_isa()), std::string::npos);
     EXPECT_EQ(shell(std::string(GHM_BINARY) + " --version >/dev/null"), 0);
 }
@@ -85,6 +86,12 @@ TEST(Provenance, EveryRecordCarriesItAndReadsItBack)
     EXPECT_NE(j.find(std::string("\"commit\": \"") + ghm_build_commit() + "\""), std::string::npos) << j;
     EXPECT_NE(j.find(std::string("\"compiler\": \"") + ghm_prov_compiler() + "\""), std::string::npos) << j;
     EXPECT_NE(j.find(std::string("\"conv_backend\": \"") + ghm_prov_conv_backend() + "\""), std::string::npos) << j;
+    EXPECT_NE(j.find(std::string("\"gemm_backend\": \"") + ghm_prov_gemm_backend() + "\""), std::string::npos) << j;
+    {
+        /* the products' library, then its kernels' instruction set */
+        const std::string g = ghm_prov_gemm_backend();
+        EXPECT_TRUE(g.rfind("onednn ", 0) == 0 || g.rfind("openblas ", 0) == 0) << g;
+    }
     EXPECT_NE(j.find(std::string("\"cpu_isa\": \"") + ghm_prov_cpu_isa() + "\""), std::string::npos) << j;
     EXPECT_NE(j.find(std::string("\"build_isa\": \"") + ghm_prov_build_isa() + "\""), std::string::npos) << j;
     if (ghm_build_dirty() >= 0) {
