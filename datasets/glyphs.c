@@ -363,6 +363,7 @@ void ghm_glyphs_opts_default(ghm_glyphs_opts *o)
     o->shift_level = 10;
     o->clone_level = 1;
     o->clone_fraction = 0.2;
+    o->clone_min_shared = 1;
     o->faint_peak = 128;
     o->min_ink_px = 5;
     o->scale_refs = NULL;
@@ -651,7 +652,7 @@ static int closest_face(const ghm_glyph_set *s, const uint8_t *allpx, const uint
             for (int i = 0; i < P && sum <= lim; i++) sum += a[i] > b[i] ? a[i] - b[i] : b[i] - a[i];
             near += sum <= lim;
         }
-        if (both == 0) continue;
+        if (both == 0 || both < s->clone_min_shared) continue;
         double fr = (double)near / both;
         if (best < 0 || fr > *frac) {
             best = f;
@@ -764,6 +765,7 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
     if (o->near_dup_level < 0 || o->near_dup_level > 255 || o->homoglyph_level < 0 || o->homoglyph_level > 255 ||
         o->shift_level < 0 || o->shift_level > 255 || o->clone_level < 0 || o->clone_level > 255 ||
         o->faint_peak < 0 || o->faint_peak > 256 || o->min_ink_px < 0 || !(o->clone_fraction > 0) ||
+        o->clone_min_shared < 1 ||
         o->clone_fraction > 1.0 || (o->image_size & 1))
         return ghm_error_set(err, GHM_EINPUT, "glyphs: a rendering constant is out of range (grey levels in [0, 255], "
                              "clone_fraction in (0, 1], an even image_size)");
@@ -787,6 +789,7 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
     s->shift_level = o->shift_level;
     s->clone_level = o->clone_level;
     s->clone_fraction = o->clone_fraction;
+    s->clone_min_shared = o->clone_min_shared;
     s->faint_peak = o->faint_peak;
     s->min_ink_px = o->min_ink_px;
     s->n_chars = n;
@@ -1034,6 +1037,7 @@ void ghm_glyphs_xl_opts(ghm_glyphs_opts *o)
     o->scale_refs = refs;
     o->n_scale_refs = 3;
     o->cap_px = GHM_GLYPHS_XL_SIZE * 3 / 4;
+    o->clone_min_shared = 100;
 }
 
 int ghm_glyphs_xl_candidates(const ghm_font_entry *fonts, int n_fonts, int min_families, int target, uint64_t seed,
@@ -1302,6 +1306,9 @@ int ghm_glyphs_xl_finish(ghm_glyph_set *s, int min_faces, int min_families, doub
     if (!rc) {
         snprintf(s->set_name, sizeof s->set_name, "glyphs-xl");
         s->order_seed = (int)seed;
+        s->xl_min_faces = min_faces;
+        s->xl_min_families = min_families;
+        s->xl_alike_fraction = alike_fraction;
     }
     free(keep);
     free(fams);
@@ -1495,6 +1502,19 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
     if (s->set_name[0]) {
         kv_str(&w, "set", s->set_name);
         kv_int(&w, "class_order_seed", s->order_seed);
+        kv_int(&w, "clone_min_shared", s->clone_min_shared);
+        ghm_jw_key(&w, "class_rules");
+        ghm_jw_begin_object(&w);
+        kv_str(&w, "candidates", "CJK Unified Ideographs U+4E00..U+9FFF mapped by faces of at least "
+               "min_cmap_families design families; a seeded sample of at most target, in code-point order");
+        kv_int(&w, "min_cmap_families", GHM_GLYPHS_XL_MIN_CMAP_FAMILIES);
+        kv_int(&w, "target", GHM_GLYPHS_XL_TARGET);
+        kv_int(&w, "sample_seed", GHM_GLYPHS_XL_SEED);
+        kv_int(&w, "min_faces", s->xl_min_faces);
+        kv_int(&w, "min_families", s->xl_min_families);
+        ghm_jw_key(&w, "alike_fraction");
+        ghm_jw_number(&w, s->xl_alike_fraction);
+        ghm_jw_end_object(&w);
     }
     kv_int(&w, "image_size", S);
     kv_int(&w, "cap_px", s->cap_px);

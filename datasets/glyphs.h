@@ -83,6 +83,8 @@ typedef struct ghm_glyphs_opts {
     int clone_level;           /* clone rule: mean |a - b| at or below which two faces draw a character alike (1) */
     double clone_fraction;     /* a face drawing at least this fraction of the characters it shares with an
                                   earlier kept face alike (clone_level) is a clone and left out (0.2) */
+    int clone_min_shared;      /* ... counting only earlier faces sharing at least this many characters
+                                  (glyphs: 1; glyphs-xl: 100, so that a face of 5 characters judges nobody) */
     int faint_peak;            /* a face whose median image peak (darkest grey value) is below this is faint
                                   and left out (128) */
     int min_ink_px;            /* an image with fewer pixels at >= 128 than this counts as missing (5) */
@@ -120,6 +122,7 @@ typedef struct ghm_glyph_set {
     int near_dup_level, homoglyph_level;
     int shift_level, clone_level, faint_peak, min_ink_px;
     double clone_fraction;
+    int clone_min_shared;
     int n_chars;
     uint32_t *chars;             /* (n_chars) */
     int n_faces;
@@ -147,6 +150,8 @@ typedef struct ghm_glyph_set {
     int n_left_out;
     char (*left_out)[192];       /* (n_left_out) "U+XXXX c: why", of ghm_glyphs_xl_finish */
     int order_seed;              /* glyphs-xl: classes shuffled with this seed (-1: code-point order) */
+    int xl_min_faces, xl_min_families; /* glyphs-xl: the rules ghm_glyphs_xl_finish applied */
+    double xl_alike_fraction;
 } ghm_glyph_set;
 
 /* ---- glyphs-xl: CJK ideographs (docs/glyphs.md, "glyphs-xl") ----

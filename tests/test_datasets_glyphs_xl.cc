@@ -79,6 +79,8 @@ class GlyphsXl : public ::testing::Test {
         opts.keep_same_name_faces = 1; // the copy keeps its name: only the clone rule may drop it
         opts.chars = kChars;
         opts.n_chars = 7;
+        EXPECT_EQ(opts.clone_min_shared, 100);
+        opts.clone_min_shared = 1; // 7 characters: no two faces share xl's 100 (tested below)
         ghm_error_clear(&err);
     }
     ghm_glyphs_opts opts;
@@ -178,6 +180,21 @@ TEST_F(GlyphsXl, FacesAndFamiliesRuleAndBadArguments)
     TempDir t;
     auto fonts = fonts_with_clone(t);
     ghm_glyph_set s;
+    // the clone rule counts only faces sharing at least clone_min_shared characters: 6 shared (the
+    // ideograph is missing everywhere) < 7, so the copy is not judged a clone (and goes as an exact duplicate)
+    opts.clone_min_shared = 7;
+    ASSERT_EQ(ghm_glyphs_render(fonts.data(), (int)fonts.size(), &opts, &s, &err), 0) << err.msg;
+    ASSERT_EQ(s.n_skipped, 1);
+    EXPECT_NE(strstr(s.skipped[0].reason, "every image equals one of an earlier face"), nullptr) << s.skipped[0].reason;
+    ghm_glyph_set_free(&s);
+    opts.clone_min_shared = 6; // a clone again
+    ASSERT_EQ(ghm_glyphs_render(fonts.data(), (int)fonts.size(), &opts, &s, &err), 0) << err.msg;
+    ASSERT_EQ(s.n_skipped, 1);
+    EXPECT_NE(strstr(s.skipped[0].reason, "clone of DejaVu Serif Book"), nullptr) << s.skipped[0].reason;
+    ghm_glyph_set_free(&s);
+    opts.clone_min_shared = 0;
+    EXPECT_EQ(ghm_glyphs_render(fonts.data(), (int)fonts.size(), &opts, &s, &err), GHM_EINPUT);
+    opts.clone_min_shared = 1;
     ASSERT_EQ(ghm_glyphs_render(fonts.data(), (int)fonts.size(), &opts, &s, &err), 0) << err.msg;
     // two families needed, DejaVu is one: nothing is left
     EXPECT_EQ(ghm_glyphs_xl_finish(&s, 1, 2, 0.2, 25, &err), GHM_EINPUT);
