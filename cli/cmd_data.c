@@ -259,16 +259,16 @@ static int cmd_build_glyphs(int argc, char **argv)
     if (ghm_glyphs_read_font_list(list, &fonts, &nf, &err)) return ghm_cli_fail(&err);
     uint32_t *xl_chars = NULL;
     if (xl) {
-        int nc = 0;
+        int nc = 0, ne = 0;
         if (ghm_glyphs_xl_candidates(fonts, nf, GHM_GLYPHS_XL_MIN_CMAP_FAMILIES, GHM_GLYPHS_XL_TARGET,
-                                     GHM_GLYPHS_XL_SEED, &xl_chars, &nc, &err)) {
+                                     GHM_GLYPHS_XL_SEED, &xl_chars, &nc, &ne, &err)) {
             free(fonts);
             return ghm_cli_fail(&err);
         }
         o.chars = xl_chars;
         o.n_chars = nc;
-        fprintf(stderr, "ghm: glyphs-xl: %d candidate ideographs (mapped by faces of >= %d design families; seeded "
-                "sample of at most %d)\n", nc, GHM_GLYPHS_XL_MIN_CMAP_FAMILIES, GHM_GLYPHS_XL_TARGET);
+        fprintf(stderr, "ghm: glyphs-xl: %d ideographs are mapped by faces of >= %d design families; candidates: a "
+                "seeded sample of %d\n", ne, GHM_GLYPHS_XL_MIN_CMAP_FAMILIES, nc);
     }
     ghm_glyph_set s;
     int last_tenth = -1;

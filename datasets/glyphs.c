@@ -1041,8 +1041,9 @@ void ghm_glyphs_xl_opts(ghm_glyphs_opts *o)
 }
 
 int ghm_glyphs_xl_candidates(const ghm_font_entry *fonts, int n_fonts, int min_families, int target, uint64_t seed,
-                             uint32_t **chars, int *n, ghm_error *err)
+                             uint32_t **chars, int *n, int *n_eligible, ghm_error *err)
 {
+    if (n_eligible) *n_eligible = 0;
     enum { LO = 0x4E00, HI = 0x9FFF, NCP = HI - LO + 1 };
     *chars = NULL;
     *n = 0;
@@ -1117,6 +1118,7 @@ int ghm_glyphs_xl_candidates(const ghm_font_entry *fonts, int n_fonts, int min_f
                              "glyphs-xl: only %d ideographs are mapped by faces of %d or more design families (of %d "
                              "families in the font list)", ne, min_families, nk);
     }
+    if (n_eligible) *n_eligible = ne;
     if (ne > target) { /* seeded sample: the first target of a Fisher-Yates shuffle, back in code-point order */
         ghm_rng r;
         ghm_rng_seed(&r, seed, 0);

@@ -157,7 +157,8 @@ typedef struct ghm_glyph_set {
 /* ---- glyphs-xl: CJK ideographs (docs/glyphs.md, "glyphs-xl") ----
  * Candidates: the CJK Unified Ideographs U+4E00..U+9FFF that the Unicode character maps of faces of at
  * least min_families design families (ghm_glyphs_family_key) map to a glyph, in code-point order; of those,
- * a seeded random sample of target (all when fewer), in code-point order. *chars is malloc'd. */
+ * a seeded random sample of target (all when fewer), in code-point order. *chars is malloc'd; *n_eligible
+ * (may be NULL) gets the count before sampling. */
 #define GHM_GLYPHS_XL_MIN_CMAP_FAMILIES 10
 #define GHM_GLYPHS_XL_TARGET 2600
 #define GHM_GLYPHS_XL_SEED 25
@@ -167,7 +168,7 @@ typedef struct ghm_glyph_set {
 #define GHM_GLYPHS_XL_ALIKE_FRACTION 0.2 /* a pair alike by the shift test in >= this fraction of faces
                                            having both (at least 5) is one drawing: the later is left out */
 int ghm_glyphs_xl_candidates(const ghm_font_entry *fonts, int n_fonts, int min_families, int target, uint64_t seed,
-                             uint32_t **chars, int *n, ghm_error *err);
+                             uint32_t **chars, int *n, int *n_eligible, ghm_error *err);
 /* Options for rendering glyphs-xl: 32 x 32, scale by the ink height of 国 / 口 / 田 (0.75 of the side). */
 void ghm_glyphs_xl_opts(ghm_glyphs_opts *o);
 /* After ghm_glyphs_render: leave out every class alike (shift test) in at least alike_fraction of the faces
