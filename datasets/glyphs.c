@@ -363,8 +363,12 @@ void ghm_glyphs_opts_default(ghm_glyphs_opts *o)
     o->shift_level = 10;
     o->clone_level = 1;
     o->clone_fraction = 0.2;
+    o->clone_min_shared = 1;
     o->faint_peak = 128;
     o->min_ink_px = 5;
+    o->scale_refs = NULL;
+    o->n_scale_refs = 0;
+    o->cap_px = 0;
 }
 
 void ghm_glyphs_family_key(const char *name, char out[64])
@@ -377,7 +381,22 @@ void ghm_glyphs_family_key(const char *name, char out[64])
         {"Liberation", "Arimo"},     /* Liberation 1.x = Ascender's Arimo / Tinos / Cousine designs */
         {"Tinos", "Arimo"},
         {"Cousine", "Arimo"},
+        /* glyphs-xl (CJK): one key per design, whatever the name says of weight, width or region */
+        {"IPAGothic", "IPA"}, {"IPAPGothic", "IPA"}, {"IPAMincho", "IPA"}, {"IPAPMincho", "IPA"},
+        {"IPAexGothic", "IPA"}, {"IPAexMincho", "IPA"}, /* IPAex derives from the IPA fonts */
+        {"UnBatang", "Un"}, {"UnDotum", "Un"}, {"UnGungseo", "Un"}, {"UnDinaru", "Un"}, {"UnGraphic", "Un"},
+        {"UnPilgi", "Un"},
+        {"NanumGothic", "Nanum"}, {"NanumBarunGothic", "Nanum"}, {"NanumMyeongjo", "Nanum"}, {"NanumSquare", "Nanum"},
+        {"NanumSquareRound", "Nanum"}, {"NanumGothicCoding", "Nanum"},
+        {"HanaMinA", "HanaMin"}, {"HanaMinB", "HanaMin"},
+        {"SetoFont", "Seto"}, {"SetoFont-ex", "Seto"},
+        {"TakaoGothic", "IPA"}, {"TakaoPGothic", "IPA"}, {"TakaoMincho", "IPA"}, {"TakaoPMincho", "IPA"}, /* = IPA */
     };
+    /* WenQuanYi Micro Hei derives from Droid Sans Fallback (Zen Hei is WenQuanYi's own design) */
+    if (strncmp(name, "WenQuanYi Micro Hei", 19) == 0) {
+        snprintf(out, 64, "Droid");
+        return;
+    }
     size_t k = strcspn(name, " ");
     if (k > 63) k = 63;
     memcpy(out, name, k);
@@ -456,6 +475,17 @@ static long sad(const uint8_t *a, const uint8_t *b, int n)
     return s;
 }
 
+/* sum |a - b| over n bytes, or some value above limit as soon as it passes it */
+static long sad_capped(const uint8_t *a, const uint8_t *b, int n, long limit)
+{
+    long s = 0;
+    for (int i = 0; i < n && s <= limit; i += 64) {
+        int e = i + 64 < n ? i + 64 : n;
+        for (int k = i; k < e; k++) s += a[k] > b[k] ? a[k] - b[k] : b[k] - a[k];
+    }
+    return s;
+}
+
 typedef struct cls_list {
     int n, cap;
     uint8_t *px;  /* (n, S*S) */
@@ -480,16 +510,18 @@ static int add_skip(ghm_glyph_set *s, int *cap, const char *path, int index, con
 
 /* Render one face's characters into fbuf (n + 1 images), have[c] = 1 for the
  * characters it really draws. 0 ok, <0 error. */
-static int render_face(ghm_glyph_set *s, FT_Face face, int fidx, uint8_t *fbuf, uint8_t *have, const char *path,
-                       ghm_error *err)
+static int render_face(ghm_glyph_set *s, const ghm_glyphs_opts *o, FT_Face face, int fidx, uint8_t *fbuf,
+                       uint8_t *have, const char *path, ghm_error *err)
 {
     const int S = s->size, n = s->n_chars, P = S * S;
     /* scale: the face's cap height (ink height of H, else Cyrillic En, else Greek Eta) becomes cap_px */
-    static const uint32_t refs[3] = {0x48, 0x41D, 0x397};
+    static const uint32_t latin_refs[3] = {0x48, 0x41D, 0x397};
+    const uint32_t *refs = o->scale_refs ? o->scale_refs : latin_refs;
+    int nref = o->scale_refs ? o->n_scale_refs : 3;
     double ref_ppem = 256.0, cap = 0;
     if (FT_Set_Char_Size(face, 0, (FT_F26Dot6)(ref_ppem * 64), 72, 72))
         return ghm_error_set(err, GHM_EINPUT, "%s: face %d: FreeType cannot set a size", path, fidx);
-    for (int k = 0; k < 3 && cap <= 0; k++) {
+    for (int k = 0; k < nref && cap <= 0; k++) {
         FT_UInt gi = FT_Get_Char_Index(face, refs[k]);
         if (gi && !FT_Load_Glyph(face, gi, FT_LOAD_NO_HINTING | FT_LOAD_NO_BITMAP))
             cap = (double)face->glyph->metrics.height / 64.0;
@@ -620,7 +652,7 @@ static int closest_face(const ghm_glyph_set *s, const uint8_t *allpx, const uint
             for (int i = 0; i < P && sum <= lim; i++) sum += a[i] > b[i] ? a[i] - b[i] : b[i] - a[i];
             near += sum <= lim;
         }
-        if (both == 0) continue;
+        if (both == 0 || both < s->clone_min_shared) continue;
         double fr = (double)near / both;
         if (best < 0 || fr > *frac) {
             best = f;
@@ -642,7 +674,8 @@ static int add_face(ghm_glyph_set *s, int fidx, cls_list *lists, const uint8_t *
         if (have[c]) half_res(fbuf + (size_t)c * P, S, half + (size_t)c * H);
     /* confusability between classes within this face: strict and shift-tolerant */
     /* shift-tolerant limit: shift_level percent of the larger image's ink (sum of grey values) */
-    long ink[MAX_CANDIDATES];
+    long *ink = malloc(sizeof(long) * (size_t)n);
+    if (!ink) return ghm_error_set(err, GHM_ENOMEM, "out of memory (glyph images)");
     for (int c = 0; c < n; c++) {
         ink[c] = 0;
         if (have[c])
@@ -654,11 +687,12 @@ static int add_face(ghm_glyph_set *s, int fidx, cls_list *lists, const uint8_t *
         for (int b = a + 1; b < n; b++) {
             if (!have[b]) continue;
             s->pair_both[(size_t)a * n + b]++;
-            if (sad(fbuf + (size_t)a * P, fbuf + (size_t)b * P, P) <= same) s->pair_near[(size_t)a * n + b]++;
+            if (sad_capped(fbuf + (size_t)a * P, fbuf + (size_t)b * P, P, same) <= same) s->pair_near[(size_t)a * n + b]++;
             long lim = (ink[a] > ink[b] ? ink[a] : ink[b]) * s->shift_level / 100;
             if (shift_sad(half + (size_t)a * H, half + (size_t)b * H, h, lim) <= lim) s->pair_shift[(size_t)a * n + b]++;
         }
     }
+    free(ink);
     /* into the class lists, dropping exact duplicates */
     for (int c = 0; c < n; c++) {
         if (!have[c]) {
@@ -713,6 +747,7 @@ void ghm_glyph_set_free(ghm_glyph_set *s)
     free(s->pair_near);
     free(s->pair_shift);
     free(s->families);
+    free(s->left_out);
     memset(s, 0, sizeof *s);
 }
 
@@ -730,25 +765,31 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
     if (o->near_dup_level < 0 || o->near_dup_level > 255 || o->homoglyph_level < 0 || o->homoglyph_level > 255 ||
         o->shift_level < 0 || o->shift_level > 255 || o->clone_level < 0 || o->clone_level > 255 ||
         o->faint_peak < 0 || o->faint_peak > 256 || o->min_ink_px < 0 || !(o->clone_fraction > 0) ||
+        o->clone_min_shared < 1 ||
         o->clone_fraction > 1.0 || (o->image_size & 1))
         return ghm_error_set(err, GHM_EINPUT, "glyphs: a rendering constant is out of range (grey levels in [0, 255], "
                              "clone_fraction in (0, 1], an even image_size)");
     const uint32_t *chars = o->chars;
     int n = o->n_chars;
     if (!chars) n = ghm_glyphs_charset(&chars);
-    if (n < 1 || n > MAX_CANDIDATES)
-        return ghm_error_set(err, GHM_EINPUT, "glyphs: %d characters (expected 1 to %d)", n, MAX_CANDIDATES);
+    if (n < 1 || n > GHM_MAX_CLASSES)
+        return ghm_error_set(err, GHM_EINPUT, "glyphs: %d characters (expected 1 to %d)", n, GHM_MAX_CLASSES);
+    if (o->cap_px < 0 || o->cap_px > o->image_size || (o->scale_refs && (o->n_scale_refs < 1 || o->n_scale_refs > 16)))
+        return ghm_error_set(err, GHM_EINPUT, "glyphs: cap_px %d / %d scale characters out of range", o->cap_px,
+                             o->n_scale_refs);
     if (n_fonts < 1) return ghm_error_set(err, GHM_EINPUT, "glyphs: no font files");
 
     const int S = o->image_size, P = S * S;
     s->size = S;
-    s->cap_px = S / 2;
+    s->cap_px = o->cap_px > 0 ? o->cap_px : S / 2;
+    s->order_seed = -1;
     s->box_px = S - 4;
     s->near_dup_level = o->near_dup_level;
     s->homoglyph_level = o->homoglyph_level;
     s->shift_level = o->shift_level;
     s->clone_level = o->clone_level;
     s->clone_fraction = o->clone_fraction;
+    s->clone_min_shared = o->clone_min_shared;
     s->faint_peak = o->faint_peak;
     s->min_ink_px = o->min_ink_px;
     s->n_chars = n;
@@ -866,7 +907,7 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
             snprintf(F->style, sizeof F->style, "%s", sty);
             memcpy(F->sha256, hashes[fi], 65);
             long faint0 = s->faint_images; /* counted only for faces kept */
-            rc = render_face(s, face, s->n_faces, fbuf, have, E->path, err);
+            rc = render_face(s, o, face, s->n_faces, fbuf, have, E->path, err);
             FT_Done_Face(face);
             if (rc < 0) goto done;
             /* faint faces: median peak below faint_peak, or over 10% of the drawings with too little ink;
@@ -986,6 +1027,297 @@ done:
     return rc;
 }
 
+/* ---- glyphs-xl ------------------------------------------------------------ */
+void ghm_glyphs_xl_opts(ghm_glyphs_opts *o)
+{
+    /* 国 (U+56FD), 口 (U+53E3), 田 (U+7530): full-height box-shaped ideographs */
+    static const uint32_t refs[3] = {0x56FD, 0x53E3, 0x7530};
+    ghm_glyphs_opts_default(o);
+    o->image_size = GHM_GLYPHS_XL_SIZE;
+    o->scale_refs = refs;
+    o->n_scale_refs = 3;
+    o->cap_px = GHM_GLYPHS_XL_SIZE * 3 / 4;
+    o->clone_min_shared = 100;
+}
+
+int ghm_glyphs_xl_candidates(const ghm_font_entry *fonts, int n_fonts, int min_families, int target, uint64_t seed,
+                             uint32_t **chars, int *n, int *n_eligible, ghm_error *err)
+{
+    if (n_eligible) *n_eligible = 0;
+    enum { LO = 0x4E00, HI = 0x9FFF, NCP = HI - LO + 1 };
+    *chars = NULL;
+    *n = 0;
+    if (n_fonts < 1 || min_families < 1 || target < 2)
+        return ghm_error_set(err, GHM_EINPUT, "glyphs-xl: no fonts, or min_families / target out of range");
+    /* per family key, a bit per code point; keys in order of first sight */
+    int nk = 0, capk = 0, rc = 0;
+    char(*keys)[64] = NULL;
+    uint8_t *bits = NULL;
+    FT_Library lib = NULL;
+    if (FT_Init_FreeType(&lib)) return ghm_error_set(err, GHM_EFAIL, "glyphs-xl: FreeType failed to initialise");
+    for (int fi = 0; fi < n_fonts && !rc; fi++) {
+        FT_Face probe = NULL;
+        if (FT_New_Face(lib, fonts[fi].path, -1, &probe)) continue; /* the renderer lists it as skipped */
+        long nfaces = probe->num_faces;
+        FT_Done_Face(probe);
+        for (long xi = 0; xi < nfaces && !rc; xi++) {
+            FT_Face face = NULL;
+            if (FT_New_Face(lib, fonts[fi].path, xi, &face)) continue;
+            if (!FT_IS_SCALABLE(face) || FT_Select_Charmap(face, FT_ENCODING_UNICODE) || !face->family_name) {
+                FT_Done_Face(face);
+                continue;
+            }
+            char key[64];
+            ghm_glyphs_family_key(face->family_name, key);
+            int k = -1;
+            for (int i = 0; i < nk && k < 0; i++)
+                if (strcmp(keys[i], key) == 0) k = i;
+            if (k < 0) {
+                if (nk == capk) {
+                    int nc = capk ? 2 * capk : 16;
+                    void *nkeys = realloc(keys, sizeof *keys * (size_t)nc);
+                    uint8_t *nb = nkeys ? realloc(bits, (size_t)nc * NCP) : NULL;
+                    if (nkeys) keys = nkeys;
+                    if (!nkeys || !nb) {
+                        FT_Done_Face(face);
+                        rc = ghm_error_set(err, GHM_ENOMEM, "glyphs-xl: out of memory");
+                        break;
+                    }
+                    bits = nb;
+                    capk = nc;
+                }
+                k = nk++;
+                memcpy(keys[k], key, 64);
+                memset(bits + (size_t)k * NCP, 0, NCP);
+            }
+            FT_ULong cp;
+            FT_UInt gi;
+            for (cp = FT_Get_First_Char(face, &gi); gi != 0; cp = FT_Get_Next_Char(face, cp, &gi))
+                if (cp >= LO && cp <= HI) bits[(size_t)k * NCP + (cp - LO)] = 1;
+            FT_Done_Face(face);
+        }
+    }
+    FT_Done_FreeType(lib);
+    uint32_t *elig = rc ? NULL : malloc(sizeof(uint32_t) * NCP);
+    if (!rc && !elig) rc = ghm_error_set(err, GHM_ENOMEM, "glyphs-xl: out of memory");
+    int ne = 0;
+    for (int c = 0; c < NCP && !rc; c++) {
+        int fams = 0;
+        for (int k = 0; k < nk; k++) fams += bits[(size_t)k * NCP + c];
+        if (fams >= min_families) elig[ne++] = (uint32_t)(LO + c);
+    }
+    free(keys);
+    free(bits);
+    if (rc) {
+        free(elig);
+        return rc;
+    }
+    if (ne < 2) {
+        free(elig);
+        return ghm_error_set(err, GHM_EINPUT,
+                             "glyphs-xl: only %d ideographs are mapped by faces of %d or more design families (of %d "
+                             "families in the font list)", ne, min_families, nk);
+    }
+    if (n_eligible) *n_eligible = ne;
+    if (ne > target) { /* seeded sample: the first target of a Fisher-Yates shuffle, back in code-point order */
+        ghm_rng r;
+        ghm_rng_seed(&r, seed, 0);
+        for (int i = 0; i < target; i++) {
+            int j = i + (int)ghm_rng_below(&r, (uint32_t)(ne - i));
+            uint32_t t = elig[i];
+            elig[i] = elig[j];
+            elig[j] = t;
+        }
+        ne = target;
+        for (int i = 1; i < ne; i++) /* insertion sort of a nearly random list: n = 2,600, fine once */
+            for (int j = i; j > 0 && elig[j] < elig[j - 1]; j--) {
+                uint32_t t = elig[j];
+                elig[j] = elig[j - 1];
+                elig[j - 1] = t;
+            }
+    }
+    *chars = elig;
+    *n = ne;
+    return 0;
+}
+
+int ghm_glyphs_select_classes(ghm_glyph_set *s, const int *order, int n_keep, ghm_error *err)
+{
+    const int n = s->n_chars, P = s->size * s->size;
+    if (n_keep < 1 || n_keep > n) return ghm_error_set(err, GHM_EINPUT, "glyphs: keep %d of %d classes", n_keep, n);
+    int *newid = malloc(sizeof(int) * (size_t)n), *start = calloc((size_t)n + 1, sizeof(int));
+    if (!newid || !start) {
+        free(newid);
+        free(start);
+        return ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory");
+    }
+    for (int c = 0; c < n; c++) newid[c] = -1;
+    for (int j = 0; j < n_keep; j++) {
+        if (order[j] < 0 || order[j] >= n || newid[order[j]] >= 0) {
+            free(newid);
+            free(start);
+            return ghm_error_set(err, GHM_EINPUT, "glyphs: class order entry %d = %d is not a distinct class", j,
+                                 order[j]);
+        }
+        newid[order[j]] = j;
+    }
+    /* images are class-major: start[c] = first image of class c */
+    for (int i = 0; i < s->n_images; i++) start[s->labels[i] + 1]++;
+    for (int c = 0; c < n; c++) start[c + 1] += start[c];
+    long total = 0;
+    for (int j = 0; j < n_keep; j++) total += s->count[order[j]];
+    uint8_t *px = malloc((size_t)(total ? total : 1) * P);
+    int *lab = malloc(sizeof(int) * (size_t)(total ? total : 1)), *fo = malloc(sizeof(int) * (size_t)(total ? total : 1));
+    uint32_t *ch = malloc(sizeof(uint32_t) * (size_t)n_keep);
+    int *cnt[4] = {malloc(sizeof(int) * (size_t)n_keep), malloc(sizeof(int) * (size_t)n_keep),
+                   malloc(sizeof(int) * (size_t)n_keep), malloc(sizeof(int) * (size_t)n_keep)};
+    int *pr[3] = {calloc((size_t)n_keep * n_keep, sizeof(int)), calloc((size_t)n_keep * n_keep, sizeof(int)),
+                  calloc((size_t)n_keep * n_keep, sizeof(int))};
+    int ok = px && lab && fo && ch && cnt[0] && cnt[1] && cnt[2] && cnt[3] && pr[0] && pr[1] && pr[2];
+    if (ok) {
+        long k = 0;
+        for (int j = 0; j < n_keep; j++) {
+            int c = order[j];
+            memcpy(px + (size_t)k * P, s->pixels + (size_t)start[c] * P, (size_t)s->count[c] * P);
+            for (int i = 0; i < s->count[c]; i++, k++) {
+                lab[k] = j;
+                fo[k] = s->face_of[start[c] + i];
+            }
+            ch[j] = s->chars[c];
+            cnt[0][j] = s->count[c];
+            cnt[1][j] = s->missing[c];
+            cnt[2][j] = s->exact_dups[c];
+            cnt[3][j] = s->near_dups[c];
+        }
+        int *old[3] = {s->pair_both, s->pair_near, s->pair_shift};
+        for (int a = 0; a < n; a++)
+            for (int b = a + 1; b < n; b++) {
+                int x = newid[a], y = newid[b];
+                if (x < 0 || y < 0) continue;
+                size_t at = x < y ? (size_t)x * n_keep + y : (size_t)y * n_keep + x;
+                for (int t = 0; t < 3; t++) pr[t][at] = old[t][(size_t)a * n + b];
+            }
+        free(s->pixels);
+        free(s->labels);
+        free(s->face_of);
+        free(s->chars);
+        free(s->count);
+        free(s->missing);
+        free(s->exact_dups);
+        free(s->near_dups);
+        free(s->pair_both);
+        free(s->pair_near);
+        free(s->pair_shift);
+        s->pixels = px;
+        s->labels = lab;
+        s->face_of = fo;
+        s->chars = ch;
+        s->count = cnt[0];
+        s->missing = cnt[1];
+        s->exact_dups = cnt[2];
+        s->near_dups = cnt[3];
+        s->pair_both = pr[0];
+        s->pair_near = pr[1];
+        s->pair_shift = pr[2];
+        s->n_chars = n_keep;
+        s->n_images = (int)total;
+        /* per face: images kept */
+        for (int f = 0; f < s->n_faces; f++) s->faces[f].glyphs = 0;
+        for (int i = 0; i < s->n_images; i++) s->faces[s->face_of[i]].glyphs++;
+    } else {
+        free(px);
+        free(lab);
+        free(fo);
+        free(ch);
+        for (int t = 0; t < 4; t++) free(cnt[t]);
+        for (int t = 0; t < 3; t++) free(pr[t]);
+    }
+    free(newid);
+    free(start);
+    return ok ? 0 : ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory");
+}
+
+static int add_left_out(ghm_glyph_set *s, const char *text)
+{
+    void *v = realloc(s->left_out, sizeof *s->left_out * (size_t)(s->n_left_out + 1));
+    if (!v) return -1;
+    s->left_out = v;
+    snprintf(s->left_out[s->n_left_out++], sizeof s->left_out[0], "%s", text);
+    return 0;
+}
+
+int ghm_glyphs_xl_finish(ghm_glyph_set *s, int min_faces, int min_families, double alike_fraction, uint64_t seed,
+                         ghm_error *err)
+{
+    const int n = s->n_chars;
+    if (min_faces < 1 || min_families < 1 || !(alike_fraction > 0) || alike_fraction > 1)
+        return ghm_error_set(err, GHM_EINPUT, "glyphs-xl: min_faces, min_families or alike_fraction out of range");
+    int *keep = malloc(sizeof(int) * (size_t)n), *fams = calloc((size_t)n, sizeof(int));
+    uint8_t *seen = calloc((size_t)n * (size_t)(s->n_families ? s->n_families : 1), 1);
+    if (!keep || !fams || !seen) {
+        free(keep);
+        free(fams);
+        free(seen);
+        return ghm_error_set(err, GHM_ENOMEM, "glyphs-xl: out of memory");
+    }
+    for (int i = 0; i < s->n_images; i++) {
+        int c = s->labels[i], fam = s->faces[s->face_of[i]].family_id;
+        uint8_t *q = &seen[(size_t)c * s->n_families + fam];
+        fams[c] += !*q;
+        *q = 1;
+    }
+    int rc = 0;
+    char why[192], u1[8], u2[8];
+    for (int c = 0; c < n; c++) keep[c] = 1;
+    /* one drawing: the later of a pair alike by the shift test is left out (its partner stays) */
+    for (int a = 0; a < n && !rc; a++) {
+        if (!keep[a]) continue;
+        for (int b = a + 1; b < n && !rc; b++) {
+            size_t at = (size_t)a * n + b;
+            int both = s->pair_both[at];
+            if (!keep[b] || both < 5 || s->pair_shift[at] < alike_fraction * both) continue;
+            keep[b] = 0;
+            snprintf(why, sizeof why, "U+%04X %s: alike U+%04X %s in %d of %d faces (shift test)", (unsigned)s->chars[b],
+                     ghm_glyphs_utf8(s->chars[b], u1), (unsigned)s->chars[a], ghm_glyphs_utf8(s->chars[a], u2),
+                     s->pair_shift[at], both);
+            if (add_left_out(s, why)) rc = ghm_error_set(err, GHM_ENOMEM, "glyphs-xl: out of memory");
+        }
+    }
+    for (int c = 0; c < n && !rc; c++) {
+        if (!keep[c] || (s->count[c] >= min_faces && fams[c] >= min_families)) continue;
+        keep[c] = 0;
+        snprintf(why, sizeof why, "U+%04X %s: %d faces of %d families (needs %d of %d)", (unsigned)s->chars[c],
+                 ghm_glyphs_utf8(s->chars[c], u1), s->count[c], fams[c], min_faces, min_families);
+        if (add_left_out(s, why)) rc = ghm_error_set(err, GHM_ENOMEM, "glyphs-xl: out of memory");
+    }
+    int nk = 0;
+    for (int c = 0; c < n && !rc; c++)
+        if (keep[c]) keep[nk++] = c;
+    if (!rc && nk < 2) rc = ghm_error_set(err, GHM_EINPUT, "glyphs-xl: %d classes are left after the rules", nk);
+    if (!rc) { /* seeded shuffle: the first half (the default class-disjoint split) is a random half */
+        ghm_rng r;
+        ghm_rng_seed(&r, seed, 0);
+        for (int i = nk - 1; i > 0; i--) {
+            int j = (int)ghm_rng_below(&r, (uint32_t)i + 1);
+            int t = keep[i];
+            keep[i] = keep[j];
+            keep[j] = t;
+        }
+        rc = ghm_glyphs_select_classes(s, keep, nk, err);
+    }
+    if (!rc) {
+        snprintf(s->set_name, sizeof s->set_name, "glyphs-xl");
+        s->order_seed = (int)seed;
+        s->xl_min_faces = min_faces;
+        s->xl_min_families = min_families;
+        s->xl_alike_fraction = alike_fraction;
+    }
+    free(keep);
+    free(fams);
+    free(seen);
+    return rc;
+}
+
 static int confusable(const ghm_glyph_set *s, const int *pair, double min_fraction, int min_faces, int cap, int *a,
                       int *b, double *frac);
 
@@ -1054,6 +1386,7 @@ static int write_sidecar(const char *path, const int *face, const int *fam, int 
 void ghm_glyphs_random_split(int n, uint64_t seed, int *train)
 {
     int perm[GHM_MAX_CLASSES];
+    if (n > GHM_MAX_CLASSES) n = GHM_MAX_CLASSES;
     ghm_rng r;
     ghm_rng_seed(&r, seed, 0);
     for (int i = 0; i < n; i++) perm[i] = i;
@@ -1111,7 +1444,7 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
     int ntr = 0, nte = 0;
     int *test_n = calloc((size_t)n, sizeof(int));
     uint8_t *px[2] = {malloc((size_t)(s->n_images + 1) * P), malloc((size_t)(s->n_images + 1) * P)};
-    uint8_t *lb[2] = {malloc((size_t)s->n_images + 1), malloc((size_t)s->n_images + 1)};
+    int *lb[2] = {malloc(((size_t)s->n_images + 1) * sizeof(int)), malloc(((size_t)s->n_images + 1) * sizeof(int))};
     int *fc[2] = {malloc(sizeof(int) * ((size_t)s->n_images + 1)), malloc(sizeof(int) * ((size_t)s->n_images + 1))};
     int *fm[2] = {malloc(sizeof(int) * ((size_t)s->n_images + 1)), malloc(sizeof(int) * ((size_t)s->n_images + 1))};
     int *cls_faces = calloc((size_t)n, sizeof(int)), *cls_fams = calloc((size_t)n, sizeof(int));
@@ -1130,7 +1463,7 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
         int t = k % 6 == 5;
         int *cnt = t ? &nte : &ntr;
         memcpy(px[t] + (size_t)*cnt * P, s->pixels + (size_t)i * P, (size_t)P);
-        lb[t][*cnt] = (uint8_t)s->labels[i];
+        lb[t][*cnt] = s->labels[i];
         int f = s->face_of[i], fam = s->faces[f].family_id;
         fc[t][*cnt] = f;
         fm[t][*cnt] = fam;
@@ -1150,7 +1483,7 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
             break;
         }
         int dims[3] = {cnt, S, S};
-        rc = f % 2 == 0 ? ghm_idx_write(path, 3, dims, px[part], err) : ghm_idx_write(path, 1, dims, lb[part], err);
+        rc = f % 2 == 0 ? ghm_idx_write(path, 3, dims, px[part], err) : ghm_idx_write_labels(path, cnt, lb[part], err);
         if (!rc) rc = ghm_glyphs_sha256_file(path, hex[f], err);
     }
     for (int part = 0; part < 2 && !rc; part++) {
@@ -1168,6 +1501,23 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
     char u8[8], buf[64];
     ghm_jw_begin_object(&w);
     kv_str(&w, "format", GHM_GLYPHS_FORMAT);
+    if (s->set_name[0]) {
+        kv_str(&w, "set", s->set_name);
+        kv_int(&w, "class_order_seed", s->order_seed);
+        kv_int(&w, "clone_min_shared", s->clone_min_shared);
+        ghm_jw_key(&w, "class_rules");
+        ghm_jw_begin_object(&w);
+        kv_str(&w, "candidates", "CJK Unified Ideographs U+4E00..U+9FFF mapped by faces of at least "
+               "min_cmap_families design families; a seeded sample of at most target, in code-point order");
+        kv_int(&w, "min_cmap_families", GHM_GLYPHS_XL_MIN_CMAP_FAMILIES);
+        kv_int(&w, "target", GHM_GLYPHS_XL_TARGET);
+        kv_int(&w, "sample_seed", GHM_GLYPHS_XL_SEED);
+        kv_int(&w, "min_faces", s->xl_min_faces);
+        kv_int(&w, "min_families", s->xl_min_families);
+        ghm_jw_key(&w, "alike_fraction");
+        ghm_jw_number(&w, s->xl_alike_fraction);
+        ghm_jw_end_object(&w);
+    }
     kv_int(&w, "image_size", S);
     kv_int(&w, "cap_px", s->cap_px);
     kv_int(&w, "box_px", s->box_px);
@@ -1272,9 +1622,15 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
         tot_missing += s->missing[c];
     }
     ghm_jw_end_array(&w);
+    if (s->set_name[0]) {
+        ghm_jw_key(&w, "classes_left_out");
+        ghm_jw_begin_array(&w);
+        for (int i = 0; i < s->n_left_out; i++) ghm_jw_string(&w, s->left_out[i]);
+        ghm_jw_end_array(&w);
+    }
     ghm_jw_key(&w, "homoglyphs_left_out");
     ghm_jw_begin_array(&w);
-    for (int i = 0; i < N_HOMOGLYPHS; i++) {
+    for (int i = 0; i < N_HOMOGLYPHS && !s->set_name[0]; i++) {
         char u2[8];
         snprintf(buf, sizeof buf, "U+%04X %s = U+%04X %s", (unsigned)homoglyphs[i][0], ghm_glyphs_utf8(homoglyphs[i][0], u8),
                  (unsigned)homoglyphs[i][1], ghm_glyphs_utf8(homoglyphs[i][1], u2));
@@ -1357,8 +1713,9 @@ static int get_int(const ghm_json *j, const char *key, long lo, long hi, const c
 static int load_part(const char *dir, int f, int S, int K, ghm_images *out, const char *want_hash, ghm_error *err)
 {
     char *ip = ghm_ds_strdupf("%s/%s", dir, idx_names[f]), *lp = ghm_ds_strdupf("%s/%s", dir, idx_names[f + 1]);
-    uint8_t *px = NULL, *lb = NULL;
-    int rc = 0, nd = 0, dims[4], ld = 0, ldims[4];
+    uint8_t *px = NULL;
+    int *lb = NULL;
+    int rc = 0, nd = 0, dims[4], nl = 0;
     char hex[65];
     if (!ip || !lp) {
         rc = ghm_error_set(err, GHM_ENOMEM, "out of memory");
@@ -1379,8 +1736,8 @@ static int load_part(const char *dir, int f, int S, int K, ghm_images *out, cons
         rc = ghm_error_set(err, GHM_EINPUT, "%s: expected (n, %d, %d) images as manifest.json says", ip, S, S);
         goto done;
     }
-    if ((rc = ghm_idx_read(lp, &ld, ldims, &lb, err))) goto done;
-    if (ld != 1 || ldims[0] != dims[0]) {
+    if ((rc = ghm_idx_read_labels(lp, INT32_MAX, &nl, &lb, err))) goto done;
+    if (nl != dims[0]) {
         rc = ghm_error_set(err, GHM_EINPUT, "%s: expected %d labels (one per image of %s)", lp, dims[0], ip);
         goto done;
     }
@@ -1470,7 +1827,8 @@ done:
 }
 
 /* Load data from dir holding manifest.json (mpath). */
-static int load_glyph_dir(const ghm_dataset_opts *o, const char *dir, const char *mpath, ghm_dataset *d, ghm_error *err)
+static int load_glyph_dir(const ghm_dataset_opts *o, const char *set, const char *dir, const char *mpath, ghm_dataset *d,
+                          ghm_error *err)
 {
     char *text = NULL;
     size_t len = 0;
@@ -1490,6 +1848,12 @@ static int load_glyph_dir(const ghm_dataset_opts *o, const char *dir, const char
     if (j->type != GHM_JSON_OBJECT || strcmp(ghm_json_str(j, "format", ""), GHM_GLYPHS_FORMAT) != 0) {
         rc = ghm_error_set(err, GHM_EINPUT, "%s: not a glyphs manifest (expected \"format\": \"%s\")", mpath,
                            GHM_GLYPHS_FORMAT);
+        goto done;
+    }
+    const char *has_set = ghm_json_str(j, "set", "");
+    if (strcmp(has_set, strcmp(set, "glyphs") == 0 ? "" : set) != 0) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: a manifest of the set '%s', not of '%s'", mpath,
+                           has_set[0] ? has_set : "glyphs", set);
         goto done;
     }
     long S = 0;
@@ -1580,10 +1944,10 @@ done:
     return rc;
 }
 
-int ghm_ds_load_glyphs(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
+static int load_glyph_set(const ghm_dataset_opts *o, const char *set, ghm_dataset *d, ghm_error *err)
 {
     char *dirs[4];
-    int nd = ghm_ds_search_dirs(o, "glyphs", dirs);
+    int nd = ghm_ds_search_dirs(o, set, dirs);
     int rc = 1;
     for (int i = 0; i < nd; i++)
         if (!dirs[i]) {
@@ -1593,7 +1957,7 @@ int ghm_ds_load_glyphs(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err
     for (int i = 0; i < nd && rc == 1; i++) {
         char *m = ghm_ds_strdupf("%s/manifest.json", dirs[i]);
         if (!m) rc = ghm_error_set(err, GHM_ENOMEM, "out of memory");
-        else if (ghm_ds_file_exists(m)) rc = load_glyph_dir(o, dirs[i], m, d, err);
+        else if (ghm_ds_file_exists(m)) rc = load_glyph_dir(o, set, dirs[i], m, d, err);
         free(m);
     }
     if (rc == 1) {
@@ -1605,10 +1969,23 @@ int ghm_ds_load_glyphs(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err
             if (w > 0) used += (size_t)w;
         }
         rc = ghm_error_set(err, GHM_EINPUT,
-                           "dataset 'glyphs' not found: no manifest.json in any of: %s. To build it: `./ghm data get "
-                           "glyphs` (installs the font packages and renders the glyphs into data/glyphs)",
-                           list);
+                           "dataset '%s' not found: no manifest.json in any of: %s. To build it: `./ghm data get "
+                           "%s` (installs the font packages and renders the glyphs into data/%s)",
+                           set, list, set, set);
     }
     ghm_ds_free_dirs(dirs, nd);
     return rc;
+}
+
+int ghm_ds_load_glyphs(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
+{
+    return load_glyph_set(o, "glyphs", d, err);
+}
+
+int ghm_ds_load_glyphs_xl(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
+{
+    /* one image size (GHM_GLYPHS_XL_SIZE, the manifest's): dataset.image_size is the synthetic set's */
+    ghm_dataset_opts x = *o;
+    x.image_size = 0;
+    return load_glyph_set(&x, "glyphs-xl", d, err);
 }

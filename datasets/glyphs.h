@@ -83,10 +83,16 @@ typedef struct ghm_glyphs_opts {
     int clone_level;           /* clone rule: mean |a - b| at or below which two faces draw a character alike (1) */
     double clone_fraction;     /* a face drawing at least this fraction of the characters it shares with an
                                   earlier kept face alike (clone_level) is a clone and left out (0.2) */
+    int clone_min_shared;      /* ... counting only earlier faces sharing at least this many characters
+                                  (glyphs: 1; glyphs-xl: 100, so that a face of 5 characters judges nobody) */
     int faint_peak;            /* a face whose median image peak (darkest grey value) is below this is faint
                                   and left out (128) */
     int min_ink_px;            /* an image with fewer pixels at >= 128 than this counts as missing (5) */
     int keep_clones, keep_faint_faces; /* 1: do not apply the clone / faint-face rules (measurements, tests) */
+    const uint32_t *scale_refs; /* the characters whose ink height sets a face's scale, first found wins
+                                   (NULL: H, Cyrillic En, Greek Eta; glyphs-xl: GHM_GLYPHS_XL_SCALE_REFS) */
+    int n_scale_refs;
+    int cap_px;                /* that height in pixels (0: image_size / 2) */
     /* optional progress: called after each font file with the files done, their count and the faces kept */
     void (*progress)(void *ctx, int files_done, int files, int faces);
     void *progress_ctx;
@@ -116,6 +122,7 @@ typedef struct ghm_glyph_set {
     int near_dup_level, homoglyph_level;
     int shift_level, clone_level, faint_peak, min_ink_px;
     double clone_fraction;
+    int clone_min_shared;
     int n_chars;
     uint32_t *chars;             /* (n_chars) */
     int n_faces;
@@ -138,7 +145,40 @@ typedef struct ghm_glyph_set {
     int n_families;
     char (*families)[64];        /* (n_families) design family names, in order of first face */
     char freetype[32];           /* FreeType version used */
+    char set_name[16];           /* "" (glyphs) or "glyphs-xl": the manifest then names it and lists the
+                                    classes left out (left_out) instead of glyphs' homoglyph table */
+    int n_left_out;
+    char (*left_out)[192];       /* (n_left_out) "U+XXXX c: why", of ghm_glyphs_xl_finish */
+    int order_seed;              /* glyphs-xl: classes shuffled with this seed (-1: code-point order) */
+    int xl_min_faces, xl_min_families; /* glyphs-xl: the rules ghm_glyphs_xl_finish applied */
+    double xl_alike_fraction;
 } ghm_glyph_set;
+
+/* ---- glyphs-xl: CJK ideographs (docs/glyphs.md, "glyphs-xl") ----
+ * Candidates: the CJK Unified Ideographs U+4E00..U+9FFF that the Unicode character maps of faces of at
+ * least min_families design families (ghm_glyphs_family_key) map to a glyph, in code-point order; of those,
+ * a seeded random sample of target (all when fewer), in code-point order. *chars is malloc'd; *n_eligible
+ * (may be NULL) gets the count before sampling. */
+#define GHM_GLYPHS_XL_MIN_CMAP_FAMILIES 10
+#define GHM_GLYPHS_XL_TARGET 2600
+#define GHM_GLYPHS_XL_SEED 25
+#define GHM_GLYPHS_XL_SIZE 32
+#define GHM_GLYPHS_XL_MIN_FACES 10      /* a class keeps at least this many images (faces) ... */
+#define GHM_GLYPHS_XL_MIN_FAMILIES 5    /* ... from at least this many design families */
+#define GHM_GLYPHS_XL_ALIKE_FRACTION 0.2 /* a pair alike by the shift test in >= this fraction of faces
+                                           having both (at least 5) is one drawing: the later is left out */
+int ghm_glyphs_xl_candidates(const ghm_font_entry *fonts, int n_fonts, int min_families, int target, uint64_t seed,
+                             uint32_t **chars, int *n, int *n_eligible, ghm_error *err);
+/* Options for rendering glyphs-xl: 32 x 32, scale by the ink height of 国 / 口 / 田 (0.75 of the side). */
+void ghm_glyphs_xl_opts(ghm_glyphs_opts *o);
+/* After ghm_glyphs_render: leave out every class alike (shift test) in at least alike_fraction of the faces
+ * having both (>= 5) to an earlier kept class, then every class with fewer than min_faces images or
+ * min_families families; shuffle the rest (seeded) so that the default class-disjoint split (first half
+ * trains) is a random one. Reasons go to s->left_out. */
+int ghm_glyphs_xl_finish(ghm_glyph_set *s, int min_faces, int min_families, double alike_fraction, uint64_t seed,
+                         ghm_error *err);
+/* Keep classes order[0..n_keep) (old indices, distinct) in that order: images, counts, pair tables. */
+int ghm_glyphs_select_classes(ghm_glyph_set *s, const int *order, int n_keep, ghm_error *err);
 
 /* The design family of a face from its family name: the first word, with known
  * derivations joined (Hack is DejaVu's, FreeFont's Free* are URW Nimbus's,

@@ -1,7 +1,10 @@
 /* IDX files (LeCun's MNIST format), raw or gzip-compressed.
  *
  * Layout: magic 0x00 0x00 <type> <ndim>, then ndim big-endian uint32
- * dimensions, then prod(dims) items. Only type 0x08 (unsigned byte) is read.
+ * dimensions, then prod(dims) items. Images are type 0x08 (unsigned byte);
+ * labels may also be 0x0B (int16) or 0x0C (int32, big-endian), for data sets
+ * of more than 256 classes (written as int32 only when a label exceeds 255, so
+ * sets of up to 256 classes keep their uint8 files byte for byte).
  * Compression is decided by content (gzip magic 1f 8b), not by file name.
  * Every check names the file: wrong magic, unsupported type, absurd
  * dimensions, truncated data ("expected N bytes of image data, found M"),
@@ -128,7 +131,15 @@ static const char *type_name(int t)
     }
 }
 
-int ghm_idx_read(const char *path, int *ndim, int dims[4], uint8_t **data, ghm_error *err)
+static int item_size(int t)
+{
+    return t == 0x08 ? 1 : t == 0x0B ? 2 : t == 0x0C ? 4 : 0;
+}
+
+/* Read an IDX file whose item type is 0x08, or (labels_ok) 0x0B int16 / 0x0C int32: *type gets the type,
+ * *data the raw big-endian items. */
+static int idx_read_typed(const char *path, int labels_ok, int *type, int *ndim, int dims[4], uint8_t **data,
+                          ghm_error *err)
 {
     *data = NULL;
     *ndim = 0;
@@ -150,12 +161,18 @@ int ghm_idx_read(const char *path, int *ndim, int dims[4], uint8_t **data, ghm_e
                            hdr[1], hdr[2], hdr[3], s.is_gz ? "" : " (and not gzip-compressed)");
         goto fail;
     }
-    if (hdr[2] != 0x08) {
-        rc = ghm_error_set(err, GHM_EINPUT, "%s: IDX item type 0x%02x (%s) is not supported: only unsigned byte (0x08)",
-                           path, hdr[2], type_name(hdr[2]));
+    if (hdr[2] != 0x08 && !(labels_ok && (hdr[2] == 0x0B || hdr[2] == 0x0C))) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: IDX item type 0x%02x (%s) is not supported: only unsigned byte (0x08)%s",
+                           path, hdr[2], type_name(hdr[2]), labels_ok ? ", int16 (0x0B) or int32 (0x0C) labels" : "");
         goto fail;
     }
+    const size_t isz = (size_t)item_size(hdr[2]);
     int nd = hdr[3];
+    if (isz > 1 && nd != 1) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: IDX %s items in %d dimensions: only labels (1 dimension) may be wider "
+                           "than a byte", path, type_name(hdr[2]), nd);
+        goto fail;
+    }
     if (nd < 1 || nd > 4) {
         rc = ghm_error_set(err, GHM_EINPUT, "%s: IDX file has %d dimensions (supported: 1 to 4)", path, nd);
         goto fail;
@@ -178,13 +195,14 @@ int ghm_idx_read(const char *path, int *ndim, int dims[4], uint8_t **data, ghm_e
         }
         dims[k] = (int)v;
         total *= v;
-        if (total > IDX_MAX_BYTES) {
+        if (total * isz > IDX_MAX_BYTES) {
             rc = ghm_error_set(err, GHM_EINPUT, "%s: absurd IDX dimensions: more than %zu bytes of data", path,
                                IDX_MAX_BYTES);
             goto fail;
         }
     }
     for (int k = nd; k < 4; k++) dims[k] = 1;
+    total *= isz; /* bytes from here on */
 
     const char *what = nd == 1 ? "label" : "image";
     /* nothing is sized from the header alone: a raw file must hold the data
@@ -260,6 +278,7 @@ int ghm_idx_read(const char *path, int *ndim, int dims[4], uint8_t **data, ghm_e
     }
     src_close(&s);
     *ndim = nd;
+    *type = hdr[2];
     *data = buf;
     return 0;
 
@@ -271,17 +290,60 @@ fail:
     return rc;
 }
 
+int ghm_idx_read(const char *path, int *ndim, int dims[4], uint8_t **data, ghm_error *err)
+{
+    int type = 0;
+    return idx_read_typed(path, 0, &type, ndim, dims, data, err);
+}
+
+int ghm_idx_read_labels(const char *path, int max_label, int *n, int **labels, ghm_error *err)
+{
+    *labels = NULL;
+    *n = 0;
+    int type = 0, nd = 0, dims[4];
+    uint8_t *raw = NULL;
+    int rc = idx_read_typed(path, 1, &type, &nd, dims, &raw, err);
+    if (rc) return rc;
+    if (nd != 1) {
+        free(raw);
+        return ghm_error_set(err, GHM_EINPUT, "%s: labels must be a 1-dimensional IDX file, not %d-dimensional", path,
+                             nd);
+    }
+    int *lab = malloc((size_t)(dims[0] ? dims[0] : 1) * sizeof *lab);
+    if (!lab) {
+        free(raw);
+        return ghm_error_set(err, GHM_ENOMEM, "%s: out of memory for %d labels", path, dims[0]);
+    }
+    for (int i = 0; i < dims[0]; i++) {
+        const uint8_t *b = raw + (size_t)i * (size_t)item_size(type);
+        long v = type == 0x08 ? (long)b[0]
+               : type == 0x0B ? (long)(int16_t)(uint16_t)(((unsigned)b[0] << 8) | b[1])
+                              : (long)(int32_t)(((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) |
+                                                ((uint32_t)b[2] << 8) | (uint32_t)b[3]);
+        if (v < 0 || v > max_label) {
+            free(raw);
+            free(lab);
+            return ghm_error_set(err, GHM_EINPUT, "%s: label %d = %ld is outside 0..%d", path, i, v, max_label);
+        }
+        lab[i] = (int)v;
+    }
+    free(raw);
+    *n = dims[0];
+    *labels = lab;
+    return 0;
+}
+
 static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-int ghm_idx_write(const char *path, int ndim, const int *dims, const uint8_t *data, ghm_error *err)
+static int idx_write_typed(const char *path, int type, int ndim, const int *dims, const uint8_t *data, ghm_error *err)
 {
     if (ndim < 1 || ndim > 4) return ghm_error_set(err, GHM_EINPUT, "%s: IDX ndim %d (supported: 1 to 4)", path, ndim);
-    size_t total = 1;
-    unsigned char hdr[4 + 16] = {0, 0, 0x08, (unsigned char)ndim};
+    size_t total = (size_t)item_size(type);
+    unsigned char hdr[4 + 16] = {0, 0, (unsigned char)type, (unsigned char)ndim};
     for (int k = 0; k < ndim; k++) {
         if (dims[k] < 0) return ghm_error_set(err, GHM_EINPUT, "%s: negative IDX dimension %d", path, dims[k]);
         uint32_t v = (uint32_t)dims[k];
@@ -327,5 +389,37 @@ int ghm_idx_write(const char *path, int ndim, const int *dims, const uint8_t *da
     if (rc) remove(tmp);
 done:
     free(tmp);
+    return rc;
+}
+
+int ghm_idx_write(const char *path, int ndim, const int *dims, const uint8_t *data, ghm_error *err)
+{
+    return idx_write_typed(path, 0x08, ndim, dims, data, err);
+}
+
+int ghm_idx_write_labels(const char *path, int n, const int *labels, ghm_error *err)
+{
+    if (n < 0) return ghm_error_set(err, GHM_EINPUT, "%s: %d labels", path, n);
+    int wide = 0;
+    for (int i = 0; i < n; i++) {
+        if (labels[i] < 0) return ghm_error_set(err, GHM_EINPUT, "%s: label %d = %d is negative", path, i, labels[i]);
+        if (labels[i] > 255) wide = 1;
+    }
+    size_t isz = wide ? 4 : 1;
+    uint8_t *b = malloc((size_t)(n ? n : 1) * isz);
+    if (!b) return ghm_error_set(err, GHM_ENOMEM, "%s: out of memory for %d labels", path, n);
+    for (int i = 0; i < n; i++) {
+        uint32_t v = (uint32_t)labels[i];
+        if (wide) {
+            b[4 * (size_t)i] = (uint8_t)(v >> 24);
+            b[4 * (size_t)i + 1] = (uint8_t)(v >> 16);
+            b[4 * (size_t)i + 2] = (uint8_t)(v >> 8);
+            b[4 * (size_t)i + 3] = (uint8_t)v;
+        } else {
+            b[i] = (uint8_t)v;
+        }
+    }
+    int rc = idx_write_typed(path, wide ? 0x0C : 0x08, 1, &n, b, err);
+    free(b);
     return rc;
 }

@@ -24,6 +24,7 @@ char *ghm_ds_strdupf(const char *fmt, ...)
 int ghm_ds_load_cifar10(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err);
 int ghm_ds_load_synthetic(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err);
 int ghm_ds_load_glyphs(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err);
+int ghm_ds_load_glyphs_xl(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err);
 
 /* 64-bit mix (splitmix64 finaliser), for deriving independent seeds. */
 static inline unsigned long long ghm_ds_mix(unsigned long long x)

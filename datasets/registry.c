@@ -87,8 +87,9 @@ static int load_idx_part(const char *dir, const char *part, int max_classes, ghm
         free(lp);
         return rc;
     }
-    int nd = 0, dims[4], ld = 0, ldims[4];
-    uint8_t *px = NULL, *lb = NULL;
+    int nd = 0, dims[4], nl = 0;
+    uint8_t *px = NULL;
+    int *lb = NULL;
     int rc = ghm_idx_read(ip, &nd, dims, &px, err);
     if (rc) goto done;
     if (nd != 3 && nd != 4) {
@@ -96,14 +97,10 @@ static int load_idx_part(const char *dir, const char *part, int max_classes, ghm
                            nd);
         goto done;
     }
-    rc = ghm_idx_read(lp, &ld, ldims, &lb, err);
+    rc = ghm_idx_read_labels(lp, INT32_MAX, &nl, &lb, err);
     if (rc) goto done;
-    if (ld != 1) {
-        rc = ghm_error_set(err, GHM_EINPUT, "%s: label file has %d dimensions (expected 1)", lp, ld);
-        goto done;
-    }
-    if (ldims[0] != dims[0]) {
-        rc = ghm_error_set(err, GHM_EINPUT, "%s: %d labels but %s holds %d images", lp, ldims[0], ip, dims[0]);
+    if (nl != dims[0]) {
+        rc = ghm_error_set(err, GHM_EINPUT, "%s: %d labels but %s holds %d images", lp, nl, ip, dims[0]);
         goto done;
     }
     out->n = dims[0];
@@ -251,9 +248,12 @@ static const ds_entry registry[] = {
     {"synthetic", "procedural grey images: K classes of random strokes/blobs under random affine warps and noise "
                   "(params classes, train_per_class, test_per_class, image_size, seed)",
      ghm_ds_load_synthetic},
-    {"glyphs", "characters rendered from Debian's fonts: 240 classes (Latin, Greek, Cyrillic, digits), one image per "
+    {"glyphs", "characters rendered from Debian's fonts: 232 classes (Latin, Greek, Cyrillic, digits), one image per "
                "face, 28x28 grey (`./ghm data get glyphs`; docs/glyphs.md)",
      ghm_ds_load_glyphs},
+    {"glyphs-xl", "CJK ideographs rendered from Debian's CJK and Hangul fonts: thousands of classes, one image per "
+                  "face, 32x32 grey, classes in seeded random order (`./ghm data get glyphs-xl`; docs/glyphs.md)",
+     ghm_ds_load_glyphs_xl},
     {"idx", "any IDX dataset: path = directory with train-/t10k- images-idx3 and labels-idx1 files (raw or .gz)",
      load_idx_generic},
 };
@@ -287,7 +287,7 @@ int ghm_dataset_load(const ghm_dataset_opts *o, ghm_dataset *out, ghm_error *err
         const char *near = ghm_closest_name(o->name, names, N_DATASETS);
         if (near) return ghm_error_set(err, GHM_EINPUT, "unknown dataset '%s' (did you mean '%s'?)", o->name, near);
         return ghm_error_set(err, GHM_EINPUT,
-                             "unknown dataset '%s' (known: fashion-mnist, mnist, cifar10, synthetic, glyphs, idx)", o->name);
+                             "unknown dataset '%s' (known: fashion-mnist, mnist, cifar10, synthetic, glyphs, glyphs-xl, idx)", o->name);
     }
     /* a given directory is used, never silently replaced by the search order */
     if (o->path && o->path[0] && strcmp(e->name, "synthetic") != 0) {

@@ -1203,6 +1203,9 @@ static int read_projection(ghm_plot_out *pc, const char *base, float **proj, int
     return 1;
 }
 
+#define PCA_MAX_CLASSES 256 /* up to this many test classes: every class is a series */
+#define PCA_SHOWN_CLASSES 20 /* above: the points of the 20 smallest class ids */
+
 static int fig_pca(ghm_plot_out *pc, const ghm_summary *s, const char *dir, int l)
 {
     int on_test;
@@ -1217,7 +1220,7 @@ static int fig_pca(ghm_plot_out *pc, const ghm_summary *s, const char *dir, int 
     snprintf(pe, sizeof pe, "%s/runs/%s/embeddings_test.npy", dir, R->run_id);
     snprintf(pl, sizeof pl, "%s/runs/%s/embeddings_test_labels.npy", dir, R->run_id);
     float *emb = NULL, *sub = NULL, *proj = NULL;
-    int *lab = NULL, *sl = NULL, n = 0, d = 0, nl = 0, m = 0, rc;
+    int *lab = NULL, *sl = NULL, n = 0, d = 0, nl = 0, m = 0, rc, shown_of = 0;
     ghm_error e2;
     char lname[64], base[128], title[256], caption[300];
     ghm_plot_safe_name(s->losses[l], lname, sizeof lname);
@@ -1229,6 +1232,35 @@ static int fig_pca(ghm_plot_out *pc, const ghm_summary *s, const char *dir, int 
         rc = read_projection(pc, base, &proj, &sl, &m);
         if (rc <= 0) return rc;
     } else {
+        /* more than PCA_MAX_CLASSES classes (glyphs-xl's 1,300): one series per class would make gnuplot
+         * read the data once per class, with a key nobody can read; keep the PCA_SHOWN_CLASSES smallest
+         * class ids (data sets of up to PCA_MAX_CLASSES classes are drawn as before) */
+        int maxl = 0, distinct = 0;
+        for (int i = 0; i < n; i++)
+            if (lab[i] > maxl) maxl = lab[i];
+        unsigned char *seen = calloc((size_t)maxl + 1, 1);
+        if (!seen) {
+            free(emb), free(lab);
+            return GHM_FAIL(pc->err, GHM_ENOMEM, "out of memory (pca plot)");
+        }
+        for (int i = 0; i < n; i++) {
+            distinct += lab[i] >= 0 && !seen[lab[i]];
+            if (lab[i] >= 0) seen[lab[i]] = 1;
+        }
+        if (distinct > PCA_MAX_CLASSES) {
+            int cut = -1;
+            for (int c = 0, k = 0; c <= maxl && k < PCA_SHOWN_CLASSES; c++)
+                if (seen[c]) cut = c, k++;
+            int k = 0;
+            for (int i = 0; i < n; i++)
+                if (lab[i] >= 0 && lab[i] <= cut) {
+                    memmove(emb + (size_t)k * d, emb + (size_t)i * d, (size_t)d * sizeof *emb);
+                    lab[k++] = lab[i];
+                }
+            n = k;
+            shown_of = distinct;
+        }
+        free(seen);
         /* subsample deterministically to at most 3000 points */
         int step = n > 3000 ? (n + 2999) / 3000 : 1;
         m = (n + step - 1) / step;
@@ -1253,7 +1285,11 @@ static int fig_pca(ghm_plot_out *pc, const ghm_summary *s, const char *dir, int 
     int max_label = 0;
     for (int i = 0; i < m; i++)
         if (sl[i] > max_label) max_label = sl[i];
-    snprintf(title, sizeof title, "PCA of test embeddings: %s (run %s, %d points)", s->losses[l], R->run_id, m);
+    if (shown_of)
+        snprintf(title, sizeof title, "PCA of test embeddings: %s (run %s, %d points of %d of %d classes)",
+                 s->losses[l], R->run_id, m, PCA_SHOWN_CLASSES, shown_of);
+    else
+        snprintf(title, sizeof title, "PCA of test embeddings: %s (run %s, %d points)", s->losses[l], R->run_id, m);
     snprintf(caption, sizeof caption, "First two principal components of the test embeddings of %s (run %s).",
              s->losses[l], R->run_id);
     ghm_tb dat, gp, plot;

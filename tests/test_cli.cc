@@ -570,7 +570,7 @@ TEST(CliData, WrongArgumentsExitTwo)
         {"data", "expected `data info NAME [--path DIR]`"},
         {"data inf synthetic", "unknown subcommand 'inf'"},
         {"data info", "expected a dataset name"},
-        {"data info synthetic --classes 1", "--classes must be in [2, 256], got 1"},
+        {"data info synthetic --classes 1", "--classes must be in [2, 4096], got 1"},
         {"data info synthetic --image-size x", "--image-size expects an integer, got 'x'"},
         {"data info synthetic --bogus", "unknown option '--bogus'"},
         {"data info synthetic fashion-mnist", "unexpected argument 'fashion-mnist'"},
