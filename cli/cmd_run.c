@@ -461,6 +461,10 @@ static int run_sweep(const ghm_mpi *mpi, const run_args *a)
                            "fold(s) per tuned loss, then %d reproduction(s) x %d fold(s) of the best setting)\n",
                            e.search->trials, e.search->folds >= 2 ? e.search->folds : 1, e.search->reproductions,
                            e.search->folds >= 2 ? e.search->folds : 1);
+                if (e.search && e.search->halving && !complete)
+                    printf("search: successive halving, %d rungs: the best 1/%d of each rung's trials go on at %d "
+                           "times the length\n",
+                           ghm_search_n_rungs(e.search), e.search->eta, e.search->eta);
             }
             if (rc < 0) ghm_cli_fail(&err);
         }

@@ -702,9 +702,52 @@ static int search_block_map(walker *w, yaml_node_t *v, const char *what)
 static const char *const search_methods[] = {"random", "tpe", "tpe_v1", NULL};
 static const char *const search_objectives[] = {"map@r", "recall@1", "r_precision", "nmi", NULL};
 
+/* search.halving: {eta, min_fraction} (successive halving, harness/search.h) */
+static int parse_halving_block(walker *w, yaml_node_t *v)
+{
+    static const char *const keys[] = {"eta", "min_fraction", NULL};
+    int rc = search_block_map(w, v, "search.halving");
+    if (rc) return rc;
+    ghm_cfg_search *S = w->c->search;
+    ghm_search_config *s = &S->conf;
+    s->halving = 1;
+    s->eta = 3;
+    s->min_fraction = 1.0 / 9.0;
+    S->m_halving = nmark(v);
+    S->m_min_fraction = nmark(v);
+    char hint[96];
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        const char *key;
+        if ((rc = map_key(w, v, p, "search.halving", &key))) return rc;
+        yaml_node_t *k = node_at(w, p->key), *x = node_at(w, p->value);
+        if (strcmp(key, "eta") == 0) {
+            long n;
+            if ((rc = scalar_int(w, x, "search.halving.eta", 2, 100, &n))) return rc;
+            s->eta = (int)n;
+        } else if (strcmp(key, "min_fraction") == 0) {
+            double d;
+            if (!x || x->type != YAML_SCALAR_NODE || is_null(x))
+                return cfg_err(w, x ? x : k, "search.halving.min_fraction: expected a number, got %s", kind_name(x));
+            if (parse_double(scalar_text(x), &d) || !isfinite(d))
+                return cfg_err(w, x, "search.halving.min_fraction: expected a number, got '%s'", scalar_text(x));
+            if (!(d > 0 && d <= 1))
+                return cfg_err(w, x,
+                               "search.halving.min_fraction = %s is out of range (0, 1]: it is the first rung's "
+                               "fraction of the full training length",
+                               scalar_text(x));
+            s->min_fraction = d;
+            S->m_min_fraction = nmark(x);
+        } else {
+            return cfg_err(w, k, "search.halving: unknown key '%s'%s; expected eta or min_fraction", key,
+                           did_you_mean(key, keys, 2, hint, sizeof hint));
+        }
+    }
+    return 0;
+}
+
 static int parse_search_block(walker *w, yaml_node_t *v)
 {
-    static const char *const keys[] = {"method", "trials", "objective", "seed", "batch", NULL};
+    static const char *const keys[] = {"method", "trials", "objective", "seed", "batch", "halving", NULL};
     int rc = search_block_map(w, v, "search");
     if (!rc) rc = search_alloc(w);
     if (rc) return rc;
@@ -749,9 +792,11 @@ static int parse_search_block(walker *w, yaml_node_t *v)
         } else if (strcmp(key, "seed") == 0) {
             if ((rc = scalar_int(w, x, "search.seed", 0, 1000000000L, &n))) return rc;
             s->seed = (uint64_t)n;
+        } else if (strcmp(key, "halving") == 0) {
+            if ((rc = parse_halving_block(w, x))) return rc;
         } else {
-            return cfg_err(w, k, "unknown key '%s' in search%s; known keys: method | trials | objective | seed | batch",
-                           key, did_you_mean(key, keys, 5, hint, sizeof hint));
+            return cfg_err(w, k, "unknown key '%s' in search%s; known keys: method | trials | objective | seed | batch | halving",
+                           key, did_you_mean(key, keys, 6, hint, sizeof hint));
         }
     }
     return 0;

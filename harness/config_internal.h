@@ -58,6 +58,7 @@ typedef struct ghm_cfg_search {
     ghm_cfg_mark mark;            /* the search: block */
     ghm_cfg_mark m_objective, m_folds, m_reps, m_compare, m_protocol, m_final;
     ghm_cfg_mark m_trials;        /* search.trials (line 0 when not given) */
+    ghm_cfg_mark m_halving, m_min_fraction; /* search.halving and its min_fraction (the block when not given) */
     int has_protocol, has_final, has_compare, has_folds, has_reps;
     ghm_search_config conf;
     ghm_cfg_dim_marks dm[32][GHM_SEARCH_MAX_DIMS]; /* per loss entry, per dimension */

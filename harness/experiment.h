@@ -76,6 +76,7 @@ typedef struct ghm_run_spec {
     int loss_entry;                 /* index of the run's loss entry in the file */
     int trial;                      /* TRIAL: trial index within its loss entry (0-based); FINAL: the chosen trial */
     int reproduction;               /* FINAL: 0..reproductions-1 */
+    int rung;                       /* TRIAL of a search with halving: its rung (0 = the shortest); else 0 */
     int eval_test;                  /* 1: evaluate on the test set at the end; 0 (search trials): never look at it */
 } ghm_run_spec;
 
@@ -121,6 +122,9 @@ typedef struct ghm_search_config {
     char objective[24];             /* validation metric, mean over folds: map@r | recall@1 | r_precision | nmi */
     uint64_t seed;                  /* of the proposals; trials train with seed GHM_TRIAL_SEED_BASE + seed */
     int batch;                      /* tpe: trials proposed at a time from those finished before them */
+    int halving;                    /* 1: successive halving (search.halving; harness/search.h) */
+    int eta;                        /* halving: 1/eta of a rung's trials go on, at eta times the length */
+    double min_fraction;            /* halving: rung 0's fraction of the full training length */
     int folds;                      /* protocol.folds (1 = the single val split of val_fraction) */
     int reproductions;              /* final.reproductions */
     int n_rep_seeds;
@@ -222,6 +226,7 @@ typedef struct ghm_search_config {
     X("search.loss_entry", loss_entry, PROTOCOL) \
     X("search.trial", trial, PROTOCOL) \
     X("search.reproduction", reproduction, PROTOCOL) \
+    X("-", rung, SKIP)                      /* a rung's length is its steps_per_epoch, hashed above */ \
     X("eval.test", eval_test, PROTOCOL)
 
 typedef enum ghm_canon_kind {

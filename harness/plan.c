@@ -740,12 +740,18 @@ static int search_finalize(ghm_cfg *c, ghm_error *err)
     {
         int K = s->folds >= 2 ? s->folds : 1;
         long cap = 0;
+        if (s->halving && ghm_search_n_rungs(s) > GHM_SEARCH_MAX_RUNGS)
+            return ghm_cfg_error(err, c, S->m_min_fraction,
+                                 "search.halving: min_fraction %g with eta %d gives %d rungs, more than %d; use a "
+                                 "larger min_fraction or eta",
+                                 s->min_fraction, s->eta, ghm_search_n_rungs(s), GHM_SEARCH_MAX_RUNGS);
+        int slots = ghm_search_trial_slots(s);
         for (int l = 0; l < c->n_losses; l++)
-            cap += (long)(s->space[l].n ? s->trials : 0) * K + (long)s->reproductions * K;
+            cap += (long)(s->space[l].n ? slots : 0) * K + (long)s->reproductions * K;
         if (cap > GHM_CFG_MAX_RUNS)
             return ghm_cfg_error(err, c, S->m_trials.line ? S->m_trials : S->mark,
-                                 "search.trials = %d: the search would have %ld runs (trials x folds + reproductions "
-                                 "x folds, per loss), more than %d; use fewer trials, folds or losses",
+                                 "search.trials = %d: the search would have %ld runs (trials (over all rungs) x folds + "
+                                 "reproductions x folds, per loss), more than %d; use fewer trials, folds or losses",
                                  s->trials, cap, GHM_CFG_MAX_RUNS);
     }
     int prc = ghm_cfg_primary_check(c, err);
@@ -779,6 +785,29 @@ static int search_finalize(ghm_cfg *c, ghm_error *err)
     return 0;
 }
 
+/* Halving needs a training length in steps, and a first rung of at least one
+ * step per epoch (checked on every run built at the ends of the ranges, since
+ * steps_per_epoch may itself be searched). */
+static int halving_check(const ghm_cfg *c, int l, const ghm_run_spec *r, ghm_error *err)
+{
+    const ghm_cfg_search *S = c->search;
+    const ghm_search_config *s = &S->conf;
+    if (!s->halving) return 0;
+    if (r->steps_per_epoch <= 0)
+        return ghm_cfg_error(err, c, S->m_halving,
+                             "search.halving counts the training length in steps: loss '%s' has "
+                             "train.steps_per_epoch = 0 (one pass over the data); set train.steps_per_epoch",
+                             c->losses[l].name);
+    /* at least one step per epoch, to the 1% that makes 0.111 x 9 the full length too */
+    if (s->min_fraction * r->steps_per_epoch < 0.99)
+        return ghm_cfg_error(err, c, S->m_min_fraction,
+                             "search.halving.min_fraction = %g of train.steps_per_epoch = %d (loss '%s') is %.3g steps "
+                             "per epoch, less than 1; use a min_fraction of at least %.3g or more steps per epoch",
+                             s->min_fraction, r->steps_per_epoch, c->losses[l].name,
+                             s->min_fraction * r->steps_per_epoch, 1.0 / r->steps_per_epoch);
+    return 0;
+}
+
 /* After the first run is built (so the dataset and split are known): folds
  * against the training classes, and every end of every searched range. */
 static int search_check_runs(const ghm_cfg *c, ghm_error *err)
@@ -794,6 +823,7 @@ static int search_check_runs(const ghm_cfg *c, ghm_error *err)
         for (int j = 0; j < sp->n; j++)
             x[j] = sp->dims[j].kind == GHM_DIM_CHOICES ? 0 : sp->dims[j].lo;
         rc = ghm_cfg_build_search_run(c, l, x, GHM_ROLE_TRIAL, 0, 0, 0, 0, r, err);
+        if (!rc) rc = halving_check(c, l, r, err);
         for (int j = 0; j < sp->n && !rc; j++) {
             const ghm_search_dim *d = &sp->dims[j];
             double keep = x[j];
@@ -818,6 +848,7 @@ static int search_check_runs(const ghm_cfg *c, ghm_error *err)
             } else {
                 x[j] = d->hi;
                 rc = ghm_cfg_build_search_run(c, l, x, GHM_ROLE_TRIAL, 0, 0, 0, 0, r, err);
+                if (!rc) rc = halving_check(c, l, r, err);
             }
             x[j] = keep;
         }

@@ -43,9 +43,30 @@ void ghm_search_propose(const ghm_search_config *s, const ghm_search_space *sp, 
 /* Key of a loss entry: a hash of the search seed, the entry's index and name. */
 uint64_t ghm_search_key(const ghm_search_config *s, int loss_entry, const char *loss_name);
 
-/* ---- statistics of a trial ---- */
-
-/* Objective of one run record's validation metrics; NaN when absent. */
+/* ---- successive halving (search.halving; docs/search.md) ----
+ *
+ * Rung 0 trains every trial at min_fraction of the full length; after each
+ * rung the best floor(n / eta) (at least 1) of its n trials go on to the next
+ * rung, eta times as long; the last rung is the full length. Rung r < last has
+ * the fraction min_fraction * eta^r; the first rung whose fraction reaches
+ * 0.99 is the last (so {eta: 3, min_fraction: 0.111} has rungs 1/9, 1/3, 1).
+ * A rung's length is whole steps per epoch: round(fraction x steps_per_epoch)
+ * with the epochs (and so the schedule, warm-up and evaluations, which are in
+ * epochs) unchanged. Without halving there is one rung, the full length. */
+#define GHM_SEARCH_MAX_RUNGS 16
+/* Rungs of the search (1 without halving); may exceed GHM_SEARCH_MAX_RUNGS
+ * (the configuration refuses such a file). */
+int ghm_search_n_rungs(const ghm_search_config *s);
+/* Trials that run at rung `rung`: all trials at rung 0, then max(1, floor(n / eta)). */
+int ghm_search_rung_trials(const ghm_search_config *s, int rung);
+/* Trial runs of one tuned loss entry over all rungs, per fold. */
+int ghm_search_trial_slots(const ghm_search_config *s);
+/* Steps per epoch of rung `rung` when the full length has `spe` per epoch. */
+int ghm_search_rung_steps_per_epoch(const ghm_search_config *s, int rung, int spe);
+/* Promotion: the k best of n trials (objective y, maximised; NaN = failed,
+ * ranked last; ties go to the lower trial index). out (k) gets the chosen
+ * trials in increasing trial order. Deterministic. */
+void ghm_search_promote(const double *y, const int *trial, int n, int k, int *out);
 
 /* ---- the dynamic plan ---- */
 

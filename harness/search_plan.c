@@ -49,6 +49,91 @@ static void add_swept_names(ghm_experiment *e, const ghm_search_space *sp)
     }
 }
 
+/* ---- successive halving ---- */
+
+int ghm_search_n_rungs(const ghm_search_config *s)
+{
+    if (!s->halving || s->eta < 2 || !(s->min_fraction > 0)) return 1;
+    int r = 0;
+    double f = s->min_fraction;
+    while (f < 0.99 && r < 64) f *= s->eta, r++;
+    return r + 1;
+}
+
+int ghm_search_rung_trials(const ghm_search_config *s, int rung)
+{
+    int n = s->trials;
+    for (int r = 0; r < rung && s->eta >= 2; r++) {
+        n /= s->eta;
+        if (n < 1) n = 1;
+    }
+    return n;
+}
+
+int ghm_search_trial_slots(const ghm_search_config *s)
+{
+    int nr = ghm_search_n_rungs(s), total = 0;
+    if (nr > GHM_SEARCH_MAX_RUNGS) nr = GHM_SEARCH_MAX_RUNGS;
+    for (int r = 0; r < nr; r++) total += ghm_search_rung_trials(s, r);
+    return total;
+}
+
+int ghm_search_rung_steps_per_epoch(const ghm_search_config *s, int rung, int spe)
+{
+    int nr = ghm_search_n_rungs(s);
+    if (rung >= nr - 1) return spe;
+    double f = s->min_fraction;
+    for (int r = 0; r < rung; r++) f *= s->eta;
+    long v = lround(f * spe);
+    return v < 1 ? 1 : (int)v;
+}
+
+typedef struct rank_item {
+    double y;
+    int trial;
+} rank_item;
+
+static int cmp_rank(const void *a, const void *b)
+{
+    const rank_item *x = a, *y = b;
+    int nx = isnan(x->y), ny = isnan(y->y);
+    if (nx != ny) return nx - ny; /* failed last */
+    if (!nx && x->y != y->y) return x->y > y->y ? -1 : 1;
+    return (x->trial > y->trial) - (x->trial < y->trial);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+void ghm_search_promote(const double *y, const int *trial, int n, int k, int *out)
+{
+    rank_item *it = malloc(sizeof *it * (size_t)(n > 0 ? n : 1));
+    if (k > n) k = n;
+    if (!it) { /* no memory to rank: the lowest trial indices (still deterministic) */
+        for (int i = 0; i < k; i++) out[i] = trial[i];
+        qsort(out, (size_t)k, sizeof *out, cmp_int);
+        return;
+    }
+    for (int i = 0; i < n; i++) it[i] = (rank_item){isfinite(y[i]) ? y[i] : NAN, trial[i]};
+    qsort(it, (size_t)n, sizeof *it, cmp_rank);
+    for (int i = 0; i < k; i++) out[i] = it[i].trial;
+    qsort(out, (size_t)k, sizeof *out, cmp_int);
+    free(it);
+}
+
+/* A trial run of rung `rung`: the rung's steps per epoch (halving only, so
+ * the ids of searches without halving are unchanged). */
+static void set_rung(const ghm_search_config *s, ghm_run_spec *r, int rung)
+{
+    if (!s->halving) return;
+    r->rung = rung;
+    r->steps_per_epoch = ghm_search_rung_steps_per_epoch(s, rung, r->steps_per_epoch);
+    ghm_run_spec_compute_id(r);
+}
+
 int ghm_search_expand(ghm_experiment *e, const char *out_dir, int *complete, ghm_error *err)
 {
     const ghm_cfg *c = e->cfg;
@@ -57,7 +142,9 @@ int ghm_search_expand(ghm_experiment *e, const char *out_dir, int *complete, ghm
     if (!c || !s) return ghm_error_set(err, GHM_EINPUT, "%s: not a search file", e->file);
     int K = s->folds >= 2 ? s->folds : 1, R = s->reproductions;
     long cap = 0;
-    for (int l = 0; l < c->n_losses; l++) cap += (long)(s->space[l].n ? s->trials : 0) * K + (long)R * K;
+    int slots = ghm_search_trial_slots(s), NR = ghm_search_n_rungs(s);
+    if (NR > GHM_SEARCH_MAX_RUNGS) NR = GHM_SEARCH_MAX_RUNGS;
+    for (int l = 0; l < c->n_losses; l++) cap += (long)(s->space[l].n ? slots : 0) * K + (long)R * K;
     if (cap > GHM_CFG_MAX_RUNS)
         return ghm_error_set(err, GHM_EINPUT,
                              "%s: the search has %ld runs (trials x folds + reproductions x folds per loss), more than %d",
@@ -93,6 +180,7 @@ int ghm_search_expand(ghm_experiment *e, const char *out_dir, int *complete, ghm
                 rc = ghm_cfg_build_search_run(c, l, xs + (size_t)t * nd, GHM_ROLE_TRIAL, t, 0, f,
                                               GHM_TRIAL_SEED_BASE + s->seed, r, err);
                 if (rc) break;
+                set_rung(s, r, 0);
                 r->index = (int)(base + (long)t * K + f);
                 n++;
                 double y;
@@ -110,10 +198,62 @@ int ghm_search_expand(ghm_experiment *e, const char *out_dir, int *complete, ghm
         }
         if (!rc && n_done < T) all_done = 0;
         base += (long)T * K;
-        if (!rc && n_done == T) {
+        /* the later rungs (halving): the best of the rung before, in trial order */
+        int ready = !rc && n_done == T; /* every trial of the last rung planned so far has its result */
+        int n_prev = T;
+        int *prev_t = calloc((size_t)T + 1, sizeof(int)), *cur_t = calloc((size_t)T + 1, sizeof(int));
+        double *prev_y = calloc((size_t)T + 1, sizeof(double)), *cur_y = calloc((size_t)T + 1, sizeof(double));
+        if (!prev_t || !cur_t || !prev_y || !cur_y) {
+            rc = ghm_error_set(err, GHM_ENOMEM, "out of memory planning the search");
+            ready = 0;
+        }
+        for (int i = 0; i < T && !rc; i++) prev_t[i] = i, prev_y[i] = ys[i];
+        for (int rung = 1; T && rung < NR && !rc; rung++) {
+            int k = ghm_search_rung_trials(s, rung);
+            if (ready) {
+                ghm_search_promote(prev_y, prev_t, n_prev, k, cur_t);
+                int fin_all = 1;
+                for (int i = 0; i < k && !rc; i++) {
+                    int tt = cur_t[i], finished = 0, failed = 0;
+                    double sum = 0;
+                    for (int f = 0; f < K && !rc; f++) {
+                        ghm_run_spec *r = &runs[n];
+                        rc = ghm_cfg_build_search_run(c, l, xs + (size_t)tt * nd, GHM_ROLE_TRIAL, tt, 0, f,
+                                                      GHM_TRIAL_SEED_BASE + s->seed, r, err);
+                        if (rc) break;
+                        set_rung(s, r, rung);
+                        r->index = (int)(base + (long)i * K + f);
+                        n++;
+                        double y;
+                        int st = run_result(out_dir, r, s->objective, &y);
+                        if (st == 2 || (st == 1 && !isfinite(y))) failed++;
+                        if (st) finished++;
+                        if (st == 1) sum += y;
+                    }
+                    cur_y[i] = failed ? NAN : sum / K;
+                    if (finished < K) fin_all = 0;
+                }
+                if (!fin_all) {
+                    ready = 0;
+                    all_done = 0;
+                }
+                int *tp = prev_t;
+                double *yp = prev_y;
+                prev_t = cur_t, prev_y = cur_y, cur_t = tp, cur_y = yp;
+                n_prev = k;
+            }
+            base += (long)k * K;
+        }
+        if (!rc && ready) {
             int best = -1;
-            for (int i = 0; i < T; i++)
-                if (!isnan(ys[i]) && (best < 0 || ys[i] > ys[best])) best = i;
+            if (T) ghm_search_promote(prev_y, prev_t, n_prev, 1, &best);
+            if (T) {
+                /* the chosen setting: the best at the full length; none when every trial there failed */
+                int ok = 0;
+                for (int i = 0; i < n_prev; i++)
+                    if (prev_t[i] == best && !isnan(prev_y[i])) ok = 1;
+                if (!ok) best = -1;
+            }
             if (T == 0) best = 0; /* not tuned: its defaults */
             for (int rr = 0; best >= 0 && rr < R && !rc; rr++)
                 for (int f = 0; f < K && !rc; f++) {
@@ -126,6 +266,10 @@ int ghm_search_expand(ghm_experiment *e, const char *out_dir, int *complete, ghm
                 }
         }
         base += (long)R * K;
+        free(prev_t);
+        free(cur_t);
+        free(prev_y);
+        free(cur_y);
         free(xs);
         free(ys);
     }

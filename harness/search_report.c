@@ -24,10 +24,15 @@
 typedef struct sr_trial {
     int state;                      /* 0 pending / not proposed, 1 done, 2 failed */
     double y;                       /* objective: mean over folds */
-    double *fold_y;                 /* (K) NaN where missing */
+    double *fold_y;                 /* (K) NaN where missing; then (K) per rung (halving): rung r at (1 + r) * K */
     char text[GHM_SEARCH_MAX_DIMS][GHM_NAME_MAX];
     double value[GHM_SEARCH_MAX_DIMS];
     int proposed;
+    /* halving: the trial's result at each rung; y, fold_y[0..K) and state above are its highest rung's */
+    int top;                        /* highest rung planned (-1: none) */
+    int r_proposed[GHM_SEARCH_MAX_RUNGS], r_state[GHM_SEARCH_MAX_RUNGS];
+    double r_y[GHM_SEARCH_MAX_RUNGS];
+    long r_steps[GHM_SEARCH_MAX_RUNGS]; /* training steps of one run of the rung */
 } sr_trial;
 
 typedef struct sr_loss {
@@ -36,6 +41,7 @@ typedef struct sr_loss {
     sr_trial *trials;               /* (T) */
     int best;                       /* chosen trial (-1: none yet / untuned) */
     int runs_done, runs_failed;
+    long trial_steps;               /* halving: training steps of the trial runs with a record */
     double seconds, core_seconds;
     double *sep, *cat;              /* (R x n_metrics) per reproduction, NaN where missing */
     int *sep_folds;                 /* (R) fold models finished */
@@ -45,6 +51,7 @@ typedef struct sr_loss {
 
 typedef struct sr_data {
     int K, R, n_losses, n_metrics;
+    int NR;                         /* rungs (1 without halving) */
     char metrics[SR_MAX_METRICS][GHM_REC_METRIC_NAME];
     sr_loss *L;
     int ref;                        /* index of compare_to */
@@ -96,6 +103,8 @@ static int sr_gather(const char *dir, const ghm_experiment *e, sr_data *D, ghm_s
     memset(D, 0, sizeof *D);
     D->K = s->folds >= 2 ? s->folds : 1;
     D->R = s->reproductions;
+    D->NR = ghm_search_n_rungs(s);
+    if (D->NR > GHM_SEARCH_MAX_RUNGS) D->NR = GHM_SEARCH_MAX_RUNGS;
     D->n_losses = e->n_losses;
     D->L = calloc((size_t)D->n_losses, sizeof(sr_loss));
     if (!D->L) return ghm_error_set(err, GHM_ENOMEM, "out of memory (report)");
@@ -131,10 +140,12 @@ static int sr_gather(const char *dir, const ghm_experiment *e, sr_data *D, ghm_s
         if (!x->trials || !x->sep || !x->cat || !x->sep_folds || !x->rep_val || !x->rep_val_n) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
         for (int i = 0; i < D->R * SR_MAX_METRICS; i++) x->sep[i] = x->cat[i] = NAN;
         for (int t = 0; t < x->T; t++) {
-            x->trials[t].fold_y = malloc(sizeof(double) * (size_t)D->K);
+            x->trials[t].fold_y = malloc(sizeof(double) * (size_t)D->K * (size_t)(D->NR + 1));
             if (!x->trials[t].fold_y) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
-            for (int f = 0; f < D->K; f++) x->trials[t].fold_y[f] = NAN;
+            for (int f = 0; f < D->K * (D->NR + 1); f++) x->trials[t].fold_y[f] = NAN;
             x->trials[t].y = NAN;
+            x->trials[t].top = -1;
+            for (int q = 0; q < GHM_SEARCH_MAX_RUNGS; q++) x->trials[t].r_y[q] = NAN;
         }
         if (x->tuned) res->n_trials_planned += x->T;
         res->n_final_planned += D->R * D->K;
@@ -149,7 +160,12 @@ static int sr_gather(const char *dir, const ghm_experiment *e, sr_data *D, ghm_s
         int have = read_rec(dir, "runs", r->run_id, &rec);
         if (r->role == GHM_ROLE_TRIAL && r->trial >= 0 && r->trial < x->T) {
             sr_trial *t = &x->trials[r->trial];
+            int rung = r->rung >= 0 && r->rung < D->NR ? r->rung : 0;
             t->proposed = 1;
+            t->r_proposed[rung] = 1;
+            t->r_steps[rung] = (long)r->epochs * r->steps_per_epoch;
+            if (rung > t->top) t->top = rung;
+            if (have && s->halving) x->trial_steps += (long)r->epochs * r->steps_per_epoch;
             for (int j = 0; j < r->n_swept && j < GHM_SEARCH_MAX_DIMS; j++) {
                 snprintf(t->text[j], GHM_NAME_MAX, "%s", r->swept_text[j]);
                 t->value[j] = r->swept_value[j];
@@ -157,7 +173,7 @@ static int sr_gather(const char *dir, const ghm_experiment *e, sr_data *D, ghm_s
             if (have && !ghm_record_failed(&rec)) {
                 double y = NAN;
                 if (rec.has_val) ghm_metric_set_find(&rec.val, s->objective, &y);
-                t->fold_y[r->split.fold] = y;
+                t->fold_y[(size_t)(1 + rung) * D->K + r->split.fold] = y;
             }
         }
         if (r->role == GHM_ROLE_FINAL) {
@@ -192,17 +208,22 @@ static int sr_gather(const char *dir, const ghm_experiment *e, sr_data *D, ghm_s
         sr_loss *x = &D->L[l];
         for (int t = 0; t < x->T; t++) {
             sr_trial *tr = &x->trials[t];
-            int nf = 0, bad = 0;
-            double sum = 0;
-            for (int f = 0; f < D->K; f++) {
-                if (isfinite(tr->fold_y[f])) sum += tr->fold_y[f], nf++;
-            }
             /* a fold that ran but failed shows up as a missing value among finished runs */
-            (void)bad;
-            if (nf == D->K) {
-                tr->state = 1;
-                tr->y = sum / D->K;
-                res->n_trials_done++;
+            for (int q = 0; q < D->NR; q++) {
+                const double *fy = tr->fold_y + (size_t)(1 + q) * D->K;
+                int nf = 0;
+                double sum = 0;
+                for (int f = 0; f < D->K; f++)
+                    if (isfinite(fy[f])) sum += fy[f], nf++;
+                if (nf == D->K) tr->r_state[q] = 1, tr->r_y[q] = sum / D->K;
+            }
+            if (tr->top >= 0) {
+                memcpy(tr->fold_y, tr->fold_y + (size_t)(1 + tr->top) * D->K, sizeof(double) * (size_t)D->K);
+                if (tr->r_state[tr->top] == 1) {
+                    tr->state = 1;
+                    tr->y = tr->r_y[tr->top];
+                    res->n_trials_done++;
+                }
             }
         }
         /* separate = mean over the K fold models (complete reproductions only) */
@@ -306,7 +327,8 @@ static char *search_csv(const ghm_experiment *e, const sr_data *D)
     ghm_tb_init(&b);
     sr_cols cols;
     sr_columns(e, &cols);
-    ghm_tb_puts(&b, "loss,trial");
+    int halving = e->search->halving;
+    ghm_tb_puts(&b, halving ? "loss,trial,rung,steps" : "loss,trial");
     for (int k = 0; k < cols.n; k++) ghm_tb_printf(&b, ",%s", cols.names[k]);
     ghm_tb_puts(&b, ",objective");
     for (int f = 0; f < D->K; f++) ghm_tb_printf(&b, ",fold_%d", f);
@@ -317,16 +339,25 @@ static char *search_csv(const ghm_experiment *e, const sr_data *D)
         for (int t = 0; t < x->T; t++) {
             const sr_trial *tr = &x->trials[t];
             if (!tr->proposed) continue;
-            ghm_tb_printf(&b, "%s,%d", x->label, t);
-            for (int k = 0; k < cols.n; k++) {
-                const char *v = "";
-                for (int j = 0; j < sp->n && sr_col_of(e, &cols, k, l); j++)
-                    if (strcmp(sp->dims[j].path, cols.keys[k]) == 0) v = tr->text[j];
-                ghm_tb_printf(&b, ",%s", v);
+            /* halving: one row per rung the trial reached; "chosen" on its full-length row */
+            for (int q = halving ? 0 : tr->top; q <= tr->top; q++) {
+                if (halving && !tr->r_proposed[q]) continue;
+                ghm_tb_printf(&b, "%s,%d", x->label, t);
+                if (halving) ghm_tb_printf(&b, ",%d,%ld", q, tr->r_steps[q]);
+                for (int k = 0; k < cols.n; k++) {
+                    const char *v = "";
+                    for (int j = 0; j < sp->n && sr_col_of(e, &cols, k, l); j++)
+                        if (strcmp(sp->dims[j].path, cols.keys[k]) == 0) v = tr->text[j];
+                    ghm_tb_printf(&b, ",%s", v);
+                }
+                csv_num(&b, tr->r_y[q]);
+                for (int f = 0; f < D->K; f++) csv_num(&b, tr->fold_y[(size_t)(1 + q) * D->K + f]);
+                const char *st = tr->r_state[q] != 1 ? "pending"
+                                 : q == D->NR - 1 && t == x->best ? "chosen"
+                                 : halving && q < tr->top ? "promoted"
+                                                          : "done";
+                ghm_tb_printf(&b, ",%s\n", st);
             }
-            csv_num(&b, tr->y);
-            for (int f = 0; f < D->K; f++) csv_num(&b, tr->fold_y[f]);
-            ghm_tb_printf(&b, ",%s\n", tr->state == 1 ? (t == x->best ? "chosen" : "done") : "pending");
         }
     }
     return b.failed ? (ghm_tb_free(&b), NULL) : b.buf;
@@ -611,8 +642,10 @@ static void search_flags_md(ghm_tb *b, const ghm_experiment *e, const sr_data *D
         if (y && fy && xs && ry) {
             for (int t = 0; t < x->T; t++) {
                 const sr_trial *tr = &x->trials[t];
-                y[t] = tr->state == 1 ? tr->y : NAN;
-                for (int f = 0; f < D->K; f++) fy[(size_t)t * D->K + f] = tr->fold_y[f];
+                /* halving: every trial at one length, rung 0's */
+                int q = e->search->halving ? 1 : 0;
+                y[t] = q ? tr->r_y[0] : tr->state == 1 ? tr->y : NAN;
+                for (int f = 0; f < D->K; f++) fy[(size_t)t * D->K + f] = tr->fold_y[(size_t)q * D->K + f];
                 for (int j = 0; j < sp->n; j++) xs[(size_t)t * sp->n + j] = tr->value[j];
             }
             for (int r = 0; r < D->R; r++) ry[r] = x->rep_val_n[r] == D->K ? x->rep_val[r] / D->K : NAN;
@@ -688,6 +721,25 @@ static char *summary_md(const ghm_experiment *e, const sr_data *D, const sr_cmps
         ghm_tb_free(&chosen);
     }
     ghm_tb_puts(&b, "\nCPU time: wall time of the loss's runs times their threads.\n");
+    if (s->halving) {
+        ghm_tb_printf(&b,
+                      "\n## Training steps (successive halving)\n\nHalving with eta %d from %g of the full length "
+                      "(%d rungs). Steps of the trial runs with a record (every rung, every fold), and the trials "
+                      "that reached each rung:\n\n| loss | training steps | trials per rung |\n|---|---:|---|\n",
+                      s->eta, s->min_fraction, D->NR);
+        for (int l = 0; l < D->n_losses; l++) {
+            const sr_loss *x = &D->L[l];
+            ghm_tb_puts(&b, "| ");
+            ghm_tb_md(&b, x->label);
+            ghm_tb_printf(&b, " | %ld | ", x->trial_steps);
+            for (int q = 0; q < D->NR; q++) {
+                int n = 0;
+                for (int t = 0; t < x->T; t++) n += x->trials[t].r_proposed[q];
+                ghm_tb_printf(&b, "%s%d", q ? ", " : "", n);
+            }
+            ghm_tb_puts(&b, " |\n");
+        }
+    }
     search_flags_md(&b, e, D);
     char objd[64];
     ghm_metric_display(s->objective, 0, objd, sizeof objd);

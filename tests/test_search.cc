@@ -899,4 +899,248 @@ TEST(SearchCli, TwoMpiRanksProposeTheSameTrials)
     rmrf(d);
 }
 
+// ---- successive halving ------------------------------------------------------------
+
+TEST(SearchHalving, RungsTrialsAndSteps)
+{
+    ghm_search_config s;
+    memset(&s, 0, sizeof s);
+    s.trials = 9;
+    EXPECT_EQ(ghm_search_n_rungs(&s), 1); // no halving: one rung, the full length
+    EXPECT_EQ(ghm_search_trial_slots(&s), 9);
+    EXPECT_EQ(ghm_search_rung_steps_per_epoch(&s, 0, 100), 100);
+    s.halving = 1, s.eta = 3, s.min_fraction = 0.111;
+    // 0.111 x 9 = 0.999 counts as the full length: rungs 1/9, 1/3, 1
+    ASSERT_EQ(ghm_search_n_rungs(&s), 3);
+    EXPECT_EQ(ghm_search_rung_trials(&s, 0), 9);
+    EXPECT_EQ(ghm_search_rung_trials(&s, 1), 3);
+    EXPECT_EQ(ghm_search_rung_trials(&s, 2), 1);
+    EXPECT_EQ(ghm_search_trial_slots(&s), 13);
+    EXPECT_EQ(ghm_search_rung_steps_per_epoch(&s, 0, 1000), 111); // whole steps, rounded
+    EXPECT_EQ(ghm_search_rung_steps_per_epoch(&s, 1, 1000), 333);
+    EXPECT_EQ(ghm_search_rung_steps_per_epoch(&s, 2, 1000), 1000);
+    EXPECT_EQ(ghm_search_rung_steps_per_epoch(&s, 0, 10), 1);
+    EXPECT_EQ(ghm_search_rung_steps_per_epoch(&s, 1, 10), 3);
+    s.min_fraction = 0.1; // 0.1, 0.3, 0.9, then the full length
+    EXPECT_EQ(ghm_search_n_rungs(&s), 4);
+    EXPECT_EQ(ghm_search_rung_steps_per_epoch(&s, 2, 10), 9);
+    EXPECT_EQ(ghm_search_rung_steps_per_epoch(&s, 3, 10), 10);
+    s.min_fraction = 1; // halving with nothing to halve: the plain search
+    EXPECT_EQ(ghm_search_n_rungs(&s), 1);
+    s.trials = 4, s.eta = 2, s.min_fraction = 0.25; // 4, 2, 1; at least one trial at every rung
+    EXPECT_EQ(ghm_search_n_rungs(&s), 3);
+    EXPECT_EQ(ghm_search_trial_slots(&s), 7);
+    s.trials = 2, s.eta = 3, s.min_fraction = 0.1;
+    EXPECT_EQ(ghm_search_rung_trials(&s, 1), 1);
+    EXPECT_EQ(ghm_search_rung_trials(&s, 3), 1);
+}
+
+TEST(SearchHalving, PromotionRanksFailuresLastAndBreaksTiesByTrial)
+{
+    const int trial[] = {0, 1, 2, 3, 4, 5};
+    int out[6];
+    const double y[] = {0.5, NAN, 0.7, 0.5, 0.9, INFINITY};
+    ghm_search_promote(y, trial, 6, 2, out);
+    EXPECT_EQ(out[0], 2); // the best two, in trial order
+    EXPECT_EQ(out[1], 4);
+    ghm_search_promote(y, trial, 6, 3, out);
+    EXPECT_EQ(out[0], 0); // tie 0.5 between trials 0 and 3: the lower index goes on
+    EXPECT_EQ(out[1], 2);
+    EXPECT_EQ(out[2], 4);
+    ghm_search_promote(y, trial, 6, 5, out); // failed (NaN, inf) last: 1 before 5 by index
+    EXPECT_EQ(std::vector<int>(out, out + 5), (std::vector<int>{0, 1, 2, 3, 4}));
+    const double all_bad[] = {NAN, NAN, NAN};
+    const int t3[] = {7, 3, 5};
+    ghm_search_promote(all_bad, t3, 3, 1, out);
+    EXPECT_EQ(out[0], 3);
+    const double same[] = {0.2, 0.2, 0.2};
+    ghm_search_promote(same, t3, 3, 2, out);
+    EXPECT_EQ(out[0], 3);
+    EXPECT_EQ(out[1], 5);
+}
+
+TEST(SearchHalving, ConfigPlansRungZeroWithItsStepsAndKeepsPlainIds)
+{
+    const std::string L = "losses:\n  - name: triplet\n    search: {margin: {min: 0.01, max: 1}}\n";
+    const std::string base = "name: s\ndataset: {name: synthetic, classes: 12, train_per_class: 10, test_per_class: 4, "
+                             "image_size: 8, split: classes}\nbackbone: {name: mlp, embedding_dim: 4}\n"
+                             "train: {epochs: 2, steps_per_epoch: 9, batch_size: 12, m_per_class: 4}\n"
+                             "protocol: {folds: 2}\nfinal: {reproductions: 1}\n";
+    ghm_experiment e, p;
+    ghm_error err;
+    std::string y = base + "search: {method: random, trials: 9, seed: 3, halving: {eta: 3, min_fraction: 0.111}}\n" + L;
+    ASSERT_EQ(ghm_experiment_load_string(y.c_str(), "t.yaml", &e, &err), 0) << err.msg;
+    std::string yp = base + "search: {method: random, trials: 9, seed: 3}\n" + L;
+    ASSERT_EQ(ghm_experiment_load_string(yp.c_str(), "t.yaml", &p, &err), 0) << err.msg;
+    EXPECT_EQ(e.search->halving, 1);
+    EXPECT_EQ(e.search->eta, 3);
+    // no records: rung 0 only (9 trials x 2 folds), 1 step per epoch; later rungs wait on it
+    ASSERT_EQ(e.n_runs, 18);
+    ASSERT_EQ(p.n_runs, 18);
+    for (int i = 0; i < e.n_runs; i++) {
+        EXPECT_EQ(e.runs[i].rung, 0);
+        EXPECT_EQ(e.runs[i].steps_per_epoch, 1);
+        EXPECT_EQ(e.runs[i].epochs, 2); // the schedule's epochs are kept
+        EXPECT_EQ(p.runs[i].steps_per_epoch, 9);
+        EXPECT_EQ(e.runs[i].trial, p.runs[i].trial);
+        EXPECT_STRNE(e.runs[i].run_id, p.runs[i].run_id); // another length, another run
+        // the same trial at the full length is the plain search's run
+        ghm_run_spec r = e.runs[i];
+        r.steps_per_epoch = 9;
+        ghm_run_spec_compute_id(&r);
+        EXPECT_STREQ(r.run_id, p.runs[i].run_id);
+    }
+    ghm_experiment_free(&e);
+    ghm_experiment_free(&p);
+    // errors name the field
+    struct Case {
+        std::string s, want;
+    } cases[] = {
+        {"halving: {eta: 1}", "search.halving.eta = 1 is out of range [2, 100]"},
+        {"halving: {eta: 2.5}", "search.halving.eta: expected an integer"},
+        {"halving: {min_fraction: 0}", "search.halving.min_fraction = 0 is out of range (0, 1]"},
+        {"halving: {min_fraction: 1.5}", "search.halving.min_fraction = 1.5 is out of range (0, 1]"},
+        {"halving: {min_fraction: x}", "search.halving.min_fraction: expected a number"},
+        {"halving: {min_fraction: 0.1}", "search.halving.min_fraction = 0.1 of train.steps_per_epoch = 9 (loss 'triplet') is 0.9 steps per epoch, less than 1"},
+        {"halving: {eta: 2, min_fraction: 0.00002}", "rungs, more than 16"},
+        {"halving: {etta: 2}", "search.halving: unknown key 'etta' (did you mean 'eta'?)"},
+        {"halving: 3", "search.halving: expected a mapping"},
+    };
+    for (const Case &c : cases) {
+        std::string yy = base + "search: {trials: 3, " + c.s + "}\n" + L;
+        ghm_experiment x;
+        int rc = ghm_experiment_load_string(yy.c_str(), "t.yaml", &x, &err);
+        if (rc == 0) ghm_experiment_free(&x);
+        EXPECT_EQ(rc, GHM_EINPUT) << c.s;
+        if (rc) {
+            EXPECT_NE(std::string(err.msg).find(c.want), std::string::npos) << c.s << ": " << err.msg;
+            EXPECT_EQ(std::string(err.msg).rfind("t.yaml:", 0), 0u) << err.msg;
+        }
+    }
+    // a length in steps is needed
+    std::string y0 = "name: s\ndataset: {name: synthetic, classes: 12, train_per_class: 10, test_per_class: 4, "
+                     "image_size: 8, split: classes}\nbackbone: {name: mlp, embedding_dim: 4}\n"
+                     "train: {epochs: 2, batch_size: 12, m_per_class: 4}\nprotocol: {folds: 2}\n"
+                     "search: {trials: 3, halving: {eta: 3}}\n" + L;
+    ghm_experiment x;
+    ASSERT_EQ(ghm_experiment_load_string(y0.c_str(), "t.yaml", &x, &err), GHM_EINPUT);
+    EXPECT_NE(std::string(err.msg).find("set train.steps_per_epoch"), std::string::npos) << err.msg;
+}
+
+const char *kHalvingYaml = "name: tiny_halving\n"
+                           "dataset: {name: synthetic, classes: 12, train_per_class: 12, test_per_class: 5, image_size: 8, "
+                           "split: classes}\n"
+                           "backbone: {name: mlp, embedding_dim: 6}\n"
+                           "train: {epochs: 1, steps_per_epoch: 4, batch_size: 12, m_per_class: 4}\n"
+                           "eval: {every: 0, metrics: [recall, map_r]}\n"
+                           "search: {method: random, trials: 4, objective: map@r, seed: 2, "
+                           "halving: {eta: 2, min_fraction: 0.25}}\n"
+                           "protocol: {folds: 2}\n"
+                           "final: {reproductions: 1}\n"
+                           "compare_to: contrastive\n"
+                           "losses:\n"
+                           "  - name: triplet\n"
+                           "    search: {margin: {min: 0.02, max: 1.0, log: true}}\n"
+                           "  - name: contrastive\n"
+                           "    search: {neg_margin: {min: 0.3, max: 2.0}}\n";
+
+TEST(SearchHalving, EndToEndEqualStepsAndResumeAfterKill)
+{
+    NEED_BINARY();
+    std::string d = tmpdir(), y = d + "/tiny_halving.yaml", a = d + "/a", b = d + "/b";
+    std::ofstream(y) << kHalvingYaml;
+    ASSERT_EQ(shell(run_cmd(y, a)), 0) << read_all(a + ".log");
+    std::string res = a + "/tiny_halving";
+    // per loss: rungs of 4, 2, 1 trials (1, 2, 4 steps) x 2 folds, then 1 reproduction x 2 folds
+    EXPECT_EQ(count_dirs(res + "/runs"), 2 * (7 * 2 + 2));
+    std::string csv = read_all(res + "/search.csv");
+    EXPECT_EQ(csv.substr(0, csv.find('\n')), "loss,trial,rung,steps,margin,neg_margin,objective,fold_0,fold_1,status");
+    std::map<std::string, long> steps;
+    std::map<std::string, std::vector<int>> per_rung;
+    int chosen = 0;
+    std::istringstream ss(csv);
+    std::string line;
+    std::getline(ss, line);
+    while (std::getline(ss, line)) {
+        std::vector<std::string> f;
+        std::stringstream ls(line);
+        std::string c;
+        while (std::getline(ls, c, ',')) f.push_back(c);
+        ASSERT_EQ(f.size(), 10u) << line;
+        steps[f[0]] += std::stol(f[3]) * 2; // two folds
+        auto &v = per_rung[f[0]];
+        int rung = std::stoi(f[2]);
+        if ((int)v.size() <= rung) v.resize(rung + 1);
+        v[rung]++;
+        EXPECT_EQ(std::stol(f[3]), 1L << rung) << line;
+        EXPECT_NE(f[9], "pending") << line;
+        if (f[9] == "chosen") {
+            chosen++;
+            EXPECT_EQ(rung, 2) << "the chosen setting is the best at the full length";
+        }
+        if (f[9] == "promoted") {
+            EXPECT_LT(rung, 2);
+        }
+    }
+    EXPECT_EQ(chosen, 2);
+    EXPECT_EQ(steps["triplet"], 2L * (4 * 1 + 2 * 2 + 1 * 4)); // equal steps per loss
+    EXPECT_EQ(steps["contrastive"], steps["triplet"]);
+    EXPECT_EQ(per_rung["triplet"], (std::vector<int>{4, 2, 1}));
+    EXPECT_EQ(per_rung["contrastive"], (std::vector<int>{4, 2, 1}));
+    std::string md = read_all(res + "/summary.md");
+    EXPECT_NE(md.find("## Training steps (successive halving)"), std::string::npos) << md;
+    EXPECT_NE(md.find("| triplet | 24 | 4, 2, 1 |"), std::string::npos) << md;
+    EXPECT_NE(md.find("| contrastive | 24 | 4, 2, 1 |"), std::string::npos) << md;
+
+    // kill -9 in the middle (rung 0 or 1), then resume: the same search
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        std::string log = b + ".log";
+        FILE *fl = freopen(log.c_str(), "a", stdout);
+        (void)fl;
+        execl(GHM_BINARY, GHM_BINARY, "run", y.c_str(), "--out", b.c_str(), "--threads", "1", (char *)nullptr);
+        _exit(127);
+    }
+    for (int i = 0; i < 400 && count_dirs(b + "/tiny_halving/runs") < 11; i++) usleep(10000);
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    ASSERT_EQ(shell(run_cmd(y, b)), 0) << read_all(b + ".log");
+    EXPECT_EQ(read_all(b + "/tiny_halving/search.csv"), csv);
+    EXPECT_EQ(read_all(b + "/tiny_halving/paired.csv"), read_all(res + "/paired.csv"));
+    rmrf(d);
+}
+
+TEST(SearchHalving, TwoMpiRanksGiveTheSameSearch)
+{
+    NEED_BINARY();
+    if (!GHM_HAVE_MPI) GTEST_SKIP() << "built without MPI";
+    if (!on_path("mpirun")) GTEST_SKIP() << "mpirun is not on PATH";
+    std::string d = tmpdir(), y = d + "/tiny_halving.yaml", a = d + "/a", m = d + "/m";
+    std::ofstream(y) << kHalvingYaml;
+    ASSERT_EQ(shell(run_cmd(y, a)), 0) << read_all(a + ".log");
+    // as in SearchCli.TwoMpiRanksProposeTheSameTrials
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+    setenv("OMPI_MCA_plm", "isolated", 1);
+    setenv("OMPI_MCA_btl", "self,vader", 1);
+    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 1);
+    setenv("OMPI_MCA_mca_base_component_disable_dlclose", "1", 1);
+    std::string supp = d + "/lsan.supp";
+    std::ofstream(supp) << "leak:libmpi.so\nleak:libopen-rte.so\nleak:libopen-pal.so\nleak:libevent\nleak:libpmix\n"
+                           "leak:libhwloc\nleak:mca_\nleak:libfabric\nleak:libucs\nleak:libucp\n";
+    const char *asan = getenv("ASAN_OPTIONS");
+    std::string ao = asan && *asan ? std::string(asan) + ":" : std::string();
+    if (ao.find("fast_unwind_on_malloc") == std::string::npos) ao += "fast_unwind_on_malloc=0";
+    setenv("ASAN_OPTIONS", ao.c_str(), 1);
+    setenv("LSAN_OPTIONS", ("suppressions=" + supp + ":print_suppressions=0").c_str(), 1);
+    std::string cmd = "mpirun --allow-run-as-root --oversubscribe -np 2 " + std::string(GHM_BINARY) + " run " + y +
+                      " --out " + m + " --threads 1 >" + m + ".log 2>&1";
+    ASSERT_EQ(shell("timeout 180 " + cmd), 0) << read_all(m + ".log");
+    EXPECT_EQ(read_all(m + "/tiny_halving/search.csv"), read_all(a + "/tiny_halving/search.csv"));
+    EXPECT_EQ(read_all(m + "/tiny_halving/paired.csv"), read_all(a + "/tiny_halving/paired.csv"));
+    rmrf(d);
+}
+
 } // namespace
