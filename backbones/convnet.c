@@ -1,17 +1,26 @@
-/* The reference convnet (the classic MNIST metric-learning network):
+/* The reference convnet (the classic MNIST metric-learning network), here
+ * for a 1 x H x W input (28 x 28: Fashion-MNIST, MNIST, glyphs):
  *
- *   x (B, 1, 28, 28)
- *   conv 5x5 1->32 (no padding)  -> (32, B, 24, 24), ReLU, max-pool 2 -> (32, B, 12, 12)
- *   conv 5x5 32->64 (no padding) -> (64, B, 8, 8),   ReLU, max-pool 2 -> (64, B, 4, 4)
- *   flatten (PyTorch (c, h, w) order) -> (B, 1024)
- *   linear 1024->256, ReLU; linear 256->D -> (B, D)
+ *   x (B, 1, H, W)
+ *   conv 5x5 1->32 (no padding)  -> (32, B, H-4, W-4), ReLU, max-pool 2 -> (32, B, H1/2, W1/2)
+ *   conv 5x5 32->64 (no padding) -> (64, B, H1/2-4, ...), ReLU, max-pool 2 -> (64, B, Q, R)
+ *   flatten (PyTorch (c, h, w) order) -> (B, F), F = 64 * Q * R
+ *   linear F->256, ReLU; linear 256->D -> (B, D)
+ *
+ *   28 x 28: conv 24 -> pool 12 -> conv 8 -> pool 4, F = 1024 (the reference);
+ *   32 x 32: conv 28 -> pool 14 -> conv 10 -> pool 5, F = 1600 (glyphs-xl).
+ *
+ * Both conv outputs must be even so that the max-pools tile them exactly (no
+ * row or column dropped): H and W multiples of 4, at least 16 (create()
+ * rejects other shapes with the rule). Only fc1's input width grows with the
+ * image; the architecture is the same.
  *
  * Feature maps are channel-major (C, B, H, W) (core/layers.h). Each conv is
  * fused with its bias, ReLU and max-pool (ghm_conv2d_pool_forward: per-thread
  * L2-sized blocks of images, im2col + sgemm + pooling while the block is in
- * cache; relu(maxpool(y + b)) == maxpool(relu(y + b))), so the 24x24 and 8x8
- * conv outputs never go through memory. With one input channel the input
- * (B, 1, 28, 28) already is (1, B, 28, 28).
+ * cache; relu(maxpool(y + b)) == maxpool(relu(y + b))), so the conv outputs
+ * (24x24 and 8x8 at 28 x 28) never go through memory. With one input channel
+ * the input (B, 1, H, W) already is (1, B, H, W).
  *
  * Initialisation = PyTorch's default for nn.Conv2d / nn.Linear
  * (kaiming_uniform_ with a = sqrt(5)): weights and biases U(-1/sqrt(fan_in),
@@ -19,13 +28,15 @@
  * linears. Tensors are drawn in order conv1.weight, conv1.bias, conv2.weight,
  * conv2.bias, fc1.weight, fc1.bias, fc2.weight, fc2.bias.
  *
- * Parameters: 32*25+32 + 64*800+64 + 1024*256+256 + 256*D+D (347,232 for D = 128).
+ * Parameters: 32*25+32 + 64*800+64 + F*256+256 + 256*D+D (347,392 for 28 x 28
+ * and D = 128; 494,848 for 32 x 32).
  */
 #include "backbone.h"
 #include "common.h"
 
 #include "../core/layers.h"
 
+#include <limits.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -33,11 +44,14 @@
 
 static const ghm_param_spec params[] = {{NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
-enum { C1 = 32, C2 = 64, K = 5, H0 = 28, H1 = 24, P1 = 12, H2 = 8, P2 = 4, F = C2 * P2 * P2, HID = 256 };
+enum { C1 = 32, C2 = 64, K = 5, HID = 256, MIN_SIDE = 16 };
 #define EVAL_CHUNK 128 /* inference runs the net on sub-batches of this many images (bounds memory) */
 
 typedef struct convnet {
     bb_tensors ts;
+    /* shapes (rows x columns): input H0 x W0, conv1 output H1 x W1, pooled Q1 x R1,
+     * conv2 output H2 x W2, pooled Q2 x R2; F = C2 * Q2 * R2 (fc1's input) */
+    int H0, W0, H1, W1, Q1, R1, H2, W2, Q2, R2, F;
     ghm_tensor *w1, *b1, *w2, *b2, *w3, *b3, *w4, *b4;
     int cap;       /* images the buffers hold */
     int threads;   /* threads the conv workspaces are sized for */
@@ -46,24 +60,25 @@ typedef struct convnet {
     float *ws2;    /* conv2 workspace (ws2n floats) */
     size_t ws1n, ws2n;
     /* activations (B = n of the last forward) */
-    float *xin;    /* (B, 1, 28, 28) copy of the last train input (conv1's backward recomputes its im2col) */
-    float *p1;     /* (32, B, 12, 12) relu(maxpool(conv1(x) + b1)) */
-    int32_t *a1;   /* (32, B, 12, 12) argmax within the 24x24 conv plane */
-    float *p2;     /* (64, B, 4, 4) relu(maxpool(conv2(p1) + b2)) */
-    int32_t *a2;   /* (64, B, 4, 4) */
-    float *f;      /* (B, 1024) flattened p2 */
+    /* shapes at 28 x 28 in brackets */
+    float *xin;    /* (B, 1, H0, W0) copy of the last train input (conv1's backward recomputes its im2col) */
+    float *p1;     /* (32, B, Q1, R1) [12 x 12] relu(maxpool(conv1(x) + b1)) */
+    int32_t *a1;   /* (32, B, Q1, R1) argmax within the H1 x W1 [24 x 24] conv plane */
+    float *p2;     /* (64, B, Q2, R2) [4 x 4] relu(maxpool(conv2(p1) + b2)) */
+    int32_t *a2;   /* (64, B, Q2, R2) */
+    float *f;      /* (B, F) [1024] flattened p2 */
     float *h;      /* (B, 256) relu(fc1) */
     float *dh;     /* (B, 256) */
-    float *df;     /* (B, 1024) */
-    float *dp2;    /* (64, B, 4, 4) */
-    float *dp1;    /* (32, B, 12, 12) */
+    float *df;     /* (B, F) */
+    float *dp2;    /* (64, B, Q2, R2) */
+    float *dp1;    /* (32, B, Q1, R1) */
     int n;         /* batch of the last train forward (0: none) */
 } convnet;
 
-static size_t per_image(void)
+static size_t per_image(const convnet *c)
 {
-    return (size_t)H0 * H0 + 2 * (size_t)C1 * P1 * P1 + 2 * (size_t)C2 * P2 * P2 + F + HID + HID + F +
-           (size_t)C2 * P2 * P2 + (size_t)C1 * P1 * P1;
+    const size_t in = (size_t)c->H0 * c->W0, m1 = (size_t)C1 * c->Q1 * c->R1, m2 = (size_t)C2 * c->Q2 * c->R2;
+    return in + 2 * m1 + 2 * m2 + (size_t)c->F + HID + HID + (size_t)c->F + m2 + m1;
 }
 
 static int max_threads(void)
@@ -82,9 +97,9 @@ static int ensure(convnet *c, int n, ghm_error *err)
     if (n < c->cap) n = c->cap;
     ghm_free(c->arena);
     c->cap = c->threads = 0;
-    c->ws1n = ghm_conv2d_pool_ws_size(1, K, H1, H1, C1, threads);
-    c->ws2n = ghm_conv2d_pool_ws_size(C1, K, H2, H2, C2, threads);
-    c->arena = ghm_alloc_floats(per_image() * (size_t)n + c->ws1n + c->ws2n);
+    c->ws1n = ghm_conv2d_pool_ws_size(1, K, c->H1, c->W1, C1, threads);
+    c->ws2n = ghm_conv2d_pool_ws_size(C1, K, c->H2, c->W2, C2, threads);
+    c->arena = ghm_alloc_floats(per_image(c) * (size_t)n + c->ws1n + c->ws2n);
     if (!c->arena) return GHM_FAIL(err, GHM_ENOMEM, "convnet: out of memory for a batch of %d", n);
     c->cap = n;
     c->threads = threads;
@@ -98,17 +113,18 @@ static int ensure(convnet *c, int n, ghm_error *err)
         c->field = (type *)p;                                                                                        \
         p += (size_t)(count) * (size_t)n;                                                                            \
     } while (0)
-    TAKE(xin, float, H0 * H0);
-    TAKE(p1, float, C1 * P1 * P1);
-    TAKE(a1, int32_t, C1 * P1 * P1);
-    TAKE(p2, float, C2 * P2 * P2);
-    TAKE(a2, int32_t, C2 * P2 * P2);
-    TAKE(f, float, F);
+    const size_t in = (size_t)c->H0 * c->W0, m1 = (size_t)C1 * c->Q1 * c->R1, m2 = (size_t)C2 * c->Q2 * c->R2;
+    TAKE(xin, float, in);
+    TAKE(p1, float, m1);
+    TAKE(a1, int32_t, m1);
+    TAKE(p2, float, m2);
+    TAKE(a2, int32_t, m2);
+    TAKE(f, float, c->F);
     TAKE(h, float, HID);
     TAKE(dh, float, HID);
-    TAKE(df, float, F);
-    TAKE(dp2, float, C2 * P2 * P2);
-    TAKE(dp1, float, C1 * P1 * P1);
+    TAKE(df, float, c->F);
+    TAKE(dp2, float, m2);
+    TAKE(dp1, float, m1);
 #undef TAKE
     return 0;
 }
@@ -123,17 +139,68 @@ static void destroy(ghm_backbone *b)
     b->impl = NULL;
 }
 
+/* The stages along one side of n pixels: conv n -> *o1, pool -> *q1, conv -> *o2, pool -> *q2.
+ * 1 when both conv outputs are even and at least 2 (each max-pool tiles its input), else 0. */
+static int side_fits(int n, int *o1, int *q1, int *o2, int *q2)
+{
+    *o1 = n - (K - 1);
+    *q1 = *o1 / 2;
+    *o2 = *q1 - (K - 1);
+    *q2 = *o2 / 2;
+    return *o1 >= 2 && *o1 % 2 == 0 && *o2 >= 2 && *o2 % 2 == 0;
+}
+
+/* Why one side of n pixels does not fit, into buf. */
+static void side_why(char *buf, size_t cap, const char *what, int n)
+{
+    const int o1 = n - (K - 1), q1 = o1 / 2, o2 = q1 - (K - 1);
+    if (o1 < 2)
+        snprintf(buf, cap, "%s %d leaves a conv1 output of %d", what, n, o1);
+    else if (o1 % 2)
+        snprintf(buf, cap, "%s %d gives an odd conv1 output of %d", what, n, o1);
+    else if (o2 < 2)
+        snprintf(buf, cap, "%s %d: conv1 %d, pool %d leaves a conv2 output of %d", what, n, o1, q1, o2);
+    else
+        snprintf(buf, cap, "%s %d: conv1 %d, pool %d gives an odd conv2 output of %d", what, n, o1, q1, o2);
+}
+
 static int create(ghm_backbone *b, ghm_rng *rng, ghm_error *err)
 {
-    if (b->in_c != 1 || b->in_h != H0 || b->in_w != H0)
+    int h1, q1, h2, q2, w1, r1, w2, r2;
+    const int hok = side_fits(b->in_h, &h1, &q1, &h2, &q2), wok = side_fits(b->in_w, &w1, &r1, &w2, &r2);
+    if (b->in_c != 1 || !hok || !wok) {
+        char why[160] = "";
+        if (b->in_c != 1)
+            snprintf(why, sizeof why, "%d channels", b->in_c);
+        else
+            side_why(why, sizeof why, hok ? "width" : "height", hok ? b->in_w : b->in_h);
         return ghm_error_set(err, GHM_EINPUT,
-                             "backbone 'convnet' needs 1x28x28 images (MNIST-like), got %dx%dx%d (C x H x W); use "
-                             "'resnet' or 'mlp' for other shapes",
-                             b->in_c, b->in_h, b->in_w);
+                             "backbone 'convnet' needs 1-channel images whose two conv5x5 + max-pool-2 stages tile "
+                             "exactly (both conv outputs even: height and width multiples of 4, at least %d, e.g. "
+                             "1x28x28 or 1x32x32), got %dx%dx%d (C x H x W): %s; use 'resnet' or 'mlp' for other "
+                             "shapes",
+                             MIN_SIDE, b->in_c, b->in_h, b->in_w, why);
+    }
+    /* fc1 (256 x F) must stay within int indexing */
+    if ((long long)C2 * q2 * r2 > INT_MAX / HID)
+        return ghm_error_set(err, GHM_EINPUT,
+                             "backbone 'convnet': a %dx%dx%d image is too large (fc1 would have 256 x %lld weights)",
+                             b->in_c, b->in_h, b->in_w, (long long)C2 * q2 * r2);
     convnet *c = (convnet *)calloc(1, sizeof *c);
     if (!c) return GHM_FAIL(err, GHM_ENOMEM, "convnet: out of memory");
     b->impl = c;
-    const int D = b->dim;
+    c->H0 = b->in_h;
+    c->W0 = b->in_w;
+    c->H1 = h1;
+    c->W1 = w1;
+    c->Q1 = q1;
+    c->R1 = r1;
+    c->H2 = h2;
+    c->W2 = w2;
+    c->Q2 = q2;
+    c->R2 = r2;
+    c->F = C2 * q2 * r2;
+    const int D = b->dim, F = c->F;
     const int s_w1[4] = {C1, 1, K, K}, s_b1[1] = {C1}, s_w2[4] = {C2, C1, K, K}, s_b2[1] = {C2};
     const int s_w3[2] = {HID, F}, s_b3[1] = {HID}, s_w4[2] = {D, HID}, s_b4[1] = {D};
     if (!(c->w1 = bb_tensor_add(&c->ts, "conv1.weight", 4, s_w1, 1, err)) ||
@@ -158,16 +225,16 @@ static int create(ghm_backbone *b, ghm_rng *rng, ghm_error *err)
     return 0;
 }
 
-/* x (n, 1, 28, 28) -> out (n, D); activations kept for backward. Each conv
+/* x (n, 1, H0, W0) -> out (n, D); activations kept for backward. Each conv
  * is fused with its bias, ReLU and max-pool (core/layers.h). */
 static void run(convnet *c, const float *x, int n, float *out, int D)
 {
-    ghm_conv2d_pool_forward(c->p1, c->a1, c->ws1, c->ws1n, x, c->w1->data, c->b1->data, 1, n, 1, H0, H0, C1, K, 1, 0,
-                            2, 2);
-    ghm_conv2d_pool_forward(c->p2, c->a2, c->ws2, c->ws2n, c->p1, c->w2->data, c->b2->data, 1, n, C1, P1, P1, C2, K,
+    ghm_conv2d_pool_forward(c->p1, c->a1, c->ws1, c->ws1n, x, c->w1->data, c->b1->data, 1, n, 1, c->H0, c->W0, C1, K,
                             1, 0, 2, 2);
-    ghm_cbhw_to_nchw(c->f, c->p2, n, C2, P2 * P2);
-    ghm_linear_forward(c->h, c->f, c->w3->data, c->b3->data, n, F, HID);
+    ghm_conv2d_pool_forward(c->p2, c->a2, c->ws2, c->ws2n, c->p1, c->w2->data, c->b2->data, 1, n, C1, c->Q1, c->R1,
+                            C2, K, 1, 0, 2, 2);
+    ghm_cbhw_to_nchw(c->f, c->p2, n, C2, c->Q2 * c->R2);
+    ghm_linear_forward(c->h, c->f, c->w3->data, c->b3->data, n, c->F, HID);
     ghm_relu_forward(c->h, c->h, (size_t)n * HID);
     ghm_linear_forward(out, c->h, c->w4->data, c->b4->data, n, HID, D);
 }
@@ -179,7 +246,7 @@ static int forward(ghm_backbone *b, const float *x, int n, float *out, int train
     if (train) {
         int rc = ensure(c, n, err);
         if (rc) return rc;
-        memcpy(c->xin, x, sizeof(float) * (size_t)n * H0 * H0);
+        memcpy(c->xin, x, sizeof(float) * (size_t)n * c->H0 * c->W0);
         run(c, c->xin, n, out, b->dim);
         c->n = n;
         return 0;
@@ -189,7 +256,7 @@ static int forward(ghm_backbone *b, const float *x, int n, float *out, int train
     if (rc) return rc;
     for (int i = 0; i < n; i += chunk) {
         int m = n - i < chunk ? n - i : chunk;
-        run(c, x + (size_t)i * H0 * H0, m, out + (size_t)i * b->dim, b->dim);
+        run(c, x + (size_t)i * c->H0 * c->W0, m, out + (size_t)i * b->dim, b->dim);
     }
     return 0;
 }
@@ -201,12 +268,12 @@ static int backward(ghm_backbone *b, const float *dout, ghm_error *err)
     if (n <= 0) return GHM_FAIL(err, GHM_EFAIL, "convnet: backward without a preceding train forward");
     ghm_linear_backward(c->dh, c->w4->grad, c->b4->grad, dout, c->h, c->w4->data, n, HID, D);
     ghm_relu_backward(c->dh, c->dh, c->h, (size_t)n * HID);
-    ghm_linear_backward(c->df, c->w3->grad, c->b3->grad, c->dh, c->f, c->w3->data, n, F, HID);
-    ghm_nchw_to_cbhw(c->dp2, c->df, n, C2, P2 * P2);
+    ghm_linear_backward(c->df, c->w3->grad, c->b3->grad, c->dh, c->f, c->w3->data, n, c->F, HID);
+    ghm_nchw_to_cbhw(c->dp2, c->df, n, C2, c->Q2 * c->R2);
     ghm_conv2d_pool_backward(c->dp1, c->w2->grad, c->b2->grad, c->dp2, c->p2, c->a2, 1, c->ws2, c->ws2n, c->p1,
-                             c->w2->data, n, C1, P1, P1, C2, K, 1, 0, 2, 2);
+                             c->w2->data, n, C1, c->Q1, c->R1, C2, K, 1, 0, 2, 2);
     ghm_conv2d_pool_backward(NULL, c->w1->grad, c->b1->grad, c->dp1, c->p1, c->a1, 1, c->ws1, c->ws1n, c->xin,
-                             c->w1->data, n, 1, H0, H0, C1, K, 1, 0, 2, 2);
+                             c->w1->data, n, 1, c->H0, c->W0, C1, K, 1, 0, 2, 2);
     c->n = 0;
     return 0;
 }
@@ -220,12 +287,15 @@ static int tensors(ghm_backbone *b, ghm_tensor ***out)
 
 static void flops(ghm_backbone *b, double *fwd, double *train)
 {
-    const double c1 = (double)C1 * K * K * H1 * H1, c2 = (double)C2 * C1 * K * K * H2 * H2;
-    const double fc = (double)F * HID + (double)HID * b->dim;
+    const convnet *c = (const convnet *)b->impl;
+    const double c1 = (double)C1 * K * K * c->H1 * c->W1, c2 = (double)C2 * C1 * K * K * c->H2 * c->W2;
+    const double fc = (double)c->F * HID + (double)HID * b->dim;
     *fwd = 2.0 * (c1 + c2 + fc);
     *train = 2.0 * (2.0 * c1 + 3.0 * (c2 + fc)); /* conv1 needs no input gradient */
 }
 
 const ghm_backbone_ops ghm_backbone_convnet = {
-    "convnet", "reference MNIST convnet: 2x (conv5x5, ReLU, maxpool2) 32/64 ch, fc 1024->256->D (1x28x28 only)",
+    "convnet",
+    "reference MNIST convnet: 2x (conv5x5, ReLU, maxpool2) 32/64 ch, fc F->256->D; 1xHxW, H and W multiples of 4 "
+    ">= 16 (28x28: F = 1024, 32x32: F = 1600)",
     params, create, forward, backward, tensors, destroy, flops};

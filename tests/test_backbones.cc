@@ -91,6 +91,22 @@ TEST(Backbones, ParamCounts)
     EXPECT_STREQ(t[0]->name, "conv1.weight");
     EXPECT_EQ(t[0]->decay, 1);
     EXPECT_EQ(t[1]->decay, 0);
+    // only fc1's input grows with the image: 32x32 -> 28 -> 14 -> 10 -> 5, F = 64*5*5 = 1600;
+    // 28 rows x 32 columns -> (24 x 28) -> (12 x 14) -> (8 x 10) -> (4 x 5), F = 64*4*5 = 1280;
+    // 16x16 (the smallest) -> 12 -> 6 -> 2 -> 1, F = 64
+    const struct {
+        int h, w, f;
+    } sizes[] = {{32, 32, 1600}, {28, 32, 1280}, {16, 16, 64}};
+    for (const auto &sz : sizes) {
+        SCOPED_TRACE(testing::Message() << sz.h << "x" << sz.w);
+        Net c2("convnet", 1, sz.h, sz.w, 128, 1, 4, 1);
+        ASSERT_EQ(c2.rc, 0) << c2.err.msg;
+        EXPECT_EQ(ghm_backbone_param_count(c2.b), (size_t)(832 + 51264 + sz.f * 256 + 256 + 32896));
+        ASSERT_EQ(ghm_backbone_tensors(c2.b, &t), 8);
+        EXPECT_STREQ(t[4]->name, "fc1.weight");
+        EXPECT_EQ(t[4]->shape[0], 256);
+        EXPECT_EQ(t[4]->shape[1], sz.f);
+    }
 
     Net m("mlp", 1, 28, 28, 64, 1, 4, 1);
     ASSERT_EQ(m.rc, 0) << m.err.msg;
@@ -121,6 +137,30 @@ TEST(Backbones, InputShapeValidation)
     EXPECT_EQ(c.rc, GHM_EINPUT);
     EXPECT_NE(std::string(c.err.msg).find("3x32x32"), std::string::npos) << c.err.msg;
     EXPECT_EQ(c.b, nullptr);
+    // convnet: both conv outputs must be even (the max-pools tile them): sides multiples of 4, >= 16;
+    // the message names the shape, the rule and the stage that does not fit
+    const struct {
+        int h, w;
+        const char *why;
+    } bad[] = {{30, 30, "height 30: conv1 26, pool 13 gives an odd conv2 output of 9"},
+               {29, 29, "height 29 gives an odd conv1 output of 25"},
+               {28, 34, "width 34: conv1 30, pool 15 gives an odd conv2 output of 11"},
+               {12, 12, "height 12: conv1 8, pool 4 leaves a conv2 output of 0"},
+               {4, 4, "height 4 leaves a conv1 output of 0"},
+               {1, 1, "height 1 leaves a conv1 output of -3"}};
+    for (const auto &s : bad) {
+        Net v("convnet", 1, s.h, s.w, 16, 1, 4, 1);
+        const std::string msg = v.err.msg, shape = "1x" + std::to_string(s.h) + "x" + std::to_string(s.w);
+        EXPECT_EQ(v.rc, GHM_EINPUT) << shape;
+        EXPECT_EQ(v.b, nullptr);
+        EXPECT_NE(msg.find(shape), std::string::npos) << msg;
+        EXPECT_NE(msg.find("multiples of 4, at least 16"), std::string::npos) << msg;
+        EXPECT_NE(msg.find(s.why), std::string::npos) << msg;
+    }
+    // too large for fc1's int indexing: refused before any allocation
+    Net big("convnet", 1, 4096, 4096, 16, 1, 4, 1);
+    EXPECT_EQ(big.rc, GHM_EINPUT);
+    EXPECT_NE(std::string(big.err.msg).find("too large"), std::string::npos) << big.err.msg;
     Net r("resnet", 2, 28, 28, 16, 1, 4, 1);
     EXPECT_EQ(r.rc, GHM_EINPUT);
     EXPECT_NE(std::string(r.err.msg).find("2x28x28"), std::string::npos) << r.err.msg;
@@ -222,9 +262,9 @@ TEST(Backbones, ResnetBatchNormModes)
 //    i.e. noise rather than bias; every batch-norm layer agrees to ~1e-4).
 // So: coordinates with |g| > 1e-3 must agree within 5% + 2e-3 for at least 90%
 // of them, and all of them within 50% + 1e-2 (a wrong sign or scale fails).
-static void grad_check(const char *name, int C, int H, int B, int D, int ncoord)
+static void grad_check(const char *name, int C, int H, int B, int D, int ncoord, int W = 0)
 {
-    Net n(name, C, H, H, D, 1, B, 7);
+    Net n(name, C, H, W > 0 ? W : H, D, 1, B, 7);
     ASSERT_EQ(n.rc, 0) << n.err.msg;
     auto x = rand_vec((size_t)B * n.img(), 11);
     auto r = rand_vec((size_t)B * D, 12, -1, 1);
@@ -272,6 +312,10 @@ static void grad_check(const char *name, int C, int H, int B, int D, int ncoord)
 }
 
 TEST(Backbones, ConvnetGradients) { grad_check("convnet", 1, 28, 2, 8, 60); }
+// glyphs-xl's 32x32 (conv2 output 10x10, pooled to an odd 5x5), and a non-square 28 x 32 (rows and columns
+// of every stage differ, so a swapped height and width would show)
+TEST(Backbones, ConvnetGradients32x32) { grad_check("convnet", 1, 32, 2, 8, 60); }
+TEST(Backbones, ConvnetGradients28x32) { grad_check("convnet", 1, 28, 2, 8, 60, 32); }
 TEST(Backbones, MlpGradients) { grad_check("mlp", 1, 28, 3, 8, 60); }
 TEST(Backbones, ResnetGradients) { grad_check("resnet", 3, 32, 3, 8, 60); }
 
@@ -286,21 +330,23 @@ TEST(Backbones, ConvnetGradientsOnEachGemmBackend)
         if (path == 1 && !ghm_conv_dnnl_available()) break;
         ghm_gemm_backend_set(path);
         grad_check("convnet", 1, 28, 2, 8, 60);
+        grad_check("convnet", 1, 32, 2, 8, 60);
     }
     ghm_gemm_backend_set(-1);
 }
 
-TEST(Backbones, ConvnetOnednnGemmMatchesOpenblas)
+// S x S images (28: the reference, 32: glyphs-xl)
+static void convnet_onednn_matches_openblas(int S)
 {
-    if (!ghm_conv_dnnl_available()) GTEST_SKIP() << "built without oneDNN: only the OpenBLAS path exists";
+    SCOPED_TRACE(testing::Message() << S << "x" << S);
     const int B = 24, D = 16, M = 37;
-    auto x = rand_vec((size_t)M * 784, 41, 0, 1);
+    auto x = rand_vec((size_t)M * S * S, 41, 0, 1);
     auto r = rand_vec((size_t)B * D, 42, -1, 1);
     std::vector<float> emb[3], inf[3];
     std::vector<std::vector<float>> grads[3];
     for (int run = 0; run < 3; run++) {
         ghm_gemm_backend_set(run == 0 ? 0 : 1); /* 0: OpenBLAS, 1 and 2: oneDNN twice */
-        Net n("convnet", 1, 28, 28, D, 1, B, 5);
+        Net n("convnet", 1, S, S, D, 1, B, 5);
         ASSERT_EQ(n.rc, 0) << n.err.msg;
         emb[run].resize((size_t)B * D);
         inf[run].resize((size_t)M * D);
@@ -325,6 +371,18 @@ TEST(Backbones, ConvnetOnednnGemmMatchesOpenblas)
     EXPECT_EQ(emb[1], emb[2]) << "oneDNN: not the same numbers twice";
     EXPECT_EQ(inf[1], inf[2]) << "oneDNN: not the same numbers twice";
     EXPECT_EQ(grads[1], grads[2]) << "oneDNN: not the same numbers twice";
+}
+
+TEST(Backbones, ConvnetOnednnGemmMatchesOpenblas)
+{
+    if (!ghm_conv_dnnl_available()) GTEST_SKIP() << "built without oneDNN: only the OpenBLAS path exists";
+    convnet_onednn_matches_openblas(28);
+}
+
+TEST(Backbones, ConvnetOnednnGemmMatchesOpenblas32x32)
+{
+    if (!ghm_conv_dnnl_available()) GTEST_SKIP() << "built without oneDNN: only the OpenBLAS path exists";
+    convnet_onednn_matches_openblas(32);
 }
 
 // The residual network on oneDNN (the default when built in) against the
