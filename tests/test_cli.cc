@@ -29,6 +29,8 @@ extern "C" {
 
 namespace {
 
+using ghm_test::TempDir;
+
 using ghm_test::exists;
 using ghm_test::read_all;
 
@@ -38,23 +40,6 @@ struct Out {
 };
 
 bool has(const std::string &hay, const std::string &needle) { return hay.find(needle) != std::string::npos; }
-
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/ghm_cli_testXXXXXX";
-        char *d = mkdtemp(tmpl);
-        EXPECT_NE(d, nullptr);
-        path = d ? d : "/tmp";
-    }
-    ~TempDir()
-    {
-        int rc = system(("rm -rf '" + path + "'").c_str());
-        (void)rc;
-    }
-    std::string operator/(const std::string &s) const { return path + "/" + s; }
-};
 
 // Runs `ghm ARGS` (ARGS is shell text) with stdout and stderr captured apart.
 Out ghm(const TempDir &t, const std::string &args)

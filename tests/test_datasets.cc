@@ -21,52 +21,16 @@ extern "C" {
 #include <string>
 #include <vector>
 
+#include "test_util.h"
+
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using ghm_test::TempDir;
+using ghm_test::read_bytes;
+using ghm_test::write_gz;
+using ghm_test::write_raw;
 
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/ghm_test_datasets_XXXXXX";
-        const char *p = mkdtemp(tmpl);
-        path = p ? p : "";
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string operator/(const std::string &name) const { return path + "/" + name; }
-};
-
-void write_raw(const std::string &path, const Bytes &b)
-{
-    FILE *f = fopen(path.c_str(), "wb");
-    ASSERT_NE(f, nullptr) << path;
-    if (!b.empty()) {
-        ASSERT_EQ(fwrite(b.data(), 1, b.size(), f), b.size());
-    }
-    fclose(f);
-}
-
-void write_gz(const std::string &path, const Bytes &b)
-{
-    gzFile g = gzopen(path.c_str(), "wb");
-    ASSERT_NE(g, nullptr) << path;
-    if (!b.empty()) {
-        ASSERT_EQ(gzwrite(g, b.data(), (unsigned)b.size()), (int)b.size());
-    }
-    gzclose(g);
-}
-
-Bytes read_all(const std::string &path)
-{
-    Bytes b;
-    FILE *f = fopen(path.c_str(), "rb");
-    if (!f) return b;
-    int c;
-    while ((c = fgetc(f)) != EOF) b.push_back((uint8_t)c);
-    fclose(f);
-    return b;
-}
+using ghm_test::Bytes;
 
 // IDX bytes: header for dims, then `data` (whatever its length).
 Bytes idx_bytes(std::vector<uint32_t> dims, const Bytes &data, uint8_t type = 0x08)
@@ -141,7 +105,7 @@ TEST(Idx, WriterRoundTripsRawAndGzip)
     ghm_error err;
     ASSERT_EQ(ghm_idx_write((t / "a.gz").c_str(), 4, dims, px.data(), &err), 0) << err.msg;
     ASSERT_EQ(ghm_idx_write((t / "a").c_str(), 4, dims, px.data(), &err), 0) << err.msg;
-    Bytes gz = read_all(t / "a.gz"), raw = read_all(t / "a");
+    Bytes gz = read_bytes(t / "a.gz"), raw = read_bytes(t / "a");
     ASSERT_GE(gz.size(), 2u);
     EXPECT_EQ(gz[0], 0x1f); // gzip'd because the name ends in .gz
     EXPECT_EQ(gz[1], 0x8b);
@@ -205,7 +169,7 @@ TEST(Idx, TruncatedGzip)
     ghm_rng_seed(&r, 1, GHM_STREAM_USER);
     for (auto &b : big) b = (uint8_t)ghm_rng_below(&r, 256); // incompressible
     write_gz(t / "full.gz", idx_bytes({20, 1000}, big));
-    Bytes gz = read_all(t / "full.gz");
+    Bytes gz = read_bytes(t / "full.gz");
     gz.resize(gz.size() / 2);
     write_raw(t / "cut.gz", gz);
     EXPECT_EQ(try_read(t / "cut.gz", &err), GHM_EINPUT);
@@ -218,7 +182,7 @@ TEST(Idx, CorruptGzip)
 {
     TempDir t;
     write_gz(t / "ok.gz", idx_bytes({50, 28}, ramp(50 * 28)));
-    Bytes gz = read_all(t / "ok.gz");
+    Bytes gz = read_bytes(t / "ok.gz");
     ASSERT_GT(gz.size(), 30u);
     for (size_t i = 12; i < gz.size() - 8; i++) gz[i] ^= 0x5A; // scramble the deflate body
     write_raw(t / "bad.gz", gz);
@@ -510,7 +474,7 @@ TEST(Cifar, LoadsTinyBatches)
     ghm_dataset_free(&d);
 
     // truncated batch: error names the file and the sizes
-    Bytes b = read_all(dir + "/data_batch_3.bin");
+    Bytes b = read_bytes(dir + "/data_batch_3.bin");
     b.resize(3073 * 2 + 100);
     write_raw(dir + "/data_batch_3.bin", b);
     EXPECT_EQ(ghm_dataset_load(&o, &d, &err), GHM_EINPUT);
@@ -519,7 +483,7 @@ TEST(Cifar, LoadsTinyBatches)
 
     // bad label byte
     write_cifar_batch(dir + "/data_batch_3.bin", 3, 6);
-    b = read_all(dir + "/test_batch.bin");
+    b = read_bytes(dir + "/test_batch.bin");
     b[3073] = 10;
     write_raw(dir + "/test_batch.bin", b);
     EXPECT_EQ(ghm_dataset_load(&o, &d, &err), GHM_EINPUT);

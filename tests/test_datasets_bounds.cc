@@ -17,26 +17,13 @@
 extern "C" {
 #include "core/npy.h"
 #include "datasets/dataset.h"
+
+#include "test_util.h"
 }
 
 namespace {
 
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/ghm_bounds_XXXXXX";
-        char *d = mkdtemp(tmpl);
-        EXPECT_NE(d, nullptr);
-        path = d ? d : "/tmp";
-    }
-    ~TempDir()
-    {
-        int rc = system(("rm -rf '" + path + "'").c_str());
-        (void)rc;
-    }
-    std::string operator/(const std::string &s) const { return path + "/" + s; }
-};
+using ghm_test::TempDir;
 
 std::string bytes_of(const std::string &path)
 {

@@ -25,6 +25,8 @@ extern "C" {
 
 namespace {
 
+using ghm_test::TempDir;
+
 using ghm_test::read_all;
 
 const char *kDejaVuDir = "/usr/share/fonts/truetype/dejavu/";
@@ -32,18 +34,6 @@ const char *kFaces[6] = {"DejaVuSans.ttf",      "DejaVuSans-Bold.ttf",  "DejaVuS
                          "DejaVuSerif-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf"};
 // '0', 'A', 'B', 'a', 'g', Cyrillic Zhe, and a CJK ideograph DejaVu does not have
 const uint32_t kChars[7] = {0x30, 0x41, 0x42, 0x61, 0x67, 0x416, 0x4E00};
-
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/ghm_test_glyphs_XXXXXX";
-        const char *p = mkdtemp(tmpl);
-        path = p ? p : "";
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string operator/(const std::string &name) const { return path + "/" + name; }
-};
 
 void spit(const std::string &path, const std::string &data)
 {

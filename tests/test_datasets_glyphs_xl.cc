@@ -23,23 +23,13 @@ extern "C" {
 
 namespace {
 
+using ghm_test::TempDir;
+
 using ghm_test::read_all;
 
 const char *kDejaVuDir = "/usr/share/fonts/truetype/dejavu/";
 const char *kFaces[6] = {"DejaVuSans.ttf",      "DejaVuSans-Bold.ttf",  "DejaVuSerif.ttf",
                          "DejaVuSerif-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf"};
-
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/ghm_test_glyphs_xl_XXXXXX";
-        const char *p = mkdtemp(tmpl);
-        path = p ? p : "";
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string operator/(const std::string &name) const { return path + "/" + name; }
-};
 
 ghm_font_entry entry(const char *pkg, const std::string &path)
 {

@@ -14,51 +14,15 @@ extern "C" {
 #include <string>
 #include <vector>
 
+#include "test_util.h"
+
 namespace {
-using Bytes = std::vector<uint8_t>;
 
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/ghm_test_wide_XXXXXX";
-        const char *p = mkdtemp(tmpl);
-        path = p ? p : "";
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string operator/(const std::string &name) const { return path + "/" + name; }
-};
-
-void write_raw(const std::string &path, const Bytes &b)
-{
-    FILE *f = fopen(path.c_str(), "wb");
-    ASSERT_NE(f, nullptr) << path;
-    if (!b.empty()) {
-        ASSERT_EQ(fwrite(b.data(), 1, b.size(), f), b.size());
-    }
-    fclose(f);
-}
-
-void write_gz(const std::string &path, const Bytes &b)
-{
-    gzFile g = gzopen(path.c_str(), "wb");
-    ASSERT_NE(g, nullptr) << path;
-    if (!b.empty()) {
-        ASSERT_EQ(gzwrite(g, b.data(), (unsigned)b.size()), (int)b.size());
-    }
-    gzclose(g);
-}
-
-Bytes read_all(const std::string &path)
-{
-    Bytes b;
-    FILE *f = fopen(path.c_str(), "rb");
-    if (!f) return b;
-    int c;
-    while ((c = fgetc(f)) != EOF) b.push_back((uint8_t)c);
-    fclose(f);
-    return b;
-}
+using ghm_test::TempDir;
+using ghm_test::read_bytes;
+using ghm_test::write_gz;
+using ghm_test::write_raw;
+using ghm_test::Bytes;
 
 void put_be(Bytes &b, uint32_t v, int bytes)
 {
@@ -112,7 +76,7 @@ TEST(WideLabels, WriterKeepsBytesUpTo255AndWidensAbove)
     int dims[1] = {4};
     ASSERT_EQ(ghm_idx_write_labels((t / "a").c_str(), 4, small.data(), &err), 0) << err.msg;
     ASSERT_EQ(ghm_idx_write((t / "b").c_str(), 1, dims, small8, &err), 0) << err.msg;
-    EXPECT_EQ(read_all(t / "a"), read_all(t / "b")); // sets of <= 256 classes: byte for byte the old files
+    EXPECT_EQ(read_bytes(t / "a"), read_bytes(t / "b")); // sets of <= 256 classes: byte for byte the old files
     std::vector<int> wide = {0, 256, 1999, 4095, 3};
     for (const char *name : {"w", "w.gz"}) {
         ASSERT_EQ(ghm_idx_write_labels((t / name).c_str(), 5, wide.data(), &err), 0) << err.msg;
@@ -120,7 +84,7 @@ TEST(WideLabels, WriterKeepsBytesUpTo255AndWidensAbove)
         ASSERT_EQ(read_labels(t / name, &got, &err), 0) << err.msg;
         EXPECT_EQ(got, wide) << name;
     }
-    Bytes raw = read_all(t / "w");
+    Bytes raw = read_bytes(t / "w");
     ASSERT_EQ(raw.size(), 8u + 5 * 4);
     EXPECT_EQ(raw[2], 0x0C);
     std::vector<int> neg = {1, -2};

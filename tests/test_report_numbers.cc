@@ -17,9 +17,13 @@
 extern "C" {
 #include "harness/record.h"
 #include "harness/report.h"
+
+#include "test_util.h"
 }
 
 namespace {
+
+using ghm_test::TempDir;
 
 // Student t 0.975 quantiles, computed independently (bisection on the t CDF,
 // the density integrated by Simpson's rule with 20,000 intervals; they agree
@@ -34,23 +38,6 @@ const struct {
     {19, 2.093024}, {20, 2.085963}, {21, 2.079614}, {22, 2.073873}, {23, 2.068658}, {24, 2.063899},
     {25, 2.059539}, {26, 2.055529}, {27, 2.051831}, {28, 2.048407}, {29, 2.045230}, {30, 2.042272},
     {31, 2.039513}, {40, 2.021075}, {60, 2.000298}, {120, 1.979930}, {1000, 1.962339},
-};
-
-// A temporary directory, removed however the test ends.
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/ghm_reportnum_XXXXXX";
-        char *d = mkdtemp(tmpl);
-        EXPECT_NE(d, nullptr);
-        path = d ? d : "/tmp/ghm_reportnum_failed";
-    }
-    ~TempDir()
-    {
-        int rc = system(("rm -rf '" + path + "'").c_str());
-        (void)rc;
-    }
 };
 
 std::string slurp(const std::string &path)

@@ -7,10 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +54,46 @@ inline std::string read_all(const std::string &p)
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
     fclose(f);
     return s;
+}
+
+// A fresh directory (tmpdir()) removed however the test ends; `dir / "name"` is a path inside it.
+struct TempDir {
+    std::string path;
+    TempDir() : path(tmpdir()) {}
+    ~TempDir() { rmrf(path); }
+    TempDir(const TempDir &) = delete;
+    TempDir &operator=(const TempDir &) = delete;
+    std::string operator/(const std::string &name) const { return path + "/" + name; }
+};
+
+using Bytes = std::vector<uint8_t>;
+
+// The whole file as bytes (empty when it cannot be read).
+inline Bytes read_bytes(const std::string &path)
+{
+    std::string s = read_all(path);
+    return Bytes(s.begin(), s.end());
+}
+
+// b as the whole of a plain file / a gzip file.
+inline void write_raw(const std::string &path, const Bytes &b)
+{
+    FILE *f = fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr) << path;
+    if (!b.empty()) {
+        ASSERT_EQ(fwrite(b.data(), 1, b.size(), f), b.size());
+    }
+    fclose(f);
+}
+
+inline void write_gz(const std::string &path, const Bytes &b)
+{
+    gzFile g = gzopen(path.c_str(), "wb");
+    ASSERT_NE(g, nullptr) << path;
+    if (!b.empty()) {
+        ASSERT_EQ(gzwrite(g, b.data(), (unsigned)b.size()), (int)b.size());
+    }
+    gzclose(g);
 }
 
 // Exit status of `sh -c cmd` (-1 when it did not exit normally).
