@@ -897,6 +897,21 @@ static double first_train_loss(const ghm_summary *s, const ghm_group *G, int per
  * seeds of every step's loss (light) and its exponential moving average
  * (bias-corrected, span max(5, steps / 25)). Records without per-step losses (older
  * format) give the per-epoch means instead. */
+
+/* The per-loss data blocks and legend names of a figure that checks for
+ * coinciding series (n + 1 entries, zeroed); 0, or -1 with nothing allocated. */
+static int series_tables_alloc(int n, char ***blocks, const char ***names)
+{
+    *blocks = calloc((size_t)n + 1, sizeof **blocks);
+    *names = calloc((size_t)n + 1, sizeof **names);
+    if (*blocks && *names) return 0;
+    free(*blocks);
+    free((void *)*names);
+    *blocks = NULL;
+    *names = NULL;
+    return -1;
+}
+
 static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
 {
     ghm_tb dat, gp, plot;
@@ -923,11 +938,9 @@ static int fig_train_loss(ghm_plot_out *pc, const ghm_summary *s)
                   per_step ? "step raw_mean smoothed n (mean over seeds; smoothed: EMA)" : "epoch mean std n");
     ghm_tb_puts(&plot, "plot");
     int block = 0, max_x = 0;
-    char **blocks = calloc((size_t)s->n_losses + 1, sizeof *blocks);
-    const char **names = calloc((size_t)s->n_losses + 1, sizeof *names);
-    if (!blocks || !names) {
-        free(blocks);
-        free(names);
+    char **blocks;
+    const char **names;
+    if (series_tables_alloc(s->n_losses, &blocks, &names) != 0) {
         ghm_tb_free(&dat);
         ghm_tb_free(&gp);
         ghm_tb_free(&plot);
@@ -1055,11 +1068,9 @@ static int fig_val_recall(ghm_plot_out *pc, const ghm_summary *s)
     ghm_tb_puts(&dat, "# epoch mean std (percent) n, one block per loss\n");
     ghm_tb_puts(&plot, "plot");
     int block = 0, max_x = 0;
-    char **blocks = calloc((size_t)s->n_losses + 1, sizeof *blocks);
-    const char **names = calloc((size_t)s->n_losses + 1, sizeof *names);
-    if (!blocks || !names) {
-        free(blocks);
-        free(names);
+    char **blocks;
+    const char **names;
+    if (series_tables_alloc(s->n_losses, &blocks, &names) != 0) {
         ghm_tb_free(&dat);
         ghm_tb_free(&gp);
         ghm_tb_free(&plot);
