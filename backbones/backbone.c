@@ -2,7 +2,7 @@
  * L2 normalisation of the embedding (and its backward), inference chunking. */
 #include "backbone.h"
 
-#include "../core/layers.h"
+#include "nn/layers.h"
 
 #include <stdio.h>
 #include <stdlib.h>

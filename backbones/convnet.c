@@ -15,7 +15,7 @@
  * rejects other shapes with the rule). Only fc1's input width grows with the
  * image; the architecture is the same.
  *
- * Feature maps are channel-major (C, B, H, W) (core/layers.h). Each conv is
+ * Feature maps are channel-major (C, B, H, W) (nn/layers.h). Each conv is
  * fused with its bias, ReLU and max-pool (ghm_conv2d_pool_forward: per-thread
  * L2-sized blocks of images, im2col + sgemm + pooling while the block is in
  * cache; relu(maxpool(y + b)) == maxpool(relu(y + b))), so the conv outputs
@@ -34,7 +34,7 @@
 #include "backbone.h"
 #include "common.h"
 
-#include "../core/layers.h"
+#include "nn/layers.h"
 
 #include <limits.h>
 #include <string.h>
@@ -226,7 +226,7 @@ static int create(ghm_backbone *b, ghm_rng *rng, ghm_error *err)
 }
 
 /* x (n, 1, H0, W0) -> out (n, D); activations kept for backward. Each conv
- * is fused with its bias, ReLU and max-pool (core/layers.h). */
+ * is fused with its bias, ReLU and max-pool (nn/layers.h). */
 static void run(convnet *c, const float *x, int n, float *out, int D)
 {
     ghm_conv2d_pool_forward(c->p1, c->a1, c->ws1, c->ws1n, x, c->w1->data, c->b1->data, 1, n, 1, c->H0, c->W0, C1, K,

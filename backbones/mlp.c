@@ -4,7 +4,7 @@
 #include "backbone.h"
 #include "common.h"
 
-#include "../core/layers.h"
+#include "nn/layers.h"
 
 #include <string.h>
 

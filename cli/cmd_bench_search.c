@@ -1,4 +1,4 @@
-/* `ghm bench search`: how close random search and TPE (harness/search.c) get
+/* `ghm bench search`: how close random search and TPE (search/search.c) get
  * to the optimum of known objectives at the budgets the studies use.
  *
  * For every objective, budget (--trials, default 6,10,20) and batch size
@@ -22,7 +22,7 @@
  */
 #include "cli.h"
 
-#include "../harness/search.h"
+#include "search/search.h"
 
 #include <math.h>
 #include <stdio.h>

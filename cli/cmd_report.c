@@ -4,10 +4,10 @@
  * index.html), or several results directories into one cross-experiment table. */
 #include "cli.h"
 
-#include "../harness/experiment.h"
-#include "../harness/plot.h"
-#include "../harness/report.h"
-#include "../harness/search.h"
+#include "experiment/experiment.h"
+#include "report/plot.h"
+#include "report/report.h"
+#include "search/search.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,18 +1,21 @@
-/* `ghm run X.yaml` and `ghm report results/<name>`. */
+/* `ghm run X.yaml`: options, the progress display and the report after the
+ * sweep (runner/sweep.c runs it); the locked report is shared with
+ * `ghm report` (cli/cmd_report.c). */
 #include "cli.h"
 
 #include "../core/json.h"
 #include "../core/progress.h"
 #include "../core/threads.h"
-#include "../harness/experiment.h"
-#include "../harness/inputs.h"
-#include "../harness/lock.h"
-#include "../harness/mpi.h"
-#include "../harness/record.h"
-#include "../harness/report.h"
-#include "../harness/run.h"
-#include "../harness/search.h"
-#include "../harness/search_report.h"
+#include "experiment/experiment.h"
+#include "runner/inputs.h"
+#include "runner/lock.h"
+#include "runner/mpi.h"
+#include "experiment/record.h"
+#include "report/report.h"
+#include "runner/run.h"
+#include "runner/sweep.h"
+#include "search/search.h"
+#include "report/search_report.h"
 
 #include <math.h>
 #include <signal.h>
@@ -46,6 +49,7 @@ static void install_handlers(void)
 /* Under MPI (more than one rank) every line starts with "[rank r/N] " and
  * there are no '\r' bars: mpirun interleaves the ranks' output line by line. */
 static char g_prefix[48] = "";
+static int ui_tty, ui_ranks; /* of this process: set once by run_sweep */
 
 typedef struct {
     ghm_progress bar;     /* per-run progress */
@@ -58,6 +62,23 @@ typedef struct {
     double t_start;
     char label[64];       /* "  train", or "[rank r/N]   train" */
 } run_ui;
+
+/* Lines from the library (runner/sweep.h): INFO to stdout; the rest to
+ * stderr after ending a progress line. */
+static void cli_say(ghm_say_level level, const char *text, void *user)
+{
+    run_ui *ui = user;
+    if (ui) ghm_progress_finish(&ui->bar);
+    if (level == GHM_SAY_INFO) {
+        printf("%s\n", text);
+        fflush(stdout);
+        return;
+    }
+    fflush(stdout);
+    fprintf(stderr, "%s%s%s\n", g_prefix,
+            level == GHM_SAY_ERROR ? "ghm: error: " : level == GHM_SAY_WARN ? "ghm: warning: " : "ghm: ", text);
+    fflush(stderr);
+}
 
 static void format_swept(const ghm_run_spec *r, char *buf, size_t n)
 {
@@ -157,59 +178,12 @@ int ghm_cli_print_report_result(const char *dir, const ghm_report_result *res)
     return 0;
 }
 
-/* Take the results directory's lock (waiting for another process's report,
- * or its copy of the experiment file, to finish) and remove the temporary
- * files that a killed process left behind. Returns 0 (the caller releases lk)
- * or a negative error. */
-static int take_report_lock(const char *dir, ghm_lock *lk, ghm_error *err)
-{
-    char lp[GHM_PATH_MAX + 64], holder[256], sub[GHM_PATH_MAX + 64];
-    if (ghm_lock_dir_path(dir, lp, sizeof lp) < 0) return ghm_error_set(err, GHM_EINPUT, "%s: path too long", dir);
-    int lr = ghm_lock_take(lp, 0, lk, holder, sizeof holder, err);
-    if (lr == 1) {
-        fprintf(stderr, "ghm: waiting for %s (held by %s, which is writing a report or the directory's experiment "
-                        "file)\n",
-                lp, holder);
-        lr = ghm_lock_take(lp, 1, lk, NULL, 0, err);
-    }
-    if (lr < 0) return lr;
-    ghm_remove_stale_tmp(dir);
-    snprintf(sub, sizeof sub, "%s/plots", dir);
-    ghm_remove_stale_tmp(sub);
-    return 0;
-}
-
-/* Check that out_dir belongs to experiment e (ghm_results_dir_claim) and,
- * unless a dry run, create it and copy the experiment file there, under the
- * directory's lock: concurrent `ghm run`s never remove each other's temporary
- * copy (a report holding the lock cleans up *.tmp). GHM_EINPUT (exit 2) for a
- * directory of another experiment file. */
-static int claim_out_dir(const char *out_dir, const ghm_experiment *e, int dry, int force, ghm_error *err)
-{
-    int took = 0, rc;
-    if (dry) {
-        rc = ghm_results_dir_claim(out_dir, e, 0, force, &took, err);
-        if (rc == 0 && took) printf("--force: %s would be taken over by %s\n", out_dir, e->file);
-        return rc;
-    }
-    if ((rc = ghm_mkdirs(out_dir, err)) < 0) {
-        ghm_error_prefix(err, "--out: cannot create the output directory");
-        return err->code = GHM_EINPUT;
-    }
-    ghm_lock lk;
-    if ((rc = take_report_lock(out_dir, &lk, err)) < 0) return rc;
-    rc = ghm_results_dir_claim(out_dir, e, 1, force, &took, err);
-    ghm_lock_release(&lk);
-    if (rc == 0 && took) fprintf(stderr, "ghm: --force: %s now holds the results of %s\n", out_dir, e->file);
-    return rc;
-}
-
 /* Write the report under the results directory's lock. */
 int ghm_cli_report_locked(const char *dir, const ghm_experiment *e, const ghm_report_opts *ro, ghm_report_result *rr,
                          ghm_error *err)
 {
     ghm_lock lk;
-    int rc = take_report_lock(dir, &lk, err);
+    int rc = ghm_results_lock(dir, &lk, cli_say, NULL, err);
     if (rc < 0) return rc;
     rc = ghm_report_write(dir, e, ro, rr, err);
     ghm_lock_release(&lk);
@@ -222,17 +196,10 @@ void ghm_cli_warn_record(const char *msg, void *user)
     fprintf(stderr, "ghm: warning: %s (ignored)\n", msg);
 }
 
-/* the exit status for a failed sweep (1 run failed, 2 bad input) */
-static int failure_status(int rc)
-{
-    int status = ghm_error_exit_status(rc);
-    if (status == 0 || status == 2) status = (rc == GHM_EINPUT) ? 2 : 1;
-    return status;
-}
-
 static void print_dry_run(const ghm_experiment *e, const char *out_dir, const ghm_select_opts *sel, int n_sel,
-                          int n_idx)
+                          int n_idx, void *user)
 {
+    (void)user;
     printf("%s: %d run(s) in the plan, %d selected, %d to run; output %s\n", e->name, e->n_runs, n_sel, n_idx,
            out_dir);
     printf("%5s  %-16s  %-9s  %-20s  %s\n", "index", "run id", "finished", "loss", "swept / seed");
@@ -261,67 +228,6 @@ static void print_dry_run(const ghm_experiment *e, const char *out_dir, const gh
     free(sidx);
 }
 
-/* Warn (naming the file) about records of selected runs that are unreadable
- * or do not match the plan (they are redone), and count the failed runs
- * skipped because --retry-failed was not given. */
-static void note_records(const ghm_experiment *e, const char *out_dir, const ghm_select_opts *sel, int *n_skipped)
-{
-    *n_skipped = 0;
-    for (int i = 0; i < e->n_runs; i++) {
-        const ghm_run_spec *r = &e->runs[i];
-        if (sel->shard_n > 0 && r->index % sel->shard_n != sel->shard_i - 1) continue;
-        if (!ghm_run_matches(r, sel->only)) continue;
-        ghm_error ee;
-        ghm_error_clear(&ee);
-        int st = ghm_record_state_spec(out_dir, r, &ee);
-        if (st == GHM_RUN_INVALID && !sel->force)
-            fprintf(stderr, "ghm: warning: %s: the run will be redone\n", ee.msg);
-        else if (st == GHM_RUN_FAILED && !sel->force && !sel->retry_failed)
-            (*n_skipped)++;
-    }
-}
-
-/* The output directory must be usable before anything is written: not empty,
- * short enough for every file a run writes, and every existing part of it a
- * directory this process can write into. GHM_EINPUT (exit 2) otherwise. */
-static int check_out_dir(const char *out_opt, const char *out_dir, ghm_error *err)
-{
-    if (out_opt && !*out_opt) return ghm_error_set(err, GHM_EINPUT, "--out: empty output directory");
-    /* <out>/runs/<16 hex>/embeddings_test_labels.npy.XXXXXX.tmp */
-    size_t need = strlen(out_dir) + strlen("/runs/0123456789abcdef/embeddings_test_labels.npy.XXXXXX.tmp") + 1;
-    if (need > GHM_PATH_MAX)
-        return ghm_error_set(err, GHM_EINPUT, "--out: output path too long (%zu characters; at most %d with the run "
-                                              "files under it): %.80s...",
-                             strlen(out_dir), GHM_PATH_MAX - (int)(need - strlen(out_dir)), out_dir);
-    char p[GHM_PATH_MAX + 128];
-    snprintf(p, sizeof p, "%s", out_dir);
-    /* the deepest part that exists */
-    for (;;) {
-        struct stat st;
-        if (stat(p, &st) == 0) {
-            if (!S_ISDIR(st.st_mode))
-                return ghm_error_set(err, GHM_EINPUT, "--out: '%s' exists and is not a directory", p);
-            if (access(p, W_OK | X_OK) != 0)
-                return ghm_error_set(err, GHM_EINPUT, "--out: cannot write into '%s' (%s)", p, strerror(errno));
-            return 0;
-        }
-        if (errno != ENOENT && errno != ENOTDIR)
-            return ghm_error_set(err, GHM_EINPUT, "--out: cannot use '%s' (%s)", p, strerror(errno));
-        char *slash = strrchr(p, '/');
-        while (slash && slash > p && slash[1] == '\0') { /* trailing slashes */
-            *slash = '\0';
-            slash = strrchr(p, '/');
-        }
-        if (!slash) {
-            snprintf(p, sizeof p, ".");
-        } else if (slash == p) {
-            p[1] = '\0';
-        } else {
-            *slash = '\0';
-        }
-    }
-}
-
 /* Ensembles (concatenated evaluation) of finished reproductions, then the
  * search report. Returns the exit status. */
 int ghm_cli_write_search_report(const char *out_dir, ghm_experiment *e, int plots, unsigned formats)
@@ -331,7 +237,7 @@ int ghm_cli_write_search_report(const char *out_dir, ghm_experiment *e, int plot
     /* the same lock as the sweep report: two reports (or a report and a
      * shard's final round) never interleave their ensemble records or files */
     ghm_lock lk;
-    if (take_report_lock(out_dir, &lk, &err) < 0) return ghm_cli_fail(&err);
+    if (ghm_results_lock(out_dir, &lk, cli_say, NULL, &err) < 0) return ghm_cli_fail(&err);
     int n_new = 0, n_missing = 0;
     ghm_search_report_result rr;
     int rc = ghm_search_ensembles(e, out_dir, &n_new, &n_missing, &err);
@@ -351,267 +257,60 @@ int ghm_cli_write_search_report(const char *out_dir, ghm_experiment *e, int plot
     return 0;
 }
 
-typedef struct {
-    const char *file, *out;
-    ghm_select_opts sel;
-    int dry;
-    long threads; /* 0 = default */
-} run_args;
-
-/* Everything after option parsing; every rank of an MPI job goes through the
- * same collective steps in the same order, whatever fails where. */
-static int run_sweep(const ghm_mpi *mpi, const run_args *a)
+static void cli_arm(void *user)
 {
-    int root = mpi->rank == 0;
-    ghm_error err;
-    ghm_error_clear(&err);
+    run_ui *ui = user;
+    install_handlers();
+    memset(ui, 0, sizeof *ui);
+    ui->tty = ui_tty;
+    ui->ranks = ui_ranks;
+    ui->t_start = ghm_clock();
+    snprintf(ui->label, sizeof ui->label, "%s  train", g_prefix);
+}
 
-    /* threads per process: --threads, else $GHM_THREADS, else (under MPI) the
-     * node's cores shared by its ranks, else all cores */
-    const char *env_threads = getenv("GHM_THREADS");
-    int threads = (int)a->threads;
-    if (threads <= 0 && !(env_threads && *env_threads) && mpi->active) threads = ghm_mpi_default_threads(mpi);
-    threads = ghm_threads_set(threads);
-    if (mpi->size > 1 && root && threads > ghm_mpi_affinity_cpus())
-        fprintf(stderr,
-                "ghm: warning: %d thread(s) per rank but rank 0 may run on %d CPU(s) only (the launcher bound it): "
-                "use `mpirun --bind-to none` or `--map-by slot:PE=%d`\n",
-                threads, ghm_mpi_affinity_cpus(), threads);
-
-    /* every rank parses the file; an error is shown by rank 0, or by the rank
-     * that alone could not read it */
-    ghm_experiment e;
-    memset(&e, 0, sizeof e);
-    int ok = ghm_experiment_load(a->file, &e, &err) == 0;
-    int ok0 = ghm_mpi_bcast_int(mpi, ok);
-    int all_ok = ghm_mpi_allreduce_int(mpi, ok, GHM_MPI_MIN);
-    if (!ok && (root || ok0)) {
-        fprintf(stderr, "%s", g_prefix);
-        ghm_cli_fail(&err);
+/* `ghm run`: the sweep (runner/sweep.c), then rank 0's report, then rank 0's
+ * final status on every rank. */
+static int run_sweep(const ghm_mpi *mpi, const ghm_sweep_args *a)
+{
+    run_ui ui;
+    memset(&ui, 0, sizeof ui);
+    ui_ranks = mpi->size;
+    ui_tty = mpi->size > 1 ? 0 : ghm_cli_isatty();
+    ghm_sweep_ui sui = {cli_say, print_dry_run, cli_arm, on_progress, on_sweep, &ui, &g_stop};
+    ghm_sweep_outcome *o = calloc(1, sizeof *o);
+    if (!o) {
+        fprintf(stderr, "ghm: error: out of memory\n");
+        return 1;
     }
-    if (!all_ok) {
-        if (ok) ghm_experiment_free(&e);
-        return ok ? 2 : failure_status(err.code);
-    }
-    int differs = 0;
-    if (ghm_mpi_check_plan(mpi, &e, &differs, &err) < 0) {
-        if (root || differs) {
-            fprintf(stderr, "%s", g_prefix);
-            ghm_cli_fail(&err);
-        }
-        ghm_experiment_free(&e);
-        return 2;
-    }
-
-    char out_dir[GHM_PATH_MAX + 128];
-    snprintf(out_dir, sizeof out_dir, "%s/%s", a->out ? a->out : "results", e.name);
-    /* checked by rank 0 (it alone writes there first), before anything is written */
-    int out_ok = root ? check_out_dir(a->out, out_dir, &err) == 0 : 1;
-    if (!ghm_mpi_bcast_int(mpi, out_ok)) {
-        if (root) ghm_cli_fail(&err);
-        ghm_experiment_free(&e);
-        return 2;
-    }
-
-    /* A plain file is one round. A search file is several: each round plans
-     * the trials (and final runs) that the finished records allow, runs them,
-     * and plans again, until the whole search is planned and run. Every rank
-     * plans from the same records (rounds end collectively). */
-    int status = 0, round = 0, waiting_said = 0, fail = 0;
-    /* decoded data sets: the input check's, kept for the runs of every round (no data set decoded twice) */
-    ghm_data_cache *dcache = NULL;
-    ghm_mpi_sweep_result res, total;
-    memset(&total, 0, sizeof total);
-    for (;; round++) {
-        int complete = 1, rc = 0, n_failed_skipped = 0;
-        if (e.search) {
-            int ok_x = ghm_search_expand(&e, out_dir, &complete, &err) == 0;
-            if (!ghm_mpi_allreduce_int(mpi, ok_x, GHM_MPI_MIN)) {
-                if (!ok_x) ghm_cli_fail(&err);
-                status = 2;
-                break;
-            }
-            if (ghm_mpi_check_plan(mpi, &e, &differs, &err) < 0) {
-                if (root || differs) ghm_cli_fail(&err);
-                status = 2;
-                break;
-            }
-        }
-        /* rank 0 selects what to run (others must not look at the results folder:
-         * a fast rank could already have finished a run) */
-        int *idx = NULL, n_idx = 0, n_sel = 0;
-        ghm_select_opts sel = a->sel;
-        if (round > 0) sel.force = 0; /* --force reruns what was there at the start, once */
-        if (root) {
-            /* whose directory it is, and the copy of the experiment file (before anything else is written) */
-            if (round == 0) rc = claim_out_dir(out_dir, &e, a->dry, a->sel.force, &err);
-            if (rc == 0 && !(idx = malloc((size_t)(e.n_runs > 0 ? e.n_runs : 1) * sizeof *idx)))
-                rc = ghm_error_set(&err, GHM_ENOMEM, "out of memory");
-            if (rc == 0) ghm_sweep_select(&e, out_dir, &sel, idx, &n_idx, &n_sel);
-            if (rc == 0) note_records(&e, out_dir, &sel, &n_failed_skipped);
-            /* what the data decide (missing data set, folds, batch size) fails here, once, not per run */
-            if (rc == 0 && round == 0 && n_idx > 0) {
-                if (!dcache && ghm_data_cache_create(&dcache, NULL) != 0) dcache = NULL; /* (then loaded apart) */
-                rc = ghm_experiment_check_inputs(&e, idx, n_idx, dcache, NULL, &err);
-            }
-            if (rc == 0 && a->dry) {
-                print_dry_run(&e, out_dir, &a->sel, n_sel, n_idx);
-                if (e.search && !complete)
-                    printf("search: later trials and the final runs are planned as results come in (%d trials x %d "
-                           "fold(s) per tuned loss, then %d reproduction(s) x %d fold(s) of the best setting)\n",
-                           e.search->trials, e.search->folds >= 2 ? e.search->folds : 1, e.search->reproductions,
-                           e.search->folds >= 2 ? e.search->folds : 1);
-                if (e.search && e.search->halving && !complete)
-                    printf("search: successive halving, %d rungs: the best 1/%d of each rung's trials go on at %d "
-                           "times the length\n",
-                           ghm_search_n_rungs(e.search), e.search->eta, e.search->eta);
-            }
-            if (rc < 0) ghm_cli_fail(&err);
-        }
-        rc = ghm_mpi_bcast_int(mpi, rc);
-        if (rc < 0 || a->dry) {
-            free(idx);
-            ghm_data_cache_destroy(dcache);
-            ghm_experiment_free(&e);
-            return rc < 0 ? failure_status(rc) : 0;
-        }
-        int n_run = ghm_mpi_bcast_int(mpi, n_idx);
-        if (root && (round == 0 || n_run > 0)) {
-            if (round == 0)
-                printf("%s: %d run(s) in the plan%s, %d selected, %d already finished, ", e.name, e.n_runs,
-                       e.search && !complete ? " so far" : "", n_sel, n_sel - n_idx - n_failed_skipped);
-            else
-                printf("%s: search round %d: %d run(s) planned so far, ", e.name, round + 1, e.n_runs);
-            if (n_failed_skipped > 0)
-                printf("%d failed before (skipped; --retry-failed reruns them), ", n_failed_skipped);
-            printf("%d to run ", n_idx);
-            if (mpi->size > 1)
-                printf("(%d ranks x %d thread(s)%s) -> %s\n", mpi->size, threads,
-                       mpi->rank0_trains ? "" : ", rank 0 coordinates only", out_dir);
-            else
-                printf("(threads %d) -> %s\n", threads, out_dir);
-            fflush(stdout);
-        }
-        if (n_run == 0) {
-            free(idx);
-            /* nothing to run here: done, or (shards) wait for the other shards' runs this round needs */
-            if (!e.search || complete || a->sel.shard_n == 0 || g_stop) break;
-            if (root && !waiting_said) {
-                printf("shard %d/%d: waiting for other shards to finish the runs the next trials depend on "
-                       "(Ctrl-C to stop; rerun to resume)\n",
-                       a->sel.shard_i, a->sel.shard_n);
-                fflush(stdout);
-                waiting_said = 1;
-            }
-            install_handlers();
-            sleep(2);
-            if (g_stop) {
-                total.n_interrupted_all = 1;
-                break;
-            }
-            continue;
-        }
-        waiting_said = 0;
-
-        install_handlers();
-        ok = dcache || ghm_data_cache_create(&dcache, &err) == 0;
-        if (!ghm_mpi_allreduce_int(mpi, ok, GHM_MPI_MIN)) {
-            if (!ok) ghm_cli_fail(&err);
-            ghm_data_cache_destroy(dcache);
-            free(idx);
-            ghm_experiment_free(&e);
-            return 1;
-        }
-        run_ui ui;
-        memset(&ui, 0, sizeof ui);
-        ui.tty = mpi->size > 1 ? 0 : ghm_cli_isatty();
-        ui.ranks = mpi->size;
-        ui.t_start = ghm_clock();
-        snprintf(ui.label, sizeof ui.label, "%s  train", g_prefix);
-        ghm_run_hooks hooks = {on_progress, &ui, &g_stop, dcache, NULL};
-        rc = ghm_mpi_sweep_run(mpi, &e, out_dir, idx, n_idx, &hooks, on_sweep, &ui, &res, &err);
-        free(idx);
-        if (ui.skipped > 0)
-            printf("%s%d run(s) skipped: another process is running or has finished them (their records will be "
-                   "in %s/runs)\n",
-                   g_prefix, ui.skipped, out_dir);
-        total.n_done_all += res.n_done_all;
-        total.n_failed_all += res.n_failed_all;
-        total.n_interrupted_all += res.n_interrupted_all;
-
-        /* this rank's outcome, then everyone's: failed runs were recorded and the
-         * sweep (and a search) went on; the status is 1 at the end (after the report) */
-        int f = 0;
-        if (rc < 0 && rc != GHM_EINTR) f = res.n_failed > 0 ? 1 : failure_status(rc);
-        if (rc < 0 && rc != GHM_EINTR && res.n_failed == 0) fprintf(stderr, "%sghm: error: %s\n", g_prefix, err.msg);
-        f = ghm_mpi_allreduce_int(mpi, f, GHM_MPI_MAX);
-        if (f > fail) fail = f;
-        if (res.n_interrupted_all > 0 || (f && res.n_failed_all == 0)) break;
-        if (!e.search) break;
-    }
-    ghm_data_cache_destroy(dcache);
-    res = total;
-    if (status == 0 && res.n_interrupted_all > 0) {
-        if (root)
-            fprintf(stderr,
-                    "\nghm: interrupted: %d run(s) finished and recorded%s; the run(s) in flight were not recorded. "
-                    "Rerun the same command to resume.\n",
-                    res.n_done_all, res.n_failed_all > 0 ? " (some failed)" : "");
-        status = 130;
-    } else if (status == 0 && fail && res.n_failed_all == 0) {
-        status = fail;
-    }
-    if (status != 0 || !root) {
-        /* rank 0 decides about the report and tells everyone the final status */
-        status = ghm_mpi_bcast_int(mpi, status ? status : fail);
-        ghm_experiment_free(&e);
-        return status;
-    }
-    if (res.n_failed_all > 0) {
-        fprintf(stderr, "ghm: %d run(s) failed (failure records in %s/runs; `ghm run --retry-failed` reruns them)\n",
-                res.n_failed_all, out_dir);
-        status = 1;
-    }
-
-    /* rank 0: report (when the whole plan is finished, or anything exists when not sharded) */
-    int missing = 0, finished = 0;
-    for (int i = 0; i < e.n_runs; i++) {
-        ghm_error ee;
-        int st = ghm_record_state_spec(out_dir, &e.runs[i], &ee);
-        missing += st == GHM_RUN_MISSING || st == GHM_RUN_INVALID;
-        finished += st == GHM_RUN_FINISHED;
-    }
-    if (mpi->size > 1) printf("all %d ranks done: %d run(s) finished\n", mpi->size, res.n_done_all);
-    if (a->sel.shard_n > 0 && missing > 0) {
-        printf("shard %d/%d done; %d run(s) of the plan still missing (other shards): run `ghm report %s` when all "
-               "shards are finished\n",
-               a->sel.shard_i, a->sel.shard_n, missing, out_dir);
-    } else if (finished == 0) {
-        printf("no finished runs to report%s\n", res.n_failed_all > 0 ? "" : " (selection empty)");
-    } else if (e.search) {
-        int st = ghm_cli_write_search_report(out_dir, &e, 1, 0);
+    int status = ghm_experiment_sweep(mpi, a, &sui, o);
+    if (o->report == GHM_SWEEP_REPORT_SEARCH) {
+        int st = ghm_cli_write_search_report(o->out_dir, &o->e, 1, 0);
         if (status == 0) status = st;
-    } else {
+    } else if (o->report == GHM_SWEEP_REPORT_PLAIN) {
+        ghm_error err;
+        ghm_error_clear(&err);
         ghm_report_opts ro;
         ghm_report_opts_default(&ro);
         ro.warn = ghm_cli_warn_record;
         ghm_report_result rr;
-        if (ghm_cli_report_locked(out_dir, &e, &ro, &rr, &err) < 0) {
+        if (ghm_cli_report_locked(o->out_dir, &o->e, &ro, &rr, &err) < 0) {
             int st = ghm_cli_fail(&err);
             if (status == 0) status = st;
         } else {
-            ghm_cli_print_report_result(out_dir, &rr);
+            ghm_cli_print_report_result(o->out_dir, &rr);
         }
     }
     fflush(stdout);
-    ghm_experiment_free(&e);
-    return ghm_mpi_bcast_int(mpi, status);
+    if (o->loaded) ghm_experiment_free(&o->e);
+    if (o->bcast) status = ghm_mpi_bcast_int(mpi, status);
+    free(o);
+    return status;
 }
 
 int ghm_cmd_run(int argc, char **argv)
 {
     const char *threads_s = NULL, *shard_s = NULL, *only = NULL, *v;
-    run_args a;
+    ghm_sweep_args a;
     memset(&a, 0, sizeof a);
     int force = 0, retry_failed = 0;
     for (int i = 1; i < argc; i++) {

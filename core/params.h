@@ -22,7 +22,7 @@ typedef struct ghm_param_spec {
     int is_int;                  /* 1: value must be an integer */
     int lo_open;                 /* 1: lower bound is exclusive (e.g. tau > 0) */
     int added_later;             /* 1: added after runs were recorded without it: at its default it stays out of
-                                  * the run id (harness/plan.c), so those runs keep their ids and records */
+                                  * the run id (experiment/plan.c), so those runs keep their ids and records */
 } ghm_param_spec;
 /* A spec array ends with an entry whose name is NULL. */
 

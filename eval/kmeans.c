@@ -15,7 +15,7 @@
 #include "eval.h"
 #include "eval_internal.h"
 
-#include "../core/layers.h"
+#include "nn/layers.h"
 #include "../core/rng.h"
 
 #include <float.h>

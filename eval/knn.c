@@ -1,7 +1,7 @@
 /* Exact k nearest neighbours on sgemm, in row blocks.
  *
  * Distances: d(i, j) = max(0, |q_i|^2 + |g_j|^2 - 2 q_i.g_j) computed in float,
- * the dot products by ghm_sgemm (core/layers.h) on a (block, ng) panel, so memory is
+ * the dot products by ghm_sgemm (nn/layers.h) on a (block, ng) panel, so memory is
  * O(block * ng), never O(nq * ng). The ORDER of neighbours is the order of these
  * computed values, ties (equal computed values) broken by lower gallery index;
  * two points whose true distances differ by less than float rounding may come
@@ -44,7 +44,7 @@
 #include "eval.h"
 #include "eval_internal.h"
 
-#include "../core/layers.h"
+#include "nn/layers.h"
 
 #include <math.h>
 #if defined(__AVX512F__)

@@ -4,8 +4,8 @@
 #include "../core/json.h"
 #include "../core/npy.h"
 #include "../datasets/dataset.h"
-#include "../harness/experiment.h"
-#include "../harness/record.h"
+#include "experiment/experiment.h"
+#include "experiment/record.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #
 #   --build DIR   build directory (default build-mut/, configured Release on first use)
 #   --list FILE   mutation list (default scripts/mutations.txt)
-#   --only REGEX  only the mutations whose line matches REGEX (e.g. 'harness/run.c')
+#   --only REGEX  only the mutations whose line matches REGEX (e.g. 'runner/run.c')
 #   --skip-baseline  do not run the unmutated suite first (when it just passed)
 #   --from N      start at the N-th mutation of the list (resume an interrupted run)
 #
@@ -48,12 +48,13 @@ build() { cmake --build "$BUILD" -j "$JOBS" "$@" >"$BUILD/mutate-build.log" 2>&1
 # The suites that test the module of a source file (run first).
 first_suites() {
     case "$1" in
-        core/*) echo test_core test_core_json test_optim test_layers test_layers_fused ;;
+        core/*) echo test_core test_core_json ;;
+        nn/*) echo test_optim test_layers test_layers_fused ;;
         eval/*) echo test_eval test_eval_retrieval ;;
         datasets/*) echo test_datasets test_datasets_split test_datasets_bounds test_run_wiring ;;
         backbones/*) echo test_backbones ;;
         losses/*) echo test_losses_a test_losses_b test_losses_spec ;;
-        harness/*) echo test_plan_identity test_run_wiring test_report_numbers test_plan test_config test_report \
+        experiment/*|runner/*|search/*|report/*) echo test_plan_identity test_run_wiring test_report_numbers test_plan test_config test_report \
                         test_trainer_progress test_trainer ;;
         cli/*) echo test_cli ;;
     esac

@@ -11,7 +11,7 @@
 
 extern "C" {
 #include "backbones/backbone.h"
-#include "core/layers.h"
+#include "nn/layers.h"
 #include "core/rng.h"
 #include "core/threads.h"
 }

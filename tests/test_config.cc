@@ -1,4 +1,4 @@
-// Experiment-file validation (harness/config.c + harness/plan.c): a table of
+// Experiment-file validation (experiment/config.c + experiment/plan.c): a table of
 // bad files, each with the expected message and position, plus valid files.
 //
 // Positions: in each bad file a '@' marks the character the error must point
@@ -16,7 +16,7 @@
 
 extern "C" {
 #include "backbones/backbone.h"
-#include "harness/experiment.h"
+#include "experiment/experiment.h"
 #include "losses/loss.h"
 }
 

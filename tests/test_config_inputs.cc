@@ -7,7 +7,7 @@
 #include <string>
 
 extern "C" {
-#include "harness/experiment.h"
+#include "experiment/experiment.h"
 }
 
 namespace {

@@ -143,17 +143,17 @@ TEST(Docs, ReadmeLossTableIsTheRegistry)
 }
 
 // docs/experiment_format.md documents every key the experiment-file parser
-// knows, and no key it does not: the schema table of harness/config.c (its
+// knows, and no key it does not: the schema table of experiment/config.c (its
 // FLD/SEC/LST/SPC entries) and the keys its "known keys: a | b" messages name
 // for search, protocol, final and a losses entry. A section counts as
 // documented when one of its keys is (`dataset.limit` by `limit.train`).
 TEST(Docs, ExperimentFormatListsEveryKnownKey)
 {
-    std::string cfg = slurp(src("harness/config.c")), doc = slurp(src("docs/experiment_format.md"));
+    std::string cfg = slurp(src("experiment/config.c")), doc = slurp(src("docs/experiment_format.md"));
     std::set<std::string> known;
     std::regex field(R"((?:FLD|SEC|LST|SPC)\("([a-z0-9_.]+)\")");
     for (std::sregex_iterator it(cfg.begin(), cfg.end(), field), end; it != end; ++it) known.insert((*it)[1]);
-    EXPECT_GE(known.size(), 40u) << "the schema table of harness/config.c was not found";
+    EXPECT_GE(known.size(), 40u) << "the schema table of experiment/config.c was not found";
     std::regex msg(R"(in (search|protocol|final|a losses entry)[^;"]*; known keys: ([a-z0-9_ |]+))");
     int messages = 0;
     for (std::sregex_iterator it(cfg.begin(), cfg.end(), msg), end; it != end; ++it, messages++) {
@@ -163,7 +163,7 @@ TEST(Docs, ExperimentFormatListsEveryKnownKey)
         while (keys >> k)
             if (k != "|") known.insert(prefix + "." + k);
     }
-    EXPECT_EQ(messages, 4) << "harness/config.c's 'known keys' messages of search, protocol, final, a losses entry";
+    EXPECT_EQ(messages, 4) << "experiment/config.c's 'known keys' messages of search, protocol, final, a losses entry";
 
     // the doc's tables: the first cell's `key`s, qualified by the section ("### `train`",
     // a "`train.optimizer` (...)" line) under "## Keys" and "## Hyper-parameter search"
@@ -191,11 +191,11 @@ TEST(Docs, ExperimentFormatListsEveryKnownKey)
     for (const std::string &k : known) {
         bool found = documented.count(k) > 0; // top-level keys: in the top-level table itself
         for (const std::string &d : documented) found = found || (k.find('.') != k.npos && d.rfind(k + ".", 0) == 0);
-        EXPECT_TRUE(found) << "key '" << k << "' (harness/config.c) is missing from docs/experiment_format.md's tables";
+        EXPECT_TRUE(found) << "key '" << k << "' (experiment/config.c) is missing from docs/experiment_format.md's tables";
     }
     for (const std::string &d : documented)
         EXPECT_TRUE(known.count(d)) << "docs/experiment_format.md documents '" << d
-                                    << "', which harness/config.c does not know";
+                                    << "', which experiment/config.c does not know";
 }
 
 // The doc's example of an unknown top-level key is the parser's message,

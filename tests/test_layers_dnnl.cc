@@ -1,7 +1,7 @@
-// oneDNN backend (core/layer_dnnl.c) against the reference layers: convolution
+// oneDNN backend (nn/layer_dnnl.c) against the reference layers: convolution
 // forward / input and weight gradients in both layouts, the fused inference form
 // (bias, residual sum, ReLU as post-ops; inference only, so no gradient to check), the batch norm (+ ReLU)
-// kernel for oneDNN's blocked maps (core/layers.c), finite-difference checks of
+// kernel for oneDNN's blocked maps (nn/layers.c), finite-difference checks of
 // both, and run-to-run identity.
 //
 // Tolerance against the reference: both compute in float32 with different
@@ -19,7 +19,7 @@
 #include <vector>
 
 extern "C" {
-#include "core/layers.h"
+#include "nn/layers.h"
 #include "core/rng.h"
 #include "core/threads.h"
 }

@@ -14,7 +14,7 @@
 #include <vector>
 
 extern "C" {
-#include "core/layers.h"
+#include "nn/layers.h"
 #include "core/rng.h"
 }
 #ifdef _OPENMP

@@ -1,4 +1,4 @@
-// Fused residual layers (core/layers.c): add + ReLU forward and the ReLU
+// Fused residual layers (nn/layers.c): add + ReLU forward and the ReLU
 // backward that writes both branches' gradients. Compared with the unfused
 // layers (bit for bit: the same float operations) and checked by finite
 // differences on inputs kept away from the ReLU kink (|a + b| >= 0.05 > h).
@@ -8,7 +8,7 @@
 #include <vector>
 
 extern "C" {
-#include "core/layers.h"
+#include "nn/layers.h"
 #include "core/rng.h"
 }
 

@@ -1,4 +1,4 @@
-// harness/mpi.c and `ghm run` across processes: the work queue and plan hash
+// runner/mpi.c and `ghm run` across processes: the work queue and plan hash
 // (no MPI needed), shards 1/3..3/3 == one process, and, when built with MPI
 // and `mpirun` is on PATH: 2 ranks == one process (same run ids, exactly the
 // same test metrics), a plan mismatch between ranks is refused, and killing
@@ -23,10 +23,10 @@
 #include <vector>
 
 extern "C" {
-#include "harness/experiment.h"
-#include "harness/mpi.h"
-#include "harness/record.h"
-#include "harness/run.h"
+#include "experiment/experiment.h"
+#include "runner/mpi.h"
+#include "experiment/record.h"
+#include "runner/run.h"
 }
 
 #include "test_util.h"

@@ -4,7 +4,7 @@
 // steps with the fixed gradients
 //   g1 = [0.1, 0.2, -0.3], g2 = [-0.2, 0.1, 0.4], g3 = [0.3, -0.1, 0].
 // The expected values follow the PyTorch update rules written out in
-// core/optim.h; the first steps are derived by hand in the comments, and all
+// nn/optim.h; the first steps are derived by hand in the comments, and all
 // were checked with a 20-line double-precision re-implementation of those rules
 // (plain Python floats). The library computes in float32, so the tolerance is
 // 2e-6 absolute: a few float ulps (6e-8 near 1) accumulated over three steps.
@@ -14,7 +14,7 @@
 #include <vector>
 
 extern "C" {
-#include "core/optim.h"
+#include "nn/optim.h"
 }
 
 namespace {

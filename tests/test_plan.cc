@@ -1,4 +1,4 @@
-// The plan (harness/plan.c): sweep expansion, run order, swept names and
+// The plan (experiment/plan.c): sweep expansion, run order, swept names and
 // values, canonical text and run-id stability.
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <vector>
 
 extern "C" {
-#include "harness/experiment.h"
+#include "experiment/experiment.h"
 }
 
 namespace {

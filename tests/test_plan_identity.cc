@@ -1,4 +1,4 @@
-// Run identity (harness/plan.c, GHM_RUN_SPEC_FIELDS in harness/experiment.h):
+// Run identity (experiment/plan.c, GHM_RUN_SPEC_FIELDS in experiment/experiment.h):
 // the field table covers every byte of ghm_run_spec, every hashed field
 // changes the canonical text and the id when it changes, the deliberately
 // excluded ones do not, and values that mean the same give the same id.
@@ -14,7 +14,7 @@
 #include <vector>
 
 extern "C" {
-#include "harness/experiment.h"
+#include "experiment/experiment.h"
 }
 
 namespace {

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 
 extern "C" {
-#include "harness/provenance.h"
-#include "harness/record.h"
+#include "experiment/provenance.h"
+#include "experiment/record.h"
 }
 
 #include "test_util.h"

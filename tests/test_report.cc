@@ -1,4 +1,4 @@
-// harness/report.c, record.c, plot.c: statistics, record round trip, table
+// report/report.c, record.c, plot.c: statistics, record round trip, table
 // shapes from synthetic records, PCA.
 #include <gtest/gtest.h>
 
@@ -13,9 +13,9 @@
 
 extern "C" {
 #include "core/json.h"
-#include "harness/plot.h"
-#include "harness/record.h"
-#include "harness/report.h"
+#include "report/plot.h"
+#include "experiment/record.h"
+#include "report/report.h"
 }
 
 #include "test_util.h"

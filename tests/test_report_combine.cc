@@ -1,4 +1,4 @@
-// `ghm report --combine` on search results (harness/report_combine.c), checked against the search's own
+// `ghm report --combine` on search results (report/report_combine.c), checked against the search's own
 // summary.csv, on the search directories committed in results/ (read only: nothing is written there):
 // each loss's cells are the final runs' test metrics of the setting the search chose, separate and
 // concatenated, mean ± 95% half-width over reproductions; the "Selected" note names the chosen setting;
@@ -15,7 +15,7 @@
 #include <vector>
 
 extern "C" {
-#include "harness/report.h"
+#include "report/report.h"
 }
 
 namespace {

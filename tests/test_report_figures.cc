@@ -1,4 +1,4 @@
-// Report figures, index.html and the cross-experiment table (harness/plot.c,
+// Report figures, index.html and the cross-experiment table (report/plot.c,
 // report_html.c, report_combine.c) from synthetic records; the per-step loss
 // in the record.
 #include <gtest/gtest.h>
@@ -14,9 +14,9 @@
 #include <vector>
 
 extern "C" {
-#include "harness/plot.h"
-#include "harness/record.h"
-#include "harness/report.h"
+#include "report/plot.h"
+#include "experiment/record.h"
+#include "report/report.h"
 }
 
 #include "test_util.h"

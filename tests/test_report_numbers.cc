@@ -1,4 +1,4 @@
-// The report's numbers (harness/report.c, plot.c): the whole t table against
+// The report's numbers (report/report.c, plot.c): the whole t table against
 // reference quantiles, every selection path (validation, the single setting,
 // the fallback to test when there is no validation metric, ties), and the
 // plot .dat files parsed back and compared with the summary's means and std.
@@ -15,8 +15,8 @@
 #include <vector>
 
 extern "C" {
-#include "harness/record.h"
-#include "harness/report.h"
+#include "experiment/record.h"
+#include "report/report.h"
 
 #include "test_util.h"
 }

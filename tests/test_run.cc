@@ -1,4 +1,4 @@
-// harness/run.c: selection (--only, --shard, finished), a tiny end-to-end sweep
+// runner/run.c: selection (--only, --shard, finished), a tiny end-to-end sweep
 // on synthetic data, resume after a simulated kill, interruption, data cache,
 // and the CLI's exit codes.
 #include <gtest/gtest.h>
@@ -14,10 +14,10 @@
 
 extern "C" {
 #include "core/json.h"
-#include "harness/experiment.h"
-#include "harness/record.h"
-#include "harness/report.h"
-#include "harness/run.h"
+#include "experiment/experiment.h"
+#include "experiment/record.h"
+#include "report/report.h"
+#include "runner/run.h"
 }
 
 #include "test_util.h"

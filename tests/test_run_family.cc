@@ -1,4 +1,4 @@
-// Family-held-out evaluation through the harness (issue 25): the experiment key
+// Family-held-out evaluation through a whole run (issue 25): the experiment key
 // eval.exclude_same_family reaches the run spec, enters the run id only when
 // on (plain runs keep their ids), and a run on a glyphs set evaluates with the
 // families of its test images; on a data set without families it is an error.
@@ -6,9 +6,9 @@
 
 extern "C" {
 #include "datasets/glyphs.h"
-#include "harness/experiment.h"
-#include "harness/record.h"
-#include "harness/run.h"
+#include "experiment/experiment.h"
+#include "experiment/record.h"
+#include "runner/run.h"
 }
 
 #include <cmath>

@@ -20,7 +20,7 @@
 extern "C" {
 #include "core/npy.h"
 #include "datasets/dataset.h"
-#include "harness/experiment.h"
+#include "experiment/experiment.h"
 }
 
 #include "test_util.h"

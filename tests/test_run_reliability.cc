@@ -1,4 +1,4 @@
-// harness/run.c + harness/record.c reliability: a failed run writes a failure
+// runner/run.c + experiment/record.c reliability: a failed run writes a failure
 // record and the sweep goes on; failed runs are skipped on resume unless asked,
 // left out of the statistics and listed by the report; runs at chance level are
 // flagged; records that are malformed or do not match the plan are named,
@@ -19,10 +19,10 @@
 
 extern "C" {
 #include "core/json.h"
-#include "harness/experiment.h"
-#include "harness/record.h"
-#include "harness/report.h"
-#include "harness/run.h"
+#include "experiment/experiment.h"
+#include "experiment/record.h"
+#include "report/report.h"
+#include "runner/run.h"
 }
 
 #include "test_util.h"
@@ -450,7 +450,7 @@ TEST_F(RecordValidation, CliNamesTheBadRecord)
 #include <csignal>
 #include <unistd.h>
 extern "C" {
-#include "harness/lock.h"
+#include "runner/lock.h"
 }
 
 TEST(RunLock, StaleLockOfAKilledProcessDoesNotBlock)

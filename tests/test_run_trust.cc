@@ -18,11 +18,11 @@
 
 extern "C" {
 #include "core/json.h"
-#include "harness/experiment.h"
-#include "harness/lock.h"
-#include "harness/record.h"
-#include "harness/run.h"
-#include "harness/search.h"
+#include "experiment/experiment.h"
+#include "runner/lock.h"
+#include "experiment/record.h"
+#include "runner/run.h"
+#include "search/search.h"
 }
 
 #include "test_util.h"

@@ -1,5 +1,5 @@
 // What the plan and the data decide is refused before anything runs, as exit 2
-// naming file:line:column (harness/inputs.c), instead of one failure record per
+// naming file:line:column (runner/inputs.c), instead of one failure record per
 // run that a plain rerun then skips: folds the images per class cannot fill,
 // class-disjoint folds leaving too few training classes for the batch, a batch
 // larger than the data, a missing data set, a dataset.path that does not exist.
@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 extern "C" {
-#include "harness/experiment.h"
-#include "harness/inputs.h"
+#include "experiment/experiment.h"
+#include "runner/inputs.h"
 }
 
 #include "test_util.h"

@@ -1,4 +1,4 @@
-// The training loop's wiring (harness/run.c), observed through the per-step
+// The training loop's wiring (runner/run.c), observed through the per-step
 // progress report: the learning rate the optimizer applied at every step is the
 // schedule's, the batches are the sampler's (and the sampler's epoch covers what
 // it promises), and what the record holds per epoch is what was computed.
@@ -19,9 +19,9 @@ extern "C" {
 #include "core/npy.h"
 #include "datasets/dataset.h"
 #include "eval/eval.h"
-#include "harness/experiment.h"
-#include "harness/record.h"
-#include "harness/run.h"
+#include "experiment/experiment.h"
+#include "experiment/record.h"
+#include "runner/run.h"
 }
 
 namespace {
@@ -76,7 +76,7 @@ const char *kWired = "name: wired\n"
                      "losses:\n"
                      "  - name: contrastive\n";
 
-// The schedule written out independently of core/optim.c: linear warm-up over
+// The schedule written out independently of nn/optim.c: linear warm-up over
 // 0.5 epochs, then cosine from 0.1 down to 0.1 * 0.1 at the end of epoch 3.
 double expected_lr(int ep, int b, int steps)
 {

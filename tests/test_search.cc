@@ -22,11 +22,11 @@
 
 extern "C" {
 #include "datasets/dataset.h"
-#include "harness/experiment.h"
-#include "harness/lock.h"
-#include "harness/search.h"
-#include "harness/search_report.h"
-#include "harness/textbuf.h"
+#include "experiment/experiment.h"
+#include "runner/lock.h"
+#include "search/search.h"
+#include "report/search_report.h"
+#include "core/textbuf.h"
 }
 
 #include "test_util.h"

@@ -1,4 +1,4 @@
-// Hypothesis tests of paired comparisons (harness/stats.c) against reference
+// Hypothesis tests of paired comparisons (report/stats.c) against reference
 // values computed with SciPy 1.10.1 / statsmodels 0.13 (Debian 12's
 // python3-scipy, python3-statsmodels) and written here; the `primary:` key of
 // experiment files; and paired.csv / summary.md of a committed study
@@ -22,9 +22,9 @@
 #include <vector>
 
 extern "C" {
-#include "harness/experiment.h"
-#include "harness/report.h"
-#include "harness/stats.h"
+#include "experiment/experiment.h"
+#include "report/report.h"
+#include "report/stats.h"
 }
 
 #include "test_util.h"

@@ -1,4 +1,4 @@
-// The training step and subset embedding (harness/trainer.h), plus the engine
+// The training step and subset embedding (runner/trainer.h), plus the engine
 // acceptance test: a convnet trained with the contrastive loss on synthetic
 // data must reduce its loss and retrieve held-out images far above chance.
 #include <gtest/gtest.h>
@@ -10,11 +10,11 @@
 
 extern "C" {
 #include "backbones/backbone.h"
-#include "core/optim.h"
+#include "nn/optim.h"
 #include "core/threads.h"
 #include "datasets/dataset.h"
 #include "eval/eval.h"
-#include "harness/trainer.h"
+#include "runner/trainer.h"
 #include "losses/loss.h"
 }
 

@@ -1,5 +1,5 @@
 // The pieces that make outputs safe by construction (issue 23): the one
-// escaping function per output language (harness/textbuf.h, ghm_gp_str), the
+// escaping function per output language (core/textbuf.h, ghm_gp_str), the
 // check every gnuplot script passes before it is written or run
 // (ghm_gp_check), and the link-refusing file helpers (core/fsutil.h).
 // End-to-end checks through the binary: tests/test_trust_outputs.cc.
@@ -19,8 +19,8 @@
 extern "C" {
 #include "core/fsutil.h"
 #include "core/json.h"
-#include "harness/plot.h"
-#include "harness/textbuf.h"
+#include "report/plot.h"
+#include "core/textbuf.h"
 }
 
 #include "test_util.h"

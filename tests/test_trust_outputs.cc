@@ -28,7 +28,7 @@
 #include <vector>
 
 extern "C" {
-#include "harness/record.h"
+#include "experiment/record.h"
 }
 
 #include "test_util.h"
