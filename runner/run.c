@@ -192,251 +192,319 @@ static int near_chance(double best_r1, double chance, int n)
 /* Remove run_dir when a run left it empty (interrupted before anything was written). */
 static void remove_if_empty(const char *run_dir) { rmdir(run_dir); }
 
-int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks *h, ghm_record *rec_out,
-                ghm_error *err)
-{
-    double t0 = ghm_clock();
+/* Everything one run holds while it trains (ghm_run_one). */
+typedef struct {
+    const ghm_run_spec *r;
+    const char *run_dir;
+    const ghm_run_hooks *h;
+    double t0;
     ghm_run_progress P;
-    memset(&P, 0, sizeof P);
-    P.phase = GHM_RUN_PHASE_DATA;
-    P.epochs = r->epochs;
-    P.loss = NAN;
-    report(h, &P);
-
-    ghm_dataset local;
-    const ghm_dataset *ds = NULL;
-    int own_ds = 0;
-    ghm_split split;
-    ghm_sampler *sampler = NULL;
-    ghm_backbone *bb = NULL;
-    ghm_loss *loss = NULL;
-    ghm_trainer *tr = NULL;
-    float *x = NULL, *test_emb = NULL;
-    int *idx = NULL, *labels = NULL;
-    int have_split = 0;
-    int cur_epoch = 0, cur_batch = 0; /* where a failure happened (0: outside training) */
     ghm_record rec;
-    ghm_record_init(&rec);
-    ghm_record_from_spec(&rec, r);
-    rec.threads = ghm_threads_get();
-    int rc;
+    ghm_dataset local;
+    const ghm_dataset *ds;
+    int own_ds, have_split;
+    ghm_split split;
+    ghm_sampler *sampler;
+    ghm_backbone *bb;
+    ghm_loss *loss;
+    ghm_trainer *tr;
+    float *x, *test_emb;
+    int *idx, *labels;
+    int cur_epoch, cur_batch; /* where a failure happened (0: outside training) */
+    int steps, bpe;           /* training steps per epoch, the sampler's batches per epoch */
+    double best_val_r1;
+} run_ctx;
 
-    memset(&split, 0, sizeof split);
-    if ((rc = ghm_out_mkdirs(run_dir, 2, err)) < 0) goto done; /* runs/<id>: never through a link */
-    clean_tmp(run_dir);
+static int stopped(const run_ctx *c) { return c->h && c->h->stop && *c->h->stop; }
 
+/* the data set (through the cache when there is one) and its split */
+static int load_data(run_ctx *c, ghm_error *err)
+{
+    const ghm_run_spec *r = c->r;
+    const ghm_run_hooks *h = c->h;
     ghm_dataset_opts dopts = r->data;
     dopts.name = r->dataset_name;
     dopts.path = r->dataset_path[0] ? r->dataset_path : NULL;
     if (h && h->data_root) dopts.data_root = h->data_root;
+    int rc;
     if (h && h->cache) {
-        rc = ghm_data_cache_get(h->cache, &dopts, &ds, err);
+        rc = ghm_data_cache_get(h->cache, &dopts, &c->ds, err);
     } else {
-        memset(&local, 0, sizeof local);
-        rc = ghm_dataset_load(&dopts, &local, err);
+        memset(&c->local, 0, sizeof c->local);
+        rc = ghm_dataset_load(&dopts, &c->local, err);
         if (rc == 0) {
-            ds = &local;
-            own_ds = 1;
+            c->ds = &c->local;
+            c->own_ds = 1;
         }
     }
-    if (rc < 0) goto done;
-    snprintf(rec.dataset_manifest, sizeof rec.dataset_manifest, "%s", ds->manifest);
-    if ((rc = ghm_split_make(ds, &r->split, &split, err)) < 0) goto done;
-    have_split = 1;
+    if (rc < 0) return rc;
+    snprintf(c->rec.dataset_manifest, sizeof c->rec.dataset_manifest, "%s", c->ds->manifest);
+    if ((rc = ghm_split_make(c->ds, &r->split, &c->split, err)) < 0) return rc;
+    c->have_split = 1;
+    return 0;
+}
 
-    const ghm_subset *train = &split.train;
-    int B = r->batch_size;
+/* sampler, backbone, loss, trainer and the batch buffers */
+static int build_model(run_ctx *c, ghm_error *err)
+{
+    const ghm_run_spec *r = c->r;
+    const ghm_subset *train = &c->split.train;
+    int B = r->batch_size, rc;
     if ((rc = ghm_sampler_create(train->img.labels, train->img.n, train->n_classes, B, r->m_per_class, r->seed,
-                                 &sampler, err)) < 0)
-        goto done;
+                                 &c->sampler, err)) < 0)
+        return rc;
     if ((rc = ghm_backbone_create(r->backbone, &r->backbone_params, train->img.c, train->img.h, train->img.w,
-                                  r->embedding_dim, r->normalize, B, r->seed, &bb, err)) < 0)
-        goto done;
-    if ((rc = ghm_loss_create(r->loss, &r->loss_params, r->embedding_dim, train->n_classes, r->seed, &loss, err)) < 0)
-        goto done;
-    if ((rc = ghm_trainer_create(bb, loss, &r->optim, B, &tr, err)) < 0) goto done;
+                                  r->embedding_dim, r->normalize, B, r->seed, &c->bb, err)) < 0)
+        return rc;
+    if ((rc = ghm_loss_create(r->loss, &r->loss_params, r->embedding_dim, train->n_classes, r->seed, &c->loss,
+                              err)) < 0)
+        return rc;
+    if ((rc = ghm_trainer_create(c->bb, c->loss, &r->optim, B, &c->tr, err)) < 0) return rc;
 
     size_t img_sz = (size_t)train->img.c * train->img.h * train->img.w;
-    x = malloc((size_t)B * img_sz * sizeof *x);
-    idx = malloc((size_t)B * sizeof *idx);
-    labels = malloc((size_t)B * sizeof *labels);
-    if (!x || !idx || !labels) {
-        rc = GHM_FAIL(err, GHM_ENOMEM, "out of memory (batch of %d images)", B);
-        goto done;
-    }
+    c->x = malloc((size_t)B * img_sz * sizeof *c->x);
+    c->idx = malloc((size_t)B * sizeof *c->idx);
+    c->labels = malloc((size_t)B * sizeof *c->labels);
+    if (!c->x || !c->idx || !c->labels) return GHM_FAIL(err, GHM_ENOMEM, "out of memory (batch of %d images)", B);
 
-    int bpe = ghm_sampler_batches_per_epoch(sampler);
-    int steps = r->steps_per_epoch > 0 ? r->steps_per_epoch : bpe;
-    if (steps < 1 || bpe < 1) {
-        rc = ghm_error_set(err, GHM_EINPUT, "run %s: no training batches per epoch", r->run_id);
-        goto done;
+    c->bpe = ghm_sampler_batches_per_epoch(c->sampler);
+    c->steps = r->steps_per_epoch > 0 ? r->steps_per_epoch : c->bpe;
+    if (c->steps < 1 || c->bpe < 1)
+        return ghm_error_set(err, GHM_EINPUT, "run %s: no training batches per epoch", r->run_id);
+    return 0;
+}
+
+/* One training step (batch b of epoch ep) and its progress report. */
+static int train_step(run_ctx *c, int ep, int b, double lr, double t_train, long *images, double *sum, int *nb,
+                      ghm_error *err)
+{
+    const ghm_run_spec *r = c->r;
+    int B = r->batch_size, rc;
+    /* the sampler's epochs run independently of training epochs, so
+     * steps_per_epoch may differ from its batches per epoch */
+    long g = (long)ep * c->steps + b;
+    if ((rc = ghm_sampler_batch(c->sampler, (int)(g / c->bpe), (int)(g % c->bpe), c->idx, err)) < 0) return rc;
+    ghm_subset_gather(&c->split.train, c->idx, B, c->x, c->labels);
+    double lv;
+    if ((rc = ghm_trainer_step(c->tr, c->x, c->labels, B, lr, &lv, err)) < 0) {
+        ghm_error_prefix(err, "epoch %d, batch %d", ep + 1, b + 1);
+        return rc;
     }
+    *sum += lv;
+    (*nb)++;
+    *images += B;
+    if ((rc = ghm_record_add_step(&c->rec, lv, err)) < 0) return rc;
+    ghm_run_progress *P = &c->P;
+    double now = ghm_clock();
+    P->phase = GHM_RUN_PHASE_TRAIN;
+    P->batch = b + 1;
+    P->loss = *sum / *nb;
+    P->lr = lr;
+    P->elapsed_s = now - c->t0;
+    P->images_per_s = now > t_train ? *images / (now - t_train) : 0;
+    P->fraction = (double)(ep * c->steps + b + 1) / ((double)r->epochs * c->steps);
+    P->val = NULL;
+    P->applied_lr = ghm_trainer_last_lr(c->tr);
+    P->batch_loss = lv;
+    P->sampler_epoch = (int)(g / c->bpe);
+    P->sampler_batch = (int)(g % c->bpe);
+    P->n = B;
+    P->idx = c->idx;
+    P->labels = c->labels;
+    report(c->h, P);
+    P->idx = P->labels = NULL;
+    return 0;
+}
+
+/* the validation evaluation at the end of epoch ep, into he */
+static int eval_val(run_ctx *c, int ep, ghm_history_entry *he, ghm_error *err)
+{
+    ghm_run_progress *P = &c->P;
+    P->phase = GHM_RUN_PHASE_EVAL_VAL;
+    P->val = NULL;
+    report(c->h, P);
+    int rc = embed_eval(c->bb, &c->split.val, &c->r->eval, &he->val, NULL, err);
+    if (rc < 0) {
+        ghm_error_prefix(err, "epoch %d: validation", ep + 1);
+        return rc;
+    }
+    he->has_val = 1;
+    double v1;
+    if (ghm_metric_set_find(&he->val, "recall@1", &v1) && v1 > c->best_val_r1) c->best_val_r1 = v1;
+    c->rec.val = he->val;
+    P->val = &c->rec.val;
+    report(c->h, P);
+    P->val = NULL;
+    return 0;
+}
+
+/* every epoch: its steps, then (when due) the validation evaluation, then its history entry */
+static int train(run_ctx *c, ghm_error *err)
+{
+    const ghm_run_spec *r = c->r;
     double t_train = ghm_clock();
     long images = 0;
-    int has_val = split.val.img.n > 0;
-    rec.has_val = has_val;
-    P.batches = steps;
-    double best_val_r1 = -1;
+    int has_val = c->split.val.img.n > 0, rc;
+    c->rec.has_val = has_val;
+    c->P.batches = c->steps;
+    c->best_val_r1 = -1;
     for (int ep = 0; ep < r->epochs; ep++) {
         double sum = 0;
         int nb = 0;
         double lr = r->optim.lr;
-        P.epoch = ep + 1;
-        cur_epoch = ep + 1;
-        for (int b = 0; b < steps; b++) {
-            cur_batch = b + 1;
-            if (h && h->stop && *h->stop) {
-                rc = ghm_error_set(err, GHM_EINTR, "run %s interrupted at epoch %d, batch %d (not recorded)",
-                                   r->run_id, ep + 1, b + 1);
-                goto done;
-            }
-            /* the sampler's epochs run independently of training epochs, so
-             * steps_per_epoch may differ from its batches per epoch */
-            long g = (long)ep * steps + b;
-            if ((rc = ghm_sampler_batch(sampler, (int)(g / bpe), (int)(g % bpe), idx, err)) < 0) goto done;
-            ghm_subset_gather(train, idx, B, x, labels);
-            lr = ghm_schedule_lr(&r->schedule, r->optim.lr, ep + (double)b / steps, r->epochs);
-            double lv;
-            if ((rc = ghm_trainer_step(tr, x, labels, B, lr, &lv, err)) < 0) {
-                ghm_error_prefix(err, "epoch %d, batch %d", ep + 1, b + 1);
-                goto done;
-            }
-            sum += lv;
-            nb++;
-            images += B;
-            if ((rc = ghm_record_add_step(&rec, lv, err)) < 0) goto done;
-            double now = ghm_clock();
-            P.phase = GHM_RUN_PHASE_TRAIN;
-            P.batch = b + 1;
-            P.loss = sum / nb;
-            P.lr = lr;
-            P.elapsed_s = now - t0;
-            P.images_per_s = now > t_train ? images / (now - t_train) : 0;
-            P.fraction = (double)(ep * steps + b + 1) / ((double)r->epochs * steps);
-            P.val = NULL;
-            P.applied_lr = ghm_trainer_last_lr(tr);
-            P.batch_loss = lv;
-            P.sampler_epoch = (int)(g / bpe);
-            P.sampler_batch = (int)(g % bpe);
-            P.n = B;
-            P.idx = idx;
-            P.labels = labels;
-            report(h, &P);
-            P.idx = P.labels = NULL;
+        c->P.epoch = ep + 1;
+        c->cur_epoch = ep + 1;
+        for (int b = 0; b < c->steps; b++) {
+            c->cur_batch = b + 1;
+            if (stopped(c))
+                return ghm_error_set(err, GHM_EINTR, "run %s interrupted at epoch %d, batch %d (not recorded)",
+                                     r->run_id, ep + 1, b + 1);
+            lr = ghm_schedule_lr(&r->schedule, r->optim.lr, ep + (double)b / c->steps, r->epochs);
+            if ((rc = train_step(c, ep, b, lr, t_train, &images, &sum, &nb, err)) < 0) return rc;
         }
         ghm_history_entry he;
         memset(&he, 0, sizeof he);
         he.epoch = ep + 1;
         he.train_loss = nb ? sum / nb : NAN;
         he.lr = lr;
-        cur_batch = 0;
+        c->cur_batch = 0;
         int last = ep == r->epochs - 1;
-        if (has_val && (last || (r->eval_every > 0 && (ep + 1) % r->eval_every == 0))) {
-            P.phase = GHM_RUN_PHASE_EVAL_VAL;
-            P.val = NULL;
-            report(h, &P);
-            if ((rc = embed_eval(bb, &split.val, &r->eval, &he.val, NULL, err)) < 0) {
-                ghm_error_prefix(err, "epoch %d: validation", ep + 1);
-                goto done;
-            }
-            he.has_val = 1;
-            double v1;
-            if (ghm_metric_set_find(&he.val, "recall@1", &v1) && v1 > best_val_r1) best_val_r1 = v1;
-            rec.val = he.val;
-            P.val = &rec.val;
-            report(h, &P);
-            P.val = NULL;
-        }
-        he.seconds = ghm_clock() - t0;
-        if ((rc = ghm_record_add_history(&rec, &he, err)) < 0) goto done;
-        rec.epochs = ep + 1;
+        if (has_val && (last || (r->eval_every > 0 && (ep + 1) % r->eval_every == 0)))
+            if ((rc = eval_val(c, ep, &he, err)) < 0) return rc;
+        he.seconds = ghm_clock() - c->t0;
+        if ((rc = ghm_record_add_history(&c->rec, &he, err)) < 0) return rc;
+        c->rec.epochs = ep + 1;
     }
-    if (h && h->stop && *h->stop) {
-        rc = ghm_error_set(err, GHM_EINTR, "run %s interrupted before its test evaluation (not recorded)", r->run_id);
-        goto done;
-    }
+    if (stopped(c))
+        return ghm_error_set(err, GHM_EINTR, "run %s interrupted before its test evaluation (not recorded)", r->run_id);
+    return 0;
+}
 
+/* the test embeddings and their labels (original class ids, so plots name the dataset's classes) */
+static int save_test_embeddings(run_ctx *c, ghm_error *err)
+{
+    const ghm_subset *test = &c->split.test;
+    char p[GHM_PATH_MAX + 64];
+    size_t shape[2] = {(size_t)test->img.n, (size_t)c->bb->dim};
+    snprintf(p, sizeof p, "%s/embeddings_test.npy", c->run_dir);
+    int rc = ghm_npy_write_f32(p, c->test_emb, 2, shape, err);
+    if (rc < 0) return rc;
+    int32_t *lab = malloc((size_t)test->img.n * sizeof *lab + 1);
+    if (!lab) return GHM_FAIL(err, GHM_ENOMEM, "out of memory (labels)");
+    for (int i = 0; i < test->img.n; i++) lab[i] = test->class_ids[test->img.labels[i]];
+    snprintf(p, sizeof p, "%s/embeddings_test_labels.npy", c->run_dir);
+    rc = ghm_npy_write_i32(p, lab, 1, shape, err);
+    free(lab);
+    if (rc < 0) return rc;
+    c->rec.has_embeddings = 1;
+    return 0;
+}
+
+/* the test evaluation (final runs only), chance level, and the record */
+static int finish(run_ctx *c, ghm_error *err)
+{
+    const ghm_run_spec *r = c->r;
+    ghm_record *rec = &c->rec;
+    int rc;
     /* search trials never look at the test set (eval_test = 0): their record has validation metrics only */
-    cur_epoch = 0;
+    c->cur_epoch = 0;
     if (r->eval_test) {
-        P.phase = GHM_RUN_PHASE_EVAL_TEST;
-        report(h, &P);
-        if ((rc = embed_eval(bb, &split.test, &r->eval, &rec.test, r->save_embeddings ? &test_emb : NULL, err)) < 0) {
+        c->P.phase = GHM_RUN_PHASE_EVAL_TEST;
+        report(c->h, &c->P);
+        if ((rc = embed_eval(c->bb, &c->split.test, &r->eval, &rec->test, r->save_embeddings ? &c->test_emb : NULL,
+                             err)) < 0) {
             ghm_error_prefix(err, "test evaluation");
-            goto done;
+            return rc;
         }
     }
-    if (r->eval_test && r->save_embeddings) {
-        char p[GHM_PATH_MAX + 64];
-        size_t shape[2] = {(size_t)split.test.img.n, (size_t)bb->dim};
-        snprintf(p, sizeof p, "%s/embeddings_test.npy", run_dir);
-        if ((rc = ghm_npy_write_f32(p, test_emb, 2, shape, err)) < 0) goto done;
-        int32_t *lab = malloc((size_t)split.test.img.n * sizeof *lab + 1);
-        if (!lab) {
-            rc = GHM_FAIL(err, GHM_ENOMEM, "out of memory (labels)");
-            goto done;
-        }
-        /* original class ids (not the dense ones), so plots name the dataset's classes */
-        for (int i = 0; i < split.test.img.n; i++) lab[i] = split.test.class_ids[split.test.img.labels[i]];
-        snprintf(p, sizeof p, "%s/embeddings_test_labels.npy", run_dir);
-        rc = ghm_npy_write_i32(p, lab, 1, shape, err);
-        free(lab);
-        if (rc < 0) goto done;
-        rec.has_embeddings = 1;
-    }
-    if (h && h->stop && *h->stop) {
-        rc = ghm_error_set(err, GHM_EINTR, "run %s interrupted before its record was written (not recorded)",
-                           r->run_id);
-        goto done;
-    }
+    if (r->eval_test && r->save_embeddings && (rc = save_test_embeddings(c, err)) < 0) return rc;
+    if (stopped(c))
+        return ghm_error_set(err, GHM_EINTR, "run %s interrupted before its record was written (not recorded)",
+                             r->run_id);
     /* chance level: validation Recall@1 when there is a validation part, else test */
     double test_r1 = NAN;
-    if (has_val && best_val_r1 >= 0) {
-        rec.chance = chance_recall1(&split.val);
-        rec.at_chance = near_chance(best_val_r1, rec.chance, split.val.img.n);
-    } else if (ghm_metric_set_find(&rec.test, "recall@1", &test_r1)) {
-        rec.chance = chance_recall1(&split.test);
-        rec.at_chance = near_chance(test_r1, rec.chance, split.test.img.n);
+    if (c->split.val.img.n > 0 && c->best_val_r1 >= 0) {
+        rec->chance = chance_recall1(&c->split.val);
+        rec->at_chance = near_chance(c->best_val_r1, rec->chance, c->split.val.img.n);
+    } else if (ghm_metric_set_find(&rec->test, "recall@1", &test_r1)) {
+        rec->chance = chance_recall1(&c->split.test);
+        rec->at_chance = near_chance(test_r1, rec->chance, c->split.test.img.n);
     } else {
-        rec.chance = NAN;
+        rec->chance = NAN;
     }
-    rec.seconds = ghm_clock() - t0;
-    if ((rc = ghm_record_write(&rec, r, run_dir, err)) < 0) goto done;
-    rc = 0;
+    rec->seconds = ghm_clock() - c->t0;
+    return ghm_record_write(rec, r, c->run_dir, err);
+}
 
-done:
-    if (rc == GHM_EINTR) {
-        remove_if_empty(run_dir);
-    } else if (rc < 0) {
-        /* a failure record, so that the sweep goes on and a rerun knows */
-        ghm_record fr;
-        ghm_record_init(&fr);
-        ghm_record_from_spec(&fr, r);
-        fr.threads = rec.threads;
-        fr.failed = 1;
-        fr.chance = NAN;
-        snprintf(fr.failure, sizeof fr.failure, "%.255s", err ? err->msg : "failed");
-        fr.fail_epoch = cur_epoch;
-        fr.fail_batch = cur_batch;
-        fr.epochs = rec.epochs;
-        fr.seconds = ghm_clock() - t0;
-        ghm_error e2;
-        if (ghm_record_write(&fr, r, run_dir, &e2) < 0) remove_if_empty(run_dir);
+/* a failure record, so that the sweep goes on and a rerun knows */
+static void write_failure(const run_ctx *c, const ghm_error *err)
+{
+    ghm_record fr;
+    ghm_record_init(&fr);
+    ghm_record_from_spec(&fr, c->r);
+    fr.threads = c->rec.threads;
+    fr.failed = 1;
+    fr.chance = NAN;
+    snprintf(fr.failure, sizeof fr.failure, "%.255s", err ? err->msg : "failed");
+    fr.fail_epoch = c->cur_epoch;
+    fr.fail_batch = c->cur_batch;
+    fr.epochs = c->rec.epochs;
+    fr.seconds = ghm_clock() - c->t0;
+    ghm_error e2;
+    if (ghm_record_write(&fr, c->r, c->run_dir, &e2) < 0) remove_if_empty(c->run_dir);
+}
+
+static void release(run_ctx *c)
+{
+    free(c->x);
+    free(c->idx);
+    free(c->labels);
+    free(c->test_emb);
+    ghm_trainer_destroy(c->tr);
+    if (c->loss) ghm_loss_destroy(c->loss);
+    if (c->bb) ghm_backbone_destroy(c->bb);
+    ghm_sampler_destroy(c->sampler);
+    if (c->have_split) ghm_split_free(&c->split);
+    if (c->own_ds) ghm_dataset_free(&c->local);
+}
+
+int ghm_run_one(const ghm_run_spec *r, const char *run_dir, const ghm_run_hooks *h, ghm_record *rec_out,
+                ghm_error *err)
+{
+    run_ctx *c = calloc(1, sizeof *c);
+    if (!c) return GHM_FAIL(err, GHM_ENOMEM, "out of memory (run %s)", r->run_id);
+    c->r = r;
+    c->run_dir = run_dir;
+    c->h = h;
+    c->t0 = ghm_clock();
+    c->P.phase = GHM_RUN_PHASE_DATA;
+    c->P.epochs = r->epochs;
+    c->P.loss = NAN;
+    report(h, &c->P);
+    ghm_record_init(&c->rec);
+    ghm_record_from_spec(&c->rec, r);
+    c->rec.threads = ghm_threads_get();
+
+    int rc = ghm_out_mkdirs(run_dir, 2, err); /* runs/<id>: never through a link */
+    if (rc == 0) {
+        clean_tmp(run_dir);
+        rc = load_data(c, err);
     }
-    free(x);
-    free(idx);
-    free(labels);
-    free(test_emb);
-    ghm_trainer_destroy(tr);
-    if (loss) ghm_loss_destroy(loss);
-    if (bb) ghm_backbone_destroy(bb);
-    ghm_sampler_destroy(sampler);
-    if (have_split) ghm_split_free(&split);
-    if (own_ds) ghm_dataset_free(&local);
+    if (rc == 0) rc = build_model(c, err);
+    if (rc == 0) rc = train(c, err);
+    if (rc == 0) rc = finish(c, err);
+    if (rc > 0) rc = 0;
+
+    if (rc == GHM_EINTR)
+        remove_if_empty(run_dir);
+    else if (rc < 0)
+        write_failure(c, err);
+    release(c);
     if (rc == 0 && rec_out)
-        *rec_out = rec;
+        *rec_out = c->rec;
     else
-        ghm_record_free(&rec);
+        ghm_record_free(&c->rec);
+    free(c);
     return rc;
 }
 
