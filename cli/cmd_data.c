@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 
+#include "../core/fsutil.h"
 #include "../core/json.h"
 #include "../core/npy.h"
 #include "../core/params.h"

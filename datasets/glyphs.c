@@ -4,6 +4,7 @@
  */
 #include "glyphs.h"
 
+#include "../core/fsutil.h"
 #include "../core/json.h"
 #include "../core/rng.h"
 #include "internal.h"
