@@ -183,8 +183,8 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
     double *RS = NULL, *GPT = NULL;
     int rc = 0;
     if (use_geo) {
-        D = ghm_pu_dalloc(nn); /* (n, n) distances */
-        G = ghm_pu_dalloc(nn); /* (n, n) dL/dg */
+        D = ghm_lm_dalloc(nn); /* (n, n) distances */
+        G = ghm_lm_dalloc(nn); /* (n, n) dL/dg */
         if (!D || !G) goto oom;
         rc = ghm_loss_pdist(emb, n, d, D, err);
         if (rc) goto done;
@@ -194,13 +194,13 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
     if (use_prob && (double)n * n * d >= 2e5) T = omp_get_max_threads();
 #endif
     if (use_prob) {
-        LP = ghm_pu_dalloc(nd); /* (n, d) log p */
-        P = ghm_pu_dalloc(nd);  /* (n, d) p */
-        GP = ghm_pu_dalloc(nd); /* (n, d) dL/dp (js) or dL/dr (hellinger) */
-        NE = ghm_pu_dalloc((size_t)n);
-        lm = ghm_pu_dalloc((size_t)T * d); /* (T, d) ln m per thread */
+        LP = ghm_lm_dalloc(nd); /* (n, d) log p */
+        P = ghm_lm_dalloc(nd);  /* (n, d) p */
+        GP = ghm_lm_dalloc(nd); /* (n, d) dL/dp (js) or dL/dr (hellinger) */
+        NE = ghm_lm_dalloc((size_t)n);
+        lm = ghm_lm_dalloc((size_t)T * d); /* (T, d) ln m per thread */
         if (!LP || !P || !GP || !NE || !lm) goto oom;
-        if (!js && !(R = ghm_pu_dalloc(nd))) goto oom; /* (n, d) sqrt(p) */
+        if (!js && !(R = ghm_lm_dalloc(nd))) goto oom; /* (n, d) sqrt(p) */
         for (int i = 0; i < n; i++) {
             double *lpi = LP + (size_t)i * d, *pi = P + (size_t)i * d;
             log_softmax_row(emb + (size_t)i * d, d, c->tau, lpi, pi);
@@ -216,10 +216,10 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
      * does not depend on the thread count; gradient rows go to per-thread
      * buffers (GP for thread 0) added in thread order: deterministic for a
      * fixed thread count. */
-    RS = ghm_pu_dalloc((size_t)2 * n); /* (2, n) per-row positive / negative sums */
+    RS = ghm_lm_dalloc((size_t)2 * n); /* (2, n) per-row positive / negative sums */
     if (!RS) goto oom;
     if (use_prob) {
-        if (T > 1 && grad && !(GPT = ghm_pu_dalloc((size_t)(T - 1) * nd))) goto oom; /* (T-1, n, d) */
+        if (T > 1 && grad && !(GPT = ghm_lm_dalloc((size_t)(T - 1) * nd))) goto oom; /* (T-1, n, d) */
     }
 #pragma omp parallel num_threads(T) if (T > 1)
     {
