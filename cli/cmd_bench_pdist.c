@@ -50,7 +50,7 @@ int ghm_cmd_bench_pdist(int argc, char **argv)
         if (OPT("--batch")) {
             if (m < 0 || ghm_cli_int(cmd, "--batch", v, 2, 4096, &n)) return 2;
         } else if (OPT("--dim")) {
-            if (m < 0 || ghm_cli_int(cmd, "--dim", v, 1, 65536, &d)) return 2;
+            if (m < 0 || ghm_cli_int(cmd, "--dim", v, 1, GHM_MAX_EMBEDDING_DIM, &d)) return 2;
         } else if (OPT("--classes")) {
             if (m < 0 || ghm_cli_int(cmd, "--classes", v, 1, 4096, &classes)) return 2;
         } else if (OPT("--reps")) {

@@ -41,10 +41,15 @@ static void check_progress(void *ctx, long done, long total)
     fflush(stderr);
 }
 
+/* Labels may reach max(n, LOSS_CLASS_FLOOR) - 1 for n rows (max_classes). */
+#define LOSS_CLASS_FLOOR 65536
+#define LOSS_STR_(x) #x
+#define LOSS_STR(x) LOSS_STR_(x)
+
 static const char *const usage =
     "ghm loss NAME [--embeddings E.npy --labels L.npy] [--set key=value ...] [--grad-out G.npy]\n"
     "              [--check] [--tol T] [--h H] [--classes C] [--seed S] [--n N] [--dim D] [--per-class M]\n"
-    "labels: integers in [0, C); C (default: largest label + 1) is at most max(n, 65536) for n rows";
+    "labels: integers in [0, C); C (default: largest label + 1) is at most max(n, " LOSS_STR(LOSS_CLASS_FLOOR) ") for n rows";
 
 static const char *const help_text =
     "ghm loss NAME: one loss on one batch: its value, its gradient, and a finite-difference check\n"
@@ -80,7 +85,7 @@ static const char *const help_text =
 /* The largest class count `ghm loss` accepts for n rows: class-sized state
  * (proxies, centres) is allocated from it, so it is bounded before anything
  * is sized from a label. */
-static long max_classes(int n) { return n > 65536 ? (long)n : 65536L; }
+static long max_classes(int n) { return n > LOSS_CLASS_FLOOR ? (long)n : (long)LOSS_CLASS_FLOOR; }
 
 /* JSON has no NaN or Infinity: such a number is written as null */
 static void print_json_number(const char *key, double v)
@@ -266,16 +271,16 @@ int ghm_cmd_loss(int argc, char **argv)
         }
         if (labels[i] >= max_classes(n)) {
             status = ghm_cli_usage("loss",
-                                   "%s: label %d of item %d is too large: labels must be below max(n, 65536) = %ld "
+                                   "%s: label %d of item %d is too large: labels must be below max(n, %d) = %ld "
                                    "for n = %d rows (renumber the classes 0, 1, 2, ...)",
-                                   lab_path, labels[i], i, max_classes(n), n);
+                                   lab_path, labels[i], i, LOSS_CLASS_FLOOR, max_classes(n), n);
             goto done;
         }
         if (labels[i] > max_label) max_label = labels[i];
     }
     if (classes > max_classes(n)) {
-        status = ghm_cli_usage("loss", "--classes %ld is too large: at most max(n, 65536) = %ld for n = %d rows",
-                               classes, max_classes(n), n);
+        status = ghm_cli_usage("loss", "--classes %ld is too large: at most max(n, %d) = %ld for n = %d rows",
+                               classes, LOSS_CLASS_FLOOR, max_classes(n), n);
         goto done;
     }
     if (classes == 0) classes = (long)max_label + 1;
