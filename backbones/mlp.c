@@ -8,9 +8,11 @@
 
 #include <string.h>
 
+#define MLP_MAX_WIDTH 65536 /* widest hidden layer */
+
 static const ghm_param_spec params[] = {
-    {"hidden1", 512, 1, 65536, "width of the first hidden layer", NULL, 1, 0, 0},
-    {"hidden2", 256, 1, 65536, "width of the second hidden layer", NULL, 1, 0, 0},
+    {"hidden1", 512, 1, MLP_MAX_WIDTH, "width of the first hidden layer", NULL, 1, 0, 0},
+    {"hidden2", 256, 1, MLP_MAX_WIDTH, "width of the second hidden layer", NULL, 1, 0, 0},
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct mlp {

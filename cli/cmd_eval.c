@@ -6,6 +6,7 @@
 #include "../core/npy.h"
 #include "../core/params.h"
 #include "../core/rng.h"
+#include "../core/tensor.h"
 #include "../core/threads.h"
 #include "../eval/eval.h"
 
@@ -295,7 +296,7 @@ int ghm_cmd_bench_eval(int argc, char **argv)
         if ((r = ghm_cli_opt(argc, argv, &i, "--n", &val)) != 0) {
             if (r < 0 || ghm_cli_int(cmd, "--n", val, 2, 10000000L, &n)) return r < 0 ? ghm_cli_usage(cmd, "--n needs a value") : 2;
         } else if ((r = ghm_cli_opt(argc, argv, &i, "--dim", &val)) != 0) {
-            if (r < 0 || ghm_cli_int(cmd, "--dim", val, 1, 65536, &d)) return r < 0 ? ghm_cli_usage(cmd, "--dim needs a value") : 2;
+            if (r < 0 || ghm_cli_int(cmd, "--dim", val, 1, GHM_MAX_EMBEDDING_DIM, &d)) return r < 0 ? ghm_cli_usage(cmd, "--dim needs a value") : 2;
         } else if ((r = ghm_cli_opt(argc, argv, &i, "--classes", &val)) != 0) {
             if (r < 0 || ghm_cli_int(cmd, "--classes", val, 1, 1000000L, &classes))
                 return r < 0 ? ghm_cli_usage(cmd, "--classes needs a value") : 2;

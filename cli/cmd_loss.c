@@ -41,10 +41,15 @@ static void check_progress(void *ctx, long done, long total)
     fflush(stderr);
 }
 
+/* Labels may reach max(n, LOSS_CLASS_FLOOR) - 1 for n rows (max_classes). */
+#define LOSS_CLASS_FLOOR 65536
+#define LOSS_STR_(x) #x
+#define LOSS_STR(x) LOSS_STR_(x)
+
 static const char *const usage =
     "ghm loss NAME [--embeddings E.npy --labels L.npy] [--set key=value ...] [--grad-out G.npy]\n"
     "              [--check] [--tol T] [--h H] [--classes C] [--seed S] [--n N] [--dim D] [--per-class M]\n"
-    "labels: integers in [0, C); C (default: largest label + 1) is at most max(n, 65536) for n rows";
+    "labels: integers in [0, C); C (default: largest label + 1) is at most max(n, " LOSS_STR(LOSS_CLASS_FLOOR) ") for n rows";
 
 static const char *const help_text =
     "ghm loss NAME: one loss on one batch: its value, its gradient, and a finite-difference check\n"
@@ -80,7 +85,7 @@ static const char *const help_text =
 /* The largest class count `ghm loss` accepts for n rows: class-sized state
  * (proxies, centres) is allocated from it, so it is bounded before anything
  * is sized from a label. */
-static long max_classes(int n) { return n > 65536 ? (long)n : 65536L; }
+static long max_classes(int n) { return n > LOSS_CLASS_FLOOR ? (long)n : (long)LOSS_CLASS_FLOOR; }
 
 /* JSON has no NaN or Infinity: such a number is written as null */
 static void print_json_number(const char *key, double v)
@@ -144,15 +149,19 @@ static int random_batch(int n, int d, int per_class, uint64_t seed, float **emb,
     return 0;
 }
 
-int ghm_cmd_loss(int argc, char **argv)
+/* What the command line asked for. */
+typedef struct {
+    const char *name, *emb_path, *lab_path, *grad_path;
+    const char *sets[GHM_MAX_PARAMS]; /* --set key=value, in order */
+    int n_sets, check;
+    long classes, seed, rn, rdim, rper; /* rn, rdim, rper: the random batch */
+    double h, tol;
+} loss_args;
+
+/* Parse argv into a. Returns -1 to go on, else the exit status (0 after --help). */
+static int parse_args(int argc, char **argv, loss_args *a)
 {
-    const char *name = NULL, *emb_path = NULL, *lab_path = NULL, *grad_path = NULL, *val;
-    const char *sets[GHM_MAX_PARAMS];
-    int n_sets = 0, check = 0;
-    long classes = 0, seed = 0, rn = 32, rdim = 12, rper = 4;
-    ghm_grad_check gc;
-    ghm_grad_check_init(&gc);
-    double h = gc.h, tol = gc.tol;
+    const char *val;
     for (int i = 1; i < argc; i++) {
         int m;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -161,129 +170,232 @@ int ghm_cmd_loss(int argc, char **argv)
         }
         if ((m = ghm_cli_opt(argc, argv, &i, "--embeddings", &val))) {
             if (m < 0) return ghm_cli_usage("loss", "--embeddings needs a file");
-            emb_path = val;
+            a->emb_path = val;
         } else if ((m = ghm_cli_opt(argc, argv, &i, "--labels", &val))) {
             if (m < 0) return ghm_cli_usage("loss", "--labels needs a file");
-            lab_path = val;
+            a->lab_path = val;
         } else if ((m = ghm_cli_opt(argc, argv, &i, "--grad-out", &val))) {
             if (m < 0) return ghm_cli_usage("loss", "--grad-out needs a file");
-            grad_path = val;
+            a->grad_path = val;
         } else if ((m = ghm_cli_opt(argc, argv, &i, "--set", &val))) {
             if (m < 0) return ghm_cli_usage("loss", "--set needs key=value");
-            if (n_sets >= GHM_MAX_PARAMS) return ghm_cli_usage("loss", "too many --set values");
-            sets[n_sets++] = val;
+            if (a->n_sets >= GHM_MAX_PARAMS) return ghm_cli_usage("loss", "too many --set values");
+            a->sets[a->n_sets++] = val;
         } else if ((m = ghm_cli_opt(argc, argv, &i, "--classes", &val))) {
             if (m < 0) return ghm_cli_usage("loss", "--classes needs a number");
-            if (ghm_cli_int("loss", "--classes", val, 1, 100000000, &classes)) return 2;
+            if (ghm_cli_int("loss", "--classes", val, 1, 100000000, &a->classes)) return 2;
         } else if ((m = ghm_cli_opt(argc, argv, &i, "--seed", &val))) {
             if (m < 0) return ghm_cli_usage("loss", "--seed needs a number");
-            if (ghm_cli_int("loss", "--seed", val, 0, 2147483647L, &seed)) return 2;
+            if (ghm_cli_int("loss", "--seed", val, 0, 2147483647L, &a->seed)) return 2;
         } else if ((m = ghm_cli_opt(argc, argv, &i, "--h", &val))) {
             if (m < 0) return ghm_cli_usage("loss", "--h needs a number");
-            if (ghm_cli_double("loss", "--h", val, &h)) return 2;
-            if (!(h > 0 && h < 1)) return ghm_cli_usage("loss", "--h must be in (0, 1), got %s", val);
+            if (ghm_cli_double("loss", "--h", val, &a->h)) return 2;
+            if (!(a->h > 0 && a->h < 1)) return ghm_cli_usage("loss", "--h must be in (0, 1), got %s", val);
         } else if ((m = ghm_cli_opt(argc, argv, &i, "--tol", &val))) {
             if (m < 0) return ghm_cli_usage("loss", "--tol needs a number");
-            if (ghm_cli_double("loss", "--tol", val, &tol)) return 2;
-            if (!(tol > 0 && tol < 1)) return ghm_cli_usage("loss", "--tol must be in (0, 1), got %s", val);
+            if (ghm_cli_double("loss", "--tol", val, &a->tol)) return 2;
+            if (!(a->tol > 0 && a->tol < 1)) return ghm_cli_usage("loss", "--tol must be in (0, 1), got %s", val);
         } else if ((m = ghm_cli_opt(argc, argv, &i, "--n", &val))) {
             if (m < 0) return ghm_cli_usage("loss", "--n needs a number");
-            if (ghm_cli_int("loss", "--n", val, 1, 4096, &rn)) return 2;
+            if (ghm_cli_int("loss", "--n", val, 1, 4096, &a->rn)) return 2;
         } else if ((m = ghm_cli_opt(argc, argv, &i, "--dim", &val))) {
             if (m < 0) return ghm_cli_usage("loss", "--dim needs a number");
-            if (ghm_cli_int("loss", "--dim", val, 1, 4096, &rdim)) return 2;
+            if (ghm_cli_int("loss", "--dim", val, 1, 4096, &a->rdim)) return 2;
         } else if ((m = ghm_cli_opt(argc, argv, &i, "--per-class", &val))) {
             if (m < 0) return ghm_cli_usage("loss", "--per-class needs a number");
-            if (ghm_cli_int("loss", "--per-class", val, 1, 4096, &rper)) return 2;
+            if (ghm_cli_int("loss", "--per-class", val, 1, 4096, &a->rper)) return 2;
         } else if (strcmp(argv[i], "--check") == 0) {
-            check = 1;
+            a->check = 1;
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
             return ghm_cli_usage("loss", "unknown option '%s'%s\nusage: %s", argv[i],
                                  ghm_cli_option_hint("loss", argv[i], usage), usage);
-        } else if (!name) {
-            name = argv[i];
+        } else if (!a->name) {
+            a->name = argv[i];
         } else {
             return ghm_cli_usage("loss", "unexpected argument '%s'\nusage: %s", argv[i], usage);
         }
     }
-    if (!name) return ghm_cli_usage("loss", "missing loss NAME\nusage: %s", usage);
-    if (!emb_path != !lab_path) return ghm_cli_usage("loss", "--embeddings and --labels go together\nusage: %s", usage);
+    if (!a->name) return ghm_cli_usage("loss", "missing loss NAME\nusage: %s", usage);
+    if (!a->emb_path != !a->lab_path)
+        return ghm_cli_usage("loss", "--embeddings and --labels go together\nusage: %s", usage);
+    return -1;
+}
 
+/* The loss's table and the --set values resolved against its spec. Returns -1 to go on, else the exit
+ * status (an unknown name gets the registry's "did you mean"). */
+static int resolve_loss(const loss_args *a, const ghm_loss_ops **ops, ghm_params *params)
+{
     ghm_error err;
     ghm_error_clear(&err);
-    const ghm_loss_ops *ops = ghm_loss_find(name);
-    if (!ops) {
+    *ops = ghm_loss_find(a->name);
+    if (!*ops) {
         ghm_params none;
         ghm_params_clear(&none);
         ghm_loss *tmp = NULL;
-        ghm_loss_create(name, &none, 1, 1, 0, &tmp, &err); /* builds the "did you mean" message */
+        ghm_loss_create(a->name, &none, 1, 1, 0, &tmp, &err); /* builds the "did you mean" message */
         ghm_loss_destroy(tmp);
         return ghm_cli_fail(&err);
     }
-    ghm_params params;
-    ghm_params_clear(&params);
-    for (int k = 0; k < n_sets; k++) {
-        int rc = parse_set(ops, sets[k], &params);
+    ghm_params_clear(params);
+    for (int k = 0; k < a->n_sets; k++) {
+        int rc = parse_set(*ops, a->sets[k], params);
         if (rc) return rc;
     }
+    return -1;
+}
 
-    float *emb = NULL, *grad = NULL;
-    int *labels = NULL, n = 0, d = 0, nl = 0, status = 0;
-    ghm_loss *loss = NULL;
-    if (!emb_path) {
-        if (random_batch((int)rn, (int)rdim, (int)rper, (uint64_t)seed, &emb, &labels)) {
-            ghm_error_set(&err, GHM_ENOMEM, "out of memory for a %ld x %ld batch", rn, rdim);
-            status = ghm_cli_fail(&err);
-            goto done;
+/* The batch: the files, or a random one. Returns -1 to go on, else the exit status. */
+static int load_batch(const loss_args *a, float **emb, int **labels, int *n, int *d)
+{
+    ghm_error err;
+    ghm_error_clear(&err);
+    int nl = 0;
+    if (!a->emb_path) {
+        if (random_batch((int)a->rn, (int)a->rdim, (int)a->rper, (uint64_t)a->seed, emb, labels)) {
+            ghm_error_set(&err, GHM_ENOMEM, "out of memory for a %ld x %ld batch", a->rn, a->rdim);
+            return ghm_cli_fail(&err);
         }
-        n = nl = (int)rn;
-        d = (int)rdim;
-        printf("random batch: %d x %d, L2-normalised, %ld classes of %ld (the last may be smaller), seed %ld\n", n, d,
-               (rn + rper - 1) / rper, rper, seed);
-    } else if (ghm_npy_read_f32_2d(emb_path, &emb, &n, &d, &err) || ghm_npy_read_labels(lab_path, &labels, &nl, &err)) {
-        status = ghm_cli_fail(&err);
-        goto done;
+        *n = nl = (int)a->rn;
+        *d = (int)a->rdim;
+        printf("random batch: %d x %d, L2-normalised, %ld classes of %ld (the last may be smaller), seed %ld\n", *n,
+               *d, (a->rn + a->rper - 1) / a->rper, a->rper, a->seed);
+    } else if (ghm_npy_read_f32_2d(a->emb_path, emb, n, d, &err) ||
+               ghm_npy_read_labels(a->lab_path, labels, &nl, &err)) {
+        return ghm_cli_fail(&err);
     }
-    if (n < 1 || d < 1) {
-        status = ghm_cli_usage("loss", "%s: empty embedding array (%d x %d)", emb_path, n, d);
-        goto done;
-    }
-    if (nl != n) {
-        status = ghm_cli_usage("loss", "%s has %d labels but %s has %d rows", lab_path, nl, emb_path, n);
-        goto done;
-    }
-    for (size_t k = 0; k < (size_t)n * d; k++)
-        if (!isfinite(emb[k])) {
-            status = ghm_cli_usage("loss", "%s: row %zu, column %zu: non-finite value (%g); embeddings must be finite",
-                                   emb_path, k / (size_t)d, k % (size_t)d, (double)emb[k]);
-            goto done;
-        }
+    if (*n < 1 || *d < 1) return ghm_cli_usage("loss", "%s: empty embedding array (%d x %d)", a->emb_path, *n, *d);
+    if (nl != *n)
+        return ghm_cli_usage("loss", "%s has %d labels but %s has %d rows", a->lab_path, nl, a->emb_path, *n);
+    for (size_t k = 0; k < (size_t)*n * *d; k++)
+        if (!isfinite((*emb)[k]))
+            return ghm_cli_usage("loss", "%s: row %zu, column %zu: non-finite value (%g); embeddings must be finite",
+                                 a->emb_path, k / (size_t)*d, k % (size_t)*d, (double)(*emb)[k]);
+    return -1;
+}
+
+/* Labels in [0, classes) with classes = --classes or the largest label + 1, both bounded by
+ * max_classes(n). Returns -1 to go on (with *classes set), else the exit status. */
+static int check_labels(const loss_args *a, const int *labels, int n, long *classes)
+{
+    const char *lab_name = a->lab_path ? a->lab_path : "random batch";
     int max_label = 0;
     for (int i = 0; i < n; i++) {
-        if (labels[i] < 0) {
-            status = ghm_cli_usage("loss", "%s: label %d of item %d is negative", lab_path, labels[i], i);
-            goto done;
-        }
-        if (labels[i] >= max_classes(n)) {
-            status = ghm_cli_usage("loss",
-                                   "%s: label %d of item %d is too large: labels must be below max(n, 65536) = %ld "
-                                   "for n = %d rows (renumber the classes 0, 1, 2, ...)",
-                                   lab_path, labels[i], i, max_classes(n), n);
-            goto done;
-        }
+        if (labels[i] < 0) return ghm_cli_usage("loss", "%s: label %d of item %d is negative", lab_name, labels[i], i);
+        if (labels[i] >= max_classes(n))
+            return ghm_cli_usage("loss",
+                                 "%s: label %d of item %d is too large: labels must be below max(n, %d) = %ld "
+                                 "for n = %d rows (renumber the classes 0, 1, 2, ...)",
+                                 lab_name, labels[i], i, LOSS_CLASS_FLOOR, max_classes(n), n);
         if (labels[i] > max_label) max_label = labels[i];
     }
-    if (classes > max_classes(n)) {
-        status = ghm_cli_usage("loss", "--classes %ld is too large: at most max(n, 65536) = %ld for n = %d rows",
-                               classes, max_classes(n), n);
-        goto done;
+    *classes = a->classes;
+    if (*classes > max_classes(n))
+        return ghm_cli_usage("loss", "--classes %ld is too large: at most max(n, %d) = %ld for n = %d rows", *classes,
+                             LOSS_CLASS_FLOOR, max_classes(n), n);
+    if (*classes == 0) *classes = (long)max_label + 1;
+    if (max_label >= *classes)
+        return ghm_cli_usage("loss", "%s: label %d is outside [0, %ld) (--classes)", lab_name, max_label, *classes);
+    return -1;
+}
+
+/* Say up front when the gradient check will take long (2 to 6 evaluations of the loss per coordinate; the
+ * time of one evaluation: the faster of two, after the first call warmed up), and then show its progress
+ * through ui. grad is scratch. Returns 0 or the exit status of a failed evaluation. */
+static int warn_if_slow(ghm_loss *loss, const float *emb, const int *labels, int n, int d, float *grad,
+                        ghm_grad_check *gc, check_ui *ui)
+{
+    ghm_error err;
+    ghm_error_clear(&err);
+    double t_eval = INFINITY, v_unused;
+    for (int r = 0; r < 2; r++) {
+        const double t0 = ghm_clock();
+        if (ghm_loss_forward_backward(loss, emb, labels, n, d, &v_unused, grad, &err)) return ghm_cli_fail(&err);
+        t_eval = fmin(t_eval, ghm_clock() - t0);
     }
-    if (classes == 0) classes = (long)max_label + 1;
-    if (max_label >= classes) {
-        status = ghm_cli_usage("loss", "%s: label %d is outside [0, %ld) (--classes)", lab_path, max_label, classes);
-        goto done;
+    const double est = 2.0 * (double)n * d * t_eval;
+    *ui = (check_ui){isatty(fileno(stderr)), ghm_clock(), -1e30};
+    if (est > CHECK_SLOW_S) {
+        char lo[32], hi[32];
+        ghm_format_duration(lo, sizeof lo, est);
+        ghm_format_duration(hi, sizeof hi, 3 * est);
+        fprintf(stderr,
+                "ghm loss: warning: the gradient check of %d x %d = %ld coordinates evaluates the loss 2 to 6 "
+                "times per coordinate (%.3g s each here): about %s to %s. A smaller batch (--n/--dim, or "
+                "fewer rows in E.npy) checks the same code faster.\n",
+                n, d, (long)n * d, t_eval, lo, hi);
+        gc->progress = check_progress;
+        gc->progress_ctx = ui;
     }
-    if (ghm_loss_create(name, &params, d, (int)classes, (uint64_t)seed, &loss, &err)) {
+    return 0;
+}
+
+/* The verdict of a finished gradient check: counts, left-out coordinates, worst error, PASS/FAIL. */
+static void print_check(const char *name, const ghm_grad_check *gc, int d, double h, double tol)
+{
+    int judged = gc->n_coords - gc->n_discontinuous;
+    printf("gradient check of %s (h = %g, tol = %g)%s:\n", name, h, tol,
+           gc->used_check_value ? ", against the implemented stop-gradient (detached weights held constant)" : "");
+    printf("  %d coordinates: %d agree by central difference, %d with a smaller step, %d by a one-sided "
+           "difference (kink within h), %d discontinuities left out, %d wrong\n",
+           gc->n_coords, gc->n_central, gc->n_smaller_step, gc->n_one_sided, gc->n_discontinuous, gc->n_wrong);
+    if (gc->n_discontinuous > 0) {
+        printf("  left out as non-smooth (an event within the smallest step, h/64):");
+        for (int i = 0; i < GHM_GRAD_CHECK_LEFT_OUT && gc->left_out[i] >= 0; i++)
+            printf("%s row %ld column %ld", i ? "," : "", gc->left_out[i] / d, gc->left_out[i] % d);
+        printf("%s\n", gc->n_discontinuous > GHM_GRAD_CHECK_LEFT_OUT ? ", ..." : "");
+    }
+    if (gc->worst >= 0)
+        printf("  max relative error %.3g over %d judged coordinates, at row %d column %d (analytic %.6g, "
+               "numerical %.6g)\n",
+               gc->max_rel_err, judged, gc->worst / d, gc->worst % d, gc->worst_analytic, gc->worst_numeric);
+    if (gc->pass)
+        printf("PASS: %s gradient agrees with finite differences (max relative error %.3g <= %g)\n", name,
+               gc->max_rel_err, tol);
+    else if (gc->n_wrong > 0 || !(gc->max_rel_err <= tol))
+        printf("FAIL: %s gradient disagrees with finite differences at %d coordinate(s) (max relative error "
+               "%.3g > %g)\n",
+               name, gc->n_wrong, gc->max_rel_err, tol);
+    else
+        printf("FAIL: %s: %d of %d coordinates are discontinuities (more than %.0f%%): nothing to judge; try "
+               "--h smaller or other parameters\n",
+               name, gc->n_discontinuous, gc->n_coords, 100 * gc->max_discontinuous);
+}
+
+/* --check: time it, run it, print the verdict and the JSON line. Returns 0 (pass), 1 (fail) or the exit
+ * status of an error. grad is scratch. */
+static int run_check(const loss_args *a, ghm_loss *loss, const float *emb, const int *labels, int n, int d,
+                     double value, float *grad)
+{
+    ghm_error err;
+    ghm_error_clear(&err);
+    ghm_grad_check gc;
+    ghm_grad_check_init(&gc);
+    gc.h = a->h;
+    gc.tol = a->tol;
+    check_ui ui;
+    int rc = warn_if_slow(loss, emb, labels, n, d, grad, &gc, &ui);
+    if (rc) return rc;
+    if (ghm_loss_check_gradient(loss, emb, labels, n, d, &gc, &err)) return ghm_cli_fail(&err);
+    print_check(a->name, &gc, d, a->h, a->tol);
+    /* JSON: a non-finite value or error is written as null */
+    printf("{\"loss\": \"%s\"", a->name);
+    print_json_number("value", value);
+    print_json_number("max_rel_err", gc.max_rel_err);
+    printf(", \"discontinuous\": %d, \"pass\": %s}\n", gc.n_discontinuous, gc.pass ? "true" : "false");
+    return gc.pass ? 0 : 1;
+}
+
+/* The loss's value and gradient on the batch, printed (and the gradient written with --grad-out), then
+ * the check or the JSON line. */
+static int evaluate(const loss_args *a, const ghm_params *params, const float *emb, const int *labels, int n, int d,
+                    long classes)
+{
+    ghm_error err;
+    ghm_error_clear(&err);
+    ghm_loss *loss = NULL;
+    float *grad = NULL;
+    int status = 0;
+    if (ghm_loss_create(a->name, params, d, (int)classes, (uint64_t)a->seed, &loss, &err)) {
         status = ghm_cli_fail(&err);
         goto done;
     }
@@ -299,94 +411,56 @@ int ghm_cmd_loss(int argc, char **argv)
         goto done;
     }
     if (!isfinite(value) || !ghm_all_finite(grad, (size_t)n * d)) {
-        ghm_error_set(&err, GHM_ENUM, "loss '%s': non-finite value or gradient", name);
+        ghm_error_set(&err, GHM_ENUM, "loss '%s': non-finite value or gradient", a->name);
         status = ghm_cli_fail(&err);
         goto done;
     }
-    printf("loss %s on %d x %d embeddings, %ld classes: %.10g\n", name, n, d, classes, value);
-    if (grad_path) {
+    printf("loss %s on %d x %d embeddings, %ld classes: %.10g\n", a->name, n, d, classes, value);
+    if (a->grad_path) {
         size_t shape[2] = {(size_t)n, (size_t)d};
-        if (ghm_npy_write_f32(grad_path, grad, 2, shape, &err)) {
+        if (ghm_npy_write_f32(a->grad_path, grad, 2, shape, &err)) {
             status = ghm_cli_fail(&err);
             goto done;
         }
-        printf("wrote dL/dE (%d, %d) to %s\n", n, d, grad_path);
+        printf("wrote dL/dE (%d, %d) to %s\n", n, d, a->grad_path);
     }
-    if (check) {
-        gc.h = h;
-        gc.tol = tol;
-        /* 2 to 6 evaluations of the loss per coordinate: say so up front when that is long (the time of
-         * one evaluation: the faster of two, after the first call above warmed up) */
-        double t_eval = INFINITY, v_unused;
-        for (int r = 0; r < 2; r++) {
-            const double t0 = ghm_clock();
-            if (ghm_loss_forward_backward(loss, emb, labels, n, d, &v_unused, grad, &err)) {
-                status = ghm_cli_fail(&err);
-                goto done;
-            }
-            t_eval = fmin(t_eval, ghm_clock() - t0);
-        }
-        const double est = 2.0 * (double)n * d * t_eval;
-        check_ui ui = {isatty(fileno(stderr)), ghm_clock(), -1e30};
-        if (est > CHECK_SLOW_S) {
-            char lo[32], hi[32];
-            ghm_format_duration(lo, sizeof lo, est);
-            ghm_format_duration(hi, sizeof hi, 3 * est);
-            fprintf(stderr,
-                    "ghm loss: warning: the gradient check of %d x %d = %ld coordinates evaluates the loss 2 to 6 "
-                    "times per coordinate (%.3g s each here): about %s to %s. A smaller batch (--n/--dim, or "
-                    "fewer rows in E.npy) checks the same code faster.\n",
-                    n, d, (long)n * d, t_eval, lo, hi);
-            gc.progress = check_progress;
-            gc.progress_ctx = &ui;
-        }
-        if (ghm_loss_check_gradient(loss, emb, labels, n, d, &gc, &err)) {
-            status = ghm_cli_fail(&err);
-            goto done;
-        }
-        int judged = gc.n_coords - gc.n_discontinuous;
-        printf("gradient check of %s (h = %g, tol = %g)%s:\n", name, h, tol,
-               gc.used_check_value ? ", against the implemented stop-gradient (detached weights held constant)"
-                                   : "");
-        printf("  %d coordinates: %d agree by central difference, %d with a smaller step, %d by a one-sided "
-               "difference (kink within h), %d discontinuities left out, %d wrong\n",
-               gc.n_coords, gc.n_central, gc.n_smaller_step, gc.n_one_sided, gc.n_discontinuous, gc.n_wrong);
-        if (gc.n_discontinuous > 0) {
-            printf("  left out as non-smooth (an event within the smallest step, h/64):");
-            for (int i = 0; i < GHM_GRAD_CHECK_LEFT_OUT && gc.left_out[i] >= 0; i++)
-                printf("%s row %ld column %ld", i ? "," : "", gc.left_out[i] / d, gc.left_out[i] % d);
-            printf("%s\n", gc.n_discontinuous > GHM_GRAD_CHECK_LEFT_OUT ? ", ..." : "");
-        }
-        if (gc.worst >= 0)
-            printf("  max relative error %.3g over %d judged coordinates, at row %d column %d (analytic %.6g, "
-                   "numerical %.6g)\n",
-                   gc.max_rel_err, judged, gc.worst / d, gc.worst % d, gc.worst_analytic, gc.worst_numeric);
-        if (gc.pass)
-            printf("PASS: %s gradient agrees with finite differences (max relative error %.3g <= %g)\n", name,
-                   gc.max_rel_err, tol);
-        else if (gc.n_wrong > 0 || !(gc.max_rel_err <= tol))
-            printf("FAIL: %s gradient disagrees with finite differences at %d coordinate(s) (max relative error "
-                   "%.3g > %g)\n",
-                   name, gc.n_wrong, gc.max_rel_err, tol);
-        else
-            printf("FAIL: %s: %d of %d coordinates are discontinuities (more than %.0f%%): nothing to judge; try "
-                   "--h smaller or other parameters\n",
-                   name, gc.n_discontinuous, gc.n_coords, 100 * gc.max_discontinuous);
-        /* JSON: a non-finite value or error is written as null */
-        printf("{\"loss\": \"%s\"", name);
-        print_json_number("value", value);
-        print_json_number("max_rel_err", gc.max_rel_err);
-        printf(", \"discontinuous\": %d, \"pass\": %s}\n", gc.n_discontinuous, gc.pass ? "true" : "false");
-        if (!gc.pass) status = 1;
+    if (a->check) {
+        status = run_check(a, loss, emb, labels, n, d, value, grad);
     } else {
-        printf("{\"loss\": \"%s\"", name);
+        printf("{\"loss\": \"%s\"", a->name);
         print_json_number("value", value);
         printf("}\n");
     }
 done:
     ghm_loss_destroy(loss);
+    free(grad);
+    return status;
+}
+
+int ghm_cmd_loss(int argc, char **argv)
+{
+    loss_args a = {0};
+    a.rn = 32;
+    a.rdim = 12;
+    a.rper = 4;
+    ghm_grad_check defaults;
+    ghm_grad_check_init(&defaults);
+    a.h = defaults.h;
+    a.tol = defaults.tol;
+    int status = parse_args(argc, argv, &a);
+    if (status >= 0) return status;
+    const ghm_loss_ops *ops;
+    ghm_params params;
+    status = resolve_loss(&a, &ops, &params);
+    if (status >= 0) return status;
+
+    float *emb = NULL;
+    int *labels = NULL, n = 0, d = 0;
+    long classes = 0;
+    status = load_batch(&a, &emb, &labels, &n, &d);
+    if (status < 0) status = check_labels(&a, labels, n, &classes);
+    if (status < 0) status = evaluate(&a, &params, emb, labels, n, d, classes);
     free(emb);
     free(labels);
-    free(grad);
     return status;
 }

@@ -129,3 +129,8 @@ int ghm_read_file_max(const char *path, const char *what, size_t max_bytes, char
     if (n) *n = len;
     return 0;
 }
+
+int ghm_read_file(const char *path, char **data, size_t *n, ghm_error *err)
+{
+    return ghm_read_file_max(path, NULL, GHM_READ_MAX_TEXT, data, n, err);
+}

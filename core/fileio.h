@@ -46,6 +46,9 @@ int ghm_file_open_regular(const char *path, const char *what, unsigned long long
 int ghm_read_file_max(const char *path, const char *what, size_t max_bytes, char **data, size_t *n,
                       ghm_error *err);
 
+/* ghm_read_file_max with the cap GHM_READ_MAX_TEXT and what = "file". */
+int ghm_read_file(const char *path, char **data, size_t *n, ghm_error *err);
+
 /* "12 MiB", "256 KiB", "100 bytes": a cap as written in messages. */
 const char *ghm_size_text(unsigned long long bytes, char *buf, size_t n);
 

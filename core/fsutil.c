@@ -1,7 +1,5 @@
-/* Safe output files in a results directory: see fsutil.h. */
+/* Output files: mkdir -p, atomic writes, safe files in a results directory; see fsutil.h. */
 #include "fsutil.h"
-
-#include "json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -255,4 +253,62 @@ void ghm_out_rmdir_at(int dfd, const char *name)
         }
     }
     unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+/* ---- by path ----------------------------------------------------------- */
+
+int ghm_write_file_atomic(const char *path, const void *data, size_t n, ghm_error *err)
+{
+    /* the directory as the caller names it (it may be a link the user made); the file itself is created
+     * O_EXCL | O_NOFOLLOW under a temporary name and renamed (ghm_out_write_at) */
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else
+        return ghm_error_set(err, GHM_EINPUT, "%s: path too long", path);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        int e = errno;
+        return ghm_error_set(err, GHM_EIO, "%s: cannot create temporary file: %s", path, strerror(e));
+    }
+    int rc = ghm_out_write_at(dfd, dir, slash ? slash + 1 : path, data, n, err);
+    close(dfd);
+    return rc;
+}
+
+int ghm_mkdirs(const char *path, ghm_error *err)
+{
+    if (!path || !*path) return 0;
+    char *p = strdup(path);
+    if (!p) return ghm_error_set(err, GHM_ENOMEM, "%s: out of memory", path);
+    size_t len = strlen(p);
+    while (len > 1 && p[len - 1] == '/') p[--len] = '\0';
+    for (char *q = p + 1;; q++) {
+        int end = (*q == '\0');
+        if (*q == '/' || end) {
+            char save = *q;
+            *q = '\0';
+            if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+                int e = errno;
+                int rc = ghm_error_set(err, GHM_EIO, "%s: cannot create directory %s: %s", path, p, strerror(e));
+                free(p);
+                return rc;
+            }
+            *q = save;
+        }
+        if (end) break;
+    }
+    struct stat st;
+    if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        int rc = ghm_error_set(err, GHM_EIO, "%s: exists and is not a directory", path);
+        free(p);
+        return rc;
+    }
+    free(p);
+    return 0;
 }

@@ -1,4 +1,5 @@
-/* Safe output files in a results directory.
+/* Output files: mkdir -p and atomic writes by path, and safe output files in a
+ * results directory.
  *
  * A results directory is untrusted input: someone else may have made it and
  * placed symbolic links in it (plots -> /elsewhere, summary.md -> ~/.bashrc).
@@ -41,6 +42,16 @@ int ghm_out_write_at(int dfd, const char *where, const char *name, const void *d
 /* ghm_out_write_at into root/rel: the directories of rel are made (with
  * ghm_out_dir_open's rules), e.g. ghm_out_write(dir, "plots/x.gp", ...). */
 int ghm_out_write(const char *root, const char *rel, const void *data, size_t n, ghm_error *err);
+
+/* Write a file atomically by its path: the directory as the caller names it
+ * (it may be a link the user made), the file created with ghm_out_write_at's
+ * rules (temporary name, fsync, rename). A reader sees either the old content
+ * or the new, never a partial file. */
+int ghm_write_file_atomic(const char *path, const void *data, size_t n, ghm_error *err);
+
+/* mkdir -p (links followed: for directories the user names; inside a results
+ * directory use ghm_out_mkdirs). */
+int ghm_mkdirs(const char *path, ghm_error *err);
 
 /* Make a fresh private directory "<prefix>XXXXXX.tmp" (mode 0700) in dfd for
  * another program's outputs; its name goes to name (size nn). Returns its fd. */

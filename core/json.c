@@ -1,8 +1,7 @@
-/* Minimal JSON: recursive-descent DOM parser with line:column errors, a
- * streaming writer, and small file helpers (atomic write, read, mkdir -p). */
+/* Minimal JSON: recursive-descent DOM parser with line:column errors and a
+ * streaming writer. */
 #include "json.h"
 
-#include "fsutil.h"
 #include "fileio.h"
 
 #include <errno.h>
@@ -19,7 +18,8 @@
 /* ------------------------------------------------------------------------ */
 /* parser                                                                    */
 
-#define GHM_JSON_MAX_DEPTH 512
+#define GHM_JSON_STR_(x) #x
+#define GHM_JSON_STR(x) GHM_JSON_STR_(x)
 
 typedef struct {
     const char *s;      /* text */
@@ -288,8 +288,10 @@ static int jp_value(jp *p, ghm_json *v, int depth)
     memset(v, 0, sizeof *v);
     jp_ws(p);
     if (p->pos >= p->len) return jp_fail(p, p->pos, "unexpected end of input, value expected");
-    if (depth > GHM_JSON_MAX_DEPTH) return jp_fail(p, p->pos, "nesting too deep");
     char c = p->s[p->pos];
+    /* depth: the arrays and objects around this value */
+    if ((c == '{' || c == '[') && depth >= GHM_JSON_MAX_DEPTH)
+        return jp_fail(p, p->pos, "arrays and objects nested more than " GHM_JSON_STR(GHM_JSON_MAX_DEPTH) " deep");
     int rc;
     if (c == '{') {
         v->type = GHM_JSON_OBJECT;
@@ -506,24 +508,24 @@ static void jw_pre(ghm_jw *w)
         w->after_key = 0;
         return;
     }
-    int d = w->depth < 64 ? w->depth : 63;
-    if (!w->first[d]) jw_put(w, ",", 1);
-    w->first[d] = 0;
+    if (!w->first[w->depth]) jw_put(w, ",", 1);
+    w->first[w->depth] = 0;
     if (w->depth > 0) jw_newline(w);
 }
 
 static void jw_open(ghm_jw *w, const char *c)
 {
+    if (w->depth >= GHM_JSON_MAX_DEPTH) w->failed = 1; /* first[] has no room for one more level */
     jw_pre(w);
     jw_puts(w, c);
+    if (w->failed) return;
     w->depth++;
-    if (w->depth < 64) w->first[w->depth] = 1;
+    w->first[w->depth] = 1;
 }
 
 static void jw_close(ghm_jw *w, const char *c)
 {
-    int d = w->depth < 64 ? w->depth : 63;
-    int empty = w->first[d];
+    int empty = w->first[w->depth];
     if (w->depth > 0) w->depth--;
     if (!empty) jw_newline(w);
     jw_puts(w, c);
@@ -616,68 +618,4 @@ void ghm_jw_null(ghm_jw *w)
 {
     jw_pre(w);
     jw_puts(w, "null");
-}
-
-/* ------------------------------------------------------------------------ */
-/* files                                                                     */
-
-int ghm_write_file_atomic(const char *path, const void *data, size_t n, ghm_error *err)
-{
-    /* the directory as the caller names it (it may be a link the user made); the file itself is created
-     * O_EXCL | O_NOFOLLOW under a temporary name and renamed (core/fsutil.c) */
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else if ((size_t)(slash - path) < sizeof dir)
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    else
-        return ghm_error_set(err, GHM_EINPUT, "%s: path too long", path);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        int e = errno;
-        return ghm_error_set(err, GHM_EIO, "%s: cannot create temporary file: %s", path, strerror(e));
-    }
-    int rc = ghm_out_write_at(dfd, dir, slash ? slash + 1 : path, data, n, err);
-    close(dfd);
-    return rc;
-}
-
-int ghm_read_file(const char *path, char **data, size_t *n, ghm_error *err)
-{
-    return ghm_read_file_max(path, NULL, GHM_READ_MAX_TEXT, data, n, err);
-}
-
-int ghm_mkdirs(const char *path, ghm_error *err)
-{
-    if (!path || !*path) return 0;
-    char *p = strdup(path);
-    if (!p) return ghm_error_set(err, GHM_ENOMEM, "%s: out of memory", path);
-    size_t len = strlen(p);
-    while (len > 1 && p[len - 1] == '/') p[--len] = '\0';
-    for (char *q = p + 1;; q++) {
-        int end = (*q == '\0');
-        if (*q == '/' || end) {
-            char save = *q;
-            *q = '\0';
-            if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-                int e = errno;
-                int rc = ghm_error_set(err, GHM_EIO, "%s: cannot create directory %s: %s", path, p, strerror(e));
-                free(p);
-                return rc;
-            }
-            *q = save;
-        }
-        if (end) break;
-    }
-    struct stat st;
-    if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        int rc = ghm_error_set(err, GHM_EIO, "%s: exists and is not a directory", path);
-        free(p);
-        return rc;
-    }
-    free(p);
-    return 0;
 }

@@ -1,19 +1,35 @@
 /* Minimal JSON: a DOM parser (for records, npm data) and a streaming writer
- * (records, --json output), plus atomic file writes.
+ * (records, --json output). Why it is hand-written: docs/architecture.md,
+ * "Design notes".
  *
- * Numbers are doubles; the writer prints them with %.17g (round-trip exact),
- * NaN/Inf as null. Parse errors are GHM_EINPUT "<source>:line:column: message".
+ * Numbers are doubles; the writer prints them so that they parse back to the
+ * same double (integers below 1e15 without decimals, others with %.17g; -0 as
+ * 0), NaN/Inf as null. Object members keep their order, in the parsed DOM and
+ * in the written text. Parse errors are GHM_EINPUT
+ * "<source>:line:column: message" (line and column 1-based, column in bytes).
  */
 #ifndef GHM_JSON_H
 #define GHM_JSON_H
 
 #include "error.h"
+/* The file helpers (ghm_write_file_atomic, ghm_mkdirs, ghm_read_file) were
+ * declared here; they live in fsutil.h and fileio.h. Included for the callers
+ * that still expect them from this header. */
+#include "fileio.h"
+#include "fsutil.h"
 
 #include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Deepest nesting of arrays and objects, in what the parser accepts and the
+ * writer writes: "[[1]]" is 2 deep. Deeper input is a parse error (never a
+ * stack overflow); a writer asked to go deeper fails (failed = 1). Nothing ghm
+ * writes or reads nests more than a few levels; experiment files have the
+ * same limit for flow collections (GHM_YAML_MAX_DEPTH). */
+#define GHM_JSON_MAX_DEPTH 64
 
 typedef enum { GHM_JSON_NULL, GHM_JSON_BOOL, GHM_JSON_NUMBER, GHM_JSON_STRING, GHM_JSON_ARRAY, GHM_JSON_OBJECT } ghm_json_type;
 
@@ -37,12 +53,13 @@ double ghm_json_num(const ghm_json *j, const char *key, double def);
 const char *ghm_json_str(const ghm_json *j, const char *key, const char *def);
 
 /* Streaming writer into a growing buffer. Commas and (when pretty) indentation
- * are handled automatically. Any allocation failure sets failed = 1. */
+ * are handled automatically. An allocation failure, or nesting deeper than
+ * GHM_JSON_MAX_DEPTH, sets failed = 1 (and nothing more is written). */
 typedef struct ghm_jw {
     char *buf;       /* NUL-terminated output */
     size_t len, cap;
-    int depth;
-    int first[64];   /* per depth: 1 until the first element is written */
+    int depth;       /* arrays and objects open */
+    int first[GHM_JSON_MAX_DEPTH + 1]; /* per depth: 1 until the first element is written */
     int after_key;   /* 1 right after a key: the next value needs no comma */
     int pretty;      /* 1: newlines and 2-space indentation */
     int failed;
@@ -60,15 +77,6 @@ void ghm_jw_number(ghm_jw *w, double v);
 void ghm_jw_int(ghm_jw *w, long long v);
 void ghm_jw_bool(ghm_jw *w, int v);
 void ghm_jw_null(ghm_jw *w);
-
-/* Write a file atomically: temp file in the same directory, fsync, rename.
- * A reader sees either the old content or the new, never a partial file. */
-int ghm_write_file_atomic(const char *path, const void *data, size_t n, ghm_error *err);
-/* Read a whole file (NUL-terminated, malloc'd): a regular file of at most
- * GHM_READ_MAX_TEXT bytes; ghm_read_file_max (core/fileio.h) takes a cap. */
-int ghm_read_file(const char *path, char **data, size_t *n, ghm_error *err);
-/* mkdir -p. */
-int ghm_mkdirs(const char *path, ghm_error *err);
 
 #ifdef __cplusplus
 }

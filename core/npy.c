@@ -5,6 +5,7 @@
 #include "npy.h"
 
 #include "fileio.h"
+#include "fsutil.h"
 #include "json.h"
 
 #include <ctype.h>

@@ -17,6 +17,10 @@ extern "C" {
 
 #define GHM_ALIGN 64
 
+/* Largest embedding dimension ghm accepts: backbone.embedding_dim of an
+ * experiment file, --dim of `ghm bench train|embed|eval|pdist`. */
+#define GHM_MAX_EMBEDDING_DIM 65536
+
 /* 64-byte aligned allocation (zero-filled). Returns NULL on failure or n == 0. Free with ghm_free. */
 void *ghm_alloc(size_t bytes);
 float *ghm_alloc_floats(size_t n);

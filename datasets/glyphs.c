@@ -4,6 +4,7 @@
  */
 #include "glyphs.h"
 
+#include "../core/fsutil.h"
 #include "../core/json.h"
 #include "../core/rng.h"
 #include "internal.h"
@@ -751,15 +752,14 @@ void ghm_glyph_set_free(ghm_glyph_set *s)
     memset(s, 0, sizeof *s);
 }
 
-int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs_opts *o, ghm_glyph_set *s,
-                      ghm_error *err)
+/* Why a face is left out before rendering (empty when it is not), into why (GLYPHS_WHY bytes). */
+#define GLYPHS_WHY 640
+
+static int glyphs_oom(ghm_error *err) { return ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory"); }
+
+/* The options ghm_glyphs_render checks before anything is allocated; *chars, *n: the characters. */
+static int render_check_opts(const ghm_glyphs_opts *o, int n_fonts, const uint32_t **chars, int *n, ghm_error *err)
 {
-    memset(s, 0, sizeof *s);
-    ghm_glyphs_opts def;
-    if (!o) {
-        ghm_glyphs_opts_default(&def);
-        o = &def;
-    }
     if (o->image_size < 8 || o->image_size > 256)
         return ghm_error_set(err, GHM_EINPUT, "glyphs: image_size %d is out of range [8, 256]", o->image_size);
     if (o->near_dup_level < 0 || o->near_dup_level > 255 || o->homoglyph_level < 0 || o->homoglyph_level > 255 ||
@@ -769,17 +769,22 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
         o->clone_fraction > 1.0 || (o->image_size & 1))
         return ghm_error_set(err, GHM_EINPUT, "glyphs: a rendering constant is out of range (grey levels in [0, 255], "
                              "clone_fraction in (0, 1], an even image_size)");
-    const uint32_t *chars = o->chars;
-    int n = o->n_chars;
-    if (!chars) n = ghm_glyphs_charset(&chars);
-    if (n < 1 || n > GHM_MAX_CLASSES)
-        return ghm_error_set(err, GHM_EINPUT, "glyphs: %d characters (expected 1 to %d)", n, GHM_MAX_CLASSES);
+    *chars = o->chars;
+    *n = o->n_chars;
+    if (!*chars) *n = ghm_glyphs_charset(chars);
+    if (*n < 1 || *n > GHM_MAX_CLASSES)
+        return ghm_error_set(err, GHM_EINPUT, "glyphs: %d characters (expected 1 to %d)", *n, GHM_MAX_CLASSES);
     if (o->cap_px < 0 || o->cap_px > o->image_size || (o->scale_refs && (o->n_scale_refs < 1 || o->n_scale_refs > 16)))
         return ghm_error_set(err, GHM_EINPUT, "glyphs: cap_px %d / %d scale characters out of range", o->cap_px,
                              o->n_scale_refs);
     if (n_fonts < 1) return ghm_error_set(err, GHM_EINPUT, "glyphs: no font files");
+    return 0;
+}
 
-    const int S = o->image_size, P = S * S;
+/* The set's rendering constants, from the options. */
+static void render_set_constants(ghm_glyph_set *s, const ghm_glyphs_opts *o, int n)
+{
+    const int S = o->image_size;
     s->size = S;
     s->cap_px = o->cap_px > 0 ? o->cap_px : S / 2;
     s->order_seed = -1;
@@ -793,13 +798,46 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
     s->faint_peak = o->faint_peak;
     s->min_ink_px = o->min_ink_px;
     s->n_chars = n;
-    int rc = 0, skip_cap = 0;
-    FT_Library lib = NULL;
-    ghm_font_entry *sorted = NULL;
-    char(*hashes)[65] = NULL;
-    cls_list *lists = NULL;
-    uint8_t *fbuf = NULL, *have = NULL, *half = NULL, *allpx = NULL, *allhave = NULL;
+}
 
+/* The work of ghm_glyphs_render. */
+typedef struct {
+    const ghm_glyphs_opts *o;
+    int n, P;                 /* characters, pixels per image */
+    FT_Library lib;
+    ghm_font_entry *sorted;   /* the font files, sorted (cmp_entry) */
+    char (*hashes)[65];       /* their SHA-256, in that order */
+    cls_list *lists;          /* per class: the images kept */
+    uint8_t *fbuf, *have;     /* one face's renders and which characters it has (2: too little ink) */
+    uint8_t *half;            /* half-size images (render_face, add_face) */
+    uint8_t *allpx, *allhave; /* every kept face's renders, for the clone rule */
+    int skip_cap, face_cap;   /* capacities of s->skipped, s->faces */
+} render_work;
+
+static void render_work_free(render_work *w)
+{
+    if (w->lib) FT_Done_FreeType(w->lib);
+    if (w->lists)
+        for (int c = 0; c < w->n; c++) {
+            free(w->lists[c].px);
+            free(w->lists[c].face);
+        }
+    free(w->lists);
+    free(w->sorted);
+    free(w->hashes);
+    free(w->fbuf);
+    free(w->have);
+    free(w->half);
+    free(w->allpx);
+    free(w->allhave);
+}
+
+/* Allocate the set's per-class arrays and w's buffers, check the character order, sort the font files and
+ * start FreeType (its version goes into the set). */
+static int render_start(ghm_glyph_set *s, render_work *w, const uint32_t *chars, const ghm_font_entry *fonts,
+                        int n_fonts, ghm_error *err)
+{
+    const int n = w->n, S = w->o->image_size;
     s->chars = malloc(sizeof(uint32_t) * (size_t)n);
     s->count = calloc((size_t)n, sizeof(int));
     s->missing = calloc((size_t)n, sizeof(int));
@@ -808,169 +846,195 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
     s->pair_both = calloc((size_t)n * n, sizeof(int));
     s->pair_near = calloc((size_t)n * n, sizeof(int));
     s->pair_shift = calloc((size_t)n * n, sizeof(int));
-    half = malloc((size_t)n * (S / 2) * (S / 2) + 1);
-    sorted = malloc(sizeof *sorted * (size_t)n_fonts);
-    hashes = malloc(sizeof *hashes * (size_t)n_fonts);
-    lists = calloc((size_t)n, sizeof *lists);
-    fbuf = malloc((size_t)(n + 1) * P);
-    have = malloc((size_t)n);
+    w->half = malloc((size_t)n * (S / 2) * (S / 2) + 1);
+    w->sorted = malloc(sizeof *w->sorted * (size_t)n_fonts);
+    w->hashes = malloc(sizeof *w->hashes * (size_t)n_fonts);
+    w->lists = calloc((size_t)n, sizeof *w->lists);
+    w->fbuf = malloc((size_t)(n + 1) * w->P);
+    w->have = malloc((size_t)n);
     if (!s->chars || !s->count || !s->missing || !s->exact_dups || !s->near_dups || !s->pair_both || !s->pair_near ||
-        !s->pair_shift || !half || !sorted || !hashes || !lists || !fbuf || !have) {
-        rc = ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory");
-        goto done;
-    }
+        !s->pair_shift || !w->half || !w->sorted || !w->hashes || !w->lists || !w->fbuf || !w->have)
+        return glyphs_oom(err);
     memcpy(s->chars, chars, sizeof(uint32_t) * (size_t)n);
     for (int i = 1; i < n; i++)
-        if (chars[i] <= chars[i - 1]) {
-            rc = ghm_error_set(err, GHM_EINPUT, "glyphs: characters must be in increasing code-point order (U+%04X after U+%04X)",
-                               (unsigned)chars[i], (unsigned)chars[i - 1]);
-            goto done;
-        }
-    memcpy(sorted, fonts, sizeof *sorted * (size_t)n_fonts);
-    qsort(sorted, (size_t)n_fonts, sizeof *sorted, cmp_entry);
+        if (chars[i] <= chars[i - 1])
+            return ghm_error_set(err, GHM_EINPUT, "glyphs: characters must be in increasing code-point order (U+%04X after U+%04X)",
+                                 (unsigned)chars[i], (unsigned)chars[i - 1]);
+    memcpy(w->sorted, fonts, sizeof *w->sorted * (size_t)n_fonts);
+    qsort(w->sorted, (size_t)n_fonts, sizeof *w->sorted, cmp_entry);
 
-    if (FT_Init_FreeType(&lib)) {
-        rc = ghm_error_set(err, GHM_EFAIL, "glyphs: FreeType failed to initialise");
-        lib = NULL;
-        goto done;
+    if (FT_Init_FreeType(&w->lib)) {
+        w->lib = NULL;
+        return ghm_error_set(err, GHM_EFAIL, "glyphs: FreeType failed to initialise");
     }
     FT_Int vmaj, vmin, vpat;
-    FT_Library_Version(lib, &vmaj, &vmin, &vpat);
+    FT_Library_Version(w->lib, &vmaj, &vmin, &vpat);
     snprintf(s->freetype, sizeof s->freetype, "%d.%d.%d", vmaj, vmin, vpat);
+    return 0;
+}
 
-    int face_cap = 0;
-    for (int fi = 0; fi < n_fonts; fi++) {
-        if (o->progress && fi > 0) o->progress(o->progress_ctx, fi, n_fonts, s->n_faces);
-        const ghm_font_entry *E = &sorted[fi];
-        if ((rc = ghm_glyphs_sha256_file(E->path, hashes[fi], err)) < 0) goto done;
-        int seen = -1;
-        for (int k = 0; k < fi && seen < 0; k++)
-            if (strcmp(hashes[k], hashes[fi]) == 0) seen = k;
-        char why[640];
-        if (seen >= 0) {
-            const char *base = strrchr(sorted[seen].path, '/');
-            snprintf(why, sizeof why, "same content as %s", base ? base + 1 : sorted[seen].path);
-            if (add_skip(s, &skip_cap, E->path, -1, why)) goto oom;
-            continue;
-        }
-        FT_Face probe = NULL;
-        FT_Error fe = FT_New_Face(lib, E->path, -1, &probe);
-        if (fe) {
-            snprintf(why, sizeof why, "FreeType cannot open it (error %d)", (int)fe);
-            if (add_skip(s, &skip_cap, E->path, -1, why)) goto oom;
-            continue;
-        }
-        long nfaces = probe->num_faces;
-        FT_Done_Face(probe);
-        for (long xi = 0; xi < nfaces; xi++) {
-            FT_Face face = NULL;
-            fe = FT_New_Face(lib, E->path, xi, &face);
-            if (fe) {
-                snprintf(why, sizeof why, "FreeType cannot open face %ld (error %d)", xi, (int)fe);
-                if (add_skip(s, &skip_cap, E->path, (int)xi, why)) goto oom;
-                continue;
-            }
-            const char *fam = face->family_name ? face->family_name : "", *sty = face->style_name ? face->style_name : "";
-            why[0] = 0;
-            if (!FT_IS_SCALABLE(face)) snprintf(why, sizeof why, "not scalable (a bitmap font)");
-            else if (FT_Select_Charmap(face, FT_ENCODING_UNICODE)) snprintf(why, sizeof why, "no Unicode character map");
-            else if (!fam[0]) snprintf(why, sizeof why, "no family name");
-            for (size_t k = 0; k < sizeof excluded_families / sizeof excluded_families[0] && !why[0]; k++)
-                if (strcmp(fam, excluded_families[k][0]) == 0)
-                    snprintf(why, sizeof why, "family left out: %s", excluded_families[k][1]);
-            if (!why[0] && !o->keep_same_name_faces)
-                for (int k = 0; k < s->n_faces && !why[0]; k++)
-                    if (strcmp(s->faces[k].family, fam) == 0 && strcmp(s->faces[k].style, sty) == 0)
-                        snprintf(why, sizeof why, "same family and style as %s", s->faces[k].path);
-            if (why[0]) {
-                FT_Done_Face(face);
-                if (add_skip(s, &skip_cap, E->path, (int)xi, why)) goto oom;
-                continue;
-            }
-            if (s->n_faces == face_cap) {
-                int nc = face_cap ? 2 * face_cap : 64;
-                ghm_glyph_face *v = realloc(s->faces, sizeof *v * (size_t)nc);
-                if (!v) {
-                    FT_Done_Face(face);
-                    goto oom;
-                }
-                s->faces = v;
-                face_cap = nc;
-            }
-            ghm_glyph_face *F = &s->faces[s->n_faces];
-            memset(F, 0, sizeof *F);
-            snprintf(F->package, sizeof F->package, "%s", E->package);
-            snprintf(F->version, sizeof F->version, "%s", E->version);
-            snprintf(F->path, sizeof F->path, "%s", E->path);
-            F->index = (int)xi;
-            snprintf(F->family, sizeof F->family, "%s", fam);
-            snprintf(F->style, sizeof F->style, "%s", sty);
-            memcpy(F->sha256, hashes[fi], 65);
-            long faint0 = s->faint_images; /* counted only for faces kept */
-            rc = render_face(s, o, face, s->n_faces, fbuf, have, E->path, err);
-            FT_Done_Face(face);
-            if (rc < 0) goto done;
-            /* faint faces: median peak below faint_peak, or over 10% of the drawings with too little ink;
-             * in a kept face, an image with too little ink counts as missing */
-            int nhave = 0, npoor = 0;
-            for (int c = 0; c < n; c++) {
-                nhave += have[c] != 0;
-                npoor += have[c] == 2;
-            }
-            int pk = nhave ? median_peak(fbuf, have, n, P) : 0;
-            for (int c = 0; c < n; c++)
-                if (have[c] == 2) have[c] = 0;
-            if (nhave == 0) snprintf(why, sizeof why, "has none of the characters");
-            else if (!o->keep_faint_faces && (pk < s->faint_peak || 10 * npoor > nhave))
-                snprintf(why, sizeof why,
-                         "faint: median image peak grey %d (left out below %d of 255), %d of %d drawings with fewer "
-                         "than %d pixels at grey >= 128 (left out above 10%%)",
-                         pk, s->faint_peak, npoor, nhave, s->min_ink_px);
-            s->faint_images += npoor;
-            nhave -= npoor;
-            if (!why[0] && nhave == 0) snprintf(why, sizeof why, "has none of the characters with enough ink");
-            if (nhave > 0 && !why[0] && !o->keep_clones) {
-                double fr = 0;
-                int nr = 0, both = 0;
-                int cf = closest_face(s, allpx, allhave, s->n_faces, fbuf, have, &fr, &nr, &both);
-                if (cf >= 0 && fr >= s->clone_fraction) {
-                    const char *base = strrchr(s->faces[cf].path, '/');
-                    snprintf(why, sizeof why,
-                             "clone of %.60s %.60s (%.200s): %d of %d shared characters within %d grey level(s) (>= %.0f%%)",
-                             s->faces[cf].family, s->faces[cf].style, base ? base + 1 : s->faces[cf].path, nr, both,
-                             s->clone_level, 100.0 * s->clone_fraction);
-                }
-            }
-            if (why[0]) {
-                s->faint_images = faint0;
-                if (add_skip(s, &skip_cap, E->path, (int)xi, why)) goto oom;
-                continue;
-            }
-            if ((rc = add_face(s, s->n_faces, lists, fbuf, have, half, err)) < 0) goto done;
-            if (F->glyphs == 0) { /* nothing of its own: not one of the faces, its gaps are no class's */
-                for (int c = 0; c < n; c++) s->missing[c] -= !have[c];
-                s->faint_images = faint0;
-                snprintf(why, sizeof why, "%s",
-                         F->missing == n ? "has none of the characters"
-                                         : "every image equals one of an earlier face (exact duplicate outlines)");
-                if (add_skip(s, &skip_cap, E->path, (int)xi, why)) goto oom;
-                continue;
-            }
-            /* kept: its renders stay for the clone rule */
-            uint8_t *np = realloc(allpx, (size_t)(s->n_faces + 1) * n * P);
-            if (!np) goto oom;
-            allpx = np;
-            uint8_t *nh = realloc(allhave, (size_t)(s->n_faces + 1) * n);
-            if (!nh) goto oom;
-            allhave = nh;
-            memcpy(allpx + (size_t)s->n_faces * n * P, fbuf, (size_t)n * P);
-            memcpy(allhave + (size_t)s->n_faces * n, have, (size_t)n);
-            s->n_faces++;
+/* Why an opened face is left out before it is rendered (why empty: it is not): a bitmap font, no Unicode
+ * map, no family name, an excluded family, or the family and style of a face already kept. */
+static void face_skip_reason(const ghm_glyph_set *s, const ghm_glyphs_opts *o, FT_Face face, char why[GLYPHS_WHY])
+{
+    const char *fam = face->family_name ? face->family_name : "", *sty = face->style_name ? face->style_name : "";
+    why[0] = 0;
+    if (!FT_IS_SCALABLE(face)) snprintf(why, GLYPHS_WHY, "not scalable (a bitmap font)");
+    else if (FT_Select_Charmap(face, FT_ENCODING_UNICODE)) snprintf(why, GLYPHS_WHY, "no Unicode character map");
+    else if (!fam[0]) snprintf(why, GLYPHS_WHY, "no family name");
+    for (size_t k = 0; k < sizeof excluded_families / sizeof excluded_families[0] && !why[0]; k++)
+        if (strcmp(fam, excluded_families[k][0]) == 0)
+            snprintf(why, GLYPHS_WHY, "family left out: %s", excluded_families[k][1]);
+    if (!why[0] && !o->keep_same_name_faces)
+        for (int k = 0; k < s->n_faces && !why[0]; k++)
+            if (strcmp(s->faces[k].family, fam) == 0 && strcmp(s->faces[k].style, sty) == 0)
+                snprintf(why, GLYPHS_WHY, "same family and style as %s", s->faces[k].path);
+}
+
+/* After the face s->n_faces is rendered into w->fbuf / w->have: why it is left out (why empty: kept) as
+ * faint, empty or a clone of a kept face. Images with too little ink become missing ones (counted in
+ * s->faint_images, which the caller restores when the face is left out). */
+static void judge_rendered_face(ghm_glyph_set *s, render_work *w, char why[GLYPHS_WHY])
+{
+    const ghm_glyphs_opts *o = w->o;
+    const int n = w->n;
+    uint8_t *have = w->have;
+    /* faint faces: median peak below faint_peak, or over 10% of the drawings with too little ink;
+     * in a kept face, an image with too little ink counts as missing */
+    int nhave = 0, npoor = 0;
+    for (int c = 0; c < n; c++) {
+        nhave += have[c] != 0;
+        npoor += have[c] == 2;
+    }
+    int pk = nhave ? median_peak(w->fbuf, have, n, w->P) : 0;
+    for (int c = 0; c < n; c++)
+        if (have[c] == 2) have[c] = 0;
+    if (nhave == 0) snprintf(why, GLYPHS_WHY, "has none of the characters");
+    else if (!o->keep_faint_faces && (pk < s->faint_peak || 10 * npoor > nhave))
+        snprintf(why, GLYPHS_WHY,
+                 "faint: median image peak grey %d (left out below %d of 255), %d of %d drawings with fewer "
+                 "than %d pixels at grey >= 128 (left out above 10%%)",
+                 pk, s->faint_peak, npoor, nhave, s->min_ink_px);
+    s->faint_images += npoor;
+    nhave -= npoor;
+    if (!why[0] && nhave == 0) snprintf(why, GLYPHS_WHY, "has none of the characters with enough ink");
+    if (nhave > 0 && !why[0] && !o->keep_clones) {
+        double fr = 0;
+        int nr = 0, both = 0;
+        int cf = closest_face(s, w->allpx, w->allhave, s->n_faces, w->fbuf, have, &fr, &nr, &both);
+        if (cf >= 0 && fr >= s->clone_fraction) {
+            const char *base = strrchr(s->faces[cf].path, '/');
+            snprintf(why, GLYPHS_WHY,
+                     "clone of %.60s %.60s (%.200s): %d of %d shared characters within %d grey level(s) (>= %.0f%%)",
+                     s->faces[cf].family, s->faces[cf].style, base ? base + 1 : s->faces[cf].path, nr, both,
+                     s->clone_level, 100.0 * s->clone_fraction);
         }
     }
-    /* design families, in order of first face */
+}
+
+/* Face xi of the font file w->sorted[fi]: opened, judged, rendered and kept as s->faces[s->n_faces], or
+ * listed in s->skipped with the reason. */
+static int render_font_face(ghm_glyph_set *s, render_work *w, int fi, long xi, ghm_error *err)
+{
+    const ghm_font_entry *E = &w->sorted[fi];
+    const int n = w->n, P = w->P;
+    char why[GLYPHS_WHY];
+    FT_Face face = NULL;
+    FT_Error fe = FT_New_Face(w->lib, E->path, xi, &face);
+    if (fe) {
+        snprintf(why, sizeof why, "FreeType cannot open face %ld (error %d)", xi, (int)fe);
+        return add_skip(s, &w->skip_cap, E->path, (int)xi, why) ? glyphs_oom(err) : 0;
+    }
+    face_skip_reason(s, w->o, face, why);
+    if (why[0]) {
+        FT_Done_Face(face);
+        return add_skip(s, &w->skip_cap, E->path, (int)xi, why) ? glyphs_oom(err) : 0;
+    }
+    if (s->n_faces == w->face_cap) {
+        int nc = w->face_cap ? 2 * w->face_cap : 64;
+        ghm_glyph_face *v = realloc(s->faces, sizeof *v * (size_t)nc);
+        if (!v) {
+            FT_Done_Face(face);
+            return glyphs_oom(err);
+        }
+        s->faces = v;
+        w->face_cap = nc;
+    }
+    const char *fam = face->family_name ? face->family_name : "", *sty = face->style_name ? face->style_name : "";
+    ghm_glyph_face *F = &s->faces[s->n_faces];
+    memset(F, 0, sizeof *F);
+    snprintf(F->package, sizeof F->package, "%s", E->package);
+    snprintf(F->version, sizeof F->version, "%s", E->version);
+    snprintf(F->path, sizeof F->path, "%s", E->path);
+    F->index = (int)xi;
+    snprintf(F->family, sizeof F->family, "%s", fam);
+    snprintf(F->style, sizeof F->style, "%s", sty);
+    memcpy(F->sha256, w->hashes[fi], 65);
+    long faint0 = s->faint_images; /* counted only for faces kept */
+    int rc = render_face(s, w->o, face, s->n_faces, w->fbuf, w->have, E->path, err);
+    FT_Done_Face(face);
+    if (rc < 0) return rc;
+    judge_rendered_face(s, w, why);
+    if (why[0]) {
+        s->faint_images = faint0;
+        return add_skip(s, &w->skip_cap, E->path, (int)xi, why) ? glyphs_oom(err) : 0;
+    }
+    if ((rc = add_face(s, s->n_faces, w->lists, w->fbuf, w->have, w->half, err)) < 0) return rc;
+    if (F->glyphs == 0) { /* nothing of its own: not one of the faces, its gaps are no class's */
+        for (int c = 0; c < n; c++) s->missing[c] -= !w->have[c];
+        s->faint_images = faint0;
+        snprintf(why, sizeof why, "%s",
+                 F->missing == n ? "has none of the characters"
+                                 : "every image equals one of an earlier face (exact duplicate outlines)");
+        return add_skip(s, &w->skip_cap, E->path, (int)xi, why) ? glyphs_oom(err) : 0;
+    }
+    /* kept: its renders stay for the clone rule */
+    uint8_t *np = realloc(w->allpx, (size_t)(s->n_faces + 1) * n * P);
+    if (!np) return glyphs_oom(err);
+    w->allpx = np;
+    uint8_t *nh = realloc(w->allhave, (size_t)(s->n_faces + 1) * n);
+    if (!nh) return glyphs_oom(err);
+    w->allhave = nh;
+    memcpy(w->allpx + (size_t)s->n_faces * n * P, w->fbuf, (size_t)n * P);
+    memcpy(w->allhave + (size_t)s->n_faces * n, w->have, (size_t)n);
+    s->n_faces++;
+    return 0;
+}
+
+/* The font file w->sorted[fi]: left out when its content repeats an earlier file's or FreeType cannot open
+ * it, else each of its faces (render_font_face). */
+static int render_font_file(ghm_glyph_set *s, render_work *w, int fi, ghm_error *err)
+{
+    const ghm_font_entry *E = &w->sorted[fi];
+    int rc;
+    if ((rc = ghm_glyphs_sha256_file(E->path, w->hashes[fi], err)) < 0) return rc;
+    int seen = -1;
+    for (int k = 0; k < fi && seen < 0; k++)
+        if (strcmp(w->hashes[k], w->hashes[fi]) == 0) seen = k;
+    char why[GLYPHS_WHY];
+    if (seen >= 0) {
+        const char *base = strrchr(w->sorted[seen].path, '/');
+        snprintf(why, sizeof why, "same content as %s", base ? base + 1 : w->sorted[seen].path);
+        return add_skip(s, &w->skip_cap, E->path, -1, why) ? glyphs_oom(err) : 0;
+    }
+    FT_Face probe = NULL;
+    FT_Error fe = FT_New_Face(w->lib, E->path, -1, &probe);
+    if (fe) {
+        snprintf(why, sizeof why, "FreeType cannot open it (error %d)", (int)fe);
+        return add_skip(s, &w->skip_cap, E->path, -1, why) ? glyphs_oom(err) : 0;
+    }
+    long nfaces = probe->num_faces;
+    FT_Done_Face(probe);
+    for (long xi = 0; xi < nfaces; xi++)
+        if ((rc = render_font_face(s, w, fi, xi, err)) < 0) return rc;
+    return 0;
+}
+
+/* Design families, in order of first face: s->families and each face's family_id. */
+static int assign_families(ghm_glyph_set *s, ghm_error *err)
+{
     s->families = malloc(sizeof *s->families * (size_t)(s->n_faces ? s->n_faces : 1));
-    if (!s->families) goto oom;
+    if (!s->families) return glyphs_oom(err);
     for (int f = 0; f < s->n_faces; f++) {
         char key[64];
         ghm_glyphs_family_key(s->faces[f].family, key);
@@ -983,18 +1047,20 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
         }
         s->faces[f].family_id = id;
     }
-    if (o->progress) o->progress(o->progress_ctx, n_fonts, n_fonts, s->n_faces);
-    if (s->n_faces == 0) {
-        rc = ghm_error_set(err, GHM_EINPUT, "glyphs: none of the %d font files has a usable face", n_fonts);
-        goto done;
-    }
-    /* gather, class-major */
+    return 0;
+}
+
+/* The kept images, class-major: s->pixels, labels, face_of, count and n_images. */
+static int gather_images(ghm_glyph_set *s, const render_work *w, ghm_error *err)
+{
+    const int n = w->n, P = w->P;
+    const cls_list *lists = w->lists;
     long total = 0;
     for (int c = 0; c < n; c++) total += lists[c].n;
     s->pixels = malloc((size_t)(total ? total : 1) * P);
     s->labels = malloc(sizeof(int) * (size_t)(total ? total : 1));
     s->face_of = malloc(sizeof(int) * (size_t)(total ? total : 1));
-    if (!s->pixels || !s->labels || !s->face_of) goto oom;
+    if (!s->pixels || !s->labels || !s->face_of) return glyphs_oom(err);
     long k = 0;
     for (int c = 0; c < n; c++) {
         if (lists[c].n) memcpy(s->pixels + (size_t)k * P, lists[c].px, (size_t)lists[c].n * P);
@@ -1005,24 +1071,40 @@ int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs
         s->count[c] = lists[c].n;
     }
     s->n_images = (int)total;
-    goto done;
-oom:
-    rc = ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory");
-done:
-    if (lib) FT_Done_FreeType(lib);
-    if (lists)
-        for (int c = 0; c < n; c++) {
-            free(lists[c].px);
-            free(lists[c].face);
-        }
-    free(lists);
-    free(sorted);
-    free(hashes);
-    free(fbuf);
-    free(have);
-    free(half);
-    free(allpx);
-    free(allhave);
+    return 0;
+}
+
+int ghm_glyphs_render(const ghm_font_entry *fonts, int n_fonts, const ghm_glyphs_opts *o, ghm_glyph_set *s,
+                      ghm_error *err)
+{
+    memset(s, 0, sizeof *s);
+    ghm_glyphs_opts def;
+    if (!o) {
+        ghm_glyphs_opts_default(&def);
+        o = &def;
+    }
+    const uint32_t *chars = NULL;
+    int n = 0;
+    int rc = render_check_opts(o, n_fonts, &chars, &n, err);
+    if (rc) return rc;
+    render_set_constants(s, o, n);
+    render_work w = {0};
+    w.o = o;
+    w.n = n;
+    w.P = o->image_size * o->image_size;
+    rc = render_start(s, &w, chars, fonts, n_fonts, err);
+    for (int fi = 0; fi < n_fonts && rc == 0; fi++) {
+        if (o->progress && fi > 0) o->progress(o->progress_ctx, fi, n_fonts, s->n_faces);
+        rc = render_font_file(s, &w, fi, err);
+    }
+    if (rc == 0) rc = assign_families(s, err);
+    if (rc == 0) {
+        if (o->progress) o->progress(o->progress_ctx, n_fonts, n_fonts, s->n_faces);
+        if (s->n_faces == 0)
+            rc = ghm_error_set(err, GHM_EINPUT, "glyphs: none of the %d font files has a usable face", n_fonts);
+    }
+    if (rc == 0) rc = gather_images(s, &w, err);
+    render_work_free(&w);
     if (rc < 0) ghm_glyph_set_free(s);
     return rc;
 }
@@ -1431,51 +1513,75 @@ static void jw_class_pairs(ghm_jw *w, const char *key, const ghm_glyph_set *s, i
     ghm_jw_end_array(w);
 }
 
-int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha256, ghm_error *err)
+/* The train / test parts of a set as ghm_glyphs_write writes them, and per-class counts for the manifest. */
+typedef struct {
+    int ntr, nte;            /* images in train, test */
+    int *test_n;             /* (n) test images per class */
+    uint8_t *px[2];          /* [train, test]: images */
+    int *lb[2], *fc[2], *fm[2]; /* [train, test]: labels, faces, design families */
+    int *cls_faces, *cls_fams; /* (n) faces and design families per class */
+    uint8_t *seen_fam;       /* (n, n_families) scratch */
+} glyph_parts;
+
+static void glyph_parts_free(glyph_parts *g)
 {
-    const int S = s->size, P = S * S, n = s->n_chars;
-    if (n < 2 || n > GHM_MAX_CLASSES)
-        return ghm_error_set(err, GHM_EINPUT, "glyphs: %d classes cannot be written (a dataset has 2 to %d)", n,
-                             GHM_MAX_CLASSES);
-    int rc = ghm_glyphs_check_out_dir(dir, err);
-    if (!rc) rc = ghm_mkdirs(dir, err);
-    if (rc) return rc;
-    /* per class, in face order: every sixth kept image (k % 6 == 5) tests */
-    int ntr = 0, nte = 0;
-    int *test_n = calloc((size_t)n, sizeof(int));
-    uint8_t *px[2] = {malloc((size_t)(s->n_images + 1) * P), malloc((size_t)(s->n_images + 1) * P)};
-    int *lb[2] = {malloc(((size_t)s->n_images + 1) * sizeof(int)), malloc(((size_t)s->n_images + 1) * sizeof(int))};
-    int *fc[2] = {malloc(sizeof(int) * ((size_t)s->n_images + 1)), malloc(sizeof(int) * ((size_t)s->n_images + 1))};
-    int *fm[2] = {malloc(sizeof(int) * ((size_t)s->n_images + 1)), malloc(sizeof(int) * ((size_t)s->n_images + 1))};
-    int *cls_faces = calloc((size_t)n, sizeof(int)), *cls_fams = calloc((size_t)n, sizeof(int));
-    uint8_t *seen_fam = calloc((size_t)n * (size_t)(s->n_families ? s->n_families : 1), 1);
-    char *path = NULL;
-    ghm_jw w;
-    ghm_jw_init(&w, 1);
-    char hex[6][65];
-    if (!test_n || !px[0] || !px[1] || !lb[0] || !lb[1] || !fc[0] || !fc[1] || !fm[0] || !fm[1] || !cls_faces ||
-        !cls_fams || !seen_fam) {
-        rc = ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory");
-        goto done;
+    free(g->test_n);
+    for (int t = 0; t < 2; t++) {
+        free(g->px[t]);
+        free(g->lb[t]);
+        free(g->fc[t]);
+        free(g->fm[t]);
     }
+    free(g->cls_faces);
+    free(g->cls_fams);
+    free(g->seen_fam);
+}
+
+/* Split the set: per class, in face order, every sixth kept image (k % 6 == 5) tests. */
+static int glyph_parts_split(const ghm_glyph_set *s, glyph_parts *g, ghm_error *err)
+{
+    const int P = s->size * s->size, n = s->n_chars;
+    g->test_n = calloc((size_t)n, sizeof(int));
+    for (int t = 0; t < 2; t++) {
+        g->px[t] = malloc((size_t)(s->n_images + 1) * P);
+        g->lb[t] = malloc(((size_t)s->n_images + 1) * sizeof(int));
+        g->fc[t] = malloc(sizeof(int) * ((size_t)s->n_images + 1));
+        g->fm[t] = malloc(sizeof(int) * ((size_t)s->n_images + 1));
+    }
+    g->cls_faces = calloc((size_t)n, sizeof(int));
+    g->cls_fams = calloc((size_t)n, sizeof(int));
+    g->seen_fam = calloc((size_t)n * (size_t)(s->n_families ? s->n_families : 1), 1);
+    if (!g->test_n || !g->px[0] || !g->px[1] || !g->lb[0] || !g->lb[1] || !g->fc[0] || !g->fc[1] || !g->fm[0] ||
+        !g->fm[1] || !g->cls_faces || !g->cls_fams || !g->seen_fam)
+        return ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory");
     for (int i = 0, k = 0; i < s->n_images; i++) {
         k = (i > 0 && s->labels[i] == s->labels[i - 1]) ? k + 1 : 0;
         int t = k % 6 == 5;
-        int *cnt = t ? &nte : &ntr;
-        memcpy(px[t] + (size_t)*cnt * P, s->pixels + (size_t)i * P, (size_t)P);
-        lb[t][*cnt] = s->labels[i];
+        int *cnt = t ? &g->nte : &g->ntr;
+        memcpy(g->px[t] + (size_t)*cnt * P, s->pixels + (size_t)i * P, (size_t)P);
+        g->lb[t][*cnt] = s->labels[i];
         int f = s->face_of[i], fam = s->faces[f].family_id;
-        fc[t][*cnt] = f;
-        fm[t][*cnt] = fam;
-        cls_faces[s->labels[i]]++; /* one image per face and class */
-        uint8_t *sf = &seen_fam[(size_t)s->labels[i] * s->n_families + fam];
-        cls_fams[s->labels[i]] += !*sf;
+        g->fc[t][*cnt] = f;
+        g->fm[t][*cnt] = fam;
+        g->cls_faces[s->labels[i]]++; /* one image per face and class */
+        uint8_t *sf = &g->seen_fam[(size_t)s->labels[i] * s->n_families + fam];
+        g->cls_fams[s->labels[i]] += !*sf;
         *sf = 1;
         (*cnt)++;
-        if (t) test_n[s->labels[i]]++;
+        if (t) g->test_n[s->labels[i]]++;
     }
+    return 0;
+}
+
+/* The IDX files and the face sidecars of both parts into dir; their SHA-256 into hex (idx_names order). */
+static int glyph_parts_write(const ghm_glyph_set *s, const glyph_parts *g, const char *dir, char hex[6][65],
+                             ghm_error *err)
+{
+    const int S = s->size;
+    char *path = NULL;
+    int rc = 0;
     for (int f = 0; f < 4 && !rc; f++) {
-        int part = f / 2, cnt = part ? nte : ntr;
+        int part = f / 2, cnt = part ? g->nte : g->ntr;
         free(path);
         path = ghm_ds_strdupf("%s/%s", dir, idx_names[f]);
         if (!path) {
@@ -1483,7 +1589,8 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
             break;
         }
         int dims[3] = {cnt, S, S};
-        rc = f % 2 == 0 ? ghm_idx_write(path, 3, dims, px[part], err) : ghm_idx_write_labels(path, cnt, lb[part], err);
+        rc = f % 2 == 0 ? ghm_idx_write(path, 3, dims, g->px[part], err)
+                        : ghm_idx_write_labels(path, cnt, g->lb[part], err);
         if (!rc) rc = ghm_glyphs_sha256_file(path, hex[f], err);
     }
     for (int part = 0; part < 2 && !rc; part++) {
@@ -1493,198 +1600,231 @@ int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha
             rc = ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory");
             break;
         }
-        rc = write_sidecar(path, fc[part], fm[part], part ? nte : ntr, err);
+        rc = write_sidecar(path, g->fc[part], g->fm[part], part ? g->nte : g->ntr, err);
         if (!rc) rc = ghm_glyphs_sha256_file(path, hex[4 + part], err);
     }
-    if (rc) goto done;
+    free(path);
+    return rc;
+}
 
-    char u8[8], buf[64];
-    ghm_jw_begin_object(&w);
-    kv_str(&w, "format", GHM_GLYPHS_FORMAT);
+/* Manifest: the format, the class rules of a named set (glyphs-xl) and the rendering constants. */
+static void jw_manifest_rules(ghm_jw *w, const ghm_glyph_set *s)
+{
+    char buf[64];
+    kv_str(w, "format", GHM_GLYPHS_FORMAT);
     if (s->set_name[0]) {
-        kv_str(&w, "set", s->set_name);
-        kv_int(&w, "class_order_seed", s->order_seed);
-        kv_int(&w, "clone_min_shared", s->clone_min_shared);
-        ghm_jw_key(&w, "class_rules");
-        ghm_jw_begin_object(&w);
-        kv_str(&w, "candidates", "CJK Unified Ideographs U+4E00..U+9FFF mapped by faces of at least "
+        kv_str(w, "set", s->set_name);
+        kv_int(w, "class_order_seed", s->order_seed);
+        kv_int(w, "clone_min_shared", s->clone_min_shared);
+        ghm_jw_key(w, "class_rules");
+        ghm_jw_begin_object(w);
+        kv_str(w, "candidates", "CJK Unified Ideographs U+4E00..U+9FFF mapped by faces of at least "
                "min_cmap_families design families; a seeded sample of at most target, in code-point order");
-        kv_int(&w, "min_cmap_families", GHM_GLYPHS_XL_MIN_CMAP_FAMILIES);
-        kv_int(&w, "target", GHM_GLYPHS_XL_TARGET);
-        kv_int(&w, "sample_seed", GHM_GLYPHS_XL_SEED);
-        kv_int(&w, "min_faces", s->xl_min_faces);
-        kv_int(&w, "min_families", s->xl_min_families);
-        ghm_jw_key(&w, "alike_fraction");
-        ghm_jw_number(&w, s->xl_alike_fraction);
-        ghm_jw_end_object(&w);
+        kv_int(w, "min_cmap_families", GHM_GLYPHS_XL_MIN_CMAP_FAMILIES);
+        kv_int(w, "target", GHM_GLYPHS_XL_TARGET);
+        kv_int(w, "sample_seed", GHM_GLYPHS_XL_SEED);
+        kv_int(w, "min_faces", s->xl_min_faces);
+        kv_int(w, "min_families", s->xl_min_families);
+        ghm_jw_key(w, "alike_fraction");
+        ghm_jw_number(w, s->xl_alike_fraction);
+        ghm_jw_end_object(w);
     }
-    kv_int(&w, "image_size", S);
-    kv_int(&w, "cap_px", s->cap_px);
-    kv_int(&w, "box_px", s->box_px);
-    kv_int(&w, "near_dup_level", s->near_dup_level);
-    kv_int(&w, "homoglyph_level", s->homoglyph_level);
-    kv_int(&w, "shift_level_percent", s->shift_level);
-    kv_int(&w, "clone_level", s->clone_level);
-    ghm_jw_key(&w, "clone_fraction");
-    ghm_jw_number(&w, s->clone_fraction);
-    kv_int(&w, "faint_peak", s->faint_peak);
-    kv_int(&w, "min_ink_px", s->min_ink_px);
+    kv_int(w, "image_size", s->size);
+    kv_int(w, "cap_px", s->cap_px);
+    kv_int(w, "box_px", s->box_px);
+    kv_int(w, "near_dup_level", s->near_dup_level);
+    kv_int(w, "homoglyph_level", s->homoglyph_level);
+    kv_int(w, "shift_level_percent", s->shift_level);
+    kv_int(w, "clone_level", s->clone_level);
+    ghm_jw_key(w, "clone_fraction");
+    ghm_jw_number(w, s->clone_fraction);
+    kv_int(w, "faint_peak", s->faint_peak);
+    kv_int(w, "min_ink_px", s->min_ink_px);
     snprintf(buf, sizeof buf, "FreeType %s", s->freetype);
-    kv_str(&w, "renderer", buf);
-    kv_str(&w, "split", "per class, in face order: every sixth image (k % 6 == 5) test, the others train");
-    ghm_jw_key(&w, "files");
-    ghm_jw_begin_object(&w);
-    for (int f = 0; f < 6; f++) kv_str(&w, idx_names[f], hex[f]);
-    ghm_jw_end_object(&w);
-    ghm_jw_key(&w, "families");
-    ghm_jw_begin_array(&w);
-    for (int f = 0; f < s->n_families; f++) ghm_jw_string(&w, s->families[f]);
-    ghm_jw_end_array(&w);
+    kv_str(w, "renderer", buf);
+    kv_str(w, "split", "per class, in face order: every sixth image (k % 6 == 5) test, the others train");
+}
+
+/* Manifest: the files' hashes, the design families and the two class-disjoint splits (train classes). */
+static void jw_manifest_files_splits(ghm_jw *w, const ghm_glyph_set *s, char hex[6][65])
+{
+    const int n = s->n_chars;
+    ghm_jw_key(w, "files");
+    ghm_jw_begin_object(w);
+    for (int f = 0; f < 6; f++) kv_str(w, idx_names[f], hex[f]);
+    ghm_jw_end_object(w);
+    ghm_jw_key(w, "families");
+    ghm_jw_begin_array(w);
+    for (int f = 0; f < s->n_families; f++) ghm_jw_string(w, s->families[f]);
+    ghm_jw_end_array(w);
     /* the two class-disjoint splits: train classes of each */
-    ghm_jw_key(&w, "class_splits");
-    ghm_jw_begin_object(&w);
-    ghm_jw_key(&w, "script");
-    ghm_jw_begin_array(&w);
-    for (int c = 0; c < n / 2; c++) ghm_jw_int(&w, c);
-    ghm_jw_end_array(&w);
-    kv_int(&w, "random_seed", GHM_GLYPHS_SPLIT_SEED);
-    ghm_jw_key(&w, "random");
-    ghm_jw_begin_array(&w);
+    ghm_jw_key(w, "class_splits");
+    ghm_jw_begin_object(w);
+    ghm_jw_key(w, "script");
+    ghm_jw_begin_array(w);
+    for (int c = 0; c < n / 2; c++) ghm_jw_int(w, c);
+    ghm_jw_end_array(w);
+    kv_int(w, "random_seed", GHM_GLYPHS_SPLIT_SEED);
+    ghm_jw_key(w, "random");
+    ghm_jw_begin_array(w);
     {
         int tr[GHM_MAX_CLASSES];
         ghm_glyphs_random_split(n, GHM_GLYPHS_SPLIT_SEED, tr);
         for (int c = 0; c < n; c++)
-            if (tr[c]) ghm_jw_int(&w, c);
+            if (tr[c]) ghm_jw_int(w, c);
     }
-    ghm_jw_end_array(&w);
-    ghm_jw_end_object(&w);
-    /* packages (name, version), in face order, each once */
-    ghm_jw_key(&w, "packages");
-    ghm_jw_begin_array(&w);
+    ghm_jw_end_array(w);
+    ghm_jw_end_object(w);
+}
+
+/* Manifest: the packages (name, version, faces; in face order, each once), the faces and the files or faces
+ * left out. */
+static void jw_manifest_faces(ghm_jw *w, const ghm_glyph_set *s)
+{
+    ghm_jw_key(w, "packages");
+    ghm_jw_begin_array(w);
     for (int i = 0; i < s->n_faces; i++) {
         int seen = 0;
         for (int k = 0; k < i && !seen; k++) seen = strcmp(s->faces[k].package, s->faces[i].package) == 0;
         if (seen) continue;
         int faces = 0;
         for (int k = i; k < s->n_faces; k++) faces += strcmp(s->faces[k].package, s->faces[i].package) == 0;
-        ghm_jw_begin_object(&w);
-        kv_str(&w, "name", s->faces[i].package);
-        kv_str(&w, "version", s->faces[i].version);
-        kv_int(&w, "faces", faces);
-        ghm_jw_end_object(&w);
+        ghm_jw_begin_object(w);
+        kv_str(w, "name", s->faces[i].package);
+        kv_str(w, "version", s->faces[i].version);
+        kv_int(w, "faces", faces);
+        ghm_jw_end_object(w);
     }
-    ghm_jw_end_array(&w);
-    ghm_jw_key(&w, "faces");
-    ghm_jw_begin_array(&w);
+    ghm_jw_end_array(w);
+    ghm_jw_key(w, "faces");
+    ghm_jw_begin_array(w);
     for (int i = 0; i < s->n_faces; i++) {
         const ghm_glyph_face *F = &s->faces[i];
-        ghm_jw_begin_object(&w);
-        kv_str(&w, "package", F->package);
-        kv_str(&w, "file", F->path);
-        kv_int(&w, "index", F->index);
-        kv_str(&w, "family", F->family);
-        kv_str(&w, "style", F->style);
-        kv_str(&w, "sha256", F->sha256);
-        kv_int(&w, "family_id", F->family_id);
-        kv_int(&w, "glyphs", F->glyphs);
-        kv_int(&w, "missing", F->missing);
-        ghm_jw_end_object(&w);
+        ghm_jw_begin_object(w);
+        kv_str(w, "package", F->package);
+        kv_str(w, "file", F->path);
+        kv_int(w, "index", F->index);
+        kv_str(w, "family", F->family);
+        kv_str(w, "style", F->style);
+        kv_str(w, "sha256", F->sha256);
+        kv_int(w, "family_id", F->family_id);
+        kv_int(w, "glyphs", F->glyphs);
+        kv_int(w, "missing", F->missing);
+        ghm_jw_end_object(w);
     }
-    ghm_jw_end_array(&w);
-    ghm_jw_key(&w, "skipped");
-    ghm_jw_begin_array(&w);
+    ghm_jw_end_array(w);
+    ghm_jw_key(w, "skipped");
+    ghm_jw_begin_array(w);
     for (int i = 0; i < s->n_skipped; i++) {
-        ghm_jw_begin_object(&w);
-        kv_str(&w, "file", s->skipped[i].path);
-        kv_int(&w, "index", s->skipped[i].index);
-        kv_str(&w, "reason", s->skipped[i].reason);
-        ghm_jw_end_object(&w);
+        ghm_jw_begin_object(w);
+        kv_str(w, "file", s->skipped[i].path);
+        kv_int(w, "index", s->skipped[i].index);
+        kv_str(w, "reason", s->skipped[i].reason);
+        ghm_jw_end_object(w);
     }
-    ghm_jw_end_array(&w);
+    ghm_jw_end_array(w);
+}
+
+/* Manifest: per class its character and counts; the classes (glyphs-xl) and homoglyphs left out; the
+ * pairs of classes drawn alike; the totals. */
+static void jw_manifest_classes(ghm_jw *w, const ghm_glyph_set *s, const glyph_parts *g)
+{
+    const int n = s->n_chars;
+    char u8[8], buf[64];
     long tot_exact = 0, tot_near = 0, tot_missing = 0;
-    ghm_jw_key(&w, "classes");
-    ghm_jw_begin_array(&w);
+    ghm_jw_key(w, "classes");
+    ghm_jw_begin_array(w);
     for (int c = 0; c < n; c++) {
-        ghm_jw_begin_object(&w);
-        kv_str(&w, "char", ghm_glyphs_utf8(s->chars[c], u8));
+        ghm_jw_begin_object(w);
+        kv_str(w, "char", ghm_glyphs_utf8(s->chars[c], u8));
         snprintf(buf, sizeof buf, "U+%04X", (unsigned)s->chars[c]);
-        kv_str(&w, "codepoint", buf);
-        kv_int(&w, "train", s->count[c] - test_n[c]);
-        kv_int(&w, "test", test_n[c]);
-        kv_int(&w, "missing", s->missing[c]);
-        kv_int(&w, "exact_duplicates", s->exact_dups[c]);
-        kv_int(&w, "near_duplicates", s->near_dups[c]);
-        kv_int(&w, "faces", cls_faces[c]);
-        kv_int(&w, "families", cls_fams[c]);
-        ghm_jw_end_object(&w);
+        kv_str(w, "codepoint", buf);
+        kv_int(w, "train", s->count[c] - g->test_n[c]);
+        kv_int(w, "test", g->test_n[c]);
+        kv_int(w, "missing", s->missing[c]);
+        kv_int(w, "exact_duplicates", s->exact_dups[c]);
+        kv_int(w, "near_duplicates", s->near_dups[c]);
+        kv_int(w, "faces", g->cls_faces[c]);
+        kv_int(w, "families", g->cls_fams[c]);
+        ghm_jw_end_object(w);
         tot_exact += s->exact_dups[c];
         tot_near += s->near_dups[c];
         tot_missing += s->missing[c];
     }
-    ghm_jw_end_array(&w);
+    ghm_jw_end_array(w);
     if (s->set_name[0]) {
-        ghm_jw_key(&w, "classes_left_out");
-        ghm_jw_begin_array(&w);
-        for (int i = 0; i < s->n_left_out; i++) ghm_jw_string(&w, s->left_out[i]);
-        ghm_jw_end_array(&w);
+        ghm_jw_key(w, "classes_left_out");
+        ghm_jw_begin_array(w);
+        for (int i = 0; i < s->n_left_out; i++) ghm_jw_string(w, s->left_out[i]);
+        ghm_jw_end_array(w);
     }
-    ghm_jw_key(&w, "homoglyphs_left_out");
-    ghm_jw_begin_array(&w);
+    ghm_jw_key(w, "homoglyphs_left_out");
+    ghm_jw_begin_array(w);
     for (int i = 0; i < N_HOMOGLYPHS && !s->set_name[0]; i++) {
         char u2[8];
         snprintf(buf, sizeof buf, "U+%04X %s = U+%04X %s", (unsigned)homoglyphs[i][0], ghm_glyphs_utf8(homoglyphs[i][0], u8),
                  (unsigned)homoglyphs[i][1], ghm_glyphs_utf8(homoglyphs[i][1], u2));
-        ghm_jw_string(&w, buf);
+        ghm_jw_string(w, buf);
     }
-    ghm_jw_end_array(&w);
+    ghm_jw_end_array(w);
     enum { CAP = 64 };
     int pa[CAP], pb[CAP];
     double pf[CAP];
     int np = ghm_glyphs_confusable(s, 0.5, 10, CAP, pa, pb, pf);
-    jw_class_pairs(&w, "confusable_classes", s, np, pa, pb, s->pair_near);
+    jw_class_pairs(w, "confusable_classes", s, np, pa, pb, s->pair_near);
     np = ghm_glyphs_confusable_shift(s, 0.5, 10, CAP, pa, pb, pf);
-    jw_class_pairs(&w, "alike_by_shift_test", s, np, pa, pb, s->pair_shift);
-    ghm_jw_key(&w, "totals");
+    jw_class_pairs(w, "alike_by_shift_test", s, np, pa, pb, s->pair_shift);
+    ghm_jw_key(w, "totals");
+    ghm_jw_begin_object(w);
+    kv_int(w, "classes", n);
+    kv_int(w, "faces", s->n_faces);
+    kv_int(w, "families", s->n_families);
+    kv_int(w, "images", s->n_images);
+    kv_int(w, "faint_images", s->faint_images);
+    kv_int(w, "train", g->ntr);
+    kv_int(w, "test", g->nte);
+    kv_int(w, "missing", tot_missing);
+    kv_int(w, "exact_duplicates", tot_exact);
+    kv_int(w, "near_duplicates", tot_near);
+    ghm_jw_end_object(w);
+}
+
+int ghm_glyphs_write(const ghm_glyph_set *s, const char *dir, char *manifest_sha256, ghm_error *err)
+{
+    const int n = s->n_chars;
+    if (n < 2 || n > GHM_MAX_CLASSES)
+        return ghm_error_set(err, GHM_EINPUT, "glyphs: %d classes cannot be written (a dataset has 2 to %d)", n,
+                             GHM_MAX_CLASSES);
+    int rc = ghm_glyphs_check_out_dir(dir, err);
+    if (!rc) rc = ghm_mkdirs(dir, err);
+    if (rc) return rc;
+    glyph_parts g = {0};
+    char hex[6][65];
+    rc = glyph_parts_split(s, &g, err);
+    if (!rc) rc = glyph_parts_write(s, &g, dir, hex, err);
+    if (rc) {
+        glyph_parts_free(&g);
+        return rc;
+    }
+    ghm_jw w;
+    ghm_jw_init(&w, 1);
     ghm_jw_begin_object(&w);
-    kv_int(&w, "classes", n);
-    kv_int(&w, "faces", s->n_faces);
-    kv_int(&w, "families", s->n_families);
-    kv_int(&w, "images", s->n_images);
-    kv_int(&w, "faint_images", s->faint_images);
-    kv_int(&w, "train", ntr);
-    kv_int(&w, "test", nte);
-    kv_int(&w, "missing", tot_missing);
-    kv_int(&w, "exact_duplicates", tot_exact);
-    kv_int(&w, "near_duplicates", tot_near);
+    jw_manifest_rules(&w, s);
+    jw_manifest_files_splits(&w, s, hex);
+    jw_manifest_faces(&w, s);
+    jw_manifest_classes(&w, s, &g);
     ghm_jw_end_object(&w);
-    ghm_jw_end_object(&w);
-    if (w.failed) {
+    glyph_parts_free(&g);
+    char *path = NULL;
+    if (w.failed)
         rc = ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory (manifest)");
-        goto done;
-    }
-    free(path);
-    path = ghm_ds_strdupf("%s/manifest.json", dir);
-    if (!path) {
+    else if (!(path = ghm_ds_strdupf("%s/manifest.json", dir)))
         rc = ghm_error_set(err, GHM_ENOMEM, "glyphs: out of memory");
-        goto done;
-    }
-    rc = ghm_write_file_atomic(path, w.buf, w.len, err);
+    else
+        rc = ghm_write_file_atomic(path, w.buf, w.len, err);
     if (!rc && manifest_sha256) sha256_bytes(w.buf, w.len, manifest_sha256);
-done:
     ghm_jw_free(&w);
     free(path);
-    free(test_n);
-    free(px[0]);
-    free(px[1]);
-    free(lb[0]);
-    free(lb[1]);
-    free(fc[0]);
-    free(fc[1]);
-    free(fm[0]);
-    free(fm[1]);
-    free(cls_faces);
-    free(cls_fams);
-    free(seen_fam);
     return rc;
 }
 

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-/* Candidate directories for a named dataset, in search order: opts->path
+/* datasets/locate.c. Candidate directories for a named dataset, in search order: opts->path
  * alone when given; else $GHM_DATA/<sub>, <data_root or "data">/<sub>,
  * /usr/share/datasets/<sub>.
  * Each dirs[i] is a malloc'd string; returns the count (<= 4). */

@@ -4,6 +4,7 @@
 #include "dataset.h"
 #include "internal.h"
 
+#include "../core/fsutil.h"
 #include "../core/json.h"
 
 #include <math.h>

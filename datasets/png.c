@@ -1,6 +1,7 @@
 /* Grey-scale PNG writer: signature, IHDR, one IDAT (zlib), IEND; CRCs by zlib's crc32. */
 #include "png.h"
 
+#include "../core/fsutil.h"
 #include "../core/json.h"
 
 #include <stdlib.h>

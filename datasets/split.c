@@ -152,9 +152,9 @@ void ghm_split_free(ghm_split *s)
     subset_free(&s->test);
 }
 
-int ghm_split_make(const ghm_dataset *d, const ghm_split_opts *o, ghm_split *out, ghm_error *err)
+/* The options ghm_split_make checks first. */
+static int split_check_opts(const ghm_dataset *d, const ghm_split_opts *o, ghm_error *err)
 {
-    memset(out, 0, sizeof *out);
     int K = d->n_classes;
     if (K < 1 || K > GHM_MAX_CLASSES) return ghm_error_set(err, GHM_EINPUT, "split: dataset has %d classes", K);
     if (d->test.n > 0 && (d->test.c != d->train.c || d->test.h != d->train.h || d->test.w != d->train.w))
@@ -169,190 +169,206 @@ int ghm_split_make(const ghm_dataset *d, const ghm_split_opts *o, ghm_split *out
     if (o->limit_train < 0 || o->limit_test < 0)
         return ghm_error_set(err, GHM_EINPUT, "split: limit_train = %d and limit_test = %d must be >= 0", o->limit_train,
                              o->limit_test);
+    return 0;
+}
 
-    /* which classes train (is_train[c]) */
-    int is_train[GHM_MAX_CLASSES];
+/* Which classes train (is_train[c]): all of them (standard), else the listed ones or the first half, with
+ * at least 2 on each side. */
+static int split_train_classes(const ghm_dataset *d, const ghm_split_opts *o, int *is_train, ghm_error *err)
+{
+    int K = d->n_classes;
     for (int c = 0; c < K; c++) is_train[c] = 1;
-    if (o->protocol == GHM_SPLIT_CLASSES) {
-        if (o->n_train_classes < 0 || o->n_train_classes > K)
-            return ghm_error_set(err, GHM_EINPUT, "split: %d train classes for a dataset of %d classes", o->n_train_classes,
-                                 K);
-        for (int c = 0; c < K; c++) is_train[c] = o->n_train_classes == 0 ? c < K / 2 : 0;
-        for (int j = 0; j < o->n_train_classes; j++) {
-            int c = o->train_classes[j];
-            if (c < 0 || c >= K)
-                return ghm_error_set(err, GHM_EINPUT, "split: train_classes[%d] = %d is not a class of '%s' (0..%d)", j, c,
-                                     d->name, K - 1);
-            if (is_train[c])
-                return ghm_error_set(err, GHM_EINPUT, "split: train_classes lists class %d twice", c);
-            is_train[c] = 1;
-        }
-        int ntr = 0;
-        for (int c = 0; c < K; c++) ntr += is_train[c];
-        if (ntr < 2 || K - ntr < 2)
-            return ghm_error_set(err, GHM_EINPUT,
-                                 "split: the classes protocol needs at least 2 train and 2 test classes, got %d and %d "
-                                 "(dataset '%s' has %d classes)",
-                                 ntr, K - ntr, d->name, K);
+    if (o->protocol != GHM_SPLIT_CLASSES) return 0;
+    if (o->n_train_classes < 0 || o->n_train_classes > K)
+        return ghm_error_set(err, GHM_EINPUT, "split: %d train classes for a dataset of %d classes", o->n_train_classes,
+                             K);
+    for (int c = 0; c < K; c++) is_train[c] = o->n_train_classes == 0 ? c < K / 2 : 0;
+    for (int j = 0; j < o->n_train_classes; j++) {
+        int c = o->train_classes[j];
+        if (c < 0 || c >= K)
+            return ghm_error_set(err, GHM_EINPUT, "split: train_classes[%d] = %d is not a class of '%s' (0..%d)", j, c,
+                                 d->name, K - 1);
+        if (is_train[c]) return ghm_error_set(err, GHM_EINPUT, "split: train_classes lists class %d twice", c);
+        is_train[c] = 1;
     }
+    int ntr = 0;
+    for (int c = 0; c < K; c++) ntr += is_train[c];
+    if (ntr < 2 || K - ntr < 2)
+        return ghm_error_set(err, GHM_EINPUT,
+                             "split: the classes protocol needs at least 2 train and 2 test classes, got %d and %d "
+                             "(dataset '%s' has %d classes)",
+                             ntr, K - ntr, d->name, K);
+    return 0;
+}
+
+/* The images (global indices) and classes of each side while a split is made. */
+typedef struct {
+    int *trp, *tep, *valp; /* images of train, test, validation */
+    int ntr, nte, nval;
+    int tr_ids[GHM_MAX_CLASSES], val_ids[GHM_MAX_CLASSES], te_ids[GHM_MAX_CLASSES]; /* classes, increasing */
+    int ktr, kval, kte;
+} split_work;
+
+/* Move the training images i with mark[i] to validation, keeping the order of both. */
+static void move_marked_to_val(split_work *w, const int *mark)
+{
+    int m = 0;
+    for (int i = 0; i < w->ntr; i++) {
+        if (mark[i]) w->valp[w->nval++] = w->trp[i];
+        else w->trp[m++] = w->trp[i];
+    }
+    w->ntr = m;
+}
+
+/* Standard protocol, validation from the training images of every class: fold o->fold of o->folds (per
+ * class: its training images shuffled, fold f = chunk [f*nc/k, (f+1)*nc/k)), or round(val_fraction * nc)
+ * of them (>= 1 when nc >= 2). */
+static int standard_val(const ghm_dataset *d, const ghm_split_opts *o, uint64_t base, ghm_rng *r, split_work *w,
+                        ghm_error *err)
+{
+    const int K = d->n_classes;
+    for (int c = 0; c < K; c++) w->val_ids[w->kval++] = c;
+    if (o->folds >= 2) ghm_rng_seed(r, base + 4, GHM_STREAM_SPLIT);
+    int *mark = calloc((size_t)w->ntr + 1, sizeof(int)), *cls = malloc(sizeof(int) * ((size_t)w->ntr + 1));
+    if (!mark || !cls) {
+        free(mark);
+        free(cls);
+        return ghm_error_set(err, GHM_ENOMEM, "split: out of memory");
+    }
+    for (int c = 0; c < K; c++) {
+        int nc = 0;
+        for (int i = 0; i < w->ntr; i++)
+            if (label_of(d, w->trp[i]) == c) cls[nc++] = i;
+        if (o->folds >= 2) {
+            ghm_rng_shuffle(r, cls, nc);
+            long lo = (long)o->fold * nc / o->folds, hi = (long)(o->fold + 1) * nc / o->folds;
+            for (long k = lo; k < hi; k++) mark[cls[k]] = 1;
+        } else {
+            int take = (int)lround(o->val_fraction * nc);
+            if (take < 1 && nc >= 2) take = 1;
+            if (take > nc - 1) take = nc > 0 ? nc - 1 : 0;
+            ghm_rng_shuffle(r, cls, nc);
+            for (int k = 0; k < take; k++) mark[cls[k]] = 1;
+        }
+    }
+    move_marked_to_val(w, mark);
+    free(mark);
+    free(cls);
+    if (o->folds >= 2 && (w->nval == 0 || w->ntr == 0))
+        return ghm_error_set(err, GHM_EINPUT, "split: %d folds of %d training images leave fold %d or its training part empty",
+                             o->folds, w->nval + w->ntr, o->fold);
+    if (o->folds < 2 && w->nval == 0)
+        return ghm_error_set(err, GHM_EINPUT, "split: val_fraction = %g leaves no validation images", o->val_fraction);
+    return 0;
+}
+
+/* Classes protocol: the test classes, and validation classes held out of the train classes (fold o->fold of
+ * o->folds, or round(val_fraction * n) of them, at least 2, shuffled), with their images. */
+static int classes_val(const ghm_dataset *d, const ghm_split_opts *o, const int *is_train, ghm_rng *r, split_work *w,
+                       ghm_error *err)
+{
+    const int K = d->n_classes;
+    int is_val[GHM_MAX_CLASSES] = {0};
+    int cand[GHM_MAX_CLASSES], ncand = 0;
+    for (int c = 0; c < K; c++) {
+        if (is_train[c]) cand[ncand++] = c;
+        else w->te_ids[w->kte++] = c;
+    }
+    if (o->folds >= 2) {
+        if (ncand / o->folds < 2) /* each fold >= 2 classes; then >= 2 remain to train */
+            return ghm_error_set(err, GHM_EINPUT,
+                                 "split: %d folds over %d training classes: every fold needs at least 2 classes "
+                                 "(at most %d folds)",
+                                 o->folds, ncand, ncand / 2);
+        int lo = (int)((long)o->fold * ncand / o->folds), hi = (int)((long)(o->fold + 1) * ncand / o->folds);
+        for (int k = lo; k < hi; k++) is_val[cand[k]] = 1;
+    } else if (o->val_fraction > 0) {
+        int hold = (int)lround(o->val_fraction * ncand);
+        if (hold < 2) hold = 2;
+        if (ncand - hold < 2)
+            return ghm_error_set(err, GHM_EINPUT,
+                                 "split: val_fraction = %g holds out %d of the %d training classes for validation, "
+                                 "leaving %d (at least 2 must remain): use more train classes or a smaller val_fraction",
+                                 o->val_fraction, hold, ncand, ncand - hold);
+        ghm_rng_shuffle(r, cand, ncand);
+        for (int k = 0; k < hold; k++) is_val[cand[k]] = 1;
+    }
+    for (int c = 0; c < K; c++) {
+        if (!is_train[c]) continue;
+        if (is_val[c]) w->val_ids[w->kval++] = c;
+        else w->tr_ids[w->ktr++] = c;
+    }
+    if (w->kval > 0) {
+        int m = 0;
+        for (int i = 0; i < w->ntr; i++) {
+            if (is_val[label_of(d, w->trp[i])]) w->valp[w->nval++] = w->trp[i];
+            else w->trp[m++] = w->trp[i];
+        }
+        w->ntr = m;
+    }
+    return 0;
+}
+
+int ghm_split_make(const ghm_dataset *d, const ghm_split_opts *o, ghm_split *out, ghm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = split_check_opts(d, o, err);
+    if (rc) return rc;
+    const int K = d->n_classes;
+    int is_train[GHM_MAX_CLASSES];
+    if ((rc = split_train_classes(d, o, is_train, err))) return rc;
 
     int N = d->train.n + d->test.n;
-    int *trp = malloc(sizeof(int) * ((size_t)N + 1)), *tep = malloc(sizeof(int) * ((size_t)N + 1));
-    int *valp = malloc(sizeof(int) * ((size_t)N + 1));
-    int rc = 0;
-    if (!trp || !tep || !valp) {
+    split_work *w = calloc(1, sizeof *w);
+    if (!w) return ghm_error_set(err, GHM_ENOMEM, "split: out of memory");
+    w->trp = malloc(sizeof(int) * ((size_t)N + 1));
+    w->tep = malloc(sizeof(int) * ((size_t)N + 1));
+    w->valp = malloc(sizeof(int) * ((size_t)N + 1));
+    if (!w->trp || !w->tep || !w->valp) {
         rc = ghm_error_set(err, GHM_ENOMEM, "split: out of memory");
         goto done;
     }
-    int ntr = 0, nte = 0, nval = 0;
     if (o->protocol == GHM_SPLIT_STANDARD) {
-        for (int i = 0; i < d->train.n; i++) trp[ntr++] = i;
-        for (int i = 0; i < d->test.n; i++) tep[nte++] = d->train.n + i;
+        for (int i = 0; i < d->train.n; i++) w->trp[w->ntr++] = i;
+        for (int i = 0; i < d->test.n; i++) w->tep[w->nte++] = d->train.n + i;
     } else {
         for (int g = 0; g < N; g++) {
-            if (is_train[label_of(d, g)]) trp[ntr++] = g;
-            else tep[nte++] = g;
+            if (is_train[label_of(d, g)]) w->trp[w->ntr++] = g;
+            else w->tep[w->nte++] = g;
         }
     }
     uint64_t base = ghm_ds_mix(o->seed);
     ghm_rng r;
     ghm_rng_seed(&r, base + 1, GHM_STREAM_SPLIT);
-    if (limit_stratified(d, trp, &ntr, o->limit_train, &r)) {
+    if (limit_stratified(d, w->trp, &w->ntr, o->limit_train, &r)) {
         rc = ghm_error_set(err, GHM_ENOMEM, "split: out of memory");
         goto done;
     }
     ghm_rng_seed(&r, base + 3, GHM_STREAM_SPLIT);
-    if (limit_stratified(d, tep, &nte, o->limit_test, &r)) {
+    if (limit_stratified(d, w->tep, &w->nte, o->limit_test, &r)) {
         rc = ghm_error_set(err, GHM_ENOMEM, "split: out of memory");
         goto done;
     }
 
     /* classes of each side, in increasing id order */
-    int tr_ids[GHM_MAX_CLASSES], val_ids[GHM_MAX_CLASSES], te_ids[GHM_MAX_CLASSES];
-    int ktr = 0, kval = 0, kte = 0;
-    int is_val[GHM_MAX_CLASSES] = {0};
     ghm_rng_seed(&r, base + 2, GHM_STREAM_SPLIT);
     if (o->protocol == GHM_SPLIT_STANDARD) {
-        for (int c = 0; c < K; c++) tr_ids[ktr++] = te_ids[kte++] = c;
-        if (o->folds >= 2) {
-            for (int c = 0; c < K; c++) val_ids[kval++] = c;
-            /* per class: shuffle its training images, fold f = chunk [f*nc/k, (f+1)*nc/k) */
-            ghm_rng_seed(&r, base + 4, GHM_STREAM_SPLIT);
-            int *mark = calloc((size_t)ntr + 1, sizeof(int)), *cls = malloc(sizeof(int) * ((size_t)ntr + 1));
-            if (!mark || !cls) {
-                free(mark);
-                free(cls);
-                rc = ghm_error_set(err, GHM_ENOMEM, "split: out of memory");
-                goto done;
-            }
-            for (int c = 0; c < K; c++) {
-                int nc = 0;
-                for (int i = 0; i < ntr; i++)
-                    if (label_of(d, trp[i]) == c) cls[nc++] = i;
-                ghm_rng_shuffle(&r, cls, nc);
-                long lo = (long)o->fold * nc / o->folds, hi = (long)(o->fold + 1) * nc / o->folds;
-                for (long k = lo; k < hi; k++) mark[cls[k]] = 1;
-            }
-            int m = 0;
-            for (int i = 0; i < ntr; i++) {
-                if (mark[i]) valp[nval++] = trp[i];
-                else trp[m++] = trp[i];
-            }
-            ntr = m;
-            free(mark);
-            free(cls);
-            if (nval == 0 || ntr == 0) {
-                rc = ghm_error_set(err, GHM_EINPUT, "split: %d folds of %d training images leave fold %d or its training part empty",
-                                   o->folds, nval + ntr, o->fold);
-                goto done;
-            }
-        } else if (o->val_fraction > 0) {
-            for (int c = 0; c < K; c++) val_ids[kval++] = c;
-            /* per class: shuffle its training images, move round(f * n_c) of them (>= 1 when n_c >= 2) */
-            int *mark = calloc((size_t)ntr + 1, sizeof(int)), *cls = malloc(sizeof(int) * ((size_t)ntr + 1));
-            if (!mark || !cls) {
-                free(mark);
-                free(cls);
-                rc = ghm_error_set(err, GHM_ENOMEM, "split: out of memory");
-                goto done;
-            }
-            for (int c = 0; c < K; c++) {
-                int nc = 0;
-                for (int i = 0; i < ntr; i++)
-                    if (label_of(d, trp[i]) == c) cls[nc++] = i;
-                int take = (int)lround(o->val_fraction * nc);
-                if (take < 1 && nc >= 2) take = 1;
-                if (take > nc - 1) take = nc > 0 ? nc - 1 : 0;
-                ghm_rng_shuffle(&r, cls, nc);
-                for (int k = 0; k < take; k++) mark[cls[k]] = 1;
-            }
-            int m = 0;
-            for (int i = 0; i < ntr; i++) {
-                if (mark[i]) valp[nval++] = trp[i];
-                else trp[m++] = trp[i];
-            }
-            ntr = m;
-            free(mark);
-            free(cls);
-            if (nval == 0) {
-                rc = ghm_error_set(err, GHM_EINPUT, "split: val_fraction = %g leaves no validation images",
-                                   o->val_fraction);
-                goto done;
-            }
-        }
+        for (int c = 0; c < K; c++) w->tr_ids[w->ktr++] = w->te_ids[w->kte++] = c;
+        if (o->folds >= 2 || o->val_fraction > 0) rc = standard_val(d, o, base, &r, w, err);
     } else {
-        int cand[GHM_MAX_CLASSES], ncand = 0;
-        for (int c = 0; c < K; c++) {
-            if (is_train[c]) cand[ncand++] = c;
-            else te_ids[kte++] = c;
-        }
-        if (o->folds >= 2) {
-            if (ncand / o->folds < 2) { /* each fold >= 2 classes; then >= 2 remain to train */
-                rc = ghm_error_set(err, GHM_EINPUT,
-                                   "split: %d folds over %d training classes: every fold needs at least 2 classes "
-                                   "(at most %d folds)",
-                                   o->folds, ncand, ncand / 2);
-                goto done;
-            }
-            int lo = (int)((long)o->fold * ncand / o->folds), hi = (int)((long)(o->fold + 1) * ncand / o->folds);
-            for (int k = lo; k < hi; k++) is_val[cand[k]] = 1;
-        } else if (o->val_fraction > 0) {
-            int hold = (int)lround(o->val_fraction * ncand);
-            if (hold < 2) hold = 2;
-            if (ncand - hold < 2) {
-                rc = ghm_error_set(err, GHM_EINPUT,
-                                   "split: val_fraction = %g holds out %d of the %d training classes for validation, "
-                                   "leaving %d (at least 2 must remain): use more train classes or a smaller val_fraction",
-                                   o->val_fraction, hold, ncand, ncand - hold);
-                goto done;
-            }
-            ghm_rng_shuffle(&r, cand, ncand);
-            for (int k = 0; k < hold; k++) is_val[cand[k]] = 1;
-        }
-        for (int c = 0; c < K; c++) {
-            if (!is_train[c]) continue;
-            if (is_val[c]) val_ids[kval++] = c;
-            else tr_ids[ktr++] = c;
-        }
-        if (kval > 0) {
-            int m = 0;
-            for (int i = 0; i < ntr; i++) {
-                if (is_val[label_of(d, trp[i])]) valp[nval++] = trp[i];
-                else trp[m++] = trp[i];
-            }
-            ntr = m;
-        }
+        rc = classes_val(d, o, is_train, &r, w, err);
     }
-    if (make_subset(d, trp, ntr, tr_ids, ktr, &out->train) || make_subset(d, valp, nval, val_ids, kval, &out->val) ||
-        make_subset(d, tep, nte, te_ids, kte, &out->test)) {
+    if (rc) goto done;
+    if (make_subset(d, w->trp, w->ntr, w->tr_ids, w->ktr, &out->train) ||
+        make_subset(d, w->valp, w->nval, w->val_ids, w->kval, &out->val) ||
+        make_subset(d, w->tep, w->nte, w->te_ids, w->kte, &out->test))
         rc = ghm_error_set(err, GHM_ENOMEM, "split: out of memory copying images");
-        goto done;
-    }
 done:
     if (rc) ghm_split_free(out);
-    free(trp);
-    free(tep);
-    free(valp);
+    free(w->trp);
+    free(w->tep);
+    free(w->valp);
+    free(w);
     return rc;
 }
 

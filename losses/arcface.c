@@ -35,7 +35,7 @@ static const ghm_param_spec params[] = {
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
-    ghm_lu_tensors w; /* w.t[0]: class weights (C, d) */
+    ghm_lu_proxy base; /* t[0]: class weights (C, d) */
     double margin, scale;
 } arcface;
 
@@ -67,44 +67,13 @@ static double af_loss(void *ctx, double *sim, const int *labels, int n, int C, d
 
 static int create(ghm_loss *l, ghm_rng *rng, ghm_error *err)
 {
-    arcface *af = calloc(1, sizeof *af);
-    if (!af) return ghm_error_set(err, GHM_ENOMEM, "loss 'arcface': out of memory");
+    int rc = ghm_lu_proxy_create(l, sizeof(arcface), "weights", 1.0 / sqrt((double)l->dim), 0, 0, af_loss, rng, err);
+    if (rc) return rc;
+    arcface *af = l->impl;
     af->margin = ghm_loss_param(l, "margin");
     af->scale = ghm_loss_param(l, "scale");
-    int rc = ghm_lu_init_weights(&af->w.t[0], "arcface", "weights", l->n_classes, l->dim,
-                                 1.0 / sqrt((double)l->dim), 0, ghm_loss_param(l, "proxy_lr_mult"), rng, err);
-    if (rc) {
-        free(af);
-        return rc;
-    }
-    af->w.ptr[0] = &af->w.t[0];
-    af->w.n = 1;
-    l->impl = af;
     return 0;
 }
 
-static int forward_backward(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
-                            float *grad, ghm_error *err)
-{
-    arcface *af = l->impl;
-    return ghm_lu_cosine_fb("arcface", emb, labels, n, d, &af->w.t[0], af_loss, af, value, grad, err);
-}
-
-static int tensors(ghm_loss *l, ghm_tensor ***out)
-{
-    arcface *af = l->impl;
-    *out = af->w.ptr;
-    return af->w.n;
-}
-
-static void destroy(ghm_loss *l)
-{
-    arcface *af = l->impl;
-    if (!af) return;
-    ghm_tensor_free(&af->w.t[0]);
-    free(af);
-    l->impl = NULL;
-}
-
-const ghm_loss_ops ghm_loss_arcface = {"arcface", "ArcFace additive angular margin loss (Deng et al. 2019)",
-                                       params, create, forward_backward, tensors, destroy, 1, NULL};
+const ghm_loss_ops ghm_loss_arcface = {"arcface", "ArcFace additive angular margin loss (Deng et al. 2019)", params,
+    create, ghm_lu_proxy_cosine_fb, ghm_lu_proxy_tensors, ghm_lu_proxy_destroy, 1, NULL};

@@ -60,9 +60,9 @@ static int circle_eval(ghm_loss *l, const float *ref, const float *emb, const in
     const double m = c->m, gamma = c->gamma, dp = 1.0 - m, dn = m;
     if (grad) memset(grad, 0, (size_t)n * d * sizeof *grad);
     *value = 0.0;
-    double *S = ghm_pu_dalloc((size_t)n * n), *G = ghm_pu_dalloc((size_t)n * n); /* (n, n) each */
-    double *W = ref ? ghm_pu_dalloc((size_t)n * n) : S; /* similarities the weights are computed from */
-    double *z = ghm_pu_dalloc((size_t)n);                                       /* logits of row i */
+    double *S = ghm_lm_dalloc((size_t)n * n), *G = ghm_lm_dalloc((size_t)n * n); /* (n, n) each */
+    double *W = ref ? ghm_lm_dalloc((size_t)n * n) : S; /* similarities the weights are computed from */
+    double *z = ghm_lm_dalloc((size_t)n);                                       /* logits of row i */
     unsigned char *mp = calloc((size_t)n, 1), *mn = calloc((size_t)n, 1);
     int rc = 0;
     if (!S || !G || !W || !z || !mp || !mn) {
@@ -92,7 +92,7 @@ static int circle_eval(ghm_loss *l, const float *ref, const float *emb, const in
             }
         }
         if (np == 0 || nq == 0) continue;
-        double A = ghm_pu_logsumexp(z, mn, n), B = ghm_pu_logsumexp(z, mp, n);
+        double A = ghm_lm_logsumexp(z, mn, n), B = ghm_lm_logsumexp(z, mp, n);
         total += ghm_pu_softplus(A + B);
         count++;
         if (!grad) continue;

@@ -46,7 +46,7 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
     if (grad) memset(grad, 0, (size_t)n * d * sizeof *grad);
     *value = 0.0;
     if (n_pos + n_neg == 0) return 0;
-    double *D = ghm_pu_dalloc((size_t)n * n), *G = ghm_pu_dalloc((size_t)n * n); /* (n, n) each */
+    double *D = ghm_lm_dalloc((size_t)n * n), *G = ghm_lm_dalloc((size_t)n * n); /* (n, n) each */
     if (!D || !G) {
         free(D);
         free(G);

@@ -166,61 +166,158 @@ static int create(ghm_loss *l, ghm_rng *rng, ghm_error *err)
 
 static void destroy(ghm_loss *l) { free(l->impl); }
 
-static int forward_backward(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
-                            float *grad, ghm_error *err)
-{
-    const ghm_impl *c = l->impl;
-    const double alpha = c->alpha, ps = (1.0 - alpha) * c->s; /* h = alpha g + ps q */
-    const int use_geo = alpha > 0.0, use_prob = alpha < 1.0, js = c->prob == GHM_PROB_JS;
-    long n_pos, n_neg;
-    ghm_pu_count_pairs(labels, n, &n_pos, &n_neg);
-    if (grad) memset(grad, 0, (size_t)n * d * sizeof *grad);
-    *value = 0.0;
-    if (n_pos + n_neg == 0) return 0;
+/* One batch's work: the loss's parameters as the pair loop uses them and the buffers (NULL when unused). */
+typedef struct {
+    const ghm_impl *c;
+    int n, d, T;                  /* batch, dimension, threads of the pair loop */
+    double alpha, ps;             /* h = alpha g + ps q */
+    int use_geo, use_prob, js;    /* alpha > 0, alpha < 1, prob = js */
+    long n_pos, n_neg;            /* positive / negative pairs */
+    double *D, *G;                /* (n, n) distances, dL/dg (geometric part) */
+    double *LP, *P, *R, *GP, *NE; /* (n, d) log p, p, sqrt(p) (hellinger), dL/dp or dL/dr; (n) neg. entropy */
+    double *lm;                   /* (T, d) ln m per thread (js) */
+    double *RS;                   /* (2, n) per-row positive / negative sums */
+    double *GPT;                  /* (T-1, n, d) gradient rows of threads 1.. */
+} ghm_work;
 
+static void work_free(ghm_work *w)
+{
+    free(w->D);
+    free(w->G);
+    free(w->LP);
+    free(w->P);
+    free(w->R);
+    free(w->GP);
+    free(w->NE);
+    free(w->lm);
+    free(w->RS);
+    free(w->GPT);
+}
+
+/* Allocate w's buffers and compute what the pairs share: the distance matrix (geometric part), log p, p and
+ * the negative entropies (js) or sqrt(p) (hellinger) of every row. Returns 0, GHM_ENOMEM (-> caller's
+ * message) as 1, or a negative error of ghm_loss_pdist. */
+static int work_prepare(ghm_work *w, const float *emb, int want_grad, ghm_error *err)
+{
+    const int n = w->n, d = w->d;
     size_t nn = (size_t)n * n, nd = (size_t)n * d;
-    double *D = NULL, *G = NULL, *LP = NULL, *P = NULL, *R = NULL, *GP = NULL, *NE = NULL, *lm = NULL;
-    double *RS = NULL, *GPT = NULL;
-    int rc = 0;
-    if (use_geo) {
-        D = ghm_pu_dalloc(nn); /* (n, n) distances */
-        G = ghm_pu_dalloc(nn); /* (n, n) dL/dg */
-        if (!D || !G) goto oom;
-        rc = ghm_loss_pdist(emb, n, d, D, err);
-        if (rc) goto done;
+    if (w->use_geo) {
+        w->D = ghm_lm_dalloc(nn); /* (n, n) distances */
+        w->G = ghm_lm_dalloc(nn); /* (n, n) dL/dg */
+        if (!w->D || !w->G) return 1;
+        int rc = ghm_loss_pdist(emb, n, d, w->D, err);
+        if (rc) return rc;
     }
-    int T = 1; /* threads for the pair loop (only the probabilistic part is costly) */
+    w->T = 1; /* threads for the pair loop (only the probabilistic part is costly) */
 #ifdef _OPENMP
-    if (use_prob && (double)n * n * d >= 2e5) T = omp_get_max_threads();
+    if (w->use_prob && (double)n * n * d >= 2e5) w->T = omp_get_max_threads();
 #endif
-    if (use_prob) {
-        LP = ghm_pu_dalloc(nd); /* (n, d) log p */
-        P = ghm_pu_dalloc(nd);  /* (n, d) p */
-        GP = ghm_pu_dalloc(nd); /* (n, d) dL/dp (js) or dL/dr (hellinger) */
-        NE = ghm_pu_dalloc((size_t)n);
-        lm = ghm_pu_dalloc((size_t)T * d); /* (T, d) ln m per thread */
-        if (!LP || !P || !GP || !NE || !lm) goto oom;
-        if (!js && !(R = ghm_pu_dalloc(nd))) goto oom; /* (n, d) sqrt(p) */
+    if (w->use_prob) {
+        w->LP = ghm_lm_dalloc(nd); /* (n, d) log p */
+        w->P = ghm_lm_dalloc(nd);  /* (n, d) p */
+        w->GP = ghm_lm_dalloc(nd); /* (n, d) dL/dp (js) or dL/dr (hellinger) */
+        w->NE = ghm_lm_dalloc((size_t)n);
+        w->lm = ghm_lm_dalloc((size_t)w->T * d); /* (T, d) ln m per thread */
+        if (!w->LP || !w->P || !w->GP || !w->NE || !w->lm) return 1;
+        if (!w->js && !(w->R = ghm_lm_dalloc(nd))) return 1; /* (n, d) sqrt(p) */
         for (int i = 0; i < n; i++) {
-            double *lpi = LP + (size_t)i * d, *pi = P + (size_t)i * d;
-            log_softmax_row(emb + (size_t)i * d, d, c->tau, lpi, pi);
-            if (js)
-                NE[i] = neg_entropy(lpi, pi, d);
+            double *lpi = w->LP + (size_t)i * d, *pi = w->P + (size_t)i * d;
+            log_softmax_row(emb + (size_t)i * d, d, w->c->tau, lpi, pi);
+            if (w->js)
+                w->NE[i] = neg_entropy(lpi, pi, d);
             else
-                for (int k = 0; k < d; k++) R[(size_t)i * d + k] = exp(0.5 * lpi[k]);
+                for (int k = 0; k < d; k++) w->R[(size_t)i * d + k] = exp(0.5 * lpi[k]);
         }
     }
-
-    /* Pairs (i, j > i), rows dealt round-robin to the threads (balanced and
-     * fixed). Loss sums are kept per row and added in row order, so the loss
-     * does not depend on the thread count; gradient rows go to per-thread
-     * buffers (GP for thread 0) added in thread order: deterministic for a
-     * fixed thread count. */
-    RS = ghm_pu_dalloc((size_t)2 * n); /* (2, n) per-row positive / negative sums */
-    if (!RS) goto oom;
-    if (use_prob) {
-        if (T > 1 && grad && !(GPT = ghm_pu_dalloc((size_t)(T - 1) * nd))) goto oom; /* (T-1, n, d) */
+    w->RS = ghm_lm_dalloc((size_t)2 * n); /* (2, n) per-row positive / negative sums */
+    if (!w->RS) return 1;
+    if (w->use_prob) {
+        if (w->T > 1 && want_grad && !(w->GPT = ghm_lm_dalloc((size_t)(w->T - 1) * nd))) return 1; /* (T-1, n, d) */
     }
+    return 0;
+}
+
+/* The probabilistic distance q of the pair (i, j); lmt: the thread's ln m buffer (js). */
+static double pair_q(const ghm_work *w, int i, int j, double *lmt)
+{
+    const int d = w->d;
+    if (w->js)
+        return sqrt(js_div(w->LP + (size_t)i * d, w->P + (size_t)i * d, w->NE[i], w->LP + (size_t)j * d,
+                           w->P + (size_t)j * d, w->NE[j], d, lmt) / LN2 +
+                    GHM_PROB_EPS);
+    return sqrt(hel_sq(w->R + (size_t)i * d, w->R + (size_t)j * d, d) + GHM_PROB_EPS);
+}
+
+/* Add dq (= ps dL/dh of the pair (i, j) at distance q) through q to the rows i and j of gpt: dL/dp (js,
+ * with lmt the ln m pair_q left) or dL/dr (hellinger). */
+static void pair_prob_grad(const ghm_work *w, int i, int j, double q, double dq, const double *lmt, double *gpt)
+{
+    const int d = w->d;
+    double *gi = gpt + (size_t)i * d, *gj = gpt + (size_t)j * d;
+    if (w->js) {
+        /* dq/dJS = 1 / (2 q ln 2); dJS/dp_i,k = (1/2)(ln p_i,k - ln m_k) */
+        double wt = dq / (2.0 * q * LN2) * 0.5;
+        const double *lpi = w->LP + (size_t)i * d, *lpj = w->LP + (size_t)j * d;
+        for (int k = 0; k < d; k++) {
+            gi[k] += wt * (lpi[k] - lmt[k]);
+            gj[k] += wt * (lpj[k] - lmt[k]);
+        }
+    } else {
+        /* q^2 = 1/2 |r_i - r_j|^2 + eps: dq/dr_i = (r_i - r_j) / (2 q) */
+        double wt = dq / (2.0 * q);
+        const double *ri = w->R + (size_t)i * d, *rj = w->R + (size_t)j * d;
+        for (int k = 0; k < d; k++) {
+            double tt = wt * (ri[k] - rj[k]);
+            gi[k] += tt;
+            gj[k] -= tt;
+        }
+    }
+}
+
+/* The pairs (i, j > i) of row i: its positive and negative sums into RS, dL/dg into G, and (with grad)
+ * dL/dp or dL/dr into gpt. */
+static void pair_row(ghm_work *w, const int *labels, int i, int want_grad, double *gpt, double *lmt)
+{
+    const ghm_impl *c = w->c;
+    const int n = w->n;
+    double spi = 0.0, sni = 0.0;
+    for (int j = i + 1; j < n; j++) {
+        double h = 0.0, q = 0.0;
+        if (w->use_geo) h = w->alpha * w->D[(size_t)i * n + j];
+        if (w->use_prob) {
+            q = pair_q(w, i, j, lmt);
+            h += w->ps * q;
+        }
+        double dh = 0.0; /* dL/dh_ij */
+        if (labels[i] == labels[j]) {
+            double tt = h - c->pos_margin;
+            if (tt > 0) {
+                spi += tt * tt;
+                dh = 2.0 * tt / (double)w->n_pos;
+            }
+        } else {
+            double tt = c->neg_margin - h;
+            if (tt > 0) {
+                sni += tt * tt;
+                dh = -2.0 * tt / (double)w->n_neg;
+            }
+        }
+        if (dh == 0.0 || !want_grad) continue;
+        if (w->use_geo) w->G[(size_t)i * n + j] = w->alpha * dh;
+        if (w->use_prob && w->ps != 0.0) pair_prob_grad(w, i, j, q, w->ps * dh, lmt, gpt);
+    }
+    w->RS[i] = spi;
+    w->RS[n + i] = sni;
+}
+
+/* Every pair, rows dealt round-robin to the threads (balanced and fixed). Loss sums are kept per row and
+ * added in row order, so the loss does not depend on the thread count; gradient rows go to per-thread
+ * buffers (GP for thread 0) added in thread order: deterministic for a fixed thread count. Returns the
+ * loss. */
+static double pair_loop(ghm_work *w, const int *labels, int want_grad)
+{
+    const int n = w->n, d = w->d, T = w->T;
+    const size_t nd = (size_t)n * d;
 #pragma omp parallel num_threads(T) if (T > 1)
     {
 #ifdef _OPENMP
@@ -228,109 +325,72 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
 #else
         const int t = 0;
 #endif
-        double *gpt = t == 0 ? GP : (GPT ? GPT + (size_t)(t - 1) * nd : NULL);
-        double *lmt = lm ? lm + (size_t)t * d : NULL;
+        double *gpt = t == 0 ? w->GP : (w->GPT ? w->GPT + (size_t)(t - 1) * nd : NULL);
+        double *lmt = w->lm ? w->lm + (size_t)t * d : NULL;
 #pragma omp for schedule(static, 1)
-        for (int i = 0; i < n; i++) {
-            double spi = 0.0, sni = 0.0;
-            for (int j = i + 1; j < n; j++) {
-                double h = 0.0, q = 0.0;
-                if (use_geo) h = alpha * D[(size_t)i * n + j];
-                if (use_prob) {
-                    if (js)
-                        q = sqrt(js_div(LP + (size_t)i * d, P + (size_t)i * d, NE[i], LP + (size_t)j * d,
-                                        P + (size_t)j * d, NE[j], d, lmt) / LN2 +
-                                 GHM_PROB_EPS);
-                    else
-                        q = sqrt(hel_sq(R + (size_t)i * d, R + (size_t)j * d, d) + GHM_PROB_EPS);
-                    h += ps * q;
-                }
-                double dh = 0.0; /* dL/dh_ij */
-                if (labels[i] == labels[j]) {
-                    double tt = h - c->pos_margin;
-                    if (tt > 0) {
-                        spi += tt * tt;
-                        dh = 2.0 * tt / (double)n_pos;
-                    }
-                } else {
-                    double tt = c->neg_margin - h;
-                    if (tt > 0) {
-                        sni += tt * tt;
-                        dh = -2.0 * tt / (double)n_neg;
-                    }
-                }
-                if (dh == 0.0 || !grad) continue;
-                if (use_geo) G[(size_t)i * n + j] = alpha * dh;
-                if (use_prob && ps != 0.0) {
-                    double dq = ps * dh;
-                    double *gi = gpt + (size_t)i * d, *gj = gpt + (size_t)j * d;
-                    if (js) {
-                        /* dq/dJS = 1 / (2 q ln 2); dJS/dp_i,k = (1/2)(ln p_i,k - ln m_k) */
-                        double w = dq / (2.0 * q * LN2) * 0.5;
-                        const double *lpi = LP + (size_t)i * d, *lpj = LP + (size_t)j * d;
-                        for (int k = 0; k < d; k++) {
-                            gi[k] += w * (lpi[k] - lmt[k]);
-                            gj[k] += w * (lpj[k] - lmt[k]);
-                        }
-                    } else {
-                        /* q^2 = 1/2 |r_i - r_j|^2 + eps: dq/dr_i = (r_i - r_j) / (2 q) */
-                        double w = dq / (2.0 * q);
-                        const double *ri = R + (size_t)i * d, *rj = R + (size_t)j * d;
-                        for (int k = 0; k < d; k++) {
-                            double tt = w * (ri[k] - rj[k]);
-                            gi[k] += tt;
-                            gj[k] -= tt;
-                        }
-                    }
-                }
-            }
-            RS[i] = spi;
-            RS[n + i] = sni;
-        }
+        for (int i = 0; i < n; i++) pair_row(w, labels, i, want_grad, gpt, lmt);
     }
     double sp = 0.0, sn = 0.0;
     for (int i = 0; i < n; i++) {
-        sp += RS[i];
-        sn += RS[n + i];
+        sp += w->RS[i];
+        sn += w->RS[n + i];
     }
-    if (GPT)
+    if (w->GPT)
         for (int t = 1; t < T; t++) {
-            const double *g = GPT + (size_t)(t - 1) * nd;
-            for (size_t k = 0; k < nd; k++) GP[k] += g[k];
+            const double *g = w->GPT + (size_t)(t - 1) * nd;
+            for (size_t k = 0; k < nd; k++) w->GP[k] += g[k];
         }
-    *value = (n_pos ? sp / (double)n_pos : 0.0) + (n_neg ? sn / (double)n_neg : 0.0);
-    if (!grad) goto done;
-    if (use_geo) ghm_loss_pdist_backward(emb, n, d, D, G, grad);
-    if (use_prob) {
-        /* through r = sqrt(p) (hellinger) and the softmax Jacobian (diag(p) - p p^T) / tau */
-        for (int i = 0; i < n; i++) {
-            const double *pi = P + (size_t)i * d, *gpi = GP + (size_t)i * d;
-            float *gf = grad + (size_t)i * d;
-            double dot = 0.0;
-            if (js) {
-                for (int k = 0; k < d; k++) dot += pi[k] * gpi[k];
-                for (int k = 0; k < d; k++) gf[k] += (float)(pi[k] * (gpi[k] - dot) / c->tau);
-            } else {
-                const double *ri = R + (size_t)i * d;
-                for (int k = 0; k < d; k++) dot += ri[k] * gpi[k];
-                for (int k = 0; k < d; k++) gf[k] += (float)(0.5 * (gpi[k] * ri[k] - pi[k] * dot) / c->tau);
-            }
+    return (w->n_pos ? sp / (double)w->n_pos : 0.0) + (w->n_neg ? sn / (double)w->n_neg : 0.0);
+}
+
+/* grad += dL/dp (js) or dL/dr (hellinger) through r = sqrt(p) and the softmax Jacobian
+ * (diag(p) - p p^T) / tau. */
+static void prob_backward(const ghm_work *w, float *grad)
+{
+    const int n = w->n, d = w->d;
+    const double tau = w->c->tau;
+    for (int i = 0; i < n; i++) {
+        const double *pi = w->P + (size_t)i * d, *gpi = w->GP + (size_t)i * d;
+        float *gf = grad + (size_t)i * d;
+        double dot = 0.0;
+        if (w->js) {
+            for (int k = 0; k < d; k++) dot += pi[k] * gpi[k];
+            for (int k = 0; k < d; k++) gf[k] += (float)(pi[k] * (gpi[k] - dot) / tau);
+        } else {
+            const double *ri = w->R + (size_t)i * d;
+            for (int k = 0; k < d; k++) dot += ri[k] * gpi[k];
+            for (int k = 0; k < d; k++) gf[k] += (float)(0.5 * (gpi[k] * ri[k] - pi[k] * dot) / tau);
         }
     }
-    goto done;
-oom:
-    rc = ghm_error_set(err, GHM_ENOMEM, "loss 'ghm': out of memory (batch %d x %d)", n, d);
-done:
-    free(D);
-    free(G);
-    free(LP);
-    free(P);
-    free(R);
-    free(GP);
-    free(NE);
-    free(lm);
-    free(RS);
-    free(GPT);
+}
+
+static int forward_backward(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
+                            float *grad, ghm_error *err)
+{
+    const ghm_impl *c = l->impl;
+    ghm_work w = {0};
+    w.c = c;
+    w.n = n;
+    w.d = d;
+    w.alpha = c->alpha;
+    w.ps = (1.0 - c->alpha) * c->s;
+    w.use_geo = c->alpha > 0.0;
+    w.use_prob = c->alpha < 1.0;
+    w.js = c->prob == GHM_PROB_JS;
+    ghm_pu_count_pairs(labels, n, &w.n_pos, &w.n_neg);
+    if (grad) memset(grad, 0, (size_t)n * d * sizeof *grad);
+    *value = 0.0;
+    if (w.n_pos + w.n_neg == 0) return 0;
+
+    int rc = work_prepare(&w, emb, grad != NULL, err);
+    if (rc == 0) {
+        *value = pair_loop(&w, labels, grad != NULL);
+        if (grad && w.use_geo) ghm_loss_pdist_backward(emb, n, d, w.D, w.G, grad);
+        if (grad && w.use_prob) prob_backward(&w, grad);
+    } else if (rc > 0) {
+        rc = ghm_error_set(err, GHM_ENOMEM, "loss 'ghm': out of memory (batch %d x %d)", n, d);
+    }
+    work_free(&w);
     return rc;
 }
 

@@ -46,7 +46,7 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
     long n_pos, n_neg;
     ghm_pu_count_pairs(labels, n, &n_pos, &n_neg);
     if (n_pos == 0 || n_neg == 0) return 0;
-    double *D = ghm_pu_dalloc((size_t)n * n), *G = ghm_pu_dalloc((size_t)n * n); /* (n, n) each */
+    double *D = ghm_lm_dalloc((size_t)n * n), *G = ghm_lm_dalloc((size_t)n * n); /* (n, n) each */
     if (!D || !G) {
         free(D);
         free(G);

@@ -1,5 +1,6 @@
-/* Generic loss plumbing: creation by name with parameter resolution, dispatch,
- * and the finite-difference gradient check used by tests and `ghm loss --check`. */
+/* Generic loss plumbing: creation from a loss's table with parameter
+ * resolution, dispatch, and the finite-difference gradient check used by tests
+ * and `ghm loss --check`. (Creation by name is in registry.c.) */
 #include "loss.h"
 
 #include <math.h>
@@ -7,19 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ghm_loss_create(const char *name, const ghm_params *params, int dim, int n_classes, uint64_t seed,
-                    ghm_loss **out, ghm_error *err)
+int ghm_loss_create_ops(const ghm_loss_ops *ops, const ghm_params *params, int dim, int n_classes, uint64_t seed,
+                        ghm_loss **out, ghm_error *err)
 {
     *out = NULL;
-    const ghm_loss_ops *ops = ghm_loss_find(name);
-    if (!ops) {
-        const char *names[64];
-        int n = ghm_loss_count();
-        for (int i = 0; i < n && i < 64; i++) names[i] = ghm_loss_at(i)->name;
-        const char *close = ghm_closest_name(name, names, n < 64 ? n : 64);
-        if (close) return ghm_error_set(err, GHM_EINPUT, "unknown loss '%s' (did you mean '%s'?)", name, close);
-        return ghm_error_set(err, GHM_EINPUT, "unknown loss '%s' (see `ghm list losses`)", name);
-    }
+    const char *name = ops->name;
     if (dim <= 0) return ghm_error_set(err, GHM_EINPUT, "loss '%s': embedding dimension must be > 0", name);
     if (ops->needs_classes && n_classes < 1)
         return ghm_error_set(err, GHM_EINPUT, "loss '%s' needs the number of classes (got %d)", name, n_classes);

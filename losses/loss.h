@@ -1,7 +1,8 @@
 /* The loss interface. A loss is a table of function pointers plus a parameter
  * spec; the registry (losses/registry.c) is a static array of them. The same
  * spec drives YAML validation, `ghm list losses`, defaults and documentation,
- * so a new loss is one file plus one line in the registry.
+ * so a new loss is one file plus its two lines in the registry (and README's
+ * regenerated loss table; docs/adding_a_loss.md).
  *
  * Conventions every loss follows:
  *   - emb is (n, d) row-major float32, labels (n) are dense class ids in
@@ -71,10 +72,15 @@ int ghm_loss_count(void);
 const ghm_loss_ops *ghm_loss_at(int i);
 const ghm_loss_ops *ghm_loss_find(const char *name);
 
-/* Create by name: resolves params against the spec (unknown names / ranges ->
- * GHM_EINPUT naming the parameter), then ops->create. *out is heap-allocated. */
+/* Create by name (registry.c): an unknown name is GHM_EINPUT suggesting the
+ * closest registered one; then ghm_loss_create_ops. */
 int ghm_loss_create(const char *name, const ghm_params *params, int dim, int n_classes, uint64_t seed,
                     ghm_loss **out, ghm_error *err);
+/* Create from a loss's table (loss.c): resolves params against the spec
+ * (unknown names / ranges -> GHM_EINPUT naming the parameter), then
+ * ops->create. *out is heap-allocated. */
+int ghm_loss_create_ops(const ghm_loss_ops *ops, const ghm_params *params, int dim, int n_classes, uint64_t seed,
+                        ghm_loss **out, ghm_error *err);
 void ghm_loss_destroy(ghm_loss *l);
 int ghm_loss_forward_backward(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
                               float *grad, ghm_error *err);

@@ -58,8 +58,8 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
     const ms_impl *c = l->impl;
     if (grad) memset(grad, 0, (size_t)n * d * sizeof *grad);
     *value = 0.0;
-    double *S = ghm_pu_dalloc((size_t)n * n), *G = ghm_pu_dalloc((size_t)n * n); /* (n, n) each */
-    double *zp = ghm_pu_dalloc((size_t)n), *zn = ghm_pu_dalloc((size_t)n);
+    double *S = ghm_lm_dalloc((size_t)n * n), *G = ghm_lm_dalloc((size_t)n * n); /* (n, n) each */
+    double *zp = ghm_lm_dalloc((size_t)n), *zn = ghm_lm_dalloc((size_t)n);
     unsigned char *mp = calloc((size_t)n, 1), *mn = calloc((size_t)n, 1);
     int rc = 0, any = 0;
     if (!S || !G || !zp || !zn || !mp || !mn) {
@@ -101,7 +101,7 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
         }
         if (np == 0 || nq == 0) continue;
         any = 1;
-        double lp = ghm_pu_log1p_sumexp(zp, mp, n), ln = ghm_pu_log1p_sumexp(zn, mn, n);
+        double lp = ghm_lm_log1p_sumexp(zp, mp, n), ln = ghm_lm_log1p_sumexp(zn, mn, n);
         total += lp / c->alpha + ln / c->beta;
         double *Gi = G + (size_t)i * n;
         for (int j = 0; j < n; j++) {

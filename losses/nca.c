@@ -48,11 +48,11 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
 {
     const nca *p = l->impl;
     double s = p->scale;
-    double *X = ghm_lu_dalloc((size_t)n * d);   /* (n, d) */
-    double *Z = ghm_lu_dalloc((size_t)n * n);   /* (n, n): Gram, then logits, then G + G^T */
-    double *G = ghm_lu_dalloc((size_t)n * n);   /* (n, n): dL/dD2 */
-    double *HX = ghm_lu_dalloc((size_t)n * d);  /* (n, d) */
-    double *sq = ghm_lu_dalloc((size_t)n);      /* (n) */
+    double *X = ghm_lm_dalloc((size_t)n * d);   /* (n, d) */
+    double *Z = ghm_lm_dalloc((size_t)n * n);   /* (n, n): Gram, then logits, then G + G^T */
+    double *G = ghm_lm_dalloc((size_t)n * n);   /* (n, n): dL/dD2 */
+    double *HX = ghm_lm_dalloc((size_t)n * d);  /* (n, d) */
+    double *sq = ghm_lm_dalloc((size_t)n);      /* (n) */
     unsigned char *pos = malloc((size_t)n), *other = malloc((size_t)n);
     int rc = 0;
     if (!X || !Z || !G || !HX || !sq || !pos || !other) {
@@ -85,8 +85,8 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
             g[j] = 0.0;
         }
         if (!has_pos) continue;
-        double lse_all = ghm_lu_logsumexp(z, other, n, 1, 0);
-        double lse_pos = ghm_lu_logsumexp(z, pos, n, 1, 0);
+        double lse_all = ghm_lm_logsumexp(z, other, n);
+        double lse_pos = ghm_lm_logsumexp(z, pos, n);
         total += lse_all - lse_pos;
         for (int j = 0; j < n; j++) {
             if (j == i) continue;

@@ -25,7 +25,7 @@ static const ghm_param_spec params[] = {
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
-    ghm_lu_tensors w; /* w.t[0]: class weights (C, d) */
+    ghm_lu_proxy base; /* t[0]: class weights (C, d) */
     double temperature;
 } normalized_softmax;
 
@@ -41,50 +41,14 @@ static double ns_loss(void *ctx, double *sim, const int *labels, int n, int C, d
 
 static int create(ghm_loss *l, ghm_rng *rng, ghm_error *err)
 {
-    normalized_softmax *ns = calloc(1, sizeof *ns);
-    if (!ns) return ghm_error_set(err, GHM_ENOMEM, "loss 'normalized_softmax': out of memory");
+    int rc = ghm_lu_proxy_create(l, sizeof(normalized_softmax), "weights", 1.0 / sqrt((double)l->dim), 0, 0, ns_loss,
+                                 rng, err);
+    if (rc) return rc;
+    normalized_softmax *ns = l->impl;
     ns->temperature = ghm_loss_param(l, "temperature");
-    int rc = ghm_lu_init_weights(&ns->w.t[0], "normalized_softmax", "weights", l->n_classes, l->dim,
-                                 1.0 / sqrt((double)l->dim), 0, ghm_loss_param(l, "proxy_lr_mult"), rng, err);
-    if (rc) {
-        free(ns);
-        return rc;
-    }
-    ns->w.ptr[0] = &ns->w.t[0];
-    ns->w.n = 1;
-    l->impl = ns;
     return 0;
 }
 
-static int forward_backward(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
-                            float *grad, ghm_error *err)
-{
-    normalized_softmax *ns = l->impl;
-    return ghm_lu_cosine_fb("normalized_softmax", emb, labels, n, d, &ns->w.t[0], ns_loss, ns, value, grad, err);
-}
-
-static int tensors(ghm_loss *l, ghm_tensor ***out)
-{
-    normalized_softmax *ns = l->impl;
-    *out = ns->w.ptr;
-    return ns->w.n;
-}
-
-static void destroy(ghm_loss *l)
-{
-    normalized_softmax *ns = l->impl;
-    if (!ns) return;
-    ghm_tensor_free(&ns->w.t[0]);
-    free(ns);
-    l->impl = NULL;
-}
-
-const ghm_loss_ops ghm_loss_normalized_softmax = {"normalized_softmax",
-                                                  "Normalized softmax loss (Zhai & Wu 2018)",
-                                                  params,
-                                                  create,
-                                                  forward_backward,
-                                                  tensors,
-                                                  destroy,
-                                                  1,
-                                                  NULL};
+const ghm_loss_ops ghm_loss_normalized_softmax = {
+    "normalized_softmax", "Normalized softmax loss (Zhai & Wu 2018)", params,
+    create, ghm_lu_proxy_cosine_fb, ghm_lu_proxy_tensors, ghm_lu_proxy_destroy, 1, NULL};

@@ -54,7 +54,7 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
     if (grad) memset(grad, 0, (size_t)n * d * sizeof *grad);
     *value = 0.0;
     int *anc = malloc((size_t)n * sizeof *anc), *pos = malloc((size_t)n * sizeof *pos);
-    double *S = ghm_pu_dalloc((size_t)n * n), *G = ghm_pu_dalloc((size_t)n * n), *row = ghm_pu_dalloc((size_t)n);
+    double *S = ghm_lm_dalloc((size_t)n * n), *G = ghm_lm_dalloc((size_t)n * n), *row = ghm_lm_dalloc((size_t)n);
     int rc = 0;
     if (!anc || !pos || !S || !G || !row) {
         rc = ghm_error_set(err, GHM_ENOMEM, "loss 'npair': out of memory (batch of %d)", n);
@@ -80,7 +80,7 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
     double ce = 0.0, reg = 0.0;
     for (int i = 0; i < k; i++) {
         for (int j = 0; j < k; j++) row[j] = c->scale * S[(size_t)anc[i] * n + pos[j]];
-        double lse = ghm_pu_logsumexp(row, NULL, k);
+        double lse = ghm_lm_logsumexp(row, NULL, k);
         ce += lse - row[i];
         reg += S[(size_t)anc[i] * n + anc[i]] + S[(size_t)pos[i] * n + pos[i]];
         for (int j = 0; j < k; j++)

@@ -32,29 +32,6 @@ int ghm_pu_gram_backward(const float *emb, int n, int d, const double *G, float 
     return 0;
 }
 
-double ghm_pu_logsumexp(const double *z, const unsigned char *mask, int n)
-{
-    double m = -INFINITY;
-    for (int k = 0; k < n; k++)
-        if ((!mask || mask[k]) && z[k] > m) m = z[k];
-    if (m == -INFINITY) return -INFINITY;
-    double s = 0.0;
-    for (int k = 0; k < n; k++)
-        if (!mask || mask[k]) s += exp(z[k] - m);
-    return m + log(s);
-}
-
-double ghm_pu_log1p_sumexp(const double *z, const unsigned char *mask, int n)
-{
-    double m = 0.0; /* the "1" is exp(0) */
-    for (int k = 0; k < n; k++)
-        if ((!mask || mask[k]) && z[k] > m) m = z[k];
-    double s = exp(-m);
-    for (int k = 0; k < n; k++)
-        if (!mask || mask[k]) s += exp(z[k] - m);
-    return m + log(s);
-}
-
 double ghm_pu_softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
 
 double ghm_pu_sigmoid(double x)
@@ -63,5 +40,3 @@ double ghm_pu_sigmoid(double x)
     double e = exp(x);
     return e / (1.0 + e);
 }
-
-double *ghm_pu_dalloc(size_t count) { return calloc(count ? count : 1, sizeof(double)); }

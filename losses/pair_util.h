@@ -5,6 +5,7 @@
 #define GHM_PAIR_UTIL_H
 
 #include "loss.h"
+#include "loss_math.h"
 
 #include <stddef.h>
 
@@ -21,19 +22,9 @@ void ghm_pu_count_pairs(const int *labels, int n, long *n_pos, long *n_neg);
 int ghm_pu_gram_backward(const float *emb, int n, int d, const double *G, float *grad, const char *who,
                          ghm_error *err);
 
-/* Stable log(1 + sum_k exp(z_k)) over the k with mask[k] != 0 (mask NULL: all).
- * Its derivative d/dz_k is exp(z_k - result). */
-double ghm_pu_log1p_sumexp(const double *z, const unsigned char *mask, int n);
-
-/* Stable log(sum_k exp(z_k)) over the masked k; -INFINITY when none. */
-double ghm_pu_logsumexp(const double *z, const unsigned char *mask, int n);
-
 /* softplus(x) = log(1 + exp(x)), stable; sigmoid(x). */
 double ghm_pu_softplus(double x);
 double ghm_pu_sigmoid(double x);
-
-/* calloc of count doubles (count 0 allocates one); NULL on failure. */
-double *ghm_pu_dalloc(size_t count);
 
 #ifdef __cplusplus
 }

@@ -32,7 +32,7 @@ static const ghm_param_spec params[] = {
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
-    ghm_lu_tensors w; /* w.t[0]: proxies (C, d) */
+    ghm_lu_proxy base; /* t[0]: proxies (C, d) */
     double alpha, margin;
 } proxy_anchor;
 
@@ -88,44 +88,14 @@ static double pa_loss(void *ctx, double *sim, const int *labels, int n, int C, d
 
 static int create(ghm_loss *l, ghm_rng *rng, ghm_error *err)
 {
-    proxy_anchor *pa = calloc(1, sizeof *pa);
-    if (!pa) return ghm_error_set(err, GHM_ENOMEM, "loss 'proxy_anchor': out of memory");
+    int rc = ghm_lu_proxy_create(l, sizeof(proxy_anchor), "proxies", 1.0 / sqrt((double)l->dim), 0, 0, pa_loss, rng,
+                                 err);
+    if (rc) return rc;
+    proxy_anchor *pa = l->impl;
     pa->alpha = ghm_loss_param(l, "alpha");
     pa->margin = ghm_loss_param(l, "margin");
-    int rc = ghm_lu_init_weights(&pa->w.t[0], "proxy_anchor", "proxies", l->n_classes, l->dim,
-                                 1.0 / sqrt((double)l->dim), 0, ghm_loss_param(l, "proxy_lr_mult"), rng, err);
-    if (rc) {
-        free(pa);
-        return rc;
-    }
-    pa->w.ptr[0] = &pa->w.t[0];
-    pa->w.n = 1;
-    l->impl = pa;
     return 0;
 }
 
-static int forward_backward(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
-                            float *grad, ghm_error *err)
-{
-    proxy_anchor *pa = l->impl;
-    return ghm_lu_cosine_fb("proxy_anchor", emb, labels, n, d, &pa->w.t[0], pa_loss, pa, value, grad, err);
-}
-
-static int tensors(ghm_loss *l, ghm_tensor ***out)
-{
-    proxy_anchor *pa = l->impl;
-    *out = pa->w.ptr;
-    return pa->w.n;
-}
-
-static void destroy(ghm_loss *l)
-{
-    proxy_anchor *pa = l->impl;
-    if (!pa) return;
-    ghm_tensor_free(&pa->w.t[0]);
-    free(pa);
-    l->impl = NULL;
-}
-
-const ghm_loss_ops ghm_loss_proxy_anchor = {
-    "proxy_anchor", "Proxy-Anchor loss (Kim et al. 2020)", params, create, forward_backward, tensors, destroy, 1, NULL};
+const ghm_loss_ops ghm_loss_proxy_anchor = {"proxy_anchor", "Proxy-Anchor loss (Kim et al. 2020)", params,
+    create, ghm_lu_proxy_cosine_fb, ghm_lu_proxy_tensors, ghm_lu_proxy_destroy, 1, NULL};

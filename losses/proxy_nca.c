@@ -32,7 +32,7 @@ static const ghm_param_spec params[] = {
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
 typedef struct {
-    ghm_lu_tensors w; /* w.t[0]: proxies (C, d) */
+    ghm_lu_proxy base; /* t[0]: proxies (C, d) */
     double scale;
 } proxy_nca;
 
@@ -49,43 +49,12 @@ static double pn_loss(void *ctx, double *sim, const int *labels, int n, int C, d
 
 static int create(ghm_loss *l, ghm_rng *rng, ghm_error *err)
 {
-    proxy_nca *pn = calloc(1, sizeof *pn);
-    if (!pn) return ghm_error_set(err, GHM_ENOMEM, "loss 'proxy_nca': out of memory");
+    int rc = ghm_lu_proxy_create(l, sizeof(proxy_nca), "proxies", 1.0 / sqrt((double)l->dim), 0, 0, pn_loss, rng, err);
+    if (rc) return rc;
+    proxy_nca *pn = l->impl;
     pn->scale = ghm_loss_param(l, "softmax_scale");
-    int rc = ghm_lu_init_weights(&pn->w.t[0], "proxy_nca", "proxies", l->n_classes, l->dim,
-                                 1.0 / sqrt((double)l->dim), 0, ghm_loss_param(l, "proxy_lr_mult"), rng, err);
-    if (rc) {
-        free(pn);
-        return rc;
-    }
-    pn->w.ptr[0] = &pn->w.t[0];
-    pn->w.n = 1;
-    l->impl = pn;
     return 0;
 }
 
-static int forward_backward(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
-                            float *grad, ghm_error *err)
-{
-    proxy_nca *pn = l->impl;
-    return ghm_lu_cosine_fb("proxy_nca", emb, labels, n, d, &pn->w.t[0], pn_loss, pn, value, grad, err);
-}
-
-static int tensors(ghm_loss *l, ghm_tensor ***out)
-{
-    proxy_nca *pn = l->impl;
-    *out = pn->w.ptr;
-    return pn->w.n;
-}
-
-static void destroy(ghm_loss *l)
-{
-    proxy_nca *pn = l->impl;
-    if (!pn) return;
-    ghm_tensor_free(&pn->w.t[0]);
-    free(pn);
-    l->impl = NULL;
-}
-
-const ghm_loss_ops ghm_loss_proxy_nca = {"proxy_nca", "Proxy-NCA loss (Movshovitz-Attias et al. 2017)",
-                                         params, create, forward_backward, tensors, destroy, 1, NULL};
+const ghm_loss_ops ghm_loss_proxy_nca = {"proxy_nca", "Proxy-NCA loss (Movshovitz-Attias et al. 2017)", params,
+    create, ghm_lu_proxy_cosine_fb, ghm_lu_proxy_tensors, ghm_lu_proxy_destroy, 1, NULL};

@@ -53,25 +53,12 @@ void ghm_lu_gemm_tn(const double *G, const double *A, int n, int m, int d, doubl
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, d, n, 1.0, G, m, A, d, 0.0, C, d);
 }
 
-double ghm_lu_logsumexp(const double *z, const unsigned char *mask, int n, int stride, int add_one)
-{
-    double mx = add_one ? 0.0 : -INFINITY;
-    for (int k = 0; k < n; k++)
-        if (!mask || mask[k])
-            if (z[(size_t)k * stride] > mx) mx = z[(size_t)k * stride];
-    if (mx == -INFINITY) return -INFINITY;
-    double s = add_one ? exp(-mx) : 0.0;
-    for (int k = 0; k < n; k++)
-        if (!mask || mask[k]) s += exp(z[(size_t)k * stride] - mx);
-    return mx + log(s);
-}
-
 double ghm_lu_cross_entropy(double *Z, const int *y, int n, int C, double scale)
 {
     double total = 0.0;
     for (int i = 0; i < n; i++) {
         double *z = Z + (size_t)i * C;
-        double lse = ghm_lu_logsumexp(z, NULL, C, 1, 0);
+        double lse = ghm_lm_logsumexp(z, NULL, C);
         total += lse - z[y[i]];
         for (int c = 0; c < C; c++) z[c] = scale * exp(z[c] - lse);
         z[y[i]] -= scale;
@@ -92,16 +79,14 @@ int ghm_lu_init_weights(ghm_tensor *t, const char *loss, const char *name, int C
     return 0;
 }
 
-double *ghm_lu_dalloc(size_t count) { return count ? calloc(count, sizeof(double)) : NULL; }
-
 int ghm_lu_cosine_fb(const char *loss, const float *emb, const int *labels, int n, int d, ghm_tensor *W,
                      ghm_lu_cos_loss_fn fn, void *ctx, double *value, float *grad, ghm_error *err)
 {
     int C = W->shape[0];
-    double *En = ghm_lu_dalloc((size_t)n * d), *re = ghm_lu_dalloc((size_t)n); /* (n, d), (n) */
-    double *Wn = ghm_lu_dalloc((size_t)C * d), *rw = ghm_lu_dalloc((size_t)C); /* (C, d), (C) */
-    double *cos = ghm_lu_dalloc((size_t)n * C), *scratch = ghm_lu_dalloc((size_t)n); /* (n, C), (n) */
-    double *gE = ghm_lu_dalloc((size_t)n * d), *gW = ghm_lu_dalloc((size_t)C * d);
+    double *En = ghm_lm_dalloc((size_t)n * d), *re = ghm_lm_dalloc((size_t)n); /* (n, d), (n) */
+    double *Wn = ghm_lm_dalloc((size_t)C * d), *rw = ghm_lm_dalloc((size_t)C); /* (C, d), (C) */
+    double *cos = ghm_lm_dalloc((size_t)n * C), *scratch = ghm_lm_dalloc((size_t)n); /* (n, C), (n) */
+    double *gE = ghm_lm_dalloc((size_t)n * d), *gW = ghm_lm_dalloc((size_t)C * d);
     int rc = 0;
     if (!En || !re || !Wn || !rw || !cos || !scratch || !gE || !gW) {
         rc = ghm_error_set(err, GHM_ENOMEM, "loss '%s': out of memory for a batch of %d x %d (%d classes)", loss,
@@ -126,4 +111,59 @@ done:
     free(gE);
     free(gW);
     return rc;
+}
+
+int ghm_lu_proxy_create(ghm_loss *l, size_t size, const char *weights, double std, int decay, int bias,
+                        ghm_lu_cos_loss_fn cos_loss, ghm_rng *rng, ghm_error *err)
+{
+    const char *loss = l->ops->name;
+    ghm_lu_proxy *p = calloc(1, size);
+    if (!p) return ghm_error_set(err, GHM_ENOMEM, "loss '%s': out of memory", loss);
+    double lr_mult = ghm_loss_param(l, "proxy_lr_mult");
+    int rc = ghm_lu_init_weights(&p->t[0], loss, weights, l->n_classes, l->dim, std, decay, lr_mult, rng, err);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    p->ptr[0] = &p->t[0];
+    p->n = 1;
+    if (bias) {
+        char name[48];
+        snprintf(name, sizeof name, "%s.bias", loss);
+        int shape[1] = {l->n_classes};
+        if (ghm_tensor_init(&p->t[1], name, 1, shape, 0)) {
+            ghm_tensor_free(&p->t[0]);
+            free(p);
+            return ghm_error_set(err, GHM_ENOMEM, "loss '%s': out of memory for the bias (%d)", loss, l->n_classes);
+        }
+        p->t[1].lr_mult = lr_mult;
+        p->ptr[1] = &p->t[1];
+        p->n = 2;
+    }
+    p->cos_loss = cos_loss;
+    l->impl = p;
+    return 0;
+}
+
+int ghm_lu_proxy_cosine_fb(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
+                           float *grad, ghm_error *err)
+{
+    ghm_lu_proxy *p = l->impl;
+    return ghm_lu_cosine_fb(l->ops->name, emb, labels, n, d, &p->t[0], p->cos_loss, p, value, grad, err);
+}
+
+int ghm_lu_proxy_tensors(ghm_loss *l, ghm_tensor ***out)
+{
+    ghm_lu_proxy *p = l->impl;
+    *out = p->ptr;
+    return p->n;
+}
+
+void ghm_lu_proxy_destroy(ghm_loss *l)
+{
+    ghm_lu_proxy *p = l->impl;
+    if (!p) return;
+    for (int i = 0; i < p->n; i++) ghm_tensor_free(&p->t[i]);
+    free(p);
+    l->impl = NULL;
 }

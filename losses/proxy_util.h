@@ -1,5 +1,8 @@
 /* Private helpers shared by the proxy / classifier / normalised losses
- * (nca, proxy_nca, proxy_anchor, normalized_softmax, arcface, supcon, softmax).
+ * (nca, proxy_nca, proxy_anchor, normalized_softmax, arcface, supcon, softmax),
+ * and the plumbing of the losses with class vectors (proxy_nca, proxy_anchor,
+ * normalized_softmax, arcface, softmax), so that each of their files holds its
+ * parameters and its math only.
  * Everything here works in double: inputs are float32, all intermediate
  * similarities, log-sum-exps and gradients are accumulated in float64 and only
  * the final gradients are rounded to float. */
@@ -7,6 +10,7 @@
 #define GHM_PROXY_UTIL_H
 
 #include "loss.h"
+#include "loss_math.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -15,14 +19,6 @@ extern "C" {
 /* epsilon added to the squared norm before the square root in L2 normalisation:
  * y = x / sqrt(|x|^2 + eps). Keeps a zero row finite (y = 0). */
 #define GHM_LU_NORM_EPS 1e-12
-
-/* A loss's trainable tensors: up to two (weights [+ bias]) and the pointer array
- * handed to the optimizer by ops->tensors. */
-typedef struct ghm_lu_tensors {
-    ghm_tensor t[2];     /* owned tensors */
-    ghm_tensor *ptr[2];  /* &t[0], &t[1] */
-    int n;               /* number in use */
-} ghm_lu_tensors;
 
 /* x (n, d) float -> out (n, d) double. */
 void ghm_lu_to_double(const float *x, size_t n, double *out);
@@ -41,11 +37,6 @@ void ghm_lu_gemm_nt(const double *A, const double *B, int n, int m, int d, doubl
 void ghm_lu_gemm_nn(const double *G, const double *B, int n, int m, int d, double *C);
 /* C (m, d) = G (n, m)^T . A (n, d) in double (cblas_dgemm). */
 void ghm_lu_gemm_tn(const double *G, const double *A, int n, int m, int d, double *C);
-
-/* log(sum_k exp(z_k)) over the k with mask[k] != 0 (mask NULL: all), plus
- * exp(0) = 1 inside the sum when add_one. -INFINITY when the set is empty and
- * add_one is 0. Stable: shifts by the maximum. stride: distance between z's. */
-double ghm_lu_logsumexp(const double *z, const unsigned char *mask, int n, int stride, int add_one);
 
 /* Softmax cross-entropy over rows of logits Z (n, C) with targets y: returns
  * sum_i (lse_i - Z_i,y_i) and overwrites Z with dLoss/dZ scaled by `scale`
@@ -71,8 +62,32 @@ typedef double (*ghm_lu_cos_loss_fn)(void *ctx, double *cos, const int *labels, 
 int ghm_lu_cosine_fb(const char *loss, const float *emb, const int *labels, int n, int d, ghm_tensor *W,
                      ghm_lu_cos_loss_fn fn, void *ctx, double *value, float *grad, ghm_error *err);
 
-/* Allocate an array of `count` zeroed doubles, or NULL. */
-double *ghm_lu_dalloc(size_t count);
+/* The state a loss with class vectors starts with (the first member of its
+ * own state struct, which ops->create allocates through ghm_lu_proxy_create). */
+typedef struct ghm_lu_proxy {
+    ghm_tensor t[2];            /* t[0]: class vectors (C, d); t[1]: bias (C) when n == 2 */
+    ghm_tensor *ptr[2];         /* &t[0], &t[1]: what ops->tensors hands to the optimizer */
+    int n;                      /* tensors in use: 1, or 2 with a bias */
+    ghm_lu_cos_loss_fn cos_loss; /* the loss on the cosine matrix (ghm_lu_proxy_cosine_fb), or NULL */
+} ghm_lu_proxy;
+
+/* The common part of ops->create: l->impl = `size` zeroed bytes (the loss's
+ * state, starting with a ghm_lu_proxy), class vectors "<loss>.<weights>"
+ * (n_classes, dim) drawn by ghm_lu_init_weights with std and decay, a zero
+ * bias "<loss>.bias" (n_classes, decay 0) when bias, both with the learning-
+ * rate multiplier of the loss's `proxy_lr_mult` parameter. The caller then
+ * reads its own parameters into its state. On error nothing stays allocated. */
+int ghm_lu_proxy_create(ghm_loss *l, size_t size, const char *weights, double std, int decay, int bias,
+                        ghm_lu_cos_loss_fn cos_loss, ghm_rng *rng, ghm_error *err);
+
+/* ops->forward_backward of a loss defined on cosines: ghm_lu_cosine_fb with
+ * the class vectors t[0] and the state's cos_loss (ctx: l->impl). */
+int ghm_lu_proxy_cosine_fb(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
+                           float *grad, ghm_error *err);
+
+/* ops->tensors and ops->destroy of every loss created by ghm_lu_proxy_create. */
+int ghm_lu_proxy_tensors(ghm_loss *l, ghm_tensor ***out);
+void ghm_lu_proxy_destroy(ghm_loss *l);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,9 @@
-/* The loss registry: one line per loss. Adding a loss = one file + one line here. */
+/* The loss registry, and creation of a loss by name.
+ *
+ * Adding a loss (docs/adding_a_loss.md) = its file, two lines here (its
+ * `extern` declaration and its table entry), and its row in README's loss
+ * table (regenerated with `ghm list losses --markdown`; the Docs tests check
+ * it). The generic tests iterate over this table. */
 #include "loss.h"
 
 #include <string.h>
@@ -35,4 +40,19 @@ const ghm_loss_ops *ghm_loss_find(const char *name)
     for (int i = 0; i < ghm_loss_count(); i++)
         if (strcmp(registry[i]->name, name) == 0) return registry[i];
     return NULL;
+}
+
+int ghm_loss_create(const char *name, const ghm_params *params, int dim, int n_classes, uint64_t seed,
+                    ghm_loss **out, ghm_error *err)
+{
+    *out = NULL;
+    const ghm_loss_ops *ops = ghm_loss_find(name);
+    if (!ops) {
+        const char *names[sizeof registry / sizeof registry[0]];
+        for (int i = 0; i < ghm_loss_count(); i++) names[i] = registry[i]->name;
+        const char *close = ghm_closest_name(name, names, ghm_loss_count());
+        if (close) return ghm_error_set(err, GHM_EINPUT, "unknown loss '%s' (did you mean '%s'?)", name, close);
+        return ghm_error_set(err, GHM_EINPUT, "unknown loss '%s' (see `ghm list losses`)", name);
+    }
+    return ghm_loss_create_ops(ops, params, dim, n_classes, seed, out, err);
 }

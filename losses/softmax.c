@@ -24,44 +24,21 @@ static const ghm_param_spec params[] = {
     {"proxy_lr_mult", 1.0, 0.0, 1e6, "learning-rate multiplier of the classifier weights and bias", NULL, 0, 0, 0},
     {NULL, 0, 0, 0, NULL, NULL, 0, 0, 0}};
 
-typedef struct {
-    ghm_lu_tensors w; /* w.t[0]: weight (C, d), w.t[1]: bias (C) */
-} softmax_loss;
-
 static int create(ghm_loss *l, ghm_rng *rng, ghm_error *err)
 {
-    softmax_loss *sm = calloc(1, sizeof *sm);
-    if (!sm) return ghm_error_set(err, GHM_ENOMEM, "loss 'softmax': out of memory");
-    double lr_mult = ghm_loss_param(l, "proxy_lr_mult");
-    int rc = ghm_lu_init_weights(&sm->w.t[0], "softmax", "weight", l->n_classes, l->dim,
-                                 1.0 / sqrt(3.0 * l->dim), 1, lr_mult, rng, err);
-    if (rc) {
-        free(sm);
-        return rc;
-    }
-    int shape[1] = {l->n_classes};
-    if (ghm_tensor_init(&sm->w.t[1], "softmax.bias", 1, shape, 0)) {
-        ghm_tensor_free(&sm->w.t[0]);
-        free(sm);
-        return ghm_error_set(err, GHM_ENOMEM, "loss 'softmax': out of memory for the bias (%d)", l->n_classes);
-    }
-    sm->w.t[1].lr_mult = lr_mult;
-    sm->w.ptr[0] = &sm->w.t[0];
-    sm->w.ptr[1] = &sm->w.t[1];
-    sm->w.n = 2;
-    l->impl = sm;
-    return 0;
+    /* state: t[0] weight (C, d), t[1] bias (C) */
+    return ghm_lu_proxy_create(l, sizeof(ghm_lu_proxy), "weight", 1.0 / sqrt(3.0 * l->dim), 1, 1, NULL, rng, err);
 }
 
 static int forward_backward(ghm_loss *l, const float *emb, const int *labels, int n, int d, double *value,
                             float *grad, ghm_error *err)
 {
-    softmax_loss *sm = l->impl;
-    ghm_tensor *W = &sm->w.t[0], *b = &sm->w.t[1];
+    ghm_lu_proxy *sm = l->impl;
+    ghm_tensor *W = &sm->t[0], *b = &sm->t[1];
     int C = W->shape[0];
-    double *X = ghm_lu_dalloc((size_t)n * d), *Wd = ghm_lu_dalloc((size_t)C * d); /* (n, d), (C, d) */
-    double *Z = ghm_lu_dalloc((size_t)n * C);                                       /* (n, C) */
-    double *gX = ghm_lu_dalloc((size_t)n * d), *gW = ghm_lu_dalloc((size_t)C * d);
+    double *X = ghm_lm_dalloc((size_t)n * d), *Wd = ghm_lm_dalloc((size_t)C * d); /* (n, d), (C, d) */
+    double *Z = ghm_lm_dalloc((size_t)n * C);                                       /* (n, C) */
+    double *gX = ghm_lm_dalloc((size_t)n * d), *gW = ghm_lm_dalloc((size_t)C * d);
     int rc = 0;
     if (!X || !Wd || !Z || !gX || !gW) {
         rc = ghm_error_set(err, GHM_ENOMEM, "loss 'softmax': out of memory for a batch of %d x %d (%d classes)",
@@ -94,22 +71,6 @@ done:
     return rc;
 }
 
-static int tensors(ghm_loss *l, ghm_tensor ***out)
-{
-    softmax_loss *sm = l->impl;
-    *out = sm->w.ptr;
-    return sm->w.n;
-}
-
-static void destroy(ghm_loss *l)
-{
-    softmax_loss *sm = l->impl;
-    if (!sm) return;
-    ghm_tensor_free(&sm->w.t[0]);
-    ghm_tensor_free(&sm->w.t[1]);
-    free(sm);
-    l->impl = NULL;
-}
-
-const ghm_loss_ops ghm_loss_softmax = {"softmax", "Softmax cross-entropy classifier baseline (cf. Boudiaf et al. 2020)",
-                                       params, create, forward_backward, tensors, destroy, 1, NULL};
+const ghm_loss_ops ghm_loss_softmax = {
+    "softmax", "Softmax cross-entropy classifier baseline (cf. Boudiaf et al. 2020)", params,
+    create, forward_backward, ghm_lu_proxy_tensors, ghm_lu_proxy_destroy, 1, NULL};

@@ -44,10 +44,10 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
 {
     const supcon *p = l->impl;
     double inv_t = 1.0 / p->temperature;
-    double *Zn = ghm_lu_dalloc((size_t)n * d), *r = ghm_lu_dalloc((size_t)n); /* (n, d), (n) */
-    double *S = ghm_lu_dalloc((size_t)n * n);                                 /* (n, n) logits, then G + G^T */
-    double *G = ghm_lu_dalloc((size_t)n * n);                                 /* (n, n) dL/dS */
-    double *gZ = ghm_lu_dalloc((size_t)n * d);                                /* (n, d) */
+    double *Zn = ghm_lm_dalloc((size_t)n * d), *r = ghm_lm_dalloc((size_t)n); /* (n, d), (n) */
+    double *S = ghm_lm_dalloc((size_t)n * n);                                 /* (n, n) logits, then G + G^T */
+    double *G = ghm_lm_dalloc((size_t)n * n);                                 /* (n, n) dL/dS */
+    double *gZ = ghm_lm_dalloc((size_t)n * d);                                /* (n, d) */
     unsigned char *other = malloc((size_t)n);
     int rc = 0;
     if (!Zn || !r || !S || !G || !gZ || !other) {
@@ -79,7 +79,7 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
             }
         }
         if (!n_pos) continue;
-        double lse = ghm_lu_logsumexp(li, other, n, 1, 0);
+        double lse = ghm_lm_logsumexp(li, other, n);
         total += lse - pos_sum / n_pos;
         for (int j = 0; j < n; j++) {
             if (j == i) continue;

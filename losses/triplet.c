@@ -78,7 +78,7 @@ static int forward_backward(ghm_loss *l, const float *emb, const int *labels, in
     const triplet_impl *c = l->impl;
     if (grad) memset(grad, 0, (size_t)n * d * sizeof *grad);
     *value = 0.0;
-    double *D = ghm_pu_dalloc((size_t)n * n), *G = ghm_pu_dalloc((size_t)n * n); /* (n, n) each */
+    double *D = ghm_lm_dalloc((size_t)n * n), *G = ghm_lm_dalloc((size_t)n * n); /* (n, n) each */
     if (!D || !G) {
         free(D);
         free(G);

@@ -135,16 +135,6 @@ void ghm_mpi_finalize(ghm_mpi *m)
     if (m) m->active = 0;
 }
 
-void ghm_mpi_abort(const ghm_mpi *m, int status)
-{
-#if GHM_HAVE_MPI
-    if (m && m->active) MPI_Abort(MPI_COMM_WORLD, status);
-#else
-    (void)m;
-    (void)status;
-#endif
-}
-
 int ghm_mpi_affinity_cpus(void)
 {
     cpu_set_t set;

@@ -52,8 +52,6 @@ int ghm_mpi_available(void);
 int ghm_mpi_init(ghm_mpi *m, ghm_error *err);
 /* MPI_Finalize when m->active. */
 void ghm_mpi_finalize(ghm_mpi *m);
-/* Terminate every rank (MPI_Abort) when active; returns otherwise. */
-void ghm_mpi_abort(const ghm_mpi *m, int status);
 
 /* Number of CPUs this process may run on (sched_getaffinity; cores when unknown). */
 int ghm_mpi_affinity_cpus(void);

@@ -1,5 +1,6 @@
-/* Executing runs: one run (train, evaluate, record) and a sweep over a list of
- * plan indices (what `ghm run` and, later, an MPI work queue call).
+/* Executing one run (train, evaluate, record): what the sweep of `ghm run`
+ * calls for each run it executes, in a single process, in one --shard of a job
+ * array, or on each rank of an MPI work queue (runner/mpi.h).
  *
  * Library code: nothing is printed. Progress is reported through a callback;
  * a `volatile sig_atomic_t` stop flag (set by the CLI's signal handler) is

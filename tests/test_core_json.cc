@@ -1,7 +1,9 @@
 // core/json.c: parser (values, errors with line:column), writer, file helpers.
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +13,8 @@
 #include <dirent.h>
 
 extern "C" {
+#include "core/fileio.h"
+#include "core/fsutil.h"
 #include "core/json.h"
 }
 
@@ -128,6 +132,138 @@ TEST(Json, ErrorsCarryLineAndColumn)
     parse_err("nul");
     // deep nesting is an error, not a stack overflow
     parse_err(std::string(100000, '['));
+}
+
+TEST(Json, NestingLimitIsOneConstant)
+{
+    // exactly GHM_JSON_MAX_DEPTH nested arrays parse; one more is refused at the opening bracket
+    std::string ok = std::string(GHM_JSON_MAX_DEPTH, '[') + std::string(GHM_JSON_MAX_DEPTH, ']');
+    ghm_json *j = parse_ok(ok);
+    ASSERT_TRUE(j);
+    ghm_json_free(j);
+    std::string deep = "{\"a\":\n" + std::string(GHM_JSON_MAX_DEPTH, '[') + std::string(GHM_JSON_MAX_DEPTH, ']') + "}";
+    std::string m = parse_err(deep);
+    char where[64];
+    snprintf(where, sizeof where, "t.json:2:%d: ", GHM_JSON_MAX_DEPTH);
+    EXPECT_NE(m.find(where), std::string::npos) << m;
+    EXPECT_NE(m.find(std::to_string(GHM_JSON_MAX_DEPTH)), std::string::npos) << m;
+
+    // the writer: GHM_JSON_MAX_DEPTH levels are written and parse back; one more fails
+    ghm_jw w;
+    ghm_jw_init(&w, 1);
+    for (int i = 0; i < GHM_JSON_MAX_DEPTH; i++) ghm_jw_begin_array(&w);
+    ghm_jw_int(&w, 7);
+    for (int i = 0; i < GHM_JSON_MAX_DEPTH; i++) ghm_jw_end_array(&w);
+    ASSERT_EQ(w.failed, 0);
+    j = parse_ok(w.buf);
+    ASSERT_TRUE(j);
+    const ghm_json *v = j;
+    for (int i = 0; i < GHM_JSON_MAX_DEPTH; i++) {
+        ASSERT_EQ(v->type, GHM_JSON_ARRAY);
+        ASSERT_EQ(v->n, 1);
+        v = &v->items[0];
+    }
+    EXPECT_EQ(v->num, 7);
+    ghm_json_free(j);
+    ghm_jw_free(&w);
+
+    ghm_jw_init(&w, 0);
+    for (int i = 0; i <= GHM_JSON_MAX_DEPTH; i++) ghm_jw_begin_object(&w), ghm_jw_key(&w, "k");
+    ghm_jw_null(&w);
+    for (int i = 0; i <= GHM_JSON_MAX_DEPTH; i++) ghm_jw_end_object(&w);
+    EXPECT_EQ(w.failed, 1);
+    ghm_jw_free(&w);
+}
+
+TEST(Json, ErrorsCountLinesAndColumnsFromOne)
+{
+    // \r\n ends a line like \n; a tab is one column; columns count bytes
+    std::string m = parse_err("[1,\r\n\t2,\r\n\t\t@]");
+    EXPECT_NE(m.find("t.json:3:3: unexpected character"), std::string::npos) << m;
+    m = parse_err("{\"\xc3\xa9\": tru}");
+    EXPECT_NE(m.find("t.json:1:8: "), std::string::npos) << m;
+    m = parse_err("\n\n");
+    EXPECT_NE(m.find("t.json:3:1: unexpected end of input"), std::string::npos) << m;
+}
+
+TEST(Json, KeyOrderIsKept)
+{
+    // parsed members stay in the order of the text (no sorting, no hashing); a repeated key keeps both,
+    // ghm_json_get finds the first
+    ghm_json *j = parse_ok("{\"zeta\": 1, \"alpha\": 2, \"mid\": {\"b\": 0, \"a\": 0}, \"alpha\": 3, \"0\": 4}");
+    ASSERT_TRUE(j);
+    ASSERT_EQ(j->n, 5);
+    const char *want[] = {"zeta", "alpha", "mid", "alpha", "0"};
+    for (int i = 0; i < 5; i++) EXPECT_STREQ(j->keys[i], want[i]);
+    EXPECT_STREQ(ghm_json_get(j, "mid")->keys[0], "b");
+    EXPECT_EQ(ghm_json_num(j, "alpha", 0), 2);
+
+    // written in call order, and parsed back in that order
+    ghm_jw w;
+    ghm_jw_init(&w, 0);
+    ghm_jw_begin_object(&w);
+    for (int i = 0; i < 5; i++) {
+        ghm_jw_key(&w, want[i]);
+        ghm_jw_int(&w, i);
+    }
+    ghm_jw_end_object(&w);
+    ASSERT_EQ(w.failed, 0);
+    EXPECT_STREQ(w.buf, "{\"zeta\":0,\"alpha\":1,\"mid\":2,\"alpha\":3,\"0\":4}");
+    ghm_json *k = parse_ok(w.buf);
+    ASSERT_TRUE(k);
+    for (int i = 0; i < 5; i++) {
+        EXPECT_STREQ(k->keys[i], want[i]);
+        EXPECT_EQ(k->items[i].num, i);
+    }
+    ghm_json_free(k);
+    ghm_jw_free(&w);
+    ghm_json_free(j);
+}
+
+namespace {
+// write v, parse it back: the same bits (for -0, +0: the writer prints "0")
+void expect_round_trip(double v)
+{
+    ghm_jw w;
+    ghm_jw_init(&w, 0);
+    ghm_jw_number(&w, v);
+    ASSERT_EQ(w.failed, 0);
+    ghm_json *j = parse_ok(w.buf);
+    ASSERT_TRUE(j);
+    ASSERT_EQ(j->type, GHM_JSON_NUMBER) << w.buf;
+    double want = v == 0.0 ? 0.0 : v;
+    uint64_t a, b;
+    memcpy(&a, &want, sizeof a);
+    memcpy(&b, &j->num, sizeof b);
+    EXPECT_EQ(a, b) << "wrote " << w.buf << " for " << v;
+    ghm_json_free(j);
+    ghm_jw_free(&w);
+}
+} // namespace
+
+TEST(JsonWriter, DoublesRoundTripExactly)
+{
+    const double fixed[] = {0.0, -0.0, 1.0, -1.0, 0.1, 0.2, 0.3, 1.0 / 3.0, 2.0 / 3.0, M_PI, M_E,
+                            1e15, 1e15 - 1, 1e15 + 1, -1e15, 999999999999999.0, 999999999999999.5,
+                            9007199254740992.0, 9007199254740993.0, 18014398509481984.0, 1e300, -1e-300,
+                            DBL_MAX, -DBL_MAX, DBL_MIN, DBL_EPSILON, 1.0 + DBL_EPSILON, 4.9406564584124654e-324,
+                            2.2250738585072009e-308, 0.30000000000000004, 123456.789, 5e-324, 1e23, 8.41e21,
+                            0.000123456789012345678};
+    for (double v : fixed) expect_round_trip(v);
+    // random bit patterns over the whole range (finite values only), and random values in [0, 1)
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    int tried = 0;
+    while (tried < 20000) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v;
+        memcpy(&v, &x, sizeof v);
+        if (!std::isfinite(v)) continue;
+        expect_round_trip(v);
+        expect_round_trip((double)(x >> 11) * 0x1.0p-53);
+        tried++;
+    }
 }
 
 TEST(Json, TruncatedInputsNeverCrash)
