@@ -88,34 +88,6 @@ static void pool_plane(float *restrict yp, int32_t *restrict ap, const float *re
                        int W, int K, int S)
 {
     const int OH = (H - K) / S + 1, OW = (W - K) / S + 1;
-    if (K == 2 && S == 2) {
-        /* the convnet's pool: the same comparisons in the same order as below, written with selects
-         * instead of branches (no mispredicted jumps on data; the compiler vectorises the loop), so the
-         * result and the first maximum's index are the same bits */
-        for (int oh = 0; oh < OH; oh++) {
-            const int base = 2 * oh * W;
-            const float *restrict r0 = xp + base, *restrict r1 = r0 + W;
-            float *restrict y = yp + (size_t)oh * OW;
-            int32_t *restrict a = ap + (size_t)oh * OW;
-            for (int ow = 0; ow < OW; ow++) {
-                const int i0 = base + 2 * ow;
-                float m = r0[2 * ow];
-                int32_t best = i0;
-                const float v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
-                best = v1 > m ? i0 + 1 : best;
-                m = v1 > m ? v1 : m;
-                best = v2 > m ? i0 + W : best;
-                m = v2 > m ? v2 : m;
-                best = v3 > m ? i0 + W + 1 : best;
-                m = v3 > m ? v3 : m;
-                m += add;
-                if (relu) m = m < 0.0f ? 0.0f : m;
-                y[ow] = m;
-                a[ow] = best;
-            }
-        }
-        return;
-    }
     for (int oh = 0; oh < OH; oh++)
         for (int ow = 0; ow < OW; ow++) {
             int best = (oh * S) * W + ow * S;
