@@ -242,11 +242,13 @@ const char *ghm_dnnl_isa_name(void)
 
 int ghm_dnnl_block(void) { return ghm_conv_dnnl_available() ? (blocked_tag() == dnnl_aBcd16b ? 16 : 8) : 0; }
 
-/* The user's descriptor of a (C, B, H, W) map (blocked = 0) or of the blocked
- * layout (blocked = 1; plain NCHW for one channel, which is also (C, B, H, W)). */
+/* The user's descriptor of a (C, B, H, W) map (blocked = 0), of the blocked
+ * layout (blocked = 1; plain NCHW for one channel, which is also (C, B, H, W)),
+ * or of (B, H, W, C) (blocked = 2, NHWC). */
 static int user_md(dnnl_memory_desc_t *md, int B, int C, int H, int W, int blocked)
 {
     const dnnl_dims_t d = {B, C, H, W};
+    if (blocked == 2) return dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, dnnl_acdb);
     if (blocked) return dnnl_memory_desc_init_by_tag(md, 4, d, dnnl_f32, C == 1 ? dnnl_abcd : blocked_tag());
     const dnnl_dims_t st = {(dnnl_dim_t)H * W, (dnnl_dim_t)B * H * W, W, 1};
     return dnnl_memory_desc_init_by_strides(md, 4, d, dnnl_f32, st);

@@ -405,6 +405,20 @@ void ghm_gap_blocked_forward(float *y, const float *x, int B, int C, int HW, int
         }
 }
 
+void ghm_gap_nhwc_forward(float *y, const float *x, int B, int C, int HW)
+{
+    const float inv = 1.0f / (float)HW;
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++) {
+        float *yb = y + (size_t)b * C;
+        const float *p = x + (size_t)b * HW * C;
+        for (int c = 0; c < C; c++) yb[c] = 0.0f;
+        for (int i = 0; i < HW; i++)
+            for (int c = 0; c < C; c++) yb[c] += p[(size_t)i * C + c];
+        for (int c = 0; c < C; c++) yb[c] *= inv;
+    }
+}
+
 void ghm_gap_blocked_backward(float *dx, const float *dy, int B, int C, int HW, int blk)
 {
     const float inv = 1.0f / (float)HW;

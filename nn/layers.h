@@ -164,7 +164,8 @@ int ghm_conv_dnnl_forward(ghm_conv_dnnl *c, float *ws, float *y, const float *x,
 /* Inference with what follows the convolution fused in, as oneDNN post-ops:
  * y = relu?(conv(x, w) + bias (+ y's previous contents when sum)), bias (OC).
  * A batch norm with fixed statistics folds into w and bias (the residual
- * network's inference path). Layouts as ghm_conv_dnnl_create; no backward.
+ * network's inference path). Layouts as ghm_conv_dnnl_create, and x_blocked /
+ * y_blocked 2 for NHWC (B, H, W, C); no backward.
  * NULL when oneDNN is unavailable or has no fast kernel for the shape. */
 ghm_conv_dnnl *ghm_conv_dnnl_create_fused(int B, int C, int H, int W, int OC, int K, int stride, int pad,
                                           int x_blocked, int y_blocked, int sum, int relu);
@@ -272,6 +273,8 @@ void ghm_batchnorm_blocked_backward(float *dx, float *dgamma, float *dbeta, cons
  * same sums in the same order as ghm_gap_forward (so the same bits); backward
  * dy (B, C) -> dx blocked (overwritten). blk 8 or 16 dividing C. */
 void ghm_gap_blocked_forward(float *y, const float *x, int B, int C, int HW, int blk);
+/* The same on an NHWC map x (B, HW, C) (sums in the same order). */
+void ghm_gap_nhwc_forward(float *y, const float *x, int B, int C, int HW);
 void ghm_gap_blocked_backward(float *dx, const float *dy, int B, int C, int HW, int blk);
 
 /* Weight gradient of a convolution with few input channels (the residual

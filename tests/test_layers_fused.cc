@@ -184,3 +184,28 @@ TEST(LayersFused, SgemmSplitMatchesSerial)
             }
     }
 }
+
+TEST(LayersFused, ConvPoolTiesPickFirstMaximum)
+{
+    // zero weights: every conv output equals the bias, so each 2x2 window (and the 3x3 ones of the general
+    // path) is a 4-way tie and the pooled index must be the window's first element, as the unfused
+    // ghm_maxpool_forward picks it; negative bias: ReLU clamps to 0
+    for (int pk : {2, 3}) {
+        for (float bias : {0.25f, -0.5f}) {
+            const Case c{3, 2, 10, 10, 4, 3, 1, 0, pk, 2};
+            const int OH = ghm_conv2d_out(c.H, c.K, c.S, c.P), OW = OH, PH = (OH - pk) / 2 + 1, PW = PH;
+            auto x = rand_vec((size_t)c.C * c.B * c.H * c.W, 5);
+            std::vector<float> w((size_t)c.OC * c.C * c.K * c.K, 0.0f), b(c.OC, bias);
+            std::vector<float> ws(ghm_conv2d_pool_ws_size(c.C, c.K, OH, OW, c.OC, 1));
+            std::vector<float> p((size_t)c.OC * c.B * PH * PW);
+            std::vector<int32_t> arg(p.size());
+            ASSERT_EQ(0, ghm_conv2d_pool_forward(p.data(), arg.data(), ws.data(), ws.size(), x.data(), w.data(),
+                                                 b.data(), 1, c.B, c.C, c.H, c.W, c.OC, c.K, c.S, c.P, pk, 2));
+            for (size_t j = 0; j < p.size(); j++) {
+                const int q = (int)(j % (size_t)(PH * PW)), ph = q / PW, pw = q % PW;
+                EXPECT_EQ(p[j], bias > 0 ? bias : 0.0f) << "p at " << j;
+                EXPECT_EQ(arg[j], ph * 2 * OW + pw * 2) << "arg at " << j;
+            }
+        }
+    }
+}
