@@ -12,7 +12,7 @@
  */
 #include "experiment/config_internal.h"
 #include "experiment/yaml_limits.h"
-#include "report/plot.h"
+#include "experiment/plot_formats.h"
 
 #include "../backbones/backbone.h"
 #include "../losses/loss.h"

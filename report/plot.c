@@ -1454,22 +1454,3 @@ int ghm_plots_write(const ghm_summary *s, const char *dir, const char *gnuplot, 
     ghm_plot_out_warning(&pc, warning, wn);
     return 0;
 }
-
-int ghm_plot_formats_parse(const char *text, unsigned *out)
-{
-    unsigned f = 0;
-    const char *p = text;
-    while (*p) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        int found = 0;
-        for (int k = 0; k < N_FORMATS; k++)
-            if (strlen(formats[k].ext) == len && strncmp(formats[k].ext, p, len) == 0) f |= formats[k].bit, found = 1;
-        if (!found) return -1;
-        p += len;
-        if (*p == ',') p++;
-    }
-    if (!f) return -1;
-    *out = f;
-    return 0;
-}

@@ -15,6 +15,7 @@
 #ifndef GHM_PLOT_H
 #define GHM_PLOT_H
 
+#include "experiment/plot_formats.h"
 #include "../core/error.h"
 #include "report/report.h"
 #include "core/textbuf.h"
@@ -28,18 +29,7 @@ extern "C" {
  * deterministic start; sign fixed so the largest |component| is positive). */
 int ghm_pca2(const float *x, int n, int d, float *out, ghm_error *err);
 
-/* Output formats of every figure (bits). */
-#define GHM_PLOT_PNG 1u
-#define GHM_PLOT_PDF 2u /* pdfcairo: vector graphics for LaTeX */
-#define GHM_PLOT_SVG 4u
-#define GHM_PLOT_DEFAULT (GHM_PLOT_PNG | GHM_PLOT_PDF)
-#define GHM_PLOT_FORMATS (GHM_PLOT_PNG | GHM_PLOT_PDF | GHM_PLOT_SVG)
-/* Not a format: the figure size. Default: one column of a two-column paper
- * (8.5 cm wide, 8 pt text at that width); with this bit, the full text width
- * (17.5 cm). Set by `ghm report --figure-size page`. */
-#define GHM_PLOT_WIDE 8u
-/* "png,pdf,svg" (any non-empty subset, any order) -> bits; -1 on an unknown name. */
-int ghm_plot_formats_parse(const char *text, unsigned *out);
+/* Output formats (GHM_PLOT_* bits) and their parser: experiment/plot_formats.h. */
 
 /* The figures made, for index.html: file base name (plots/<base>.png ...) and a caption. */
 #define GHM_PLOT_LIST_MAX 64
