@@ -15,6 +15,7 @@
 
 extern "C" {
 #include "harness/experiment.h"
+#include "harness/settings.h"
 }
 
 namespace {
@@ -144,9 +145,7 @@ std::vector<std::string> perturb(const ghm_run_spec &base, const ghm_run_spec_fi
         out->push_back(r);
         what.push_back("next double up");
         break;
-    case GHM_CANON_SPLIT:
-    case GHM_CANON_OPTIM:
-    case GHM_CANON_SCHED:
+    case GHM_CANON_CHOICE:
         put<int>(r, f, get<int>(r, f) == 1 ? 0 : 1);
         out->push_back(r);
         what.push_back("other choice");
@@ -208,7 +207,10 @@ TEST(RunIdentity, TableCoversEveryByteOfTheSpec)
 #define ROW(key, member, kind)                                                                                   \
     M{#member, offsetof(ghm_run_spec, member), sizeof(((ghm_run_spec *)nullptr)->member),                        \
       alignof(decltype(((ghm_run_spec *)nullptr)->member))},
-    std::vector<M> rows = {GHM_RUN_SPEC_FIELDS(ROW)};
+#define SETTING_ROW(path, type, member, def, lo, hi, lo_open, hi_open, choices, id, legacy, doc) ROW(path, member, x)
+    // the settings table (harness/settings.h) and the other fields (GHM_RUN_SPEC_FIELDS)
+    std::vector<M> rows = {GHM_SETTINGS(SETTING_ROW) GHM_RUN_SPEC_FIELDS(ROW)};
+#undef SETTING_ROW
 #undef ROW
     ASSERT_EQ((int)rows.size(), ghm_run_spec_n_fields);
     std::sort(rows.begin(), rows.end(), [](const M &a, const M &b) { return a.off < b.off; });
@@ -219,7 +221,7 @@ TEST(RunIdentity, TableCoversEveryByteOfTheSpec)
         // field the table forgot
         EXPECT_EQ(m.off % m.align, 0u) << m.member;
         EXPECT_TRUE(m.off >= at && m.off - at < 8) << "bytes " << at << ".." << m.off << " before " << m.member
-                                                  << " are not in GHM_RUN_SPEC_FIELDS: add the new field there";
+                                                  << " are not in GHM_SETTINGS or GHM_RUN_SPEC_FIELDS: add the new field there";
         if (m.off >= at) padding += m.off - at;
         at = std::max(at, m.off + m.size);
     }
