@@ -187,3 +187,94 @@ TEST(Settings, EveryCommittedRecordKeepsItsRunId)
     EXPECT_GE(n_records, 500);
     printf("%d committed records in %d directories keep their run ids\n", n_records, n_dirs);
 }
+
+static std::string slurp(const std::string &p)
+{
+    FILE *f = fopen(p.c_str(), "rb");
+    std::string s;
+    if (!f) return s;
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+    fclose(f);
+    return s;
+}
+
+static void spit(const std::string &p, const std::string &s)
+{
+    FILE *f = fopen(p.c_str(), "wb");
+    ASSERT_NE(f, nullptr) << p;
+    fwrite(s.data(), 1, s.size(), f);
+    fclose(f);
+}
+
+// The migration of record keys: a record written before keys were YAML paths
+// ("optimizer": {"lr"}, "split": {"protocol"}, "eval": {"eval_every",
+// "recall_k"}) is read as if it had the YAML paths, so a value changed under
+// an old key is still caught and named by its YAML path; a record the writer
+// makes now has the YAML paths and validates too.
+TEST(Settings, RecordsOfBeforeAreReadUnderTheYamlPaths)
+{
+    std::string dir = std::string(GHM_SOURCE_DIR) + "/results/paper_mnist";
+    ghm_experiment e;
+    ghm_error err;
+    ghm_error_clear(&err);
+    ASSERT_EQ(ghm_experiment_load((dir + "/experiment.yaml").c_str(), &e, &err), 0) << err.msg;
+    const ghm_run_spec &spec = e.runs[0];
+    std::string rec_path = dir + "/runs/" + spec.run_id + "/record.json";
+    std::string orig = slurp(rec_path);
+    ASSERT_NE(orig.find("\"optimizer\": {"), std::string::npos) << "expected a record of before: " << rec_path;
+    ASSERT_NE(orig.find("\"recall_k\": ["), std::string::npos);
+    char tmpl[] = "/tmp/ghm_settings_testXXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string p = std::string(tmpl) + "/record.json";
+    struct Edit {
+        const char *from, *to, *field;
+    } edits[] = {
+        {"\"lr\": 0.001", "\"lr\": 0.002", "params.train.optimizer.lr"},
+        {"\"eval_every\": 1", "\"eval_every\": 2", "params.eval.every"},
+        {"\"protocol\": \"standard\"", "\"protocol\": \"classes\"", "params.dataset.split"},
+        {"\"recall_k\": [", "\"recall_k\": [16, ", "params.eval.recall_at"},
+        {"\"limit_train\": 0", "\"limit_train\": 5", "params.dataset.limit.train"},
+        {"\"beta2\": 0.999,", "", "params.train.optimizer.beta2"}, // a key of before that is missing
+    };
+    for (const Edit &ed : edits) {
+        std::string s = orig;
+        size_t at = s.find(ed.from);
+        ASSERT_NE(at, std::string::npos) << ed.from;
+        s.replace(at, strlen(ed.from), ed.to);
+        spit(p, s);
+        ghm_record rec;
+        ghm_error_clear(&err);
+        ASSERT_EQ(ghm_record_read(p.c_str(), &rec, &err), 0) << err.msg;
+        ghm_error_clear(&err);
+        EXPECT_EQ(ghm_record_check_spec(&rec, &spec, p.c_str(), &err), GHM_EINPUT) << ed.to;
+        EXPECT_NE(std::string(err.msg).find(ed.field), std::string::npos) << ed.field << ": " << err.msg;
+        ghm_record_free(&rec);
+    }
+    // unchanged: valid
+    spit(p, orig);
+    ghm_record rec;
+    ASSERT_EQ(ghm_record_read(p.c_str(), &rec, &err), 0) << err.msg;
+    ghm_error_clear(&err);
+    EXPECT_EQ(ghm_record_check_spec(&rec, &spec, p.c_str(), &err), 0) << err.msg;
+    // written now: the YAML paths, and it validates against the same run
+    char *json = nullptr;
+    ASSERT_EQ(ghm_record_to_json(&rec, &spec, &json, &err), 0) << err.msg;
+    std::string now = json;
+    free(json);
+    ghm_record_free(&rec);
+    EXPECT_NE(now.find("\"train\": {"), std::string::npos);
+    EXPECT_EQ(now.find("\"eval_every\""), std::string::npos) << now;
+    EXPECT_EQ(now.find("\"recall_k\""), std::string::npos) << now;
+    EXPECT_NE(now.find("\"every\": 1"), std::string::npos) << now;
+    EXPECT_NE(now.find("\"limit\": {"), std::string::npos) << now;
+    spit(p, now);
+    ASSERT_EQ(ghm_record_read(p.c_str(), &rec, &err), 0) << err.msg;
+    ghm_error_clear(&err);
+    EXPECT_EQ(ghm_record_check_spec(&rec, &spec, p.c_str(), &err), 0) << err.msg;
+    ghm_record_free(&rec);
+    ghm_experiment_free(&e);
+    int rc = system(("rm -rf '" + std::string(tmpl) + "'").c_str());
+    (void)rc;
+}
