@@ -157,7 +157,8 @@ typedef struct ghm_search_config {
  * plain run's value: folds 0, fold 0, role plain, loss_entry 0, trial -1,
  * reproduction 0, eval_test 1; search runs always write role, loss_entry and
  * trial, final runs their reproduction, k-fold runs folds and fold),
- * SKIP (deliberately not hashed; the reason is beside it). */
+ * ON (a setting written only when not 0: an int, or a double when 8 bytes;
+ * settings only), SKIP (deliberately not hashed; the reason is beside it). */
 #define GHM_RUN_SPEC_FIELDS(X) \
     X("-", run_id, SKIP)                    /* the hash itself */ \
     X("-", index, SKIP)                     /* position in the plan, not a setting */ \
@@ -199,7 +200,7 @@ typedef struct ghm_search_config {
 typedef enum ghm_canon_kind {
     GHM_CANON_SKIP, GHM_CANON_STR, GHM_CANON_INT, GHM_CANON_U64, GHM_CANON_DBL,
     GHM_CANON_CHOICE, GHM_CANON_PART, GHM_CANON_CLASSES, GHM_CANON_KS,
-    GHM_CANON_METRIC, GHM_CANON_BB_PARAMS, GHM_CANON_LOSS_PARAMS, GHM_CANON_PROTOCOL
+    GHM_CANON_METRIC, GHM_CANON_BB_PARAMS, GHM_CANON_LOSS_PARAMS, GHM_CANON_PROTOCOL, GHM_CANON_ON
 } ghm_canon_kind;
 
 /* The settings table and the table above as data: key, byte offset and size

@@ -122,7 +122,7 @@ static const char *choice(const char *const *names, int i)
 }
 
 /* How a setting's type enters the canonical text (an ID_ON setting is
- * written only when on, as a field of the protocol is: add_protocol). */
+ * written only when not 0: GHM_CANON_ON). */
 enum {
     CANON_OF_INT = GHM_CANON_INT, CANON_OF_BOOL = GHM_CANON_INT, CANON_OF_DBL = GHM_CANON_DBL,
     CANON_OF_STR = GHM_CANON_STR, CANON_OF_DATASET = GHM_CANON_STR, CANON_OF_BACKBONE = GHM_CANON_STR,
@@ -130,7 +130,7 @@ enum {
 };
 #define GHM_SETTING_FIELD_ROW(path, type, member, def, lo, hi, lo_open, hi_open, choices, id, legacy, doc)           \
     {path, #member, offsetof(ghm_run_spec, member), sizeof(((ghm_run_spec *)0)->member),                               \
-     (ghm_canon_kind)(GHM_SET_##id == GHM_SET_ID_ON ? GHM_CANON_PROTOCOL : CANON_OF_##type), choices},
+     (ghm_canon_kind)(GHM_SET_##id == GHM_SET_ID_ON ? GHM_CANON_ON : CANON_OF_##type), choices},
 #define GHM_FIELD_ROW(key, member, kind) \
     {key, #member, offsetof(ghm_run_spec, member), sizeof(((ghm_run_spec *)0)->member), GHM_CANON_##kind, NULL},
 const ghm_run_spec_field ghm_run_spec_fields[] = {GHM_SETTINGS(GHM_SETTING_FIELD_ROW)
@@ -168,8 +168,6 @@ static void add_protocol(lines *L, const ghm_run_spec *r, const ghm_run_spec_fie
         write = r->split.folds != 0 || v != 0;
     else if (o == offsetof(ghm_run_spec, eval_test))
         write = v != 1;
-    else if (o == offsetof(ghm_run_spec, eval.exclude_same_group))
-        write = v != 0;
     else if (o == offsetof(ghm_run_spec, role))
         write = v != GHM_ROLE_PLAIN;
     else if (o == offsetof(ghm_run_spec, loss_entry))
@@ -247,6 +245,15 @@ int ghm_run_spec_canonical(const ghm_run_spec *r, char *buf, int n)
         }
         case GHM_CANON_PROTOCOL:
             add_protocol(&L, r, f, iv);
+            break;
+        case GHM_CANON_ON:
+            if (f->size == sizeof(double)) {
+                double d;
+                memcpy(&d, p, sizeof d);
+                if (d != 0) add_line(&L, f->key, "%.17g", d);
+            } else if (iv) {
+                add_line(&L, f->key, "%d", iv);
+            }
             break;
         }
     }

@@ -21,8 +21,9 @@
  * member: of ghm_run_spec; default: as it would be written in the file ("" for
  * a required name); lo/hi and *_open: the range of numbers (open bounds
  * exclusive); id: ID (a line of the canonical text, so of the run id) or
- * ID_ON (a line only when the value is not 0, so files written before the
- * setting existed keep their run ids); legacy: the record key of records
+ * ID_ON (INT, BOOL or DBL with default 0: a line only when the value is not
+ * 0, so the runs of files written before the setting existed keep their run
+ * ids: a NEW setting is ID_ON); legacy: the record key of records
  * written before keys were YAML paths (NULL: the same); doc: one line.
  */
 #ifndef GHM_SETTINGS_H

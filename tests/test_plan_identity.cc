@@ -119,6 +119,14 @@ std::vector<std::string> perturb(const ghm_run_spec &base, const ghm_run_spec_fi
         }
         break;
     }
+    case GHM_CANON_ON:
+        if (f.size == sizeof(double)) {
+            put<double>(r, f, get<double>(r, f) ? 0.0 : 0.5);
+            out->push_back(r);
+            what.push_back("0 <-> 0.5");
+            break;
+        }
+        [[fallthrough]];
     case GHM_CANON_INT:
     case GHM_CANON_PROTOCOL:
     case GHM_CANON_METRIC:
@@ -258,7 +266,7 @@ TEST(RunIdentity, EveryHashedFieldChangesTextAndId)
             EXPECT_NE(id_of(variants[v]), id0);
             changed++;
         }
-        if (f.kind != GHM_CANON_PROTOCOL) keys.insert(f.key); /* protocol lines: only off the plain defaults */
+        if (f.kind != GHM_CANON_PROTOCOL && f.kind != GHM_CANON_ON) keys.insert(f.key); /* protocol, ON lines: only off the defaults */
     }
     EXPECT_GE(changed, 60);
     // every hashed key (other than metric names and parameter prefixes) has its line
