@@ -642,10 +642,20 @@ static char *migrate_identity(char *id)
     return out;
 }
 
-/* 1 when identity line key (klen, "params.<path>") may be missing from a legacy record. */
-static int absent_in_legacy(const char *have, const char *key, size_t klen)
+/* 1 when identity line key (klen, "params.<path>") may be missing from the record: a
+ * setting the table marks ID_ON (added after records existed) at 0 in the plan's run
+ * (its run id leaves it out too), or one the writer of before left out (legacy record). */
+static int absent_in_legacy(const char *have, const ghm_run_spec *spec, const char *key, size_t klen)
 {
-    if (!strstr(have, "\n" LEGACY_MARK "\n") || klen <= 7) return 0;
+    if (klen <= 7) return 0;
+    for (int i = 0; i < ghm_settings_count; i++) {
+        const ghm_setting *st = &ghm_settings[i];
+        if (st->id != GHM_SET_ID_ON || strlen(st->path) != klen - 7 || strncmp(st->path, key + 7, klen - 7)) continue;
+        char buf[64];
+        const char *v = ghm_setting_format(st, spec, buf, sizeof buf);
+        if (strcmp(v, "0") == 0) return 1;
+    }
+    if (!strstr(have, "\n" LEGACY_MARK "\n")) return 0;
     for (int i = 0; legacy_absent[i]; i++)
         if (strlen(legacy_absent[i]) == klen - 7 && strncmp(key + 7, legacy_absent[i], klen - 7) == 0) return 1;
     return 0;
@@ -749,7 +759,7 @@ static int check_identity(const ghm_record *r, const ghm_run_spec *spec, const c
         if (!eq || eq > end) break;
         size_t klen = (size_t)(eq - p), wlen = (size_t)(end - eq - 1), hlen = 0;
         const char *hv = identity_find(have, p, klen, &hlen);
-        if (!hv && (absent_is_default(spec, p, klen) || absent_in_legacy(have, p, klen))) {
+        if (!hv && (absent_is_default(spec, p, klen) || absent_in_legacy(have, spec, p, klen))) {
             p = end;
             continue;
         }
