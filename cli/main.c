@@ -6,6 +6,7 @@
 #include "../datasets/dataset.h"
 #include "experiment/provenance.h"
 #include "experiment/record.h"
+#include "experiment/settings.h"
 #include "../losses/loss.h"
 
 #include <cblas.h>
@@ -50,18 +51,29 @@ static void print_spec(const ghm_param_spec *s)
 static int cmd_list(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "";
-    static const char *const whats[] = {"losses", "backbones", "datasets"};
+    static const char *const whats[] = {"losses", "backbones", "datasets", "settings"};
     int known = 0;
-    for (int k = 0; k < 3; k++) known |= strcmp(what, whats[k]) == 0;
+    for (int k = 0; k < 4; k++) known |= strcmp(what, whats[k]) == 0;
     if (!known) {
-        const char *close = ghm_closest_name(what, whats, 3);
+        const char *close = ghm_closest_name(what, whats, 4);
         if (close) return ghm_cli_usage("list", "unknown list '%s' (did you mean '%s'?)", what, close);
-        return ghm_cli_usage("list", "expected one of: losses, backbones, datasets");
+        return ghm_cli_usage("list", "expected one of: losses, backbones, datasets, settings");
     }
-    int markdown = argc > 2 && strcmp(what, "losses") == 0 && strcmp(argv[2], "--markdown") == 0;
+    int markdown = argc > 2 && (strcmp(what, "losses") == 0 || strcmp(what, "settings") == 0) &&
+                   strcmp(argv[2], "--markdown") == 0;
     if (argc > 2 + markdown)
         return ghm_cli_usage("list", "unexpected '%s'%s", argv[2 + markdown],
                              ghm_cli_option_hint("list", argv[2 + markdown], NULL));
+    if (strcmp(what, "settings") == 0) { /* docs/experiment_format.md's settings table with --markdown */
+        char *text = ghm_settings_list(markdown);
+        if (!text) {
+            fprintf(stderr, "ghm: error: out of memory\n");
+            return 1;
+        }
+        fputs(text, stdout);
+        free(text);
+        return 0;
+    }
     if (markdown) { /* README's loss table: `ghm list losses --markdown` regenerates it */
         printf("| name | loss |\n|---|---|\n");
         for (int i = 0; i < ghm_loss_count(); i++) printf("| `%s` | %s |\n", ghm_loss_at(i)->name, ghm_loss_at(i)->doc);

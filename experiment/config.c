@@ -11,6 +11,7 @@
  * positions from libyaml marks. See docs/experiment_format.md.
  */
 #include "experiment/config_internal.h"
+#include "experiment/settings.h"
 #include "experiment/yaml_limits.h"
 #include "experiment/plot_formats.h"
 
@@ -28,80 +29,38 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const ghm_cfg_split_names[] = {"standard", "classes", NULL};
 const char *const ghm_cfg_metric_names[] = {"recall", "nmi", "map_r", "r_precision", NULL};
 
 /* ---- the schema ------------------------------------------------------------ */
 
-enum { K_FIELD, K_SECTION, K_LIST, K_SPECIAL };
-enum { T_NONE, T_INT, T_DOUBLE, T_BOOL, T_STR, T_CHOICE, T_DATASET, T_BACKBONE };
+/* The keys that are not run settings: sections, lists and the special
+ * top-level keys. The scalar settings (typed, ranged, sweepable) are the table
+ * of experiment/settings.h. */
+enum { K_SECTION, K_LIST, K_SPECIAL };
 
 typedef struct field_def {
     const char *path;
-    int kind;                    /* K_* */
-    int type;                    /* T_* (fields) */
-    size_t off;                  /* offset in ghm_run_spec */
-    size_t size;                 /* T_STR / T_DATASET / T_BACKBONE: buffer size */
-    double lo, hi;               /* range (numbers) */
-    int lo_open, hi_open;        /* exclusive bounds */
-    const char *const *choices;  /* T_CHOICE */
+    int kind; /* K_* */
 } field_def;
 
-#define SEC(p) {p, K_SECTION, T_NONE, 0, 0, 0, 0, 0, 0, NULL}
-#define LST(p) {p, K_LIST, T_NONE, 0, 0, 0, 0, 0, 0, NULL}
-#define SPC(p) {p, K_SPECIAL, T_NONE, 0, 0, 0, 0, 0, 0, NULL}
-#define FLD(p, t, m, lo, hi, lopen, hopen, ch)                                                               \
-    {p, K_FIELD, t, offsetof(ghm_run_spec, m), sizeof(((ghm_run_spec *)0)->m), lo, hi, lopen, hopen, ch}
+#define SEC(p) {p, K_SECTION}
+#define LST(p) {p, K_LIST}
+#define SPC(p) {p, K_SPECIAL}
 
 static const field_def fields[] = {
     SPC("name"),
     SPC("description"),
     LST("seeds"),
     SEC("dataset"),
-    FLD("dataset.name", T_DATASET, dataset_name, 0, 0, 0, 0, NULL),
-    FLD("dataset.path", T_STR, dataset_path, 0, 0, 0, 0, NULL),
-    FLD("dataset.split", T_CHOICE, split.protocol, 0, 0, 0, 0, ghm_cfg_split_names),
     LST("dataset.train_classes"),
-    FLD("dataset.val_fraction", T_DOUBLE, split.val_fraction, 0, 0.9, 0, 0, NULL),
     SEC("dataset.limit"),
-    FLD("dataset.limit.train", T_INT, split.limit_train, 0, INT_MAX, 0, 0, NULL),
-    FLD("dataset.limit.test", T_INT, split.limit_test, 0, INT_MAX, 0, 0, NULL),
-    FLD("dataset.classes", T_INT, data.classes, 2, GHM_MAX_CLASSES, 0, 0, NULL),
-    FLD("dataset.train_per_class", T_INT, data.train_per_class, 1, 100000, 0, 0, NULL), /* = the loader's limits */
-    FLD("dataset.test_per_class", T_INT, data.test_per_class, 1, 100000, 0, 0, NULL),
-    FLD("dataset.image_size", T_INT, data.image_size, 8, 256, 0, 0, NULL), /* the synthetic generator's range */
     SEC("backbone"),
-    FLD("backbone.name", T_BACKBONE, backbone, 0, 0, 0, 0, NULL),
-    FLD("backbone.embedding_dim", T_INT, embedding_dim, 1, 65536, 0, 0, NULL),
-    FLD("backbone.normalize", T_BOOL, normalize, 0, 1, 0, 0, NULL),
     SEC("train"),
-    FLD("train.epochs", T_INT, epochs, 1, 1000000, 0, 0, NULL),
-    FLD("train.steps_per_epoch", T_INT, steps_per_epoch, 0, 1000000000, 0, 0, NULL),
-    FLD("train.batch_size", T_INT, batch_size, 2, 1000000, 0, 0, NULL),
-    FLD("train.m_per_class", T_INT, m_per_class, 1, 1000000, 0, 0, NULL),
     SEC("train.optimizer"),
-    FLD("train.optimizer.name", T_CHOICE, optim.kind, 0, 0, 0, 0, ghm_optim_names),
-    FLD("train.optimizer.lr", T_DOUBLE, optim.lr, 0, 10, 1, 0, NULL),
-    FLD("train.optimizer.momentum", T_DOUBLE, optim.momentum, 0, 1, 0, 1, NULL),
-    FLD("train.optimizer.nesterov", T_BOOL, optim.nesterov, 0, 1, 0, 0, NULL),
-    FLD("train.optimizer.weight_decay", T_DOUBLE, optim.weight_decay, 0, 10, 0, 0, NULL),
-    FLD("train.optimizer.beta1", T_DOUBLE, optim.beta1, 0, 1, 0, 1, NULL),
-    FLD("train.optimizer.beta2", T_DOUBLE, optim.beta2, 0, 1, 0, 1, NULL),
-    FLD("train.optimizer.eps", T_DOUBLE, optim.eps, 0, 1, 1, 0, NULL),
     SEC("train.schedule"),
-    FLD("train.schedule.name", T_CHOICE, schedule.kind, 0, 0, 0, 0, ghm_schedule_names),
-    FLD("train.schedule.warmup_epochs", T_DOUBLE, schedule.warmup_epochs, 0, 1000000, 0, 0, NULL),
-    FLD("train.schedule.step_epochs", T_DOUBLE, schedule.step_epochs, 0, 1000000, 1, 0, NULL),
-    FLD("train.schedule.gamma", T_DOUBLE, schedule.gamma, 0, 1, 1, 0, NULL),
-    FLD("train.schedule.min_lr_ratio", T_DOUBLE, schedule.min_lr_ratio, 0, 1, 0, 0, NULL),
     SEC("eval"),
-    FLD("eval.every", T_INT, eval_every, 0, 1000000, 0, 0, NULL),
     LST("eval.recall_at"),
     LST("eval.metrics"),
-    FLD("eval.save_embeddings", T_BOOL, save_embeddings, 0, 1, 0, 0, NULL),
-    FLD("eval.exclude_same_family", T_BOOL, eval.exclude_same_group, 0, 1, 0, 0, NULL),
-    FLD("eval.kmeans_restarts", T_INT, eval.kmeans_restarts, 1, 1000, 0, 0, NULL),
-    FLD("eval.kmeans_max_iter", T_INT, eval.kmeans_max_iter, 1, 1000000, 0, 0, NULL),
     SEC("report"),
     LST("report.formats"),
     SPC("losses"),
@@ -121,10 +80,14 @@ static const field_def *field_find(const char *path)
     return NULL;
 }
 
-int ghm_cfg_is_field(const char *path)
+int ghm_cfg_is_field(const char *path) { return ghm_setting_find(path) != NULL; }
+
+/* Every setting's path into cands (for "did you mean"); returns the count. */
+static int setting_paths(const char **cands, int cap)
 {
-    const field_def *f = field_find(path);
-    return f && f->kind == K_FIELD;
+    int n = 0;
+    for (int i = 0; i < ghm_settings_count && n < cap; i++) cands[n++] = ghm_settings[i].path;
+    return n;
 }
 
 /* ---- errors and small helpers ----------------------------------------------- */
@@ -148,15 +111,6 @@ static void join_names(const char *const *names, int n, char *buf, size_t cap)
         if (i) strncat(buf, " | ", cap - strlen(buf) - 1);
         strncat(buf, names[i], cap - strlen(buf) - 1);
     }
-}
-
-static const char *fmt_num(double v, char *buf, size_t n)
-{
-    if (v == floor(v) && fabs(v) < 1e15)
-        snprintf(buf, n, "%.0f", v);
-    else
-        snprintf(buf, n, "%g", v);
-    return buf;
 }
 
 /* " (did you mean 'x'?)" or "" */
@@ -197,10 +151,9 @@ static int parse_bool(const char *t, int *v)
 int ghm_cfg_apply(const ghm_cfg *c, ghm_run_spec *r, ghm_cfg_pending *bb, const char *path, const char *text,
                   ghm_cfg_mark key, ghm_cfg_mark val, double *value, ghm_error *err)
 {
-    char b1[64], b2[64], hint[96], list[512];
     *value = 0;
-    const field_def *f = field_find(path);
-    if (!f || f->kind != K_FIELD) {
+    const ghm_setting *f = ghm_setting_find(path);
+    if (!f) {
         if (strncmp(path, "backbone.", 9) == 0 && strchr(path + 9, '.') == NULL) {
             const char *pname = path + 9;
             int k;
@@ -220,95 +173,9 @@ int ghm_cfg_apply(const ghm_cfg *c, ghm_run_spec *r, ghm_cfg_pending *bb, const 
         }
         return ghm_cfg_error(err, c, key, "'%s' is not a scalar setting", path);
     }
-    char *dst = (char *)r + f->off;
-    if (!text && f->type != T_STR) {
-        return ghm_cfg_error(err, c, val, "%s: missing value", path);
-    }
-    switch (f->type) {
-    case T_INT:
-    case T_DOUBLE: {
-        double v;
-        if (parse_double(text, &v))
-            return ghm_cfg_error(err, c, val, "%s: expected %s, got '%s'", path,
-                                 f->type == T_INT ? "an integer" : "a number", text);
-        if (f->type == T_INT && v != floor(v))
-            return ghm_cfg_error(err, c, val, "%s: expected an integer, got '%s'", path, text);
-        int below = f->lo_open ? v <= f->lo : v < f->lo;
-        int above = f->hi_open ? v >= f->hi : v > f->hi;
-        if (below || above)
-            return ghm_cfg_error(err, c, val, "%s = %s is out of range %s%s, %s%s", path, text, f->lo_open ? "(" : "[",
-                                 fmt_num(f->lo, b1, sizeof b1), fmt_num(f->hi, b2, sizeof b2),
-                                 f->hi_open ? ")" : "]");
-        if (f->type == T_INT)
-            *(int *)dst = (int)v;
-        else
-            *(double *)dst = v;
-        *value = v;
-        return 0;
-    }
-    case T_BOOL: {
-        int v;
-        if (parse_bool(text, &v)) return ghm_cfg_error(err, c, val, "%s: expected true or false, got '%s'", path, text);
-        *(int *)dst = v;
-        *value = v;
-        return 0;
-    }
-    case T_STR: {
-        const char *t = text ? text : "";
-        if (strlen(t) >= f->size)
-            return ghm_cfg_error(err, c, val, "%s: value is too long (at most %zu characters)", path, f->size - 1);
-        memcpy(dst, t, strlen(t) + 1);
-        *value = NAN;
-        return 0;
-    }
-    case T_CHOICE: {
-        int n = 0;
-        while (f->choices[n]) n++;
-        for (int i = 0; i < n; i++)
-            if (strcmp(f->choices[i], text) == 0) {
-                *(int *)dst = i;
-                *value = i;
-                return 0;
-            }
-        join_names(f->choices, n, list, sizeof list);
-        return ghm_cfg_error(err, c, val, "%s: unknown value '%s'; expected one of %s%s", path, text, list,
-                             did_you_mean(text, f->choices, n, hint, sizeof hint));
-    }
-    case T_DATASET: {
-        int n = ghm_dataset_count();
-        const char *names[64];
-        if (n > 64) n = 64;
-        for (int i = 0; i < n; i++) {
-            names[i] = ghm_dataset_name_at(i);
-            if (strcmp(names[i], text) == 0) {
-                snprintf(dst, f->size, "%s", text);
-                *value = i;
-                return 0;
-            }
-        }
-        join_names(names, n, list, sizeof list);
-        return ghm_cfg_error(err, c, val, "%s: unknown dataset '%s'%s; available: %s", path, text,
-                             did_you_mean(text, names, n, hint, sizeof hint), n ? list : "(none)");
-    }
-    case T_BACKBONE: {
-        int n = ghm_backbone_count();
-        const char *names[64];
-        if (n > 64) n = 64;
-        for (int i = 0; i < n; i++) {
-            names[i] = ghm_backbone_at(i)->name;
-            if (strcmp(names[i], text) == 0) {
-                snprintf(dst, f->size, "%s", text);
-                *value = i;
-                return 0;
-            }
-        }
-        join_names(names, n, list, sizeof list);
-        return ghm_cfg_error(err, c, val, "%s: unknown backbone '%s'%s; available: %s", path, text,
-                             did_you_mean(text, names, n, hint, sizeof hint), n ? list : "(none)");
-    }
-    default:
-        return ghm_cfg_error(err, c, key, "%s: internal error: bad field type", path);
-    }
+    char msg[GHM_ERROR_MSG_MAX];
+    if (ghm_setting_parse(f, text, r, value, msg, sizeof msg)) return ghm_cfg_error(err, c, val, "%s", msg);
+    return 0;
 }
 
 /* ---- the YAML walk ---------------------------------------------------------- */
@@ -432,8 +299,8 @@ static int children(const char *prefix, const char **out, int cap)
 {
     size_t pl = strlen(prefix);
     int n = 0;
-    for (int i = 0; i < N_FIELDS && n < cap; i++) {
-        const char *p = fields[i].path;
+    for (int i = 0; i < ghm_settings_count + N_FIELDS && n < cap; i++) {
+        const char *p = i < ghm_settings_count ? ghm_settings[i].path : fields[i - ghm_settings_count].path;
         if (pl) {
             if (strncmp(p, prefix, pl) != 0 || p[pl] != '.') continue;
             p += pl + 1;
@@ -629,21 +496,19 @@ static int parse_top_sweep(walker *w, yaml_node_t *v)
         yaml_node_t *k = node_at(w, p->key);
         const field_def *f = field_find(path);
         if (strlen(path) >= GHM_CFG_PATH_MAX) return cfg_err(w, k, "sweep: path '%s' is too long", path);
-        if (f && f->kind != K_FIELD) {
+        if (f) {
             if (strcmp(path, "seeds") == 0)
                 return cfg_err(w, k, "sweep: 'seeds' cannot be swept; list the seeds under the top-level key 'seeds'");
             return cfg_err(w, k, "sweep: '%s' is not a scalar key, so it cannot be swept", path);
         }
-        if (!f) {
+        if (!ghm_setting_find(path)) {
             if (strncmp(path, "losses", 6) == 0 || strncmp(path, "loss.", 5) == 0)
                 return cfg_err(w, k, "sweep: '%s': sweep loss parameters with a `sweep:` inside the loss entry", path);
             /* backbone.<param>: the backbone's own parameters, checked when resolved */
             int bb = strncmp(path, "backbone.", 9) == 0 && path[9] && !strchr(path + 9, '.');
             if (!bb) {
-                const char *cands[N_FIELDS];
-                int n = 0;
-                for (int i = 0; i < N_FIELDS; i++)
-                    if (fields[i].kind == K_FIELD) cands[n++] = fields[i].path;
+                const char *cands[64];
+                int n = setting_paths(cands, 64);
                 char hint[96];
                 return cfg_err(w, k, "sweep: unknown setting '%s'%s; sweep keys are dotted paths of scalar keys such as train.optimizer.lr",
                                path, did_you_mean(path, cands, n, hint, sizeof hint));
@@ -1098,11 +963,10 @@ static int parse_loss_space(walker *w, yaml_node_t *x, int l, const ghm_cfg_loss
         int ok = ghm_param_spec_find(ops->params, pn) != NULL || ghm_cfg_is_field(pn) ||
                  (strncmp(pn, "backbone.", 9) == 0 && !strchr(pn + 9, '.') && pn[9]);
         if (!ok) {
-            const char *cands[GHM_MAX_PARAMS + N_FIELDS];
+            const char *cands[GHM_MAX_PARAMS + 64];
             int n = 0;
             for (int i = 0; ops->params && ops->params[i].name && n < GHM_MAX_PARAMS; i++) cands[n++] = ops->params[i].name;
-            for (int i = 0; i < N_FIELDS; i++)
-                if (fields[i].kind == K_FIELD) cands[n++] = fields[i].path;
+            n += setting_paths(cands + n, 64);
             return cfg_err(w, pk,
                            "%s: unknown key '%s'%s; search keys are parameters of loss '%s' or dotted keys of the file "
                            "such as train.optimizer.lr",
@@ -1279,6 +1143,13 @@ static int walk_map(walker *w, yaml_node_t *map, const char *prefix)
         }
         strcat(path, key);
         const field_def *f = field_find(path);
+        if (ghm_setting_find(path)) {
+            if (v && v->type != YAML_SCALAR_NODE)
+                return cfg_err(w, v, "%s: expected a single value, got %s", path, kind_name(v));
+            rc = add_setting(w, c->settings, &c->n_settings, GHM_CFG_MAX_SETTINGS, path, k, v);
+            if (rc) return rc;
+            continue;
+        }
         if (!f) {
             if (strcmp(prefix, "backbone") != 0) return unknown_key(w, k, prefix, key);
             /* the backbone's own parameter (checked against its spec later) */
@@ -1289,11 +1160,6 @@ static int walk_map(walker *w, yaml_node_t *map, const char *prefix)
             continue;
         }
         switch (f->kind) {
-        case K_FIELD:
-            if (v && v->type != YAML_SCALAR_NODE)
-                return cfg_err(w, v, "%s: expected a single value, got %s", path, kind_name(v));
-            rc = add_setting(w, c->settings, &c->n_settings, GHM_CFG_MAX_SETTINGS, path, k, v);
-            break;
         case K_SECTION: {
             ghm_cfg_mark m = nmark(v);
             if (strcmp(path, "dataset") == 0) c->sec_dataset = m;
@@ -1345,7 +1211,9 @@ static int walk_map(walker *w, yaml_node_t *map, const char *prefix)
 
 /* ---- defaults and entry point ------------------------------------------------ */
 
-static void template_defaults(ghm_run_spec *r)
+/* The template run: every setting at its table default (experiment/settings.h),
+ * the lists at theirs, the protocol fields at a plain run's values. */
+static int template_defaults(ghm_run_spec *r, ghm_error *err)
 {
     memset(r, 0, sizeof *r);
     ghm_dataset_opts_default(&r->data);
@@ -1354,19 +1222,15 @@ static void template_defaults(ghm_run_spec *r)
     r->data.data_root = NULL;
     ghm_split_opts_default(&r->split);
     r->split.n_train_classes = 0;
-    r->embedding_dim = 64;
-    r->normalize = 1;
-    r->epochs = 10;
-    r->steps_per_epoch = 0;
-    r->batch_size = 64;
-    r->m_per_class = 4;
     ghm_optim_config_default(&r->optim);
     ghm_schedule_config_default(&r->schedule);
-    r->eval_every = 1;
-    ghm_eval_opts_default(&r->eval);
-    r->save_embeddings = 1;
+    ghm_eval_opts_default(&r->eval); /* recall_at and metrics */
     r->eval_test = 1;
     r->trial = -1;
+    char msg[GHM_ERROR_MSG_MAX];
+    if (ghm_settings_defaults(r, msg, sizeof msg))
+        return ghm_error_set(err, GHM_EINPUT, "internal error: a default of the settings table: %s", msg);
+    return 0;
 }
 
 void ghm_cfg_free(ghm_cfg *c)
@@ -1413,7 +1277,8 @@ int ghm_cfg_parse(const char *yaml, size_t len, const char *file, ghm_cfg *c, gh
     c->sec_dataset = c->sec_backbone = c->sec_train = c->sec_eval = c->root;
     c->n_seeds = 1;
     c->seeds[0] = 0;
-    template_defaults(&c->tmpl);
+    int drc = template_defaults(&c->tmpl, err);
+    if (drc) return drc;
 
     int lim = ghm_yaml_check_limits(yaml, len, c->file, err);
     if (lim) return lim;

@@ -109,6 +109,11 @@ int ghm_cfg_build_search_run(const ghm_cfg *c, int l, const double *x, int role,
 /* Text of searched value x of dimension d ("0.25", "semihard", "16"). */
 const char *ghm_search_value_text(const ghm_search_dim *d, double x, char *buf, size_t n);
 
+/* ghm_experiment_load_string without the search expansion: parse, validate
+ * and plan; a search file gets out->search and out->cfg but no runs yet
+ * (experiment/experiment_load.c then calls ghm_search_expand). */
+int ghm_plan_build(const char *yaml, const char *path, ghm_experiment *out, ghm_error *err);
+
 /* Check primary: against the losses and test metrics of the whole file
  * (file:line:column errors); 0 when there is none. */
 int ghm_cfg_primary_check(const ghm_cfg *c, ghm_error *err);

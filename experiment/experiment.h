@@ -139,14 +139,16 @@ typedef struct ghm_search_config {
 #define GHM_TRIAL_SEED_BASE 1000000ULL
 
 /* Every field of ghm_run_spec, once, and how it enters the canonical text
- * (ghm_run_spec_canonical), so a field cannot be forgotten: adding a field to
- * ghm_run_spec (or to a struct inside it) means adding ONE line here, and
- * tests/test_plan_identity.cc fails until the table covers the whole struct.
+ * (ghm_run_spec_canonical), so a field cannot be forgotten: a field that is a
+ * run setting (a scalar key of the file) is ONE line of the settings table
+ * (experiment/settings.h), every other field ONE line here, and
+ * tests/test_plan_identity.cc fails until the two tables together cover the
+ * whole struct (ghm_run_spec_fields is both: the settings first).
  *
  *   X(key, member, kind)
  *
  * kinds: STR (char array), INT, U64, DBL ("%.17g", -0 written as 0),
- * SPLIT / OPTIM / SCHED (enum written by name), CLASSES / KS (int list of the
+ * CHOICE (enum written by name; settings only), CLASSES / KS (int list of the
  * count kept in the PART entry named by the same key), PART (the count of a
  * list: hashed through the list's line), METRIC (flag; key is the metric's
  * name in the one "eval.metrics" line, written in table order),
@@ -155,7 +157,8 @@ typedef struct ghm_search_config {
  * plain run's value: folds 0, fold 0, role plain, loss_entry 0, trial -1,
  * reproduction 0, eval_test 1; search runs always write role, loss_entry and
  * trial, final runs their reproduction, k-fold runs folds and fold),
- * SKIP (deliberately not hashed; the reason is beside it). */
+ * ON (a setting written only when not 0: an int, or a double when 8 bytes;
+ * settings only), SKIP (deliberately not hashed; the reason is beside it). */
 #define GHM_RUN_SPEC_FIELDS(X) \
     X("-", run_id, SKIP)                    /* the hash itself */ \
     X("-", index, SKIP)                     /* position in the plan, not a setting */ \
@@ -164,42 +167,11 @@ typedef struct ghm_search_config {
     X("-", data.name, SKIP)                 /* points at dataset_name */ \
     X("-", data.path, SKIP)                 /* points at dataset_path */ \
     X("-", data.data_root, SKIP)            /* tests' search root, not a setting */ \
-    X("dataset.classes", data.classes, INT) \
-    X("dataset.train_per_class", data.train_per_class, INT) \
-    X("dataset.test_per_class", data.test_per_class, INT) \
-    X("dataset.image_size", data.image_size, INT) \
     X("-", data.seed, SKIP)                 /* always equal to seed */ \
-    X("dataset.name", dataset_name, STR) \
-    X("dataset.path", dataset_path, STR) \
-    X("dataset.split", split.protocol, SPLIT) \
     X("dataset.train_classes", split.n_train_classes, PART) \
     X("dataset.train_classes", split.train_classes, CLASSES) \
-    X("dataset.val_fraction", split.val_fraction, DBL) \
-    X("dataset.limit.train", split.limit_train, INT) \
-    X("dataset.limit.test", split.limit_test, INT) \
     X("-", split.seed, SKIP)                /* always equal to seed */ \
-    X("backbone.name", backbone, STR) \
     X("backbone", backbone_params, BB_PARAMS) \
-    X("backbone.embedding_dim", embedding_dim, INT) \
-    X("backbone.normalize", normalize, INT) \
-    X("train.epochs", epochs, INT) \
-    X("train.steps_per_epoch", steps_per_epoch, INT) \
-    X("train.batch_size", batch_size, INT) \
-    X("train.m_per_class", m_per_class, INT) \
-    X("train.optimizer.name", optim.kind, OPTIM) \
-    X("train.optimizer.lr", optim.lr, DBL) \
-    X("train.optimizer.momentum", optim.momentum, DBL) \
-    X("train.optimizer.nesterov", optim.nesterov, INT) \
-    X("train.optimizer.weight_decay", optim.weight_decay, DBL) \
-    X("train.optimizer.beta1", optim.beta1, DBL) \
-    X("train.optimizer.beta2", optim.beta2, DBL) \
-    X("train.optimizer.eps", optim.eps, DBL) \
-    X("train.schedule.name", schedule.kind, SCHED) \
-    X("train.schedule.warmup_epochs", schedule.warmup_epochs, DBL) \
-    X("train.schedule.step_epochs", schedule.step_epochs, DBL) \
-    X("train.schedule.gamma", schedule.gamma, DBL) \
-    X("train.schedule.min_lr_ratio", schedule.min_lr_ratio, DBL) \
-    X("eval.every", eval_every, INT) \
     X("eval.recall_at", eval.n_k, PART) \
     X("eval.recall_at", eval.ks, KS) \
     X("recall", eval.do_recall, METRIC) \
@@ -207,13 +179,9 @@ typedef struct ghm_search_config {
     X("map_r", eval.do_map_r, METRIC) \
     X("r_precision", eval.do_r_precision, METRIC) \
     X("-", eval.seed, SKIP)                 /* always equal to seed */ \
-    X("eval.kmeans_restarts", eval.kmeans_restarts, INT) \
-    X("eval.kmeans_max_iter", eval.kmeans_max_iter, INT) \
     X("-", eval.block, SKIP)                /* kNN block size: same numbers, only speed */ \
     X("-", eval.exclude_group, SKIP)        /* set per evaluation from the data's groups */ \
     X("-", eval.exclude_group_gallery, SKIP) /* idem */ \
-    X("eval.exclude_same_family", eval.exclude_same_group, PROTOCOL) /* written only when on */ \
-    X("eval.save_embeddings", save_embeddings, INT) \
     X("loss.name", loss, STR) \
     X("loss", loss_params, LOSS_PARAMS) \
     X("-", n_swept, SKIP)                   /* how the run was made; its values are hashed above */ \
@@ -231,16 +199,18 @@ typedef struct ghm_search_config {
 
 typedef enum ghm_canon_kind {
     GHM_CANON_SKIP, GHM_CANON_STR, GHM_CANON_INT, GHM_CANON_U64, GHM_CANON_DBL,
-    GHM_CANON_SPLIT, GHM_CANON_OPTIM, GHM_CANON_SCHED, GHM_CANON_PART, GHM_CANON_CLASSES, GHM_CANON_KS,
-    GHM_CANON_METRIC, GHM_CANON_BB_PARAMS, GHM_CANON_LOSS_PARAMS, GHM_CANON_PROTOCOL
+    GHM_CANON_CHOICE, GHM_CANON_PART, GHM_CANON_CLASSES, GHM_CANON_KS,
+    GHM_CANON_METRIC, GHM_CANON_BB_PARAMS, GHM_CANON_LOSS_PARAMS, GHM_CANON_PROTOCOL, GHM_CANON_ON
 } ghm_canon_kind;
 
-/* The table above as data: key, byte offset and size of the member, kind. */
+/* The settings table and the table above as data: key, byte offset and size
+ * of the member, kind, and the names of a CHOICE. */
 typedef struct ghm_run_spec_field {
     const char *key;
     const char *member;
     size_t offset, size;
     ghm_canon_kind kind;
+    const char *const *choices;
 } ghm_run_spec_field;
 extern const ghm_run_spec_field ghm_run_spec_fields[];
 extern const int ghm_run_spec_n_fields;

@@ -10,6 +10,7 @@
  * file validated) before anything is returned.
  */
 #include "experiment/config_internal.h"
+#include "experiment/settings.h"
 
 #include "../backbones/backbone.h"
 #include "../losses/loss.h"
@@ -120,10 +121,22 @@ static const char *choice(const char *const *names, int i)
     return (i >= 0 && i < n) ? names[i] : "?";
 }
 
+/* How a setting's type enters the canonical text (an ID_ON setting is
+ * written only when not 0: GHM_CANON_ON). */
+enum {
+    CANON_OF_INT = GHM_CANON_INT, CANON_OF_BOOL = GHM_CANON_INT, CANON_OF_DBL = GHM_CANON_DBL,
+    CANON_OF_STR = GHM_CANON_STR, CANON_OF_DATASET = GHM_CANON_STR, CANON_OF_BACKBONE = GHM_CANON_STR,
+    CANON_OF_CHOICE = GHM_CANON_CHOICE
+};
+#define GHM_SETTING_FIELD_ROW(path, type, member, def, lo, hi, lo_open, hi_open, choices, id, legacy, doc)           \
+    {path, #member, offsetof(ghm_run_spec, member), sizeof(((ghm_run_spec *)0)->member),                               \
+     (ghm_canon_kind)(GHM_SET_##id == GHM_SET_ID_ON ? GHM_CANON_ON : CANON_OF_##type), choices},
 #define GHM_FIELD_ROW(key, member, kind) \
-    {key, #member, offsetof(ghm_run_spec, member), sizeof(((ghm_run_spec *)0)->member), GHM_CANON_##kind},
-const ghm_run_spec_field ghm_run_spec_fields[] = {GHM_RUN_SPEC_FIELDS(GHM_FIELD_ROW)};
+    {key, #member, offsetof(ghm_run_spec, member), sizeof(((ghm_run_spec *)0)->member), GHM_CANON_##kind, NULL},
+const ghm_run_spec_field ghm_run_spec_fields[] = {GHM_SETTINGS(GHM_SETTING_FIELD_ROW)
+                                                      GHM_RUN_SPEC_FIELDS(GHM_FIELD_ROW)};
 #undef GHM_FIELD_ROW
+#undef GHM_SETTING_FIELD_ROW
 const int ghm_run_spec_n_fields = (int)(sizeof ghm_run_spec_fields / sizeof ghm_run_spec_fields[0]);
 
 /* "a,b,c" of the int list at f, its count in the PART row of the same key. */
@@ -155,8 +168,6 @@ static void add_protocol(lines *L, const ghm_run_spec *r, const ghm_run_spec_fie
         write = r->split.folds != 0 || v != 0;
     else if (o == offsetof(ghm_run_spec, eval_test))
         write = v != 1;
-    else if (o == offsetof(ghm_run_spec, eval.exclude_same_group))
-        write = v != 0;
     else if (o == offsetof(ghm_run_spec, role))
         write = v != GHM_ROLE_PLAIN;
     else if (o == offsetof(ghm_run_spec, loss_entry))
@@ -209,14 +220,8 @@ int ghm_run_spec_canonical(const ghm_run_spec *r, char *buf, int n)
             add_line(&L, f->key, "%.17g", canon_double(d));
             break;
         }
-        case GHM_CANON_SPLIT:
-            add_line(&L, f->key, "%s", choice(ghm_cfg_split_names, iv));
-            break;
-        case GHM_CANON_OPTIM:
-            add_line(&L, f->key, "%s", choice(ghm_optim_names, iv));
-            break;
-        case GHM_CANON_SCHED:
-            add_line(&L, f->key, "%s", choice(ghm_schedule_names, iv));
+        case GHM_CANON_CHOICE:
+            add_line(&L, f->key, "%s", choice(f->choices, iv));
             break;
         case GHM_CANON_CLASSES:
         case GHM_CANON_KS:
@@ -240,6 +245,15 @@ int ghm_run_spec_canonical(const ghm_run_spec *r, char *buf, int n)
         }
         case GHM_CANON_PROTOCOL:
             add_protocol(&L, r, f, iv);
+            break;
+        case GHM_CANON_ON:
+            if (f->size == sizeof(double)) {
+                double d;
+                memcpy(&d, p, sizeof d);
+                if (d != 0) add_line(&L, f->key, "%.17g", d);
+            } else if (iv) {
+                add_line(&L, f->key, "%d", iv);
+            }
             break;
         }
     }
@@ -376,24 +390,22 @@ typedef struct combo {
     int idx[GHM_MAX_SWEPT];
 } combo;
 
-static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, uint64_t seed, ghm_run_spec *r,
-                     ghm_error *err)
-{
-    static const char *const bb_fixed[] = {"name", "embedding_dim", "normalize", NULL};
-    *r = c->tmpl;
-    snprintf(r->experiment, sizeof r->experiment, "%s", c->name);
-    snprintf(r->loss, sizeof r->loss, "%s", L->name);
-    r->seed = seed;
-
-    where *w = calloc(1, sizeof *w);
-    ghm_cfg_pending *bb = calloc(1, sizeof *bb), *lp = calloc(1, sizeof *lp);
-    int rc = 0;
+/* Scratch of one run being built: where each path got its value, the
+ * backbone and loss parameters still to resolve, the swept values. */
+typedef struct build_state {
+    where w;
+    ghm_cfg_pending bb, lp;
     double swept_val[GHM_MAX_SWEPT];
-    if (!w || !bb || !lp) {
-        rc = ghm_error_set(err, GHM_ENOMEM, "out of memory building the plan");
-        goto done;
-    }
+} build_state;
 
+/* Steps 1-3: the file's settings, the loss entry's params, the combination's values. */
+static int apply_values(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, ghm_run_spec *r, build_state *st,
+                        ghm_error *err)
+{
+    where *w = &st->w;
+    ghm_cfg_pending *bb = &st->bb, *lp = &st->lp;
+    double *swept_val = st->swept_val;
+    int rc = 0;
     /* 1. every scalar setting of the file */
     for (int i = 0; i < c->n_settings && !rc; i++) {
         const ghm_cfg_setting *s = &c->settings[i];
@@ -423,7 +435,7 @@ static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, u
             if (k == lp->n) {
                 if (lp->n >= GHM_MAX_PARAMS) {
                     rc = ghm_cfg_error(err, c, sw->key, "loss '%s': too many parameters", L->name);
-                    break;
+                    return rc;
                 }
                 lp->n++;
                 copy_name(lp->name[k], GHM_PARAM_NAME_MAX, sw->path);
@@ -436,31 +448,42 @@ static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, u
             where_add(w, sw->path, sw->key, vm);
         }
     }
-    if (rc) goto done;
+    return rc;
+}
 
-    /* 4. resolve backbone and loss parameters */
+/* Step 4: backbone and loss parameters against their specs. */
+static int resolve_run_params(const ghm_cfg *c, const ghm_cfg_loss *L, ghm_run_spec *r, build_state *st,
+                              ghm_error *err)
+{
+    static const char *const bb_fixed[] = {"name", "embedding_dim", "normalize", NULL};
+    where *w = &st->w;
+    const ghm_cfg_pending *bb = &st->bb, *lp = &st->lp;
+    int rc;
     const ghm_backbone_ops *bo = ghm_backbone_find(r->backbone);
-    if (!bo) {
-        rc = ghm_cfg_error(err, c, c->sec_backbone, "backbone: unknown backbone '%s'", r->backbone);
-        goto done;
-    }
+    if (!bo) return ghm_cfg_error(err, c, c->sec_backbone, "backbone: unknown backbone '%s'", r->backbone);
     char owner[96];
     snprintf(owner, sizeof owner, "backbone '%s'", r->backbone);
     rc = resolve_params(c, bo->params, bb, owner, where_or(w, "backbone.name", 1, c->sec_backbone), bb_fixed,
                         &r->backbone_params, err);
-    if (rc) goto done;
+    if (rc) return rc;
     const ghm_loss_ops *lo = ghm_loss_find(L->name);
     snprintf(owner, sizeof owner, "loss '%s'", L->name);
     rc = resolve_params(c, lo->params, lp, owner, L->name_mark, NULL, &r->loss_params, err);
-    if (rc) goto done;
+    if (rc) return rc;
 
-    /* 5. cross-field rules */
+    return 0;
+}
+
+/* Step 5a: the batch's shape. */
+static int check_batch(const ghm_cfg *c, const ghm_run_spec *r, const where *w, ghm_error *err)
+{
+    int rc = 0;
     ghm_cfg_mark m;
     if (r->batch_size % r->m_per_class != 0) {
         m = where_or(w, "train.batch_size", 1, where_or(w, "train.m_per_class", 1, c->sec_train));
         rc = ghm_cfg_error(err, c, m, "train.batch_size (%d) must be a multiple of train.m_per_class (%d)",
                            r->batch_size, r->m_per_class);
-        goto done;
+        return rc;
     }
     if (r->batch_size / r->m_per_class < 2) {
         m = where_or(w, "train.m_per_class", 1, where_or(w, "train.batch_size", 1, c->sec_train));
@@ -468,13 +491,21 @@ static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, u
                            "train.batch_size (%d) / train.m_per_class (%d) gives %d class per batch; at least 2 are "
                            "needed for negatives",
                            r->batch_size, r->m_per_class, r->batch_size / r->m_per_class);
-        goto done;
+        return rc;
     }
+    return rc;
+}
+
+/* Step 5b: keys of the data set that this run's data set or split cannot use. */
+static int check_dataset_keys(const ghm_cfg *c, const ghm_run_spec *r, const where *w, ghm_error *err)
+{
+    int rc = 0;
+    ghm_cfg_mark m;
     if (c->has_train_classes && r->split.protocol != GHM_SPLIT_CLASSES) {
         rc = ghm_cfg_error(err, c, c->train_classes_key,
                            "dataset.train_classes applies only to split: classes (this run uses split: %s)",
                            choice(ghm_cfg_split_names, r->split.protocol));
-        goto done;
+        return rc;
     }
     if (c->has_train_classes) {
         /* class counts known without loading: synthetic (its `classes`) and the 10-class datasets */
@@ -488,13 +519,13 @@ static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, u
                 rc = ghm_cfg_error(err, c, c->train_classes_key,
                                    "dataset.train_classes: class %d does not exist in '%s' (%d classes, ids 0..%d)",
                                    r->split.train_classes[i], r->dataset_name, known, known - 1);
-                goto done;
+                return rc;
             }
         if (known && r->split.n_train_classes >= known) {
             rc = ghm_cfg_error(err, c, c->train_classes_key,
                                "dataset.train_classes lists all %d classes of '%s'; leave some for testing", known,
                                r->dataset_name);
-            goto done;
+            return rc;
         }
     }
     if (strcmp(r->dataset_name, "synthetic") != 0) {
@@ -505,14 +536,22 @@ static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, u
                 !(strcmp(r->dataset_name, "glyphs") == 0 && strcmp(syn[i], "dataset.image_size") == 0)) {
                 rc = ghm_cfg_error(err, c, m, "%s applies only to the synthetic dataset (this run uses '%s')", syn[i],
                                    r->dataset_name);
-                goto done;
+                return rc;
             }
     }
     if (strcmp(r->dataset_name, "idx") == 0 && r->dataset_path[0] == '\0') {
         rc = ghm_cfg_error(err, c, where_or(w, "dataset.name", 1, c->sec_dataset),
                            "dataset 'idx' needs dataset.path (a directory with the IDX image and label files)");
-        goto done;
+        return rc;
     }
+    return rc;
+}
+
+/* Step 5c: optimizer and schedule keys that this run's optimizer or schedule does not use. */
+static int check_optim_keys(const ghm_cfg *c, const ghm_run_spec *r, const where *w, ghm_error *err)
+{
+    int rc = 0;
+    ghm_cfg_mark m;
     {
         static const char *const sgd_only[] = {"train.optimizer.momentum", "train.optimizer.nesterov", NULL};
         static const char *const adam_only[] = {"train.optimizer.beta1", "train.optimizer.beta2",
@@ -521,13 +560,13 @@ static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, u
         for (int i = 0; sgd_only[i]; i++)
             if (r->optim.kind != GHM_OPT_SGD && where_find(w, sgd_only[i], 0, &m)) {
                 rc = ghm_cfg_error(err, c, m, "%s applies only to optimizer sgd (this run uses %s)", sgd_only[i], oname);
-                goto done;
+                return rc;
             }
         for (int i = 0; adam_only[i]; i++)
             if (r->optim.kind == GHM_OPT_SGD && where_find(w, adam_only[i], 0, &m)) {
                 rc = ghm_cfg_error(err, c, m, "%s applies only to optimizers adam and adamw (this run uses sgd)",
                                    adam_only[i]);
-                goto done;
+                return rc;
             }
         const char *sname = choice(ghm_schedule_names, r->schedule.kind);
         if (r->schedule.kind != GHM_SCHED_STEP) {
@@ -535,13 +574,13 @@ static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, u
                 rc = ghm_cfg_error(err, c, m,
                                    "train.schedule.step_epochs and gamma apply only to schedule step (this run uses %s)",
                                    sname);
-                goto done;
+                return rc;
             }
         }
         if (r->schedule.kind != GHM_SCHED_COSINE && where_find(w, "train.schedule.min_lr_ratio", 0, &m)) {
             rc = ghm_cfg_error(err, c, m, "train.schedule.min_lr_ratio applies only to schedule cosine (this run uses %s)",
                                sname);
-            goto done;
+            return rc;
         }
     }
     /* combinations that cannot be meant */
@@ -550,12 +589,19 @@ static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, u
                            "train.schedule.warmup_epochs = %g is longer than the run (train.epochs = %d): the learning "
                            "rate would never reach its value",
                            r->schedule.warmup_epochs, r->epochs);
-        goto done;
+        return rc;
     }
+    return rc;
+}
+
+/* Step 5d: the last combinations that cannot be meant. */
+static int check_late(const ghm_cfg *c, const ghm_cfg_loss *L, const ghm_run_spec *r, const where *w, ghm_error *err)
+{
+    int rc = 0;
     if (strcmp(r->dataset_name, "synthetic") == 0 && r->dataset_path[0]) {
         rc = ghm_cfg_error(err, c, where_or(w, "dataset.path", 1, c->sec_dataset),
                            "dataset.path: dataset 'synthetic' is generated and reads no files; remove dataset.path");
-        goto done;
+        return rc;
     }
     {
         double pm, nm;
@@ -565,11 +611,16 @@ static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, u
                                "loss '%s': pos_margin = %g must be below neg_margin = %g (positive pairs would be "
                                "pulled in no closer than negatives are pushed out)",
                                L->name, pm, nm);
-            goto done;
+            return rc;
         }
     }
 
-    /* 6. derived values */
+    return rc;
+}
+
+/* Step 6: the values that follow from the others, and what was swept. */
+static void set_derived(ghm_run_spec *r, const combo *cb, const double *swept_val, uint64_t seed)
+{
     r->data.name = r->dataset_name;
     r->data.path = r->dataset_path[0] ? r->dataset_path : NULL;
     r->data.data_root = NULL;
@@ -589,15 +640,30 @@ static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, u
         snprintf(r->swept_text[j], GHM_NAME_MAX, "%s", sw->text[cb->idx[j]]);
         r->swept_value[j] = v;
     }
-    ghm_run_spec_compute_id(r);
-
-done:
-    free(w);
-    free(bb);
-    free(lp);
-    return rc;
 }
 
+static int build_run(const ghm_cfg *c, const ghm_cfg_loss *L, const combo *cb, uint64_t seed, ghm_run_spec *r,
+                     ghm_error *err)
+{
+    *r = c->tmpl;
+    snprintf(r->experiment, sizeof r->experiment, "%s", c->name);
+    snprintf(r->loss, sizeof r->loss, "%s", L->name);
+    r->seed = seed;
+    build_state *st = calloc(1, sizeof *st);
+    if (!st) return ghm_error_set(err, GHM_ENOMEM, "out of memory building the plan");
+    int rc = apply_values(c, L, cb, r, st, err);
+    if (!rc) rc = resolve_run_params(c, L, r, st, err);
+    if (!rc) rc = check_batch(c, r, &st->w, err);
+    if (!rc) rc = check_dataset_keys(c, r, &st->w, err);
+    if (!rc) rc = check_optim_keys(c, r, &st->w, err);
+    if (!rc) rc = check_late(c, L, r, &st->w, err);
+    if (!rc) {
+        set_derived(r, cb, st->swept_val, seed);
+        ghm_run_spec_compute_id(r);
+    }
+    free(st);
+    return rc;
+}
 
 /* ---- runs of a search file ----------------------------------------------------- */
 
@@ -987,7 +1053,7 @@ static int expand(const ghm_cfg *c, ghm_experiment *e, ghm_error *err)
     return 0;
 }
 
-int ghm_experiment_load_string(const char *yaml, const char *path, ghm_experiment *out, ghm_error *err)
+int ghm_plan_build(const char *yaml, const char *path, ghm_experiment *out, ghm_error *err)
 {
     memset(out, 0, sizeof *out);
     ghm_error_clear(err);
@@ -1015,10 +1081,8 @@ int ghm_experiment_load_string(const char *yaml, const char *path, ghm_experimen
             else *out->search = c->search->conf;
         }
         if (!rc) {
-            out->cfg = c;
-            rc = ghm_search_expand(out, NULL, NULL, err);
-            if (rc) ghm_experiment_free(out);
-            return rc;
+            out->cfg = c; /* the runs: ghm_search_expand (experiment/experiment_load.c) */
+            return 0;
         }
         ghm_cfg_free(c);
         free(c);
@@ -1027,25 +1091,6 @@ int ghm_experiment_load_string(const char *yaml, const char *path, ghm_experimen
     rc = expand(c, out, err);
     out->cfg = c; /* kept: ghm_experiment_check_inputs points into the file */
     if (rc) ghm_experiment_free(out);
-    return rc;
-}
-
-int ghm_experiment_load(const char *path, ghm_experiment *out, ghm_error *err)
-{
-    memset(out, 0, sizeof *out);
-    char *buf = NULL;
-    size_t n = 0;
-    int rc = ghm_read_file_max(path, "experiment file", GHM_YAML_MAX_BYTES, &buf, &n, err);
-    if (rc) return rc;
-    if (memchr(buf, '\0', n))
-        rc = ghm_error_set(err, GHM_EINPUT, "%s: not a text file (contains a NUL byte)", path);
-    if (rc) {
-        free(buf);
-        return rc;
-    }
-    buf[n] = '\0';
-    rc = ghm_experiment_load_string(buf, path, out, err);
-    free(buf);
     return rc;
 }
 

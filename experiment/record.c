@@ -9,6 +9,7 @@
 #include "../core/threads.h"
 #include "../losses/loss.h"
 #include "experiment/provenance.h"
+#include "experiment/settings.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -165,107 +166,111 @@ static void jw_params(ghm_jw *w, const ghm_params *p, const ghm_param_spec *spec
     ghm_jw_end_object(w);
 }
 
-static void jw_spec_params(ghm_jw *w, const ghm_run_spec *s, const char *manifest)
+/* What a record holds under "params" besides the settings: written when the
+ * section `sec` closes (the lists, the resolved parameters, the data set's
+ * manifest and the synthetic data's seed). */
+static void jw_section_extras(ghm_jw *w, const ghm_run_spec *s, const char *sec, const char *manifest)
 {
     char seedbuf[32];
-    ghm_jw_begin_object(w);
-
-    ghm_jw_key(w, "dataset");
-    ghm_jw_begin_object(w);
-    jw_kv_str(w, "name", s->dataset_name);
-    jw_kv_str(w, "path", s->dataset_path);
-    if (manifest && manifest[0]) jw_kv_str(w, "manifest", manifest);
-    if (strcmp(s->dataset_name, "synthetic") == 0) {
-        jw_kv_int(w, "classes", s->data.classes);
-        jw_kv_int(w, "train_per_class", s->data.train_per_class);
-        jw_kv_int(w, "test_per_class", s->data.test_per_class);
-        jw_kv_int(w, "image_size", s->data.image_size);
-        snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)s->data.seed);
-        jw_kv_str(w, "seed", seedbuf);
-    }
-    ghm_jw_end_object(w);
-
-    ghm_jw_key(w, "split");
-    ghm_jw_begin_object(w);
-    jw_kv_str(w, "protocol", s->split.protocol == GHM_SPLIT_CLASSES ? "classes" : "standard");
-    if (s->split.protocol == GHM_SPLIT_CLASSES) {
-        jw_kv_int(w, "n_train_classes", s->split.n_train_classes);
-        ghm_jw_key(w, "train_classes");
+    if (strcmp(sec, "dataset") == 0) {
+        if (manifest && manifest[0]) jw_kv_str(w, "manifest", manifest);
+        if (s->split.protocol == GHM_SPLIT_CLASSES) {
+            ghm_jw_key(w, "train_classes");
+            ghm_jw_begin_array(w);
+            for (int i = 0; i < s->split.n_train_classes && i < GHM_MAX_CLASSES; i++)
+                ghm_jw_int(w, s->split.train_classes[i]);
+            ghm_jw_end_array(w);
+        }
+        if (strcmp(s->dataset_name, "synthetic") == 0) {
+            snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)s->data.seed);
+            jw_kv_str(w, "seed", seedbuf);
+        }
+    } else if (strcmp(sec, "backbone") == 0) {
+        ghm_jw_key(w, "params");
+        const ghm_backbone_ops *bops = ghm_backbone_find(s->backbone);
+        jw_params(w, &s->backbone_params, bops ? bops->params : NULL);
+    } else if (strcmp(sec, "eval") == 0) {
+        ghm_jw_key(w, "recall_at");
         ghm_jw_begin_array(w);
-        for (int i = 0; i < s->split.n_train_classes && i < GHM_MAX_CLASSES; i++)
-            ghm_jw_int(w, s->split.train_classes[i]);
+        for (int i = 0; i < s->eval.n_k && i < GHM_MAX_K; i++) ghm_jw_int(w, s->eval.ks[i]);
         ghm_jw_end_array(w);
+        ghm_jw_key(w, "recall");
+        ghm_jw_bool(w, s->eval.do_recall);
+        ghm_jw_key(w, "map_r");
+        ghm_jw_bool(w, s->eval.do_map_r);
+        ghm_jw_key(w, "r_precision");
+        ghm_jw_bool(w, s->eval.do_r_precision);
+        ghm_jw_key(w, "nmi");
+        ghm_jw_bool(w, s->eval.do_nmi);
     }
-    jw_kv_num(w, "val_fraction", s->split.val_fraction);
-    jw_kv_int(w, "limit_train", s->split.limit_train);
-    jw_kv_int(w, "limit_test", s->split.limit_test);
-    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)s->split.seed);
-    jw_kv_str(w, "seed", seedbuf);
-    ghm_jw_end_object(w);
+}
 
-    ghm_jw_key(w, "backbone");
-    ghm_jw_begin_object(w);
-    jw_kv_str(w, "name", s->backbone);
-    ghm_jw_key(w, "params");
-    const ghm_backbone_ops *bops = ghm_backbone_find(s->backbone);
-    jw_params(w, &s->backbone_params, bops ? bops->params : NULL);
-    jw_kv_int(w, "embedding_dim", s->embedding_dim);
-    ghm_jw_key(w, "normalize");
-    ghm_jw_bool(w, s->normalize);
-    ghm_jw_end_object(w);
+/* One setting's value at its key (the last part of its path). */
+static void jw_setting(ghm_jw *w, const ghm_setting *st, const ghm_run_spec *s, const char *key)
+{
+    char buf[GHM_PATH_MAX + 8];
+    int iv;
+    double d;
+    ghm_jw_key(w, key);
+    switch (st->type) {
+    case GHM_SET_INT:
+        memcpy(&iv, (const char *)s + st->offset, sizeof iv);
+        ghm_jw_int(w, iv);
+        break;
+    case GHM_SET_BOOL:
+        memcpy(&iv, (const char *)s + st->offset, sizeof iv);
+        ghm_jw_bool(w, iv);
+        break;
+    case GHM_SET_DBL:
+        memcpy(&d, (const char *)s + st->offset, sizeof d);
+        ghm_jw_number(w, d);
+        break;
+    default:
+        ghm_jw_string(w, ghm_setting_format(st, s, buf, sizeof buf));
+        break;
+    }
+}
 
-    ghm_jw_key(w, "train");
+/* "params": every setting of the table at its YAML path (objects opened and
+ * closed along the dotted paths, which the table keeps grouped), then the
+ * loss. */
+static void jw_spec_params(ghm_jw *w, const ghm_run_spec *s, const char *manifest)
+{
+    enum { MAXD = 4 };
+    char open[MAXD][GHM_NAME_MAX];
+    int depth = 0;
     ghm_jw_begin_object(w);
-    jw_kv_int(w, "epochs", s->epochs);
-    jw_kv_int(w, "steps_per_epoch", s->steps_per_epoch);
-    jw_kv_int(w, "batch_size", s->batch_size);
-    jw_kv_int(w, "m_per_class", s->m_per_class);
-    ghm_jw_end_object(w);
-
-    ghm_jw_key(w, "optimizer");
-    ghm_jw_begin_object(w);
-    jw_kv_str(w, "name", s->optim.kind >= 0 && s->optim.kind <= GHM_OPT_ADAMW ? ghm_optim_names[s->optim.kind] : "?");
-    jw_kv_num(w, "lr", s->optim.lr);
-    jw_kv_num(w, "momentum", s->optim.momentum);
-    ghm_jw_key(w, "nesterov");
-    ghm_jw_bool(w, s->optim.nesterov);
-    jw_kv_num(w, "weight_decay", s->optim.weight_decay);
-    jw_kv_num(w, "beta1", s->optim.beta1);
-    jw_kv_num(w, "beta2", s->optim.beta2);
-    jw_kv_num(w, "eps", s->optim.eps);
-    ghm_jw_end_object(w);
-
-    ghm_jw_key(w, "schedule");
-    ghm_jw_begin_object(w);
-    jw_kv_str(w, "name", s->schedule.kind >= 0 && s->schedule.kind <= GHM_SCHED_COSINE ? ghm_schedule_names[s->schedule.kind] : "?");
-    jw_kv_num(w, "warmup_epochs", s->schedule.warmup_epochs);
-    jw_kv_num(w, "step_epochs", s->schedule.step_epochs);
-    jw_kv_num(w, "gamma", s->schedule.gamma);
-    jw_kv_num(w, "min_lr_ratio", s->schedule.min_lr_ratio);
-    ghm_jw_end_object(w);
-
-    ghm_jw_key(w, "eval");
-    ghm_jw_begin_object(w);
-    jw_kv_int(w, "eval_every", s->eval_every);
-    ghm_jw_key(w, "recall_k");
-    ghm_jw_begin_array(w);
-    for (int i = 0; i < s->eval.n_k && i < GHM_MAX_K; i++) ghm_jw_int(w, s->eval.ks[i]);
-    ghm_jw_end_array(w);
-    ghm_jw_key(w, "recall");
-    ghm_jw_bool(w, s->eval.do_recall);
-    ghm_jw_key(w, "map_r");
-    ghm_jw_bool(w, s->eval.do_map_r);
-    ghm_jw_key(w, "r_precision");
-    ghm_jw_bool(w, s->eval.do_r_precision);
-    ghm_jw_key(w, "nmi");
-    ghm_jw_bool(w, s->eval.do_nmi);
-    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)s->eval.seed);
-    jw_kv_str(w, "seed", seedbuf);
-    jw_kv_int(w, "kmeans_restarts", s->eval.kmeans_restarts);
-    jw_kv_int(w, "kmeans_max_iter", s->eval.kmeans_max_iter);
-    ghm_jw_key(w, "save_embeddings");
-    ghm_jw_bool(w, s->save_embeddings);
-    ghm_jw_end_object(w);
+    for (int i = 0; i <= ghm_settings_count; i++) {
+        /* the parts of the path: all but the last are objects */
+        char parts[MAXD + 1][GHM_NAME_MAX];
+        int np = 0;
+        if (i < ghm_settings_count) {
+            const char *p = ghm_settings[i].path;
+            while (np <= MAXD) {
+                const char *dot = strchr(p, '.');
+                size_t n = dot ? (size_t)(dot - p) : strlen(p);
+                if (n >= GHM_NAME_MAX) n = GHM_NAME_MAX - 1;
+                memcpy(parts[np], p, n);
+                parts[np++][n] = '\0';
+                if (!dot) break;
+                p = dot + 1;
+            }
+        }
+        int keep = 0;
+        while (keep < depth && keep < np - 1 && strcmp(open[keep], parts[keep]) == 0) keep++;
+        while (depth > keep) {
+            depth--;
+            if (depth == 0) jw_section_extras(w, s, open[0], manifest);
+            ghm_jw_end_object(w);
+        }
+        if (i == ghm_settings_count) break;
+        for (; depth < np - 1 && depth < MAXD; depth++) {
+            snprintf(open[depth], GHM_NAME_MAX, "%s", parts[depth]);
+            ghm_jw_key(w, parts[depth]);
+            ghm_jw_begin_object(w);
+        }
+        jw_setting(w, &ghm_settings[i], s, parts[np - 1]);
+    }
 
     ghm_jw_key(w, "loss");
     ghm_jw_begin_object(w);
@@ -574,6 +579,88 @@ static void flatten(ghm_tb *b, const ghm_json *v, const char *prefix, int depth)
     }
 }
 
+/* ---- records of before: keys that were not YAML paths ----
+ *
+ * Records written before their keys were the settings' YAML paths
+ * (experiment/settings.h) kept some settings elsewhere under "params":
+ * "split.protocol" for dataset.split, "optimizer.lr" for train.optimizer.lr,
+ * "eval.eval_every" for eval.every (the table's `legacy` column), and two lists
+ * (below). Reading a record renames those identity lines to the YAML path, so
+ * a record of before is checked against the plan exactly as a new one; and
+ * because the writer of before left out the synthetic data set's keys for
+ * other data sets and never wrote eval.exclude_same_family, such a record (one
+ * that has any legacy key) may lack those (absent_in_legacy). */
+static const char *const legacy_lists[][2] = {
+    {"split.train_classes", "dataset.train_classes"},
+    {"eval.recall_k", "eval.recall_at"},
+};
+static const char *const legacy_absent[] = {"dataset.classes", "dataset.train_per_class", "dataset.test_per_class",
+                                            "dataset.image_size", "eval.exclude_same_family", NULL};
+#define LEGACY_MARK "legacy.keys=1"
+
+/* The YAML path of legacy key k (after "params."), klen bytes, or NULL. */
+static const char *legacy_rename(const char *k, size_t klen)
+{
+    for (int i = 0; i < ghm_settings_count; i++) {
+        const char *l = ghm_settings[i].legacy;
+        if (l && strlen(l) == klen && strncmp(l, k, klen) == 0) return ghm_settings[i].path;
+    }
+    for (size_t i = 0; i < sizeof legacy_lists / sizeof legacy_lists[0]; i++)
+        if (strlen(legacy_lists[i][0]) == klen && strncmp(legacy_lists[i][0], k, klen) == 0) return legacy_lists[i][1];
+    return NULL;
+}
+
+/* id with every "params.<legacy key>=" line renamed to "params.<YAML path>=", and a
+ * LEGACY_MARK line added when there was any. Takes and returns malloc'd text (NULL on OOM). */
+static char *migrate_identity(char *id)
+{
+    if (!id) return NULL;
+    ghm_tb b;
+    ghm_tb_init(&b);
+    int any = 0;
+    for (const char *p = id; *p;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        const char *to = NULL;
+        if (eq && len > 7 && strncmp(p, "params.", 7) == 0) to = legacy_rename(p + 7, (size_t)(eq - p - 7));
+        if (to) {
+            any = 1;
+            ghm_tb_printf(&b, "params.%s%.*s", to, (int)(len - (size_t)(eq - p)), eq);
+        } else {
+            ghm_tb_printf(&b, "%.*s", (int)len, p);
+        }
+        if (!end) break;
+        ghm_tb_puts(&b, "\n");
+        p = end + 1;
+    }
+    if (any) ghm_tb_puts(&b, LEGACY_MARK "\n");
+    free(id);
+    char *out = NULL;
+    ghm_error e;
+    if (ghm_tb_finish(&b, &out, &e) < 0) return NULL;
+    return out;
+}
+
+/* 1 when identity line key (klen, "params.<path>") may be missing from the record: a
+ * setting the table marks ID_ON (added after records existed) at 0 in the plan's run
+ * (its run id leaves it out too), or one the writer of before left out (legacy record). */
+static int absent_in_legacy(const char *have, const ghm_run_spec *spec, const char *key, size_t klen)
+{
+    if (klen <= 7) return 0;
+    for (int i = 0; i < ghm_settings_count; i++) {
+        const ghm_setting *st = &ghm_settings[i];
+        if (st->id != GHM_SET_ID_ON || strlen(st->path) != klen - 7 || strncmp(st->path, key + 7, klen - 7)) continue;
+        char buf[64];
+        const char *v = ghm_setting_format(st, spec, buf, sizeof buf);
+        if (strcmp(v, "0") == 0) return 1;
+    }
+    if (!strstr(have, "\n" LEGACY_MARK "\n")) return 0;
+    for (int i = 0; legacy_absent[i]; i++)
+        if (strlen(legacy_absent[i]) == klen - 7 && strncmp(key + 7, legacy_absent[i], klen - 7) == 0) return 1;
+    return 0;
+}
+
 /* The identity lines of a record's JSON (or of what the plan's run would
  * write): experiment, seed, params.*, search.*; ends with "\n". NULL on OOM. */
 static char *identity_of(const ghm_json *j)
@@ -586,7 +673,7 @@ static char *identity_of(const ghm_json *j)
     char *out = NULL;
     ghm_error e;
     if (ghm_tb_finish(&b, &out, &e) < 0) return NULL;
-    return out;
+    return migrate_identity(out);
 }
 
 /* What the plan's run would write there (the same writer, read back the same way). */
@@ -672,7 +759,7 @@ static int check_identity(const ghm_record *r, const ghm_run_spec *spec, const c
         if (!eq || eq > end) break;
         size_t klen = (size_t)(eq - p), wlen = (size_t)(end - eq - 1), hlen = 0;
         const char *hv = identity_find(have, p, klen, &hlen);
-        if (!hv && absent_is_default(spec, p, klen)) {
+        if (!hv && (absent_is_default(spec, p, klen) || absent_in_legacy(have, spec, p, klen))) {
             p = end;
             continue;
         }

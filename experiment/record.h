@@ -4,7 +4,9 @@
  * run is finished iff its record.json exists, is valid and carries the same
  * run_id. "status" is "ok" (finished) or "failed" (the run stopped on an error:
  * "failure": {"reason", "epoch", "batch"}; no metrics); records without a
- * status are "ok". The JSON holds every resolved parameter of the run (params), what was
+ * status are "ok". The JSON holds every resolved parameter of the run (params: every
+ * setting at its YAML path, experiment/settings.h; records of before used other keys
+ * for some, which the reader renames: see record.c, "records of before"), what was
  * swept to make it (swept), its seed, final test and validation metrics (named
  * as in summary.csv: recall@1 ... map@r, r_precision, nmi, ami), the per-epoch
  * history and timing, plus version/threads/host information and provenance

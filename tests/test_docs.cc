@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include "experiment/settings.h"
 #include "losses/loss.h"
 
 static std::string slurp(const std::string &path)
@@ -143,17 +144,18 @@ TEST(Docs, ReadmeLossTableIsTheRegistry)
 }
 
 // docs/experiment_format.md documents every key the experiment-file parser
-// knows, and no key it does not: the schema table of experiment/config.c (its
-// FLD/SEC/LST/SPC entries) and the keys its "known keys: a | b" messages name
+// knows, and no key it does not: the settings table (experiment/settings.h), the
+// schema table of experiment/config.c (its SEC/LST/SPC entries) and the keys its "known keys: a | b" messages name
 // for search, protocol, final and a losses entry. A section counts as
 // documented when one of its keys is (`dataset.limit` by `limit.train`).
 TEST(Docs, ExperimentFormatListsEveryKnownKey)
 {
     std::string cfg = slurp(src("experiment/config.c")), doc = slurp(src("docs/experiment_format.md"));
     std::set<std::string> known;
-    std::regex field(R"((?:FLD|SEC|LST|SPC)\("([a-z0-9_.]+)\")");
+    std::regex field(R"((?:SEC|LST|SPC)\("([a-z0-9_.]+)\")");
     for (std::sregex_iterator it(cfg.begin(), cfg.end(), field), end; it != end; ++it) known.insert((*it)[1]);
-    EXPECT_GE(known.size(), 40u) << "the schema table of experiment/config.c was not found";
+    EXPECT_GE(known.size(), 20u) << "the schema table of experiment/config.c was not found";
+    for (int i = 0; i < ghm_settings_count; i++) known.insert(ghm_settings[i].path); // experiment/settings.h
     std::regex msg(R"(in (search|protocol|final|a losses entry)[^;"]*; known keys: ([a-z0-9_ |]+))");
     int messages = 0;
     for (std::sregex_iterator it(cfg.begin(), cfg.end(), msg), end; it != end; ++it, messages++) {
@@ -196,6 +198,33 @@ TEST(Docs, ExperimentFormatListsEveryKnownKey)
     for (const std::string &d : documented)
         EXPECT_TRUE(known.count(d)) << "docs/experiment_format.md documents '" << d
                                     << "', which experiment/config.c does not know";
+}
+
+// docs/experiment_format.md's "## Settings table" is exactly what
+// `ghm list settings --markdown` prints (ghm_settings_list: the one table of
+// run settings in experiment/settings.h), like README's loss table.
+TEST(Docs, ExperimentFormatSettingsTableIsTheTable)
+{
+    std::string doc = slurp(src("docs/experiment_format.md"));
+    char *md = ghm_settings_list(1);
+    ASSERT_NE(md, nullptr);
+    std::string table = md;
+    free(md);
+    size_t sec = doc.find("\n## Settings table\n");
+    ASSERT_NE(sec, std::string::npos) << "docs/experiment_format.md has no '## Settings table' section";
+    size_t open = doc.find("\n| setting |", sec);
+    size_t next = doc.find("\n## ", sec + 1);
+    ASSERT_NE(open, std::string::npos) << "'## Settings table' has no '| setting |' table";
+    ASSERT_TRUE(next == std::string::npos || open < next) << "'## Settings table' has no '| setting |' table";
+    size_t close = doc.find("\n\n", open + 1);
+    std::string have = doc.substr(open + 1, close == std::string::npos ? std::string::npos : close - open);
+    EXPECT_EQ(have, table) << "docs/experiment_format.md's settings table differs from experiment/settings.h: run "
+                              "`./build/ghm list settings --markdown` and paste its output over the table under "
+                              "'## Settings table'";
+    // one row per setting, each naming its YAML path
+    for (int i = 0; i < ghm_settings_count; i++)
+        EXPECT_NE(have.find(std::string("| `") + ghm_settings[i].path + "` |"), std::string::npos)
+            << ghm_settings[i].path;
 }
 
 // The doc's example of an unknown top-level key is the parser's message,

@@ -15,6 +15,7 @@
 
 extern "C" {
 #include "experiment/experiment.h"
+#include "experiment/settings.h"
 }
 
 namespace {
@@ -118,6 +119,14 @@ std::vector<std::string> perturb(const ghm_run_spec &base, const ghm_run_spec_fi
         }
         break;
     }
+    case GHM_CANON_ON:
+        if (f.size == sizeof(double)) {
+            put<double>(r, f, get<double>(r, f) ? 0.0 : 0.5);
+            out->push_back(r);
+            what.push_back("0 <-> 0.5");
+            break;
+        }
+        [[fallthrough]];
     case GHM_CANON_INT:
     case GHM_CANON_PROTOCOL:
     case GHM_CANON_METRIC:
@@ -144,9 +153,7 @@ std::vector<std::string> perturb(const ghm_run_spec &base, const ghm_run_spec_fi
         out->push_back(r);
         what.push_back("next double up");
         break;
-    case GHM_CANON_SPLIT:
-    case GHM_CANON_OPTIM:
-    case GHM_CANON_SCHED:
+    case GHM_CANON_CHOICE:
         put<int>(r, f, get<int>(r, f) == 1 ? 0 : 1);
         out->push_back(r);
         what.push_back("other choice");
@@ -208,7 +215,10 @@ TEST(RunIdentity, TableCoversEveryByteOfTheSpec)
 #define ROW(key, member, kind)                                                                                   \
     M{#member, offsetof(ghm_run_spec, member), sizeof(((ghm_run_spec *)nullptr)->member),                        \
       alignof(decltype(((ghm_run_spec *)nullptr)->member))},
-    std::vector<M> rows = {GHM_RUN_SPEC_FIELDS(ROW)};
+#define SETTING_ROW(path, type, member, def, lo, hi, lo_open, hi_open, choices, id, legacy, doc) ROW(path, member, x)
+    // the settings table (experiment/settings.h) and the other fields (GHM_RUN_SPEC_FIELDS)
+    std::vector<M> rows = {GHM_SETTINGS(SETTING_ROW) GHM_RUN_SPEC_FIELDS(ROW)};
+#undef SETTING_ROW
 #undef ROW
     ASSERT_EQ((int)rows.size(), ghm_run_spec_n_fields);
     std::sort(rows.begin(), rows.end(), [](const M &a, const M &b) { return a.off < b.off; });
@@ -219,7 +229,7 @@ TEST(RunIdentity, TableCoversEveryByteOfTheSpec)
         // field the table forgot
         EXPECT_EQ(m.off % m.align, 0u) << m.member;
         EXPECT_TRUE(m.off >= at && m.off - at < 8) << "bytes " << at << ".." << m.off << " before " << m.member
-                                                  << " are not in GHM_RUN_SPEC_FIELDS: add the new field there";
+                                                  << " are not in GHM_SETTINGS or GHM_RUN_SPEC_FIELDS: add the new field there";
         if (m.off >= at) padding += m.off - at;
         at = std::max(at, m.off + m.size);
     }
@@ -256,7 +266,7 @@ TEST(RunIdentity, EveryHashedFieldChangesTextAndId)
             EXPECT_NE(id_of(variants[v]), id0);
             changed++;
         }
-        if (f.kind != GHM_CANON_PROTOCOL) keys.insert(f.key); /* protocol lines: only off the plain defaults */
+        if (f.kind != GHM_CANON_PROTOCOL && f.kind != GHM_CANON_ON) keys.insert(f.key); /* protocol, ON lines: only off the defaults */
     }
     EXPECT_GE(changed, 60);
     // every hashed key (other than metric names and parameter prefixes) has its line

@@ -409,7 +409,7 @@ TEST_F(RecordTrust, EveryValueTheRunIdCoversIsChecked)
     expect_redone("\"seed\": 0", "\"seed\": 7", "seed");
     expect_redone("\"experiment\": \"tiny\"", "\"experiment\": \"other\"", "experiment");
     expect_redone("\"batch_size\": 8", "\"batch_size\": 16", "params.train.batch_size");
-    expect_redone("\"lr\": ", "\"lr\": 0.5, \"x\": ", "params.optimizer.lr");
+    expect_redone("\"lr\": ", "\"lr\": 0.5, \"x\": ", "params.train.optimizer.lr");
     expect_redone("\"embedding_dim\": 4", "\"embedding_dim\": \"4\"", "params.backbone.embedding_dim");
     expect_redone("\"name\": \"mlp\"", "\"name\": \"convnet\"", "params.backbone.name");
     expect_redone("\"status\": \"ok\"", "\"search\": {\"role\": \"trial\", \"trial\": 0}, \"status\": \"ok\"",
