@@ -50,15 +50,19 @@ void ghm_linear_backward(float *dx, float *dw, float *db, const float *dy, const
     if (dx) ghm_sgemm(0, 0, B, In, O, 1.0f, dy, O, w, In, 0.0f, dx, In);
 }
 
+/* Element-wise layers run on several threads only above this many elements:
+ * below it, starting the threads costs more than the loop. */
+#define GHM_OMP_MIN_ELEMENTS 65536
+
 void ghm_relu_forward(float *y, const float *x, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > GHM_OMP_MIN_ELEMENTS)
     for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 void ghm_relu_backward(float *dx, const float *dy, const float *y, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > GHM_OMP_MIN_ELEMENTS)
     for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
@@ -489,13 +493,13 @@ int ghm_conv2d_wgrad_few_in(float *dw, const float *dy, const float *x, int B, i
 
 void ghm_add_forward(float *y, const float *a, const float *b, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > GHM_OMP_MIN_ELEMENTS)
     for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
 void ghm_add_relu_forward(float *y, const float *a, const float *b, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > GHM_OMP_MIN_ELEMENTS)
     for (size_t i = 0; i < n; i++) {
         const float v = a[i] + b[i];
         y[i] = v > 0.0f ? v : 0.0f;
@@ -504,7 +508,7 @@ void ghm_add_relu_forward(float *y, const float *a, const float *b, size_t n)
 
 void ghm_relu_backward_dup(float *dx, float *dx2, const float *dy, const float *y, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > GHM_OMP_MIN_ELEMENTS)
     for (size_t i = 0; i < n; i++) {
         const float g = y[i] > 0.0f ? dy[i] : 0.0f;
         dx[i] = g;
@@ -516,7 +520,7 @@ void ghm_add_backward(float *da, const float *dy, size_t n, int accumulate)
 {
     if (!da) return;
     if (accumulate) {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > GHM_OMP_MIN_ELEMENTS)
         for (size_t i = 0; i < n; i++) da[i] += dy[i];
     } else if (da != dy) {
         memcpy(da, dy, sizeof(float) * n);
