@@ -81,7 +81,7 @@ static int cmd_info(int argc, char **argv)
     }
     if (!o.name) return ghm_cli_usage("data info", "expected a dataset name\n%s", info_usage);
     /* only the synthetic generator needs a size; glyphs take the size they were rendered at unless asked */
-    if (!size_given && strcmp(o.name, "synthetic") != 0) o.image_size = 0;
+    if (!size_given && !ghm_dataset_is_generated(o.name)) o.image_size = 0;
 
     ghm_dataset d;
     ghm_error err;
@@ -371,7 +371,7 @@ static int cmd_montage(int argc, char **argv)
         }
     }
     if (!o.name || !out) return ghm_cli_usage("data montage", "expected NAME and OUT.png\n%s", montage_usage);
-    if (strcmp(o.name, "synthetic") != 0) o.image_size = 0;
+    if (!ghm_dataset_is_generated(o.name)) o.image_size = 0;
     ghm_error err;
     ghm_error_clear(&err);
     ghm_dataset d;
@@ -452,7 +452,7 @@ static int cmd_export(int argc, char **argv)
         }
     }
     if (!o.name || !out) return ghm_cli_usage("data export", "expected NAME and OUT_DIR\n%s", export_usage);
-    if (strcmp(o.name, "synthetic") != 0) o.image_size = 0;
+    if (!ghm_dataset_is_generated(o.name)) o.image_size = 0;
     ghm_error err;
     ghm_error_clear(&err);
     ghm_dataset *d = malloc(sizeof *d);

@@ -49,28 +49,37 @@ static int parse_ks(const char *cmd, const char *text, ghm_eval_opts *o)
 
 static int parse_metrics(const char *cmd, const char *text, ghm_eval_opts *o)
 {
-    static const char *const names[] = {"recall", "map_r", "r_precision", "nmi", "ami"};
-    o->do_recall = o->do_map_r = o->do_r_precision = o->do_nmi = 0;
+    /* the names come from the metric registry (eval/metric_registry.c): the file spelling
+     * ("map_r") or the record key ("map@r"); metrics sharing a computation share a switch */
+    const char *names[32];
+    char known[256];
+    size_t used = 0;
+    int nn = 0;
+    known[0] = '\0';
+    for (int i = 0; i < ghm_metric_count() && nn < 32; i++) {
+        const ghm_metric_ops *mo = ghm_metric_at(i);
+        mo->enable(o, 0);
+        if (!mo->name) continue;
+        names[nn] = mo->name;
+        int wr = snprintf(known + used, sizeof known - used, "%s%s", nn ? ", " : "", mo->name);
+        if (wr > 0 && (size_t)wr < sizeof known - used) used += (size_t)wr;
+        nn++;
+    }
     char buf[256];
     if (strlen(text) >= sizeof buf) return ghm_cli_usage(cmd, "--metrics list too long");
     strcpy(buf, text);
     int any = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         any = 1;
-        if (strcmp(t, "recall") == 0 || strcmp(t, "precision@1") == 0)
-            o->do_recall = 1;
-        else if (strcmp(t, "map_r") == 0 || strcmp(t, "map@r") == 0)
-            o->do_map_r = 1;
-        else if (strcmp(t, "r_precision") == 0)
-            o->do_r_precision = 1;
-        else if (strcmp(t, "nmi") == 0 || strcmp(t, "ami") == 0)
-            o->do_nmi = 1; /* NMI and AMI come from the same clustering */
+        int k = 0;
+        const ghm_metric_ops *mo = ghm_metric_find(strcmp(t, "precision@1") == 0 ? "recall" : t, &k);
+        if (mo && !k)
+            mo->enable(o, 1);
         else {
-            const char *close = ghm_closest_name(t, names, 5);
+            const char *close = ghm_closest_name(t, names, nn);
             if (close)
-                return ghm_cli_usage(cmd, "unknown metric '%s' (did you mean '%s'? known: recall, map_r, r_precision, nmi, ami)",
-                                     t, close);
-            return ghm_cli_usage(cmd, "unknown metric '%s' (known: recall, map_r, r_precision, nmi, ami)", t);
+                return ghm_cli_usage(cmd, "unknown metric '%s' (did you mean '%s'? known: %s)", t, close, known);
+            return ghm_cli_usage(cmd, "unknown metric '%s' (known: %s)", t, known);
         }
     }
     if (!any) return ghm_cli_usage(cmd, "--metrics needs at least one name");
@@ -87,7 +96,7 @@ static void json_num(double v)
 
 static void print_table(const ghm_metrics *m)
 {
-    char names[GHM_MAX_K + 8][24];
+    char names[GHM_MAX_K + 8][GHM_METRIC_NAME_MAX];
     double vals[GHM_MAX_K + 8];
     int c = ghm_metrics_list(m, names, vals, GHM_MAX_K + 8);
     printf("  %-14s %s\n", "metric", "value");
@@ -107,7 +116,7 @@ static void print_table(const ghm_metrics *m)
 /* Prints the metrics as JSON members (no braces), each preceded by a comma except the first. */
 static void print_json_members(const ghm_metrics *m)
 {
-    char names[GHM_MAX_K + 8][24];
+    char names[GHM_MAX_K + 8][GHM_METRIC_NAME_MAX];
     double vals[GHM_MAX_K + 8];
     int c = ghm_metrics_list(m, names, vals, GHM_MAX_K + 8);
     for (int i = 0; i < c; i++) {

@@ -84,10 +84,13 @@ static int read_batch(const char *path, ghm_images *im, ghm_error *err)
     return 0;
 }
 
+/* the class names, also read by the registry line */
+const char *const ghm_ds_cifar10_names[10] = {"airplane", "automobile", "bird",  "cat",  "deer",
+                                              "dog",      "frog",       "horse", "ship", "truck"};
+
 int ghm_ds_load_cifar10(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
 {
-    static const char *const names[10] = {"airplane", "automobile", "bird",  "cat",  "deer",
-                                          "dog",      "frog",       "horse", "ship", "truck"};
+    const char *const *names = ghm_ds_cifar10_names;
     char *dirs[4];
     int nd = ghm_ds_search_dirs(o, "cifar10", dirs);
     char *found = NULL;

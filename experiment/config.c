@@ -29,7 +29,6 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const ghm_cfg_metric_names[] = {"recall", "nmi", "map_r", "r_precision", NULL};
 
 /* ---- the schema ------------------------------------------------------------ */
 
@@ -425,27 +424,42 @@ static int parse_list(walker *w, const char *path, yaml_node_t *v)
         return 0;
     }
     if (strcmp(path, "eval.metrics") == 0) {
-        int rc = seq_check(w, v, path, "metric name (recall | nmi | map_r | r_precision)");
+        /* the names come from the metric registry (eval/metric_registry.c); a record key
+         * ("map@r") is accepted as well as the file spelling ("map_r") */
+        const char *names[32];
+        char expected[256];
+        size_t used = 0;
+        int nn = 0;
+        expected[0] = '\0';
+        for (int i = 0; i < ghm_metric_count() && nn < 32; i++)
+            if (ghm_metric_at(i)->name) {
+                names[nn] = ghm_metric_at(i)->name;
+                int wr = snprintf(expected + used, sizeof expected - used, "%s%s", nn ? " | " : "", names[nn]);
+                if (wr > 0 && (size_t)wr < sizeof expected - used) used += (size_t)wr;
+                nn++;
+            }
+        char what[300];
+        snprintf(what, sizeof what, "metric name (%s)", expected);
+        int rc = seq_check(w, v, path, what);
         if (rc) return rc;
-        int flags[4] = {0, 0, 0, 0};
+        const ghm_metric_ops *seen[32];
+        int n_seen = 0;
+        for (int i = 0; i < ghm_metric_count(); i++) ghm_metric_at(i)->enable(&c->tmpl.eval, 0);
         for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
             yaml_node_t *x = node_at(w, *it);
             const char *t = scalar_text(x);
-            int k;
-            for (k = 0; k < 4; k++)
-                if (strcmp(ghm_cfg_metric_names[k], t) == 0) break;
-            if (k == 4) {
+            int k = 0;
+            const ghm_metric_ops *mo = ghm_metric_find(t, &k);
+            if (!mo || k) {
                 char hint[96];
-                return cfg_err(w, x, "eval.metrics: unknown metric '%s'%s; expected recall | nmi | map_r | r_precision",
-                               t, did_you_mean(t, ghm_cfg_metric_names, 4, hint, sizeof hint));
+                return cfg_err(w, x, "eval.metrics: unknown metric '%s'%s; expected %s", t,
+                               did_you_mean(t, names, nn, hint, sizeof hint), expected);
             }
-            if (flags[k]) return cfg_err(w, x, "eval.metrics: duplicate metric '%s'", t);
-            flags[k] = 1;
+            for (int j = 0; j < n_seen; j++)
+                if (seen[j] == mo) return cfg_err(w, x, "eval.metrics: duplicate metric '%s'", t);
+            if (n_seen < 32) seen[n_seen++] = mo;
+            mo->enable(&c->tmpl.eval, 1);
         }
-        c->tmpl.eval.do_recall = flags[0];
-        c->tmpl.eval.do_nmi = flags[1];
-        c->tmpl.eval.do_map_r = flags[2];
-        c->tmpl.eval.do_r_precision = flags[3];
         return 0;
     }
     return cfg_err(w, v, "%s: internal error: unhandled list", path);
@@ -565,7 +579,22 @@ static int search_block_map(walker *w, yaml_node_t *v, const char *what)
 }
 
 static const char *const search_methods[] = {"random", "tpe", "tpe_v1", NULL};
-static const char *const search_objectives[] = {"map@r", "recall@1", "r_precision", "nmi", NULL};
+
+/* The search objectives: the record key of every metric of the registry marked as one
+ * (per-K metrics at K = 1); the file spelling ("map_r") is accepted and stored as the key. */
+static int search_objective_names(char keys[][GHM_METRIC_NAME_MAX], const char **names, int max)
+{
+    int n = 0;
+    for (int i = 0; i < ghm_metric_count() && n < max - 1; i++) {
+        const ghm_metric_ops *mo = ghm_metric_at(i);
+        if (!mo->objective) continue;
+        snprintf(keys[n], GHM_METRIC_NAME_MAX, "%s%s", mo->key, (mo->needs & GHM_METRIC_NEEDS_K) ? "1" : "");
+        names[n] = keys[n];
+        n++;
+    }
+    names[n] = NULL;
+    return n;
+}
 
 /* search.halving: {eta, min_fraction} (successive halving, search/search.h) */
 static int parse_halving_block(walker *w, yaml_node_t *v)
@@ -628,18 +657,26 @@ static int parse_search_block(walker *w, yaml_node_t *v)
         long n;
         if (strcmp(key, "method") == 0 || strcmp(key, "objective") == 0) {
             int is_m = key[0] == 'm';
-            const char *const *names = is_m ? search_methods : search_objectives;
+            char okeys[16][GHM_METRIC_NAME_MAX];
+            const char *onames[16];
+            int n_obj = search_objective_names(okeys, onames, 16);
+            const char *const *names = is_m ? search_methods : onames;
             if (!x || x->type != YAML_SCALAR_NODE || is_null(x))
                 return cfg_err(w, x ? x : k, "search.%s: expected a name, got %s", key, kind_name(x));
             const char *t = scalar_text(x);
+            if (!is_m) { /* the file spelling of a metric ("map_r") names its record key */
+                int kk = 0;
+                const ghm_metric_ops *mo = ghm_metric_find(t, &kk);
+                if (mo && mo->name && strcmp(t, mo->name) == 0 && !(mo->needs & GHM_METRIC_NEEDS_K)) t = mo->key;
+            }
             int i;
             for (i = 0; names[i]; i++)
                 if (strcmp(names[i], t) == 0) break;
             if (!names[i]) {
                 char list[256];
-                join_names(names, is_m ? 3 : 4, list, sizeof list);
+                join_names(names, is_m ? 3 : n_obj, list, sizeof list);
                 return cfg_err(w, x, "search.%s: unknown value '%s'%s; expected one of %s", key, t,
-                               did_you_mean(t, names, is_m ? 3 : 4, hint, sizeof hint), list);
+                               did_you_mean(t, names, is_m ? 3 : n_obj, hint, sizeof hint), list);
             }
             if (is_m)
                 s->method = i;
@@ -836,15 +873,7 @@ int ghm_cfg_primary_check(const ghm_cfg *c, ghm_error *err)
         if (strcmp(P->loss, P->against) == 0)
             return ghm_cfg_error(err, c, S->pm_against[i], "primary: compares '%s' with itself", P->loss);
         const char *mt = P->metric;
-        int ok = (!strcmp(mt, "map@r") && eo->do_map_r) || (!strcmp(mt, "r_precision") && eo->do_r_precision) ||
-                 ((!strcmp(mt, "nmi") || !strcmp(mt, "ami")) && eo->do_nmi);
-        if (!strncmp(mt, "recall@", 7) && eo->do_recall)
-            for (int k = 0; k < eo->n_k; k++) {
-                char want[24];
-                snprintf(want, sizeof want, "recall@%d", eo->ks[k]);
-                ok |= strcmp(want, mt) == 0;
-            }
-        if (!ok)
+        if (!ghm_metric_key_computed(eo, mt))
             return ghm_cfg_error(err, c, S->pm_metric[i],
                                  "primary: metric '%s' is not a test metric of this file (one of recall@K for K in "
                                  "eval.recall_at, map@r, r_precision, nmi, ami, as eval.metrics computes them)",

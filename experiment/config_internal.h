@@ -152,7 +152,6 @@ int ghm_cfg_is_field(const char *path);
 
 /* Names used in canonical text / messages. */
 extern const char *const ghm_cfg_split_names[];  /* "standard", "classes" */
-extern const char *const ghm_cfg_metric_names[]; /* "recall", "nmi", "map_r", "r_precision" */
 
 #ifdef __cplusplus
 }

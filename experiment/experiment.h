@@ -112,14 +112,14 @@ typedef struct ghm_search_space {
 typedef struct ghm_primary {
     char loss[32];
     char against[32];               /* a loss name, or "best_other" */
-    char metric[24];                /* a test metric: recall@K, map@r, r_precision, nmi, ami */
+    char metric[GHM_METRIC_NAME_MAX]; /* a test metric: recall@K, map@r, r_precision, nmi, ami */
     int concat;                     /* 0: separate, 1: concatenated */
 } ghm_primary;
 
 typedef struct ghm_search_config {
     int method;                     /* GHM_SEARCH_RANDOM | GHM_SEARCH_TPE | GHM_SEARCH_TPE_V1 */
     int trials;                     /* per tuned loss entry (equal budget) */
-    char objective[24];             /* validation metric, mean over folds: map@r | recall@1 | r_precision | nmi */
+    char objective[GHM_METRIC_NAME_MAX]; /* validation metric, mean over folds: map@r | recall@1 | r_precision | nmi */
     uint64_t seed;                  /* of the proposals; trials train with seed GHM_TRIAL_SEED_BASE + seed */
     int batch;                      /* tpe: trials proposed at a time from those finished before them */
     int halving;                    /* 1: successive halving (search.halving; search/search.h) */

@@ -508,12 +508,8 @@ static int check_dataset_keys(const ghm_cfg *c, const ghm_run_spec *r, const whe
         return rc;
     }
     if (c->has_train_classes) {
-        /* class counts known without loading: synthetic (its `classes`) and the 10-class datasets */
-        int known = 0;
-        if (strcmp(r->dataset_name, "synthetic") == 0) known = r->data.classes;
-        if (!strcmp(r->dataset_name, "fashion-mnist") || !strcmp(r->dataset_name, "mnist") ||
-            !strcmp(r->dataset_name, "cifar10"))
-            known = 10;
+        /* class counts known without loading (datasets/registry.c) */
+        int known = ghm_dataset_known_classes(r->dataset_name, r->data.classes);
         for (int i = 0; known && i < r->split.n_train_classes; i++)
             if (r->split.train_classes[i] >= known) {
                 rc = ghm_cfg_error(err, c, c->train_classes_key,
@@ -528,20 +524,31 @@ static int check_dataset_keys(const ghm_cfg *c, const ghm_run_spec *r, const whe
             return rc;
         }
     }
-    if (strcmp(r->dataset_name, "synthetic") != 0) {
-        static const char *const syn[] = {"dataset.classes", "dataset.train_per_class", "dataset.test_per_class",
+    {
+        /* generator parameters apply to the data sets whose registry line lists them */
+        static const char *const gen[] = {"dataset.classes", "dataset.train_per_class", "dataset.test_per_class",
                                           "dataset.image_size", NULL};
-        for (int i = 0; syn[i]; i++)
-            if (where_find(w, syn[i], 0, &m) &&
-                !(strcmp(r->dataset_name, "glyphs") == 0 && strcmp(syn[i], "dataset.image_size") == 0)) {
-                rc = ghm_cfg_error(err, c, m, "%s applies only to the synthetic dataset (this run uses '%s')", syn[i],
-                                   r->dataset_name);
+        const ghm_dataset_info *di = ghm_dataset_find(r->dataset_name);
+        for (int i = 0; di && gen[i]; i++)
+            if (!(di->params & ghm_dataset_param_bit(gen[i])) && where_find(w, gen[i], 0, &m)) {
+                char users[256];
+                size_t used = 0;
+                int nu = 0;
+                users[0] = '\0';
+                for (int j = 0; j < ghm_dataset_count(); j++)
+                    if (ghm_dataset_at(j)->params & ghm_dataset_param_bit(gen[i])) {
+                        int wr = snprintf(users + used, sizeof users - used, "%s%s", nu++ ? ", " : "",
+                                          ghm_dataset_at(j)->name);
+                        if (wr > 0 && (size_t)wr < sizeof users - used) used += (size_t)wr;
+                    }
+                rc = ghm_cfg_error(err, c, m, "%s applies only to the %s dataset%s (this run uses '%s')", gen[i], users,
+                                   nu > 1 ? "s" : "", r->dataset_name);
                 return rc;
             }
     }
-    if (strcmp(r->dataset_name, "idx") == 0 && r->dataset_path[0] == '\0') {
-        rc = ghm_cfg_error(err, c, where_or(w, "dataset.name", 1, c->sec_dataset),
-                           "dataset 'idx' needs dataset.path (a directory with the IDX image and label files)");
+    ghm_error dserr = {0};
+    if (!r->dataset_path[0] && ghm_dataset_check(r->dataset_name, r->dataset_path, &dserr)) { /* its own checks */
+        rc = ghm_cfg_error(err, c, where_or(w, "dataset.name", 1, c->sec_dataset), "%s", dserr.msg);
         return rc;
     }
     return rc;
@@ -598,9 +605,9 @@ static int check_optim_keys(const ghm_cfg *c, const ghm_run_spec *r, const where
 static int check_late(const ghm_cfg *c, const ghm_cfg_loss *L, const ghm_run_spec *r, const where *w, ghm_error *err)
 {
     int rc = 0;
-    if (strcmp(r->dataset_name, "synthetic") == 0 && r->dataset_path[0]) {
-        rc = ghm_cfg_error(err, c, where_or(w, "dataset.path", 1, c->sec_dataset),
-                           "dataset.path: dataset 'synthetic' is generated and reads no files; remove dataset.path");
+    ghm_error dserr = {0};
+    if (r->dataset_path[0] && ghm_dataset_check(r->dataset_name, r->dataset_path, &dserr)) { /* its own checks */
+        rc = ghm_cfg_error(err, c, where_or(w, "dataset.path", 1, c->sec_dataset), "%s", dserr.msg);
         return rc;
     }
     {
@@ -825,12 +832,7 @@ static int search_finalize(ghm_cfg *c, ghm_error *err)
     /* the objective must be computed */
     const ghm_eval_opts *eo = &c->tmpl.eval;
     const char *o = s->objective;
-    int ok = (!strcmp(o, "map@r") && eo->do_map_r) || (!strcmp(o, "r_precision") && eo->do_r_precision) ||
-             (!strcmp(o, "nmi") && eo->do_nmi);
-    if (!strcmp(o, "recall@1")) {
-        for (int i = 0; i < eo->n_k; i++) ok |= eo->do_recall && eo->ks[i] == 1;
-    }
-    if (!ok)
+    if (!ghm_metric_key_computed(eo, o))
         return ghm_cfg_error(err, c, S->m_objective.line ? S->m_objective : S->mark,
                              "search.objective = %s is not computed: add it to eval.metrics (and 1 to eval.recall_at "
                              "for recall@1)",
@@ -919,11 +921,7 @@ static int search_check_runs(const ghm_cfg *c, ghm_error *err)
             x[j] = keep;
         }
         if (!rc && l == 0) {
-            int known = 0;
-            if (strcmp(r->dataset_name, "synthetic") == 0) known = r->data.classes;
-            if (!strcmp(r->dataset_name, "fashion-mnist") || !strcmp(r->dataset_name, "mnist") ||
-                !strcmp(r->dataset_name, "cifar10"))
-                known = 10;
+            int known = ghm_dataset_known_classes(r->dataset_name, r->data.classes);
             if (known && s->folds >= 2) {
                 int ntr = r->split.protocol == GHM_SPLIT_CLASSES
                               ? (r->split.n_train_classes ? r->split.n_train_classes : known / 2)

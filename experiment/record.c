@@ -181,7 +181,7 @@ static void jw_section_extras(ghm_jw *w, const ghm_run_spec *s, const char *sec,
                 ghm_jw_int(w, s->split.train_classes[i]);
             ghm_jw_end_array(w);
         }
-        if (strcmp(s->dataset_name, "synthetic") == 0) {
+        if (ghm_dataset_is_generated(s->dataset_name)) { /* its parameters are its data */
             snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)s->data.seed);
             jw_kv_str(w, "seed", seedbuf);
         }
@@ -457,19 +457,11 @@ int ghm_record_write(const ghm_record *r, const ghm_run_spec *spec, const char *
 /* The range of a metric's values: [0, 1], ami [-1, 1]; 0 for unknown names. */
 static int metric_range(const char *name, double *lo, double *hi)
 {
-    *lo = 0;
-    *hi = 1;
-    if (strcmp(name, "ami") == 0) {
-        *lo = -1;
-        return 1;
-    }
-    if (strncmp(name, "recall@", 7) == 0) {
-        const char *p = name + 7;
-        if (*p < '1' || *p > '9') return 0;
-        while (*p >= '0' && *p <= '9') p++;
-        return *p == '\0';
-    }
-    return strcmp(name, "map@r") == 0 || strcmp(name, "r_precision") == 0 || strcmp(name, "nmi") == 0;
+    const ghm_metric_ops *mo = ghm_metric_by_key(name); /* eval/metric_registry.c */
+    if (!mo) return 0;
+    *lo = mo->lo;
+    *hi = mo->hi;
+    return 1;
 }
 
 static int read_metrics(const ghm_json *o, ghm_metric_set *s, const char *path, const char *what, ghm_error *err)
@@ -489,7 +481,7 @@ static int read_metrics(const ghm_json *o, ghm_metric_set *s, const char *path, 
             v = it->num;
             if (!(v >= lo - 1e-9 && v <= hi + 1e-9))
                 return ghm_error_set(err, GHM_EINPUT, "%s: %s.%s = %g is outside [%g, %g]", path, what, k, v, lo, hi);
-        } else if (it->type == GHM_JSON_NULL && (strcmp(k, "map@r") == 0 || strcmp(k, "r_precision") == 0)) {
+        } else if (it->type == GHM_JSON_NULL && ghm_metric_by_key(k)->may_be_undefined) {
             v = NAN; /* undefined when no query has a relevant item */
         } else {
             return ghm_error_set(err, GHM_EINPUT, "%s: %s.%s must be a number", path, what, k);
@@ -931,17 +923,7 @@ static int record_path(const char *out_dir, const char *run_id, char *buf, size_
 /* expected metric names of a run (as ghm_metrics_list names them) */
 static int planned_metrics(const ghm_eval_opts *o, char names[][GHM_REC_METRIC_NAME], int max)
 {
-    int c = 0;
-    if (o->do_recall)
-        for (int j = 0; j < o->n_k && j < GHM_MAX_K && c < max; j++)
-            snprintf(names[c++], GHM_REC_METRIC_NAME, "recall@%d", o->ks[j]);
-    if (o->do_map_r && c < max) snprintf(names[c++], GHM_REC_METRIC_NAME, "map@r");
-    if (o->do_r_precision && c < max) snprintf(names[c++], GHM_REC_METRIC_NAME, "r_precision");
-    if (o->do_nmi && c + 1 < max) {
-        snprintf(names[c++], GHM_REC_METRIC_NAME, "nmi");
-        snprintf(names[c++], GHM_REC_METRIC_NAME, "ami");
-    }
-    return c;
+    return ghm_metric_keys(o, names, max); /* eval/metric_registry.c */
 }
 
 int ghm_record_check_spec(const ghm_record *r, const ghm_run_spec *spec, const char *path, ghm_error *err)

@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define GHM_REC_MAX_METRICS 48
-#define GHM_REC_METRIC_NAME 24
+#define GHM_REC_METRIC_NAME GHM_METRIC_NAME_MAX
 #define GHM_VERSION_STRING "0.1.0"
 
 /* Named metric values in canonical order (ghm_metrics_list). */

@@ -1144,16 +1144,7 @@ static int fig_val_recall(ghm_plot_out *pc, const ghm_summary *s)
 /* the name of class `id` of a known dataset, else NULL */
 static const char *class_name(const char *dataset, int id)
 {
-    static const char *const fashion[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                            "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-    static const char *const cifar[10] = {"airplane", "automobile", "bird",  "cat",  "deer",
-                                          "dog",      "frog",       "horse", "ship", "truck"};
-    static const char *const digits[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
-    if (id < 0 || id > 9 || !dataset) return NULL;
-    if (strcmp(dataset, "fashion-mnist") == 0) return fashion[id];
-    if (strcmp(dataset, "cifar10") == 0) return cifar[id];
-    if (strcmp(dataset, "mnist") == 0) return digits[id];
-    return NULL;
+    return ghm_dataset_class_name(dataset, id); /* datasets/registry.c */
 }
 
 /* the projection of an earlier report (plots/<base>.dat: "pc1 pc2 label" rows):

@@ -34,7 +34,7 @@ typedef struct {
     ghm_summary s;
     int have_s;
     int search;        /* 1: a search directory: the cells come from sl */
-    char objective[24];
+    char objective[GHM_METRIC_NAME_MAX];
     int n_sl;
     search_loss *sl;   /* (n_sl) per loss entry */
 } column;

@@ -5,6 +5,7 @@
 #include "report/report.h"
 
 #include "report/stats.h"
+#include "eval/eval.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -251,17 +252,5 @@ int ghm_summary_best(const ghm_summary *s, const char *loss, int *on_test)
  * "r_precision" -> "RP"), long for plot titles ("Recall@1", "R-precision"). */
 const char *ghm_metric_display(const char *m, int short_form, char *buf, size_t n)
 {
-    if (strncmp(m, "recall@", 7) == 0)
-        snprintf(buf, n, "%s@%s", short_form ? "R" : "Recall", m + 7);
-    else if (strcmp(m, "map@r") == 0)
-        snprintf(buf, n, "MAP@R");
-    else if (strcmp(m, "r_precision") == 0)
-        snprintf(buf, n, "%s", short_form ? "RP" : "R-precision");
-    else if (strcmp(m, "nmi") == 0)
-        snprintf(buf, n, "NMI");
-    else if (strcmp(m, "ami") == 0)
-        snprintf(buf, n, "AMI");
-    else
-        snprintf(buf, n, "%s", m);
-    return buf;
+    return ghm_metric_label(m, short_form, buf, n); /* eval/metric_registry.c */
 }

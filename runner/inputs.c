@@ -52,7 +52,7 @@ static int same_check(const ghm_run_spec *a, const ghm_run_spec *b)
 static int same_data(const ghm_run_spec *a, const ghm_run_spec *b)
 {
     return !strcmp(a->dataset_name, b->dataset_name) && !strcmp(a->dataset_path, b->dataset_path) &&
-           (strcmp(a->dataset_name, "synthetic") != 0 ||
+           (!ghm_dataset_is_generated(a->dataset_name) ||
             (a->data.classes == b->data.classes && a->data.train_per_class == b->data.train_per_class &&
              a->data.test_per_class == b->data.test_per_class && a->data.image_size == b->data.image_size));
 }

@@ -31,7 +31,7 @@
 
 void ghm_metric_set_from(ghm_metric_set *s, const ghm_metrics *m)
 {
-    char names[GHM_REC_MAX_METRICS][24];
+    char names[GHM_REC_MAX_METRICS][GHM_METRIC_NAME_MAX];
     double values[GHM_REC_MAX_METRICS];
     memset(s, 0, sizeof *s);
     int n = ghm_metrics_list(m, names, values, GHM_REC_MAX_METRICS);
@@ -74,7 +74,7 @@ int ghm_data_cache_loads(const ghm_data_cache *c) { return c ? c->loads : 0; }
 
 static void cache_key(const ghm_dataset_opts *o, char *key, size_t n)
 {
-    int synthetic = o->name && strcmp(o->name, "synthetic") == 0;
+    int synthetic = ghm_dataset_is_generated(o->name);
     if (synthetic)
         snprintf(key, n, "%s|%s|%s|%d|%d|%d|%d|%llu", o->name, o->path ? o->path : "",
                  o->data_root ? o->data_root : "", o->classes, o->train_per_class, o->test_per_class, o->image_size,

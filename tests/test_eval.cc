@@ -423,7 +423,7 @@ TEST(EvalMetrics, WellSeparatedClustersArePerfect)
     EXPECT_NEAR(m.ami, 1.0, 1e-12);
     EXPECT_GE(m.seconds, 0.0);
 
-    char names[16][24];
+    char names[16][GHM_METRIC_NAME_MAX];
     double vals[16];
     int cnt = ghm_metrics_list(&m, names, vals, 16);
     const char *want[] = {"recall@1", "recall@2", "recall@4", "recall@8", "map@r", "r_precision", "nmi", "ami"};
