@@ -102,49 +102,6 @@ int ghm_cfg_error(ghm_error *err, const ghm_cfg *c, ghm_cfg_mark m, const char *
     return ghm_error_set(err, GHM_EINPUT, "%s:%d:%d: %s", c->file, m.line, m.col, msg);
 }
 
-/* "a | b | c" */
-static void join_names(const char *const *names, int n, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    for (int i = 0; i < n && names[i]; i++) {
-        if (i) strncat(buf, " | ", cap - strlen(buf) - 1);
-        strncat(buf, names[i], cap - strlen(buf) - 1);
-    }
-}
-
-/* " (did you mean 'x'?)" or "" */
-static const char *did_you_mean(const char *name, const char *const *cands, int n, char *buf, size_t cap)
-{
-    const char *close = ghm_closest_name(name, cands, n);
-    if (close)
-        snprintf(buf, cap, " (did you mean '%s'?)", close);
-    else
-        buf[0] = '\0';
-    return buf;
-}
-
-/* Strict number: the whole text, finite. */
-static int parse_double(const char *text, double *v)
-{
-    if (!text || !*text) return -1;
-    char *end = NULL;
-    errno = 0;
-    double x = strtod(text, &end);
-    if (end == text || *end != '\0' || !isfinite(x)) return -1;
-    *v = x == 0 ? 0.0 : x; /* -0.0 is 0: one canonical text, one run id */
-    return 0;
-}
-
-static int parse_bool(const char *t, int *v)
-{
-    static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no", "off", "0"};
-    for (int i = 0; i < 4; i++) {
-        if (strcasecmp(t, yes[i]) == 0) return *v = 1, 0;
-        if (strcasecmp(t, no[i]) == 0) return *v = 0, 0;
-    }
-    return -1;
-}
-
 /* ---- the typed setter ------------------------------------------------------- */
 
 int ghm_cfg_apply(const ghm_cfg *c, ghm_run_spec *r, ghm_cfg_pending *bb, const char *path, const char *text,
@@ -315,8 +272,8 @@ static int unknown_key(walker *w, yaml_node_t *k, const char *prefix, const char
     const char *cands[64];
     int n = children(prefix, cands, 64);
     char hint[96], list[512];
-    did_you_mean(name, cands, n, hint, sizeof hint);
-    join_names(cands, n, list, sizeof list);
+    ghm_cfg_did_you_mean(name, cands, n, hint, sizeof hint);
+    ghm_cfg_join_names(cands, n, list, sizeof list);
     if (prefix[0]) return cfg_err(w, k, "unknown key '%s' in %s%s; known keys: %s", name, prefix, hint, list);
     return cfg_err(w, k, "unknown top-level key '%s'%s; known keys: %s", name, hint, list);
 }
@@ -348,7 +305,7 @@ static int parse_int_list(walker *w, yaml_node_t *v, const char *path, long lo, 
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
         yaml_node_t *x = node_at(w, *it);
         double d;
-        if (parse_double(scalar_text(x), &d) || d != floor(d))
+        if (ghm_cfg_parse_double(scalar_text(x), &d) || d != floor(d))
             return cfg_err(w, x, "%s: expected an integer, got '%s'", path, scalar_text(x));
         if (d < lo || d > hi) return cfg_err(w, x, "%s: %s is out of range [%ld, %ld]", path, scalar_text(x), lo, hi);
         for (int j = 0; j < n; j++)
@@ -453,7 +410,7 @@ static int parse_list(walker *w, const char *path, yaml_node_t *v)
             if (!mo || k) {
                 char hint[96];
                 return cfg_err(w, x, "eval.metrics: unknown metric '%s'%s; expected %s", t,
-                               did_you_mean(t, names, nn, hint, sizeof hint), expected);
+                               ghm_cfg_did_you_mean(t, names, nn, hint, sizeof hint), expected);
             }
             for (int j = 0; j < n_seen; j++)
                 if (seen[j] == mo) return cfg_err(w, x, "eval.metrics: duplicate metric '%s'", t);
@@ -525,7 +482,7 @@ static int parse_top_sweep(walker *w, yaml_node_t *v)
                 int n = setting_paths(cands, 64);
                 char hint[96];
                 return cfg_err(w, k, "sweep: unknown setting '%s'%s; sweep keys are dotted paths of scalar keys such as train.optimizer.lr",
-                               path, did_you_mean(path, cands, n, hint, sizeof hint));
+                               path, ghm_cfg_did_you_mean(path, cands, n, hint, sizeof hint));
             }
         }
         int most = 0; /* loss entries parsed so far count too */
@@ -565,7 +522,7 @@ static int scalar_int(walker *w, yaml_node_t *v, const char *path, long lo, long
     double d;
     if (!v || v->type != YAML_SCALAR_NODE || is_null(v))
         return cfg_err(w, v, "%s: expected an integer, got %s", path, kind_name(v));
-    if (parse_double(scalar_text(v), &d) || d != floor(d))
+    if (ghm_cfg_parse_double(scalar_text(v), &d) || d != floor(d))
         return cfg_err(w, v, "%s: expected an integer, got '%s'", path, scalar_text(v));
     if (d < lo || d > hi) return cfg_err(w, v, "%s = %s is out of range [%ld, %ld]", path, scalar_text(v), lo, hi);
     *out = (long)d;
@@ -622,7 +579,7 @@ static int parse_halving_block(walker *w, yaml_node_t *v)
             double d;
             if (!x || x->type != YAML_SCALAR_NODE || is_null(x))
                 return cfg_err(w, x ? x : k, "search.halving.min_fraction: expected a number, got %s", kind_name(x));
-            if (parse_double(scalar_text(x), &d) || !isfinite(d))
+            if (ghm_cfg_parse_double(scalar_text(x), &d) || !isfinite(d))
                 return cfg_err(w, x, "search.halving.min_fraction: expected a number, got '%s'", scalar_text(x));
             if (!(d > 0 && d <= 1))
                 return cfg_err(w, x,
@@ -633,7 +590,7 @@ static int parse_halving_block(walker *w, yaml_node_t *v)
             S->m_min_fraction = nmark(x);
         } else {
             return cfg_err(w, k, "search.halving: unknown key '%s'%s; expected eta or min_fraction", key,
-                           did_you_mean(key, keys, 2, hint, sizeof hint));
+                           ghm_cfg_did_you_mean(key, keys, 2, hint, sizeof hint));
         }
     }
     return 0;
@@ -674,9 +631,9 @@ static int parse_search_block(walker *w, yaml_node_t *v)
                 if (strcmp(names[i], t) == 0) break;
             if (!names[i]) {
                 char list[256];
-                join_names(names, is_m ? 3 : n_obj, list, sizeof list);
+                ghm_cfg_join_names(names, is_m ? 3 : n_obj, list, sizeof list);
                 return cfg_err(w, x, "search.%s: unknown value '%s'%s; expected one of %s", key, t,
-                               did_you_mean(t, names, is_m ? 3 : n_obj, hint, sizeof hint), list);
+                               ghm_cfg_did_you_mean(t, names, is_m ? 3 : n_obj, hint, sizeof hint), list);
             }
             if (is_m)
                 s->method = i;
@@ -698,7 +655,7 @@ static int parse_search_block(walker *w, yaml_node_t *v)
             if ((rc = parse_halving_block(w, x))) return rc;
         } else {
             return cfg_err(w, k, "unknown key '%s' in search%s; known keys: method | trials | objective | seed | batch | halving",
-                           key, did_you_mean(key, keys, 6, hint, sizeof hint));
+                           key, ghm_cfg_did_you_mean(key, keys, 6, hint, sizeof hint));
         }
     }
     return 0;
@@ -807,7 +764,7 @@ static int parse_primary(walker *w, yaml_node_t *v)
                 if (strcmp(keys[ki], key) == 0) break;
             if (!keys[ki])
                 return cfg_err(w, k, "unknown key '%s' in primary%s; known keys: loss | against | metric | evaluation",
-                               key, did_you_mean(key, keys, 4, hint, sizeof hint));
+                               key, ghm_cfg_did_you_mean(key, keys, 4, hint, sizeof hint));
             if (!y || y->type != YAML_SCALAR_NODE || is_null(y))
                 return cfg_err(w, y ? y : k, "primary: %s: expected a name, got %s", key, kind_name(y));
             const char *t = scalar_text(y);
@@ -819,7 +776,7 @@ static int parse_primary(walker *w, yaml_node_t *v)
                 if (!evals[e])
                     return cfg_err(w, y,
                                    "primary: evaluation: unknown value '%s'%s; expected one of separate, concatenated",
-                                   t, did_you_mean(t, evals, 2, hint, sizeof hint));
+                                   t, ghm_cfg_did_you_mean(t, evals, 2, hint, sizeof hint));
                 P->concat = e;
                 continue;
             }
@@ -892,7 +849,7 @@ int ghm_cfg_primary_check(const ghm_cfg *c, ghm_error *err)
 /* A number in a search range (min/max). */
 static int search_number(walker *w, yaml_node_t *x, const char *where, const char *key, double *out)
 {
-    if (!x || x->type != YAML_SCALAR_NODE || is_null(x) || parse_double(scalar_text(x), out))
+    if (!x || x->type != YAML_SCALAR_NODE || is_null(x) || ghm_cfg_parse_double(scalar_text(x), out))
         return cfg_err(w, x, "%s: %s: expected a number, got %s%s%s", where, key,
                        x && x->type == YAML_SCALAR_NODE && !is_null(x) ? "'" : "",
                        x && x->type == YAML_SCALAR_NODE && !is_null(x) ? scalar_text(x) : kind_name(x),
@@ -930,7 +887,7 @@ static int parse_search_dim(walker *w, yaml_node_t *k, yaml_node_t *v, const cha
             dm->hi = nmark(x);
         } else if (strcmp(key, "log") == 0 || strcmp(key, "int") == 0) {
             int b;
-            if (!x || x->type != YAML_SCALAR_NODE || is_null(x) || parse_bool(scalar_text(x), &b))
+            if (!x || x->type != YAML_SCALAR_NODE || is_null(x) || ghm_cfg_parse_bool(scalar_text(x), &b))
                 return cfg_err(w, x ? x : kk, "%s: %s of '%s': expected true or false", where, key, path);
             if (key[0] == 'l')
                 d->log = b;
@@ -954,7 +911,7 @@ static int parse_search_dim(walker *w, yaml_node_t *k, yaml_node_t *v, const cha
             has_choices = 1;
         } else {
             return cfg_err(w, kk, "%s: unknown key '%s' in the range of '%s'%s; known keys: min | max | log | int | choices",
-                           where, key, path, did_you_mean(key, keys, 5, hint, sizeof hint));
+                           where, key, path, ghm_cfg_did_you_mean(key, keys, 5, hint, sizeof hint));
         }
     }
     if (has_choices) {
@@ -999,7 +956,7 @@ static int parse_loss_space(walker *w, yaml_node_t *x, int l, const ghm_cfg_loss
             return cfg_err(w, pk,
                            "%s: unknown key '%s'%s; search keys are parameters of loss '%s' or dotted keys of the file "
                            "such as train.optimizer.lr",
-                           where, pn, did_you_mean(pn, cands, n, hint, sizeof hint), L->name);
+                           where, pn, ghm_cfg_did_you_mean(pn, cands, n, hint, sizeof hint), L->name);
         }
         if (strcmp(pn, "dataset.name") == 0 || strcmp(pn, "backbone.name") == 0 || strcmp(pn, "dataset.split") == 0 ||
             strcmp(pn, "dataset.path") == 0)
@@ -1044,9 +1001,9 @@ static int parse_loss(walker *w, yaml_node_t *v, ghm_cfg_loss *L, int l)
             if (n > 64) n = 64;
             for (int i = 0; i < n; i++) names[i] = ghm_loss_at(i)->name;
             char list[1024];
-            join_names(names, n, list, sizeof list);
+            ghm_cfg_join_names(names, n, list, sizeof list);
             return cfg_err(w, x, "losses: unknown loss '%s'%s; available: %s", name,
-                           did_you_mean(name, names, n, hint, sizeof hint), list);
+                           ghm_cfg_did_you_mean(name, names, n, hint, sizeof hint), list);
         }
         snprintf(L->name, sizeof L->name, "%s", ops->name);
         L->name_mark = nmark(x);
@@ -1063,7 +1020,7 @@ static int parse_loss(walker *w, yaml_node_t *v, ghm_cfg_loss *L, int l)
         int is_search = strcmp(key, "search") == 0;
         if (!is_params && !is_sweep && !is_search)
             return cfg_err(w, k, "unknown key '%s' in a losses entry%s; known keys: name | params | sweep | search", key,
-                           did_you_mean(key, keys, 4, hint, sizeof hint));
+                           ghm_cfg_did_you_mean(key, keys, 4, hint, sizeof hint));
         if (is_null(x)) continue;
         if (x->type != YAML_MAPPING_NODE)
             return cfg_err(w, x, "losses: %s of loss '%s': expected a mapping, got %s", key, L->name, kind_name(x));
@@ -1084,9 +1041,9 @@ static int parse_loss(walker *w, yaml_node_t *v, ghm_cfg_loss *L, int l)
                     return cfg_err(w, pk, "%s: %sunknown parameter '%s' (loss '%s' takes no parameters)", where,
                                    is_sweep ? "sweep over " : "", pn, L->name);
                 char list[512];
-                join_names(pnames, np, list, sizeof list);
+                ghm_cfg_join_names(pnames, np, list, sizeof list);
                 return cfg_err(w, pk, "%s: %sunknown parameter '%s'%s; parameters of '%s': %s", where,
-                               is_sweep ? "sweep over " : "", pn, did_you_mean(pn, pnames, np, hint, sizeof hint),
+                               is_sweep ? "sweep over " : "", pn, ghm_cfg_did_you_mean(pn, pnames, np, hint, sizeof hint),
                                L->name, list);
             }
             if (is_params) {

@@ -45,7 +45,7 @@ static int fail(char *msg, size_t cap, const char *fmt, ...)
 }
 
 /* Strict number: the whole text, finite; -0 is 0 (one canonical text, one run id). */
-static int parse_double(const char *text, double *v)
+int ghm_cfg_parse_double(const char *text, double *v)
 {
     if (!text || !*text) return -1;
     char *end = NULL;
@@ -56,7 +56,7 @@ static int parse_double(const char *text, double *v)
     return 0;
 }
 
-static int parse_bool(const char *t, int *v)
+int ghm_cfg_parse_bool(const char *t, int *v)
 {
     static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no", "off", "0"};
     for (int i = 0; i < 4; i++) {
@@ -75,7 +75,7 @@ static const char *fmt_num(double v, char *buf, size_t n)
     return buf;
 }
 
-static void join_names(const char *const *names, int n, char *buf, size_t cap)
+void ghm_cfg_join_names(const char *const *names, int n, char *buf, size_t cap)
 {
     buf[0] = '\0';
     for (int i = 0; i < n && names[i]; i++) {
@@ -85,7 +85,7 @@ static void join_names(const char *const *names, int n, char *buf, size_t cap)
 }
 
 /* " (did you mean 'x'?)" or "" */
-static const char *did_you_mean(const char *name, const char *const *cands, int n, char *buf, size_t cap)
+const char *ghm_cfg_did_you_mean(const char *name, const char *const *cands, int n, char *buf, size_t cap)
 {
     const char *close = ghm_closest_name(name, cands, n);
     if (close)
@@ -111,9 +111,9 @@ static int parse_name(const ghm_setting *s, const char *text, char *dst, double 
             return 0;
         }
     }
-    join_names(names, n, list, sizeof list);
+    ghm_cfg_join_names(names, n, list, sizeof list);
     return fail(msg, cap, "%s: unknown %s '%s'%s; available: %s", s->path, is_ds ? "dataset" : "backbone", text,
-                did_you_mean(text, names, n, hint, sizeof hint), n ? list : "(none)");
+                ghm_cfg_did_you_mean(text, names, n, hint, sizeof hint), n ? list : "(none)");
 }
 
 int ghm_setting_parse(const ghm_setting *s, const char *text, ghm_run_spec *r, double *value, char *msg, size_t cap)
@@ -127,7 +127,7 @@ int ghm_setting_parse(const ghm_setting *s, const char *text, ghm_run_spec *r, d
     case GHM_SET_DBL: {
         int is_int = s->type == GHM_SET_INT;
         double v;
-        if (parse_double(text, &v))
+        if (ghm_cfg_parse_double(text, &v))
             return fail(msg, cap, "%s: expected %s, got '%s'", s->path, is_int ? "an integer" : "a number", text);
         if (is_int && v != floor(v)) return fail(msg, cap, "%s: expected an integer, got '%s'", s->path, text);
         int below = s->lo_open ? v <= s->lo : v < s->lo;
@@ -146,7 +146,7 @@ int ghm_setting_parse(const ghm_setting *s, const char *text, ghm_run_spec *r, d
     }
     case GHM_SET_BOOL: {
         int v;
-        if (parse_bool(text, &v)) return fail(msg, cap, "%s: expected true or false, got '%s'", s->path, text);
+        if (ghm_cfg_parse_bool(text, &v)) return fail(msg, cap, "%s: expected true or false, got '%s'", s->path, text);
         memcpy(dst, &v, sizeof v);
         *value = v;
         return 0;
@@ -168,9 +168,9 @@ int ghm_setting_parse(const ghm_setting *s, const char *text, ghm_run_spec *r, d
                 *value = i;
                 return 0;
             }
-        join_names(s->choices, n, list, sizeof list);
+        ghm_cfg_join_names(s->choices, n, list, sizeof list);
         return fail(msg, cap, "%s: unknown value '%s'; expected one of %s%s", s->path, text, list,
-                    did_you_mean(text, s->choices, n, hint, sizeof hint));
+                    ghm_cfg_did_you_mean(text, s->choices, n, hint, sizeof hint));
     }
     case GHM_SET_DATASET:
     case GHM_SET_BACKBONE:
@@ -243,7 +243,7 @@ static const char *range_text(const ghm_setting *s, int markdown, char *buf, siz
             strncat(buf, s->choices[i], cap - strlen(buf) - 1);
         }
     else if (s->type == GHM_SET_CHOICE)
-        join_names(s->choices, 64, buf, cap);
+        ghm_cfg_join_names(s->choices, 64, buf, cap);
     else if (s->type == GHM_SET_BOOL)
         snprintf(buf, cap, markdown ? "true, false" : "true | false");
     else if (s->type == GHM_SET_DATASET)

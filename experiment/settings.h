@@ -145,6 +145,12 @@ const char *ghm_setting_format(const ghm_setting *s, const ghm_run_spec *r, char
 /* The table as text: `ghm list settings` (one line a setting) or, markdown,
  * docs/experiment_format.md's settings table. Returns a malloc'd string, or
  * NULL when out of memory. */
+/* Small parsing helpers shared with experiment/config.c. */
+void ghm_cfg_join_names(const char *const *names, int n, char *buf, size_t cap);      /* "a | b | c" */
+const char *ghm_cfg_did_you_mean(const char *name, const char *const *cands, int n, char *buf, size_t cap);
+int ghm_cfg_parse_double(const char *text, double *v); /* the whole text, finite; -0 is 0; -1 otherwise */
+int ghm_cfg_parse_bool(const char *t, int *v);         /* true|yes|on|1 / false|no|off|0; -1 otherwise */
+
 char *ghm_settings_list(int markdown);
 
 #ifdef __cplusplus
