@@ -973,7 +973,7 @@ static int parse_loss_space(walker *w, yaml_node_t *x, int l, const ghm_cfg_loss
 
 static int parse_loss(walker *w, yaml_node_t *v, ghm_cfg_loss *L, int l)
 {
-    static const char *const keys[] = {"name", "params", "sweep", "search", NULL};
+    static const char *const keys[] = {"name", "params", "sweep", "search", "search_seed", NULL};
     static const char *const req[] = {"name", NULL};
     char hint[96];
     memset(L, 0, sizeof *L);
@@ -1018,9 +1018,22 @@ static int parse_loss(walker *w, yaml_node_t *v, ghm_cfg_loss *L, int l)
         if (strcmp(key, "name") == 0) continue;
         int is_params = strcmp(key, "params") == 0, is_sweep = strcmp(key, "sweep") == 0;
         int is_search = strcmp(key, "search") == 0;
+        if (strcmp(key, "search_seed") == 0) {
+            long n;
+            char what[64];
+            snprintf(what, sizeof what, "loss '%s' search_seed", L->name);
+            if ((rc = scalar_int(w, x, what, 0, 1000000000L, &n))) return rc;
+            if ((rc = search_alloc(w))) return rc;
+            ghm_cfg_search *S = w->c->search;
+            S->conf.space[l].has_seed = 1;
+            S->conf.space[l].seed = (uint64_t)n;
+            S->loss_seed_mark[l] = nmark(x);
+            continue;
+        }
         if (!is_params && !is_sweep && !is_search)
-            return cfg_err(w, k, "unknown key '%s' in a losses entry%s; known keys: name | params | sweep | search", key,
-                           ghm_cfg_did_you_mean(key, keys, 4, hint, sizeof hint));
+            return cfg_err(w, k,
+                           "unknown key '%s' in a losses entry%s; known keys: name | params | sweep | search | search_seed",
+                           key, ghm_cfg_did_you_mean(key, keys, 5, hint, sizeof hint));
         if (is_null(x)) continue;
         if (x->type != YAML_MAPPING_NODE)
             return cfg_err(w, x, "losses: %s of loss '%s': expected a mapping, got %s", key, L->name, kind_name(x));

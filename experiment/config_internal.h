@@ -64,6 +64,7 @@ typedef struct ghm_cfg_search {
     ghm_cfg_dim_marks dm[32][GHM_SEARCH_MAX_DIMS]; /* per loss entry, per dimension */
     int loss_has_space[32];
     ghm_cfg_mark loss_space_mark[32];
+    ghm_cfg_mark loss_seed_mark[32]; /* a loss entry's search_seed (line 0 when not given) */
     int has_primary;              /* primary: given */
     ghm_cfg_mark m_primary;
     ghm_cfg_mark pm_loss[GHM_MAX_PRIMARY], pm_against[GHM_MAX_PRIMARY], pm_metric[GHM_MAX_PRIMARY];

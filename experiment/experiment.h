@@ -102,6 +102,8 @@ typedef struct ghm_search_dim {
 typedef struct ghm_search_space {
     int n;
     ghm_search_dim dims[GHM_SEARCH_MAX_DIMS];
+    int has_seed;                   /* the entry's own search_seed: given (e.g. an edge-rule rerun of one loss) */
+    uint64_t seed;                  /* then it replaces search.seed for this entry's proposals and trials */
 } ghm_search_space;
 
 /* One confirmatory comparison of `primary:` (docs/experiment_format.md):
@@ -137,6 +139,13 @@ typedef struct ghm_search_config {
 } ghm_search_config;
 
 #define GHM_TRIAL_SEED_BASE 1000000ULL
+
+/* The search seed of loss entry l: its own search_seed when given, else
+ * search.seed. Its proposals and its trials' training seed come from it. */
+static inline uint64_t ghm_search_seed_of(const ghm_search_config *s, int l)
+{
+    return l >= 0 && l < 32 && s->space[l].has_seed ? s->space[l].seed : s->seed;
+}
 
 /* Every field of ghm_run_spec, once, and how it enters the canonical text
  * (ghm_run_spec_canonical), so a field cannot be forgotten: a field that is a

@@ -757,12 +757,12 @@ static int search_finalize(ghm_cfg *c, ghm_error *err)
         ghm_cfg_mark m = S->has_protocol ? S->m_protocol : S->has_final ? S->m_final : S->has_compare ? S->m_compare
                            : S->has_primary ? S->m_primary : S->loss_space_mark[0];
         for (int l = 0; l < c->n_losses && !S->has_protocol && !S->has_final && !S->has_compare && !S->has_primary; l++)
-            if (S->loss_has_space[l]) {
-                m = S->loss_space_mark[l];
+            if (S->loss_has_space[l] || S->conf.space[l].has_seed) {
+                m = S->loss_has_space[l] ? S->loss_space_mark[l] : S->loss_seed_mark[l];
                 break;
             }
         return ghm_cfg_error(err, c, m,
-                             "protocol:, final:, compare_to:, primary: and a loss's search: belong to a "
+                             "protocol:, final:, compare_to:, primary: and a loss's search: and search_seed: belong to a "
                              "hyper-parameter search; "
                              "add a top-level search: block (e.g. search: {method: tpe, trials: 20})");
     }
@@ -777,6 +777,12 @@ static int search_finalize(ghm_cfg *c, ghm_error *err)
                                  "[...] instead)",
                                  c->losses[l].name);
     s->n_losses = c->n_losses;
+    for (int l = 0; l < c->n_losses; l++)
+        if (s->space[l].has_seed && !S->loss_has_space[l])
+            return ghm_cfg_error(err, c, S->loss_seed_mark[l],
+                                 "loss '%s': search_seed: is the seed of the loss's own search, but the entry has no "
+                                 "search: map (it is not tuned)",
+                                 c->losses[l].name);
     /* reproductions and their seeds */
     if (c->has_seeds && S->has_reps && c->n_seeds != s->reproductions)
         return ghm_cfg_error(err, c, S->m_reps,

@@ -141,7 +141,7 @@ int ghm_search_expand(ghm_experiment *e, const char *out_dir, int *complete, ghm
             for (int f = 0; f < K && !rc; f++) {
                 ghm_run_spec *r = &runs[n];
                 rc = ghm_cfg_build_search_run(c, l, xs + (size_t)t * nd, GHM_ROLE_TRIAL, t, 0, f,
-                                              GHM_TRIAL_SEED_BASE + s->seed, r, err);
+                                              GHM_TRIAL_SEED_BASE + ghm_search_seed_of(s, l), r, err);
                 if (rc) break;
                 set_rung(s, r, 0);
                 r->index = (int)(base + (long)t * K + f);
@@ -182,7 +182,7 @@ int ghm_search_expand(ghm_experiment *e, const char *out_dir, int *complete, ghm
                     for (int f = 0; f < K && !rc; f++) {
                         ghm_run_spec *r = &runs[n];
                         rc = ghm_cfg_build_search_run(c, l, xs + (size_t)tt * nd, GHM_ROLE_TRIAL, tt, 0, f,
-                                                      GHM_TRIAL_SEED_BASE + s->seed, r, err);
+                                                      GHM_TRIAL_SEED_BASE + ghm_search_seed_of(s, l), r, err);
                         if (rc) break;
                         set_rung(s, r, rung);
                         r->index = (int)(base + (long)i * K + f);

@@ -92,7 +92,7 @@ uint64_t ghm_search_key(const ghm_search_config *s, int loss_entry, const char *
         h ^= (unsigned char)*p;
         h *= 1099511628211ULL;
     }
-    return mix64(h ^ mix64(s->seed + 0x9e3779b97f4a7c15ULL * (uint64_t)(loss_entry + 1)));
+    return mix64(h ^ mix64(ghm_search_seed_of(s, loss_entry) + 0x9e3779b97f4a7c15ULL * (uint64_t)(loss_entry + 1)));
 }
 
 /* searched scale of a range: log for log ranges */

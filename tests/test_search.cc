@@ -572,6 +572,47 @@ TEST(SearchConfig, ValidSearchPlansTrialsThenFinals)
     ghm_experiment_free(&e);
 }
 
+// search_seed: one loss's search rerun with its own seed (the study protocol's edge rule) changes that
+// loss's proposals and trial seeds only; every other run of the file keeps its id.
+TEST(SearchConfig, LossSearchSeedReseedsThatLossOnly)
+{
+    const std::string head = std::string(kBase) +
+                             "search: {method: random, trials: 3, seed: 5}\n"
+                             "protocol: {folds: 2}\nfinal: {reproductions: 2}\ncompare_to: contrastive\n"
+                             "losses:\n"
+                             "  - name: triplet\n    search: {margin: {min: 0.01, max: 1, log: true}}\n";
+    const std::string tail = "  - name: contrastive\n    search: {neg_margin: {min: 0.5, max: 2}}\n";
+    ghm_experiment a, b, c;
+    ghm_error err;
+    ASSERT_EQ(ghm_experiment_load_string((head + tail).c_str(), "a.yaml", &a, &err), 0) << err.msg;
+    ASSERT_EQ(ghm_experiment_load_string((head + "    search_seed: 6\n" + tail).c_str(), "b.yaml", &b, &err), 0)
+        << err.msg;
+    // the same seed as search.seed, given explicitly: the very same plan
+    ASSERT_EQ(ghm_experiment_load_string((head + "    search_seed: 5\n" + tail).c_str(), "c.yaml", &c, &err), 0)
+        << err.msg;
+    ASSERT_EQ(a.n_runs, 2 * 3 * 2);
+    ASSERT_EQ(b.n_runs, a.n_runs);
+    ASSERT_EQ(c.n_runs, a.n_runs);
+    for (int i = 0; i < a.n_runs; i++) {
+        EXPECT_STREQ(a.runs[i].run_id, c.runs[i].run_id) << i;
+        if (std::string(a.runs[i].loss) == "triplet") {
+            EXPECT_EQ(a.runs[i].seed, GHM_TRIAL_SEED_BASE + 5);
+            EXPECT_EQ(b.runs[i].seed, GHM_TRIAL_SEED_BASE + 6);
+            EXPECT_STRNE(a.runs[i].run_id, b.runs[i].run_id) << i;
+            const double ma = ghm_params_get(&a.runs[i].loss_params, "margin", -1);
+            const double mb = ghm_params_get(&b.runs[i].loss_params, "margin", -1);
+            EXPECT_NE(ma, mb) << i; // other proposals
+            EXPECT_GE(mb, 0.01);
+            EXPECT_LE(mb, 1.0);
+        } else {
+            EXPECT_STREQ(a.runs[i].run_id, b.runs[i].run_id) << i; // contrastive untouched
+        }
+    }
+    ghm_experiment_free(&a);
+    ghm_experiment_free(&b);
+    ghm_experiment_free(&c);
+}
+
 TEST(SearchConfig, ErrorsNameFileLineColumn)
 {
     const std::string L = "losses:\n  - name: triplet\n";
@@ -593,6 +634,15 @@ TEST(SearchConfig, ErrorsNameFileLineColumn)
         {"search: {trials: 2}\nprotocol: {folds: 4}\n" + L, "protocol.folds = 4"},
         {"protocol: {folds: 2}\n" + L, "add a top-level search: block"},
         {L + "    search: {margin: {min: 0.1, max: 1}}\n", "add a top-level search: block"},
+        {L + "    search_seed: 1\n", "t.yaml:7:18: protocol:, final:, compare_to:, primary: and a loss's search: and "
+                                  "search_seed: belong to a hyper-parameter search"},
+        {S + L + "    search_seed: 1\n", "t.yaml:9:18: loss 'triplet': search_seed: is the seed of the loss's own "
+                                      "search, but the entry has no search: map"},
+        {S + L + "    search_seed: -1\n    search: {margin: {min: 0.1, max: 1}}\n",
+         "t.yaml:9:18: loss 'triplet' search_seed = -1 is out of range [0, 1000000000]"},
+        {S + L + "    search_seed: 1.5\n    search: {margin: {min: 0.1, max: 1}}\n",
+         "loss 'triplet' search_seed: expected an integer, got '1.5'"},
+        {S + L + "    search_sed: 1\n", "unknown key 'search_sed' in a losses entry (did you mean 'search_seed'?)"},
         {S + "compare_to: contrastiv\n" + L, "compare_to: 'contrastiv' is not a loss of this file"},
         {S + "eval: {metrics: [recall]}\n" + L, "search.objective = map@r is not computed"},
         {S + L + "    sweep: {margin: [0.1, 0.2]}\n", "sweep: cannot be combined with search:"},
