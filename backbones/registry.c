@@ -1,11 +1,21 @@
-/* The backbone registry: one line per backbone. */
+/* The backbone registry. Adding a backbone = its file and one line in the list
+ * below (which declares its table and enters it in the registry); the tests
+ * iterate over the registry (tests/test_backbones.cc: every entry is
+ * gradient-checked by finite differences). */
 #include "backbone.h"
 
 #include <string.h>
 
-extern const ghm_backbone_ops ghm_backbone_mlp, ghm_backbone_convnet, ghm_backbone_resnet;
+/* X(name): the backbone's ghm_backbone_ops is ghm_backbone_<name>, defined in its file. */
+#define GHM_BACKBONE_LIST(X)                                                 \
+    X(mlp)      /* flatten -> two hidden ReLU layers -> D */                 \
+    X(convnet)  /* small CNN: conv + pool stages, fully connected head */    \
+    X(resnet)   /* small ResNet with batch norm */
 
-static const ghm_backbone_ops *const registry[] = {&ghm_backbone_mlp, &ghm_backbone_convnet, &ghm_backbone_resnet};
+#define GHM_BACKBONE_DECLARE(n) extern const ghm_backbone_ops ghm_backbone_##n;
+GHM_BACKBONE_LIST(GHM_BACKBONE_DECLARE)
+#define GHM_BACKBONE_ENTRY(n) &ghm_backbone_##n,
+static const ghm_backbone_ops *const registry[] = {GHM_BACKBONE_LIST(GHM_BACKBONE_ENTRY)};
 
 int ghm_backbone_count(void) { return (int)(sizeof registry / sizeof registry[0]); }
 
