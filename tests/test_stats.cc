@@ -286,8 +286,8 @@ TEST(StatsPrimary, ErrorsNameFileLineColumn)
                     "losses:\n  - name: ghm\n  - name: contrastive\n"
                     "primary:\n  - {loss: ghm, against: contrastive, metric: map@r, evaluation: separate}\n";
     EXPECT_EQ(ghm_experiment_load_string(y.c_str(), "t.yaml", &e, &err), GHM_EINPUT);
-    EXPECT_NE(std::string(err.msg).find("t.yaml:8:3: protocol:, final:, compare_to:, primary: and a loss's search: "
-                                        "belong to a hyper-parameter search"),
+    EXPECT_NE(std::string(err.msg).find("t.yaml:8:3: protocol:, final:, compare_to:, primary: and a loss's search: and "
+                                        "search_seed: belong to a hyper-parameter search"),
               std::string::npos)
         << err.msg;
 }
