@@ -629,14 +629,23 @@ static const char *param_display(const char *key)
     return key;
 }
 
-/* metric vs swept parameter c */
-static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, int m)
+/* The values of swept parameter c over the groups that have it. */
+typedef struct {
+    int pow2;                  /* every value a power of two: a log2 axis */
+    double xmin, xmax;
+    double xs[64];             /* the distinct values (the first 64) */
+    int n_xs;
+} mvp_axis;
+
+/* the values of swept parameter c: 1 when they are numeric with at least 2 distinct values, else 0 */
+static int mvp_scan_axis(const ghm_summary *s, int c, mvp_axis *ax)
 {
-    /* numeric, at least 2 distinct values */
-    int nx = 0, pow2 = 1;
-    double x0 = 0, xmin = INFINITY, xmax = -INFINITY;
-    double xs[64];
-    int n_xs = 0;
+    int nx = 0;
+    double x0 = 0;
+    ax->pow2 = 1;
+    ax->xmin = INFINITY;
+    ax->xmax = -INFINITY;
+    ax->n_xs = 0;
     for (int g = 0; g < s->n_groups; g++) {
         const ghm_group *G = &s->groups[g];
         if (!G->has[c]) continue;
@@ -644,14 +653,159 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
         double v = G->value[c];
         if (nx == 0) x0 = v, nx = 1;
         else if (v != x0) nx = 2;
-        xmin = fmin(xmin, v);
-        xmax = fmax(xmax, v);
-        if (!is_power_of_two(v)) pow2 = 0;
+        ax->xmin = fmin(ax->xmin, v);
+        ax->xmax = fmax(ax->xmax, v);
+        if (!is_power_of_two(v)) ax->pow2 = 0;
         int seen = 0;
-        for (int k = 0; k < n_xs; k++) seen |= xs[k] == v;
-        if (!seen && n_xs < 64) xs[n_xs++] = v;
+        for (int k = 0; k < ax->n_xs; k++) seen |= ax->xs[k] == v;
+        if (!seen && ax->n_xs < 64) ax->xs[ax->n_xs++] = v;
     }
-    if (nx < 2) return 0;
+    return nx >= 2;
+}
+
+/* A metric-vs-parameter figure being written: metric m against swept parameter c, its data blocks
+ * (dat, one per curve or band) and its plot command. */
+typedef struct {
+    const ghm_summary *s;
+    int c, m;
+    const char *base;
+    double lo, hi;             /* the x range */
+    ghm_tb *dat, *plot;
+    int block, nterms;
+} mvp_fig;
+
+/* the x axis (range with a margin, log2 scale, ticks at the swept values when few) of the script gp */
+static void mvp_x_axis(ghm_tb *gp, mvp_axis *ax, double lo, double hi)
+{
+    if (ax->pow2) ghm_tb_puts(gp, "set logscale x 2\n");
+    ghm_tb_printf(gp, "set xrange [%.9g:%.9g]\n", lo, hi);
+    if (ax->n_xs <= 12) {
+        /* ticks at the swept values */
+        double *xs = ax->xs;
+        for (int a = 1; a < ax->n_xs; a++)
+            for (int b2 = a; b2 > 0 && xs[b2] < xs[b2 - 1]; b2--) {
+                double t = xs[b2];
+                xs[b2] = xs[b2 - 1];
+                xs[b2 - 1] = t;
+            }
+        ghm_tb_puts(gp, "set xtics (");
+        for (int a = 0; a < ax->n_xs; a++) ghm_tb_printf(gp, "%s%.9g", a ? ", " : "", xs[a]);
+        ghm_tb_puts(gp, ")\n");
+    }
+}
+
+/* a loss l without parameter c: a band mean ± std of its selected setting across the x range (nothing
+ * when it has no test value) */
+static void mvp_baseline(mvp_fig *F, int l)
+{
+    const ghm_summary *s = F->s;
+    const char *loss = s->losses[l];
+    int on_test;
+    int g = ghm_summary_best(s, loss, &on_test);
+    if (g < 0 || s->groups[g].test[F->m].n == 0) return;
+    const ghm_stat *st = &s->groups[g].test[F->m];
+    if (F->block > 0) ghm_tb_puts(F->dat, "\n\n");
+    ghm_tb_puts(F->dat, "# ");
+    ghm_tb_text(F->dat, loss);
+    ghm_tb_puts(F->dat, " (baseline)\n");
+    for (int r = 0; r < 2; r++)
+        ghm_tb_printf(F->dat, "%.9g %.9g %.9g %.9g\n", r ? F->hi : F->lo, 100 * (st->mean - st->std),
+                      100 * (st->mean + st->std), 100 * st->mean); /* percent, as the tables */
+    ghm_tb_printf(F->plot, "%s'%s.dat' index %d using 1:2:3 with filledcurves fs transparent solid 0.15 "
+                           "noborder lc rgb '#%s' notitle",
+                  F->nterms++ ? ", \\\n    " : " ", F->base, F->block, palette[l % 10]);
+    /* the loss's own colour and dash type, as in every figure */
+    ghm_tb_printf(F->plot, ", \\\n    '%s.dat' index %d using 1:4 with lines lw 2", F->base, F->block);
+    ghm_gp_series_line(F->plot, l);
+    ghm_tb_puts(F->plot, " title ");
+    char t[96];
+    snprintf(t, sizeof t, "%s (± std)", loss); /* short: the key fits two columns at 8.5 cm */
+    ghm_gp_str(F->plot, t);
+    F->block++;
+}
+
+/* the groups of loss with parameter c not yet used whose other swept values are those of group g0
+ * (marked used, at most max, sorted by the value of c) into idx; returns how many */
+static int mvp_curve_groups(const ghm_summary *s, int c, const char *loss, int g0, int *used, int *idx, int max)
+{
+    const ghm_group *G0 = &s->groups[g0];
+    int k = 0;
+    for (int g = g0; g < s->n_groups && k < max; g++) {
+        const ghm_group *G = &s->groups[g];
+        if (used[g] || strcmp(G->loss, loss) != 0 || !G->has[c]) continue;
+        int same = 1;
+        for (int o = 0; o < s->n_swept; o++) {
+            if (o == c) continue;
+            if (G->has[o] != G0->has[o] || (G->has[o] && strcmp(G->text[o], G0->text[o]) != 0)) same = 0;
+        }
+        if (!same) continue;
+        used[g] = 1;
+        idx[k++] = g;
+    }
+    for (int a = 1; a < k; a++)
+        for (int b2 = a; b2 > 0 && s->groups[idx[b2]].value[c] < s->groups[idx[b2 - 1]].value[c]; b2--) {
+            int t = idx[b2];
+            idx[b2] = idx[b2 - 1];
+            idx[b2 - 1] = t;
+        }
+    return k;
+}
+
+/* the legend of a curve: "loss (key=value, ...)" with the other swept values of group G0 */
+static void mvp_curve_label(const ghm_summary *s, int c, const char *loss, const ghm_group *G0, char *label,
+                            size_t size)
+{
+    int ln = snprintf(label, size, "%s", loss);
+    int first = 1;
+    for (int o = 0; o < s->n_swept && ln < (int)size - 1; o++)
+        if (o != c && G0->has[o]) {
+            ln += snprintf(label + ln, size - (size_t)ln, "%s%s=%s", first ? " (" : ", ", s->swept[o], G0->text[o]);
+            first = 0;
+        }
+    if (!first && ln < (int)size - 1) snprintf(label + ln, size - (size_t)ln, ")");
+}
+
+/* a loss l with parameter c: one curve (mean, std error bars) per combination of the other swept
+ * values; used marks the groups already drawn */
+static void mvp_curves(mvp_fig *F, int l, int *used)
+{
+    const ghm_summary *s = F->s;
+    const char *loss = s->losses[l];
+    int c = F->c, curves = 0;
+    for (int g0 = 0; g0 < s->n_groups; g0++) {
+        const ghm_group *G0 = &s->groups[g0];
+        if (used[g0] || strcmp(G0->loss, loss) != 0 || !G0->has[c]) continue;
+        int idx[256];
+        int k = mvp_curve_groups(s, c, loss, g0, used, idx, 256);
+        char label[256];
+        mvp_curve_label(s, c, loss, G0, label, sizeof label);
+        if (F->block > 0) ghm_tb_puts(F->dat, "\n\n");
+        ghm_tb_puts(F->dat, "# ");
+        ghm_tb_text(F->dat, label);
+        ghm_tb_puts(F->dat, "\n");
+        for (int a = 0; a < k; a++) {
+            const ghm_stat *st = &s->groups[idx[a]].test[F->m];
+            if (st->n == 0) continue;
+            ghm_tb_printf(F->dat, "%.9g %.9g %.9g %d\n", s->groups[idx[a]].value[c], 100 * st->mean, 100 * st->std,
+                          st->n);
+        }
+        /* each curve its colour, dash type and marker; further curves of the same loss: the next styles */
+        ghm_tb_printf(F->plot, "%s'%s.dat' index %d using 1:2:3 with yerrorlines lw 2 ps 0.8",
+                      F->nterms++ ? ", \\\n    " : " ", F->base, F->block);
+        ghm_gp_series_style(F->plot, l + curves * 3);
+        ghm_tb_puts(F->plot, " title ");
+        ghm_gp_str(F->plot, label);
+        F->block++;
+        curves++;
+    }
+}
+
+/* metric m vs swept parameter c: a curve per setting of the other parameters of each loss that
+ * sweeps c, a band for each loss that does not (no figure unless c is numeric with 2+ values) */
+static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, int m)
+{
+    mvp_axis ax;
+    if (!mvp_scan_axis(s, c, &ax)) return 0;
     char mt[40], pname[GHM_NAME_MAX * 2], mname[64], base[256], title[256], ylab[128], caption[300];
     ghm_metric_display(s->metrics[m], 0, mt, sizeof mt);
     ghm_plot_safe_name(s->swept[c], pname, sizeof pname);
@@ -670,40 +824,26 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
 
     /* x range: the data plus a margin; log2 when every value is a power of two */
     double lo, hi;
-    if (pow2) {
-        lo = xmin / pow(2.0, 0.25);
-        hi = xmax * pow(2.0, 0.25);
+    if (ax.pow2) {
+        lo = ax.xmin / pow(2.0, 0.25);
+        hi = ax.xmax * pow(2.0, 0.25);
     } else {
-        double pad = 0.05 * (xmax - xmin);
-        lo = xmin - pad;
-        hi = xmax + pad;
+        double pad = 0.05 * (ax.xmax - ax.xmin);
+        lo = ax.xmin - pad;
+        hi = ax.xmax + pad;
     }
     ghm_tb dat, gp, plot;
     ghm_tb_init(&dat);
     ghm_tb_init(&gp);
     ghm_tb_init(&plot);
     ghm_gp_header(&gp, base, title, param_display(s->swept[c]), ylab);
-    if (pow2) ghm_tb_puts(&gp, "set logscale x 2\n");
-    ghm_tb_printf(&gp, "set xrange [%.9g:%.9g]\n", lo, hi);
-    if (n_xs <= 12) {
-        /* ticks at the swept values */
-        for (int a = 1; a < n_xs; a++)
-            for (int b2 = a; b2 > 0 && xs[b2] < xs[b2 - 1]; b2--) {
-                double t = xs[b2];
-                xs[b2] = xs[b2 - 1];
-                xs[b2 - 1] = t;
-            }
-        ghm_tb_puts(&gp, "set xtics (");
-        for (int a = 0; a < n_xs; a++) ghm_tb_printf(&gp, "%s%.9g", a ? ", " : "", xs[a]);
-        ghm_tb_puts(&gp, ")\n");
-    }
+    mvp_x_axis(&gp, &ax, lo, hi);
     ghm_tb_puts(&dat, "# ");
     ghm_tb_text(&dat, mt);
     ghm_tb_puts(&dat, ": curves: x=");
     ghm_tb_text(&dat, s->swept[c]);
     ghm_tb_puts(&dat, " mean std n; baselines: x lo hi mean (two rows); one block each\n");
 
-    int block = 0;
     int *used = calloc((size_t)s->n_groups, sizeof *used);
     if (!used) {
         ghm_tb_free(&dat);
@@ -711,96 +851,19 @@ static int fig_metric_vs_param(ghm_plot_out *pc, const ghm_summary *s, int c, in
         return GHM_FAIL(pc->err, GHM_ENOMEM, "out of memory (plot)");
     }
     ghm_tb_puts(&plot, "plot");
-    int nterms = 0, curves = 0;
+    mvp_fig F = {s, c, m, base, lo, hi, &dat, &plot, 0, 0};
     for (int l = 0; l < s->n_losses; l++) {
-        const char *loss = s->losses[l];
-        const char *col = palette[l % 10];
         int has_p = 0;
         for (int g = 0; g < s->n_groups; g++)
-            if (strcmp(s->groups[g].loss, loss) == 0 && s->groups[g].has[c]) has_p = 1;
-        if (!has_p) {
-            /* baseline: a band mean +- std of the loss's selected setting, across the x range */
-            int on_test;
-            int g = ghm_summary_best(s, loss, &on_test);
-            if (g < 0 || s->groups[g].test[m].n == 0) continue;
-            const ghm_stat *st = &s->groups[g].test[m];
-            if (block > 0) ghm_tb_puts(&dat, "\n\n");
-            ghm_tb_puts(&dat, "# ");
-            ghm_tb_text(&dat, loss);
-            ghm_tb_puts(&dat, " (baseline)\n");
-            for (int r = 0; r < 2; r++)
-                ghm_tb_printf(&dat, "%.9g %.9g %.9g %.9g\n", r ? hi : lo, 100 * (st->mean - st->std),
-                              100 * (st->mean + st->std), 100 * st->mean); /* percent, as the tables */
-            ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with filledcurves fs transparent solid 0.15 "
-                                 "noborder lc rgb '#%s' notitle",
-                          nterms++ ? ", \\\n    " : " ", base, block, col);
-            /* the loss's own colour and dash type, as in every figure */
-            ghm_tb_printf(&plot, ", \\\n    '%s.dat' index %d using 1:4 with lines lw 2", base, block);
-            ghm_gp_series_line(&plot, l);
-            ghm_tb_puts(&plot, " title ");
-            char t[96];
-            snprintf(t, sizeof t, "%s (± std)", loss); /* short: the key fits two columns at 8.5 cm */
-            ghm_gp_str(&plot, t);
-            block++;
-            continue;
-        }
-        /* one curve per combination of the other swept values */
-        for (int g0 = 0; g0 < s->n_groups; g0++) {
-            const ghm_group *G0 = &s->groups[g0];
-            if (used[g0] || strcmp(G0->loss, loss) != 0 || !G0->has[c]) continue;
-            int idx[256], k = 0;
-            for (int g = g0; g < s->n_groups && k < 256; g++) {
-                const ghm_group *G = &s->groups[g];
-                if (used[g] || strcmp(G->loss, loss) != 0 || !G->has[c]) continue;
-                int same = 1;
-                for (int o = 0; o < s->n_swept; o++) {
-                    if (o == c) continue;
-                    if (G->has[o] != G0->has[o] || (G->has[o] && strcmp(G->text[o], G0->text[o]) != 0)) same = 0;
-                }
-                if (!same) continue;
-                used[g] = 1;
-                idx[k++] = g;
-            }
-            for (int a = 1; a < k; a++)
-                for (int b2 = a; b2 > 0 && s->groups[idx[b2]].value[c] < s->groups[idx[b2 - 1]].value[c]; b2--) {
-                    int t = idx[b2];
-                    idx[b2] = idx[b2 - 1];
-                    idx[b2 - 1] = t;
-                }
-            char label[256];
-            int ln = snprintf(label, sizeof label, "%s", loss);
-            int first = 1;
-            for (int o = 0; o < s->n_swept && ln < (int)sizeof label - 1; o++)
-                if (o != c && G0->has[o]) {
-                    ln += snprintf(label + ln, sizeof label - (size_t)ln, "%s%s=%s", first ? " (" : ", ",
-                                   s->swept[o], G0->text[o]);
-                    first = 0;
-                }
-            if (!first && ln < (int)sizeof label - 1) snprintf(label + ln, sizeof label - (size_t)ln, ")");
-            if (block > 0) ghm_tb_puts(&dat, "\n\n");
-            ghm_tb_puts(&dat, "# ");
-            ghm_tb_text(&dat, label);
-            ghm_tb_puts(&dat, "\n");
-            for (int a = 0; a < k; a++) {
-                const ghm_stat *st = &s->groups[idx[a]].test[m];
-                if (st->n == 0) continue;
-                ghm_tb_printf(&dat, "%.9g %.9g %.9g %d\n", s->groups[idx[a]].value[c], 100 * st->mean, 100 * st->std,
-                              st->n);
-            }
-            /* each curve its colour, dash type and marker; further curves of the same loss: the next styles */
-            ghm_tb_printf(&plot, "%s'%s.dat' index %d using 1:2:3 with yerrorlines lw 2 ps 0.8",
-                          nterms++ ? ", \\\n    " : " ", base, block);
-            ghm_gp_series_style(&plot, l + curves * 3);
-            ghm_tb_puts(&plot, " title ");
-            ghm_gp_str(&plot, label);
-            block++;
-            curves++;
-        }
-        curves = 0;
+            if (strcmp(s->groups[g].loss, s->losses[l]) == 0 && s->groups[g].has[c]) has_p = 1;
+        if (has_p)
+            mvp_curves(&F, l, used);
+        else
+            mvp_baseline(&F, l);
     }
     free(used);
     ghm_tb_puts(&plot, "\n");
-    if (block == 0) {
+    if (F.block == 0) {
         ghm_tb_free(&dat);
         ghm_tb_free(&gp);
         ghm_tb_free(&plot);

@@ -247,33 +247,44 @@ static const ghm_stat *cell_stat(const column *c, const char *loss, int k)
     return &c->s.groups[g].test[m];
 }
 
-int ghm_report_combine_markdown(const char *const *dirs, int n, char **md, char **tex, ghm_combine_result *res,
-                                ghm_error *err)
-{
-    *md = *tex = NULL;
-    memset(res, 0, sizeof *res);
-    if (n < 1) return ghm_error_set(err, GHM_EINPUT, "report --combine: no results directories given");
-    column *cols = calloc((size_t)n, sizeof *cols);
-    if (!cols) return GHM_FAIL(err, GHM_ENOMEM, "out of memory (combine)");
-    int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++) rc = load_column(dirs[i], &cols[i], err);
+/* The combined table being written: its columns, its rows (the losses of all columns, in order of
+ * first appearance) and the best row of each (column, cell). */
+typedef struct {
+    const char *const *dirs;
+    column *cols;
+    int n;
     char losses[COMBINE_MAX_LOSSES][48];
-    int n_losses = 0;
-    for (int i = 0; i < n && rc == 0; i++)
-        for (int l = 0; l < (cols[i].search ? cols[i].n_sl : cols[i].s.n_losses); l++) {
-            const char *name = cols[i].search ? cols[i].sl[l].label : cols[i].s.losses[l];
+    int n_losses;
+    int best[64][4];   /* row of the best mean per (column, cell); columns past 64 have none */
+    int total_cells;
+    int any_search;
+} combined;
+
+/* the rows: every loss of every column, once, in order of first appearance */
+static void collect_losses(combined *T)
+{
+    T->n_losses = 0;
+    for (int i = 0; i < T->n; i++) {
+        const column *c = &T->cols[i];
+        for (int l = 0; l < (c->search ? c->n_sl : c->s.n_losses); l++) {
+            const char *name = c->search ? c->sl[l].label : c->s.losses[l];
             int seen = 0;
-            for (int k = 0; k < n_losses; k++) seen |= strcmp(losses[k], name) == 0;
-            if (!seen && n_losses < COMBINE_MAX_LOSSES) snprintf(losses[n_losses++], sizeof losses[0], "%s", name);
+            for (int k = 0; k < T->n_losses; k++) seen |= strcmp(T->losses[k], name) == 0;
+            if (!seen && T->n_losses < COMBINE_MAX_LOSSES)
+                snprintf(T->losses[T->n_losses++], sizeof T->losses[0], "%s", name);
         }
-    if (rc < 0) goto done;
-    /* columns on the same dataset and protocol: told apart by the experiment's name (by the directory
-     * when the names are the same too); decided for all before any label changes */
-    int *dup = calloc((size_t)n, sizeof *dup);
-    if (!dup) {
-        rc = GHM_FAIL(err, GHM_ENOMEM, "out of memory (combine)");
-        goto done;
     }
+}
+
+/* columns on the same dataset and protocol: told apart by the experiment's name (by the directory
+ * when the names are the same too); decided for all before any label changes */
+static int label_duplicates(combined *T, ghm_error *err)
+{
+    int n = T->n;
+    column *cols = T->cols;
+    if (n < 2) return 0; /* one column has no duplicate */
+    int *dup = calloc((size_t)n, sizeof *dup);
+    if (!dup) return GHM_FAIL(err, GHM_ENOMEM, "out of memory (combine)");
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
             if (j != i && strcmp(cols[i].label, cols[j].label) == 0)
@@ -282,148 +293,204 @@ int ghm_report_combine_markdown(const char *const *dirs, int n, char **md, char 
         if (dup[i]) {
             char base[sizeof cols[i].label];
             snprintf(base, sizeof base, "%s", cols[i].label);
-            snprintf(cols[i].label, sizeof cols[i].label, "%.80s (%.70s)", base, dup[i] & 2 ? dirs[i] : cols[i].name);
+            snprintf(cols[i].label, sizeof cols[i].label, "%.80s (%.70s)", base,
+                     dup[i] & 2 ? T->dirs[i] : cols[i].name);
         }
     free(dup);
-    res->n_experiments = n;
-    res->n_losses = n_losses;
+    return 0;
+}
 
-    /* best mean per (column, metric) */
-    int best[64][4], total_cells = 0, any_search = 0;
-    for (int i = 0; i < n; i++) total_cells += n_cells(&cols[i]), any_search |= cols[i].search;
-    for (int i = 0; i < n && i < 64; i++)
-        for (int k = 0; k < n_cells(&cols[i]); k++) {
-            best[i][k] = -1;
+/* best mean per (column, metric), the number of cells and whether any column is a search */
+static void find_best(combined *T)
+{
+    T->total_cells = 0;
+    T->any_search = 0;
+    for (int i = 0; i < T->n; i++) T->total_cells += n_cells(&T->cols[i]), T->any_search |= T->cols[i].search;
+    for (int i = 0; i < T->n && i < 64; i++)
+        for (int k = 0; k < n_cells(&T->cols[i]); k++) {
+            T->best[i][k] = -1;
             double bm = -INFINITY;
-            for (int l = 0; l < n_losses; l++) {
-                const ghm_stat *st = cell_stat(&cols[i], losses[l], k);
-                if (st && st->mean > bm) bm = st->mean, best[i][k] = l;
+            for (int l = 0; l < T->n_losses; l++) {
+                const ghm_stat *st = cell_stat(&T->cols[i], T->losses[l], k);
+                if (st && st->mean > bm) bm = st->mean, T->best[i][k] = l;
             }
         }
+}
 
-    ghm_tb m, t;
-    ghm_tb_init(&m);
-    ghm_tb_init(&t);
-    /* ---- Markdown ---- */
-    ghm_tb_puts(&m, "| loss |");
-    for (int i = 0; i < n; i++)
-        for (int k = 0; k < n_cells(&cols[i]); k++) {
-            ghm_tb_puts(&m, " ");
-            ghm_tb_md(&m, cols[i].label);
-            ghm_tb_printf(&m, ": %s |", cols[i].search ? search_md[k] : metric_md[k]);
+/* the Markdown table: header, alignment row, one row per loss */
+static void md_table(ghm_tb *m, const combined *T)
+{
+    ghm_tb_puts(m, "| loss |");
+    for (int i = 0; i < T->n; i++)
+        for (int k = 0; k < n_cells(&T->cols[i]); k++) {
+            ghm_tb_puts(m, " ");
+            ghm_tb_md(m, T->cols[i].label);
+            ghm_tb_printf(m, ": %s |", T->cols[i].search ? search_md[k] : metric_md[k]);
         }
-    ghm_tb_puts(&m, "\n|---|");
-    for (int i = 0; i < total_cells; i++) ghm_tb_puts(&m, "---:|");
-    ghm_tb_puts(&m, "\n");
-    for (int l = 0; l < n_losses; l++) {
-        ghm_tb_puts(&m, "| ");
-        ghm_tb_md(&m, losses[l]);
-        ghm_tb_puts(&m, " |");
-        for (int i = 0; i < n; i++)
-            for (int k = 0; k < n_cells(&cols[i]); k++) {
-                const ghm_stat *st = cell_stat(&cols[i], losses[l], k);
-                int bold = i < 64 && best[i][k] == l;
+    ghm_tb_puts(m, "\n|---|");
+    for (int i = 0; i < T->total_cells; i++) ghm_tb_puts(m, "---:|");
+    ghm_tb_puts(m, "\n");
+    for (int l = 0; l < T->n_losses; l++) {
+        ghm_tb_puts(m, "| ");
+        ghm_tb_md(m, T->losses[l]);
+        ghm_tb_puts(m, " |");
+        for (int i = 0; i < T->n; i++)
+            for (int k = 0; k < n_cells(&T->cols[i]); k++) {
+                const ghm_stat *st = cell_stat(&T->cols[i], T->losses[l], k);
+                int bold = i < 64 && T->best[i][k] == l;
                 if (!st)
-                    ghm_tb_puts(&m, " – |");
+                    ghm_tb_puts(m, " – |");
                 else if (st->n == 1)
-                    ghm_tb_printf(&m, bold ? " **%.1f** |" : " %.1f |", 100 * st->mean);
+                    ghm_tb_printf(m, bold ? " **%.1f** |" : " %.1f |", 100 * st->mean);
                 else
-                    ghm_tb_printf(&m, bold ? " **%.1f ± %.1f** |" : " %.1f ± %.1f |", 100 * st->mean, 100 * st->ci95);
+                    ghm_tb_printf(m, bold ? " **%.1f ± %.1f** |" : " %.1f ± %.1f |", 100 * st->mean, 100 * st->ci95);
             }
-        ghm_tb_puts(&m, "\n");
+        ghm_tb_puts(m, "\n");
     }
-    ghm_tb_puts(&m, "\nTest metrics in percent, mean ± 95% confidence half-width (t distribution) over seeds, of "
-                    "each loss's setting selected on validation Recall@1; best mean per column in bold.");
-    if (any_search)
-        ghm_tb_puts(&m, " Searches: the setting the search chose on its validation objective (mean over folds), "
-                        "retrained per reproduction; ± over reproductions; R@1 and MAP@R the mean of the fold "
-                        "models' own test metrics, concat. those of their embeddings joined.");
-    ghm_tb_puts(&m, " Sources:");
-    for (int i = 0; i < n; i++) {
-        ghm_tb_puts(&m, i ? ", " : " ");
-        ghm_tb_md(&m, dirs[i]);
-        ghm_tb_puts(&m, " (");
-        ghm_tb_md(&m, cols[i].name);
-        ghm_tb_puts(&m, ")");
-    }
-    ghm_tb_puts(&m, ".");
+}
+
+/* "; " or " Selected: ", then "LOSS on COLUMN: " */
+static void md_selected_prefix(ghm_tb *m, int any_sel, const char *loss, const column *c)
+{
+    ghm_tb_puts(m, any_sel ? "; " : " Selected: ");
+    ghm_tb_md(m, loss);
+    ghm_tb_puts(m, " on ");
+    ghm_tb_md(m, c->label);
+    ghm_tb_puts(m, ": ");
+}
+
+/* the note's "Selected: ..." part: the setting chosen per (loss, column) where there was a choice,
+ * then the note's final period and newline */
+static void md_selected(ghm_tb *m, const combined *T)
+{
     int any_sel = 0;
-    for (int l = 0; l < n_losses; l++)
-        for (int i = 0; i < n; i++) {
-            if (cols[i].search) { /* the search's choice, what its final runs trained */
-                const search_loss *x = search_find(&cols[i], losses[l]);
+    for (int l = 0; l < T->n_losses; l++)
+        for (int i = 0; i < T->n; i++) {
+            const column *c = &T->cols[i];
+            const char *loss = T->losses[l];
+            if (c->search) { /* the search's choice, what its final runs trained */
+                const search_loss *x = search_find(c, loss);
                 if (!x || !x->setting[0]) continue;
-                ghm_tb_puts(&m, any_sel ? "; " : " Selected: ");
-                ghm_tb_md(&m, losses[l]);
-                ghm_tb_puts(&m, " on ");
-                ghm_tb_md(&m, cols[i].label);
-                ghm_tb_puts(&m, ": ");
-                ghm_tb_md(&m, x->setting);
+                md_selected_prefix(m, any_sel, loss, c);
+                ghm_tb_md(m, x->setting);
                 any_sel = 1;
                 continue;
             }
-            if (ghm_summary_loss_groups(&cols[i].s, losses[l]) < 2) continue;
-            int g = cell_group(&cols[i], losses[l]);
+            if (ghm_summary_loss_groups(&c->s, loss) < 2) continue;
+            int g = cell_group(c, loss);
             if (g < 0) continue;
-            const ghm_group *G = &cols[i].s.groups[g];
-            ghm_tb_puts(&m, any_sel ? "; " : " Selected: ");
-            ghm_tb_md(&m, losses[l]);
-            ghm_tb_puts(&m, " on ");
-            ghm_tb_md(&m, cols[i].label);
-            ghm_tb_puts(&m, ": ");
+            const ghm_group *G = &c->s.groups[g];
+            md_selected_prefix(m, any_sel, loss, c);
             int first = 1;
-            for (int c = 0; c < cols[i].s.n_swept; c++)
-                if (G->has[c]) {
-                    ghm_tb_puts(&m, first ? "" : ", ");
-                    ghm_tb_md(&m, cols[i].s.swept[c]);
-                    ghm_tb_puts(&m, " = ");
-                    ghm_tb_md(&m, G->text[c]);
+            for (int k = 0; k < c->s.n_swept; k++)
+                if (G->has[k]) {
+                    ghm_tb_puts(m, first ? "" : ", ");
+                    ghm_tb_md(m, c->s.swept[k]);
+                    ghm_tb_puts(m, " = ");
+                    ghm_tb_md(m, G->text[k]);
                     first = 0;
                 }
             any_sel = 1;
         }
-    ghm_tb_puts(&m, any_sel ? ".\n" : "\n");
+    ghm_tb_puts(m, any_sel ? ".\n" : "\n");
+}
 
-    /* ---- LaTeX (booktabs) ---- */
-    ghm_tb_puts(&t, "% generated by ghm report --combine; needs \\usepackage{booktabs}\n");
-    ghm_tb_puts(&t, "\\begin{table}[t]\n\\centering\n\\small\n\\caption{Test Recall@1 and MAP@R (\\%), mean "
-                    "$\\pm$ 95\\% CI half-width over seeds, of each loss's setting selected on validation.");
-    if (any_search)
-        ghm_tb_puts(&t, " Searches: the chosen setting retrained per reproduction ($\\pm$ over reproductions); "
-                        "the mean of the fold models' own metrics, and (concat.) those of their embeddings joined.");
-    ghm_tb_puts(&t, "}\n");
-    ghm_tb_puts(&t, "\\begin{tabular}{l");
-    for (int i = 0; i < total_cells; i++) ghm_tb_puts(&t, "r");
-    ghm_tb_puts(&t, "}\n\\toprule\n");
-    for (int i = 0; i < n; i++) {
-        ghm_tb_printf(&t, " & \\multicolumn{%d}{c}{", n_cells(&cols[i]));
-        tex_esc(&t, cols[i].label);
-        ghm_tb_puts(&t, "}");
+/* the note under the Markdown table: what the cells are, the sources, the selected settings */
+static void md_note(ghm_tb *m, const combined *T)
+{
+    ghm_tb_puts(m, "\nTest metrics in percent, mean ± 95% confidence half-width (t distribution) over seeds, of "
+                   "each loss's setting selected on validation Recall@1; best mean per column in bold.");
+    if (T->any_search)
+        ghm_tb_puts(m, " Searches: the setting the search chose on its validation objective (mean over folds), "
+                       "retrained per reproduction; ± over reproductions; R@1 and MAP@R the mean of the fold "
+                       "models' own test metrics, concat. those of their embeddings joined.");
+    ghm_tb_puts(m, " Sources:");
+    for (int i = 0; i < T->n; i++) {
+        ghm_tb_puts(m, i ? ", " : " ");
+        ghm_tb_md(m, T->dirs[i]);
+        ghm_tb_puts(m, " (");
+        ghm_tb_md(m, T->cols[i].name);
+        ghm_tb_puts(m, ")");
     }
-    ghm_tb_puts(&t, " \\\\\n");
-    for (int i = 0, at = 2; i < n; at += n_cells(&cols[i]), i++)
-        ghm_tb_printf(&t, "\\cmidrule(lr){%d-%d}", at, at + n_cells(&cols[i]) - 1);
-    ghm_tb_puts(&t, "\nLoss");
-    for (int i = 0; i < n; i++)
-        ghm_tb_puts(&t, cols[i].search ? " & R@1 & R@1 concat. & MAP@R & MAP@R concat." : " & R@1 & MAP@R");
-    ghm_tb_puts(&t, " \\\\\n\\midrule\n");
-    for (int l = 0; l < n_losses; l++) {
-        tex_esc(&t, losses[l]);
-        for (int i = 0; i < n; i++)
-            for (int k = 0; k < n_cells(&cols[i]); k++) {
-                const ghm_stat *st = cell_stat(&cols[i], losses[l], k);
-                int bold = i < 64 && best[i][k] == l;
+    ghm_tb_puts(m, ".");
+    md_selected(m, T);
+}
+
+/* the LaTeX table (booktabs): caption, two header rows, one row per loss */
+static void tex_table(ghm_tb *t, const combined *T)
+{
+    ghm_tb_puts(t, "% generated by ghm report --combine; needs \\usepackage{booktabs}\n");
+    ghm_tb_puts(t, "\\begin{table}[t]\n\\centering\n\\small\n\\caption{Test Recall@1 and MAP@R (\\%), mean "
+                   "$\\pm$ 95\\% CI half-width over seeds, of each loss's setting selected on validation.");
+    if (T->any_search)
+        ghm_tb_puts(t, " Searches: the chosen setting retrained per reproduction ($\\pm$ over reproductions); "
+                       "the mean of the fold models' own metrics, and (concat.) those of their embeddings joined.");
+    ghm_tb_puts(t, "}\n");
+    ghm_tb_puts(t, "\\begin{tabular}{l");
+    for (int i = 0; i < T->total_cells; i++) ghm_tb_puts(t, "r");
+    ghm_tb_puts(t, "}\n\\toprule\n");
+    for (int i = 0; i < T->n; i++) {
+        ghm_tb_printf(t, " & \\multicolumn{%d}{c}{", n_cells(&T->cols[i]));
+        tex_esc(t, T->cols[i].label);
+        ghm_tb_puts(t, "}");
+    }
+    ghm_tb_puts(t, " \\\\\n");
+    for (int i = 0, at = 2; i < T->n; at += n_cells(&T->cols[i]), i++)
+        ghm_tb_printf(t, "\\cmidrule(lr){%d-%d}", at, at + n_cells(&T->cols[i]) - 1);
+    ghm_tb_puts(t, "\nLoss");
+    for (int i = 0; i < T->n; i++)
+        ghm_tb_puts(t, T->cols[i].search ? " & R@1 & R@1 concat. & MAP@R & MAP@R concat." : " & R@1 & MAP@R");
+    ghm_tb_puts(t, " \\\\\n\\midrule\n");
+    for (int l = 0; l < T->n_losses; l++) {
+        tex_esc(t, T->losses[l]);
+        for (int i = 0; i < T->n; i++)
+            for (int k = 0; k < n_cells(&T->cols[i]); k++) {
+                const ghm_stat *st = cell_stat(&T->cols[i], T->losses[l], k);
+                int bold = i < 64 && T->best[i][k] == l;
                 if (!st)
-                    ghm_tb_puts(&t, " & --");
+                    ghm_tb_puts(t, " & --");
                 else if (st->n == 1)
-                    ghm_tb_printf(&t, bold ? " & $\\mathbf{%.1f}$" : " & $%.1f$", 100 * st->mean);
+                    ghm_tb_printf(t, bold ? " & $\\mathbf{%.1f}$" : " & $%.1f$", 100 * st->mean);
                 else
-                    ghm_tb_printf(&t, bold ? " & $\\mathbf{%.1f \\pm %.1f}$" : " & $%.1f \\pm %.1f$", 100 * st->mean,
+                    ghm_tb_printf(t, bold ? " & $\\mathbf{%.1f \\pm %.1f}$" : " & $%.1f \\pm %.1f$", 100 * st->mean,
                                   100 * st->ci95);
             }
-        ghm_tb_puts(&t, " \\\\\n");
+        ghm_tb_puts(t, " \\\\\n");
     }
-    ghm_tb_puts(&t, "\\bottomrule\n\\end{tabular}\n\\end{table}\n");
+    ghm_tb_puts(t, "\\bottomrule\n\\end{tabular}\n\\end{table}\n");
+}
+
+int ghm_report_combine_markdown(const char *const *dirs, int n, char **md, char **tex, ghm_combine_result *res,
+                                ghm_error *err)
+{
+    *md = *tex = NULL;
+    memset(res, 0, sizeof *res);
+    if (n < 1) return ghm_error_set(err, GHM_EINPUT, "report --combine: no results directories given");
+    combined *T = calloc(1, sizeof *T);
+    column *cols = calloc((size_t)n, sizeof *cols);
+    if (!T || !cols) {
+        free(T);
+        free(cols);
+        return GHM_FAIL(err, GHM_ENOMEM, "out of memory (combine)");
+    }
+    T->dirs = dirs;
+    T->cols = cols;
+    T->n = n;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) rc = load_column(dirs[i], &cols[i], err);
+    if (rc < 0) goto done;
+    collect_losses(T);
+    if ((rc = label_duplicates(T, err)) < 0) goto done;
+    res->n_experiments = n;
+    res->n_losses = T->n_losses;
+    find_best(T);
+
+    ghm_tb m, t;
+    ghm_tb_init(&m);
+    ghm_tb_init(&t);
+    md_table(&m, T);
+    md_note(&m, T);
+    tex_table(&t, T);
     if ((rc = ghm_tb_finish(&m, md, err)) < 0) {
         ghm_tb_free(&t);
         goto done;
@@ -437,6 +504,7 @@ int ghm_report_combine_markdown(const char *const *dirs, int n, char **md, char 
 done:
     for (int i = 0; i < n; i++) free_column(&cols[i]);
     free(cols);
+    free(T);
     return rc;
 }
 

@@ -96,100 +96,98 @@ static int metric_index(sr_data *D, const char *name, int add)
     return D->n_metrics++;
 }
 
-static int sr_gather(const char *dir, const ghm_experiment *e, sr_data *D, ghm_search_report_result *res,
-                     ghm_error *err)
+/* loss entry l of the plan: its label, its planned trials and its per-reproduction arrays (NaN:
+ * missing), counted in res's planned totals */
+static int sr_loss_init(const ghm_experiment *e, sr_data *D, int l, ghm_search_report_result *res, ghm_error *err)
 {
     const ghm_search_config *s = e->search;
-    memset(D, 0, sizeof *D);
-    D->K = s->folds >= 2 ? s->folds : 1;
-    D->R = s->reproductions;
-    D->NR = ghm_search_n_rungs(s);
-    if (D->NR > GHM_SEARCH_MAX_RUNGS) D->NR = GHM_SEARCH_MAX_RUNGS;
-    D->n_losses = e->n_losses;
-    D->L = calloc((size_t)D->n_losses, sizeof(sr_loss));
-    if (!D->L) return ghm_error_set(err, GHM_ENOMEM, "out of memory (report)");
-    D->ref = 0;
-    for (int l = 0; l < D->n_losses; l++)
-        if (strcmp(e->loss_names[l], s->compare_to) == 0) {
-            D->ref = l;
-            break;
+    sr_loss *x = &D->L[l];
+    int same = 0, before = 0;
+    for (int j = 0; j < D->n_losses; j++)
+        if (strcmp(e->loss_names[j], e->loss_names[l]) == 0) {
+            same++;
+            if (j < l) before++;
         }
-    /* metric names: as the final records list them (the evaluation's canonical order) */
-    for (int l = 0; l < D->n_losses; l++) {
-        sr_loss *x = &D->L[l];
-        int same = 0, before = 0;
-        for (int j = 0; j < D->n_losses; j++)
-            if (strcmp(e->loss_names[j], e->loss_names[l]) == 0) {
-                same++;
-                if (j < l) before++;
-            }
-        if (same > 1)
-            snprintf(x->label, sizeof x->label, "%s#%d", e->loss_names[l], before + 1);
-        else
-            snprintf(x->label, sizeof x->label, "%s", e->loss_names[l]);
-        x->entry = l;
-        x->tuned = s->space[l].n > 0;
-        x->T = x->tuned ? s->trials : 0;
-        x->best = -1;
-        x->trials = calloc((size_t)x->T + 1, sizeof(sr_trial));
-        x->sep = malloc(sizeof(double) * (size_t)D->R * SR_MAX_METRICS);
-        x->cat = malloc(sizeof(double) * (size_t)D->R * SR_MAX_METRICS);
-        x->sep_folds = calloc((size_t)D->R, sizeof(int));
-        x->rep_val = calloc((size_t)D->R + 1, sizeof(double));
-        x->rep_val_n = calloc((size_t)D->R + 1, sizeof(int));
-        if (!x->trials || !x->sep || !x->cat || !x->sep_folds || !x->rep_val || !x->rep_val_n) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
-        for (int i = 0; i < D->R * SR_MAX_METRICS; i++) x->sep[i] = x->cat[i] = NAN;
-        for (int t = 0; t < x->T; t++) {
-            x->trials[t].fold_y = malloc(sizeof(double) * (size_t)D->K * (size_t)(D->NR + 1));
-            if (!x->trials[t].fold_y) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
-            for (int f = 0; f < D->K * (D->NR + 1); f++) x->trials[t].fold_y[f] = NAN;
-            x->trials[t].y = NAN;
-            x->trials[t].top = -1;
-            for (int q = 0; q < GHM_SEARCH_MAX_RUNGS; q++) x->trials[t].r_y[q] = NAN;
-        }
-        if (x->tuned) res->n_trials_planned += x->T;
-        res->n_final_planned += D->R * D->K;
+    if (same > 1)
+        snprintf(x->label, sizeof x->label, "%s#%d", e->loss_names[l], before + 1);
+    else
+        snprintf(x->label, sizeof x->label, "%s", e->loss_names[l]);
+    x->entry = l;
+    x->tuned = s->space[l].n > 0;
+    x->T = x->tuned ? s->trials : 0;
+    x->best = -1;
+    x->trials = calloc((size_t)x->T + 1, sizeof(sr_trial));
+    x->sep = malloc(sizeof(double) * (size_t)D->R * SR_MAX_METRICS);
+    x->cat = malloc(sizeof(double) * (size_t)D->R * SR_MAX_METRICS);
+    x->sep_folds = calloc((size_t)D->R, sizeof(int));
+    x->rep_val = calloc((size_t)D->R + 1, sizeof(double));
+    x->rep_val_n = calloc((size_t)D->R + 1, sizeof(int));
+    if (!x->trials || !x->sep || !x->cat || !x->sep_folds || !x->rep_val || !x->rep_val_n) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
+    for (int i = 0; i < D->R * SR_MAX_METRICS; i++) x->sep[i] = x->cat[i] = NAN;
+    for (int t = 0; t < x->T; t++) {
+        x->trials[t].fold_y = malloc(sizeof(double) * (size_t)D->K * (size_t)(D->NR + 1));
+        if (!x->trials[t].fold_y) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
+        for (int f = 0; f < D->K * (D->NR + 1); f++) x->trials[t].fold_y[f] = NAN;
+        x->trials[t].y = NAN;
+        x->trials[t].top = -1;
+        for (int q = 0; q < GHM_SEARCH_MAX_RUNGS; q++) x->trials[t].r_y[q] = NAN;
     }
-    /* per run */
-    double *sep_sum = calloc((size_t)D->n_losses * D->R * SR_MAX_METRICS, sizeof(double));
-    if (!sep_sum) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
+    if (x->tuned) res->n_trials_planned += x->T;
+    res->n_final_planned += D->R * D->K;
+    return 0;
+}
+
+/* a trial run r of loss x (rec: its record when have): the trial's setting, rung and fold objective */
+static void sr_trial_run(const ghm_search_config *s, sr_data *D, sr_loss *x, const ghm_run_spec *r, int have,
+                         const ghm_record *rec)
+{
+    sr_trial *t = &x->trials[r->trial];
+    int rung = r->rung >= 0 && r->rung < D->NR ? r->rung : 0;
+    t->proposed = 1;
+    t->r_proposed[rung] = 1;
+    t->r_steps[rung] = (long)r->epochs * r->steps_per_epoch;
+    if (rung > t->top) t->top = rung;
+    if (have && s->halving) x->trial_steps += (long)r->epochs * r->steps_per_epoch;
+    for (int j = 0; j < r->n_swept && j < GHM_SEARCH_MAX_DIMS; j++) {
+        snprintf(t->text[j], GHM_NAME_MAX, "%s", r->swept_text[j]);
+        t->value[j] = r->swept_value[j];
+    }
+    if (have && !ghm_record_failed(rec)) {
+        double y = NAN;
+        if (rec->has_val) ghm_metric_set_find(&rec->val, s->objective, &y);
+        t->fold_y[(size_t)(1 + rung) * D->K + r->split.fold] = y;
+    }
+}
+
+/* a final run r of loss x: the chosen trial, and a finished run's validation objective and test
+ * metrics (summed into sep_sum, R x SR_MAX_METRICS per loss entry) */
+static void sr_final_run(const ghm_search_config *s, sr_data *D, sr_loss *x, const ghm_run_spec *r, int have,
+                         const ghm_record *rec, double *sep_sum)
+{
+    x->best = r->trial;
+    if (!have || ghm_record_failed(rec)) return;
+    x->sep_folds[r->reproduction]++;
+    double y = NAN;
+    if (rec->has_val && ghm_metric_set_find(&rec->val, s->objective, &y) && isfinite(y))
+        x->rep_val[r->reproduction] += y, x->rep_val_n[r->reproduction]++;
+    for (int m = 0; m < rec->test.n; m++) {
+        int mi = metric_index(D, rec->test.name[m], 1);
+        if (mi >= 0)
+            sep_sum[((size_t)r->loss_entry * D->R + r->reproduction) * SR_MAX_METRICS + mi] += rec->test.value[m];
+    }
+}
+
+/* every planned run of e with the record in dir/runs, if any: trials, final runs, counts and times */
+static void sr_read_runs(const char *dir, const ghm_experiment *e, sr_data *D, double *sep_sum,
+                         ghm_search_report_result *res)
+{
     for (int i = 0; i < e->n_runs; i++) {
         const ghm_run_spec *r = &e->runs[i];
         sr_loss *x = &D->L[r->loss_entry];
         ghm_record rec;
         int have = read_rec(dir, "runs", r->run_id, &rec);
-        if (r->role == GHM_ROLE_TRIAL && r->trial >= 0 && r->trial < x->T) {
-            sr_trial *t = &x->trials[r->trial];
-            int rung = r->rung >= 0 && r->rung < D->NR ? r->rung : 0;
-            t->proposed = 1;
-            t->r_proposed[rung] = 1;
-            t->r_steps[rung] = (long)r->epochs * r->steps_per_epoch;
-            if (rung > t->top) t->top = rung;
-            if (have && s->halving) x->trial_steps += (long)r->epochs * r->steps_per_epoch;
-            for (int j = 0; j < r->n_swept && j < GHM_SEARCH_MAX_DIMS; j++) {
-                snprintf(t->text[j], GHM_NAME_MAX, "%s", r->swept_text[j]);
-                t->value[j] = r->swept_value[j];
-            }
-            if (have && !ghm_record_failed(&rec)) {
-                double y = NAN;
-                if (rec.has_val) ghm_metric_set_find(&rec.val, s->objective, &y);
-                t->fold_y[(size_t)(1 + rung) * D->K + r->split.fold] = y;
-            }
-        }
-        if (r->role == GHM_ROLE_FINAL) {
-            x->best = r->trial;
-            if (have && !ghm_record_failed(&rec)) {
-                x->sep_folds[r->reproduction]++;
-                double y = NAN;
-                if (rec.has_val && ghm_metric_set_find(&rec.val, s->objective, &y) && isfinite(y))
-                    x->rep_val[r->reproduction] += y, x->rep_val_n[r->reproduction]++;
-                for (int m = 0; m < rec.test.n; m++) {
-                    int mi = metric_index(D, rec.test.name[m], 1);
-                    if (mi >= 0)
-                        sep_sum[((size_t)r->loss_entry * D->R + r->reproduction) * SR_MAX_METRICS + mi] += rec.test.value[m];
-                }
-            }
-        }
+        if (r->role == GHM_ROLE_TRIAL && r->trial >= 0 && r->trial < x->T) sr_trial_run(e->search, D, x, r, have, &rec);
+        if (r->role == GHM_ROLE_FINAL) sr_final_run(e->search, D, x, r, have, &rec, sep_sum);
         if (have) {
             if (ghm_record_failed(&rec)) {
                 x->runs_failed++;
@@ -203,7 +201,12 @@ static int sr_gather(const char *dir, const ghm_experiment *e, sr_data *D, ghm_s
             ghm_record_free(&rec);
         }
     }
-    /* trial objectives: mean over folds, all folds needed */
+}
+
+/* trial objectives (mean over folds, all folds needed, per rung and at the highest rung) and the
+ * separate test metrics (mean over the K fold models, complete reproductions only) */
+static void sr_objectives(sr_data *D, const double *sep_sum, ghm_search_report_result *res)
+{
     for (int l = 0; l < D->n_losses; l++) {
         sr_loss *x = &D->L[l];
         for (int t = 0; t < x->T; t++) {
@@ -226,15 +229,17 @@ static int sr_gather(const char *dir, const ghm_experiment *e, sr_data *D, ghm_s
                 }
             }
         }
-        /* separate = mean over the K fold models (complete reproductions only) */
         for (int rr = 0; rr < D->R; rr++)
             if (x->sep_folds[rr] == D->K)
                 for (int m = 0; m < D->n_metrics; m++)
                     x->sep[rr * SR_MAX_METRICS + m] =
                         sep_sum[((size_t)l * D->R + rr) * SR_MAX_METRICS + m] / D->K;
     }
-    free(sep_sum);
-    /* concatenated: ensemble records */
+}
+
+/* the concatenated test metrics: the ensemble records (dir/ensembles) of each reproduction's fold models */
+static int sr_read_ensembles(const char *dir, const ghm_experiment *e, sr_data *D, ghm_error *err)
+{
     int K = D->K;
     const char **ids = calloc((size_t)K, sizeof *ids);
     if (!ids) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
@@ -255,6 +260,38 @@ static int sr_gather(const char *dir, const ghm_experiment *e, sr_data *D, ghm_s
     }
     free(ids);
     return 0;
+}
+
+/* D: the search of e and what its records in dir hold (free with sr_free, also after an error) */
+static int sr_gather(const char *dir, const ghm_experiment *e, sr_data *D, ghm_search_report_result *res,
+                     ghm_error *err)
+{
+    const ghm_search_config *s = e->search;
+    memset(D, 0, sizeof *D);
+    D->K = s->folds >= 2 ? s->folds : 1;
+    D->R = s->reproductions;
+    D->NR = ghm_search_n_rungs(s);
+    if (D->NR > GHM_SEARCH_MAX_RUNGS) D->NR = GHM_SEARCH_MAX_RUNGS;
+    D->n_losses = e->n_losses;
+    D->L = calloc((size_t)D->n_losses, sizeof(sr_loss));
+    if (!D->L) return ghm_error_set(err, GHM_ENOMEM, "out of memory (report)");
+    D->ref = 0;
+    for (int l = 0; l < D->n_losses; l++)
+        if (strcmp(e->loss_names[l], s->compare_to) == 0) {
+            D->ref = l;
+            break;
+        }
+    for (int l = 0; l < D->n_losses; l++) {
+        int rc = sr_loss_init(e, D, l, res, err);
+        if (rc < 0) return rc;
+    }
+    double *sep_sum = calloc((size_t)D->n_losses * D->R * SR_MAX_METRICS, sizeof(double));
+    if (!sep_sum) return ghm_error_set(err, GHM_ENOMEM, "out of memory");
+    /* metric names: as the final records list them (the evaluation's canonical order) */
+    sr_read_runs(dir, e, D, sep_sum, res);
+    sr_objectives(D, sep_sum, res);
+    free(sep_sum);
+    return sr_read_ensembles(dir, e, D, err);
 }
 
 /* ---- tables ---- */
@@ -662,90 +699,144 @@ static void search_flags_md(ghm_tb *b, const ghm_experiment *e, const sr_data *D
     ghm_tb_free(&w);
 }
 
-static char *summary_md(const ghm_experiment *e, const sr_data *D, const sr_cmps *C,
-                        const ghm_search_report_result *res)
+/* summary.md's title, the paragraph on the search's protocol and progress, and the two test tables */
+static void md_intro(ghm_tb *b, const ghm_experiment *e, const sr_data *D, const ghm_search_report_result *res)
 {
     const ghm_search_config *s = e->search;
-    ghm_tb b;
-    ghm_tb_init(&b);
-    char disp[64], t1[32], t2[32];
-    ghm_tb_puts(&b, "# ");
-    ghm_tb_md(&b, e->name);
-    ghm_tb_puts(&b, "\n\n");
-    ghm_tb_printf(&b,
+    char disp[64];
+    ghm_tb_puts(b, "# ");
+    ghm_tb_md(b, e->name);
+    ghm_tb_puts(b, "\n\n");
+    ghm_tb_printf(b,
                   "Hyper-parameter search with an equal budget: %s, %d trials per tuned loss, objective validation "
                   "%s (mean over %d fold%s; the test set is never used to choose). The chosen setting of each loss "
                   "was retrained %d times (reproductions, seeds",
                   s->method != GHM_SEARCH_RANDOM ? "TPE" : "random search", s->trials,
                   ghm_metric_display(s->objective, 0, disp, sizeof disp), D->K, D->K > 1 ? "s" : "", D->R);
-    for (int r = 0; r < s->n_rep_seeds; r++) ghm_tb_printf(&b, "%s%llu", r ? ", " : " ", (unsigned long long)s->rep_seeds[r]);
-    ghm_tb_printf(&b, "), each a full %d-fold training, and evaluated on the test set. Trials done: %d of %d; final "
-                      "runs done: %d of %d%s.\n\n",
+    for (int r = 0; r < s->n_rep_seeds; r++) ghm_tb_printf(b, "%s%llu", r ? ", " : " ", (unsigned long long)s->rep_seeds[r]);
+    ghm_tb_printf(b, "), each a full %d-fold training, and evaluated on the test set. Trials done: %d of %d; final "
+                     "runs done: %d of %d%s.\n\n",
                   D->K, res->n_trials_done, res->n_trials_planned, res->n_final_done, res->n_final_planned,
                   res->n_failed ? " (some runs failed: see the budget table)" : "");
-    ghm_tb_puts(&b, "## Test metrics, separate (mean of the fold models' own metrics)\n\n"
-                    "Percent, mean ± 95% t confidence half-width over reproductions.\n\n");
-    test_table(&b, D, 0, 0);
-    ghm_tb_puts(&b, "\n## Test metrics, concatenated (the fold models' embeddings joined, L2-normalised)\n\n");
-    test_table(&b, D, 1, 0);
-    ghm_tb_printf(&b, "\n## Chosen settings and budget\n\n| loss | tuned | trials | chosen | val %s | runs | failed | CPU time |\n|---|---|---:|---|---:|---:|---:|---:|\n",
+    ghm_tb_puts(b, "## Test metrics, separate (mean of the fold models' own metrics)\n\n"
+                   "Percent, mean ± 95% t confidence half-width over reproductions.\n\n");
+    test_table(b, D, 0, 0);
+    ghm_tb_puts(b, "\n## Test metrics, concatenated (the fold models' embeddings joined, L2-normalised)\n\n");
+    test_table(b, D, 1, 0);
+}
+
+/* the "chosen" cell of loss x: its chosen setting as path=value pairs, or why there is none */
+static void md_chosen(ghm_tb *chosen, const sr_loss *x, const ghm_search_space *sp)
+{
+    if (!x->tuned)
+        ghm_tb_puts(chosen, "defaults (not tuned)");
+    else if (x->best >= 0) {
+        for (int j = 0; j < sp->n; j++) {
+            ghm_tb_puts(chosen, j ? ", " : "");
+            ghm_tb_md(chosen, sp->dims[j].path);
+            ghm_tb_puts(chosen, "=");
+            ghm_tb_md(chosen, x->trials[x->best].text[j]);
+        }
+    } else
+        ghm_tb_puts(chosen, "(search not finished)");
+}
+
+/* "## Chosen settings and budget": per loss its chosen setting, validation objective, runs and CPU time */
+static void md_budget(ghm_tb *b, const ghm_experiment *e, const sr_data *D)
+{
+    const ghm_search_config *s = e->search;
+    char disp[64], t1[32], t2[32];
+    ghm_tb_printf(b, "\n## Chosen settings and budget\n\n| loss | tuned | trials | chosen | val %s | runs | failed | CPU time |\n|---|---|---:|---|---:|---:|---:|---:|\n",
                   ghm_metric_display(s->objective, 1, disp, sizeof disp));
     for (int l = 0; l < D->n_losses; l++) {
         const sr_loss *x = &D->L[l];
-        const ghm_search_space *sp = &s->space[l];
         int done = 0;
         for (int t = 0; t < x->T; t++) done += x->trials[t].state == 1;
         ghm_tb chosen;
         ghm_tb_init(&chosen);
-        if (!x->tuned)
-            ghm_tb_puts(&chosen, "defaults (not tuned)");
-        else if (x->best >= 0) {
-            for (int j = 0; j < sp->n; j++) {
-                ghm_tb_puts(&chosen, j ? ", " : "");
-                ghm_tb_md(&chosen, sp->dims[j].path);
-                ghm_tb_puts(&chosen, "=");
-                ghm_tb_md(&chosen, x->trials[x->best].text[j]);
-            }
-        } else
-            ghm_tb_puts(&chosen, "(search not finished)");
+        md_chosen(&chosen, x, &s->space[l]);
         fmt_duration(x->core_seconds, t1, sizeof t1);
         double y = x->best >= 0 && x->best < x->T ? x->trials[x->best].y : NAN;
         if (isfinite(y))
             snprintf(t2, sizeof t2, "%.2f", 100 * y);
         else
             snprintf(t2, sizeof t2, "–");
-        ghm_tb_puts(&b, "| ");
-        ghm_tb_md(&b, x->label);
-        ghm_tb_printf(&b, " | %s | %d | %s | %s | %d | %d | %s |\n", x->tuned ? "yes" : "no", done,
+        ghm_tb_puts(b, "| ");
+        ghm_tb_md(b, x->label);
+        ghm_tb_printf(b, " | %s | %d | %s | %s | %d | %d | %s |\n", x->tuned ? "yes" : "no", done,
                       chosen.buf ? chosen.buf : "", t2, x->runs_done, x->runs_failed, t1);
         ghm_tb_free(&chosen);
     }
-    ghm_tb_puts(&b, "\nCPU time: wall time of the loss's runs times their threads.\n");
-    if (s->halving) {
-        ghm_tb_printf(&b,
-                      "\n## Training steps (successive halving)\n\nHalving with eta %d from %g of the full length "
-                      "(%d rungs). Steps of the trial runs with a record (every rung, every fold), and the trials "
-                      "that reached each rung:\n\n| loss | training steps | trials per rung |\n|---|---:|---|\n",
-                      s->eta, s->min_fraction, D->NR);
-        for (int l = 0; l < D->n_losses; l++) {
-            const sr_loss *x = &D->L[l];
-            ghm_tb_puts(&b, "| ");
-            ghm_tb_md(&b, x->label);
-            ghm_tb_printf(&b, " | %ld | ", x->trial_steps);
-            for (int q = 0; q < D->NR; q++) {
-                int n = 0;
-                for (int t = 0; t < x->T; t++) n += x->trials[t].r_proposed[q];
-                ghm_tb_printf(&b, "%s%d", q ? ", " : "", n);
-            }
-            ghm_tb_puts(&b, " |\n");
+    ghm_tb_puts(b, "\nCPU time: wall time of the loss's runs times their threads.\n");
+}
+
+/* "## Training steps (successive halving)": per loss the trial runs' steps and the trials per rung
+ * (nothing without halving) */
+static void md_halving(ghm_tb *b, const ghm_experiment *e, const sr_data *D)
+{
+    const ghm_search_config *s = e->search;
+    if (!s->halving) return;
+    ghm_tb_printf(b,
+                  "\n## Training steps (successive halving)\n\nHalving with eta %d from %g of the full length "
+                  "(%d rungs). Steps of the trial runs with a record (every rung, every fold), and the trials "
+                  "that reached each rung:\n\n| loss | training steps | trials per rung |\n|---|---:|---|\n",
+                  s->eta, s->min_fraction, D->NR);
+    for (int l = 0; l < D->n_losses; l++) {
+        const sr_loss *x = &D->L[l];
+        ghm_tb_puts(b, "| ");
+        ghm_tb_md(b, x->label);
+        ghm_tb_printf(b, " | %ld | ", x->trial_steps);
+        for (int q = 0; q < D->NR; q++) {
+            int n = 0;
+            for (int t = 0; t < x->T; t++) n += x->trials[t].r_proposed[q];
+            ghm_tb_printf(b, "%s%d", q ? ", " : "", n);
         }
+        ghm_tb_puts(b, " |\n");
     }
-    search_flags_md(&b, e, D);
+}
+
+/* one row of the primary comparisons' table: declaration i of the experiment file and its result */
+static void md_primary_row(ghm_tb *b, const ghm_experiment *e, const sr_data *D, const sr_cmps *C, int i)
+{
+    char disp[64];
+    const ghm_primary *P = &e->search->primary[i];
+    int bo = strcmp(P->against, "best_other") == 0;
+    const sr_cmp *x = C->row[i] >= 0 ? &C->c[C->row[i]] : NULL;
+    ghm_tb_printf(b, "| %s %s − %s", ghm_metric_display(P->metric, 1, disp, sizeof disp), P->loss,
+                  bo ? "best other" : P->against);
+    if (bo && C->best_other[i] >= 0) ghm_tb_printf(b, " (%s)", D->L[C->best_other[i]].label);
+    ghm_tb_printf(b, " | %s", P->concat ? "concatenated" : "separate");
+    if (!x || !isfinite(x->p.mean_diff)) {
+        ghm_tb_puts(b, " | – | – | – | – | not tested yet |\n");
+        return;
+    }
+    /* a declaration matched the reverse of a row: show it in the declared direction */
+    double sg = (x->a == loss_by_name(e, P->loss)) ? 1 : -1;
+    double lo = sg > 0 ? x->p.lo : -x->p.hi, hi = sg > 0 ? x->p.hi : -x->p.lo;
+    ghm_tb_printf(b, " | %+.2f", 100 * sg * x->p.mean_diff);
+    if (isfinite(lo)) ghm_tb_printf(b, " [%+.2f, %+.2f]", 100 * lo, 100 * hi);
+    ghm_tb_printf(b, " (n=%d)", x->p.n);
+    for (int q = 0; q < 3; q++) {
+        double v = q == 0 ? x->p.p_t : q == 1 ? x->p.p_value : x->holm;
+        if (isfinite(v))
+            ghm_tb_printf(b, " | %.3g", v);
+        else
+            ghm_tb_puts(b, " | –");
+    }
+    ghm_tb_printf(b, " | %s |\n",
+                  !isfinite(x->holm)  ? "–"
+                  : x->holm < 0.05    ? "**significant**"
+                                      : "not significant");
+}
+
+/* "## Comparisons and multiple testing": how many comparisons, the families, the primary ones' table */
+static void md_comparisons(ghm_tb *b, const ghm_experiment *e, const sr_data *D, const sr_cmps *C)
+{
     char objd[64];
-    ghm_metric_display(s->objective, 0, objd, sizeof objd);
+    ghm_metric_display(e->search->objective, 0, objd, sizeof objd);
     int n_rows = C->n, n_tested = C->tested[0] + C->tested[1];
-    ghm_tb_puts(&b, "\n## Comparisons and multiple testing\n\n");
-    ghm_tb_printf(&b,
+    ghm_tb_puts(b, "\n## Comparisons and multiple testing\n\n");
+    ghm_tb_printf(b,
                   "%d paired comparisons were made (`paired.csv`: every loss against %s on every test metric, "
                   "separate and concatenated, plus the primary comparisons); %d of them have a p-value (at least "
                   "2 complete pairs). p-values are two-sided paired t-tests over reproductions (`p_value_t`; the "
@@ -753,104 +844,108 @@ static char *summary_md(const ghm_experiment *e, const sr_data *D, const sr_cmps
                   "adjustment of `p_value_t` within the comparison's family.\n\n",
                   n_rows, D->L[D->ref].label, n_tested);
     if (C->n_primary_decl == 0) {
-        ghm_tb_printf(&b, "No `primary:` comparisons are declared in the experiment file, so every comparison is "
-                          "exploratory: Holm runs over all %d together, and no single one is confirmatory.\n",
+        ghm_tb_printf(b, "No `primary:` comparisons are declared in the experiment file, so every comparison is "
+                         "exploratory: Holm runs over all %d together, and no single one is confirmatory.\n",
                       C->tested[0]);
-    } else {
-        ghm_tb_printf(&b,
-                      "**Primary (confirmatory)**: the %d comparison%s declared under `primary:` in the experiment "
-                      "file, Holm over this family of %d. Every other comparison is **exploratory** (Holm over the "
-                      "%d exploratory comparisons together). A primary comparison against `best_other` compares "
-                      "with the other loss whose chosen setting has the best validation %s (never the test set).\n\n",
-                      C->n_primary_decl, C->n_primary_decl > 1 ? "s" : "", C->tested[1], C->tested[0], objd);
-        ghm_tb_puts(&b, "| primary comparison | evaluation | difference [95% CI] | p (t) | p (Wilcoxon) | p (Holm) | "
-                        "at 0.05 after Holm |\n|---|---|---:|---:|---:|---:|---|\n");
-        for (int i = 0; i < C->n_primary_decl; i++) {
-            const ghm_primary *P = &s->primary[i];
-            int bo = strcmp(P->against, "best_other") == 0;
-            const sr_cmp *x = C->row[i] >= 0 ? &C->c[C->row[i]] : NULL;
-            ghm_tb_printf(&b, "| %s %s − %s", ghm_metric_display(P->metric, 1, disp, sizeof disp), P->loss,
-                          bo ? "best other" : P->against);
-            if (bo && C->best_other[i] >= 0) ghm_tb_printf(&b, " (%s)", D->L[C->best_other[i]].label);
-            ghm_tb_printf(&b, " | %s", P->concat ? "concatenated" : "separate");
-            if (!x || !isfinite(x->p.mean_diff)) {
-                ghm_tb_puts(&b, " | – | – | – | – | not tested yet |\n");
-                continue;
-            }
-            /* a declaration matched the reverse of a row: show it in the declared direction */
-            double sg = (x->a == loss_by_name(e, P->loss)) ? 1 : -1;
-            double lo = sg > 0 ? x->p.lo : -x->p.hi, hi = sg > 0 ? x->p.hi : -x->p.lo;
-            ghm_tb_printf(&b, " | %+.2f", 100 * sg * x->p.mean_diff);
-            if (isfinite(lo)) ghm_tb_printf(&b, " [%+.2f, %+.2f]", 100 * lo, 100 * hi);
-            ghm_tb_printf(&b, " (n=%d)", x->p.n);
-            for (int q = 0; q < 3; q++) {
-                double v = q == 0 ? x->p.p_t : q == 1 ? x->p.p_value : x->holm;
-                if (isfinite(v))
-                    ghm_tb_printf(&b, " | %.3g", v);
-                else
-                    ghm_tb_puts(&b, " | –");
-            }
-            ghm_tb_printf(&b, " | %s |\n",
-                          !isfinite(x->holm)  ? "–"
-                          : x->holm < 0.05    ? "**significant**"
-                                              : "not significant");
-        }
+        return;
     }
-    ghm_tb_puts(&b, "\n## Paired differences against ");
-    ghm_tb_md(&b, D->L[D->ref].label);
-    ghm_tb_puts(&b, "\n\nEach row: loss minus ");
-    ghm_tb_md(&b, D->L[D->ref].label);
-    ghm_tb_printf(&b,
+    ghm_tb_printf(b,
+                  "**Primary (confirmatory)**: the %d comparison%s declared under `primary:` in the experiment "
+                  "file, Holm over this family of %d. Every other comparison is **exploratory** (Holm over the "
+                  "%d exploratory comparisons together). A primary comparison against `best_other` compares "
+                  "with the other loss whose chosen setting has the best validation %s (never the test set).\n\n",
+                  C->n_primary_decl, C->n_primary_decl > 1 ? "s" : "", C->tested[1], C->tested[0], objd);
+    ghm_tb_puts(b, "| primary comparison | evaluation | difference [95% CI] | p (t) | p (Wilcoxon) | p (Holm) | "
+                   "at 0.05 after Holm |\n|---|---|---:|---:|---:|---:|---|\n");
+    for (int i = 0; i < C->n_primary_decl; i++) md_primary_row(b, e, D, C, i);
+}
+
+/* a cell of the paired differences' table: comparison x (NULL: none) as difference [CI], p-values, n */
+static void md_paired_cell(ghm_tb *b, const sr_cmp *x)
+{
+    if (!x || !isfinite(x->p.mean_diff)) {
+        ghm_tb_puts(b, " | –");
+        return;
+    }
+    const ghm_paired *p = &x->p;
+    int sig = isfinite(p->lo) && (p->lo > 0 || p->hi < 0);
+    ghm_tb_printf(b, " | %s%+.2f", sig ? "**" : "", 100 * p->mean_diff);
+    if (isfinite(p->lo)) ghm_tb_printf(b, " [%+.2f, %+.2f]", 100 * p->lo, 100 * p->hi);
+    if (sig) ghm_tb_puts(b, "**");
+    if (isfinite(p->p_t)) ghm_tb_printf(b, " p=%.2g, Holm %.2g", p->p_t, x->holm);
+    if (isfinite(p->p_value)) ghm_tb_printf(b, ", Wilcoxon p=%.3g", p->p_value);
+    ghm_tb_printf(b, " (n=%d)%s", p->n, x->primary ? " *primary*" : "");
+}
+
+/* "## Paired differences against REF": every other loss minus the reference, per shown test metric,
+ * separate and concatenated */
+static void md_paired(ghm_tb *b, const sr_data *D, const sr_cmps *C)
+{
+    char disp[64];
+    ghm_tb_puts(b, "\n## Paired differences against ");
+    ghm_tb_md(b, D->L[D->ref].label);
+    ghm_tb_puts(b, "\n\nEach row: loss minus ");
+    ghm_tb_md(b, D->L[D->ref].label);
+    ghm_tb_printf(b,
                   ", paired by reproduction (same seed: same initialisation, batches and "
                   "folds); mean difference in points with its 95%% paired-t interval (not corrected for multiple "
                   "comparisons), the paired-t p-value, its Holm-adjusted value within its family (exploratory "
                   "unless marked *primary*), and the exact Wilcoxon signed-rank p-value where there are at least 6 "
                   "pairs. **Bold**: the interval excludes 0 (uncorrected).\n\n");
-    ghm_tb_puts(&b, "| loss | metric | separate | concatenated |\n|---|---|---:|---:|\n");
+    ghm_tb_puts(b, "| loss | metric | separate | concatenated |\n|---|---|---:|---:|\n");
     for (int l = 0; l < D->n_losses; l++) {
         if (l == D->ref) continue;
         for (int m = 0; m < D->n_metrics; m++) {
             if (!shown(D, m)) continue;
-            ghm_tb_puts(&b, "| ");
-            ghm_tb_md(&b, D->L[l].label);
-            ghm_tb_puts(&b, " | ");
-            ghm_tb_md(&b, ghm_metric_display(D->metrics[m], 1, disp, sizeof disp));
+            ghm_tb_puts(b, "| ");
+            ghm_tb_md(b, D->L[l].label);
+            ghm_tb_puts(b, " | ");
+            ghm_tb_md(b, ghm_metric_display(D->metrics[m], 1, disp, sizeof disp));
             for (int concat = 0; concat < 2; concat++) {
                 const sr_cmp *x = NULL;
                 for (int k = 0; k < C->n && !x; k++)
                     if (C->c[k].a == l && C->c[k].b == D->ref && C->c[k].m == m && C->c[k].concat == concat)
                         x = &C->c[k];
-                if (!x || !isfinite(x->p.mean_diff)) {
-                    ghm_tb_puts(&b, " | –");
-                    continue;
-                }
-                const ghm_paired *p = &x->p;
-                int sig = isfinite(p->lo) && (p->lo > 0 || p->hi < 0);
-                ghm_tb_printf(&b, " | %s%+.2f", sig ? "**" : "", 100 * p->mean_diff);
-                if (isfinite(p->lo)) ghm_tb_printf(&b, " [%+.2f, %+.2f]", 100 * p->lo, 100 * p->hi);
-                if (sig) ghm_tb_puts(&b, "**");
-                if (isfinite(p->p_t)) ghm_tb_printf(&b, " p=%.2g, Holm %.2g", p->p_t, x->holm);
-                if (isfinite(p->p_value)) ghm_tb_printf(&b, ", Wilcoxon p=%.3g", p->p_value);
-                ghm_tb_printf(&b, " (n=%d)%s", p->n, x->primary ? " *primary*" : "");
+                md_paired_cell(b, x);
             }
-            ghm_tb_puts(&b, " |\n");
+            ghm_tb_puts(b, " |\n");
         }
     }
-    ghm_tb_puts(&b, "\n## Figure\n\n");
-    {
-        char mn[96];
-        ghm_plot_safe_name(s->objective, mn, sizeof mn);
-        ghm_tb_printf(&b, "![test %s per loss and paired differences](plots/compare_%s.png)\n\n"
-                          "`plots/compare_%s.pdf` (and `compare_recall_at_1`): test %s per loss, mean and 95%% CI "
-                          "over reproductions, separate and concatenated; below, the paired differences against ",
-                      objd, mn, mn, objd);
-        ghm_tb_md(&b, D->L[D->ref].label);
-        ghm_tb_puts(&b, " and the primary comparisons with their 95% paired-t intervals (as in `paired.csv`); filled "
-                        "markers: Holm-adjusted p < 0.05; (P): primary.\n");
-    }
-    ghm_tb_puts(&b, "\nFiles: `search.csv` (every trial, per-fold objectives), `summary.csv`, `paired.csv`, "
-                    "`plots/search_progress.png` (best objective so far per trial: did the search converge, was the "
-                    "budget equal?), `plots/search_<loss>_<key>.png` (objective against each searched key).\n");
+}
+
+/* "## Figure" (the comparison figure on the objective) and the list of the other files */
+static void md_figure(ghm_tb *b, const ghm_experiment *e, const sr_data *D)
+{
+    const ghm_search_config *s = e->search;
+    char objd[64], mn[96];
+    ghm_metric_display(s->objective, 0, objd, sizeof objd);
+    ghm_tb_puts(b, "\n## Figure\n\n");
+    ghm_plot_safe_name(s->objective, mn, sizeof mn);
+    ghm_tb_printf(b, "![test %s per loss and paired differences](plots/compare_%s.png)\n\n"
+                     "`plots/compare_%s.pdf` (and `compare_recall_at_1`): test %s per loss, mean and 95%% CI "
+                     "over reproductions, separate and concatenated; below, the paired differences against ",
+                  objd, mn, mn, objd);
+    ghm_tb_md(b, D->L[D->ref].label);
+    ghm_tb_puts(b, " and the primary comparisons with their 95% paired-t intervals (as in `paired.csv`); filled "
+                   "markers: Holm-adjusted p < 0.05; (P): primary.\n");
+    ghm_tb_puts(b, "\nFiles: `search.csv` (every trial, per-fold objectives), `summary.csv`, `paired.csv`, "
+                   "`plots/search_progress.png` (best objective so far per trial: did the search converge, was the "
+                   "budget equal?), `plots/search_<loss>_<key>.png` (objective against each searched key).\n");
+}
+
+/* summary.md of a search (NULL when out of memory) */
+static char *summary_md(const ghm_experiment *e, const sr_data *D, const sr_cmps *C,
+                        const ghm_search_report_result *res)
+{
+    ghm_tb b;
+    ghm_tb_init(&b);
+    md_intro(&b, e, D, res);
+    md_budget(&b, e, D);
+    md_halving(&b, e, D);
+    search_flags_md(&b, e, D);
+    md_comparisons(&b, e, D, C);
+    md_paired(&b, D, C);
+    md_figure(&b, e, D);
     return b.failed ? (ghm_tb_free(&b), NULL) : b.buf;
 }
 

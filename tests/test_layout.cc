@@ -230,35 +230,11 @@ TEST(Layout, EveryFolderCallsOnlyFoldersBelowIt)
     EXPECT_EQ(bad.str(), "");
 }
 
-// Functions still over the limit, each to be split (docs/architecture.md):
-// the test fails when one of them is split but still listed, so the list only
-// shrinks, and when any other function grows past 150 lines.
-const std::set<std::string> kLongPending = {
-    "report/report_html.c:ghm_report_html",
-    "report/report_combine.c:ghm_report_combine_markdown",
-    "report/search_report.c:sr_gather",
-    "report/search_report.c:summary_md",
-    "report/plot.c:fig_metric_vs_param",
-};
-
-// the function's name from the line before its "{": the identifier before the first '('
-std::string function_name(const std::string &sig)
-{
-    size_t paren = sig.find('(');
-    if (paren == std::string::npos) return sig;
-    size_t end = paren;
-    while (end > 0 && sig[end - 1] == ' ') end--;
-    size_t start = end;
-    while (start > 0 && (isalnum((unsigned char)sig[start - 1]) || sig[start - 1] == '_')) start--;
-    return sig.substr(start, end - start);
-}
-
 // A function body: from a line "{" at column 0 to the next "}" at column 0 (the
 // project's style for function definitions).
 TEST(Layout, NoFunctionLongerThan150Lines)
 {
     std::ostringstream bad;
-    std::set<std::string> pending_seen;
     int n_files = 0;
     for (const auto &kv : kFloor) {
         if (kv.first == "generated") continue;
@@ -275,13 +251,8 @@ TEST(Layout, NoFunctionLongerThan150Lines)
                     start = ln;
                     name = prev;
                 } else if (line == "}" && start) {
-                    if (ln - start - 1 > 150) {
-                        std::string key = rel + ":" + function_name(name);
-                        if (kLongPending.count(key))
-                            pending_seen.insert(key);
-                        else
-                            bad << rel << ":" << start << ": " << name << " (" << ln - start - 1 << " lines)\n";
-                    }
+                    if (ln - start - 1 > 150)
+                        bad << rel << ":" << start << ": " << name << " (" << ln - start - 1 << " lines)\n";
                     start = 0;
                 }
                 if (!line.empty() && line[0] != ' ' && line != "{") prev = line;
@@ -289,7 +260,5 @@ TEST(Layout, NoFunctionLongerThan150Lines)
         });
     }
     EXPECT_GT(n_files, 50);
-    for (const auto &k : kLongPending)
-        if (!pending_seen.count(k)) bad << k << ": no longer over 150 lines; remove it from kLongPending\n";
     EXPECT_EQ(bad.str(), "");
 }
