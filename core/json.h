@@ -12,11 +12,6 @@
 #define GHM_JSON_H
 
 #include "error.h"
-/* The file helpers (ghm_write_file_atomic, ghm_mkdirs, ghm_read_file) were
- * declared here; they live in fsutil.h and fileio.h. Included for the callers
- * that still expect them from this header. */
-#include "fileio.h"
-#include "fsutil.h"
 
 #include <stddef.h>
 
