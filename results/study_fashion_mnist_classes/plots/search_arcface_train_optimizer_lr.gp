@@ -7,7 +7,7 @@ set grid
 set bmargin 7
 set key at screen 0.5,0.01 center bottom horizontal maxrows 3 samplen 2
 set logscale x
-set xrange [0.0001:0.01]
+set xrange [1e-06:0.01]
 set key spacing 1.8
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
     set terminal pngcairo size 602,531 noenhanced font "Sans,8"
@@ -16,7 +16,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 }
 set output out.".png"
 plot 'search_arcface_train_optimizer_lr.dat' using 1:2 with points pt 7 ps 0.9 lc rgb '#1f77b4' title 'trial', \
-     'search_arcface_train_optimizer_lr.dat' using ($3==7 ? $1 : 1/0):2 with points pt 6 ps 2 lw 1.5 lc rgb '#d62728' title 'chosen'
+     'search_arcface_train_optimizer_lr.dat' using ($3==2 ? $1 : 1/0):2 with points pt 6 ps 2 lw 1.5 lc rgb '#d62728' title 'chosen'
 set terminal pdfcairo size 8.5cm,7.5cm noenhanced font "Sans,8"
 set output out.".pdf"
 replot

@@ -7,7 +7,7 @@ set grid
 set bmargin 7
 set key at screen 0.5,0.01 center bottom horizontal maxrows 3 samplen 2
 set logscale x
-set xrange [0.0001:0.01]
+set xrange [1e-06:0.01]
 set key spacing 1.8
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
     set terminal pngcairo size 602,531 noenhanced font "Sans,8"
