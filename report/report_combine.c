@@ -1,5 +1,6 @@
 /* `ghm report --combine DIR...`: the main table of a paper, losses as rows and
  * experiments (dataset x protocol) as columns. See report.h. */
+#include "../core/fsutil.h"
 #include "../core/json.h"
 #include "report/report.h"
 #include "search/search.h"

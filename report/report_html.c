@@ -1,5 +1,6 @@
 /* index.html of a results directory: one self-contained page (inline CSS, no
  * script, no network) with everything a report holds. See report.h. */
+#include "../core/fileio.h"
 #include "../core/fsutil.h"
 #include "../core/json.h"
 #include "report/plot.h"

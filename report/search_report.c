@@ -1,6 +1,7 @@
 /* The report of a hyper-parameter search (search_report.h). */
 #include "report/search_report.h"
 
+#include "../core/fileio.h"
 #include "../core/fsutil.h"
 #include "../core/json.h"
 #include "experiment/config_internal.h"

@@ -5,6 +5,7 @@
 #include "runner/run.h"
 
 #include "../backbones/backbone.h"
+#include "../core/fileio.h"
 #include "../core/fsutil.h"
 #include "../core/json.h"
 #include "../core/npy.h"
