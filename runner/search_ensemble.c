@@ -40,10 +40,51 @@ int ghm_ensemble_path(const char *out_dir, const char *id, char *buf, int n)
     return (k < 0 || k >= n) ? -1 : k;
 }
 
+/* The font family of each test item of run r, for family-held-out evaluation
+ * (eval.exclude_same_family): the embeddings files hold labels only (the
+ * original class ids), so the families come from the data set, split as the
+ * run split it. The split's test classes must equal the saved labels item for
+ * item, else the embeddings are not this data's test set and nothing is
+ * evaluated. On success *sp holds the split (free with ghm_split_free) and
+ * *groups points into it. */
+static int ensemble_groups(const ghm_run_spec *r, const char *npy, const int *labels, int n, ghm_data_cache **cache,
+                           ghm_split *sp, const int **groups, ghm_error *err)
+{
+    int rc;
+    if (!*cache && (rc = ghm_data_cache_create(cache, err)) < 0) return rc;
+    ghm_dataset_opts dopts = r->data;
+    dopts.name = r->dataset_name;
+    dopts.path = r->dataset_path[0] ? r->dataset_path : NULL;
+    const ghm_dataset *ds = NULL;
+    if ((rc = ghm_data_cache_get(*cache, &dopts, &ds, err)) < 0) return rc;
+    if ((rc = ghm_split_make(ds, &r->split, sp, err)) < 0) return rc;
+    const ghm_images *t = &sp->test.img;
+    if (!t->groups) {
+        ghm_split_free(sp);
+        return ghm_error_set(err, GHM_EINPUT,
+                             "%s: eval.exclude_same_family is on but data set '%s' has no font family per image", npy,
+                             r->dataset_name);
+    }
+    int same = t->n == n;
+    for (int i = 0; same && i < n; i++) same = sp->test.class_ids[t->labels[i]] == labels[i];
+    if (!same) {
+        ghm_split_free(sp);
+        return ghm_error_set(err, GHM_EINPUT,
+                             "%s: these %d test labels are not those of the data set's test split (%d items) of run "
+                             "%s; the families of the items cannot be matched",
+                             npy, n, t->n, r->run_id);
+    }
+    *groups = t->groups;
+    return 0;
+}
+
 /* Evaluate one ensemble: members[k] are the fold runs of one reproduction. */
 static int ensemble_eval(const char *out_dir, const ghm_run_spec *const *members, int k, const char *id,
-                         ghm_error *err)
+                         ghm_data_cache **cache, ghm_error *err)
 {
+    ghm_split sp;
+    int have_split = 0;
+    char lab_path[GHM_PATH_MAX + 128] = "";
     float **emb = calloc((size_t)k, sizeof(float *));
     int **lab = calloc((size_t)k, sizeof(int *));
     float *cat = NULL;
@@ -60,6 +101,7 @@ static int ensemble_eval(const char *out_dir, const ghm_run_spec *const *members
         snprintf(p, sizeof p, "%s/embeddings_test.npy", dir);
         if ((rc = ghm_npy_read_f32_2d(p, &emb[i], &ni, &di, err)) < 0) break;
         snprintf(p, sizeof p, "%s/embeddings_test_labels.npy", dir);
+        if (i == 0) snprintf(lab_path, sizeof lab_path, "%s", p);
         if ((rc = ghm_npy_read_labels(p, &lab[i], &nl, err)) < 0) break;
         if (nl != ni || (n >= 0 && ni != n)) {
             rc = ghm_error_set(err, GHM_EINPUT, "%s: %d embeddings and %d labels, other folds have %d", p, ni, nl, n);
@@ -96,6 +138,12 @@ static int ensemble_eval(const char *out_dir, const ghm_run_spec *const *members
     }
     ghm_metrics m;
     ghm_eval_opts eo = members[0]->eval;
+    if (eo.exclude_same_group) { /* family-held-out (glyphs): the families of the test items */
+        const int *groups = NULL;
+        if ((rc = ensemble_groups(members[0], lab_path, lab[0], n, cache, &sp, &groups, err)) < 0) goto done;
+        have_split = 1;
+        eo.exclude_group = groups;
+    }
     if ((rc = ghm_evaluate(cat, lab[0], n, d_total, &eo, &m, err)) < 0) goto done;
     ghm_record rec;
     ghm_record_init(&rec);
@@ -111,6 +159,7 @@ static int ensemble_eval(const char *out_dir, const ghm_run_spec *const *members
     }
     ghm_record_free(&rec);
 done:
+    if (have_split) ghm_split_free(&sp);
     for (int i = 0; emb && lab && i < k; i++) {
         free(emb[i]);
         free(lab[i]);
@@ -136,6 +185,7 @@ int ghm_search_ensembles(const ghm_experiment *e, const char *out_dir, int *n_ne
         return ghm_error_set(err, GHM_ENOMEM, "out of memory");
     }
     int rc = 0;
+    ghm_data_cache *cache = NULL; /* data sets, loaded only for family-held-out ensembles */
     for (int i = 0; i < e->n_runs && !rc; i++) {
         const ghm_run_spec *r = &e->runs[i];
         if (r->role != GHM_ROLE_FINAL || r->split.fold != 0) continue;
@@ -172,9 +222,10 @@ int ghm_search_ensembles(const ghm_experiment *e, const char *out_dir, int *n_ne
             if (n_missing) (*n_missing)++;
             continue;
         }
-        rc = ensemble_eval(out_dir, members, K, id, err);
+        rc = ensemble_eval(out_dir, members, K, id, &cache, err);
         if (!rc && n_new) (*n_new)++;
     }
+    ghm_data_cache_destroy(cache);
     free(members);
     free(ids);
     return rc;

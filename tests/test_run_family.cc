@@ -12,6 +12,7 @@ extern "C" {
 }
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -108,5 +109,74 @@ TEST(RunFamily, GlyphsRunEvaluatesFamilyHeldOut)
     }
     EXPECT_GT(r1[0], 0.0) << "plain: some sibling answers";
     EXPECT_EQ(r1[1], 0.0) << "family held out: nothing of the one family may answer";
+    std::filesystem::remove_all(d);
+}
+
+// The concatenated evaluation of a search's reproductions (ensembles) is
+// family-held-out too: the embeddings files hold labels only, so the ensemble
+// takes the families from the data set's test split, and with one design
+// family nothing may answer a query (Recall@K 0), as in the runs themselves.
+TEST(RunFamily, SearchEnsemblesEvaluateFamilyHeldOut)
+{
+    if (!std::filesystem::exists(GHM_BINARY)) GTEST_SKIP() << "ghm binary not built";
+    const char *dir = "/usr/share/fonts/truetype/dejavu/";
+    const char *faces[6] = {"DejaVuSans.ttf",      "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf",
+                            "DejaVuSerif-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf"};
+    ghm_font_entry fonts[6];
+    for (int i = 0; i < 6; i++) {
+        memset(&fonts[i], 0, sizeof fonts[i]);
+        snprintf(fonts[i].package, sizeof fonts[i].package, "fonts-dejavu-core");
+        snprintf(fonts[i].version, sizeof fonts[i].version, "test");
+        snprintf(fonts[i].path, sizeof fonts[i].path, "%s%s", dir, faces[i]);
+        if (!std::filesystem::exists(fonts[i].path)) GTEST_SKIP() << fonts[i].path << " missing (fonts-dejavu-core)";
+    }
+    const uint32_t chars[8] = {0x30, 0x31, 0x41, 0x42, 0x61, 0x62, 0x67, 0x416};
+    ghm_glyphs_opts o;
+    ghm_glyphs_opts_default(&o);
+    o.chars = chars;
+    o.n_chars = 8;
+    ghm_glyph_set s;
+    ghm_error err;
+    ASSERT_EQ(ghm_glyphs_render(fonts, 6, &o, &s, &err), 0) << err.msg;
+    std::string d = tmpdir();
+    ASSERT_EQ(ghm_glyphs_write(&s, (d + "/glyphs").c_str(), nullptr, &err), 0) << err.msg;
+    ghm_glyph_set_free(&s);
+    std::string res[2];
+    for (int ex = 0; ex < 2; ex++) {
+        std::string y = d + "/s" + std::to_string(ex) + ".yaml";
+        FILE *f = fopen(y.c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        fprintf(f,
+                "name: fam_search\n"
+                "dataset: {name: glyphs, path: %s/glyphs, image_size: 28, split: classes}\n"
+                "backbone: {name: mlp, embedding_dim: 4}\n"
+                "train: {epochs: 1, steps_per_epoch: 2, batch_size: 4, m_per_class: 2}\n"
+                "eval: {every: 0, metrics: [recall, map_r], recall_at: [1, 2]%s}\n"
+                "search: {method: random, trials: 1, objective: recall@1, seed: 1}\n"
+                "protocol: {folds: 2}\nfinal: {reproductions: 1}\n"
+                "losses:\n  - name: contrastive\n    search: {neg_margin: {min: 0.3, max: 2.0}}\n",
+                d.c_str(), ex ? ", exclude_same_family: true" : "");
+        fclose(f);
+        std::string out = d + "/out" + std::to_string(ex);
+        std::string cmd = std::string(GHM_BINARY) + " run " + y + " --out " + out + " --threads 1 >" + out +
+                          ".log 2>&1";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+        res[ex] = out + "/fam_search/ensembles";
+    }
+    double r2[2] = {-1, -1};
+    for (int ex = 0; ex < 2; ex++) {
+        int n = 0;
+        for (const auto &ent : std::filesystem::directory_iterator(res[ex])) {
+            ghm_record rec;
+            ASSERT_EQ(ghm_record_read((ent.path().string() + "/record.json").c_str(), &rec, &err), 0) << err.msg;
+            for (int i = 0; i < rec.test.n; i++)
+                if (!strcmp(rec.test.name[i], "recall@2")) r2[ex] = rec.test.value[i];
+            ghm_record_free(&rec);
+            n++;
+        }
+        EXPECT_EQ(n, 1) << res[ex];
+    }
+    EXPECT_GT(r2[0], 0.0) << "plain: some sibling answers in the concatenated embedding";
+    EXPECT_EQ(r2[1], 0.0) << "family held out: nothing of the one family may answer";
     std::filesystem::remove_all(d);
 }
