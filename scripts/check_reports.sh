@@ -17,7 +17,9 @@
 # its report) is only checked to report without error and to leave its committed
 # files unchanged. In a finished directory, a file the report writes that is not
 # committed is a difference too; a committed file outside runs/ and ensembles/ that
-# the report no longer writes (a figure of an older version) is listed as a warning.
+# the report no longer writes (a figure of an older version) is listed as a warning
+# (experiment.yaml, identity.json and the hand-written IN_PROGRESS.md and
+# SUPERSEDED.md excepted).
 #
 # Exit status: 0 when everything is identical, 1 when something differs (the
 # differing files are listed, then their diffs), 2 when a report fails or on usage errors.
@@ -72,7 +74,7 @@ note_diff() { differs+=("$1"); }
 # committed files the report did not rewrite: still at the old time stamp given to every copy
 stale_files() {
     (cd "$1" && find . \( -path ./runs -o -path ./ensembles \) -prune -o -type f ! -newer "$2" ! -name experiment.yaml ! -name identity.json \
-        ! -name IN_PROGRESS.md ! -name '*.pdf' ! -name '*.svg' ! -name '.lock' -print | sed 's|^\./||' | sort)
+        ! -name IN_PROGRESS.md ! -name SUPERSEDED.md ! -name '*.pdf' ! -name '*.svg' ! -name '.lock' -print | sed 's|^\./||' | sort)
 }
 
 check_dir() {
