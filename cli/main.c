@@ -25,7 +25,7 @@ static int command_help(const char *cmd, int argc, char **argv)
     if (!asked) return 0;
     for (size_t k = 0; k < (size_t)ghm_cli_n_help_texts; k++)
         if (strcmp(ghm_cli_help_texts[k].cmd, cmd) == 0 && ghm_cli_help_texts[k].text) {
-            fputs(ghm_cli_help_texts[k].text, stdout);
+            ghm_cli_help_print(ghm_cli_help_texts[k].text, stdout);
             return 1;
         }
     return 0;

@@ -401,7 +401,7 @@ static int parse_list(walker *w, const char *path, yaml_node_t *v)
         if (rc) return rc;
         const ghm_metric_ops *seen[32];
         int n_seen = 0;
-        for (int i = 0; i < ghm_metric_count(); i++) ghm_metric_at(i)->enable(&c->tmpl.eval, 0);
+        for (int i = 0; i < ghm_metric_count(); i++) ghm_metric_switch(&c->tmpl.eval, ghm_metric_at(i), 0);
         for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
             yaml_node_t *x = node_at(w, *it);
             const char *t = scalar_text(x);
@@ -415,7 +415,7 @@ static int parse_list(walker *w, const char *path, yaml_node_t *v)
             for (int j = 0; j < n_seen; j++)
                 if (seen[j] == mo) return cfg_err(w, x, "eval.metrics: duplicate metric '%s'", t);
             if (n_seen < 32) seen[n_seen++] = mo;
-            mo->enable(&c->tmpl.eval, 1);
+            ghm_metric_switch(&c->tmpl.eval, mo, 1);
         }
         return 0;
     }
