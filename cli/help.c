@@ -25,7 +25,7 @@ const char *const ghm_cli_usage_text =
     "  loss NAME [--embeddings E.npy --labels L.npy] [--set k=v ...] [--grad-out G.npy] [--check]\n"
     "       [--tol T] [--h H] [--classes C] [--seed S] [--n N] [--dim D] [--per-class M]\n"
     "                       one loss on a saved (or random) batch, its gradient, a PASS/FAIL check\n"
-    "  list losses|backbones|datasets|settings [--markdown]\n"
+    "  list losses|backbones|datasets|settings|metrics [--markdown]\n"
     "                       what is available, with parameters and defaults\n"
     "  data info NAME [--path DIR] [--classes K] [--train-per-class N] [--test-per-class N]\n"
     "       [--image-size S] [--seed S]\n"
@@ -102,7 +102,7 @@ const ghm_cli_help ghm_cli_help_texts[] = {
              "  --restarts R           k-means restarts\n"
              "  --max-iter M           k-means iterations per restart\n"},
     {"loss", NULL /* cmd_loss.c prints its own */},
-    {"list", "ghm list losses|backbones|datasets|settings: what exists, every parameter with its default and range\n"
+    {"list", "ghm list losses|backbones|datasets|settings|metrics: what exists, every parameter with its default and range\n"
              "ghm list settings: every run setting of an experiment file (path, type, default, range, run id)\n"
              "ghm list losses --markdown: README's loss table (name and description of every registered loss)\n"
              "ghm list settings --markdown: docs/experiment_format.md's settings table\n"},
