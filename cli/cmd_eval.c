@@ -58,7 +58,7 @@ static int parse_metrics(const char *cmd, const char *text, ghm_eval_opts *o)
     known[0] = '\0';
     for (int i = 0; i < ghm_metric_count() && nn < 32; i++) {
         const ghm_metric_ops *mo = ghm_metric_at(i);
-        mo->enable(o, 0);
+        ghm_metric_switch(o, mo, 0);
         if (!mo->name) continue;
         names[nn] = mo->name;
         int wr = snprintf(known + used, sizeof known - used, "%s%s", nn ? ", " : "", mo->name);
@@ -74,7 +74,7 @@ static int parse_metrics(const char *cmd, const char *text, ghm_eval_opts *o)
         int k = 0;
         const ghm_metric_ops *mo = ghm_metric_find(strcmp(t, "precision@1") == 0 ? "recall" : t, &k);
         if (mo && !k)
-            mo->enable(o, 1);
+            ghm_metric_switch(o, mo, 1);
         else {
             const char *close = ghm_closest_name(t, names, nn);
             if (close)
@@ -96,9 +96,9 @@ static void json_num(double v)
 
 static void print_table(const ghm_metrics *m)
 {
-    char names[GHM_MAX_K + 8][GHM_METRIC_NAME_MAX];
-    double vals[GHM_MAX_K + 8];
-    int c = ghm_metrics_list(m, names, vals, GHM_MAX_K + 8);
+    char names[GHM_MAX_K + GHM_MAX_METRICS][GHM_METRIC_NAME_MAX];
+    double vals[GHM_MAX_K + GHM_MAX_METRICS];
+    int c = ghm_metrics_list(m, names, vals, GHM_MAX_K + GHM_MAX_METRICS);
     printf("  %-14s %s\n", "metric", "value");
     for (int i = 0; i < c; i++) {
         printf("  %-14s ", names[i]);
@@ -116,9 +116,9 @@ static void print_table(const ghm_metrics *m)
 /* Prints the metrics as JSON members (no braces), each preceded by a comma except the first. */
 static void print_json_members(const ghm_metrics *m)
 {
-    char names[GHM_MAX_K + 8][GHM_METRIC_NAME_MAX];
-    double vals[GHM_MAX_K + 8];
-    int c = ghm_metrics_list(m, names, vals, GHM_MAX_K + 8);
+    char names[GHM_MAX_K + GHM_MAX_METRICS][GHM_METRIC_NAME_MAX];
+    double vals[GHM_MAX_K + GHM_MAX_METRICS];
+    int c = ghm_metrics_list(m, names, vals, GHM_MAX_K + GHM_MAX_METRICS);
     for (int i = 0; i < c; i++) {
         printf("%s\"%s\": ", i ? ", " : "", names[i]);
         json_num(vals[i]);
@@ -351,26 +351,32 @@ int ghm_cmd_bench_eval(int argc, char **argv)
     ghm_error err;
     ghm_error_clear(&err);
     ghm_metrics m, mc;
-    int want_nmi = o.do_nmi;
     /* retrieval metrics (one kNN pass), then clustering metrics, timed apart */
-    ghm_eval_opts ok = o;
-    ok.do_nmi = 0;
+    ghm_eval_opts ok = o, oc = o;
+    int any_k = 0, any_c = 0;
+    for (int i = 0; i < ghm_metric_count(); i++) {
+        const ghm_metric_ops *mo = ghm_metric_at(i);
+        int clus = (mo->needs & GHM_METRIC_NEEDS_CLUSTERING) != 0;
+        if (!ghm_metric_on(&o, mo)) continue;
+        ghm_metric_switch(clus ? &ok : &oc, mo, 0);
+        if (clus) any_c = 1; else any_k = 1;
+    }
     int rc = 0;
     double knn_s = 0, km_s = 0;
     memset(&m, 0, sizeof m);
-    if (ok.do_recall || ok.do_map_r || ok.do_r_precision) {
+    if (any_k) {
         rc = ghm_evaluate(x, lab, (int)n, (int)d, &ok, &m, &err);
         knn_s = m.seconds;
     }
-    if (!rc && want_nmi) {
-        ghm_eval_opts oc = o;
-        oc.do_recall = oc.do_map_r = oc.do_r_precision = 0;
+    if (!rc && any_c) {
         rc = ghm_evaluate(x, lab, (int)n, (int)d, &oc, &mc, &err);
         if (!rc) {
             km_s = mc.seconds;
-            m.nmi = mc.nmi;
-            m.ami = mc.ami;
-            m.has_nmi = 1;
+            for (int i = 0; i < ghm_metric_count(); i++)
+                if (mc.count[i]) {
+                    m.count[i] = mc.count[i];
+                    memcpy(m.v[i], mc.v[i], sizeof m.v[i]);
+                }
             m.n = mc.n;
             m.dim = mc.dim;
         }

@@ -2,7 +2,10 @@
  * option names that ghm_cli_option_hint (cli/args.c) suggests from. */
 #include "cli/cli.h"
 
-#include <stddef.h>
+#include "eval/eval.h"
+
+#include <stdio.h>
+#include <string.h>
 
 const char *const ghm_cli_usage_text =
     "ghm: a benchmark harness for deep metric learning (GHM-Loss and baselines)\n"
@@ -22,7 +25,7 @@ const char *const ghm_cli_usage_text =
     "  loss NAME [--embeddings E.npy --labels L.npy] [--set k=v ...] [--grad-out G.npy] [--check]\n"
     "       [--tol T] [--h H] [--classes C] [--seed S] [--n N] [--dim D] [--per-class M]\n"
     "                       one loss on a saved (or random) batch, its gradient, a PASS/FAIL check\n"
-    "  list losses|backbones|datasets|settings [--markdown]\n"
+    "  list losses|backbones|datasets|settings|metrics [--markdown]\n"
     "                       what is available, with parameters and defaults\n"
     "  data info NAME [--path DIR] [--classes K] [--train-per-class N] [--test-per-class N]\n"
     "       [--image-size S] [--seed S]\n"
@@ -90,7 +93,8 @@ const ghm_cli_help ghm_cli_help_texts[] = {
              "  --groups G.npy         integer group per item (e.g. font family): a query's own group is left\n"
              "                         out of its gallery (family-held-out; not with --query)\n"
              "  --k LIST               Recall@K values (default 1,2,4,8)\n"
-             "  --metrics LIST         recall, map_r, r_precision, nmi, ami (default all)\n"
+             "  --metrics LIST         comma-separated (default: those marked *):\n"
+             "@METRICS@"
              "  --json                 one JSON object only\n"
              "  --threads N            threads\n"
              "  --seed S               k-means seed\n"
@@ -98,7 +102,7 @@ const ghm_cli_help ghm_cli_help_texts[] = {
              "  --restarts R           k-means restarts\n"
              "  --max-iter M           k-means iterations per restart\n"},
     {"loss", NULL /* cmd_loss.c prints its own */},
-    {"list", "ghm list losses|backbones|datasets|settings: what exists, every parameter with its default and range\n"
+    {"list", "ghm list losses|backbones|datasets|settings|metrics: what exists, every parameter with its default and range\n"
              "ghm list settings: every run setting of an experiment file (path, type, default, range, run id)\n"
              "ghm list losses --markdown: README's loss table (name and description of every registered loss)\n"
              "ghm list settings --markdown: docs/experiment_format.md's settings table\n"},
@@ -152,7 +156,8 @@ const ghm_cli_help ghm_cli_help_texts[] = {
               "  --noise X           cluster spread\n"
               "  --k LIST            Recall@K values\n"
               "  --block B           kNN block size\n"
-              "  --metrics LIST      metrics to time\n"
+              "  --metrics LIST      metrics to time (default: those marked *):\n"
+              "@METRICS@"
               "pdist:\n"
               "  --batch N           rows (embeddings) in the batch\n"
               "  --dim D             dimension\n"
@@ -165,3 +170,22 @@ const ghm_cli_help ghm_cli_help_texts[] = {
 };
 const int ghm_cli_n_help_texts = (int)(sizeof ghm_cli_help_texts / sizeof ghm_cli_help_texts[0]);
 
+
+void ghm_cli_help_print(const char *text, FILE *out)
+{
+    /* "@METRICS@" stands for the metric registry: one line per selectable metric */
+    const char *at;
+    while ((at = strstr(text, "@METRICS@")) != NULL) {
+        fwrite(text, 1, (size_t)(at - text), out);
+        ghm_eval_opts def;
+        ghm_eval_opts_default(&def);
+        for (int i = 0; i < ghm_metric_count(); i++) {
+            const ghm_metric_ops *mo = ghm_metric_at(i);
+            if (mo->name)
+                fprintf(out, "                         %c %-12s %s\n", ghm_metric_on(&def, mo) ? '*' : ' ', mo->name,
+                        mo->help ? mo->help : "");
+        }
+        text = at + strlen("@METRICS@");
+    }
+    fputs(text, out);
+}

@@ -7,6 +7,7 @@
 #include "experiment/provenance.h"
 #include "experiment/record.h"
 #include "experiment/settings.h"
+#include "../eval/eval.h"
 #include "../losses/loss.h"
 
 #include <cblas.h>
@@ -25,7 +26,7 @@ static int command_help(const char *cmd, int argc, char **argv)
     if (!asked) return 0;
     for (size_t k = 0; k < (size_t)ghm_cli_n_help_texts; k++)
         if (strcmp(ghm_cli_help_texts[k].cmd, cmd) == 0 && ghm_cli_help_texts[k].text) {
-            fputs(ghm_cli_help_texts[k].text, stdout);
+            ghm_cli_help_print(ghm_cli_help_texts[k].text, stdout);
             return 1;
         }
     return 0;
@@ -51,13 +52,13 @@ static void print_spec(const ghm_param_spec *s)
 static int cmd_list(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "";
-    static const char *const whats[] = {"losses", "backbones", "datasets", "settings"};
+    static const char *const whats[] = {"losses", "backbones", "datasets", "settings", "metrics"};
     int known = 0;
-    for (int k = 0; k < 4; k++) known |= strcmp(what, whats[k]) == 0;
+    for (int k = 0; k < 5; k++) known |= strcmp(what, whats[k]) == 0;
     if (!known) {
-        const char *close = ghm_closest_name(what, whats, 4);
+        const char *close = ghm_closest_name(what, whats, 5);
         if (close) return ghm_cli_usage("list", "unknown list '%s' (did you mean '%s'?)", what, close);
-        return ghm_cli_usage("list", "expected one of: losses, backbones, datasets, settings");
+        return ghm_cli_usage("list", "expected one of: losses, backbones, datasets, settings, metrics");
     }
     int markdown = argc > 2 && (strcmp(what, "losses") == 0 || strcmp(what, "settings") == 0) &&
                    strcmp(argv[2], "--markdown") == 0;
@@ -85,6 +86,18 @@ static int cmd_list(int argc, char **argv)
             const ghm_loss_ops *o = ghm_loss_at(i);
             printf("  %-20s %s\n", o->name, o->doc);
             print_spec(o->params);
+        }
+        return 0;
+    }
+    if (strcmp(what, "metrics") == 0) { /* the metric registry (eval/metric_registry.c) */
+        ghm_eval_opts def;
+        ghm_eval_opts_default(&def);
+        printf("%d metrics (name in eval.metrics, record key; * = on by default):\n", ghm_metric_count());
+        for (int i = 0; i < ghm_metric_count(); i++) {
+            const ghm_metric_ops *mo = ghm_metric_at(i);
+            char key[GHM_METRIC_NAME_MAX + 2];
+            snprintf(key, sizeof key, "%s%s", mo->key, (mo->needs & GHM_METRIC_NEEDS_K) ? "K" : "");
+            printf("  %c %-12s %-12s %s\n", ghm_metric_on(&def, mo) ? '*' : ' ', mo->name, key, mo->help);
         }
         return 0;
     }

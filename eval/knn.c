@@ -642,12 +642,13 @@ static void retrieval_large(const float *prow, float qi, const float *sqg, int n
             ap += (double)hits / (double)rank;
         }
     }
-    st->first[row] = first >= 0 && first < st->maxk ? first : -1;
+    st->first[row] = first >= 0 && first < k ? first : -1;
     if (r > 0) {
-        st->rprec[row] = (double)hits / r;
-        st->mapr[row] = ap / r;
+        st->hits[row] = hits;
+        st->ap[row] = ap;
     } else {
-        st->rprec[row] = st->mapr[row] = 0.0;
+        st->hits[row] = 0;
+        st->ap[row] = 0.0;
     }
 }
 
@@ -658,8 +659,7 @@ static void retrieval_small(void *ctx, int row, const int *nbr, int count, const
     const ghm_knn_rstats *st = ctx;
     int lab = st->qlab[row];
     int first = -1;
-    int lim = count < st->maxk ? count : st->maxk;
-    for (int t = 0; t < lim; t++)
+    for (int t = 0; t < count; t++) /* count = the row's k neighbours */
         if (st->glab[nbr[t]] == lab) {
             first = t;
             break;
@@ -667,7 +667,8 @@ static void retrieval_small(void *ctx, int row, const int *nbr, int count, const
     st->first[row] = first;
     int r = st->r[row];
     if (!st->do_r || r <= 0) {
-        st->rprec[row] = st->mapr[row] = 0.0;
+        st->hits[row] = 0;
+        st->ap[row] = 0.0;
         return;
     }
     int hits = 0;
@@ -677,8 +678,8 @@ static void retrieval_small(void *ctx, int row, const int *nbr, int count, const
             hits++;
             ap += (double)hits / (double)(t + 1);
         }
-    st->rprec[row] = (double)hits / r;
-    st->mapr[row] = ap / r;
+    st->hits[row] = hits;
+    st->ap[row] = ap;
 }
 
 static void scratch_free(knn_scratch *s, int nt)
@@ -866,7 +867,7 @@ int ghm_knn_drive(const float *q, int nq, const float *g, int ng, int d, int sel
 int ghm_knn_retrieval(const float *q, int nq, const float *g, int ng, int d, int self, int block,
                       const ghm_knn_rstats *st, ghm_error *err)
 {
-    if (!st || !st->qlab || !st->glab || !st->r || !st->first || !st->rprec || !st->mapr)
+    if (!st || !st->qlab || !st->glab || !st->r || !st->first || !st->hits || !st->ap)
         return GHM_FAIL(err, GHM_EINPUT, "knn: NULL retrieval argument");
     if (st->maxk < 0 || (nq > 0 && st->maxk > ng - self))
         return ghm_error_set(err, GHM_EINPUT, "knn: largest K = %d but only %d neighbours are available", st->maxk,

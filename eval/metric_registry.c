@@ -1,54 +1,82 @@
-/* The metric registry: one line per metric, the single place that maps a metric's
- * names (experiment file, record key, display) to its switch and its value.
- * ghm_evaluate (metrics.c) computes what the switches ask for; the registry order
- * is the order of records, summary.csv and `ghm eval --json`. */
+/* The metric registry: one line per metric in GHM_METRIC_LIST, the single place
+ * that lists the metrics; each entry (its names, record key, range, needs,
+ * run-identity position and compute hook) is defined in its own file,
+ * eval/metric_<id>.c. ghm_evaluate (metrics.c) computes the shared inputs the
+ * switched-on entries need and calls their compute hooks; the list order is
+ * the order of records, summary.csv and `ghm eval --json`.
+ *
+ * Adding a metric = its file + one line below + its entry in docs/metrics.md. */
 #include "eval.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- per-metric accessors -------------------------------------------------- */
-static int recall_on(const ghm_eval_opts *o) { return o->do_recall; }
-static void recall_set(ghm_eval_opts *o, int on) { o->do_recall = on; }
-static int recall_n(const ghm_metrics *m) { return m->has_recall ? (m->n_k < GHM_MAX_K ? m->n_k : GHM_MAX_K) : 0; }
-static double recall_v(const ghm_metrics *m, int j) { return m->recall[j]; }
+/* X(id): the metric's ghm_metric_ops is ghm_metric_<id>, defined in eval/metric_<id>.c
+ * (nmi and ami: one clustering, one file). */
+#define GHM_METRIC_LIST(X)                                    \
+    X(recall)      /* Recall@K */                             \
+    X(map_r)       /* MAP@R, Musgrave et al. 2020 */          \
+    X(r_precision) /* R-precision */                          \
+    X(nmi)         /* NMI of k-means clusters */              \
+    X(ami)         /* AMI of the same clustering */
 
-static int map_r_on(const ghm_eval_opts *o) { return o->do_map_r; }
-static void map_r_set(ghm_eval_opts *o, int on) { o->do_map_r = on; }
-static int map_r_n(const ghm_metrics *m) { return m->has_map_r; }
-static double map_r_v(const ghm_metrics *m, int j) { return (void)j, m->map_r; }
-
-static int rprec_on(const ghm_eval_opts *o) { return o->do_r_precision; }
-static void rprec_set(ghm_eval_opts *o, int on) { o->do_r_precision = on; }
-static int rprec_n(const ghm_metrics *m) { return m->has_r_precision; }
-static double rprec_v(const ghm_metrics *m, int j) { return (void)j, m->r_precision; }
-
-/* NMI and AMI come from the same clustering: one switch */
-static int nmi_on(const ghm_eval_opts *o) { return o->do_nmi; }
-static void nmi_set(ghm_eval_opts *o, int on) { o->do_nmi = on; }
-static int nmi_n(const ghm_metrics *m) { return m->has_nmi; }
-static double nmi_v(const ghm_metrics *m, int j) { return (void)j, m->nmi; }
-static double ami_v(const ghm_metrics *m, int j) { return (void)j, m->ami; }
-
-#define L GHM_METRIC_NEEDS_LABELS
-#define K GHM_METRIC_NEEDS_K
-#define C GHM_METRIC_NEEDS_CLUSTERING
-static const ghm_metric_ops registry[] = {
-    /* name          key            short    long           higher needs  objective range  undefined */
-    {"recall",      "recall@",     "R@",    "Recall@",     1, L | K, 1, 0, 1, 0, recall_on, recall_set, recall_n, recall_v},
-    {"map_r",       "map@r",       "MAP@R", "MAP@R",       1, L,     1, 0, 1, 1, map_r_on, map_r_set, map_r_n, map_r_v},
-    {"r_precision", "r_precision", "RP",    "R-precision", 1, L,     1, 0, 1, 1, rprec_on, rprec_set, rprec_n, rprec_v},
-    {"nmi",         "nmi",         "NMI",   "NMI",         1, C,     1, 0, 1, 0, nmi_on, nmi_set, nmi_n, nmi_v},
-    {"ami",         "ami",         "AMI",   "AMI",         1, C,     0, -1, 1, 0, nmi_on, nmi_set, nmi_n, ami_v},
-};
-#undef L
-#undef K
-#undef C
+#define GHM_METRIC_DECLARE(id) extern const ghm_metric_ops ghm_metric_##id;
+GHM_METRIC_LIST(GHM_METRIC_DECLARE)
+#define GHM_METRIC_ENTRY(id) &ghm_metric_##id,
+static const ghm_metric_ops *const registry[] = {GHM_METRIC_LIST(GHM_METRIC_ENTRY)};
 #define N_METRICS ((int)(sizeof registry / sizeof registry[0]))
+_Static_assert(sizeof registry / sizeof registry[0] <= GHM_MAX_METRICS, "raise GHM_MAX_METRICS (eval/eval.h)");
+_Static_assert(GHM_MAX_METRICS <= 32, "ghm_eval_opts.metrics has 32 switch bits");
 
 int ghm_metric_count(void) { return N_METRICS; }
-const ghm_metric_ops *ghm_metric_at(int i) { return i >= 0 && i < N_METRICS ? &registry[i] : NULL; }
+const ghm_metric_ops *ghm_metric_at(int i) { return i >= 0 && i < N_METRICS ? registry[i] : NULL; }
+
+int ghm_metric_index(const ghm_metric_ops *mo)
+{
+    for (int i = 0; i < N_METRICS; i++)
+        if (registry[i] == mo) return i;
+    return -1;
+}
+
+/* the bit of mo's switch: its own position, or that of the entry it shares with */
+static int switch_bit(const ghm_metric_ops *mo)
+{
+    if (mo && mo->shares)
+        for (int i = 0; i < N_METRICS; i++)
+            if (registry[i]->name && strcmp(registry[i]->name, mo->shares) == 0) return i;
+    return ghm_metric_index(mo);
+}
+
+int ghm_metric_on(const ghm_eval_opts *o, const ghm_metric_ops *mo)
+{
+    int b = switch_bit(mo);
+    return b >= 0 && ((o->metrics >> b) & 1u);
+}
+
+void ghm_metric_switch(ghm_eval_opts *o, const ghm_metric_ops *mo, int on)
+{
+    int b = switch_bit(mo);
+    if (b < 0) return;
+    if (on)
+        o->metrics |= 1u << b;
+    else
+        o->metrics &= ~(1u << b);
+}
+
+int ghm_metric_n(const ghm_metrics *m, const ghm_metric_ops *mo)
+{
+    int i = ghm_metric_index(mo);
+    if (i < 0) return 0;
+    int c = m->count[i];
+    return c < 0 ? 0 : c > GHM_MAX_K ? GHM_MAX_K : c;
+}
+
+double ghm_metric_v(const ghm_metrics *m, const ghm_metric_ops *mo, int j)
+{
+    int i = ghm_metric_index(mo);
+    return i >= 0 && j >= 0 && j < GHM_MAX_K ? m->v[i][j] : 0.0;
+}
 
 /* "recall@12" against prefix "recall@": 12, else 0 */
 static int per_k_suffix(const char *name, const char *prefix)
@@ -65,7 +93,7 @@ const ghm_metric_ops *ghm_metric_find(const char *name, int *k)
     if (k) *k = 0;
     if (!name) return NULL;
     for (int i = 0; i < N_METRICS; i++) {
-        const ghm_metric_ops *m = &registry[i];
+        const ghm_metric_ops *m = registry[i];
         if (m->name && strcmp(m->name, name) == 0) return m;
         if (m->needs & GHM_METRIC_NEEDS_K) {
             int kk = per_k_suffix(name, m->key);
@@ -100,7 +128,7 @@ int ghm_metric_key_computed(const ghm_eval_opts *o, const char *key)
 {
     int k = 0;
     const ghm_metric_ops *mo = ghm_metric_by_key(key);
-    if (!mo || !mo->enabled(o)) return 0;
+    if (!mo || !ghm_metric_on(o, mo)) return 0;
     if (!(mo->needs & GHM_METRIC_NEEDS_K)) return 1;
     ghm_metric_find(key, &k);
     for (int i = 0; i < o->n_k && i < GHM_MAX_K; i++)
@@ -112,8 +140,8 @@ int ghm_metric_keys(const ghm_eval_opts *o, char names[][GHM_METRIC_NAME_MAX], i
 {
     int c = 0;
     for (int i = 0; i < N_METRICS; i++) {
-        const ghm_metric_ops *mo = &registry[i];
-        if (!mo->enabled(o)) continue;
+        const ghm_metric_ops *mo = registry[i];
+        if (!ghm_metric_on(o, mo)) continue;
         if (mo->needs & GHM_METRIC_NEEDS_K) {
             for (int j = 0; j < o->n_k && j < GHM_MAX_K && c < max; j++)
                 snprintf(names[c++], GHM_METRIC_NAME_MAX, "%s%d", mo->key, o->ks[j]);
@@ -127,11 +155,11 @@ int ghm_metrics_list(const ghm_metrics *m, char names[][GHM_METRIC_NAME_MAX], do
 {
     int c = 0;
     for (int i = 0; i < N_METRICS; i++) {
-        const ghm_metric_ops *mo = &registry[i];
-        int n = mo->count(m);
+        const ghm_metric_ops *mo = registry[i];
+        int n = ghm_metric_n(m, mo);
         for (int j = 0; j < n && c < max; j++, c++) {
             if (names) ghm_metric_key(mo, m, j, names[c]);
-            if (values) values[c] = mo->value(m, j);
+            if (values) values[c] = m->v[i][j];
         }
     }
     return c;
@@ -148,5 +176,55 @@ const char *ghm_metric_label(const char *key, int short_form, char *out, size_t 
         snprintf(out, n, "%s%d", short_form ? mo->short_name : mo->long_name, k);
     else
         snprintf(out, n, "%s", short_form ? mo->short_name : mo->long_name);
+    return out;
+}
+
+int ghm_metrics_value(const ghm_metrics *m, const char *key, double *v)
+{
+    int k = 0;
+    const ghm_metric_ops *mo = ghm_metric_by_key(key);
+    if (!mo) return 0;
+    int n = ghm_metric_n(m, mo);
+    if (!(mo->needs & GHM_METRIC_NEEDS_K)) {
+        if (n < 1) return 0;
+        if (v) *v = ghm_metric_v(m, mo, 0);
+        return 1;
+    }
+    ghm_metric_find(key, &k);
+    for (int j = 0; j < n && j < m->n_k; j++)
+        if (m->ks[j] == k) {
+            if (v) *v = ghm_metric_v(m, mo, j);
+            return 1;
+        }
+    return 0;
+}
+
+const char *ghm_metric_names(const char *sep, char *out, size_t n)
+{
+    size_t len = 0;
+    if (n) out[0] = '\0';
+    for (int i = 0; i < N_METRICS && len < n; i++)
+        if (registry[i]->name)
+            len += (size_t)snprintf(out + len, n - len, "%s%s", len ? sep : "", registry[i]->name);
+    return out;
+}
+
+const char *ghm_metric_id_text(const ghm_eval_opts *o, char *out, size_t n)
+{
+    size_t len = 0;
+    if (n) out[0] = '\0';
+    /* the entries in id_pos order (small list: pick the next position each time) */
+    int last = 0;
+    for (;;) {
+        int best = -1;
+        for (int i = 0; i < N_METRICS; i++) {
+            int p = registry[i]->id_pos;
+            if (p > last && (best < 0 || p < registry[best]->id_pos)) best = i;
+        }
+        if (best < 0) break;
+        last = registry[best]->id_pos;
+        if (ghm_metric_on(o, registry[best]) && len < n)
+            len += (size_t)snprintf(out + len, n - len, "%s%s", len ? "," : "", registry[best]->name);
+    }
     return out;
 }

@@ -1,16 +1,17 @@
-/* Retrieval and clustering metrics of embeddings (definitions in docs/metrics.md).
+/* ghm_evaluate: the shared inputs of the metrics, computed once, then each
+ * switched-on metric's compute hook (eval/metric_*.c, listed in
+ * eval/metric_registry.c). Definitions in docs/metrics.md.
  *
  * One blocked kNN pass (eval/knn.c, ghm_knn_retrieval) serves every retrieval
- * metric: each query row looks at its k_i = max(max K, R_i) nearest, where R_i =
- * number of other items with the query's label, and yields
- *   first_i  = position of the first same-label neighbour (Recall@K: first_i < K),
- *   rprec_i  = (same-label among the R_i nearest) / R_i,
- *   mapr_i   = (1/R_i) sum_{t <= R_i, match at t} (matches up to t) / t.
- * Per-row values land in arrays summed afterwards in row order, so the result
- * does not depend on the thread count. Recall@K averages over all queries (a
- * query with R = 0 can never hit); R-precision and MAP@R over queries with R >= 1.
- * NMI/AMI: k-means with k = number of distinct labels (eval/kmeans.c) against
- * the labels (eval/nmi.c).
+ * metric: each query row looks at its k_i = max(max K, R_i) nearest (R_i only
+ * when a metric needing the R nearest is on), where R_i = number of other items
+ * with the query's label, and yields
+ *   first_i = position of the first same-label neighbour among them,
+ *   hits_i  = same-label among the R_i nearest,
+ *   ap_i    = sum_{t <= R_i, match at t} (matches up to t) / t.
+ * Per-row values land in arrays that the metrics sum in row order, so results
+ * do not depend on the thread count. Clustering metrics get the k-means
+ * clusters (k = number of distinct labels, eval/kmeans.c) and dense labels.
  */
 #include "../core/progress.h"
 #include "eval.h"
@@ -30,7 +31,8 @@ void ghm_eval_opts_default(ghm_eval_opts *o)
     o->ks[1] = 2;
     o->ks[2] = 4;
     o->ks[3] = 8;
-    o->do_recall = o->do_map_r = o->do_r_precision = o->do_nmi = 1;
+    for (int i = 0; i < ghm_metric_count(); i++)
+        if (ghm_metric_at(i)->default_on) ghm_metric_switch(o, ghm_metric_at(i), 1);
     o->seed = 0;
     o->kmeans_restarts = 3;
     o->kmeans_max_iter = 100;
@@ -60,9 +62,17 @@ static int count_sorted(const int *s, int n, int v)
     return lo - a;
 }
 
+/* whether a switched-on metric of o needs any of `needs` */
+static int any_needs(const ghm_eval_opts *o, unsigned needs)
+{
+    for (int i = 0; i < ghm_metric_count(); i++)
+        if ((ghm_metric_at(i)->needs & needs) && ghm_metric_on(o, ghm_metric_at(i))) return 1;
+    return 0;
+}
+
 static int check_opts(const ghm_eval_opts *o, int avail, ghm_error *err)
 {
-    if (o->do_recall) {
+    if (any_needs(o, GHM_METRIC_NEEDS_K)) {
         if (o->n_k < 1 || o->n_k > GHM_MAX_K)
             return ghm_error_set(err, GHM_EINPUT, "eval: number of K values %d must be in [1, %d]", o->n_k, GHM_MAX_K);
         for (int i = 0; i < o->n_k; i++) {
@@ -76,7 +86,7 @@ static int check_opts(const ghm_eval_opts *o, int avail, ghm_error *err)
                                  "eval: K = %d is larger than the %d neighbours available to each query",
                                  o->ks[o->n_k - 1], avail);
     }
-    if (o->do_nmi && (o->kmeans_restarts < 1 || o->kmeans_max_iter < 1))
+    if (any_needs(o, GHM_METRIC_NEEDS_CLUSTERING) && (o->kmeans_restarts < 1 || o->kmeans_max_iter < 1))
         return ghm_error_set(err, GHM_EINPUT, "eval: kmeans_restarts (%d) and kmeans_max_iter (%d) must be >= 1",
                              o->kmeans_restarts, o->kmeans_max_iter);
     if (o->block < 0) return ghm_error_set(err, GHM_EINPUT, "eval: block = %d must be >= 0", o->block);
@@ -89,12 +99,12 @@ static int check_opts(const ghm_eval_opts *o, int avail, ghm_error *err)
  * R = kept items with the query's label; the k = max(max K, R) nearest kept
  * items are found by a quickselect threshold on their distances and sorted by
  * (distance, index), exactly the order of the plain path; then first match,
- * R-precision and MAP@R as in the plain path. O(ng) per row plus O(k log k). */
+ * hits and ap as in the plain path. O(ng) per row plus O(k log k). */
 typedef struct group_ctx {
     const int *ql, *gl, *qg, *gg;
     int ng, self, maxk, do_r;
-    int *r, *first;
-    double *rprec, *mapr;
+    int *r, *first, *hits;
+    double *ap;
     int oom;
 } group_ctx;
 
@@ -118,7 +128,8 @@ static void group_row(void *ctx, int row, const int *nbr, int count, const float
     group_ctx *c = ctx;
     int lab = c->ql[row], grp = c->qg[row], ng = c->ng;
     c->first[row] = -1;
-    c->rprec[row] = c->mapr[row] = 0.0;
+    c->hits[row] = 0;
+    c->ap[row] = 0.0;
     c->r[row] = 0;
     float *vals = malloc(sizeof(float) * (size_t)(ng > 0 ? ng : 1));
     dist_idx *cand = malloc(sizeof(dist_idx) * (size_t)(ng > 0 ? ng : 1));
@@ -148,7 +159,7 @@ static void group_row(void *ctx, int row, const int *nbr, int count, const float
             nc++;
         }
         qsort(cand, (size_t)nc, sizeof *cand, cmp_dist_idx);
-        int lim = c->maxk < nc ? c->maxk : nc;
+        int lim = k < nc ? k : nc;
         for (int t = 0; t < lim; t++)
             if (c->gl[cand[t].i] == lab) {
                 c->first[row] = t;
@@ -162,45 +173,12 @@ static void group_row(void *ctx, int row, const int *nbr, int count, const float
                     hits++;
                     ap += (double)hits / (double)(t + 1);
                 }
-            c->rprec[row] = (double)hits / r;
-            c->mapr[row] = ap / r;
+            c->hits[row] = hits;
+            c->ap[row] = ap;
         }
     }
     free(vals);
     free(cand);
-}
-
-/* NMI/AMI of k-means clusters (k = distinct labels) of x (n, d) against labels. */
-static int eval_clusters(const float *x, const int *labels, int n, int d, const ghm_eval_opts *o, ghm_metrics *out,
-                         ghm_error *err)
-{
-    int *dense = malloc(sizeof(int) * (size_t)n);
-    int *asg = malloc(sizeof(int) * (size_t)n);
-    int *cnt = NULL;
-    int rc = 0;
-    if (!dense || !asg) {
-        rc = GHM_FAIL(err, GHM_ENOMEM, "eval: out of memory");
-        goto done;
-    }
-    int k = ghm_eval_densify(labels, n, dense, &cnt);
-    if (k < 0) {
-        rc = GHM_FAIL(err, GHM_ENOMEM, "eval: out of memory");
-        goto done;
-    }
-    rc = ghm_kmeans(x, n, d, k, o->seed, o->kmeans_restarts, o->kmeans_max_iter, asg, NULL, err);
-    if (rc) goto done;
-    out->nmi = ghm_nmi(dense, asg, n);
-    out->ami = ghm_ami(dense, asg, n);
-    if (isnan(out->nmi) || isnan(out->ami)) {
-        rc = GHM_FAIL(err, GHM_ENOMEM, "eval: out of memory computing NMI/AMI");
-        goto done;
-    }
-    out->has_nmi = 1;
-done:
-    free(dense);
-    free(asg);
-    free(cnt);
-    return rc;
 }
 
 /* Shared body: self = 1 when q and g are the same set. */
@@ -233,72 +211,78 @@ static int evaluate(const float *q, const int *ql, int nq, const float *g, const
 
     out->n = nq;
     out->dim = d;
-    int do_r = opts->do_map_r || opts->do_r_precision;
-    int maxk = opts->do_recall ? opts->ks[opts->n_k - 1] : 0;
-    if (maxk > 0 || do_r) {
-        int *sorted = malloc(sizeof(int) * (size_t)ng);
-        int *r = malloc(sizeof(int) * (size_t)nq);
-        int *first = malloc(sizeof(int) * (size_t)nq);
-        double *rprec = malloc(sizeof(double) * (size_t)nq);
-        double *mapr = malloc(sizeof(double) * (size_t)nq);
-        if (!sorted || !r || !first || !rprec || !mapr) {
+    ghm_eval_shared sh;
+    memset(&sh, 0, sizeof sh);
+    sh.nq = nq;
+    sh.do_r = any_needs(opts, GHM_METRIC_NEEDS_R);
+    sh.maxk = any_needs(opts, GHM_METRIC_NEEDS_K) ? opts->ks[opts->n_k - 1] : 0;
+    int *sorted = NULL, *r = NULL, *first = NULL, *hits = NULL, *dense = NULL, *asg = NULL, *cnt = NULL;
+    double *ap = NULL;
+    /* the retrieval statistics: one kNN pass */
+    if (any_needs(opts, GHM_METRIC_NEEDS_LABELS)) {
+        sorted = malloc(sizeof(int) * (size_t)ng);
+        r = malloc(sizeof(int) * (size_t)nq);
+        first = malloc(sizeof(int) * (size_t)nq);
+        hits = malloc(sizeof(int) * (size_t)nq);
+        ap = malloc(sizeof(double) * (size_t)nq);
+        if (!sorted || !r || !first || !hits || !ap) {
             rc = GHM_FAIL(err, GHM_ENOMEM, "eval: out of memory (n = %d)", nq);
+        } else if (opts->exclude_group) {
+            group_ctx gc = {ql, gl, opts->exclude_group, self ? opts->exclude_group : opts->exclude_group_gallery,
+                            ng, self, sh.maxk, sh.do_r, r, first, hits, ap, 0};
+            rc = ghm_knn_drive(q, nq, g, ng, d, self, NULL, 0, opts->block, group_row, &gc, err);
+            if (!rc && gc.oom) rc = GHM_FAIL(err, GHM_ENOMEM, "eval: out of memory (family-held-out rows)");
         } else {
-            if (opts->exclude_group) {
-                group_ctx gc = {ql, gl, opts->exclude_group, self ? opts->exclude_group : opts->exclude_group_gallery,
-                                ng, self, maxk, do_r, r, first, rprec, mapr, 0};
-                rc = ghm_knn_drive(q, nq, g, ng, d, self, NULL, 0, opts->block, group_row, &gc, err);
-                if (!rc && gc.oom) rc = GHM_FAIL(err, GHM_ENOMEM, "eval: out of memory (family-held-out rows)");
-            } else {
-                memcpy(sorted, gl, sizeof(int) * (size_t)ng);
-                qsort(sorted, (size_t)ng, sizeof(int), cmp_int);
-                for (int i = 0; i < nq; i++) r[i] = count_sorted(sorted, ng, ql[i]) - self;
-                ghm_knn_rstats st = {ql, gl, r, maxk, do_r, first, rprec, mapr};
-                rc = ghm_knn_retrieval(q, nq, g, ng, d, self, opts->block, &st, err);
-            }
+            memcpy(sorted, gl, sizeof(int) * (size_t)ng);
+            qsort(sorted, (size_t)ng, sizeof(int), cmp_int);
+            for (int i = 0; i < nq; i++) r[i] = count_sorted(sorted, ng, ql[i]) - self;
+            ghm_knn_rstats st = {ql, gl, r, sh.maxk, sh.do_r, first, hits, ap};
+            rc = ghm_knn_retrieval(q, nq, g, ng, d, self, opts->block, &st, err);
         }
         if (!rc) {
-            int n_r0 = 0;
-            double sr = 0.0, sm = 0.0;
-            for (int i = 0; i < nq; i++) {
-                if (r[i] <= 0) {
-                    n_r0++;
-                    continue;
-                }
-                sr += rprec[i];
-                sm += mapr[i];
-            }
-            out->n_r0 = n_r0;
-            if (maxk > 0) {
-                out->n_k = opts->n_k;
-                for (int j = 0; j < opts->n_k; j++) {
-                    long hit = 0;
-                    for (int i = 0; i < nq; i++) hit += first[i] >= 0 && first[i] < opts->ks[j];
-                    out->ks[j] = opts->ks[j];
-                    out->recall[j] = (double)hit / nq;
-                }
-                out->has_recall = 1;
-            }
-            int nr = nq - n_r0;
-            if (opts->do_r_precision) {
-                out->r_precision = nr > 0 ? sr / nr : NAN;
-                out->has_r_precision = 1;
-            }
-            if (opts->do_map_r) {
-                out->map_r = nr > 0 ? sm / nr : NAN;
-                out->has_map_r = 1;
-            }
+            for (int i = 0; i < nq; i++) sh.n_r0 += r[i] <= 0;
+            out->n_r0 = sh.n_r0;
+            sh.r = r;
+            sh.first = first;
+            sh.hits = hits;
+            sh.ap = ap;
         }
-        free(sorted);
-        free(r);
-        free(first);
-        free(rprec);
-        free(mapr);
-        if (rc) return rc;
     }
-    if (opts->do_nmi) {
-        rc = eval_clusters(q, ql, nq, d, opts, out, err);
-        if (rc) return rc;
+    /* the clustering: k-means with k = distinct labels of the queries */
+    if (!rc && any_needs(opts, GHM_METRIC_NEEDS_CLUSTERING)) {
+        dense = malloc(sizeof(int) * (size_t)nq);
+        asg = malloc(sizeof(int) * (size_t)nq);
+        int k = dense && asg ? ghm_eval_densify(ql, nq, dense, &cnt) : -1;
+        if (k < 0)
+            rc = GHM_FAIL(err, GHM_ENOMEM, "eval: out of memory");
+        else
+            rc = ghm_kmeans(q, nq, d, k, opts->seed, opts->kmeans_restarts, opts->kmeans_max_iter, asg, NULL, err);
+        sh.classes = dense;
+        sh.clusters = asg;
+    }
+    /* each switched-on metric reduces them */
+    if (!rc && opts->n_k <= GHM_MAX_K) {
+        out->n_k = opts->n_k;
+        for (int j = 0; j < opts->n_k; j++) out->ks[j] = opts->ks[j];
+    }
+    for (int i = 0; i < ghm_metric_count() && !rc; i++) {
+        const ghm_metric_ops *mo = ghm_metric_at(i);
+        if (!ghm_metric_on(opts, mo)) continue;
+        rc = mo->compute(&sh, opts, out->v[i], err);
+        if (!rc) out->count[i] = (mo->needs & GHM_METRIC_NEEDS_K) ? opts->n_k : 1;
+    }
+    if (!any_needs(opts, GHM_METRIC_NEEDS_K)) out->n_k = 0;
+    free(sorted);
+    free(r);
+    free(first);
+    free(hits);
+    free(ap);
+    free(dense);
+    free(asg);
+    free(cnt);
+    if (rc) {
+        memset(out->count, 0, sizeof out->count);
+        return rc;
     }
     out->seconds = ghm_clock() - t0;
     return 0;

@@ -401,7 +401,7 @@ static int parse_list(walker *w, const char *path, yaml_node_t *v)
         if (rc) return rc;
         const ghm_metric_ops *seen[32];
         int n_seen = 0;
-        for (int i = 0; i < ghm_metric_count(); i++) ghm_metric_at(i)->enable(&c->tmpl.eval, 0);
+        for (int i = 0; i < ghm_metric_count(); i++) ghm_metric_switch(&c->tmpl.eval, ghm_metric_at(i), 0);
         for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
             yaml_node_t *x = node_at(w, *it);
             const char *t = scalar_text(x);
@@ -415,7 +415,7 @@ static int parse_list(walker *w, const char *path, yaml_node_t *v)
             for (int j = 0; j < n_seen; j++)
                 if (seen[j] == mo) return cfg_err(w, x, "eval.metrics: duplicate metric '%s'", t);
             if (n_seen < 32) seen[n_seen++] = mo;
-            mo->enable(&c->tmpl.eval, 1);
+            ghm_metric_switch(&c->tmpl.eval, mo, 1);
         }
         return 0;
     }
@@ -830,11 +830,18 @@ int ghm_cfg_primary_check(const ghm_cfg *c, ghm_error *err)
         if (strcmp(P->loss, P->against) == 0)
             return ghm_cfg_error(err, c, S->pm_against[i], "primary: compares '%s' with itself", P->loss);
         const char *mt = P->metric;
-        if (!ghm_metric_key_computed(eo, mt))
+        if (!ghm_metric_key_computed(eo, mt)) {
+            char keys[GHM_MAX_K + GHM_MAX_METRICS][GHM_METRIC_NAME_MAX], list[512];
+            int nk = ghm_metric_keys(eo, keys, GHM_MAX_K + GHM_MAX_METRICS);
+            size_t len = 0;
+            list[0] = '\0';
+            for (int j = 0; j < nk && len < sizeof list; j++)
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", j ? ", " : "", keys[j]);
             return ghm_cfg_error(err, c, S->pm_metric[i],
-                                 "primary: metric '%s' is not a test metric of this file (one of recall@K for K in "
-                                 "eval.recall_at, map@r, r_precision, nmi, ami, as eval.metrics computes them)",
-                                 mt);
+                                 "primary: metric '%s' is not a test metric of this file (eval.recall_at and "
+                                 "eval.metrics compute: %s)",
+                                 mt, list);
+        }
         for (int j = 0; j < i; j++) {
             const ghm_primary *Q = &s->primary[j];
             if (!strcmp(Q->loss, P->loss) && !strcmp(Q->against, P->against) && !strcmp(Q->metric, P->metric) &&

@@ -159,8 +159,10 @@ static inline uint64_t ghm_search_seed_of(const ghm_search_config *s, int l)
  * kinds: STR (char array), INT, U64, DBL ("%.17g", -0 written as 0),
  * CHOICE (enum written by name; settings only), CLASSES / KS (int list of the
  * count kept in the PART entry named by the same key), PART (the count of a
- * list: hashed through the list's line), METRIC (flag; key is the metric's
- * name in the one "eval.metrics" line, written in table order),
+ * list: hashed through the list's line), METRIC (the metric switches, written
+ * as the one "eval.metrics=" line: the names of the switched-on metrics in the
+ * order of their registry entries' id_pos, so recall,nmi,map_r,r_precision as
+ * ever, and a metric added later only when on),
  * BB_PARAMS / LOSS_PARAMS (resolved parameters, one line each),
  * PROTOCOL (an int of the fair protocol, written only when it differs from a
  * plain run's value: folds 0, fold 0, role plain, loss_entry 0, trial -1,
@@ -183,10 +185,7 @@ static inline uint64_t ghm_search_seed_of(const ghm_search_config *s, int l)
     X("backbone", backbone_params, BB_PARAMS) \
     X("eval.recall_at", eval.n_k, PART) \
     X("eval.recall_at", eval.ks, KS) \
-    X("recall", eval.do_recall, METRIC) \
-    X("nmi", eval.do_nmi, METRIC) \
-    X("map_r", eval.do_map_r, METRIC) \
-    X("r_precision", eval.do_r_precision, METRIC) \
+    X("eval.metrics", eval.metrics, METRIC) /* the switches: ghm_metric_id_text (eval/metric_registry.c) */ \
     X("-", eval.seed, SKIP)                 /* always equal to seed */ \
     X("-", eval.block, SKIP)                /* kNN block size: same numbers, only speed */ \
     X("-", eval.exclude_group, SKIP)        /* set per evaluation from the data's groups */ \

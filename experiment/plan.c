@@ -228,10 +228,7 @@ int ghm_run_spec_canonical(const ghm_run_spec *r, char *buf, int n)
             add_int_list(&L, r, f);
             break;
         case GHM_CANON_METRIC:
-            if (iv) {
-                if (metrics[0]) strncat(metrics, ",", sizeof metrics - strlen(metrics) - 1);
-                strncat(metrics, f->key, sizeof metrics - strlen(metrics) - 1);
-            }
+            ghm_metric_id_text(&r->eval, metrics, sizeof metrics); /* the one METRIC field: eval.metrics */
             break;
         case GHM_CANON_BB_PARAMS: {
             const ghm_backbone_ops *bo = ghm_backbone_find(r->backbone);

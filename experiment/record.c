@@ -194,14 +194,16 @@ static void jw_section_extras(ghm_jw *w, const ghm_run_spec *s, const char *sec,
         ghm_jw_begin_array(w);
         for (int i = 0; i < s->eval.n_k && i < GHM_MAX_K; i++) ghm_jw_int(w, s->eval.ks[i]);
         ghm_jw_end_array(w);
-        ghm_jw_key(w, "recall");
-        ghm_jw_bool(w, s->eval.do_recall);
-        ghm_jw_key(w, "map_r");
-        ghm_jw_bool(w, s->eval.do_map_r);
-        ghm_jw_key(w, "r_precision");
-        ghm_jw_bool(w, s->eval.do_r_precision);
-        ghm_jw_key(w, "nmi");
-        ghm_jw_bool(w, s->eval.do_nmi);
+        /* each metric's switch, in registry order (eval/metric_registry.c): the
+         * default ones always, a metric off by default only when switched on (as
+         * in the run id); entries sharing a switch (ami) are not written */
+        for (int i = 0; i < ghm_metric_count(); i++) {
+            const ghm_metric_ops *mo = ghm_metric_at(i);
+            int on = ghm_metric_on(&s->eval, mo);
+            if (mo->shares || (!mo->default_on && !on)) continue;
+            ghm_jw_key(w, mo->name);
+            ghm_jw_bool(w, on);
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 /* The report of a hyper-parameter search (search_report.h). */
 #include "report/search_report.h"
+#include "eval/eval.h"
 
 #include "../core/fileio.h"
 #include "../core/fsutil.h"
@@ -586,8 +587,14 @@ static char *paired_csv(const sr_data *D, const sr_cmps *C)
     return b.failed ? (ghm_tb_free(&b), NULL) : b.buf;
 }
 
-/* the metrics shown in the Markdown/LaTeX tables: every recall@k, map@r, r_precision, nmi (not ami) */
-static int shown(const sr_data *D, int m) { return strcmp(D->metrics[m], "ami") != 0; }
+/* the metrics shown in the Markdown/LaTeX tables: every one with its own switch in
+ * the metric registry (recall@k, map@r, r_precision, nmi), not one sharing another's
+ * computation (ami) */
+static int shown(const sr_data *D, int m)
+{
+    const ghm_metric_ops *mo = ghm_metric_by_key(D->metrics[m]);
+    return !mo || !mo->shares;
+}
 
 static void pm(ghm_tb *b, double mean, double ci, int n, int latex)
 {

@@ -34,6 +34,17 @@ static ghm_cfg_mark folds_mark(const ghm_cfg *c)
 
 /* Runs that check the same things: same data, split (seeds aside: they move
  * images between parts, not the counts per class), batch and evaluation. */
+/* the largest K a switched-on per-K metric needs (0: none) */
+static int largest_k(const ghm_eval_opts *o)
+{
+    int k = 0;
+    for (int i = 0; i < ghm_metric_count(); i++) {
+        const ghm_metric_ops *mo = ghm_metric_at(i);
+        if ((mo->needs & GHM_METRIC_NEEDS_K) && ghm_metric_on(o, mo) && o->n_k > 0) k = o->ks[o->n_k - 1];
+    }
+    return k;
+}
+
 static int same_check(const ghm_run_spec *a, const ghm_run_spec *b)
 {
     if (strcmp(a->dataset_name, b->dataset_name) || strcmp(a->dataset_path, b->dataset_path)) return 0;
@@ -44,9 +55,7 @@ static int same_check(const ghm_run_spec *a, const ghm_run_spec *b)
     x.seed = y.seed = 0;
     if (memcmp(&x, &y, sizeof x) != 0) return 0;
     if (a->batch_size != b->batch_size || a->m_per_class != b->m_per_class || a->eval_test != b->eval_test) return 0;
-    int ka = a->eval.do_recall && a->eval.n_k > 0 ? a->eval.ks[a->eval.n_k - 1] : 0;
-    int kb = b->eval.do_recall && b->eval.n_k > 0 ? b->eval.ks[b->eval.n_k - 1] : 0;
-    return ka == kb;
+    return largest_k(&a->eval) == largest_k(&b->eval);
 }
 
 static int same_data(const ghm_run_spec *a, const ghm_run_spec *b)
@@ -214,8 +223,8 @@ static int check_run(const ghm_cfg *c, const ghm_run_spec *r, const ghm_dataset 
         goto done;
     }
     /* Recall@K needs K neighbours: more than K items in every evaluated part */
-    if (r->eval.do_recall && r->eval.n_k > 0) {
-        int K = r->eval.ks[r->eval.n_k - 1];
+    if (largest_k(&r->eval) > 0) {
+        int K = largest_k(&r->eval);
         const ghm_subset *parts[2] = {&s.val, r->eval_test || want_test ? &s.test : NULL};
         const char *names[2] = {"validation", "test"};
         for (int p = 0; p < 2 && rc == 0; p++) {

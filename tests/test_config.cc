@@ -6,6 +6,8 @@
 // message to start with "t.yaml:<line>:<column>: ".
 #include <gtest/gtest.h>
 
+#include "metric_access.h"
+
 #include <dirent.h>
 
 #include <cstdio>
@@ -448,8 +450,8 @@ TEST(ConfigValid, MinimalFileAndDefaults)
     EXPECT_EQ(r.eval_every, 1);
     EXPECT_EQ(r.save_embeddings, 1);
     EXPECT_EQ(r.eval.n_k, eo.n_k);
-    EXPECT_EQ(r.eval.do_recall, eo.do_recall);
-    EXPECT_EQ(r.eval.do_nmi, eo.do_nmi);
+    EXPECT_EQ(mon(r.eval, "recall"), mon(eo, "recall"));
+    EXPECT_EQ(mon(r.eval, "nmi"), mon(eo, "nmi"));
     EXPECT_EQ(r.eval.kmeans_restarts, eo.kmeans_restarts);
     // loss: every spec entry present with its default
     EXPECT_STREQ(r.loss, "contrastive");
@@ -534,10 +536,10 @@ losses:
     EXPECT_EQ(r.eval.ks[0], 1);  // sorted
     EXPECT_EQ(r.eval.ks[1], 4);
     EXPECT_EQ(r.eval.ks[2], 8);
-    EXPECT_EQ(r.eval.do_recall, 1);
-    EXPECT_EQ(r.eval.do_map_r, 1);
-    EXPECT_EQ(r.eval.do_nmi, 0);
-    EXPECT_EQ(r.eval.do_r_precision, 0);
+    EXPECT_EQ(mon(r.eval, "recall"), 1);
+    EXPECT_EQ(mon(r.eval, "map_r"), 1);
+    EXPECT_EQ(mon(r.eval, "nmi"), 0);
+    EXPECT_EQ(mon(r.eval, "r_precision"), 0);
     EXPECT_EQ(r.save_embeddings, 0);
     EXPECT_EQ(r.eval.kmeans_restarts, 2);
     EXPECT_EQ(r.eval.kmeans_max_iter, 50);

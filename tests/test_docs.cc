@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include "eval/eval.h"
 #include "experiment/settings.h"
 #include "losses/loss.h"
 
@@ -249,4 +250,18 @@ TEST(Docs, ExperimentFormatUnknownKeyExampleIsTheParsersMessage)
     std::string doc = slurp(src("docs/experiment_format.md"));
     EXPECT_NE(doc.find("\n" + message + "\n"), std::string::npos)
         << "docs/experiment_format.md's 'Validation errors' should show the parser's message:\n" << message;
+}
+
+// docs/metrics.md defines every metric of the registry (eval/metric_registry.c):
+// its display name in bold where the definition is, "**MAP@R**", "**Recall@K**".
+TEST(Docs, MetricsPageDefinesEveryRegisteredMetric)
+{
+    std::string page = slurp(src("docs/metrics.md"));
+    for (int i = 0; i < ghm_metric_count(); i++) {
+        const ghm_metric_ops *mo = ghm_metric_at(i);
+        std::string bold = std::string("**") + mo->long_name + ((mo->needs & GHM_METRIC_NEEDS_K) ? "K" : "") + "**";
+        EXPECT_NE(page.find(bold), std::string::npos)
+            << "docs/metrics.md has no definition of metric '" << mo->name << "': write it as a bullet starting "
+            << bold << " under '## Retrieval metrics' or '## Clustering metrics'";
+    }
 }

@@ -3,11 +3,14 @@
 // scikit-learn), k-means, query/gallery mode, input errors.
 #include <gtest/gtest.h>
 
+#include "metric_access.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <numeric>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -128,21 +131,21 @@ TEST(EvalHand, TiesDuplicatesAndSingletonClass)
     std::vector<float> x = {0, 0, 1, 2, 5};
     std::vector<int> lab = {0, 1, 0, 1, 2};
     ghm_eval_opts o = opts_ks({1, 2, 4});
-    o.do_nmi = 0;
+    mset(o, "nmi", 0);
     ghm_metrics m;
     ghm_error err;
     ASSERT_EQ(ghm_evaluate(x.data(), lab.data(), 5, 1, &o, &m, &err), 0) << err.msg;
     EXPECT_EQ(m.n, 5);
     EXPECT_EQ(m.dim, 1);
     ASSERT_EQ(m.n_k, 3);
-    EXPECT_DOUBLE_EQ(m.recall[0], 0.2);
-    EXPECT_DOUBLE_EQ(m.recall[1], 0.4);
-    EXPECT_DOUBLE_EQ(m.recall[2], 0.8);
-    EXPECT_DOUBLE_EQ(m.r_precision, 0.25);
-    EXPECT_DOUBLE_EQ(m.map_r, 0.25);
+    EXPECT_DOUBLE_EQ(mval(m, "recall", 0), 0.2);
+    EXPECT_DOUBLE_EQ(mval(m, "recall", 1), 0.4);
+    EXPECT_DOUBLE_EQ(mval(m, "recall", 2), 0.8);
+    EXPECT_DOUBLE_EQ(mval(m, "r_precision"), 0.25);
+    EXPECT_DOUBLE_EQ(mval(m, "map_r"), 0.25);
     EXPECT_EQ(m.n_r0, 1);
-    EXPECT_TRUE(m.has_recall && m.has_map_r && m.has_r_precision);
-    EXPECT_FALSE(m.has_nmi);
+    EXPECT_TRUE(mhas(m, "recall") && mhas(m, "map_r") && mhas(m, "r_precision"));
+    EXPECT_FALSE(mhas(m, "nmi"));
 
     int idx[5 * 4];
     float d2[5 * 4];
@@ -170,15 +173,15 @@ TEST(EvalHand, QueryModeMapR)
     std::vector<float> q = {0, 6.5f, 2.5f};
     std::vector<int> ql = {0, 1, 1};
     ghm_eval_opts o = opts_ks({1, 2});
-    o.do_nmi = 0;
+    mset(o, "nmi", 0);
     ghm_metrics m;
     ghm_error err;
     ASSERT_EQ(ghm_evaluate_query(q.data(), ql.data(), 3, g.data(), gl.data(), 6, 1, &o, &m, &err), 0) << err.msg;
     EXPECT_EQ(m.n, 3);
-    EXPECT_DOUBLE_EQ(m.recall[0], 1.0);
-    EXPECT_DOUBLE_EQ(m.recall[1], 1.0);
-    EXPECT_NEAR(m.r_precision, 5.0 / 9.0, 1e-12);
-    EXPECT_NEAR(m.map_r, 13.0 / 27.0, 1e-12);
+    EXPECT_DOUBLE_EQ(mval(m, "recall", 0), 1.0);
+    EXPECT_DOUBLE_EQ(mval(m, "recall", 1), 1.0);
+    EXPECT_NEAR(mval(m, "r_precision"), 5.0 / 9.0, 1e-12);
+    EXPECT_NEAR(mval(m, "map_r"), 13.0 / 27.0, 1e-12);
     EXPECT_EQ(m.n_r0, 0);
 
     int idx[3 * 3];
@@ -191,8 +194,8 @@ TEST(EvalHand, QueryModeMapR)
     std::vector<int> ql2 = {0, 1, 7};
     ASSERT_EQ(ghm_evaluate_query(q.data(), ql2.data(), 3, g.data(), gl.data(), 6, 1, &o, &m, &err), 0) << err.msg;
     EXPECT_EQ(m.n_r0, 1);
-    EXPECT_NEAR(m.map_r, 5.0 / 9.0, 1e-12);
-    EXPECT_NEAR(m.recall[0], 2.0 / 3.0, 1e-12);
+    EXPECT_NEAR(mval(m, "map_r"), 5.0 / 9.0, 1e-12);
+    EXPECT_NEAR(mval(m, "recall", 0), 2.0 / 3.0, 1e-12);
 }
 
 // Recall@K is "at least one match among the K nearest", not the fraction of
@@ -202,15 +205,17 @@ TEST(EvalHand, RecallIsAnyMatchNotFraction)
     std::vector<float> x = {0, 1, 2, 3, 4};
     std::vector<int> lab = {0, 1, 0, 1, 2};
     ghm_eval_opts o = opts_ks({1, 4});
-    o.do_nmi = o.do_map_r = o.do_r_precision = 0;
+    mset(o, "nmi", 0);
+    mset(o, "map_r", 0);
+    mset(o, "r_precision", 0);
     ghm_metrics m;
     ghm_error err;
     ASSERT_EQ(ghm_evaluate(x.data(), lab.data(), 5, 1, &o, &m, &err), 0) << err.msg;
     // q0: p1(b) p2(a) ... hit@2;  q1: p0 a (tie 1 with p2; p0 first) p2 a p3 b -> hit@3
     // q2: p1 b, p3 b (tie), p0 a -> hit@3; q3: p2 a, p4 c (tie), p1 b -> hit@3; q4: R=0 never.
-    EXPECT_DOUBLE_EQ(m.recall[0], 0.0);
-    EXPECT_DOUBLE_EQ(m.recall[1], 0.8);
-    EXPECT_FALSE(m.has_map_r);
+    EXPECT_DOUBLE_EQ(mval(m, "recall", 0), 0.0);
+    EXPECT_DOUBLE_EQ(mval(m, "recall", 1), 0.8);
+    EXPECT_FALSE(mhas(m, "map_r"));
 }
 
 // ---------------------------------------------------------------- blocked kNN
@@ -388,14 +393,14 @@ TEST(EvalMetrics, MatchBruteForceLargeR)
     RefMetrics ref = brute_metrics(x, lab, n, d, ks);
     for (int block : {1, 7, 64, 0}) {
         ghm_eval_opts o = opts_ks(ks);
-        o.do_nmi = 0;
+        mset(o, "nmi", 0);
         o.block = block;
         ghm_metrics m;
         ghm_error err;
         ASSERT_EQ(ghm_evaluate(x.data(), lab.data(), n, d, &o, &m, &err), 0) << err.msg;
-        for (size_t j = 0; j < ks.size(); j++) EXPECT_NEAR(m.recall[j], ref.recall[j], 1e-12) << "K " << ks[j];
-        EXPECT_NEAR(m.map_r, ref.map_r, 1e-12);
-        EXPECT_NEAR(m.r_precision, ref.r_prec, 1e-12);
+        for (size_t j = 0; j < ks.size(); j++) EXPECT_NEAR(mval(m, "recall", j), ref.recall[j], 1e-12) << "K " << ks[j];
+        EXPECT_NEAR(mval(m, "map_r"), ref.map_r, 1e-12);
+        EXPECT_NEAR(mval(m, "r_precision"), ref.r_prec, 1e-12);
         EXPECT_EQ(m.n_r0, ref.n_r0);
         EXPECT_EQ(m.n_r0, 1);
     }
@@ -416,11 +421,11 @@ TEST(EvalMetrics, WellSeparatedClustersArePerfect)
     ghm_metrics m;
     ghm_error err;
     ASSERT_EQ(ghm_evaluate(x.data(), lab.data(), n, d, &o, &m, &err), 0) << err.msg;
-    for (int j = 0; j < 4; j++) EXPECT_DOUBLE_EQ(m.recall[j], 1.0);
-    EXPECT_DOUBLE_EQ(m.map_r, 1.0);
-    EXPECT_DOUBLE_EQ(m.r_precision, 1.0);
-    EXPECT_NEAR(m.nmi, 1.0, 1e-12);
-    EXPECT_NEAR(m.ami, 1.0, 1e-12);
+    for (int j = 0; j < 4; j++) EXPECT_DOUBLE_EQ(mval(m, "recall", j), 1.0);
+    EXPECT_DOUBLE_EQ(mval(m, "map_r"), 1.0);
+    EXPECT_DOUBLE_EQ(mval(m, "r_precision"), 1.0);
+    EXPECT_NEAR(mval(m, "nmi"), 1.0, 1e-12);
+    EXPECT_NEAR(mval(m, "ami"), 1.0, 1e-12);
     EXPECT_GE(m.seconds, 0.0);
 
     char names[16][GHM_METRIC_NAME_MAX];
@@ -429,18 +434,108 @@ TEST(EvalMetrics, WellSeparatedClustersArePerfect)
     const char *want[] = {"recall@1", "recall@2", "recall@4", "recall@8", "map@r", "r_precision", "nmi", "ami"};
     ASSERT_EQ(cnt, 8);
     for (int i = 0; i < 8; i++) EXPECT_STREQ(names[i], want[i]);
-    EXPECT_DOUBLE_EQ(vals[4], m.map_r);
-    EXPECT_DOUBLE_EQ(vals[7], m.ami);
+    EXPECT_DOUBLE_EQ(vals[4], mval(m, "map_r"));
+    EXPECT_DOUBLE_EQ(vals[7], mval(m, "ami"));
     EXPECT_EQ(ghm_metrics_list(&m, names, vals, 3), 3);  // truncated at max
 
     // only some metrics
-    o.do_recall = 0;
-    o.do_nmi = 0;
-    o.do_r_precision = 0;
+    mset(o, "recall", 0);
+    mset(o, "nmi", 0);
+    mset(o, "r_precision", 0);
     ASSERT_EQ(ghm_evaluate(x.data(), lab.data(), n, d, &o, &m, &err), 0) << err.msg;
     cnt = ghm_metrics_list(&m, names, vals, 16);
     ASSERT_EQ(cnt, 1);
     EXPECT_STREQ(names[0], "map@r");
+}
+
+// The registry (eval/metric_registry.c): every entry well formed, the run
+// identity's order of the first four kept, and every metric computable alone.
+TEST(MetricRegistry, EveryEntryIsWellFormed)
+{
+    ASSERT_GE(ghm_metric_count(), 5);
+    ASSERT_LE(ghm_metric_count(), GHM_MAX_METRICS);
+    std::set<std::string> names, keys;
+    std::set<int> pos;
+    for (int i = 0; i < ghm_metric_count(); i++) {
+        const ghm_metric_ops *mo = ghm_metric_at(i);
+        ASSERT_NE(mo, nullptr);
+        SCOPED_TRACE(mo->key ? mo->key : "(no key)");
+        ASSERT_TRUE(mo->name && mo->key && mo->short_name && mo->long_name && mo->help && mo->compute);
+        EXPECT_LT(strlen(mo->key) + ((mo->needs & GHM_METRIC_NEEDS_K) ? 4 : 0), (size_t)GHM_METRIC_NAME_MAX);
+        EXPECT_TRUE(names.insert(mo->name).second) << "duplicate name";
+        EXPECT_TRUE(keys.insert(mo->key).second) << "duplicate key";
+        EXPECT_EQ(ghm_metric_index(mo), i);
+        EXPECT_EQ(ghm_metric_find(mo->name, nullptr), mo);
+        EXPECT_LT(mo->lo, mo->hi);
+        if (mo->shares) {
+            const ghm_metric_ops *owner = ghm_metric_find(mo->shares, nullptr);
+            ASSERT_NE(owner, nullptr) << "shares names no entry";
+            EXPECT_EQ(owner->shares, nullptr);
+            EXPECT_EQ(mo->id_pos, 0) << "an entry sharing a switch is not written in the run id";
+        } else {
+            EXPECT_GT(mo->id_pos, 0) << "an entry with its own switch needs its place in the run id";
+            EXPECT_TRUE(pos.insert(mo->id_pos).second) << "duplicate id_pos";
+            // a new metric must not be on by default: every run id would change
+            if (mo->default_on) {
+                EXPECT_LE(mo->id_pos, 4);
+            }
+        }
+    }
+    ghm_eval_opts o;
+    ghm_eval_opts_default(&o);
+    char text[256];
+    EXPECT_STREQ(ghm_metric_id_text(&o, text, sizeof text), "recall,nmi,map_r,r_precision");
+    char keyv[GHM_MAX_K + GHM_MAX_METRICS][GHM_METRIC_NAME_MAX];
+    int nk = ghm_metric_keys(&o, keyv, GHM_MAX_K + GHM_MAX_METRICS);
+    std::string all;
+    for (int i = 0; i < nk; i++) all += std::string(i ? "," : "") + keyv[i];
+    EXPECT_EQ(all, "recall@1,recall@2,recall@4,recall@8,map@r,r_precision,nmi,ami");
+}
+
+TEST(MetricRegistry, EveryMetricAloneMatchesItsValueInTheFullEvaluation)
+{
+    const int n = 300, d = 6, c = 5;
+    ghm_rng r;
+    ghm_rng_seed(&r, 3, GHM_STREAM_USER);
+    std::vector<float> x((size_t)n * d);
+    std::vector<int> lab(n);
+    for (int i = 0; i < n; i++) {
+        lab[i] = i % c;
+        for (int t = 0; t < d; t++) x[(size_t)i * d + t] = (t == lab[i] ? 1.5f : 0.0f) + (float)ghm_rng_normal(&r);
+    }
+    ghm_eval_opts all = opts_ks({1, 4, 16});
+    for (int i = 0; i < ghm_metric_count(); i++) ghm_metric_switch(&all, ghm_metric_at(i), 1);
+    ghm_metrics full, one;
+    ghm_error err;
+    ASSERT_EQ(ghm_evaluate(x.data(), lab.data(), n, d, &all, &full, &err), 0) << err.msg;
+    for (int i = 0; i < ghm_metric_count(); i++) {
+        const ghm_metric_ops *mo = ghm_metric_at(i);
+        SCOPED_TRACE(mo->name);
+        ghm_eval_opts o = all;
+        o.metrics = 0;
+        ghm_metric_switch(&o, mo, 1);
+        ASSERT_EQ(ghm_evaluate(x.data(), lab.data(), n, d, &o, &one, &err), 0) << err.msg;
+        int cnt = ghm_metric_n(&one, mo);
+        ASSERT_EQ(cnt, (mo->needs & GHM_METRIC_NEEDS_K) ? 3 : 1);
+        ASSERT_EQ(ghm_metric_n(&full, mo), cnt);
+        for (int j = 0; j < cnt; j++) {
+            double v = ghm_metric_v(&one, mo, j);
+            EXPECT_EQ(v, ghm_metric_v(&full, mo, j)) << "value " << j;  // the same numbers, whatever else is on
+            EXPECT_TRUE(v >= mo->lo && v <= mo->hi) << v;
+            char key[GHM_METRIC_NAME_MAX];
+            double w = -1;
+            ghm_metric_key(mo, &one, j, key);
+            EXPECT_EQ(ghm_metrics_value(&one, key, &w), 1) << key;
+            EXPECT_EQ(w, v);
+        }
+        for (int k = 0; k < ghm_metric_count(); k++)
+            if (!ghm_metric_on(&o, ghm_metric_at(k))) {
+                EXPECT_EQ(ghm_metric_n(&one, ghm_metric_at(k)), 0);
+            }
+    }
+    double v = 0;
+    EXPECT_EQ(ghm_metrics_value(&full, "recall@2", &v), 0);  // K = 2 was not asked for
+    EXPECT_EQ(ghm_metrics_value(&full, "map_r", &v), 0);     // the file spelling is not a record key
 }
 
 TEST(EvalMetrics, BadInput)

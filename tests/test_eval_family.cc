@@ -6,6 +6,8 @@
 // only near neighbours are siblings shows the option changes the numbers.
 #include <gtest/gtest.h>
 
+#include "metric_access.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -76,7 +78,7 @@ ghm_eval_opts opts_no_nmi(const std::vector<int> &ks)
 {
     ghm_eval_opts o;
     ghm_eval_opts_default(&o);
-    o.do_nmi = 0;
+    mset(o, "nmi", 0);
     o.n_k = (int)ks.size();
     for (size_t i = 0; i < ks.size(); i++) o.ks[i] = ks[i];
     return o;
@@ -108,13 +110,13 @@ TEST(EvalFamily, MatchesBruteForce)
         ghm_error err;
         ASSERT_EQ(ghm_evaluate(x.data(), lab.data(), n, d, &o, &m, &err), 0) << err.msg;
         Ref ref = brute(x, lab, grp, n, d, ks);
-        for (size_t q = 0; q < ks.size(); q++) EXPECT_DOUBLE_EQ(m.recall[q], ref.recall[q]) << trial << " K=" << ks[q];
+        for (size_t q = 0; q < ks.size(); q++) EXPECT_DOUBLE_EQ(mval(m, "recall", q), ref.recall[q]) << trial << " K=" << ks[q];
         EXPECT_EQ(m.n_r0, ref.n_r0) << trial;
         if (std::isnan(ref.map_r)) {
-            EXPECT_TRUE(std::isnan(m.map_r));
+            EXPECT_TRUE(std::isnan(mval(m, "map_r")));
         } else {
-            EXPECT_NEAR(m.map_r, ref.map_r, 1e-12) << trial;
-            EXPECT_NEAR(m.r_precision, ref.r_prec, 1e-12) << trial;
+            EXPECT_NEAR(mval(m, "map_r"), ref.map_r, 1e-12) << trial;
+            EXPECT_NEAR(mval(m, "r_precision"), ref.r_prec, 1e-12) << trial;
         }
     }
 }
@@ -142,12 +144,12 @@ TEST(EvalFamily, SingletonGroupsEqualThePlainPath)
     o.exclude_group = own.data();
     ASSERT_EQ(ghm_evaluate(x.data(), lab.data(), n, d, &o, &b, &err), 0) << err.msg;
     for (int q = 0; q < 4; q++) {
-        EXPECT_EQ(a.recall[q], plain.recall[q]);
-        EXPECT_EQ(b.recall[q], plain.recall[q]);
+        EXPECT_EQ(mval(a, "recall", q), mval(plain, "recall", q));
+        EXPECT_EQ(mval(b, "recall", q), mval(plain, "recall", q));
     }
-    EXPECT_NEAR(a.map_r, plain.map_r, 1e-12);
-    EXPECT_NEAR(b.map_r, plain.map_r, 1e-12);
-    EXPECT_NEAR(b.r_precision, plain.r_precision, 1e-12);
+    EXPECT_NEAR(mval(a, "map_r"), mval(plain, "map_r"), 1e-12);
+    EXPECT_NEAR(mval(b, "map_r"), mval(plain, "map_r"), 1e-12);
+    EXPECT_NEAR(mval(b, "r_precision"), mval(plain, "r_precision"), 1e-12);
 }
 
 // Two characters (classes 0, 1) drawn by two families, each with two sibling
@@ -165,25 +167,25 @@ TEST(EvalFamily, SiblingsNoLongerAnswerTheQuery)
     ghm_metrics plain, held;
     ghm_error err;
     ASSERT_EQ(ghm_evaluate(x, lab, 8, 1, &o, &plain, &err), 0) << err.msg;
-    EXPECT_DOUBLE_EQ(plain.recall[0], 1.0);
+    EXPECT_DOUBLE_EQ(mval(plain, "recall", 0), 1.0);
     o.exclude_group = fam;
     ASSERT_EQ(ghm_evaluate(x, lab, 8, 1, &o, &held, &err), 0) << err.msg;
     // query 0 (x = 0, family 0) keeps 10, 10.1 (class 0) and 11, 11.1 (class 1): nearest 10 -> hit.
     // query 4 (x = 1, family 0, class 1): kept 10 (class 0) nearest -> miss. Symmetric for family 1:
     // query 2 (x = 10, class 0): kept 0.0, 0.1, 1.0, 1.1: nearest 1.1 (class 1) -> miss; query 6 (x = 11,
     // class 1): nearest 1.1 -> hit. So half the queries hit.
-    EXPECT_DOUBLE_EQ(held.recall[0], 0.5);
+    EXPECT_DOUBLE_EQ(mval(held, "recall", 0), 0.5);
     // R = 2 for every query (3 without the option): queries 0, 1, 6, 7 rank both kept same-class items
     // first (AP 1), queries 2, 3, 4, 5 rank both last (AP 0): MAP@R 0.5; plain: (1 + 0 + 0) / 3 for each
-    EXPECT_DOUBLE_EQ(held.map_r, 0.5);
-    EXPECT_NEAR(plain.map_r, 1.0 / 3.0, 1e-12);
+    EXPECT_DOUBLE_EQ(mval(held, "map_r"), 0.5);
+    EXPECT_NEAR(mval(plain, "map_r"), 1.0 / 3.0, 1e-12);
     Ref ref = brute(std::vector<float>(x, x + 8), std::vector<int>(lab, lab + 8), std::vector<int>(fam, fam + 8), 8,
                     1, {1});
-    EXPECT_NEAR(held.map_r, ref.map_r, 1e-12);
+    EXPECT_NEAR(mval(held, "map_r"), ref.map_r, 1e-12);
     // query mode needs the gallery's groups too
     o.exclude_group_gallery = nullptr;
     EXPECT_EQ(ghm_evaluate_query(x, lab, 8, x, lab, 8, 1, &o, &held, &err), GHM_EINPUT);
     o.exclude_group_gallery = fam;
     ASSERT_EQ(ghm_evaluate_query(x, lab, 8, x, lab, 8, 1, &o, &held, &err), 0) << err.msg;
-    EXPECT_DOUBLE_EQ(held.recall[0], 0.5); /* same-family removal also removes the query's copy */
+    EXPECT_DOUBLE_EQ(mval(held, "recall", 0), 0.5); /* same-family removal also removes the query's copy */
 }

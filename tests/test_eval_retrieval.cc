@@ -26,23 +26,26 @@ extern "C" {
 namespace {
 
 struct Stats {
-    std::vector<int> first;
-    std::vector<double> rprec, mapr;
-    explicit Stats(int n) : first(n, -7), rprec(n, -1.0), mapr(n, -1.0) {}
+    std::vector<int> first, hits;
+    std::vector<double> ap;
+    explicit Stats(int n) : first(n, -7), hits(n, -1), ap(n, -1.0) {}
 };
 
 // Statistics of one row from its sorted neighbour labels (the definitions, as
-// the pre-sorting implementation computed them: same terms, same order).
-void stats_from_order(const int *nbr_lab, int count, int lab, int r, int maxk, int do_r, int *first, double *rprec,
-                      double *mapr)
+// the pre-sorting implementation computed them: same terms, same order). The
+// first match is looked for among the row's k = max(maxk, do_r ? r : 0) nearest.
+void stats_from_order(const int *nbr_lab, int count, int lab, int r, int maxk, int do_r, int *first, int *hits_out,
+                      double *ap_out)
 {
+    int k = std::min(count, std::max(maxk, do_r ? r : 0));
     *first = -1;
-    for (int t = 0; t < std::min(count, maxk); t++)
+    for (int t = 0; t < k; t++)
         if (nbr_lab[t] == lab) {
             *first = t;
             break;
         }
-    *rprec = *mapr = 0.0;
+    *hits_out = 0;
+    *ap_out = 0.0;
     if (!do_r || r <= 0) return;
     int hits = 0;
     double ap = 0.0;
@@ -51,8 +54,8 @@ void stats_from_order(const int *nbr_lab, int count, int lab, int r, int maxk, i
             hits++;
             ap += (double)hits / (double)(t + 1);
         }
-    *rprec = (double)hits / r;
-    *mapr = ap / r;
+    *hits_out = hits;
+    *ap_out = ap;
 }
 
 struct ListCtx {
@@ -69,7 +72,7 @@ void list_row(void *vctx, int row, const int *nbr, int count, const float *)
     std::vector<int> labs(count);
     for (int t = 0; t < count; t++) labs[t] = c->glab[nbr[t]];
     stats_from_order(labs.data(), count, c->qlab[row], c->r[row], c->maxk, c->do_r, &c->out->first[row],
-                     &c->out->rprec[row], &c->out->mapr[row]);
+                     &c->out->hits[row], &c->out->ap[row]);
 }
 
 std::vector<int> r_of(const std::vector<int> &ql, const std::vector<int> &gl, bool self)
@@ -93,13 +96,13 @@ void check_against_driver(const std::vector<float> &q, const std::vector<int> &q
     ghm_error err;
     ASSERT_EQ(ghm_knn_drive(q.data(), nq, g.data(), ng, d, self, need.data(), 0, block, list_row, &lc, &err), 0)
         << err.msg;
-    ghm_knn_rstats st = {ql.data(), gl.data(), r.data(), maxk, do_r, got.first.data(), got.rprec.data(),
-                         got.mapr.data()};
+    ghm_knn_rstats st = {ql.data(), gl.data(), r.data(), maxk, do_r, got.first.data(), got.hits.data(),
+                         got.ap.data()};
     ASSERT_EQ(ghm_knn_retrieval(q.data(), nq, g.data(), ng, d, self, block, &st, &err), 0) << err.msg;
     for (int i = 0; i < nq; i++) {
         ASSERT_EQ(got.first[i], ref.first[i]) << what << " row " << i;
-        ASSERT_EQ(got.rprec[i], ref.rprec[i]) << what << " row " << i;  // bit-identical
-        ASSERT_EQ(got.mapr[i], ref.mapr[i]) << what << " row " << i;
+        ASSERT_EQ(got.hits[i], ref.hits[i]) << what << " row " << i;
+        ASSERT_EQ(got.ap[i], ref.ap[i]) << what << " row " << i;  // bit-identical
     }
 }
 
@@ -178,8 +181,8 @@ TEST(EvalRetrieval, ExactTiesMatchBruteForce)
         for (int i = 0; i < n; i += 3) lab[i] = x[(size_t)i * d] > 0 ? 0 : 1;
         std::vector<int> r = r_of(lab, lab, true);
         Stats got(n);
-        ghm_knn_rstats st = {lab.data(), lab.data(), r.data(), 8, 1, got.first.data(), got.rprec.data(),
-                             got.mapr.data()};
+        ghm_knn_rstats st = {lab.data(), lab.data(), r.data(), 8, 1, got.first.data(), got.hits.data(),
+                             got.ap.data()};
         ghm_error err;
         ASSERT_EQ(ghm_knn_retrieval(x.data(), n, x.data(), n, d, 1, 64, &st, &err), 0) << err.msg;
         for (int i = 0; i < n; i++) {
@@ -197,11 +200,12 @@ TEST(EvalRetrieval, ExactTiesMatchBruteForce)
             std::vector<int> labs(v.size());
             for (size_t t = 0; t < v.size(); t++) labs[t] = lab[v[t].second];
             int f;
-            double rp, mp;
+            int rp;
+            double mp;
             stats_from_order(labs.data(), (int)labs.size(), lab[i], r[i], 8, 1, &f, &rp, &mp);
             ASSERT_EQ(got.first[i], f) << "classes " << classes << " row " << i;
-            ASSERT_EQ(got.rprec[i], rp) << "classes " << classes << " row " << i;
-            ASSERT_EQ(got.mapr[i], mp) << "classes " << classes << " row " << i;
+            ASSERT_EQ(got.hits[i], rp) << "classes " << classes << " row " << i;
+            ASSERT_EQ(got.ap[i], mp) << "classes " << classes << " row " << i;
         }
     }
 }
@@ -224,7 +228,7 @@ TEST(EvalRetrieval, SampledThresholdFallback)
     }
     std::vector<int> r = r_of(lab, lab, true);
     Stats got(n);
-    ghm_knn_rstats st = {lab.data(), lab.data(), r.data(), 4, 1, got.first.data(), got.rprec.data(), got.mapr.data()};
+    ghm_knn_rstats st = {lab.data(), lab.data(), r.data(), 4, 1, got.first.data(), got.hits.data(), got.ap.data()};
     ghm_error err;
     ASSERT_EQ(ghm_knn_retrieval(x.data(), n, x.data(), n, d, 1, 0, &st, &err), 0) << err.msg;
     for (int i : {0, 1, 2, 9, 3, 4444, 4445, 8391, 8398, 8399}) {
@@ -242,19 +246,20 @@ TEST(EvalRetrieval, SampledThresholdFallback)
         std::vector<int> labs(v.size());
         for (size_t t = 0; t < v.size(); t++) labs[t] = lab[v[t].second];
         int f;
-        double rp, mp;
+        int rp;
+        double mp;
         stats_from_order(labs.data(), (int)labs.size(), lab[i], r[i], 4, 1, &f, &rp, &mp);
         ASSERT_EQ(got.first[i], f) << "row " << i;
-        ASSERT_EQ(got.rprec[i], rp) << "row " << i;
-        ASSERT_EQ(got.mapr[i], mp) << "row " << i;
+        ASSERT_EQ(got.hits[i], rp) << "row " << i;
+        ASSERT_EQ(got.ap[i], mp) << "row " << i;
     }
 }
 
 TEST(EvalRetrieval, BadArguments)
 {
     std::vector<float> x(20, 0.0f);
-    std::vector<int> lab(10, 1), r(10, 9), first(10);
-    std::vector<double> a(10), b(10);
+    std::vector<int> lab(10, 1), r(10, 9), first(10), a(10);
+    std::vector<double> b(10);
     ghm_error err;
     ghm_knn_rstats st = {lab.data(), lab.data(), r.data(), 10, 1, first.data(), a.data(), b.data()};
     EXPECT_EQ(ghm_knn_retrieval(x.data(), 10, x.data(), 10, 2, 1, 0, &st, &err), GHM_EINPUT);  // K 10 > 9
@@ -267,7 +272,7 @@ TEST(EvalRetrieval, BadArguments)
     EXPECT_EQ(ghm_knn_retrieval(x.data(), 10, x.data(), 10, 2, 1, 0, &st, &err), 0) << err.msg;
     for (int i = 0; i < 10; i++) {  // all duplicates, one class: everything matches
         EXPECT_EQ(first[i], 0);
-        EXPECT_EQ(a[i], 1.0);
-        EXPECT_EQ(b[i], 1.0);
+        EXPECT_EQ(a[i], 9);    // hits among the R = 9 nearest
+        EXPECT_EQ(b[i], 9.0);  // ap: each of the 9 ranks adds exactly 1
     }
 }
