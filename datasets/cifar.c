@@ -84,13 +84,12 @@ static int read_batch(const char *path, ghm_images *im, ghm_error *err)
     return 0;
 }
 
-/* the class names, also read by the registry line */
-const char *const ghm_ds_cifar10_names[10] = {"airplane", "automobile", "bird",  "cat",  "deer",
-                                              "dog",      "frog",       "horse", "ship", "truck"};
+static const char *const cifar10_names[10] = {"airplane", "automobile", "bird",  "cat",  "deer",
+                                             "dog",      "frog",       "horse", "ship", "truck"};
 
-int ghm_ds_load_cifar10(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
+static int load_cifar10(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
 {
-    const char *const *names = ghm_ds_cifar10_names;
+    const char *const *names = cifar10_names;
     char *dirs[4];
     int nd = ghm_ds_search_dirs(o, "cifar10", dirs);
     char *found = NULL;
@@ -137,3 +136,8 @@ int ghm_ds_load_cifar10(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *er
     free(found);
     return rc;
 }
+
+/* its registry entry (GHM_DATASET_LIST in datasets/registry.c) */
+const ghm_dataset_info ghm_dataset_cifar10 = {
+    "cifar10", "CIFAR-10 binary version: 50,000 + 10,000 colour 3x32x32 images of 10 classes", 0, GHM_DS_FILES, 10,
+    cifar10_names, load_cifar10};

@@ -2117,15 +2117,27 @@ static int load_glyph_set(const ghm_dataset_opts *o, const char *set, ghm_datase
     return rc;
 }
 
-int ghm_ds_load_glyphs(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
+static int load_glyphs(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
 {
     return load_glyph_set(o, "glyphs", d, err);
 }
 
-int ghm_ds_load_glyphs_xl(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
+static int load_glyphs_xl(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
 {
     /* one image size (GHM_GLYPHS_XL_SIZE, the manifest's): dataset.image_size is the synthetic set's */
     ghm_dataset_opts x = *o;
     x.image_size = 0;
     return load_glyph_set(&x, "glyphs-xl", d, err);
 }
+
+/* their registry entries (GHM_DATASET_LIST in datasets/registry.c) */
+const ghm_dataset_info ghm_dataset_glyphs = {
+    "glyphs",
+    "characters rendered from Debian's fonts: 232 classes (Latin, Greek, Cyrillic, digits), one image per face, "
+    "28x28 grey (`./ghm data get glyphs`; docs/glyphs.md)",
+    GHM_DS_PARAM_IMAGE_SIZE, GHM_DS_FILES, 0, NULL, load_glyphs};
+const ghm_dataset_info ghm_dataset_glyphs_xl = {
+    "glyphs-xl",
+    "CJK ideographs rendered from Debian's CJK and Hangul fonts: thousands of classes, one image per face, 32x32 "
+    "grey, classes in seeded random order (`./ghm data get glyphs-xl`; docs/glyphs.md)",
+    0, GHM_DS_FILES, 0, NULL, load_glyphs_xl};

@@ -21,11 +21,6 @@ char *ghm_ds_strdupf(const char *fmt, ...)
 #endif
     ;
 
-int ghm_ds_load_cifar10(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err);
-extern const char *const ghm_ds_cifar10_names[10];
-int ghm_ds_load_synthetic(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err);
-int ghm_ds_load_glyphs(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err);
-int ghm_ds_load_glyphs_xl(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err);
 
 /* 64-bit mix (splitmix64 finaliser), for deriving independent seeds. */
 static inline unsigned long long ghm_ds_mix(unsigned long long x)

@@ -195,29 +195,39 @@ static int load_idx_generic(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error
     return 0;
 }
 
-/* ---- the registry: one line per data set ------------------------------------ */
-typedef ghm_dataset_info ds_entry;
-#define GEN_PARAMS (GHM_DS_PARAM_CLASSES | GHM_DS_PARAM_TRAIN_PER_CLASS | GHM_DS_PARAM_TEST_PER_CLASS | GHM_DS_PARAM_IMAGE_SIZE)
+/* ---- the registry: one line per data set ------------------------------------
+ * Each data set's file defines its entry, `const ghm_dataset_info
+ * ghm_dataset_<id>` (name, one-line doc, parameters that apply, where its
+ * images come from, fixed class count and names, loader); this list is the only
+ * other place that names it, and its order is that of `ghm list datasets`.
+ * The IDX-named sets read by this file have their entries here. */
+#define GHM_DATASET_LIST(X)                                                                                            \
+    X(fashion_mnist)                                                                                                   \
+    X(mnist)                                                                                                           \
+    X(cifar10)                                                                                                         \
+    X(synthetic)                                                                                                       \
+    X(glyphs)                                                                                                          \
+    X(glyphs_xl)                                                                                                       \
+    X(idx)
 
-static const ds_entry registry[] = {
-    {"fashion-mnist", "Fashion-MNIST: 60,000 + 10,000 grey 28x28 images of 10 clothing classes (IDX, raw or .gz)", 0,
-     GHM_DS_FILES, 10, fashion_names, load_fashion},
-    {"mnist", "MNIST digits, 28x28 grey, 10 classes (official IDX files, or `./ghm data get mnist`)", 0, GHM_DS_FILES, 10,
-     digit_names, load_mnist},
-    {"cifar10", "CIFAR-10 binary version: 50,000 + 10,000 colour 3x32x32 images of 10 classes", 0, GHM_DS_FILES, 10,
-     ghm_ds_cifar10_names, ghm_ds_load_cifar10},
-    {"synthetic", "procedural grey images: K classes of random strokes/blobs under random affine warps and noise "
-                  "(params classes, train_per_class, test_per_class, image_size, seed)",
-     GEN_PARAMS, GHM_DS_GENERATED, 0, NULL, ghm_ds_load_synthetic},
-    {"glyphs", "characters rendered from Debian's fonts: 232 classes (Latin, Greek, Cyrillic, digits), one image per "
-               "face, 28x28 grey (`./ghm data get glyphs`; docs/glyphs.md)",
-     GHM_DS_PARAM_IMAGE_SIZE, GHM_DS_FILES, 0, NULL, ghm_ds_load_glyphs},
-    {"glyphs-xl", "CJK ideographs rendered from Debian's CJK and Hangul fonts: thousands of classes, one image per "
-                  "face, 32x32 grey, classes in seeded random order (`./ghm data get glyphs-xl`; docs/glyphs.md)",
-     0, GHM_DS_FILES, 0, NULL, ghm_ds_load_glyphs_xl},
-    {"idx", "any IDX dataset: path = directory with train-/t10k- images-idx3 and labels-idx1 files (raw or .gz)", 0,
-     GHM_DS_FILES_NEED_PATH, 0, NULL, load_idx_generic},
-};
+typedef ghm_dataset_info ds_entry;
+#define GHM_DS_DECLARE(id) extern const ghm_dataset_info ghm_dataset_##id;
+GHM_DATASET_LIST(GHM_DS_DECLARE)
+#undef GHM_DS_DECLARE
+
+const ghm_dataset_info ghm_dataset_fashion_mnist = {
+    "fashion-mnist", "Fashion-MNIST: 60,000 + 10,000 grey 28x28 images of 10 clothing classes (IDX, raw or .gz)", 0,
+    GHM_DS_FILES, 10, fashion_names, load_fashion};
+const ghm_dataset_info ghm_dataset_mnist = {
+    "mnist", "MNIST digits, 28x28 grey, 10 classes (official IDX files, or `./ghm data get mnist`)", 0, GHM_DS_FILES,
+    10, digit_names, load_mnist};
+const ghm_dataset_info ghm_dataset_idx = {
+    "idx", "any IDX dataset: path = directory with train-/t10k- images-idx3 and labels-idx1 files (raw or .gz)", 0,
+    GHM_DS_FILES_NEED_PATH, 0, NULL, load_idx_generic};
+
+#define GHM_DS_ENTRY(id) &ghm_dataset_##id,
+static const ds_entry *const registry[] = {GHM_DATASET_LIST(GHM_DS_ENTRY)};
+#undef GHM_DS_ENTRY
 #define N_DATASETS ((int)(sizeof registry / sizeof registry[0]))
 
 void ghm_dataset_opts_default(ghm_dataset_opts *o)
@@ -232,14 +242,14 @@ void ghm_dataset_opts_default(ghm_dataset_opts *o)
 }
 
 int ghm_dataset_count(void) { return N_DATASETS; }
-const ghm_dataset_info *ghm_dataset_at(int i) { return i >= 0 && i < N_DATASETS ? &registry[i] : NULL; }
-const char *ghm_dataset_name_at(int i) { return i >= 0 && i < N_DATASETS ? registry[i].name : NULL; }
-const char *ghm_dataset_doc_at(int i) { return i >= 0 && i < N_DATASETS ? registry[i].doc : NULL; }
+const ghm_dataset_info *ghm_dataset_at(int i) { return i >= 0 && i < N_DATASETS ? registry[i] : NULL; }
+const char *ghm_dataset_name_at(int i) { return i >= 0 && i < N_DATASETS ? registry[i]->name : NULL; }
+const char *ghm_dataset_doc_at(int i) { return i >= 0 && i < N_DATASETS ? registry[i]->doc : NULL; }
 
 const ghm_dataset_info *ghm_dataset_find(const char *name)
 {
     for (int i = 0; name && i < N_DATASETS; i++)
-        if (strcmp(registry[i].name, name) == 0) return &registry[i];
+        if (strcmp(registry[i]->name, name) == 0) return registry[i];
     return NULL;
 }
 
@@ -297,10 +307,10 @@ int ghm_dataset_load(const ghm_dataset_opts *o, ghm_dataset *out, ghm_error *err
     if (!o || !o->name || !o->name[0]) return ghm_error_set(err, GHM_EINPUT, "dataset: no name given");
     const ds_entry *e = NULL;
     for (int i = 0; i < N_DATASETS; i++)
-        if (strcmp(registry[i].name, o->name) == 0) e = &registry[i];
+        if (strcmp(registry[i]->name, o->name) == 0) e = registry[i];
     if (!e) {
         const char *names[N_DATASETS];
-        for (int i = 0; i < N_DATASETS; i++) names[i] = registry[i].name;
+        for (int i = 0; i < N_DATASETS; i++) names[i] = registry[i]->name;
         const char *near = ghm_closest_name(o->name, names, N_DATASETS);
         if (near) return ghm_error_set(err, GHM_EINPUT, "unknown dataset '%s' (did you mean '%s'?)", o->name, near);
         char list[512];

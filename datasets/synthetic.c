@@ -174,7 +174,7 @@ static int make_part(uint64_t seed, int part, const syn_proto *protos, int K, in
     return 0;
 }
 
-int ghm_ds_load_synthetic(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
+static int load_synthetic(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *err)
 {
     int K = o->classes, ntr = o->train_per_class, nte = o->test_per_class, S = o->image_size;
     if (K < 2 || K > GHM_MAX_CLASSES)
@@ -218,3 +218,11 @@ int ghm_ds_load_synthetic(const ghm_dataset_opts *o, ghm_dataset *d, ghm_error *
              (unsigned long long)o->seed, K, ntr, nte, S, S);
     return 0;
 }
+
+/* its registry entry (GHM_DATASET_LIST in datasets/registry.c) */
+const ghm_dataset_info ghm_dataset_synthetic = {
+    "synthetic",
+    "procedural grey images: K classes of random strokes/blobs under random affine warps and noise "
+    "(params classes, train_per_class, test_per_class, image_size, seed)",
+    GHM_DS_PARAM_CLASSES | GHM_DS_PARAM_TRAIN_PER_CLASS | GHM_DS_PARAM_TEST_PER_CLASS | GHM_DS_PARAM_IMAGE_SIZE,
+    GHM_DS_GENERATED, 0, NULL, load_synthetic};

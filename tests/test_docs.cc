@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include "datasets/dataset.h"
 #include "eval/eval.h"
 #include "experiment/settings.h"
 #include "losses/loss.h"
@@ -263,5 +264,22 @@ TEST(Docs, MetricsPageDefinesEveryRegisteredMetric)
         EXPECT_NE(page.find(bold), std::string::npos)
             << "docs/metrics.md has no definition of metric '" << mo->name << "': write it as a bullet starting "
             << bold << " under '## Retrieval metrics' or '## Clustering metrics'";
+    }
+}
+
+// Every registered data set has its row in README's data set table (the
+// registry is one line per data set; its user-facing description is README's).
+TEST(Docs, ReadmeDatasetTableNamesEveryRegisteredDataset)
+{
+    std::string readme = slurp(src("README.md"));
+    size_t at = readme.find("\n## Datasets\n");
+    ASSERT_NE(at, std::string::npos) << "README.md has no '## Datasets' section";
+    size_t end = readme.find("\n## ", at + 1);
+    std::string section = readme.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    for (int i = 0; i < ghm_dataset_count(); i++) {
+        std::string row = std::string("\n| `") + ghm_dataset_name_at(i) + "` |";
+        EXPECT_NE(section.find(row), std::string::npos)
+            << "README.md's '## Datasets' table has no row for data set '" << ghm_dataset_name_at(i)
+            << "': add one starting " << row.substr(1);
     }
 }
