@@ -185,8 +185,9 @@ static int load_column(const char *dir, column *c, ghm_error *err)
                                  dir);
         snprintf(c->name, sizeof c->name, "%s", c->e.name);
         const ghm_run_spec *r0 = &c->e.runs[0];
-        snprintf(c->label, sizeof c->label, "%s, %s", r0->dataset_name[0] ? r0->dataset_name : "?",
-                 r0->split.protocol == GHM_SPLIT_CLASSES ? "class-disjoint" : "standard");
+        snprintf(c->label, sizeof c->label, "%s, %s%s", r0->dataset_name[0] ? r0->dataset_name : "?",
+                 r0->split.protocol == GHM_SPLIT_CLASSES ? "class-disjoint" : "standard",
+                 r0->eval.exclude_same_group ? ", family held out" : "");
         return 0;
     }
     int n_bad = 0;
@@ -215,7 +216,8 @@ static int load_column(const char *dir, column *c, ghm_error *err)
     }
     snprintf(c->name, sizeof c->name, "%s", c->have_e ? c->e.name : c->recs[0].experiment);
     if (protocol[0])
-        snprintf(c->label, sizeof c->label, "%s, %s", dataset, protocol);
+        snprintf(c->label, sizeof c->label, "%s, %s%s", dataset, protocol,
+                 c->e.runs[0].eval.exclude_same_group ? ", family held out" : "");
     else
         snprintf(c->label, sizeof c->label, "%s (%s)", dataset, c->name);
     return 0;
@@ -400,7 +402,9 @@ static void md_selected(ghm_tb *m, const combined *T)
 static void md_note(ghm_tb *m, const combined *T)
 {
     ghm_tb_puts(m, "\nTest metrics in percent, mean ± 95% confidence half-width (t distribution) over seeds, of "
-                   "each loss's setting selected on validation Recall@1; best mean per column in bold.");
+                   "each loss's setting selected on validation ");
+    ghm_tb_puts(m, T->any_search ? "(a sweep: validation Recall@1; a search: its own objective)" : "Recall@1");
+    ghm_tb_puts(m, "; best mean per column in bold.");
     if (T->any_search)
         ghm_tb_puts(m, " Searches: the setting the search chose on its validation objective (mean over folds), "
                        "retrained per reproduction; ± over reproductions; R@1 and MAP@R the mean of the fold "

@@ -224,3 +224,23 @@ TEST(ReportCombine, PlainColumnsUnchangedBesideSearchColumns)
         EXPECT_EQ(it->second[6], row.second[2]) << row.first;
     }
 }
+
+// A family-held-out study says so in its column headers, and the note says a
+// search's setting was selected on the search's own objective (the study's is
+// validation MAP@R, not Recall@1).
+TEST(ReportCombine, FamilyHeldOutStudyIsLabelledAsSuch)
+{
+    const std::string glyphs = kSrc + "/results/study_glyphs", fm = kSrc + "/results/study_fashion_mnist_classes";
+    const char *dirs[] = {fm.c_str(), glyphs.c_str()};
+    char *md = nullptr, *tex = nullptr;
+    ghm_combine_result res;
+    ghm_error err;
+    ghm_error_clear(&err);
+    ASSERT_EQ(ghm_report_combine_markdown(dirs, 2, &md, &tex, &res, &err), 0) << err.msg;
+    const std::string text = md;
+    free(md);
+    free(tex);
+    EXPECT_NE(text.find("| glyphs, class-disjoint, family held out: MAP@R |"), std::string::npos) << text;
+    EXPECT_NE(text.find("| fashion-mnist, class-disjoint: MAP@R |"), std::string::npos) << text;
+    EXPECT_NE(text.find("a search: its own objective"), std::string::npos) << text;
+}
