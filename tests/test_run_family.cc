@@ -36,6 +36,41 @@ std::string yaml(const std::string &dataset, bool exclude)
            std::string(exclude ? ", exclude_same_family: true" : "") + "}\nlosses:\n  - name: triplet\n";
 }
 
+// 8 characters rendered from the six DejaVu faces (one design family) into
+// <d>/glyphs; "" after a skip (fonts missing) or a failure, which it reports.
+std::string dejavu_glyphs()
+{
+    const char *dir = "/usr/share/fonts/truetype/dejavu/";
+    const char *faces[6] = {"DejaVuSans.ttf",      "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf",
+                            "DejaVuSerif-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf"};
+    ghm_font_entry fonts[6];
+    for (int i = 0; i < 6; i++) {
+        memset(&fonts[i], 0, sizeof fonts[i]);
+        snprintf(fonts[i].package, sizeof fonts[i].package, "fonts-dejavu-core");
+        snprintf(fonts[i].version, sizeof fonts[i].version, "test");
+        snprintf(fonts[i].path, sizeof fonts[i].path, "%s%s", dir, faces[i]);
+        if (!std::filesystem::exists(fonts[i].path)) {
+            GTEST_LOG_(INFO) << fonts[i].path << " missing (fonts-dejavu-core)";
+            return "";
+        }
+    }
+    const uint32_t chars[8] = {0x30, 0x31, 0x41, 0x42, 0x61, 0x62, 0x67, 0x416};
+    ghm_glyphs_opts o;
+    ghm_glyphs_opts_default(&o);
+    o.chars = chars;
+    o.n_chars = 8;
+    ghm_glyph_set s;
+    ghm_error err;
+    int rc = ghm_glyphs_render(fonts, 6, &o, &s, &err);
+    EXPECT_EQ(rc, 0) << err.msg;
+    if (rc) return "";
+    std::string d = tmpdir();
+    rc = ghm_glyphs_write(&s, (d + "/glyphs").c_str(), nullptr, &err);
+    ghm_glyph_set_free(&s);
+    EXPECT_EQ(rc, 0) << err.msg;
+    return rc ? "" : d;
+}
+
 }  // namespace
 
 TEST(RunFamily, KeyReachesTheSpecAndTheIdOnlyWhenOn)
@@ -70,28 +105,12 @@ TEST(RunFamily, KeyReachesTheSpecAndTheIdOnlyWhenOn)
 // 0), while without it a sibling face answers some queries.
 TEST(RunFamily, GlyphsRunEvaluatesFamilyHeldOut)
 {
-    const char *dir = "/usr/share/fonts/truetype/dejavu/";
-    const char *faces[6] = {"DejaVuSans.ttf",      "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf",
-                            "DejaVuSerif-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf"};
-    ghm_font_entry fonts[6];
-    for (int i = 0; i < 6; i++) {
-        memset(&fonts[i], 0, sizeof fonts[i]);
-        snprintf(fonts[i].package, sizeof fonts[i].package, "fonts-dejavu-core");
-        snprintf(fonts[i].version, sizeof fonts[i].version, "test");
-        snprintf(fonts[i].path, sizeof fonts[i].path, "%s%s", dir, faces[i]);
-        if (!std::filesystem::exists(fonts[i].path)) GTEST_SKIP() << fonts[i].path << " missing (fonts-dejavu-core)";
+    const std::string d = dejavu_glyphs();
+    if (d.empty()) {
+        if (HasFailure()) return;
+        GTEST_SKIP() << "DejaVu fonts missing (fonts-dejavu-core)";
     }
-    const uint32_t chars[8] = {0x30, 0x31, 0x41, 0x42, 0x61, 0x62, 0x67, 0x416};
-    ghm_glyphs_opts o;
-    ghm_glyphs_opts_default(&o);
-    o.chars = chars;
-    o.n_chars = 8;
-    ghm_glyph_set s;
     ghm_error err;
-    ASSERT_EQ(ghm_glyphs_render(fonts, 6, &o, &s, &err), 0) << err.msg;
-    std::string d = tmpdir();
-    ASSERT_EQ(ghm_glyphs_write(&s, (d + "/glyphs").c_str(), nullptr, &err), 0) << err.msg;
-    ghm_glyph_set_free(&s);
     const std::string ds = "{name: glyphs, path: " + d + "/glyphs, image_size: 28, split: classes}";
     double r1[2] = {-1, -1};
     for (int ex = 0; ex < 2; ex++) {
@@ -119,28 +138,12 @@ TEST(RunFamily, GlyphsRunEvaluatesFamilyHeldOut)
 TEST(RunFamily, SearchEnsemblesEvaluateFamilyHeldOut)
 {
     if (!std::filesystem::exists(GHM_BINARY)) GTEST_SKIP() << "ghm binary not built";
-    const char *dir = "/usr/share/fonts/truetype/dejavu/";
-    const char *faces[6] = {"DejaVuSans.ttf",      "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf",
-                            "DejaVuSerif-Bold.ttf", "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf"};
-    ghm_font_entry fonts[6];
-    for (int i = 0; i < 6; i++) {
-        memset(&fonts[i], 0, sizeof fonts[i]);
-        snprintf(fonts[i].package, sizeof fonts[i].package, "fonts-dejavu-core");
-        snprintf(fonts[i].version, sizeof fonts[i].version, "test");
-        snprintf(fonts[i].path, sizeof fonts[i].path, "%s%s", dir, faces[i]);
-        if (!std::filesystem::exists(fonts[i].path)) GTEST_SKIP() << fonts[i].path << " missing (fonts-dejavu-core)";
+    const std::string d = dejavu_glyphs();
+    if (d.empty()) {
+        if (HasFailure()) return;
+        GTEST_SKIP() << "DejaVu fonts missing (fonts-dejavu-core)";
     }
-    const uint32_t chars[8] = {0x30, 0x31, 0x41, 0x42, 0x61, 0x62, 0x67, 0x416};
-    ghm_glyphs_opts o;
-    ghm_glyphs_opts_default(&o);
-    o.chars = chars;
-    o.n_chars = 8;
-    ghm_glyph_set s;
     ghm_error err;
-    ASSERT_EQ(ghm_glyphs_render(fonts, 6, &o, &s, &err), 0) << err.msg;
-    std::string d = tmpdir();
-    ASSERT_EQ(ghm_glyphs_write(&s, (d + "/glyphs").c_str(), nullptr, &err), 0) << err.msg;
-    ghm_glyph_set_free(&s);
     std::string res[2];
     for (int ex = 0; ex < 2; ex++) {
         std::string y = d + "/s" + std::to_string(ex) + ".yaml";
