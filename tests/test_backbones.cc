@@ -401,6 +401,47 @@ TEST(Backbones, ConvnetOnednnGemmMatchesOpenblas32x32)
     convnet_onednn_matches_openblas(32);
 }
 
+// conv2 of the convnet in training runs on oneDNN's convolution primitive when the products run on
+// oneDNN and its output has at least 10 x 10 pixels (backbones/convnet.c, conv2_dnnl: 32 x 32 images;
+// ConvnetOnednnGemmMatchesOpenblas32x32 compares it with OpenBLAS). When that
+// primitive cannot be made, training falls back to the fused im2col path, gives the same numbers within
+// the tolerance above, and does not try again on every step.
+TEST(Backbones, ConvnetConv2FallsBackWhenItsPrimitiveFails)
+{
+    if (!ghm_conv_dnnl_available()) GTEST_SKIP() << "built without oneDNN: only the OpenBLAS path exists";
+    const int B = 24, D = 16, S = 32;
+    auto x = rand_vec((size_t)B * S * S, 41, 0, 1);
+    auto r = rand_vec((size_t)B * D, 42, -1, 1);
+    ghm_gemm_backend_set(1);
+    std::vector<float> emb[2], grad[2];
+    long made[2];
+    for (int fail = 0; fail < 2; fail++) {
+        Net n("convnet", 1, S, S, D, 1, B, 5);
+        ASSERT_EQ(n.rc, 0) << n.err.msg;
+        const long a0 = ghm_conv_dnnl_attempts();
+        if (fail) ghm_conv_dnnl_fail_at(0);
+        for (int step = 0; step < 2; step++) {
+            emb[fail].assign((size_t)B * D, 0.0f);
+            ASSERT_EQ(0, ghm_backbone_forward(n.b, x.data(), B, emb[fail].data(), 1, &n.err)) << n.err.msg;
+            ASSERT_EQ(0, ghm_backbone_backward(n.b, r.data(), &n.err)) << n.err.msg;
+        }
+        ghm_conv_dnnl_fail_at(-1);
+        made[fail] = ghm_conv_dnnl_attempts() - a0;
+        ghm_tensor **t;
+        const int nt = ghm_backbone_tensors(n.b, &t);
+        for (int i = 0; i < nt; i++) grad[fail].insert(grad[fail].end(), t[i]->grad, t[i]->grad + t[i]->n);
+    }
+    ghm_gemm_backend_set(-1);
+    EXPECT_EQ(made[0], 1) << "one primitive for two steps of one batch size";
+    EXPECT_EQ(made[1], 1) << "a failed primitive is not tried again on the next step";
+    double m = 0;
+    for (float v : grad[0]) m = std::max(m, (double)std::fabs(v));
+    for (size_t i = 0; i < grad[0].size(); i++) ASSERT_NEAR(grad[1][i], grad[0][i], 1e-3 * m + 1e-7) << "gradient " << i;
+    for (size_t i = 0; i < emb[0].size(); i++) ASSERT_NEAR(emb[1][i], emb[0][i], 1e-3) << "embedding " << i;
+    EXPECT_NE(0, std::memcmp(grad[0].data(), grad[1].data(), sizeof(float) * grad[0].size()))
+        << "the fallback gave oneDNN's bits: did the primitive run at all?";
+}
+
 // The residual network on oneDNN (the default when built in) against the
 // reference im2col + sgemm layers: same seed, same batch, one training
 // forward + backward and an inference pass. Different summation orders through
