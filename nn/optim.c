@@ -203,15 +203,20 @@ static void adam_tensor(const ghm_optim_config *c, ghm_tensor *t, float *m, floa
     const float step_size = (float)(lr / bc1);
     const float inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
     const float eps = (float)c->eps;
-    float *w = t->data;
-    const float *g = t->grad;
-    const size_t n = t->n;
-    for (size_t i = 0; i < n; i++) {
+    float *restrict w = t->data;
+    const float *restrict g = t->grad;
+    float *restrict mm = m, *restrict vv = v;
+    const long n = (long)t->n;
+    /* element-wise, so vector lanes and threads give the same bits as one scalar loop (no
+     * contraction into FMAs under -std=c11; sqrtf is correctly rounded either way: the file is
+     * built with -fno-math-errno so that it vectorises). Threads for large tensors only. */
+#pragma omp parallel for simd schedule(static) if (n >= 65536)
+    for (long i = 0; i < n; i++) {
         float gi = g[i] + l2 * w[i];
-        float mi = b1 * m[i] + ob1 * gi;
-        float vi = b2 * v[i] + ob2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
+        float mi = b1 * mm[i] + ob1 * gi;
+        float vi = b2 * vv[i] + ob2 * gi * gi;
+        mm[i] = mi;
+        vv[i] = vi;
         float denom = sqrtf(vi) * inv_sqrt_bc2 + eps;
         w[i] = w[i] * shrink - step_size * mi / denom;
     }
