@@ -20,7 +20,9 @@
  * L2-sized blocks of images, im2col + sgemm + pooling while the block is in
  * cache; relu(maxpool(y + b)) == maxpool(relu(y + b))), so the conv outputs
  * (24x24 and 8x8 at 28 x 28) never go through memory. With one input channel
- * the input (B, 1, H, W) already is (1, B, H, W).
+ * the input (B, 1, H, W) already is (1, B, H, W). One exception, for speed:
+ * on AVX-512 machines conv2 of a training step with an output of 10 x 10 or
+ * more (32 x 32 images) runs on oneDNN's convolution primitive (conv2_dnnl).
  *
  * Initialisation = PyTorch's default for nn.Conv2d / nn.Linear
  * (kaiming_uniform_ with a = sqrt(5)): weights and biases U(-1/sqrt(fan_in),
