@@ -77,7 +77,7 @@ typedef struct convnet {
     int n;         /* batch of the last train forward (0: none) */
     /* conv2 in training on oneDNN's convolution primitive (see conv2_dnnl): */
     ghm_conv_dnnl *cd2; /* forward + backward primitive for a batch of cd2_n, or NULL */
-    int cd2_n;          /* batch cd2 was made for; -1: oneDNN refused this batch, use the fused path */
+    int cd2_n;          /* batch cd2 was made for (cd2 NULL: oneDNN refused it, the fused path runs); 0: none */
     float *y2;          /* (64, cd2_n, H2, W2) conv2's output, then (backward) its gradient */
     float *cdws;        /* oneDNN's reorder workspace */
     int dnnl2;          /* 1: the last train forward ran conv2 on cd2 */
@@ -152,7 +152,8 @@ static void cd2_free(convnet *c)
  * fused im2col + sgemm when its output plane has at least CONV2_DNNL_MIN_PIXELS
  * pixels. Measured on a 2-core AVX-512 EPYC (bench train, before/after
  * binaries alternating, README's Performance): at 32 x 32 (glyphs-xl, 10 x 10
- * conv2 output) training steps are 10-30% faster on 1 and 2 threads; at
+ * conv2 output) training steps are 13-18% faster on 2 threads (1 thread: 2 of
+ * 3 rounds 20-30% faster, one 4% slower, inside this VM's noise); at
  * 28 x 28 (8 x 8) the fused path is as fast on 2 threads and faster on 1, so
  * it stays. Bias, ReLU and max-pool then run on oneDNN's output with
  * ghm_maxpool_forward, the same arithmetic as the fused path. conv1 (one input
