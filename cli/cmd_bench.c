@@ -48,6 +48,7 @@ typedef struct bench_result {
     double cpu_seconds;     /* CPU time of the timed part, all threads (>= seconds x threads on an idle machine) */
     double flops_per_image; /* backbone flops per image (0: not counted) */
     double sgemm_gflops;    /* measured sgemm rate (0: not measured) */
+    double peak256, peak512; /* measured FMA peaks of all threads, GFLOPS (0: not measured) */
 } bench_result;
 
 /* The machine's sgemm rate in GFLOPS with the layers' own product (ghm_sgemm:
@@ -83,6 +84,88 @@ static double sgemm_rate(double secs)
     ghm_free(c);
     return best * 1e-9;
 }
+
+/* The cores' measured peak in GFLOPS for 256-bit (AVX2) and 512-bit (AVX-512)
+ * fused multiply-adds: every thread runs 10 independent FMA chains at once (no
+ * memory traffic), the best of 5 timed rounds of the whole team. This is the
+ * ceiling any float kernel can reach on this machine at this moment: it
+ * includes the boost clock that the nominal "cpu MHz" of /proc/cpuinfo leaves
+ * out, and CPUs that execute 512-bit operations as two 256-bit halves show it
+ * directly. 0 where unmeasured (not x86-64, or the CPU lacks the instructions). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#include <omp.h>
+#define GHM_FMA10(F)                                                                                           \
+    a0 = F(a0, m, c), a1 = F(a1, m, c), a2 = F(a2, m, c), a3 = F(a3, m, c), a4 = F(a4, m, c), a5 = F(a5, m, c), \
+    a6 = F(a6, m, c), a7 = F(a7, m, c), a8 = F(a8, m, c), a9 = F(a9, m, c)
+
+__attribute__((target("avx512f,fma"))) static float fma_chains512(long n)
+{
+    const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    __m512 a0 = _mm512_set1_ps(1), a1 = _mm512_set1_ps(2), a2 = _mm512_set1_ps(3), a3 = _mm512_set1_ps(4),
+           a4 = _mm512_set1_ps(5), a5 = _mm512_set1_ps(6), a6 = _mm512_set1_ps(7), a7 = _mm512_set1_ps(8),
+           a8 = _mm512_set1_ps(9), a9 = _mm512_set1_ps(10);
+    for (long k = 0; k < n; k++) GHM_FMA10(_mm512_fmadd_ps);
+    const __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                                   _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)),
+                                                 _mm512_add_ps(a8, a9)));
+    return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx2,fma"))) static float fma_chains256(long n)
+{
+    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    __m256 a0 = _mm256_set1_ps(1), a1 = _mm256_set1_ps(2), a2 = _mm256_set1_ps(3), a3 = _mm256_set1_ps(4),
+           a4 = _mm256_set1_ps(5), a5 = _mm256_set1_ps(6), a6 = _mm256_set1_ps(7), a7 = _mm256_set1_ps(8),
+           a8 = _mm256_set1_ps(9), a9 = _mm256_set1_ps(10);
+    for (long k = 0; k < n; k++) GHM_FMA10(_mm256_fmadd_ps);
+    const __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                                   _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)),
+                                                 _mm256_add_ps(a8, a9)));
+    float f[8];
+    _mm256_storeu_ps(f, s);
+    return f[0];
+}
+
+static double fma_peak_gflops(int wide)
+{
+    __builtin_cpu_init();
+    if (wide ? !__builtin_cpu_supports("avx512f") : !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+        return 0.0;
+    const long n = 16000000; /* 160 M FMAs per thread: about 50-80 ms */
+    double best = 0.0;
+    volatile float sink = 0.0f;
+    for (int rep = 0; rep < 5; rep++) {
+        int team = 1;
+        double t0 = 0.0, dt = 0.0;
+#pragma omp parallel
+        {
+#pragma omp barrier
+#pragma omp master
+            {
+                team = omp_get_num_threads();
+                t0 = ghm_clock();
+            }
+            const float v = wide ? fma_chains512(n) : fma_chains256(n);
+#pragma omp barrier
+#pragma omp master
+            dt = ghm_clock() - t0;
+#pragma omp atomic
+            sink += v;
+        }
+        const double flops = 2.0 * (wide ? 16 : 8) * 10.0 * (double)n * team;
+        if (dt > 0 && flops / dt > best) best = flops / dt;
+    }
+    (void)sink;
+    return best * 1e-9;
+}
+#else
+static double fma_peak_gflops(int wide)
+{
+    (void)wide;
+    return 0.0;
+}
+#endif
 
 /* Print the JSON line (last line of stdout). */
 static int print_json(const bench_result *r)
@@ -128,6 +211,14 @@ static int print_json(const bench_result *r)
     ghm_jw_string(&w, ghm_conv_backend_dnnl() ? "onednn" : "reference");
     ghm_jw_key(&w, "onednn_isa");
     ghm_jw_string(&w, ghm_dnnl_isa_name());
+    if (r->peak256 > 0) {
+        ghm_jw_key(&w, "peak_gflops_avx2");
+        ghm_jw_number(&w, r->peak256);
+    }
+    if (r->peak512 > 0) {
+        ghm_jw_key(&w, "peak_gflops_avx512");
+        ghm_jw_number(&w, r->peak512);
+    }
     if (r->m_per_class > 0) {
         ghm_jw_key(&w, "m_per_class");
         ghm_jw_int(&w, r->m_per_class);
@@ -343,7 +434,8 @@ int ghm_cmd_bench_train(int argc, char **argv)
     bench_result r = {.kind = "train", .backbone = o.backbone, .loss = o.loss, .dataset = o.dataset,
                       .steps = (int)o.steps, .batch = (int)o.batch, .threads = threads, .dim = (int)o.dim,
                       .images = (int)(o.steps * o.batch), .m_per_class = m, .seconds = secs, .final_loss = loss,
-                      .cpu_seconds = cpu, .flops_per_image = ftrain, .sgemm_gflops = o.sgemm ? sgemm_rate(0.5) : 0.0};
+                      .cpu_seconds = cpu, .flops_per_image = ftrain, .sgemm_gflops = o.sgemm ? sgemm_rate(0.5) : 0.0,
+                      .peak256 = fma_peak_gflops(0), .peak512 = fma_peak_gflops(1)};
     const double gf = secs > 0 ? ftrain * r.images / secs * 1e-9 : 0.0;
     printf("bench train: %s + %s on %s, batch %ld (%d per class), dim %ld, %d threads: %ld steps in %.2f s = "
            "%.1f img/s, %.1f ms/step, %.1f GFLOPS",
@@ -424,7 +516,8 @@ int ghm_cmd_bench_embed(int argc, char **argv)
     ghm_backbone_flops(b, &ffwd, &ftrain);
     bench_result r = {.kind = "embed", .backbone = o.backbone, .loss = NULL, .dataset = o.dataset, .steps = steps,
                       .batch = (int)o.batch, .threads = threads, .dim = (int)o.dim, .images = view.img.n,
-                      .m_per_class = 0, .seconds = secs, .cpu_seconds = cpu, .flops_per_image = ffwd};
+                      .m_per_class = 0, .seconds = secs, .cpu_seconds = cpu, .flops_per_image = ffwd,
+                      .peak256 = fma_peak_gflops(0), .peak512 = fma_peak_gflops(1)};
     printf("bench embed: %s on %s test (%d images), batch %ld, dim %ld, %d threads: %.2f s = %.1f img/s, "
            "%.1f GFLOPS, peak RSS %.0f MB\n",
            o.backbone, o.dataset, view.img.n, o.batch, o.dim, threads, secs, secs > 0 ? view.img.n / secs : 0.0,

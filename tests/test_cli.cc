@@ -622,6 +622,25 @@ TEST(CliBench, EvalTrainEmbedPrintTheirJsonLine)
     EXPECT_EQ(em.get("loss")->type, GHM_JSON_NULL);
     EXPECT_EQ(em.num("images"), 40);
     EXPECT_EQ(em.get("final_loss"), nullptr);
+#if defined(__x86_64__)
+    // the measured FMA peaks that the "fraction of peak" figures divide by: present where the CPU has
+    // the instructions, absent otherwise, never zero or negative
+    __builtin_cpu_init();
+    for (const Json *j : {&tr, &em}) {
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+            ASSERT_NE(j->get("peak_gflops_avx2"), nullptr) << r.out;
+            EXPECT_GT(j->num("peak_gflops_avx2"), 0.0);
+        } else {
+            EXPECT_EQ(j->get("peak_gflops_avx2"), nullptr);
+        }
+        if (__builtin_cpu_supports("avx512f")) {
+            ASSERT_NE(j->get("peak_gflops_avx512"), nullptr) << r.out;
+            EXPECT_GT(j->num("peak_gflops_avx512"), 0.0);
+        } else {
+            EXPECT_EQ(j->get("peak_gflops_avx512"), nullptr);
+        }
+    }
+#endif
 
     struct Case {
         std::string args, message;
