@@ -5,7 +5,7 @@
 # Release build in build/ (./ghm builds it). About 10-12 minutes on 2 cores;
 # run it on an otherwise idle machine (it prints `uptime` before each part).
 #
-#   bench/issue26.sh [--before BIN | --before-commit REV] [--runs N] [--skip-torch]
+#   bench/issue26.sh [--before BIN | --before-commit REV] [--runs N] [--skip-torch] [--skip-throughput]
 #
 # 1. bench/compare_pytorch.py, 2 rounds, on the native kernels and with
 #    DNNL_MAX_CPU_ISA=AVX2 (the AVX2 path: oneDNN limited to AVX2, so ghm's
@@ -31,6 +31,7 @@ BEFORE=""
 BEFORE_COMMIT="92d0a3ba21d6eebd8221fa6bba87a3613be38bbf"
 WANT=6
 SKIP_TORCH=0
+SKIP_THROUGHPUT=0
 STUDY=experiments/paper_fair_fashion_mnist_classes.yaml
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -38,11 +39,12 @@ while [ $# -gt 0 ]; do
         --before-commit) BEFORE_COMMIT="$2"; shift 2 ;;
         --runs) WANT="$2"; shift 2 ;;
         --skip-torch) SKIP_TORCH=1; shift ;;
-        *) echo "usage: $0 [--before BIN | --before-commit REV] [--runs N] [--skip-torch]" >&2; exit 2 ;;
+        --skip-throughput) SKIP_THROUGHPUT=1; shift ;;  # parts 1 and 2 only: no before binary needed
+        *) echo "usage: $0 [--before BIN | --before-commit REV] [--runs N] [--skip-torch] [--skip-throughput]" >&2; exit 2 ;;
     esac
 done
 [ -x "$GHM" ] || { echo "no $GHM: build first (./ghm help)" >&2; exit 2; }
-if [ -z "$BEFORE" ]; then
+if [ -z "$BEFORE" ] && [ "$SKIP_THROUGHPUT" = 0 ]; then
     BEFORE="$ROOT/build-before/build/ghm"
     if [ ! -x "$BEFORE" ]; then
         echo "== building the before binary from $BEFORE_COMMIT into build-before/ (not timed)"
@@ -75,6 +77,10 @@ echo
 echo "== evaluation, 35,000 x 128, every metric vs faiss exact 9-NN; load: $(uptime)"
 $PY bench/compare_faiss.py --ghm "$GHM" --rounds 2
 
+if [ "$SKIP_THROUGHPUT" = 1 ]; then
+    printf '\nwhole script: %d s; load at the end: %s\n' "$(($(date +%s) - T0))" "$(uptime)"
+    exit 0
+fi
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 # the runs: ids starting with the hex digit whose count in the first round's plan is closest to WANT
