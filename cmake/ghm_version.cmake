@@ -1,5 +1,6 @@
 # Writes OUT (a C file) with the git commit of SRC and whether its tracked
-# files differ from that commit, at BUILD time (the ghm_version_gen target runs
+# files outside results/ differ from that commit (results/ holds records, not
+# code: a study worktree that checked out newer records is still clean), at BUILD time (the ghm_version_gen target runs
 # this on every build). The file is rewritten only when its text changes, so a
 # build after a new commit recompiles this one file and relinks, nothing else.
 # Outside a git checkout (a tarball) or without git: "unknown".
@@ -12,7 +13,7 @@ if(GIT_EXE AND EXISTS "${SRC}/.git")
                   OUTPUT_VARIABLE out RESULT_VARIABLE rc ERROR_QUIET OUTPUT_STRIP_TRAILING_WHITESPACE)
   if(rc EQUAL 0 AND out MATCHES "^[0-9a-f]+$")
     set(commit "${out}")
-    execute_process(COMMAND "${GIT_EXE}" -C "${SRC}" status --porcelain --untracked-files=no
+    execute_process(COMMAND "${GIT_EXE}" -C "${SRC}" status --porcelain --untracked-files=no -- . ":(exclude)results"
                     OUTPUT_VARIABLE st RESULT_VARIABLE rc2 ERROR_QUIET OUTPUT_STRIP_TRAILING_WHITESPACE)
     if(rc2 EQUAL 0)
       if(st STREQUAL "")
