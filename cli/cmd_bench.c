@@ -95,37 +95,28 @@ static double sgemm_rate(double secs)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #include <omp.h>
-#define GHM_FMA10(F)                                                                                           \
-    a0 = F(a0, m, c), a1 = F(a1, m, c), a2 = F(a2, m, c), a3 = F(a3, m, c), a4 = F(a4, m, c), a5 = F(a5, m, c), \
-    a6 = F(a6, m, c), a7 = F(a7, m, c), a8 = F(a8, m, c), a9 = F(a9, m, c)
-
-__attribute__((target("avx512f,fma"))) static float fma_chains512(long n)
-{
-    const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-    __m512 a0 = _mm512_set1_ps(1), a1 = _mm512_set1_ps(2), a2 = _mm512_set1_ps(3), a3 = _mm512_set1_ps(4),
-           a4 = _mm512_set1_ps(5), a5 = _mm512_set1_ps(6), a6 = _mm512_set1_ps(7), a7 = _mm512_set1_ps(8),
-           a8 = _mm512_set1_ps(9), a9 = _mm512_set1_ps(10);
-    for (long k = 0; k < n; k++) GHM_FMA10(_mm512_fmadd_ps);
-    const __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                                   _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)),
-                                                 _mm512_add_ps(a8, a9)));
-    return _mm512_reduce_add_ps(s);
-}
-
-__attribute__((target("avx2,fma"))) static float fma_chains256(long n)
-{
-    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-    __m256 a0 = _mm256_set1_ps(1), a1 = _mm256_set1_ps(2), a2 = _mm256_set1_ps(3), a3 = _mm256_set1_ps(4),
-           a4 = _mm256_set1_ps(5), a5 = _mm256_set1_ps(6), a6 = _mm256_set1_ps(7), a7 = _mm256_set1_ps(8),
-           a8 = _mm256_set1_ps(9), a9 = _mm256_set1_ps(10);
-    for (long k = 0; k < n; k++) GHM_FMA10(_mm256_fmadd_ps);
-    const __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                                   _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)),
-                                                 _mm256_add_ps(a8, a9)));
-    float f[8];
-    _mm256_storeu_ps(f, s);
-    return f[0];
-}
+/* One function per vector width: 10 independent chains a = a * m + c (enough
+ * to cover the FMA latency on two units), summed at the end so that none is
+ * optimised away. */
+#define GHM_FMA_CHAINS(NAME, TARGET, V, SET1, FMADD, ADD, STORE, LANES)                                         \
+    __attribute__((target(TARGET))) static float NAME(long n)                                                   \
+    {                                                                                                           \
+        const V m = SET1(0.999999f), c = SET1(1e-7f);                                                           \
+        V a0 = SET1(1), a1 = SET1(2), a2 = SET1(3), a3 = SET1(4), a4 = SET1(5), a5 = SET1(6), a6 = SET1(7),     \
+          a7 = SET1(8), a8 = SET1(9), a9 = SET1(10);                                                            \
+        for (long k = 0; k < n; k++)                                                                            \
+            a0 = FMADD(a0, m, c), a1 = FMADD(a1, m, c), a2 = FMADD(a2, m, c), a3 = FMADD(a3, m, c),             \
+            a4 = FMADD(a4, m, c), a5 = FMADD(a5, m, c), a6 = FMADD(a6, m, c), a7 = FMADD(a7, m, c),             \
+            a8 = FMADD(a8, m, c), a9 = FMADD(a9, m, c);                                                         \
+        const V s = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(ADD(a4, a5), ADD(a6, a7)), ADD(a8, a9)));        \
+        float f[LANES];                                                                                         \
+        STORE(f, s);                                                                                            \
+        return f[0];                                                                                            \
+    }
+GHM_FMA_CHAINS(fma_chains512, "avx512f,fma", __m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps,
+               _mm512_storeu_ps, 16)
+GHM_FMA_CHAINS(fma_chains256, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps,
+               _mm256_storeu_ps, 8)
 
 static double fma_peak_gflops(int wide)
 {
