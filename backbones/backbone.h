@@ -41,7 +41,9 @@ typedef struct ghm_backbone_ops {
     /* Floating-point operations per image of the matrix products (convolutions
      * and linear layers; 2 per multiply-add): *fwd of one forward pass, *train
      * of one training step's forward + backward (weight and input gradients;
-     * none for the input's own gradient). Element-wise layers are not counted.
+     * none for the input's own gradient), as the backbone's kernels run them
+     * now (the residual network's inference on Winograd counts the products
+     * of the transformed tiles). Element-wise layers are not counted.
      * May be NULL (unknown). */
     void (*flops)(ghm_backbone *b, double *fwd, double *train);
 } ghm_backbone_ops;

@@ -81,6 +81,14 @@ typedef struct convnet {
     float *y2;          /* (64, cd2_n, H2, W2) conv2's output, then (backward) its gradient */
     float *cdws;        /* oneDNN's reorder workspace */
     int dnnl2;          /* 1: the last train forward ran conv2 on cd2 */
+    /* conv2 in inference on Winograd F(2x2, 5x5) fused with bias, ReLU and the max-pool (nn/layer_wino.c; see
+     * infer_wino): */
+    float *wu2;         /* (36 x C1 x C2) conv2's weights, transformed for the current inference call */
+    float *xb;          /* (xb_cap images) conv2's input in the vector layout */
+    float *wws;         /* the products' workspace (wwsn floats) */
+    size_t wwsn;
+    int xb_cap;
+    int wlay;           /* GHM_WINO_BLOCKED8 or GHM_WINO_NHWC16; 0: not prepared */
 } convnet;
 
 static size_t per_image(const convnet *c)
@@ -179,11 +187,49 @@ static int conv2_dnnl(convnet *c, int n)
     return 1;
 }
 
+static void wino_free(convnet *c)
+{
+    ghm_free(c->wu2);
+    ghm_free(c->xb);
+    ghm_free(c->wws);
+    c->wu2 = c->xb = c->wws = NULL;
+    c->wwsn = 0;
+    c->xb_cap = 0;
+    c->wlay = 0;
+}
+
+/* Inference runs conv2 as Winograd F(2x2, 5x5) (ghm_wino5x5_pool_forward: 2.8x fewer multiply-adds; its
+ * input packed from conv1's pooled output into vectors of channels, 16 (NHWC) where oneDNN runs AVX-512
+ * kernels, else 8; its output written straight into fc1's input) when ghm_wino_enabled(). Prepares the
+ * buffers for chunks of n images and transforms the current weights: 1, or 0 (the fused direct path runs:
+ * Winograd off, or no memory). */
+static int infer_wino(convnet *c, int n)
+{
+    if (!ghm_wino_enabled()) return 0;
+    const int lay = ghm_dnnl_block() == 16 ? GHM_WINO_NHWC16 : GHM_WINO_BLOCKED8, vw = lay == GHM_WINO_NHWC16 ? 16 : 8;
+    const int threads = max_threads();
+    if (lay != c->wlay || n > c->xb_cap || ghm_wino3x3_ws_size(C1, C2, threads) > c->wwsn) {
+        wino_free(c);
+        c->wu2 = ghm_alloc_floats(ghm_wino5x5_weights_size(C1, C2));
+        c->xb = ghm_alloc_floats((size_t)C1 * c->Q1 * c->R1 * (size_t)n);
+        c->wwsn = ghm_wino3x3_ws_size(C1, C2, threads);
+        c->wws = ghm_alloc_floats(c->wwsn);
+        if (!c->wu2 || !c->xb || !c->wws) {
+            wino_free(c);
+            return 0;
+        }
+        c->xb_cap = n;
+        c->wlay = lay;
+    }
+    return ghm_wino5x5_weights(c->wu2, c->w2->data, C1, C2, vw) == 0;
+}
+
 static void destroy(ghm_backbone *b)
 {
     convnet *c = (convnet *)b->impl;
     if (!c) return;
     cd2_free(c);
+    wino_free(c);
     bb_tensors_free(&c->ts);
     ghm_free(c->arena);
     free(c);
@@ -278,20 +324,28 @@ static int create(ghm_backbone *b, ghm_rng *rng, ghm_error *err)
 
 /* x (n, 1, H0, W0) -> out (n, D); activations kept for backward. Each conv
  * is fused with its bias, ReLU and max-pool (nn/layers.h); dnnl: conv2 on
- * oneDNN's primitive c->cd2 (conv2_dnnl), then bias, ReLU and pool.
- * 0, or -1 when a oneDNN primitive failed. */
-static int run(convnet *c, const float *x, int n, float *out, int D, int dnnl)
+ * oneDNN's primitive c->cd2 (conv2_dnnl), then bias, ReLU and pool; wino
+ * (inference, after infer_wino): conv2, bias, ReLU and pool on Winograd,
+ * falling back to the fused path where it cannot run. 0, or -1 when a oneDNN
+ * primitive failed. */
+static int run(convnet *c, const float *x, int n, float *out, int D, int dnnl, int wino)
 {
     ghm_conv2d_pool_forward(c->p1, c->a1, c->ws1, c->ws1n, x, c->w1->data, c->b1->data, 1, n, 1, c->H0, c->W0, C1, K,
                             1, 0, 2, 2);
-    if (dnnl) {
-        if (ghm_conv_dnnl_forward(c->cd2, c->cdws, c->y2, c->p1, c->w2->data)) return -1;
-        ghm_maxpool_forward(c->p2, c->a2, c->y2, c->b2->data, 1, C2 * n, n, c->H2, c->W2, 2, 2);
-    } else {
-        ghm_conv2d_pool_forward(c->p2, c->a2, c->ws2, c->ws2n, c->p1, c->w2->data, c->b2->data, 1, n, C1, c->Q1,
-                                c->R1, C2, K, 1, 0, 2, 2);
+    /* on Winograd, f (n, F) then holds fc1's input */
+    const int on_wino = wino && !ghm_wino_pack(c->xb, c->p1, n, C1, c->Q1, c->R1, c->wlay) &&
+                        !ghm_wino5x5_pool_forward(c->f, c->xb, c->wu2, c->b2->data, n, C1, c->Q1, c->R1, C2,
+                                                  c->wlay, c->wws, c->wwsn);
+    if (!on_wino) {
+        if (dnnl) {
+            if (ghm_conv_dnnl_forward(c->cd2, c->cdws, c->y2, c->p1, c->w2->data)) return -1;
+            ghm_maxpool_forward(c->p2, c->a2, c->y2, c->b2->data, 1, C2 * n, n, c->H2, c->W2, 2, 2);
+        } else {
+            ghm_conv2d_pool_forward(c->p2, c->a2, c->ws2, c->ws2n, c->p1, c->w2->data, c->b2->data, 1, n, C1, c->Q1,
+                                    c->R1, C2, K, 1, 0, 2, 2);
+        }
+        ghm_cbhw_to_nchw(c->f, c->p2, n, C2, c->Q2 * c->R2);
     }
-    ghm_cbhw_to_nchw(c->f, c->p2, n, C2, c->Q2 * c->R2);
     ghm_linear_forward(c->h, c->f, c->w3->data, c->b3->data, n, c->F, HID);
     ghm_relu_forward(c->h, c->h, (size_t)n * HID);
     ghm_linear_forward(out, c->h, c->w4->data, c->b4->data, n, HID, D);
@@ -308,7 +362,8 @@ static int forward(ghm_backbone *b, const float *x, int n, float *out, int train
         memcpy(c->xin, x, sizeof(float) * (size_t)n * c->H0 * c->W0);
         const int dnnl = conv2_dnnl(c, n);
         if (dnnl < 0) return GHM_FAIL(err, GHM_ENOMEM, "convnet: out of memory for conv2's oneDNN buffers");
-        if (run(c, c->xin, n, out, b->dim, dnnl)) return GHM_FAIL(err, GHM_EFAIL, "convnet: oneDNN's conv2 failed");
+        if (run(c, c->xin, n, out, b->dim, dnnl, 0))
+            return GHM_FAIL(err, GHM_EFAIL, "convnet: oneDNN's conv2 failed");
         c->n = n;
         c->dnnl2 = dnnl;
         return 0;
@@ -316,9 +371,10 @@ static int forward(ghm_backbone *b, const float *x, int n, float *out, int train
     int chunk = c->cap > EVAL_CHUNK ? c->cap : (n < EVAL_CHUNK ? n : EVAL_CHUNK);
     int rc = ensure(c, chunk, err);
     if (rc) return rc;
+    const int wino = infer_wino(c, chunk);
     for (int i = 0; i < n; i += chunk) {
         int m = n - i < chunk ? n - i : chunk;
-        run(c, x + (size_t)i * c->H0 * c->W0, m, out + (size_t)i * b->dim, b->dim, 0);
+        run(c, x + (size_t)i * c->H0 * c->W0, m, out + (size_t)i * b->dim, b->dim, 0, wino);
     }
     return 0;
 }
@@ -364,7 +420,9 @@ static void flops(ghm_backbone *b, double *fwd, double *train)
     const convnet *c = (const convnet *)b->impl;
     const double c1 = (double)C1 * K * K * c->H1 * c->W1, c2 = (double)C2 * C1 * K * K * c->H2 * c->W2;
     const double fc = (double)c->F * HID + (double)HID * b->dim;
-    *fwd = 2.0 * (c1 + c2 + fc);
+    /* inference with conv2 on Winograd: the products of its 36 positions per pooling window */
+    const double c2i = c->wlay ? 36.0 * C2 * C1 * c->Q2 * c->R2 : c2;
+    *fwd = 2.0 * (c1 + c2i + fc);
     *train = 2.0 * (2.0 * c1 + 3.0 * (c2 + fc)); /* conv1 needs no input gradient */
 }
 

@@ -17,6 +17,7 @@
 #include "backbone.h"
 #include "common.h"
 
+#include "core/threads.h"
 #include "nn/layers.h"
 
 #include <math.h>
@@ -49,6 +50,8 @@ typedef struct cbn {
     float *z;              /* (cout, B, OH, OW) BN output (ReLU applied in place where the net has one) */
     ghm_conv_dnnl *dn;     /* oneDNN convolution for a batch of the capacity (NULL: reference path) */
     ghm_conv_dnnl *fz;     /* its inference form with batch norm folded in (and ReLU / residual sum fused) */
+    float *wu;             /* 3x3 stride 1 on the fused path: its folded weights, Winograd-transformed (NULL: fz) */
+    int wsum;              /* inference adds the residual (branch b), before the ReLU every such cbn has */
     int relu;              /* ReLU after batch norm (set by the forward) */
 } cbn;
 
@@ -88,6 +91,9 @@ typedef struct resnet {
     int kept;           /* 1: every fz holds the folded weights of the current inference call */
     int fcap;           /* cap split evenly into passes of at most FUSED_BATCH */
     int nhwc;           /* 1: the fused passes' maps are NHWC (else blocked) */
+    /* the fused passes run the 3x3 stride-1 convolutions (each block's, not the stem's) as Winograd F(4x4, 3x3)
+     * (nn/layer_wino.c) on the same maps: 4x fewer multiply-adds; GHM_WINOGRAD=0 keeps them on oneDNN */
+    int wlay;           /* GHM_WINO_BLOCKED8 or GHM_WINO_NHWC16 */
     float *fold;        /* the largest cbn's folded weights */
 } resnet;
 
@@ -144,6 +150,8 @@ static void dnnl_free(resnet *r)
             ghm_conv_dnnl_destroy(c_->dn);
             ghm_conv_dnnl_destroy(c_->fz);
             c_->dn = c_->fz = NULL;
+            ghm_free(c_->wu);
+            c_->wu = NULL;
         });
     r->fused = 0;
     r->dnnl = 0;
@@ -289,6 +297,23 @@ static void dnnl_make(ghm_backbone *b, resnet *r, int n)
         fused = (r->fold = ghm_alloc_floats(fold)) != NULL;
         r->fcap = fn;
     }
+    /* Winograd for the blocks' 3x3 stride-1 convolutions, on the fused passes' maps (blocks of 8 channels,
+     * or NHWC in vectors of 16); a cbn whose weights cannot be allocated stays on its fz primitive */
+    r->wlay = r->nhwc ? GHM_WINO_NHWC16 : GHM_WINO_BLOCKED8;
+    const int vw = r->nhwc ? 16 : 8;
+    if (fused && ghm_wino_enabled() && (r->nhwc || ghm_dnnl_block() == 8))
+        for (int i = 0; i < r->nblk; i++) {
+            cbn *w2[2] = {&r->blk[i].a, &r->blk[i].b};
+            for (int j = 0; j < 2; j++) {
+                cbn *c = w2[j];
+                if (c->k != 3 || c->stride != 1 || c->cin % vw || c->cout % vw) continue;
+                c->wu = ghm_alloc_floats(ghm_wino3x3_weights_size(c->cin, c->cout));
+                c->wsum = j == 1;
+                const size_t need = ghm_wino3x3_ws_size(c->cin, c->cout, ghm_threads_get());
+                if (c->wu && need > ws) ws = need;
+            }
+        }
+
     if (!fused) FOR_CBN(r, {
             ghm_conv_dnnl_destroy(c_->fz);
             c_->fz = NULL;
@@ -479,13 +504,23 @@ static void fold_all(resnet *r)
 {
     r->kept = 1;
     FOR_CBN(r, {
-        if (ghm_conv_dnnl_set_weights(c_->fz, cbn_fold(r, c_))) r->kept = 0;
+        const float *w = cbn_fold(r, c_);
+        if (c_->wu && ghm_wino3x3_weights(c_->wu, w, c_->cin, c_->cout, r->wlay == GHM_WINO_NHWC16 ? 16 : 8)) {
+            ghm_free(c_->wu);
+            c_->wu = NULL;
+        }
+        if (!c_->wu && ghm_conv_dnnl_set_weights(c_->fz, w)) r->kept = 0;
     });
 }
 
 static int cbn_fused(resnet *r, cbn *c, const float *x, float *y)
 {
-    const float *w = r->kept ? NULL : cbn_fold(r, c);
+    if (c->wu && !ghm_wino3x3_forward(y, x, c->wu, c->fbias, r->fcap, c->cin, c->H, c->W, c->cout, r->wlay,
+                                      c->wsum, 1, r->col, r->col_size))
+        return 0;
+    /* no Winograd (or no memory for its workspace): the primitive, given the weights where it does not hold
+     * them */
+    const float *w = r->kept && !c->wu ? NULL : cbn_fold(r, c);
     return ghm_conv_dnnl_forward_fused(c->fz, r->col, y, x, w, c->fbias);
 }
 
@@ -641,7 +676,9 @@ static void flops(ghm_backbone *b, double *fwd, double *train)
     double f = 0.0, t = 0.0;
     FOR_CBN(r, {
         const double macs = (double)c_->cout * c_->cin * c_->k * c_->k * c_->OH * c_->OW;
-        f += macs;
+        /* inference on Winograd (the products of its 36 positions per 4 x 4 tile; the transforms, additions
+         * mostly, are not counted, as element-wise layers are not) */
+        f += c_->wu ? 36.0 * c_->cout * c_->cin * ((c_->OH + 3) / 4) * ((c_->OW + 3) / 4) : macs;
         t += (c_ == &r->stem ? 2.0 : 3.0) * macs; /* the stem needs no input gradient */
     });
     const double fc = 64.0 * b->dim;

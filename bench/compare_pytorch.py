@@ -302,13 +302,15 @@ def main():
             print(msg, file=sys.stderr, flush=True)
         # the instruction set of the kernels that did the work: the products' (convnet) or oneDNN's (resnet)
         isa = info.get("gemm_isa", cpu_isa) if bb == "convnet" else info.get("onednn_isa", cpu_isa)
-        if bb != "convnet" and info.get("conv_backend") != "onednn":
+        if bb != "convnet" and not info.get("conv_backend", "").startswith("onednn"):
             isa = info.get("gemm_isa", cpu_isa)
         per_core = a.peak_flops_per_cycle or nominal_flops_per_cycle(isa)
         peak = per_core * a.threads * mhz * 1e-3
         if not a.peak_flops_per_cycle and pk.get(isa, 0.0) > 0:
             peak = pk[isa]  # measured: includes the boost clock the nominal MHz leaves out
-        kern = (f"{info.get('gemm_backend', '?')} sgemm" if bb == "convnet" else
+        # inference on Winograd kernels (conv_backend "onednn+winograd"): the resnet's 3x3, the convnet's conv2
+        wino = kind == "embed" and info.get("conv_backend", "").endswith("+winograd")
+        kern = (f"{info.get('gemm_backend', '?')} sgemm" + (" + winograd" if wino else "") if bb == "convnet" else
                 f"{info.get('conv_backend', '?')} conv") + f" ({isa})"
         ratios = [x / y for x, y in zip(g, t)]
         rows.append((kind, bb, g, t, u, ratios, statistics.median(gc) / statistics.median(tcpu), gf, peak, kern,

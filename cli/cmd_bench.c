@@ -9,6 +9,7 @@
 
 #include "../backbones/backbone.h"
 #include "../core/json.h"
+#include "experiment/provenance.h"
 #include "nn/layers.h"
 #include "nn/optim.h"
 #include "../core/progress.h"
@@ -199,7 +200,7 @@ static int print_json(const bench_result *r)
     ghm_jw_key(&w, "gemm_isa");
     ghm_jw_string(&w, ghm_gemm_isa_name());
     ghm_jw_key(&w, "conv_backend");
-    ghm_jw_string(&w, ghm_conv_backend_dnnl() ? "onednn" : "reference");
+    ghm_jw_string(&w, ghm_prov_conv_backend());
     ghm_jw_key(&w, "onednn_isa");
     ghm_jw_string(&w, ghm_dnnl_isa_name());
     if (r->peak256 > 0) {

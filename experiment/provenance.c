@@ -54,7 +54,13 @@ const char *ghm_prov_build_isa(void)
 #endif
 }
 
-const char *ghm_prov_conv_backend(void) { return ghm_conv_backend_dnnl() ? "onednn" : "reference"; }
+/* "+winograd": inference runs the residual network's 3x3 and the convnet's conv2 on Winograd kernels
+ * (nn/layer_wino.c), whose last bits differ from the direct convolutions' */
+const char *ghm_prov_conv_backend(void)
+{
+    if (!ghm_conv_backend_dnnl()) return "reference";
+    return ghm_wino_enabled() ? "onednn+winograd" : "onednn";
+}
 
 const char *ghm_prov_gemm_backend(void)
 {

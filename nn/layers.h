@@ -308,6 +308,45 @@ int ghm_conv2d_wgrad_3x3_blocked(float *dw, const float *dy, const float *x, int
 int ghm_conv3x3_blocked_forward(float *y, const float *x, const float *w, float *ws, int B, int C, int H, int W,
                                 int OC);
 
+/* Winograd F(4x4, 3x3) convolution for inference (stride 1, pad 1), with a
+ * bias per output channel, optionally adding what y holds (a residual sum) and
+ * then a ReLU: y = [ReLU](conv(x, w) + bias [+ y]) (nn/layer_wino.c: 4x fewer
+ * multiply-adds than a direct convolution, outputs within about 1e-5 of it
+ * relative to the magnitudes involved). Maps of B images, C (OC) channels:
+ *   GHM_WINO_BLOCKED8: (B, C/8, H, W, 8), vectors of 8 channels;
+ *   GHM_WINO_NHWC16:   (B, H, W, C), vectors of 16 channels;
+ * C and OC multiples of the vector width. u holds the transformed weights
+ * (ghm_wino3x3_weights_size(C, OC) floats) that ghm_wino3x3_weights makes from
+ * w (OC, C, 3, 3) for vector width vw (8 for BLOCKED8, 16 for NHWC16). The
+ * forward runs on as many threads as its workspace ws holds
+ * (ghm_wino3x3_ws_size(C, OC, threads) floats; with less than one thread's,
+ * or NULL, it allocates its own). Results do not depend on the thread count.
+ * Each returns 0, or -1 (nothing written) for a shape out of range or, for the
+ * forward, no memory for its workspace. ghm_wino_enabled says whether callers
+ * should use it: 1 on the oneDNN convolution backend (ghm_conv_backend_dnnl;
+ * the reference path stays direct) unless GHM_WINOGRAD=0 (for comparisons)
+ * or ghm_wino_set(0) was called. */
+enum { GHM_WINO_BLOCKED8 = 1, GHM_WINO_NHWC16 = 2 };
+size_t ghm_wino3x3_weights_size(int C, int OC);
+size_t ghm_wino3x3_ws_size(int C, int OC, int threads);
+int ghm_wino3x3_weights(float *u, const float *w, int C, int OC, int vw);
+int ghm_wino3x3_forward(float *y, const float *x, const float *u, const float *bias, int B, int C, int H, int W,
+                        int OC, int layout, int sum, int relu, float *ws, size_t ws_floats);
+int ghm_wino_enabled(void);
+void ghm_wino_set(int on);
+
+/* Winograd F(2x2, 5x5) for inference of a valid (unpadded, stride 1) 5x5 convolution fused with its bias,
+ * ReLU and a 2x2 max-pool (the convnet's conv2): f (B, OC, (H-4)/2, (W-4)/2), plain, =
+ * relu(maxpool(conv(x, w) + bias)), from x in the layout's vectors (ghm_wino_pack) and u from
+ * ghm_wino5x5_weights (w (OC, C, 5, 5)); H - 4 and W - 4 even. 2.8x fewer multiply-adds than the direct
+ * convolution; same transform of the input as F(4x4, 3x3), same workspace (ghm_wino3x3_ws_size). 0, or -1
+ * for a shape out of range or no memory. ghm_wino_pack: (C, B, H, W) channel-major -> the layout. */
+size_t ghm_wino5x5_weights_size(int C, int OC);
+int ghm_wino5x5_weights(float *u, const float *w, int C, int OC, int vw);
+int ghm_wino_pack(float *dst, const float *src, int B, int C, int H, int W, int layout);
+int ghm_wino5x5_pool_forward(float *f, const float *x, const float *u, const float *bias, int B, int C, int H, int W,
+                             int OC, int layout, float *ws, size_t ws_floats);
+
 /* ---- residual add: y = a + b; backward passes dy to both branches ------- */
 void ghm_add_forward(float *y, const float *a, const float *b, size_t n);
 /* da += dy when accumulate, else da = dy (da may be NULL). */

@@ -1,0 +1,377 @@
+/* The body of nn/layer_wino.c for one vector width, included once per width
+ * with WVW (8 or 16) defined: functions wino_*_WVW on vectors of WVW floats.
+ * Internal to the layers module; see nn/layer_wino.c for the method. */
+#ifndef WVW
+#error "define WVW (8 or 16) before including nn/layer_wino_body.h"
+#endif
+
+#define WCAT2(a, b) a##b
+#define WCAT(a, b) WCAT2(a, b)
+#define WFN(name) WCAT(name, WVW)
+/* tiles per register tile of the products: 6 x 2 vectors of accumulators of 16 AVX2 registers; 12 x 2 of the
+ * 32 of AVX-512 (12 x 1 where the output channels are one vector) */
+#if WVW == 8
+#define WTB 6
+#else
+#define WTB 12
+#endif
+#define WVEC WCAT(wvec, WVW)
+#define WVEC_U WCAT(wvec_u, WVW)
+#define WVEC_I WCAT(wvec_i, WVW)
+
+typedef float WVEC __attribute__((vector_size(WVW * 4)));
+typedef float WVEC_U __attribute__((vector_size(WVW * 4), aligned(4)));
+typedef int WVEC_I __attribute__((vector_size(WVW * 4)));
+
+#define WLD(p) (*(const WVEC_U *)(const void *)(p))
+#define WST(p, v) (*(WVEC_U *)(void *)(p) = (v))
+/* a broadcast ({0} + a would be an addition: x + 0 is not x for x = -0) */
+#if WVW == 8
+#define WSET(a) ((WVEC){(a), (a), (a), (a), (a), (a), (a), (a)})
+#else
+#define WSET(a) ((WVEC){(a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a)})
+#endif
+
+/* One tile's input transform for the WVW channels of its 6 x 6 patch d (which starts one pixel up and left
+ * of the tile), of which rows r0..r1-1 and columns c0..c1-1 lie inside the map (the rest is the zero
+ * padding) and x points at d[r0][c0]: v[pos * vs] = (B^T d B)[pos]. */
+static inline void WFN(wino_in_)(float *v, size_t vs, const float *x, size_t rs, size_t ps, int r0, int r1, int c0,
+                                 int c1)
+{
+    const WVEC z = WSET(0.0f), f2 = WSET(2.0f), f4 = WSET(4.0f), f5 = WSET(5.0f);
+    WVEC t[6][6];
+    const int inside = r0 == 0 && r1 == 6 && c0 == 0 && c1 == 6;
+    for (int j = 0; j < 6; j++) {
+        WVEC d[6];
+        if (inside) /* most tiles: no padding, no tests */
+            for (int i = 0; i < 6; i++) d[i] = WLD(x + (size_t)i * rs + (size_t)j * ps);
+        else
+            for (int i = 0; i < 6; i++)
+                d[i] = i >= r0 && i < r1 && j >= c0 && j < c1 ? WLD(x + (size_t)(i - r0) * rs + (size_t)(j - c0) * ps)
+                                                              : z;
+        t[0][j] = f4 * d[0] - f5 * d[2] + d[4];
+        t[1][j] = (d[3] + d[4]) - f4 * (d[1] + d[2]);
+        t[2][j] = (d[4] - d[3]) + f4 * (d[1] - d[2]);
+        t[3][j] = (d[4] - d[2]) + f2 * (d[3] - d[1]);
+        t[4][j] = (d[4] - d[2]) - f2 * (d[3] - d[1]);
+        t[5][j] = f4 * d[1] - f5 * d[3] + d[5];
+    }
+    for (int i = 0; i < 6; i++) {
+        const WVEC *d = t[i];
+        float *o = v + (size_t)i * 6 * vs;
+        WST(o, f4 * d[0] - f5 * d[2] + d[4]);
+        WST(o + vs, (d[3] + d[4]) - f4 * (d[1] + d[2]));
+        WST(o + 2 * vs, (d[4] - d[3]) + f4 * (d[1] - d[2]));
+        WST(o + 3 * vs, (d[4] - d[2]) + f2 * (d[3] - d[1]));
+        WST(o + 4 * vs, (d[4] - d[2]) - f2 * (d[3] - d[1]));
+        WST(o + 5 * vs, f4 * d[1] - f5 * d[3] + d[5]);
+    }
+}
+
+/* One tile's output transform for WVW output channels: m[pos * ms] the 36 products, y pixel (0, 0) of the
+ * tile's 4 x 4 outputs, of which rows < nr and columns < nc are inside the map; y = A^T m A + bias (+ y
+ * when sum), then ReLU when relu. */
+static inline void WFN(wino_out_)(float *y, size_t rs, size_t ps, int nr, int nc, const float *m, size_t ms,
+                                  WVEC bias, int sum, int relu)
+{
+    const WVEC f2 = WSET(2.0f), f4 = WSET(4.0f), f8 = WSET(8.0f), z = WSET(0.0f);
+    WVEC t[4][6];
+    for (int j = 0; j < 6; j++) {
+        WVEC d[6];
+        for (int i = 0; i < 6; i++) d[i] = WLD(m + (size_t)(i * 6 + j) * ms);
+        const WVEC a = d[1] + d[2], b = d[1] - d[2], c = d[3] + d[4], e = d[3] - d[4];
+        t[0][j] = d[0] + a + c;
+        t[1][j] = b + f2 * e;
+        t[2][j] = a + f4 * c;
+        t[3][j] = b + f8 * e + d[5];
+    }
+    WVEC o[4][4];
+    for (int i = 0; i < 4; i++) {
+        const WVEC *d = t[i];
+        const WVEC a = d[1] + d[2], b = d[1] - d[2], c = d[3] + d[4], e = d[3] - d[4];
+        o[i][0] = d[0] + a + c + bias;
+        o[i][1] = b + f2 * e + bias;
+        o[i][2] = a + f4 * c + bias;
+        o[i][3] = b + f8 * e + d[5] + bias;
+    }
+    if (nr == 4 && nc == 4 && sum && relu) { /* the residual blocks' second convolutions, inside the map */
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                float *p = y + (size_t)i * rs + (size_t)j * ps;
+                const WVEC r = o[i][j] + WLD(p);
+                WST(p, (WVEC)((WVEC_I)r & (r > z)));
+            }
+    } else if (nr == 4 && nc == 4 && !sum && relu) { /* their first */
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) WST(y + (size_t)i * rs + (size_t)j * ps, (WVEC)((WVEC_I)o[i][j] & (o[i][j] > z)));
+    } else {
+        for (int i = 0; i < nr; i++)
+            for (int j = 0; j < nc; j++) {
+                float *p = y + (size_t)i * rs + (size_t)j * ps;
+                WVEC r = o[i][j];
+                if (sum) r += WLD(p);
+                if (relu) r = (WVEC)((WVEC_I)r & (r > z));
+                WST(p, r);
+            }
+    }
+}
+
+/* The products of one chunk of TB tiles for output groups og..og+OGB-1: m[(pos * TB + t) * OC + og * WVW]
+ * = sum over c of v[(pos * TB + t) * C + c] * u[((pos * OG + og) * C + c) * WVW] (vectors of WVW output
+ * channels), c in order 0..C-1 for every output whatever the chunk. */
+static inline __attribute__((always_inline)) void WFN(wino_gemm_)(float *m, const float *v, const float *u, int C,
+                                                                   int OC, int og, const int OGB)
+{
+    const int OG = OC / WVW;
+    for (int pos = 0; pos < 36; pos++) {
+        WVEC a[WTB][2];
+        for (int t = 0; t < WTB; t++)
+            for (int j = 0; j < OGB; j++) a[t][j] = WSET(0.0f);
+        const float *vp = v + (size_t)pos * WTB * C;
+        const float *up = u + ((size_t)pos * OG + og) * C * WVW;
+        for (int c = 0; c < C; c++) {
+            WVEC w[2];
+            for (int j = 0; j < OGB; j++) w[j] = WLD(up + ((size_t)j * C + c) * WVW);
+            for (int t = 0; t < WTB; t++) {
+                const WVEC b = WSET(vp[(size_t)t * C + c]);
+                for (int j = 0; j < OGB; j++) a[t][j] += w[j] * b;
+            }
+        }
+        float *mp = m + (size_t)pos * WTB * OC + (size_t)og * WVW;
+        for (int t = 0; t < WTB; t++)
+            for (int j = 0; j < OGB; j++) WST(mp + (size_t)t * OC + (size_t)j * WVW, a[t][j]);
+    }
+}
+
+/* y from x for tiles k0..k0+TB-1 of the flattened (image, tile row, tile column) index (those past the
+ * last tile are zero and not written); v, m the thread's workspaces. Layout of a map with C channels:
+ * element (n, c, h, w) at n * ns + (c / WVW) * gs + (h * W + w) * ps + c % WVW. */
+static void WFN(wino_chunk_)(float *y, const float *x, const float *u, const float *bias, float *v, float *m,
+                             const wino_shape *s, long k0)
+{
+    const int TH = (s->H + 3) / 4, TW = (s->W + 3) / 4, G = s->C / WVW, OG = s->OC / WVW;
+    /* the first tile's (image, tile row, tile column); later tiles step along (no divisions per tile) */
+    const int n0 = (int)(k0 / ((long)TH * TW)), th0 = (int)(k0 / TW % TH), tw0 = (int)(k0 % TW);
+    int n = n0, th = th0, tw = tw0;
+    for (int t = 0; t < WTB; t++) {
+        if (k0 + t >= s->tiles) {
+            for (int pos = 0; pos < 36; pos++)
+                for (int c = 0; c < s->C; c++) v[((size_t)pos * WTB + t) * s->C + c] = 0.0f;
+            continue;
+        }
+        const int h0 = th * 4 - 1, w0 = tw * 4 - 1; /* the patch's pixel (0, 0) */
+        const int r0 = h0 < 0 ? -h0 : 0, r1 = s->H - h0 < 6 ? s->H - h0 : 6;
+        const int c0 = w0 < 0 ? -w0 : 0, c1 = s->W - w0 < 6 ? s->W - w0 : 6;
+        for (int g = 0; g < G; g++) { /* addressed through the patch's first pixel inside the map */
+            const float *xo = x + (size_t)n * s->xns + (size_t)g * s->xgs +
+                              ((size_t)(h0 + r0) * s->W + (size_t)(w0 + c0)) * s->xps;
+            WFN(wino_in_)(v + (size_t)t * s->C + (size_t)g * WVW, (size_t)WTB * s->C, xo, (size_t)s->W * s->xps,
+                          s->xps, r0, r1, c0, c1);
+        }
+        if (++tw == TW) {
+            tw = 0;
+            if (++th == TH) th = 0, n++;
+        }
+    }
+    for (int og = 0; og < OG;) {
+        if (OG - og >= 2) {
+            WFN(wino_gemm_)(m, v, u, s->C, s->OC, og, 2);
+            og += 2;
+        } else {
+            WFN(wino_gemm_)(m, v, u, s->C, s->OC, og, 1);
+            og += 1;
+        }
+    }
+    n = n0, th = th0, tw = tw0;
+    for (int t = 0; t < WTB && k0 + t < s->tiles; t++) {
+        const int nr = s->H - th * 4 < 4 ? s->H - th * 4 : 4, nc = s->W - tw * 4 < 4 ? s->W - tw * 4 : 4;
+        for (int og = 0; og < OG; og++) {
+            float *yo = y + (size_t)n * s->yns + (size_t)og * s->ygs +
+                        ((size_t)th * 4 * s->W + (size_t)tw * 4) * s->yps;
+            WFN(wino_out_)(yo, (size_t)s->W * s->yps, s->yps, nr, nc, m + (size_t)t * s->OC + (size_t)og * WVW,
+                           (size_t)WTB * s->OC, WLD(bias + (size_t)og * WVW), s->sum, s->relu);
+        }
+        if (++tw == TW) {
+            tw = 0;
+            if (++th == TH) th = 0, n++;
+        }
+    }
+}
+
+/* u[((pos * OG + og) * C + c) * WVW + l] = (G g G^T)[pos] of output channel og * WVW + l, input c: the
+ * WVW output channels of a group in one vector (float arithmetic, as the convolution's) */
+static void WFN(wino_weights_)(float *u, const float *w, int C, int OC)
+{
+    const WVEC q4 = WSET(0.25f), s6 = WSET(1.0f / 6), s12 = WSET(1.0f / 12), s24 = WSET(1.0f / 24);
+    const int OG = OC / WVW;
+    for (int og = 0; og < OG; og++)
+        for (int c = 0; c < C; c++) {
+            float gl[9][WVW];
+            for (int l = 0; l < WVW; l++)
+                for (int k = 0; k < 9; k++) gl[k][l] = w[((size_t)(og * WVW + l) * C + c) * 9 + k];
+            /* t = G g (6 x 3), by columns j of g */
+            WVEC t[6][3];
+            for (int j = 0; j < 3; j++) {
+                const WVEC g0 = WLD(gl[j]), g1 = WLD(gl[3 + j]), g2 = WLD(gl[6 + j]);
+                t[0][j] = q4 * g0;
+                t[1][j] = -s6 * (g0 + g1 + g2);
+                t[2][j] = -s6 * (g0 - g1 + g2);
+                t[3][j] = s24 * g0 + s12 * g1 + s6 * g2;
+                t[4][j] = s24 * g0 - s12 * g1 + s6 * g2;
+                t[5][j] = g2;
+            }
+            /* u = t G^T, row by row */
+            for (int i = 0; i < 6; i++) {
+                const WVEC g0 = t[i][0], g1 = t[i][1], g2 = t[i][2];
+                const WVEC r[6] = {q4 * g0,
+                                   -s6 * (g0 + g1 + g2),
+                                   -s6 * (g0 - g1 + g2),
+                                   s24 * g0 + s12 * g1 + s6 * g2,
+                                   s24 * g0 - s12 * g1 + s6 * g2,
+                                   g2};
+                for (int j = 0; j < 6; j++) WST(u + (((size_t)(i * 6 + j) * OG + og) * C + c) * WVW, r[j]);
+            }
+        }
+}
+
+/* ---- F(2x2, 5x5), valid convolution, fused with bias, ReLU and the 2 x 2 max-pool -------------------------
+ * Same input transform (the same 6 interpolation points) and products; a tile is one pooling window. */
+
+/* max of two vectors, lane by lane (a where a > b, else b) */
+#define WMAX(a, b) ((WVEC)(((WVEC_I)(a) & ((a) > (b))) | ((WVEC_I)(b) & ~((a) > (b)))))
+
+/* One tile's 2 x 2 outputs for WVW output channels from the products m[pos * ms]: max + bias, ReLU, to
+ * f[l * fs] for lane l. */
+static inline void WFN(wino25_out_)(float *f, size_t fs, const float *m, size_t ms, WVEC bias)
+{
+    const WVEC f2 = WSET(2.0f), z = WSET(0.0f);
+    WVEC t[2][6];
+    for (int j = 0; j < 6; j++) {
+        WVEC d[6];
+        for (int i = 0; i < 6; i++) d[i] = WLD(m + (size_t)(i * 6 + j) * ms);
+        t[0][j] = d[0] + (d[1] + d[2]) + (d[3] + d[4]);
+        t[1][j] = (d[1] - d[2]) + f2 * (d[3] - d[4]) + d[5];
+    }
+    WVEC o[4];
+    for (int i = 0; i < 2; i++) {
+        const WVEC *d = t[i];
+        o[2 * i] = d[0] + (d[1] + d[2]) + (d[3] + d[4]);
+        o[2 * i + 1] = (d[1] - d[2]) + f2 * (d[3] - d[4]) + d[5];
+    }
+    const WVEC a = WMAX(o[0], o[1]), b = WMAX(o[2], o[3]);
+    WVEC r = WMAX(a, b) + bias;
+    r = (WVEC)((WVEC_I)r & (r > z));
+    float lanes[WVW];
+    WST(lanes, r);
+    for (int l = 0; l < WVW; l++) f[(size_t)l * fs] = lanes[l];
+}
+
+/* Tiles k0..k0+TB-1 of the flattened (image, pooled row, pooled column) index; x as wino_chunk_, f (B, OC,
+ * (H - 4) / 2, (W - 4) / 2) plain. */
+static void WFN(wino25_chunk_)(float *f, const float *x, const float *u, const float *bias, float *v, float *m,
+                               const wino_shape *s, long k0)
+{
+    const int Q = (s->H - 4) / 2, R = (s->W - 4) / 2, G = s->C / WVW, OG = s->OC / WVW;
+    const size_t QR = (size_t)Q * R;
+    const int n0 = (int)(k0 / (long)QR), i0 = (int)(k0 / R % Q), j0 = (int)(k0 % R);
+    int n = n0, ti = i0, tj = j0;
+    for (int t = 0; t < WTB; t++) {
+        if (k0 + t >= s->tiles) {
+            for (int pos = 0; pos < 36; pos++)
+                for (int c = 0; c < s->C; c++) v[((size_t)pos * WTB + t) * s->C + c] = 0.0f;
+            continue;
+        }
+        for (int g = 0; g < G; g++) {
+            const float *xo = x + (size_t)n * s->xns + (size_t)g * s->xgs + ((size_t)2 * ti * s->W + 2 * tj) * s->xps;
+            WFN(wino_in_)(v + (size_t)t * s->C + (size_t)g * WVW, (size_t)WTB * s->C, xo, (size_t)s->W * s->xps,
+                          s->xps, 0, 6, 0, 6);
+        }
+        if (++tj == R) {
+            tj = 0;
+            if (++ti == Q) ti = 0, n++;
+        }
+    }
+    for (int og = 0; og < OG;) {
+        if (OG - og >= 2) {
+            WFN(wino_gemm_)(m, v, u, s->C, s->OC, og, 2);
+            og += 2;
+        } else {
+            WFN(wino_gemm_)(m, v, u, s->C, s->OC, og, 1);
+            og += 1;
+        }
+    }
+    n = n0, ti = i0, tj = j0;
+    for (int t = 0; t < WTB && k0 + t < s->tiles; t++) {
+        for (int og = 0; og < OG; og++)
+            WFN(wino25_out_)(f + (size_t)n * s->OC * QR + (size_t)og * WVW * QR + (size_t)ti * R + tj, QR,
+                             m + (size_t)t * s->OC + (size_t)og * WVW, (size_t)WTB * s->OC,
+                             WLD(bias + (size_t)og * WVW));
+        if (++tj == R) {
+            tj = 0;
+            if (++ti == Q) ti = 0, n++;
+        }
+    }
+}
+
+/* The 5 x 5 weights' transform G g G^T, G (6 x 5) of F(2, 5) on the same points; layout as wino_weights_. */
+static void WFN(wino25_weights_)(float *u, const float *w, int C, int OC)
+{
+    const WVEC q4 = WSET(0.25f), s6 = WSET(1.0f / 6), s24 = WSET(1.0f / 24), f2 = WSET(2.0f), f4 = WSET(4.0f),
+               f8 = WSET(8.0f), f16 = WSET(16.0f);
+    const int OG = OC / WVW;
+    for (int og = 0; og < OG; og++)
+        for (int c = 0; c < C; c++) {
+            float gl[25][WVW];
+            for (int l = 0; l < WVW; l++)
+                for (int k = 0; k < 25; k++) gl[k][l] = w[((size_t)(og * WVW + l) * C + c) * 25 + k];
+            WVEC t[6][5]; /* G g, by columns j of g */
+            for (int j = 0; j < 5; j++) {
+                WVEC g[5];
+                for (int i = 0; i < 5; i++) g[i] = WLD(gl[i * 5 + j]);
+                const WVEC ev = g[0] + g[2] + g[4], od = g[1] + g[3];
+                const WVEC ev2 = g[0] + f4 * g[2] + f16 * g[4], od2 = f2 * g[1] + f8 * g[3];
+                t[0][j] = q4 * g[0];
+                t[1][j] = -s6 * (ev + od);
+                t[2][j] = -s6 * (ev - od);
+                t[3][j] = s24 * (ev2 + od2);
+                t[4][j] = s24 * (ev2 - od2);
+                t[5][j] = g[4];
+            }
+            for (int i = 0; i < 6; i++) { /* (G g) G^T, row by row */
+                const WVEC *g = t[i];
+                const WVEC ev = g[0] + g[2] + g[4], od = g[1] + g[3];
+                const WVEC ev2 = g[0] + f4 * g[2] + f16 * g[4], od2 = f2 * g[1] + f8 * g[3];
+                const WVEC r[6] = {q4 * g[0], -s6 * (ev + od), -s6 * (ev - od), s24 * (ev2 + od2), s24 * (ev2 - od2),
+                                   g[4]};
+                for (int j = 0; j < 6; j++) WST(u + (((size_t)(i * 6 + j) * OG + og) * C + c) * WVW, r[j]);
+            }
+        }
+}
+
+/* (C, B, H, W) channel-major -> the vector layout of this width: blocks of 8 channels (B, C/8, H, W, 8) for
+ * WVW 8, NHWC (B, H, W, C) for WVW 16 */
+static void WFN(wino_pack_)(float *dst, const float *src, int B, int C, int HW)
+{
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < B; n++)
+        for (int c = 0; c < C; c++) {
+            const float *sp = src + ((size_t)c * B + n) * HW;
+            float *dp = WVW == 8 ? dst + (((size_t)n * (C / 8) + c / 8) * HW) * 8 + c % 8
+                                 : dst + (size_t)n * HW * C + c;
+            const size_t step = WVW == 8 ? 8 : (size_t)C;
+            for (int p = 0; p < HW; p++) dp[(size_t)p * step] = sp[p];
+        }
+}
+
+#undef WMAX
+
+#undef WTB
+#undef WLD
+#undef WST
+#undef WSET
+#undef WVEC
+#undef WVEC_U
+#undef WVEC_I
+#undef WFN
+#undef WCAT
+#undef WCAT2
