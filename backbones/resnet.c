@@ -94,6 +94,11 @@ typedef struct resnet {
     /* the fused passes run the 3x3 stride-1 convolutions (each block's, not the stem's) as Winograd F(4x4, 3x3)
      * (nn/layer_wino.c) on the same maps: 4x fewer multiply-adds; GHM_WINOGRAD=0 keeps them on oneDNN */
     int wlay;           /* GHM_WINO_BLOCKED8 or GHM_WINO_NHWC16 */
+    /* training on the AVX2 kernels (own3x3's layers, blocks of 8): the forward and the input gradient of the
+     * 3x3 stride-1 convolutions on Winograd too (the weight gradient stays direct); wtrain the current
+     * convolution's transformed weights, wflip its weights flipped for the input gradient (NULL: the direct
+     * forward and oneDNN's input gradient) */
+    float *wtrain, *wflip;
     float *fold;        /* the largest cbn's folded weights */
 } resnet;
 
@@ -170,6 +175,8 @@ static void destroy(ghm_backbone *b)
     ghm_free(r->xpad);
     ghm_free(r->opad);
     ghm_free(r->fold);
+    ghm_free(r->wtrain);
+    ghm_free(r->wflip);
     free(r);
     b->impl = NULL;
 }
@@ -260,6 +267,11 @@ static int fz_make(resnet *r, cbn *c, int n, int sum, int relu, size_t *ws, size
     return 0;
 }
 
+static int own3x3(const resnet *r, const cbn *c)
+{
+    return c != &r->stem && c->k == 3 && c->stride == 1 && ghm_dnnl_block() == 8;
+}
+
 /* Make the oneDNN primitives for batches of n (before any step); on any
  * failure none are kept and the reference path runs. Needs r->col_size set to
  * the im2col size: grows it to the largest reorder workspace. */
@@ -338,6 +350,24 @@ static void dnnl_make(ghm_backbone *b, resnet *r, int n)
     }
     r->dnnl = 1;
     r->fused = fused;
+    ghm_free(r->wtrain);
+    ghm_free(r->wflip);
+    r->wtrain = r->wflip = NULL;
+    if (ghm_wino_enabled() && ghm_dnnl_block() == 8) { /* the largest 3x3 stride-1 layer: 64 x 64 */
+        size_t most = 0;
+        FOR_CBN(r, {
+            if (own3x3(r, c_) && (size_t)c_->cin * c_->cout > most) most = (size_t)c_->cin * c_->cout;
+        });
+        if (most) {
+            r->wtrain = ghm_alloc_floats(36 * most);
+            r->wflip = ghm_alloc_floats(9 * most);
+            if (!r->wtrain || !r->wflip) {
+                ghm_free(r->wtrain);
+                ghm_free(r->wflip);
+                r->wtrain = r->wflip = NULL;
+            }
+        }
+    }
 }
 
 static int ensure(ghm_backbone *b, int n, ghm_error *err)
@@ -399,14 +429,13 @@ static int ensure(ghm_backbone *b, int n, ghm_error *err)
 
 /* 3x3 stride-1 layers beside oneDNN's AVX2 kernels (blocks of 8): ghm's direct kernels for their forward
  * (1.1-1.2x oneDNN's) and weight gradient (1.2-1.6x), measured alternating in one training process */
-static int own3x3(const resnet *r, const cbn *c)
-{
-    return c != &r->stem && c->k == 3 && c->stride == 1 && ghm_dnnl_block() == 8;
-}
-
 /* The convolution of a forward on the oneDNN path (x and c->y blocked). 0, or -1 when oneDNN fails. */
 static int conv_forward_dnnl(resnet *r, cbn *c, const float *x, int n)
 {
+    if (own3x3(r, c) && r->wtrain && !ghm_wino3x3_weights(r->wtrain, c->w->data, c->cin, c->cout, 8) &&
+        !ghm_wino3x3_forward(c->y, x, r->wtrain, NULL, n, c->cin, c->H, c->W, c->cout, GHM_WINO_BLOCKED8, 0, 0,
+                             r->col, r->col_size))
+        return 0;
     if (own3x3(r, c) && (size_t)c->cout * c->cin * 9 <= r->col_size && /* r->col: the weights' workspace */
         !ghm_conv3x3_blocked_forward(c->y, x, c->w->data, r->col, n, c->cin, c->H, c->W, c->cout))
         return 0;
@@ -469,6 +498,18 @@ static int cbn_backward(resnet *r, cbn *c, float *dz, const float *x, float *dx,
                                            blk);
         else if (own3x3(r, c))
             own = !ghm_conv2d_wgrad_3x3_blocked(c->w->grad, dz, x, n, c->cin, c->H, c->W, c->cout, blk);
+        /* the input gradient of a 3x3 stride-1 (pad 1) convolution is the same convolution of dz with the
+         * kernels flipped and input / output channels swapped: Winograd where training runs it */
+        if (dx && own3x3(r, c) && r->wflip) {
+            for (int o = 0; o < c->cout; o++)
+                for (int i = 0; i < c->cin; i++)
+                    for (int k = 0; k < 9; k++)
+                        r->wflip[((size_t)i * c->cout + o) * 9 + k] = c->w->data[((size_t)o * c->cin + i) * 9 + 8 - k];
+            if (!ghm_wino3x3_weights(r->wtrain, r->wflip, c->cout, c->cin, 8) &&
+                !ghm_wino3x3_forward(dx, dz, r->wtrain, NULL, n, c->cout, c->H, c->W, c->cin, GHM_WINO_BLOCKED8, 0,
+                                     0, r->col, r->col_size))
+                dx = NULL;
+        }
         if (own && !dx) return 0;
         return ghm_conv_dnnl_backward(c->dn, r->col, dx, own ? NULL : c->w->grad, dz, x, c->w->data);
     }

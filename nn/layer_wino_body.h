@@ -32,23 +32,15 @@ typedef int WVEC_I __attribute__((vector_size(WVW * 4)));
 #define WSET(a) ((WVEC){(a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a)})
 #endif
 
-/* One tile's input transform for the WVW channels of its 6 x 6 patch d (which starts one pixel up and left
- * of the tile), of which rows r0..r1-1 and columns c0..c1-1 lie inside the map (the rest is the zero
- * padding) and x points at d[r0][c0]: v[pos * vs] = (B^T d B)[pos]. */
-static inline void WFN(wino_in_)(float *v, size_t vs, const float *x, size_t rs, size_t ps, int r0, int r1, int c0,
-                                 int c1)
+/* One tile's input transform for the WVW channels of its 6 x 6 patch d, d[i][j] at x + i * rs + j * ps:
+ * v[pos * vs] = (B^T d B)[pos]. */
+static inline void WFN(wino_in_)(float *v, size_t vs, const float *x, size_t rs, size_t ps)
 {
-    const WVEC z = WSET(0.0f), f2 = WSET(2.0f), f4 = WSET(4.0f), f5 = WSET(5.0f);
+    const WVEC f2 = WSET(2.0f), f4 = WSET(4.0f), f5 = WSET(5.0f);
     WVEC t[6][6];
-    const int inside = r0 == 0 && r1 == 6 && c0 == 0 && c1 == 6;
     for (int j = 0; j < 6; j++) {
         WVEC d[6];
-        if (inside) /* most tiles: no padding, no tests */
-            for (int i = 0; i < 6; i++) d[i] = WLD(x + (size_t)i * rs + (size_t)j * ps);
-        else
-            for (int i = 0; i < 6; i++)
-                d[i] = i >= r0 && i < r1 && j >= c0 && j < c1 ? WLD(x + (size_t)(i - r0) * rs + (size_t)(j - c0) * ps)
-                                                              : z;
+        for (int i = 0; i < 6; i++) d[i] = WLD(x + (size_t)i * rs + (size_t)j * ps);
         t[0][j] = f4 * d[0] - f5 * d[2] + d[4];
         t[1][j] = (d[3] + d[4]) - f4 * (d[1] + d[2]);
         t[2][j] = (d[4] - d[3]) + f4 * (d[1] - d[2]);
@@ -162,11 +154,23 @@ static void WFN(wino_chunk_)(float *y, const float *x, const float *u, const flo
         const int h0 = th * 4 - 1, w0 = tw * 4 - 1; /* the patch's pixel (0, 0) */
         const int r0 = h0 < 0 ? -h0 : 0, r1 = s->H - h0 < 6 ? s->H - h0 : 6;
         const int c0 = w0 < 0 ? -w0 : 0, c1 = s->W - w0 < 6 ? s->W - w0 : 6;
+        const int inside = r0 == 0 && r1 == 6 && c0 == 0 && c1 == 6;
         for (int g = 0; g < G; g++) { /* addressed through the patch's first pixel inside the map */
             const float *xo = x + (size_t)n * s->xns + (size_t)g * s->xgs +
                               ((size_t)(h0 + r0) * s->W + (size_t)(w0 + c0)) * s->xps;
-            WFN(wino_in_)(v + (size_t)t * s->C + (size_t)g * WVW, (size_t)WTB * s->C, xo, (size_t)s->W * s->xps,
-                          s->xps, r0, r1, c0, c1);
+            float *vo = v + (size_t)t * s->C + (size_t)g * WVW;
+            if (inside) {
+                WFN(wino_in_)(vo, (size_t)WTB * s->C, xo, (size_t)s->W * s->xps, s->xps);
+            } else { /* a tile at the border: the patch with its zero padding, copied */
+                float patch[36 * WVW] __attribute__((aligned(64)));
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 6; j++)
+                        WST(patch + (i * 6 + j) * WVW,
+                            i >= r0 && i < r1 && j >= c0 && j < c1
+                                ? WLD(xo + (size_t)(i - r0) * s->W * s->xps + (size_t)(j - c0) * s->xps)
+                                : WSET(0.0f));
+                WFN(wino_in_)(vo, (size_t)WTB * s->C, patch, 6 * WVW, WVW);
+            }
         }
         if (++tw == TW) {
             tw = 0;
@@ -189,7 +193,8 @@ static void WFN(wino_chunk_)(float *y, const float *x, const float *u, const flo
             float *yo = y + (size_t)n * s->yns + (size_t)og * s->ygs +
                         ((size_t)th * 4 * s->W + (size_t)tw * 4) * s->yps;
             WFN(wino_out_)(yo, (size_t)s->W * s->yps, s->yps, nr, nc, m + (size_t)t * s->OC + (size_t)og * WVW,
-                           (size_t)WTB * s->OC, WLD(bias + (size_t)og * WVW), s->sum, s->relu);
+                           (size_t)WTB * s->OC, bias ? WLD(bias + (size_t)og * WVW) : WSET(0.0f), s->sum,
+                           s->relu);
         }
         if (++tw == TW) {
             tw = 0;
@@ -284,7 +289,7 @@ static void WFN(wino25_chunk_)(float *f, const float *x, const float *u, const f
         for (int g = 0; g < G; g++) {
             const float *xo = x + (size_t)n * s->xns + (size_t)g * s->xgs + ((size_t)2 * ti * s->W + 2 * tj) * s->xps;
             WFN(wino_in_)(v + (size_t)t * s->C + (size_t)g * WVW, (size_t)WTB * s->C, xo, (size_t)s->W * s->xps,
-                          s->xps, 0, 6, 0, 6);
+                          s->xps);
         }
         if (++tj == R) {
             tj = 0;

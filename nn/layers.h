@@ -312,7 +312,8 @@ int ghm_conv3x3_blocked_forward(float *y, const float *x, const float *w, float 
  * bias per output channel, optionally adding what y holds (a residual sum) and
  * then a ReLU: y = [ReLU](conv(x, w) + bias [+ y]) (nn/layer_wino.c: 4x fewer
  * multiply-adds than a direct convolution, outputs within about 1e-5 of it
- * relative to the magnitudes involved). Maps of B images, C (OC) channels:
+ * relative to the magnitudes involved); bias may be NULL (none). Maps of B
+ * images, C (OC) channels:
  *   GHM_WINO_BLOCKED8: (B, C/8, H, W, 8), vectors of 8 channels;
  *   GHM_WINO_NHWC16:   (B, H, W, C), vectors of 16 channels;
  * C and OC multiples of the vector width. u holds the transformed weights

@@ -56,19 +56,21 @@ size_t at(int layout, const Shape &s, int C, int n, int c, int h, int w)
 }
 
 // Runs one case; returns the outputs (for the thread-count comparison).
-std::vector<float> run_case(const Shape &s, int layout, int sum, int relu, int threads)
+std::vector<float> run_case(const Shape &s, int layout, int sum, int relu, int threads, bool with_bias = true)
 {
     set_threads(threads);
     const int vw = layout == GHM_WINO_BLOCKED8 ? 8 : 16;
     const size_t plane = (size_t)s.H * s.W, nx = (size_t)s.B * s.C * plane, ny = (size_t)s.B * s.OC * plane;
     auto x = rand_vec(nx, 21), w = rand_vec((size_t)s.OC * s.C * 9, 22, -0.5f, 0.5f);
     auto bias = rand_vec(s.OC, 23, -0.3f, 0.3f), y0 = rand_vec(ny, 24);
+    if (!with_bias) bias.assign(s.OC, 0.0f); // and the kernel gets NULL
     std::vector<float> u(ghm_wino3x3_weights_size(s.C, s.OC));
     EXPECT_EQ(0, ghm_wino3x3_weights(u.data(), w.data(), s.C, s.OC, vw));
     std::vector<float> y = y0;
     // the caller's workspace for the threads asked for (the thread-count test), else one of its own
     std::vector<float> ws(ghm_wino3x3_ws_size(s.C, s.OC, threads));
-    EXPECT_EQ(0, ghm_wino3x3_forward(y.data(), x.data(), u.data(), bias.data(), s.B, s.C, s.H, s.W, s.OC, layout,
+    EXPECT_EQ(0, ghm_wino3x3_forward(y.data(), x.data(), u.data(), with_bias ? bias.data() : nullptr, s.B, s.C, s.H,
+                                     s.W, s.OC, layout,
                                      sum, relu, threads == 2 ? ws.data() : nullptr, threads == 2 ? ws.size() : 0));
     double worst = 0;
     for (int n = 0; n < s.B; n++)
@@ -121,6 +123,9 @@ TEST(LayersWino, Blocked8MatchesDirectConvolution)
         for (int mode = 0; mode < 4; mode++) run_case(s, GHM_WINO_BLOCKED8, mode & 1, mode >> 1, 2);
     // 3 vectors of 8 output channels: a pair and a single in the products
     run_case({2, 8, 6, 6, 24}, GHM_WINO_BLOCKED8, 1, 1, 2);
+    // no bias, no sum, no ReLU: the plain convolution training runs (forward and input gradient)
+    run_case({3, 16, 28, 28, 32}, GHM_WINO_BLOCKED8, 0, 0, 2, false);
+    run_case({2, 64, 7, 7, 16}, GHM_WINO_BLOCKED8, 0, 0, 2, false);
 }
 
 TEST(LayersWino, Nhwc16MatchesDirectConvolution)
