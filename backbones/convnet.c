@@ -81,9 +81,8 @@ typedef struct convnet {
     float *y2;          /* (64, cd2_n, H2, W2) conv2's output, then (backward) its gradient */
     float *cdws;        /* oneDNN's reorder workspace */
     int dnnl2;          /* 1: the last train forward ran conv2 on cd2 */
-    /* conv2 in inference on Winograd F(2x2, 5x5) fused with bias, ReLU and the max-pool (nn/layer_wino.c; see
-     * infer_wino): */
-    float *wu2;         /* (36 x C1 x C2) conv2's weights, transformed for the current inference call */
+    /* conv2 on Winograd F(2x2, 5x5) fused with bias, ReLU and the max-pool (nn/layer_wino.c; see wino_prepare): */
+    float *wu2;         /* (36 x C1 x C2) conv2's weights, transformed for the current forward */
     float *xb;          /* (xb_cap images) conv2's input in the vector layout */
     float *wws;         /* the products' workspace (wwsn floats) */
     size_t wwsn;
@@ -198,12 +197,13 @@ static void wino_free(convnet *c)
     c->wlay = 0;
 }
 
-/* Inference runs conv2 as Winograd F(2x2, 5x5) (ghm_wino5x5_pool_forward: 2.8x fewer multiply-adds; its
- * input packed from conv1's pooled output into vectors of channels, 16 (NHWC) where oneDNN runs AVX-512
- * kernels, else 8; its output written straight into fc1's input) when ghm_wino_enabled(). Prepares the
- * buffers for chunks of n images and transforms the current weights: 1, or 0 (the fused direct path runs:
- * Winograd off, or no memory). */
-static int infer_wino(convnet *c, int n)
+/* conv2 runs as Winograd F(2x2, 5x5) (ghm_wino5x5_pool_forward: 2.8x fewer multiply-adds; its input
+ * packed from conv1's pooled output into vectors of channels, 16 (NHWC) where oneDNN runs AVX-512 kernels,
+ * else 8) when ghm_wino_enabled(), in inference (its output written straight into fc1's input) and in
+ * training steps that do not run conv2 on oneDNN (its output and each maximum's position as the fused
+ * kernel's, whose backward follows). Prepares the buffers for batches of n images and transforms the current
+ * weights: 1, or 0 (the fused direct path runs: Winograd off, or no memory). */
+static int wino_prepare(convnet *c, int n)
 {
     if (!ghm_wino_enabled()) return 0;
     const int lay = ghm_dnnl_block() == 16 ? GHM_WINO_NHWC16 : GHM_WINO_BLOCKED8, vw = lay == GHM_WINO_NHWC16 ? 16 : 8;
@@ -325,18 +325,24 @@ static int create(ghm_backbone *b, ghm_rng *rng, ghm_error *err)
 /* x (n, 1, H0, W0) -> out (n, D); activations kept for backward. Each conv
  * is fused with its bias, ReLU and max-pool (nn/layers.h); dnnl: conv2 on
  * oneDNN's primitive c->cd2 (conv2_dnnl), then bias, ReLU and pool; wino
- * (inference, after infer_wino): conv2, bias, ReLU and pool on Winograd,
- * falling back to the fused path where it cannot run. 0, or -1 when a oneDNN
- * primitive failed. */
+ * (after wino_prepare; 1 inference, 2 training): conv2, bias, ReLU and pool
+ * on Winograd, falling back to the fused path where it cannot run. 0, or -1
+ * when a oneDNN primitive failed. */
 static int run(convnet *c, const float *x, int n, float *out, int D, int dnnl, int wino)
 {
     ghm_conv2d_pool_forward(c->p1, c->a1, c->ws1, c->ws1n, x, c->w1->data, c->b1->data, 1, n, 1, c->H0, c->W0, C1, K,
                             1, 0, 2, 2);
-    /* on Winograd, f (n, F) then holds fc1's input */
-    const int on_wino = wino && !ghm_wino_pack(c->xb, c->p1, n, C1, c->Q1, c->R1, c->wlay) &&
-                        !ghm_wino5x5_pool_forward(c->f, c->xb, c->wu2, c->b2->data, n, C1, c->Q1, c->R1, C2,
-                                                  c->wlay, c->wws, c->wwsn);
-    if (!on_wino) {
+    /* wino 1 (inference): f (n, F) then holds fc1's input; 2 (training): p2 and a2 as the fused kernel's */
+    const int packed = wino && !ghm_wino_pack(c->xb, c->p1, n, C1, c->Q1, c->R1, c->wlay);
+    const int on_wino = packed && wino == 1 &&
+                        !ghm_wino5x5_pool_forward(c->f, NULL, c->xb, c->wu2, c->b2->data, n, C1, c->Q1, c->R1, C2,
+                                                  c->wlay, 0, c->wws, c->wwsn);
+    const int p2_wino = packed && wino == 2 &&
+                        !ghm_wino5x5_pool_forward(c->p2, c->a2, c->xb, c->wu2, c->b2->data, n, C1, c->Q1, c->R1, C2,
+                                                  c->wlay, 1, c->wws, c->wwsn);
+    if (p2_wino) {
+        ghm_cbhw_to_nchw(c->f, c->p2, n, C2, c->Q2 * c->R2);
+    } else if (!on_wino) {
         if (dnnl) {
             if (ghm_conv_dnnl_forward(c->cd2, c->cdws, c->y2, c->p1, c->w2->data)) return -1;
             ghm_maxpool_forward(c->p2, c->a2, c->y2, c->b2->data, 1, C2 * n, n, c->H2, c->W2, 2, 2);
@@ -362,7 +368,8 @@ static int forward(ghm_backbone *b, const float *x, int n, float *out, int train
         memcpy(c->xin, x, sizeof(float) * (size_t)n * c->H0 * c->W0);
         const int dnnl = conv2_dnnl(c, n);
         if (dnnl < 0) return GHM_FAIL(err, GHM_ENOMEM, "convnet: out of memory for conv2's oneDNN buffers");
-        if (run(c, c->xin, n, out, b->dim, dnnl, 0))
+        const int wino = !dnnl && wino_prepare(c, c->cap) ? 2 : 0;
+        if (run(c, c->xin, n, out, b->dim, dnnl, wino))
             return GHM_FAIL(err, GHM_EFAIL, "convnet: oneDNN's conv2 failed");
         c->n = n;
         c->dnnl2 = dnnl;
@@ -371,7 +378,7 @@ static int forward(ghm_backbone *b, const float *x, int n, float *out, int train
     int chunk = c->cap > EVAL_CHUNK ? c->cap : (n < EVAL_CHUNK ? n : EVAL_CHUNK);
     int rc = ensure(c, chunk, err);
     if (rc) return rc;
-    const int wino = infer_wino(c, chunk);
+    const int wino = wino_prepare(c, chunk);
     for (int i = 0; i < n; i += chunk) {
         int m = n - i < chunk ? n - i : chunk;
         run(c, x + (size_t)i * c->H0 * c->W0, m, out + (size_t)i * b->dim, b->dim, 0, wino);
@@ -420,10 +427,11 @@ static void flops(ghm_backbone *b, double *fwd, double *train)
     const convnet *c = (const convnet *)b->impl;
     const double c1 = (double)C1 * K * K * c->H1 * c->W1, c2 = (double)C2 * C1 * K * K * c->H2 * c->W2;
     const double fc = (double)c->F * HID + (double)HID * b->dim;
-    /* inference with conv2 on Winograd: the products of its 36 positions per pooling window */
-    const double c2i = c->wlay ? 36.0 * C2 * C1 * c->Q2 * c->R2 : c2;
-    *fwd = 2.0 * (c1 + c2i + fc);
-    *train = 2.0 * (2.0 * c1 + 3.0 * (c2 + fc)); /* conv1 needs no input gradient */
+    /* conv2's forward on Winograd (inference, and training steps without oneDNN's conv2): the products of
+     * its 36 positions per pooling window */
+    const double c2w = c->wlay ? 36.0 * C2 * C1 * c->Q2 * c->R2 : c2, c2t = c->wlay && !c->cd2 ? c2w : c2;
+    *fwd = 2.0 * (c1 + c2w + fc);
+    *train = 2.0 * (2.0 * c1 + c2t + 2.0 * c2 + 3.0 * fc); /* conv1 needs no input gradient */
 }
 
 const ghm_backbone_ops ghm_backbone_convnet = {

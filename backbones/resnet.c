@@ -719,8 +719,12 @@ static void flops(ghm_backbone *b, double *fwd, double *train)
         const double macs = (double)c_->cout * c_->cin * c_->k * c_->k * c_->OH * c_->OW;
         /* inference on Winograd (the products of its 36 positions per 4 x 4 tile; the transforms, additions
          * mostly, are not counted, as element-wise layers are not) */
-        f += c_->wu ? 36.0 * c_->cout * c_->cin * ((c_->OH + 3) / 4) * ((c_->OW + 3) / 4) : macs;
-        t += (c_ == &r->stem ? 2.0 : 3.0) * macs; /* the stem needs no input gradient */
+        const double wmacs = 36.0 * c_->cout * c_->cin * ((c_->OH + 3) / 4) * ((c_->OW + 3) / 4);
+        f += c_->wu ? wmacs : macs;
+        if (c_ == &r->stem)
+            t += 2.0 * macs; /* the stem needs no input gradient */
+        else /* training on the AVX2 kernels: forward and input gradient of the 3x3 stride-1 layers on Winograd */
+            t += r->wtrain && own3x3(r, c_) ? 2.0 * wmacs + macs : 3.0 * macs;
     });
     const double fc = 64.0 * b->dim;
     *fwd = 2.0 * (f + fc);

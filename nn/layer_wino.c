@@ -35,6 +35,7 @@
 #include "core/tensor.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,8 +169,8 @@ int ghm_wino_pack(float *dst, const float *src, int B, int C, int H, int W, int 
     return 0;
 }
 
-int ghm_wino5x5_pool_forward(float *f, const float *x, const float *u, const float *bias, int B, int C, int H, int W,
-                             int OC, int layout, float *ws, size_t ws_floats)
+int ghm_wino5x5_pool_forward(float *f, int32_t *arg, const float *x, const float *u, const float *bias, int B, int C,
+                             int H, int W, int OC, int layout, int channel_major, float *ws, size_t ws_floats)
 {
     const int vw = layout == GHM_WINO_NHWC16 ? 16 : 8;
     if ((layout != GHM_WINO_BLOCKED8 && layout != GHM_WINO_NHWC16) || B < 1 || H < 6 || W < 6 || (H - 4) % 2 ||
@@ -182,6 +183,11 @@ int ghm_wino5x5_pool_forward(float *f, const float *x, const float *u, const flo
         s.xns = plane * C, s.xgs = plane * 8, s.xps = 8;
     else
         s.xns = plane * C, s.xgs = 16, s.xps = (size_t)C;
+    const size_t QR = (size_t)((H - 4) / 2) * ((W - 4) / 2); /* pooled plane */
+    if (channel_major)
+        s.yns = QR, s.ygs = QR * (size_t)B; /* (OC, B, Q, R) */
+    else
+        s.yns = QR * (size_t)OC, s.ygs = QR; /* (B, OC, Q, R) */
     int nt = 1;
 #ifdef _OPENMP
     nt = omp_get_max_threads();
@@ -206,9 +212,9 @@ int ghm_wino5x5_pool_forward(float *f, const float *x, const float *u, const flo
 #pragma omp for schedule(static)
         for (long k = 0; k < chunks; k++) {
             if (vw == 8)
-                wino25_chunk_8(f, x, u, bias, v, m, &s, k * tb);
+                wino25_chunk_8(f, arg, x, u, bias, v, m, &s, k * tb);
             else
-                wino25_chunk_16(f, x, u, bias, v, m, &s, k * tb);
+                wino25_chunk_16(f, arg, x, u, bias, v, m, &s, k * tb);
         }
     }
     ghm_free(own);

@@ -245,9 +245,12 @@ static void WFN(wino_weights_)(float *u, const float *w, int C, int OC)
 /* max of two vectors, lane by lane (a where a > b, else b) */
 #define WMAX(a, b) ((WVEC)(((WVEC_I)(a) & ((a) > (b))) | ((WVEC_I)(b) & ~((a) > (b)))))
 
-/* One tile's 2 x 2 outputs for WVW output channels from the products m[pos * ms]: max + bias, ReLU, to
- * f[l * fs] for lane l. */
-static inline void WFN(wino25_out_)(float *f, size_t fs, const float *m, size_t ms, WVEC bias)
+/* One tile's 2 x 2 outputs for WVW output channels from the products m[pos * ms]: the window's maximum +
+ * bias, ReLU, to f[l * fs] for lane l; with arg, arg[l * fs] = the maximum's position in the conv output
+ * plane (rows of W2), a0 the window's first, the first in row-major order among equal values (as the
+ * direct fused kernel, nn/layers.h). */
+static inline void WFN(wino25_out_)(float *f, int32_t *arg, size_t fs, const float *m, size_t ms, WVEC bias, int a0,
+                                    int W2)
 {
     const WVEC f2 = WSET(2.0f), z = WSET(0.0f);
     WVEC t[2][6];
@@ -263,18 +266,26 @@ static inline void WFN(wino25_out_)(float *f, size_t fs, const float *m, size_t 
         o[2 * i] = d[0] + (d[1] + d[2]) + (d[3] + d[4]);
         o[2 * i + 1] = (d[1] - d[2]) + f2 * (d[3] - d[4]) + d[5];
     }
-    const WVEC a = WMAX(o[0], o[1]), b = WMAX(o[2], o[3]);
-    WVEC r = WMAX(a, b) + bias;
+    WVEC best = o[0];
+    WVEC_I idx = (WVEC_I){0};
+    for (int k = 1; k < 4; k++) {
+        const WVEC_I gt = o[k] > best;
+        best = (WVEC)(((WVEC_I)o[k] & gt) | ((WVEC_I)best & ~gt));
+        idx = (idx & ~gt) | (gt & k);
+    }
+    WVEC r = best + bias;
     r = (WVEC)((WVEC_I)r & (r > z));
     float lanes[WVW];
     WST(lanes, r);
     for (int l = 0; l < WVW; l++) f[(size_t)l * fs] = lanes[l];
+    if (arg)
+        for (int l = 0; l < WVW; l++) arg[(size_t)l * fs] = a0 + (idx[l] >> 1) * W2 + (idx[l] & 1);
 }
 
-/* Tiles k0..k0+TB-1 of the flattened (image, pooled row, pooled column) index; x as wino_chunk_, f (B, OC,
- * (H - 4) / 2, (W - 4) / 2) plain. */
-static void WFN(wino25_chunk_)(float *f, const float *x, const float *u, const float *bias, float *v, float *m,
-                               const wino_shape *s, long k0)
+/* Tiles k0..k0+TB-1 of the flattened (image, pooled row, pooled column) index; x as wino_chunk_, f and arg
+ * with image stride s->yns and channel stride s->ygs. */
+static void WFN(wino25_chunk_)(float *f, int32_t *arg, const float *x, const float *u, const float *bias, float *v,
+                               float *m, const wino_shape *s, long k0)
 {
     const int Q = (s->H - 4) / 2, R = (s->W - 4) / 2, G = s->C / WVW, OG = s->OC / WVW;
     const size_t QR = (size_t)Q * R;
@@ -308,9 +319,13 @@ static void WFN(wino25_chunk_)(float *f, const float *x, const float *u, const f
     n = n0, ti = i0, tj = j0;
     for (int t = 0; t < WTB && k0 + t < s->tiles; t++) {
         for (int og = 0; og < OG; og++)
-            WFN(wino25_out_)(f + (size_t)n * s->OC * QR + (size_t)og * WVW * QR + (size_t)ti * R + tj, QR,
-                             m + (size_t)t * s->OC + (size_t)og * WVW, (size_t)WTB * s->OC,
-                             WLD(bias + (size_t)og * WVW));
+        {
+            /* output (n, o, ti, tj) at n * yns + o * ygs + ti * R + tj */
+            const size_t at = (size_t)n * s->yns + (size_t)og * WVW * s->ygs + (size_t)ti * R + tj;
+            WFN(wino25_out_)(f + at, arg ? arg + at : NULL, s->ygs, m + (size_t)t * s->OC + (size_t)og * WVW,
+                             (size_t)WTB * s->OC, WLD(bias + (size_t)og * WVW), 2 * ti * (s->W - 4) + 2 * tj,
+                             s->W - 4);
+        }
         if (++tj == R) {
             tj = 0;
             if (++ti == Q) ti = 0, n++;

@@ -336,17 +336,19 @@ int ghm_wino3x3_forward(float *y, const float *x, const float *u, const float *b
 int ghm_wino_enabled(void);
 void ghm_wino_set(int on);
 
-/* Winograd F(2x2, 5x5) for inference of a valid (unpadded, stride 1) 5x5 convolution fused with its bias,
- * ReLU and a 2x2 max-pool (the convnet's conv2): f (B, OC, (H-4)/2, (W-4)/2), plain, =
- * relu(maxpool(conv(x, w) + bias)), from x in the layout's vectors (ghm_wino_pack) and u from
- * ghm_wino5x5_weights (w (OC, C, 5, 5)); H - 4 and W - 4 even. 2.8x fewer multiply-adds than the direct
+/* Winograd F(2x2, 5x5) of a valid (unpadded, stride 1) 5x5 convolution fused with its bias, ReLU and a 2x2
+ * max-pool (the convnet's conv2): f = relu(maxpool(conv(x, w) + bias)), (B, OC, Q, R) or, channel_major,
+ * (OC, B, Q, R), Q = (H-4)/2, R = (W-4)/2, from x in the layout's vectors (ghm_wino_pack) and u from
+ * ghm_wino5x5_weights (w (OC, C, 5, 5)); H - 4 and W - 4 even. arg (NULL: none), in f's layout: each
+ * maximum's position in its (H-4) x (W-4) conv output plane, the first in row-major order among equal
+ * values, as ghm_conv2d_pool_forward's (so its backward applies). 2.8x fewer multiply-adds than the direct
  * convolution; same transform of the input as F(4x4, 3x3), same workspace (ghm_wino3x3_ws_size). 0, or -1
  * for a shape out of range or no memory. ghm_wino_pack: (C, B, H, W) channel-major -> the layout. */
 size_t ghm_wino5x5_weights_size(int C, int OC);
 int ghm_wino5x5_weights(float *u, const float *w, int C, int OC, int vw);
 int ghm_wino_pack(float *dst, const float *src, int B, int C, int H, int W, int layout);
-int ghm_wino5x5_pool_forward(float *f, const float *x, const float *u, const float *bias, int B, int C, int H, int W,
-                             int OC, int layout, float *ws, size_t ws_floats);
+int ghm_wino5x5_pool_forward(float *f, int32_t *arg, const float *x, const float *u, const float *bias, int B, int C,
+                             int H, int W, int OC, int layout, int channel_major, float *ws, size_t ws_floats);
 
 /* ---- residual add: y = a + b; backward passes dy to both branches ------- */
 void ghm_add_forward(float *y, const float *a, const float *b, size_t n);

@@ -171,8 +171,8 @@ void run_pool_case(int B, int C, int H, int W, int OC, int layout)
     std::vector<float> xp(x.size()), u(ghm_wino5x5_weights_size(C, OC)), f((size_t)B * OC * Q * R, -9.0f);
     ASSERT_EQ(0, ghm_wino_pack(xp.data(), x.data(), B, C, H, W, layout));
     ASSERT_EQ(0, ghm_wino5x5_weights(u.data(), w.data(), C, OC, vw));
-    ASSERT_EQ(0, ghm_wino5x5_pool_forward(f.data(), xp.data(), u.data(), bias.data(), B, C, H, W, OC, layout,
-                                          nullptr, 0));
+    ASSERT_EQ(0, ghm_wino5x5_pool_forward(f.data(), nullptr, xp.data(), u.data(), bias.data(), B, C, H, W, OC, layout,
+                                          0, nullptr, 0));
     for (int n = 0; n < B; n++)
         for (int o = 0; o < OC; o++)
             for (int i = 0; i < Q; i++)
@@ -218,13 +218,42 @@ TEST(LayersWino, Pool5x5MatchesDirectConvolution)
 TEST(LayersWino, Pool5x5RefusesShapesOutOfRange)
 {
     std::vector<float> x(32 * 12 * 12), u(36 * 32 * 64), b(64), f(64 * 16);
-    EXPECT_EQ(-1, ghm_wino5x5_pool_forward(f.data(), x.data(), u.data(), b.data(), 1, 32, 11, 12, 64, GHM_WINO_BLOCKED8,
-                                           nullptr, 0)); // odd conv output
-    EXPECT_EQ(-1, ghm_wino5x5_pool_forward(f.data(), x.data(), u.data(), b.data(), 1, 32, 4, 12, 64, GHM_WINO_BLOCKED8,
-                                           nullptr, 0)); // no window
-    EXPECT_EQ(-1, ghm_wino5x5_pool_forward(f.data(), x.data(), u.data(), b.data(), 1, 8, 12, 12, 64, GHM_WINO_NHWC16,
-                                           nullptr, 0)); // C below the width
+    EXPECT_EQ(-1, ghm_wino5x5_pool_forward(f.data(), nullptr, x.data(), u.data(), b.data(), 1, 32, 11, 12, 64,
+                                           GHM_WINO_BLOCKED8, 0, nullptr, 0)); // odd conv output
+    EXPECT_EQ(-1, ghm_wino5x5_pool_forward(f.data(), nullptr, x.data(), u.data(), b.data(), 1, 32, 4, 12, 64,
+                                           GHM_WINO_BLOCKED8, 0, nullptr, 0)); // no window
+    EXPECT_EQ(-1, ghm_wino5x5_pool_forward(f.data(), nullptr, x.data(), u.data(), b.data(), 1, 8, 12, 12, 64,
+                                           GHM_WINO_NHWC16, 0, nullptr, 0)); // C below the width
     EXPECT_EQ(-1, ghm_wino5x5_weights(u.data(), x.data(), 12, 64, 8));
     EXPECT_EQ(-1, ghm_wino_pack(f.data(), x.data(), 1, 12, 4, 4, GHM_WINO_BLOCKED8));
     EXPECT_EQ(-1, ghm_wino_pack(f.data(), x.data(), 1, 16, 4, 4, 0));
+}
+
+// Training's form: channel-major output (OC, B, Q, R) with each maximum's position, against the direct fused
+// kernel ghm_conv2d_pool_forward (whose backward then applies): the same positions, values within rounding.
+TEST(LayersWino, Pool5x5ChannelMajorWithArgmaxMatchesTheFusedKernel)
+{
+    for (int layout : {GHM_WINO_BLOCKED8, GHM_WINO_NHWC16})
+        for (int B : {3, 13}) {
+            const int C = 32, H = 12, W = 12, OC = 64, Q = 4, R = 4, vw = layout == GHM_WINO_BLOCKED8 ? 8 : 16;
+            auto x = rand_vec((size_t)C * B * H * W, 51), w = rand_vec((size_t)OC * C * 25, 52, -0.2f, 0.2f);
+            auto bias = rand_vec(OC, 53, -0.5f, 0.5f);
+            std::vector<float> xp(x.size()), u(ghm_wino5x5_weights_size(C, OC)), f((size_t)OC * B * Q * R);
+            std::vector<int32_t> arg(f.size(), -1);
+            ASSERT_EQ(0, ghm_wino_pack(xp.data(), x.data(), B, C, H, W, layout));
+            ASSERT_EQ(0, ghm_wino5x5_weights(u.data(), w.data(), C, OC, vw));
+            ASSERT_EQ(0, ghm_wino5x5_pool_forward(f.data(), arg.data(), xp.data(), u.data(), bias.data(), B, C, H, W,
+                                                  OC, layout, 1, nullptr, 0));
+            std::vector<float> ws(ghm_conv2d_pool_ws_size(C, 5, H - 4, W - 4, OC, 2)), p(f.size());
+            std::vector<int32_t> a(f.size());
+            ASSERT_EQ(0, ghm_conv2d_pool_forward(p.data(), a.data(), ws.data(), ws.size(), x.data(), w.data(),
+                                                 bias.data(), 1, B, C, H, W, OC, 5, 1, 0, 2, 2));
+            int moved = 0;
+            for (size_t i = 0; i < f.size(); i++) {
+                ASSERT_NEAR(f[i], p[i], 1e-4 * std::max(1.0f, std::fabs(p[i]))) << "layout " << layout << " at " << i;
+                moved += arg[i] != a[i];
+            }
+            // random values: two window elements within rounding of each other are rare
+            EXPECT_LE(moved, 2) << "layout " << layout << ": " << moved << " maxima at another position";
+        }
 }
