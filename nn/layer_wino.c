@@ -125,20 +125,21 @@ int ghm_wino3x3_forward(float *y, const float *x, const float *u, const float *b
         ws = own;
     }
     const int tb = vw == 8 ? 6 : 12; /* the width's register tile */
-    const long chunks = (s.tiles + tb - 1) / tb;
 #pragma omp parallel num_threads(nt)
     {
-        int t = 0;
+        int t = 0, nth = 1;
 #ifdef _OPENMP
         t = omp_get_thread_num();
+        nth = omp_get_num_threads();
 #endif
+        /* an equal share of the tiles per thread (to one tile), in chunks of the register tile */
         float *v = ws + per * (size_t)t, *m = v + (size_t)36 * WINO_TB * C;
-#pragma omp for schedule(static)
-        for (long k = 0; k < chunks; k++) {
+        const long k0 = s.tiles * t / nth, k1 = s.tiles * (t + 1) / nth;
+        for (long k = k0; k < k1; k += tb) {
             if (vw == 8)
-                wino_chunk_8(y, x, u, bias, v, m, &s, k * tb);
+                wino_chunk_8(y, x, u, bias, v, m, &s, k, k1);
             else
-                wino_chunk_16(y, x, u, bias, v, m, &s, k * tb);
+                wino_chunk_16(y, x, u, bias, v, m, &s, k, k1);
         }
     }
     ghm_free(own);
@@ -201,20 +202,20 @@ int ghm_wino5x5_pool_forward(float *f, int32_t *arg, const float *x, const float
         ws = own;
     }
     const int tb = vw == 8 ? 6 : 12;
-    const long chunks = (s.tiles + tb - 1) / tb;
 #pragma omp parallel num_threads(nt)
     {
-        int t = 0;
+        int t = 0, nth = 1;
 #ifdef _OPENMP
         t = omp_get_thread_num();
+        nth = omp_get_num_threads();
 #endif
         float *v = ws + per * (size_t)t, *m = v + (size_t)36 * WINO_TB * C;
-#pragma omp for schedule(static)
-        for (long k = 0; k < chunks; k++) {
+        const long k0 = s.tiles * t / nth, k1 = s.tiles * (t + 1) / nth;
+        for (long k = k0; k < k1; k += tb) {
             if (vw == 8)
-                wino25_chunk_8(f, arg, x, u, bias, v, m, &s, k * tb);
+                wino25_chunk_8(f, arg, x, u, bias, v, m, &s, k, k1);
             else
-                wino25_chunk_16(f, arg, x, u, bias, v, m, &s, k * tb);
+                wino25_chunk_16(f, arg, x, u, bias, v, m, &s, k, k1);
         }
     }
     ghm_free(own);

@@ -135,18 +135,18 @@ static inline __attribute__((always_inline)) void WFN(wino_gemm_)(float *m, cons
     }
 }
 
-/* y from x for tiles k0..k0+TB-1 of the flattened (image, tile row, tile column) index (those past the
- * last tile are zero and not written); v, m the thread's workspaces. Layout of a map with C channels:
+/* y from x for tiles k0..k0+TB-1 of the flattened (image, tile row, tile column) index (those from k1 on are
+ * zero and not written); v, m the thread's workspaces. Layout of a map with C channels:
  * element (n, c, h, w) at n * ns + (c / WVW) * gs + (h * W + w) * ps + c % WVW. */
 static void WFN(wino_chunk_)(float *y, const float *x, const float *u, const float *bias, float *v, float *m,
-                             const wino_shape *s, long k0)
+                             const wino_shape *s, long k0, long k1)
 {
     const int TH = (s->H + 3) / 4, TW = (s->W + 3) / 4, G = s->C / WVW, OG = s->OC / WVW;
     /* the first tile's (image, tile row, tile column); later tiles step along (no divisions per tile) */
     const int n0 = (int)(k0 / ((long)TH * TW)), th0 = (int)(k0 / TW % TH), tw0 = (int)(k0 % TW);
     int n = n0, th = th0, tw = tw0;
     for (int t = 0; t < WTB; t++) {
-        if (k0 + t >= s->tiles) {
+        if (k0 + t >= k1) {
             for (int pos = 0; pos < 36; pos++)
                 for (int c = 0; c < s->C; c++) v[((size_t)pos * WTB + t) * s->C + c] = 0.0f;
             continue;
@@ -187,7 +187,7 @@ static void WFN(wino_chunk_)(float *y, const float *x, const float *u, const flo
         }
     }
     n = n0, th = th0, tw = tw0;
-    for (int t = 0; t < WTB && k0 + t < s->tiles; t++) {
+    for (int t = 0; t < WTB && k0 + t < k1; t++) {
         const int nr = s->H - th * 4 < 4 ? s->H - th * 4 : 4, nc = s->W - tw * 4 < 4 ? s->W - tw * 4 : 4;
         for (int og = 0; og < OG; og++) {
             float *yo = y + (size_t)n * s->yns + (size_t)og * s->ygs +
@@ -282,17 +282,17 @@ static inline void WFN(wino25_out_)(float *f, int32_t *arg, size_t fs, const flo
         for (int l = 0; l < WVW; l++) arg[(size_t)l * fs] = a0 + (idx[l] >> 1) * W2 + (idx[l] & 1);
 }
 
-/* Tiles k0..k0+TB-1 of the flattened (image, pooled row, pooled column) index; x as wino_chunk_, f and arg
+/* Tiles k0..k0+TB-1 (below k1) of the flattened (image, pooled row, pooled column) index; x as wino_chunk_, f and arg
  * with image stride s->yns and channel stride s->ygs. */
 static void WFN(wino25_chunk_)(float *f, int32_t *arg, const float *x, const float *u, const float *bias, float *v,
-                               float *m, const wino_shape *s, long k0)
+                               float *m, const wino_shape *s, long k0, long k1)
 {
     const int Q = (s->H - 4) / 2, R = (s->W - 4) / 2, G = s->C / WVW, OG = s->OC / WVW;
     const size_t QR = (size_t)Q * R;
     const int n0 = (int)(k0 / (long)QR), i0 = (int)(k0 / R % Q), j0 = (int)(k0 % R);
     int n = n0, ti = i0, tj = j0;
     for (int t = 0; t < WTB; t++) {
-        if (k0 + t >= s->tiles) {
+        if (k0 + t >= k1) {
             for (int pos = 0; pos < 36; pos++)
                 for (int c = 0; c < s->C; c++) v[((size_t)pos * WTB + t) * s->C + c] = 0.0f;
             continue;
@@ -317,7 +317,7 @@ static void WFN(wino25_chunk_)(float *f, int32_t *arg, const float *x, const flo
         }
     }
     n = n0, ti = i0, tj = j0;
-    for (int t = 0; t < WTB && k0 + t < s->tiles; t++) {
+    for (int t = 0; t < WTB && k0 + t < k1; t++) {
         for (int og = 0; og < OG; og++)
         {
             /* output (n, o, ti, tj) at n * yns + o * ygs + ti * R + tj */
