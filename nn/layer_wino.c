@@ -43,8 +43,8 @@
 #include <omp.h>
 #endif
 
-/* tiles per register tile of the products, the most of both widths (nn/layer_wino_body.h) */
-#define WINO_TB 12
+/* tiles per chunk (nn/layer_wino_body.h) */
+#define WINO_TB 6
 
 typedef struct wino_shape {
     int C, H, W, OC, sum, relu;
@@ -74,7 +74,8 @@ int ghm_wino3x3_weights(float *u, const float *w, int C, int OC, int vw)
 
 size_t ghm_wino3x3_ws_size(int C, int OC, int threads)
 {
-    return (size_t)36 * WINO_TB * ((size_t)C + (size_t)OC) * (size_t)(threads > 1 ? threads : 1);
+    (void)OC; /* the products of two output vectors at a time: 32 channels */
+    return (size_t)36 * WINO_TB * ((size_t)C + 32) * (size_t)(threads > 1 ? threads : 1);
 }
 
 /* Winograd on or off: on with the oneDNN convolution backend (the reference path, GHM_CONV_BACKEND=ref or a
@@ -114,8 +115,8 @@ int ghm_wino3x3_forward(float *y, const float *x, const float *u, const float *b
 #ifdef _OPENMP
     nt = omp_get_max_threads();
 #endif
-    /* per thread: the transformed inputs (36 x TB x C) and the products (36 x TB x OC) of one chunk; as many
-     * threads as the caller's workspace holds, else a workspace of our own */
+    /* per thread: the transformed inputs (36 x TB x C) and the products of two output vectors (36 x TB x 32)
+     * of one chunk; as many threads as the caller's workspace holds, else a workspace of our own */
     const size_t per = ghm_wino3x3_ws_size(C, OC, 1);
     float *own = NULL;
     if (ws && ws_floats >= per) {
@@ -124,7 +125,7 @@ int ghm_wino3x3_forward(float *y, const float *x, const float *u, const float *b
         if (!(own = ghm_alloc_floats(per * (size_t)nt))) return -1;
         ws = own;
     }
-    const int tb = vw == 8 ? 6 : 12; /* the width's register tile */
+    const int tb = WINO_TB;
 #pragma omp parallel num_threads(nt)
     {
         int t = 0, nth = 1;
@@ -201,7 +202,7 @@ int ghm_wino5x5_pool_forward(float *f, int32_t *arg, const float *x, const float
         if (!(own = ghm_alloc_floats(per * (size_t)nt))) return -1;
         ws = own;
     }
-    const int tb = vw == 8 ? 6 : 12;
+    const int tb = WINO_TB;
 #pragma omp parallel num_threads(nt)
     {
         int t = 0, nth = 1;

@@ -111,8 +111,8 @@ const Shape kShapes[] = {
     {2, 64, 7, 7, 64},   // third
     {3, 16, 5, 9, 48},   // partial tiles both ways; 3 output vectors of 16 (one pair and one single)
     {1, 32, 1, 1, 16},   // a single pixel: only the centre tap
-    {7, 16, 2, 3, 32},   // 7 tiles: a full chunk of 6 (8-wide) and a partial one
-    {13, 16, 2, 3, 16},  // 13 tiles: full chunks of 12 (16-wide) or 6 and a partial one
+    {7, 16, 2, 3, 32},   // 7 tiles: a full chunk of 6 and a partial one
+    {13, 16, 2, 3, 16},  // 13 tiles: two full chunks of 6 and a partial one
 };
 
 } // namespace
