@@ -60,6 +60,43 @@ typedef struct wino_shape {
 #include "nn/layer_wino_body.h"
 #undef WVW
 
+/* One chunk's work: a tile range's input transforms, products and output transforms (nn/layer_wino_body.h) */
+typedef void (*wino_chunk_fn)(float *y, int32_t *arg, const float *x, const float *u, const float *bias, float *v,
+                              float *m, const wino_shape *s, long k0, long k1);
+
+/* Runs chunk over all of s's tiles: an equal share per thread (to one tile), in chunks of WINO_TB, each
+ * thread with its transformed inputs (36 x TB x C) and the products of two output vectors (36 x TB x 32) in
+ * ws; as many threads as the caller's workspace holds, else a workspace of our own. 0, or -1 (no memory). */
+static int wino_run(wino_chunk_fn chunk, float *y, int32_t *arg, const float *x, const float *u, const float *bias,
+                    const wino_shape *s, float *ws, size_t ws_floats)
+{
+    int nt = 1;
+#ifdef _OPENMP
+    nt = omp_get_max_threads();
+#endif
+    const size_t per = ghm_wino3x3_ws_size(s->C, s->OC, 1);
+    float *own = NULL;
+    if (ws && ws_floats >= per) {
+        if ((size_t)nt > ws_floats / per) nt = (int)(ws_floats / per);
+    } else {
+        if (!(own = ghm_alloc_floats(per * (size_t)nt))) return -1;
+        ws = own;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        int t = 0, nth = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nth = omp_get_num_threads();
+#endif
+        float *v = ws + per * (size_t)t, *m = v + (size_t)36 * WINO_TB * s->C;
+        const long k0 = s->tiles * t / nth, k1 = s->tiles * (t + 1) / nth;
+        for (long k = k0; k < k1; k += WINO_TB) chunk(y, arg, x, u, bias, v, m, s, k, k1);
+    }
+    ghm_free(own);
+    return 0;
+}
+
 size_t ghm_wino3x3_weights_size(int C, int OC) { return (size_t)36 * C * OC; }
 
 int ghm_wino3x3_weights(float *u, const float *w, int C, int OC, int vw)
@@ -111,40 +148,7 @@ int ghm_wino3x3_forward(float *y, const float *x, const float *u, const float *b
         s.xns = plane * C, s.xgs = 16, s.xps = (size_t)C;
         s.yns = plane * OC, s.ygs = 16, s.yps = (size_t)OC;
     }
-    int nt = 1;
-#ifdef _OPENMP
-    nt = omp_get_max_threads();
-#endif
-    /* per thread: the transformed inputs (36 x TB x C) and the products of two output vectors (36 x TB x 32)
-     * of one chunk; as many threads as the caller's workspace holds, else a workspace of our own */
-    const size_t per = ghm_wino3x3_ws_size(C, OC, 1);
-    float *own = NULL;
-    if (ws && ws_floats >= per) {
-        if ((size_t)nt > ws_floats / per) nt = (int)(ws_floats / per);
-    } else {
-        if (!(own = ghm_alloc_floats(per * (size_t)nt))) return -1;
-        ws = own;
-    }
-    const int tb = WINO_TB;
-#pragma omp parallel num_threads(nt)
-    {
-        int t = 0, nth = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        nth = omp_get_num_threads();
-#endif
-        /* an equal share of the tiles per thread (to one tile), in chunks of the register tile */
-        float *v = ws + per * (size_t)t, *m = v + (size_t)36 * WINO_TB * C;
-        const long k0 = s.tiles * t / nth, k1 = s.tiles * (t + 1) / nth;
-        for (long k = k0; k < k1; k += tb) {
-            if (vw == 8)
-                wino_chunk_8(y, x, u, bias, v, m, &s, k, k1);
-            else
-                wino_chunk_16(y, x, u, bias, v, m, &s, k, k1);
-        }
-    }
-    ghm_free(own);
-    return 0;
+    return wino_run(vw == 8 ? wino_chunk_8 : wino_chunk_16, y, NULL, x, u, bias, &s, ws, ws_floats);
 }
 
 size_t ghm_wino5x5_weights_size(int C, int OC) { return (size_t)36 * C * OC; }
@@ -190,35 +194,5 @@ int ghm_wino5x5_pool_forward(float *f, int32_t *arg, const float *x, const float
         s.yns = QR, s.ygs = QR * (size_t)B; /* (OC, B, Q, R) */
     else
         s.yns = QR * (size_t)OC, s.ygs = QR; /* (B, OC, Q, R) */
-    int nt = 1;
-#ifdef _OPENMP
-    nt = omp_get_max_threads();
-#endif
-    const size_t per = ghm_wino3x3_ws_size(C, OC, 1);
-    float *own = NULL;
-    if (ws && ws_floats >= per) {
-        if ((size_t)nt > ws_floats / per) nt = (int)(ws_floats / per);
-    } else {
-        if (!(own = ghm_alloc_floats(per * (size_t)nt))) return -1;
-        ws = own;
-    }
-    const int tb = WINO_TB;
-#pragma omp parallel num_threads(nt)
-    {
-        int t = 0, nth = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        nth = omp_get_num_threads();
-#endif
-        float *v = ws + per * (size_t)t, *m = v + (size_t)36 * WINO_TB * C;
-        const long k0 = s.tiles * t / nth, k1 = s.tiles * (t + 1) / nth;
-        for (long k = k0; k < k1; k += tb) {
-            if (vw == 8)
-                wino25_chunk_8(f, arg, x, u, bias, v, m, &s, k, k1);
-            else
-                wino25_chunk_16(f, arg, x, u, bias, v, m, &s, k, k1);
-        }
-    }
-    ghm_free(own);
-    return 0;
+    return wino_run(vw == 8 ? wino25_chunk_8 : wino25_chunk_16, f, arg, x, u, bias, &s, ws, ws_floats);
 }

@@ -133,12 +133,25 @@ static inline __attribute__((always_inline)) void WFN(wino_gemm_)(float *m, cons
     }
 }
 
+/* The products of output groups og and og + 1 (or og alone, the last of an odd count) into m; returns how
+ * many. */
+static int WFN(wino_products_)(float *m, const float *v, const float *u, int C, int OC, int og)
+{
+    if (OC / WVW - og >= 2) {
+        WFN(wino_gemm_)(m, v, u, C, OC, og, 2);
+        return 2;
+    }
+    WFN(wino_gemm_)(m, v, u, C, OC, og, 1);
+    return 1;
+}
+
 /* y from x for tiles k0..k0+TB-1 of the flattened (image, tile row, tile column) index (those from k1 on are
  * zero and not written); v, m the thread's workspaces. Layout of a map with C channels:
  * element (n, c, h, w) at n * ns + (c / WVW) * gs + (h * W + w) * ps + c % WVW. */
-static void WFN(wino_chunk_)(float *y, const float *x, const float *u, const float *bias, float *v, float *m,
-                             const wino_shape *s, long k0, long k1)
+static void WFN(wino_chunk_)(float *y, int32_t *arg, const float *x, const float *u, const float *bias, float *v,
+                             float *m, const wino_shape *s, long k0, long k1)
 {
+    (void)arg; /* (the pooling form's argument; the chunk functions share one type) */
     const int TH = (s->H + 3) / 4, TW = (s->W + 3) / 4, G = s->C / WVW, OG = s->OC / WVW;
     /* the first tile's (image, tile row, tile column); later tiles step along (no divisions per tile) */
     const int n0 = (int)(k0 / ((long)TH * TW)), th0 = (int)(k0 / TW % TH), tw0 = (int)(k0 % TW);
@@ -176,11 +189,7 @@ static void WFN(wino_chunk_)(float *y, const float *x, const float *u, const flo
         }
     }
     for (int og = 0; og < OG;) {
-        const int ogb = OG - og >= 2 ? 2 : 1;
-        if (ogb == 2)
-            WFN(wino_gemm_)(m, v, u, s->C, s->OC, og, 2);
-        else
-            WFN(wino_gemm_)(m, v, u, s->C, s->OC, og, 1);
+        const int ogb = WFN(wino_products_)(m, v, u, s->C, s->OC, og);
         n = n0, th = th0, tw = tw0;
         for (int t = 0; t < WTB && k0 + t < k1; t++) {
             const int nr = s->H - th * 4 < 4 ? s->H - th * 4 : 4, nc = s->W - tw * 4 < 4 ? s->W - tw * 4 : 4;
@@ -305,11 +314,7 @@ static void WFN(wino25_chunk_)(float *f, int32_t *arg, const float *x, const flo
         }
     }
     for (int og = 0; og < OG;) {
-        const int ogb = OG - og >= 2 ? 2 : 1;
-        if (ogb == 2)
-            WFN(wino_gemm_)(m, v, u, s->C, s->OC, og, 2);
-        else
-            WFN(wino_gemm_)(m, v, u, s->C, s->OC, og, 1);
+        const int ogb = WFN(wino_products_)(m, v, u, s->C, s->OC, og);
         n = n0, ti = i0, tj = j0;
         for (int t = 0; t < WTB && k0 + t < k1; t++) {
             for (int j = 0; j < ogb; j++) {

@@ -12,6 +12,8 @@
 // (ReLU, max-pool) are tested on inputs kept > h away from their kinks.
 #include <gtest/gtest.h>
 
+#include "layer_test_util.h"
+
 #include <cmath>
 #include <functional>
 #include <vector>
@@ -23,14 +25,7 @@ extern "C" {
 
 namespace {
 
-std::vector<float> rand_vec(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f)
-{
-    ghm_rng r;
-    ghm_rng_seed(&r, seed, GHM_STREAM_USER);
-    std::vector<float> v(n);
-    for (auto &x : v) x = ghm_rng_uniformf(&r, lo, hi);
-    return v;
-}
+using ghm_test::rand_vec;
 
 double dot(const std::vector<float> &a, const std::vector<float> &b)
 {

@@ -13,6 +13,8 @@
 // Skipped (with a message) when the build has no oneDNN.
 #include <gtest/gtest.h>
 
+#include "layer_test_util.h"
+
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -26,14 +28,7 @@ extern "C" {
 
 namespace {
 
-std::vector<float> rand_vec(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f)
-{
-    ghm_rng r;
-    ghm_rng_seed(&r, seed, GHM_STREAM_USER);
-    std::vector<float> v(n);
-    for (auto &x : v) x = ghm_rng_uniformf(&r, lo, hi);
-    return v;
-}
+using ghm_test::rand_vec;
 
 double dot(const std::vector<float> &a, const std::vector<float> &b)
 {

@@ -10,6 +10,8 @@
 // relative error ~1e-6; we accept 1e-4 * max(1, |value|).
 #include <gtest/gtest.h>
 
+#include "layer_test_util.h"
+
 #include <cmath>
 #include <vector>
 
@@ -23,23 +25,8 @@ extern "C" {
 
 namespace {
 
-std::vector<float> rand_vec(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f)
-{
-    ghm_rng r;
-    ghm_rng_seed(&r, seed, GHM_STREAM_USER);
-    std::vector<float> v(n);
-    for (auto &x : v) x = ghm_rng_uniformf(&r, lo, hi);
-    return v;
-}
-
-void set_threads(int n)
-{
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#else
-    (void)n;
-#endif
-}
+using ghm_test::rand_vec;
+using ghm_test::set_threads;
 
 struct Case {
     int B, C, H, W, OC, K, S, P, pk, ps;

@@ -4,6 +4,8 @@
 // differences on inputs kept away from the ReLU kink (|a + b| >= 0.05 > h).
 #include <gtest/gtest.h>
 
+#include "layer_test_util.h"
+
 #include <cmath>
 #include <vector>
 
@@ -14,14 +16,7 @@ extern "C" {
 
 namespace {
 
-std::vector<float> rand_vec(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f)
-{
-    ghm_rng r;
-    ghm_rng_seed(&r, seed, GHM_STREAM_USER);
-    std::vector<float> v(n);
-    for (auto &x : v) x = ghm_rng_uniformf(&r, lo, hi);
-    return v;
-}
+using ghm_test::rand_vec;
 
 }  // namespace
 

@@ -12,6 +12,8 @@
 // a misplaced tile gives errors of order S.
 #include <gtest/gtest.h>
 
+#include "layer_test_util.h"
+
 #include <cmath>
 #include <vector>
 
@@ -25,23 +27,8 @@ extern "C" {
 
 namespace {
 
-std::vector<float> rand_vec(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f)
-{
-    ghm_rng r;
-    ghm_rng_seed(&r, seed, GHM_STREAM_USER);
-    std::vector<float> v(n);
-    for (auto &x : v) x = ghm_rng_uniformf(&r, lo, hi);
-    return v;
-}
-
-void set_threads(int n)
-{
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#else
-    (void)n;
-#endif
-}
+using ghm_test::rand_vec;
+using ghm_test::set_threads;
 
 struct Shape {
     int B, C, H, W, OC;
