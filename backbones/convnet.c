@@ -23,6 +23,9 @@
  * the input (B, 1, H, W) already is (1, B, H, W). One exception, for speed:
  * on AVX-512 machines conv2 of a training step with an output of 10 x 10 or
  * more (32 x 32 images) runs on oneDNN's convolution primitive (conv2_dnnl).
+ * With the oneDNN backend conv2's forward (inference, and training steps
+ * where conv2 is not on oneDNN) runs as Winograd F(2x2, 5x5) fused with bias,
+ * ReLU and pool (wino_prepare); its backward stays the fused direct one.
  *
  * Initialisation = PyTorch's default for nn.Conv2d / nn.Linear
  * (kaiming_uniform_ with a = sqrt(5)): weights and biases U(-1/sqrt(fan_in),

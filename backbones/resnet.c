@@ -12,7 +12,10 @@
  * conv weights Kaiming normal (fan_out, ReLU gain), BN gamma 1 and beta 0,
  * the final linear PyTorch's default U(-1/sqrt(64), 1/sqrt(64)).
  * Convolutions use a bounded im2col workspace (chunks of images) and recompute
- * it in backward when a chunk does not cover the batch.
+ * it in backward when a chunk does not cover the batch. On the oneDNN path the
+ * blocks' 3x3 stride-1 convolutions run as Winograd F(4x4, 3x3) in inference
+ * (and, on the AVX2 kernels, in training's forward and input gradient; see
+ * struct resnet).
  */
 #include "backbone.h"
 #include "common.h"
