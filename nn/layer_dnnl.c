@@ -24,6 +24,12 @@
 
 static dnnl_engine_t g_engine;
 static dnnl_stream_t g_stream;
+/* Streams for primitives run side by side, one per thread of the caller's parallel region (a stream is not
+ * for two threads at once): g_streams[t] for thread t >= 1 (ghm_dnnl_streams_reserve), thread 0 and code
+ * outside a parallel region on g_stream. Made by the main thread before such a region, kept to the end. */
+#define GHM_DNNL_STREAMS 256
+static dnnl_stream_t g_streams[GHM_DNNL_STREAMS];
+static int g_nstreams = 1;
 static int g_ok;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
@@ -71,6 +77,11 @@ struct ghm_conv_dnnl {
     pmem ddst_w;                     /* the weight gradient's diff_dst when its layout is not ddst's (split_dd) */
     int split_dd;                    /* 1: the two backward primitives want diff_dst in different layouts */
     size_t ws;                       /* workspace floats (the larger of forward's and backward's) */
+    /* the fused forward's scratchpad, in the caller's workspace at scr_off (user scratchpad mode: oneDNN's
+     * own is shared by the primitives of the thread that made them, and inference passes run a primitive's
+     * copies on other threads side by side); NULL: it needs none */
+    dnnl_memory_t scr;
+    size_t scr_off;
 };
 
 static void reo_free(reo *r)
@@ -139,9 +150,30 @@ static float *pmem_ptr(const pmem *m)
     return (float *)p;
 }
 
+int ghm_dnnl_streams_reserve(int n)
+{
+    if (!ghm_conv_dnnl_available() || n > GHM_DNNL_STREAMS) return -1;
+    for (; g_nstreams < n; g_nstreams++)
+        if (dnnl_stream_create(&g_streams[g_nstreams], g_engine, dnnl_stream_default_flags) != dnnl_success) return -1;
+    return 0;
+}
+
+/* the calling thread's stream (NULL: none reserved for it) */
+static dnnl_stream_t cur_stream(void)
+{
+#ifdef _OPENMP
+    if (omp_in_parallel()) {
+        const int t = omp_get_thread_num();
+        return t == 0 ? g_stream : t < g_nstreams ? g_streams[t] : NULL;
+    }
+#endif
+    return g_stream;
+}
+
 static int exec(dnnl_primitive_t p, int n, const dnnl_exec_arg_t *args)
 {
-    return dnnl_primitive_execute(p, g_stream, n, args) == dnnl_success ? 0 : -1;
+    dnnl_stream_t st = cur_stream();
+    return st && dnnl_primitive_execute(p, st, n, args) == dnnl_success ? 0 : -1;
 }
 
 /* A reorder on one thread: the weights' reorders are a few thousand floats,
@@ -211,6 +243,7 @@ void ghm_conv_dnnl_destroy(ghm_conv_dnnl *c)
     if (c->bwd_data) dnnl_primitive_destroy(c->bwd_data);
     if (c->bwd_w) dnnl_primitive_destroy(c->bwd_w);
     if (c->bias) dnnl_memory_destroy(c->bias);
+    if (c->scr) dnnl_memory_destroy(c->scr);
     pmem_free(&c->src);
     pmem_free(&c->dst);
     pmem_free(&c->w_fwd);
@@ -332,7 +365,8 @@ static ghm_conv_dnnl *conv_create(int B, int C, int H, int W, int OC, int K, int
         if (dnnl_primitive_attr_create(&attr) != dnnl_success || dnnl_post_ops_create(&po) != dnnl_success ||
             (c->sum && dnnl_post_ops_append_sum(po, 1.0f) != dnnl_success) ||
             (relu && dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f) != dnnl_success) ||
-            dnnl_primitive_attr_set_post_ops(attr, po) != dnnl_success)
+            dnnl_primitive_attr_set_post_ops(attr, po) != dnnl_success ||
+            dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) != dnnl_success)
             goto fail;
     }
     if (prim_from(&c->fwd, &fd, attr, NULL, &fpd)) goto fail;
@@ -353,6 +387,12 @@ static ghm_conv_dnnl *conv_create(int B, int C, int H, int W, int OC, int K, int
         if (!fb || !dnnl_memory_desc_equal(fb, &ub) ||
             dnnl_memory_create(&c->bias, &ub, g_engine, DNNL_MEMORY_NONE) != dnnl_success)
             goto fail;
+        const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(fpd, dnnl_query_scratchpad_md, 0);
+        if (sp && dnnl_memory_desc_get_size(sp) > 0) {
+            c->scr_off = ws;
+            ws += md_floats(sp);
+            if (dnnl_memory_create(&c->scr, sp, g_engine, DNNL_MEMORY_NONE) != dnnl_success) goto fail;
+        }
     }
     if (backward) {
         if (dnnl_convolution_backward_data_desc_init(&dd, dnnl_convolution_direct, &ax, &aw, &ay, st, pl, pr) !=
@@ -434,9 +474,13 @@ static int forward_run(ghm_conv_dnnl *c, float *ws, float *y, const float *x, co
     bind_out(&c->dst, y);
     if (c->sum && to_prim(&c->dst, y)) return -1; /* the sum post-op reads y in the primitive's layout */
     if (c->fused) set_bias(c, bias);
-    const dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, c->src.mem}, {DNNL_ARG_WEIGHTS, c->w_fwd.mem},
-                                  {DNNL_ARG_DST, c->dst.mem}, {DNNL_ARG_BIAS, c->bias}};
-    if (exec(c->fwd, c->fused ? 4 : 3, a) || from_prim(&c->dst, y)) return -1;
+    if (c->scr) dnnl_memory_set_data_handle(c->scr, ws + c->scr_off);
+    const dnnl_exec_arg_t a[5] = {{DNNL_ARG_SRC, c->src.mem},
+                                  {DNNL_ARG_WEIGHTS, c->w_fwd.mem},
+                                  {DNNL_ARG_DST, c->dst.mem},
+                                  {DNNL_ARG_BIAS, c->bias},
+                                  {DNNL_ARG_SCRATCHPAD, c->scr}};
+    if (exec(c->fwd, c->fused ? (c->scr ? 5 : 4) : 3, a) || from_prim(&c->dst, y)) return -1;
     return 0;
 }
 
@@ -520,6 +564,11 @@ int ghm_dnnl_reorder_run(ghm_dnnl_reorder *o, float *dst, const float *src)
 }
 
 #else /* no oneDNN */
+int ghm_dnnl_streams_reserve(int n)
+{
+    (void)n;
+    return -1;
+}
 
 void ghm_conv_dnnl_fail_at(long k) { (void)k; }
 long ghm_conv_dnnl_attempts(void) { return 0; }

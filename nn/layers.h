@@ -176,6 +176,11 @@ int ghm_conv_dnnl_forward_fused(ghm_conv_dnnl *c, float *ws, float *y, const flo
                                 const float *bias);
 /* Keep w (OIHW) for the forwards of fused primitive c that pass no weights. 0, or -1 (keep passing them). */
 int ghm_conv_dnnl_set_weights(ghm_conv_dnnl *c, const float *w);
+/* Side by side: the fused forwards of distinct ghm_conv_dnnl objects (each with its own workspace) may run
+ * at once on the threads 0..n-1 of one OpenMP parallel region (each on one thread: oneDNN runs
+ * sequentially inside a parallel region) once ghm_dnnl_streams_reserve(n) has returned 0; call it from
+ * outside any parallel region. 0, or -1 (no oneDNN, or n too large). */
+int ghm_dnnl_streams_reserve(int n);
 /* dy -> dx (C, B, H, W), dw (OC, C, K, K) (overwritten; either may be NULL), x the
  * forward input, w the weights. 0 or -1. */
 int ghm_conv_dnnl_backward(ghm_conv_dnnl *c, float *ws, float *dx, float *dw, const float *dy, const float *x,

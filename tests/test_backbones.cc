@@ -526,6 +526,62 @@ TEST(Backbones, ResnetDnnlInferenceInChunksMatchesReference)
     EXPECT_GT(moved, 1e-3);
 }
 
+// Inference with the passes side by side, one per thread (struct fworker in backbones/resnet.c): on 2
+// threads the passes of 20 images (97 in 2 x 20 per call of 40, the last padded) run two at a time, each
+// on one thread with its own maps, workspace and primitives. Each image goes through the same kernels as on one thread, so the embeddings are the same
+// bits; on 3 threads (passes of 14: a multiple of the threads) they match the reference path. Then the
+// same with each worker primitive's creation failing in turn: the passes run one after another, and the
+// numbers stay the same.
+TEST(Backbones, ResnetInferencePassesSideBySide)
+{
+    if (!ghm_conv_dnnl_available()) GTEST_SKIP() << "built without oneDNN: only the reference path exists";
+    const int B = 40, M = 97, D = 8;
+    auto x = rand_vec((size_t)M * 784, 35);
+    auto shift = rand_vec(64, 36, -0.3f, 0.3f);
+    // batch norm's scales and shifts moved from their initial 1 and 0 (a training step would, but its
+    // numbers depend on the thread count); the first inference call makes the primitives. Returns the
+    // primitive creation attempts.
+    auto embed = [&](int threads, int backend, long fail_at, std::vector<float> &out) -> long {
+        ghm_threads_set(threads);
+        ghm_conv_backend_set(backend);
+        Net n("resnet", 1, 28, 28, D, 1, B, 7);
+        EXPECT_EQ(n.rc, 0) << n.err.msg;
+        ghm_tensor **t;
+        const int nt = ghm_backbone_tensors(n.b, &t);
+        for (int i = 0; i < nt; i++)
+            if (std::strstr(t[i]->name, ".bn."))
+                for (size_t j = 0; j < t[i]->n; j++) t[i]->data[j] += shift[j % shift.size()];
+        const long a0 = ghm_conv_dnnl_attempts();
+        if (fail_at >= 0) ghm_conv_dnnl_fail_at(fail_at);
+        out.assign((size_t)M * D, 0.0f);
+        EXPECT_EQ(0, ghm_backbone_forward(n.b, x.data(), M, out.data(), 0, &n.err)) << n.err.msg;
+        ghm_conv_dnnl_fail_at(-1);
+        return ghm_conv_dnnl_attempts() - a0;
+    };
+    std::vector<float> one, two, three, ref;
+    const long a1 = embed(1, 1, -1, one), a2 = embed(2, 1, -1, two);
+    embed(3, 1, -1, three);
+    embed(1, 0, -1, ref);
+    ghm_threads_set(kThreads);
+    ghm_conv_backend_set(1);
+    EXPECT_EQ(0, std::memcmp(one.data(), two.data(), sizeof(float) * one.size())) << "2 threads changed the bits";
+    double m = 0;
+    for (float v : ref) m = std::max(m, (double)std::fabs(v));
+    for (size_t i = 0; i < ref.size(); i++) {
+        ASSERT_NEAR(three[i], ref[i], 1e-3 * m + 1e-7) << "3 threads [" << i << "]";
+        ASSERT_NEAR(two[i], ref[i], 1e-3 * m + 1e-7) << "2 threads [" << i << "]";
+    }
+    // the second worker's primitives are the last creation attempts on 2 threads (one per convolution)
+    ASSERT_EQ(a2 - a1, 9) << "one copy of each convolution: the stem, 2 + 3 + 3 in the blocks";
+    for (long k = a1; k < a2; k++) {
+        std::vector<float> f;
+        EXPECT_EQ(k + 1, embed(2, 1, k, f)) << "creation went on after the failure at attempt " << k;
+        ghm_threads_set(kThreads);
+        for (size_t i = 0; i < ref.size(); i++)
+            ASSERT_NEAR(f[i], ref[i], 1e-3 * m + 1e-7) << "copy " << k - a1 << " failed [" << i << "]";
+    }
+}
+
 // Same seed and input: the same bits, twice (oneDNN path when built in).
 TEST(Backbones, ResnetStepIsDeterministic)
 {
