@@ -76,6 +76,10 @@ typedef struct block {
  * 1-thread processes side by side embedded 20-23.5k img/s against 14.6-16.7k for one of 2 threads
  * (AMD EPYC, AVX-512). A worker holds one pass's maps, workspace and primitives: worker 0 the backbone's
  * own (z of the stem and of each block's first cbn, the blocks' out, col, fz), the others copies. */
+/* passes per thread in a round of run_passes (at most): the threads take a round's passes as they come
+ * free, so one slow pass (a descheduled thread) does not leave the others idle at every pass */
+#define PASS_ROUND 8
+
 typedef struct fworker {
     float *arena;       /* workers >= 1: their maps and workspace */
     float *xin;         /* (C, fcap, H, W) */
@@ -128,7 +132,7 @@ typedef struct resnet {
     int ncbn;           /* cbns (FOR_CBN's count) */
     fworker *pw;        /* npw pass workers (npw 0: none; 1: passes one after another) */
     int npw;
-    float *gpool;       /* (npw * fcap, 64): the pooled features of a round of side-by-side passes */
+    float *gpool;       /* (PASS_ROUND * npw * fcap, 64): the pooled features of a round of passes */
 } resnet;
 
 static int cbn_init(resnet *r, cbn *c, const char *name, int cin, int cout, int k, int stride, int H, int W,
@@ -326,7 +330,7 @@ static int workers_make(ghm_backbone *b, resnet *r, int nw)
     if (nw < 1 || ghm_dnnl_streams_reserve(nw)) nw = 1;
     if (!(r->pw = (fworker *)calloc((size_t)nw, sizeof *r->pw))) return -1;
     r->npw = nw;
-    if (!(r->gpool = ghm_alloc_floats((size_t)nw * fc * 64))) return -1;
+    if (!(r->gpool = ghm_alloc_floats((size_t)PASS_ROUND * nw * fc * 64))) return -1;
     /* each worker's workspace: the largest of its primitives' and of a 1-thread Winograd call's */
     size_t ws = 0;
     FOR_CBN(r, {
@@ -724,9 +728,9 @@ static void pool_fused(const resnet *r, float *pool, const float *h)
 }
 
 /* Inference on the fused primitives with the passes side by side (struct fworker): x (n, C, H, W) in
- * passes of fcap images, rounds of npw passes, pass j of a round on thread j; each pass's pooled features
- * into gpool, then each pass's linear layer (on all threads, after the round). The last pass is padded
- * with zero images. Each image goes through the same kernels, in the same shapes, as in passes one after
+ * passes of fcap images, rounds of up to PASS_ROUND * npw passes, each pass on the thread that takes it
+ * (worker = thread); each pass's pooled features into gpool, then each pass's linear layer (on all
+ * threads, after the round). The last pass is padded with zero images. Each image goes through the same kernels, in the same shapes, as in passes one after
  * another on one thread (tests/test_backbones.cc checks the bits). 0, or -1 when oneDNN fails. */
 static int run_passes(ghm_backbone *b, const float *x, int n, float *out)
 {
@@ -734,18 +738,19 @@ static int run_passes(ghm_backbone *b, const float *x, int n, float *out)
     const int fc = r->fcap, C = b->in_c, HW = b->in_h * b->in_w, np = (n + fc - 1) / fc;
     const size_t img = (size_t)C * HW;
     r->cur_dnnl = 1;
-    for (int p0 = 0; p0 < np; p0 += r->npw) {
-        const int rp = np - p0 < r->npw ? np - p0 : r->npw; /* passes in this round */
+    const int round = PASS_ROUND * r->npw;
+    for (int p0 = 0; p0 < np; p0 += round) {
+        const int rp = np - p0 < round ? np - p0 : round; /* passes in this round */
         int fail = 0;
-#pragma omp parallel num_threads(rp) reduction(| : fail)
+#pragma omp parallel num_threads(rp < r->npw ? rp : r->npw) reduction(| : fail)
         {
-            int t = 0, nt = 1;
+            int t = 0;
 #ifdef _OPENMP
             t = omp_get_thread_num();
-            nt = omp_get_num_threads();
 #endif
             fworker *wk = &r->pw[t];
-            for (int j = t; j < rp; j += nt) { /* (one pass each, unless the runtime gave fewer threads) */
+#pragma omp for schedule(dynamic, 1)
+            for (int j = 0; j < rp; j++) {
                 const int i0 = (p0 + j) * fc, m = n - i0 < fc ? n - i0 : fc;
                 for (int c = 0; c < C; c++) { /* (C, fcap, H, W), zero images after the m-th */
                     float *d = wk->xin + (size_t)c * fc * HW;
