@@ -15,7 +15,9 @@
  * it in backward when a chunk does not cover the batch. On the oneDNN path the
  * blocks' 3x3 stride-1 convolutions run as Winograd F(4x4, 3x3) in inference
  * (and, on the AVX2 kernels, in training's forward and input gradient; see
- * struct resnet).
+ * struct resnet), the stem's inference on a direct kernel of ghm's
+ * (ghm_conv3x3_in_forward), and inference runs its passes side by side, one
+ * per thread (struct fworker).
  */
 #include "backbone.h"
 #include "common.h"
@@ -57,6 +59,7 @@ typedef struct cbn {
     ghm_conv_dnnl *dn;     /* oneDNN convolution for a batch of the capacity (NULL: reference path) */
     ghm_conv_dnnl *fz;     /* its inference form with batch norm folded in (and ReLU / residual sum fused) */
     float *wu;             /* 3x3 stride 1 on the fused path: its folded weights, Winograd-transformed (NULL: fz) */
+    float *wd;             /* the stem on the fused path: its folded weights for ghm_conv3x3_in_forward (NULL: fz) */
     int wsum;              /* inference adds the residual (branch b), before the ReLU every such cbn has */
     int relu;              /* ReLU after batch norm (set by the forward) */
     int idx;               /* its place in FOR_CBN's order */
@@ -208,7 +211,8 @@ static void dnnl_free(resnet *r)
             ghm_conv_dnnl_destroy(c_->fz);
             c_->dn = c_->fz = NULL;
             ghm_free(c_->wu);
-            c_->wu = NULL;
+            ghm_free(c_->wd);
+            c_->wu = c_->wd = NULL;
         });
     r->fused = 0;
     r->dnnl = 0;
@@ -438,7 +442,11 @@ static void dnnl_make(ghm_backbone *b, resnet *r, int n)
      * or NHWC in vectors of 16); a cbn whose weights cannot be allocated stays on its fz primitive */
     r->wlay = r->nhwc ? GHM_WINO_NHWC16 : GHM_WINO_BLOCKED8;
     const int vw = r->nhwc ? 16 : 8;
-    if (fused && ghm_wino_enabled() && (r->nhwc || ghm_dnnl_block() == 8))
+    if (fused && ghm_wino_enabled() && (r->nhwc || ghm_dnnl_block() == 8)) {
+        /* the stem: direct (1 -> 16 channels, 28 x 28: oneDNN's kernel ran at a quarter of the peak) */
+        cbn *st = &r->stem;
+        if (st->cout % vw == 0 && st->H % 2 == 0 && st->W % 4 == 0)
+            st->wd = ghm_alloc_floats(ghm_conv3x3_in_weights_size(st->cin, st->cout));
         for (int i = 0; i < r->nblk; i++) {
             cbn *w2[2] = {&r->blk[i].a, &r->blk[i].b};
             for (int j = 0; j < 2; j++) {
@@ -450,6 +458,7 @@ static void dnnl_make(ghm_backbone *b, resnet *r, int n)
                 if (c->wu && need > ws) ws = need;
             }
         }
+    }
 
     if (!fused) FOR_CBN(r, {
             ghm_conv_dnnl_destroy(c_->fz);
@@ -682,8 +691,12 @@ static void fold_all(resnet *r)
             ghm_free(c_->wu);
             c_->wu = NULL;
         }
+        if (c_->wd && ghm_conv3x3_in_weights(c_->wd, w, c_->cin, c_->cout, r->wlay == GHM_WINO_NHWC16 ? 16 : 8)) {
+            ghm_free(c_->wd);
+            c_->wd = NULL;
+        }
         for (int t = 0; t < r->npw; t++)
-            if (!c_->wu && ghm_conv_dnnl_set_weights(r->pw[t].fz[c_->idx], w)) r->kept = 0;
+            if (!c_->wu && !c_->wd && ghm_conv_dnnl_set_weights(r->pw[t].fz[c_->idx], w)) r->kept = 0;
     });
 }
 
@@ -692,9 +705,11 @@ static int cbn_fused(resnet *r, fworker *wk, cbn *c, const float *x, float *y)
     if (c->wu && !ghm_wino3x3_forward(y, x, c->wu, c->fbias, r->fcap, c->cin, c->H, c->W, c->cout, r->wlay,
                                       c->wsum, 1, wk->ws, wk->ws_size))
         return 0;
+    if (c->wd && !ghm_conv3x3_in_forward(y, x, c->wd, c->fbias, r->fcap, c->cin, c->H, c->W, c->cout, r->wlay))
+        return 0;
     /* no Winograd (or no memory for its workspace): the primitive, given the weights where it does not hold
      * them (only with one worker: r->fold is shared) */
-    const float *w = r->kept && !c->wu ? NULL : cbn_fold(r, c);
+    const float *w = r->kept && !c->wu && !c->wd ? NULL : cbn_fold(r, c);
     return ghm_conv_dnnl_forward_fused(wk->fz[c->idx], wk->ws, y, x, w, c->fbias);
 }
 

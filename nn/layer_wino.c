@@ -27,6 +27,10 @@
  * the thread count or the chunk a tile falls in, so results depend only on
  * the inputs (and the machine's vector width choice, made by the caller).
  *
+ * The same layouts hold the output of ghm_conv3x3_in_forward, the direct
+ * first convolution of a network (few input channels, where Winograd would
+ * transform more than it saves).
+ *
  * Written on GCC / Clang vector extensions for 8 and 16 floats (the body
  * nn/layer_wino_body.h is included once per width); built with
  * -ffp-contract=fast so the multiply-adds are fused where the target has
@@ -195,4 +199,51 @@ int ghm_wino5x5_pool_forward(float *f, int32_t *arg, const float *x, const float
     else
         s.yns = QR * (size_t)OC, s.ygs = QR; /* (B, OC, Q, R) */
     return wino_run(vw == 8 ? wino25_chunk_8 : wino25_chunk_16, f, arg, x, u, bias, &s, ws, ws_floats);
+}
+
+/* ---- the first convolution (direct; nn/layer_wino_body.h conv3x3_in_) ---- */
+
+size_t ghm_conv3x3_in_weights_size(int C, int OC) { return (size_t)9 * C * OC; }
+
+int ghm_conv3x3_in_weights(float *u, const float *w, int C, int OC, int vw)
+{
+    if (C < 1 || OC < 1 || (vw != 8 && vw != 16) || OC % vw) return -1;
+    if (vw == 8)
+        conv3x3_in_weights_8(u, w, C, OC);
+    else
+        conv3x3_in_weights_16(u, w, C, OC);
+    return 0;
+}
+
+/* the padded copy of one image lives on the stack: at most this many floats */
+#define CONV_IN_PAD_FLOATS 8192
+
+int ghm_conv3x3_in_forward(float *y, const float *x, const float *u, const float *bias, int B, int C, int H, int W,
+                           int OC, int layout)
+{
+    const int vw = layout == GHM_WINO_NHWC16 ? 16 : 8;
+    if ((layout != GHM_WINO_BLOCKED8 && layout != GHM_WINO_NHWC16) || B < 1 || C < 1 || H < 2 || W < 4 || H % 2 ||
+        W % 4 || OC < vw || OC % vw || (size_t)C * (H + 2) * (W + 2) > CONV_IN_PAD_FLOATS)
+        return -1;
+    wino_shape s = {C, H, W, OC, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+    const size_t plane = (size_t)H * W;
+    if (layout == GHM_WINO_BLOCKED8)
+        s.yns = plane * OC, s.ygs = plane * 8, s.yps = 8;
+    else
+        s.yns = plane * OC, s.ygs = 16, s.yps = (size_t)OC;
+#pragma omp parallel
+    {
+        float xp[CONV_IN_PAD_FLOATS] __attribute__((aligned(64)));
+        int t = 0, nth = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nth = omp_get_num_threads();
+#endif
+        const int n0 = (int)((long)B * t / nth), n1 = (int)((long)B * (t + 1) / nth);
+        if (vw == 8)
+            conv3x3_in_8(y, x, u, bias, xp, &s, B, n0, n1);
+        else
+            conv3x3_in_16(y, x, u, bias, xp, &s, B, n0, n1);
+    }
+    return 0;
 }

@@ -368,6 +368,67 @@ static void WFN(wino25_weights_)(float *u, const float *w, int C, int OC)
         }
 }
 
+/* ---- The first convolution, direct: 3x3, pad 1, stride 1, few input channels ------------------------------
+ * y = ReLU(conv(x) + bias) for images n0..n1-1 of x (C, B, H, W) channel-major, y in this width's layout
+ * (strides of s as wino_chunk_'s); u[((og * C + c) * 9 + tap) * WVW + l] the weights of output channel
+ * og * WVW + l. A register tile of 2 rows x 4 pixels of one output vector: 8 independent sums, each weight
+ * vector loaded once per tile and each input pixel broadcast from a zero-padded copy of the image (xp,
+ * C x (H + 2) x (W + 2)). Sums in the order bias, then c, kh, kw. Needs H even and W a multiple of 4. */
+static void WFN(conv3x3_in_)(float *y, const float *x, const float *u, const float *bias, float *xp,
+                             const wino_shape *s, int B, int n0, int n1)
+{
+    const int H = s->H, W = s->W, C = s->C, OG = s->OC / WVW, PW = W + 2;
+    const size_t pp = (size_t)(H + 2) * PW; /* one channel of the padded copy */
+    const WVEC z = WSET(0.0f);
+    for (int n = n0; n < n1; n++) {
+        for (int c = 0; c < C; c++) {
+            float *d = xp + (size_t)c * pp;
+            const float *src = x + ((size_t)c * B + n) * H * W;
+            for (int i = 0; i < PW; i++) d[i] = d[(size_t)(H + 1) * PW + i] = 0.0f;
+            for (int h = 0; h < H; h++) {
+                float *row = d + (size_t)(h + 1) * PW;
+                row[0] = row[W + 1] = 0.0f;
+                for (int w = 0; w < W; w++) row[w + 1] = src[(size_t)h * W + w];
+            }
+        }
+        for (int og = 0; og < OG; og++) {
+            const WVEC bv = WLD(bias + (size_t)og * WVW);
+            const float *uo = u + (size_t)og * C * 9 * WVW;
+            float *yo = y + (size_t)n * s->yns + (size_t)og * s->ygs;
+            for (int h = 0; h < H; h += 2)
+                for (int w = 0; w < W; w += 4) {
+                    WVEC a[2][4];
+                    for (int i = 0; i < 2; i++)
+                        for (int j = 0; j < 4; j++) a[i][j] = bv;
+                    for (int c = 0; c < C; c++) {
+                        const float *xc = xp + (size_t)c * pp + (size_t)h * PW + w;
+                        for (int kh = 0; kh < 3; kh++)
+                            for (int kw = 0; kw < 3; kw++) {
+                                const WVEC wv = WLD(uo + ((size_t)c * 9 + (size_t)(kh * 3 + kw)) * WVW);
+                                for (int i = 0; i < 2; i++)
+                                    for (int j = 0; j < 4; j++)
+                                        a[i][j] += wv * WSET(xc[(size_t)(i + kh) * PW + (size_t)(j + kw)]);
+                            }
+                    }
+                    for (int i = 0; i < 2; i++)
+                        for (int j = 0; j < 4; j++)
+                            WST(yo + ((size_t)(h + i) * W + (size_t)(w + j)) * s->yps,
+                                (WVEC)((WVEC_I)a[i][j] & (a[i][j] > z)));
+                }
+        }
+    }
+}
+
+/* u for conv3x3_in_ from w (OC, C, 3, 3) */
+static void WFN(conv3x3_in_weights_)(float *u, const float *w, int C, int OC)
+{
+    for (int og = 0; og < OC / WVW; og++)
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < 9; t++)
+                for (int l = 0; l < WVW; l++)
+                    u[(((size_t)og * C + c) * 9 + t) * WVW + l] = w[((size_t)(og * WVW + l) * C + c) * 9 + t];
+}
+
 /* (C, B, H, W) channel-major -> the vector layout of this width: blocks of 8 channels (B, C/8, H, W, 8) for
  * WVW 8, NHWC (B, H, W, C) for WVW 16 */
 static void WFN(wino_pack_)(float *dst, const float *src, int B, int C, int HW)

@@ -355,6 +355,19 @@ int ghm_wino_pack(float *dst, const float *src, int B, int C, int H, int W, int 
 int ghm_wino5x5_pool_forward(float *f, int32_t *arg, const float *x, const float *u, const float *bias, int B, int C,
                              int H, int W, int OC, int layout, int channel_major, float *ws, size_t ws_floats);
 
+/* The first convolution of a network, direct, for inference: 3x3, stride 1, pad 1, few input channels
+ * (C * (H + 2) * (W + 2) <= 8192), y = ReLU(conv(x, w) + bias), x (C, B, H, W) channel-major, y in a
+ * Winograd layout above (OC a multiple of its vector width), H even and W a multiple of 4. u from
+ * ghm_conv3x3_in_weights (ghm_conv3x3_in_weights_size(C, OC) floats, w (OC, C, 3, 3), vw as above).
+ * Images split over the threads; each output summed in the order bias, then input channel, kernel row,
+ * kernel column, whatever the thread count (nn/layer_wino.c: the residual network's stem, 1 -> 16
+ * channels at 28 x 28, ran at about a quarter of the cores' peak on oneDNN). 0, or -1 (nothing written)
+ * for a shape out of range. */
+size_t ghm_conv3x3_in_weights_size(int C, int OC);
+int ghm_conv3x3_in_weights(float *u, const float *w, int C, int OC, int vw);
+int ghm_conv3x3_in_forward(float *y, const float *x, const float *u, const float *bias, int B, int C, int H, int W,
+                           int OC, int layout);
+
 /* ---- residual add: y = a + b; backward passes dy to both branches ------- */
 void ghm_add_forward(float *y, const float *a, const float *b, size_t n);
 /* da += dy when accumulate, else da = dy (da may be NULL). */

@@ -244,3 +244,83 @@ TEST(LayersWino, Pool5x5ChannelMajorWithArgmaxMatchesTheFusedKernel)
             EXPECT_LE(moved, 2) << "layout " << layout << ": " << moved << " maxima at another position";
         }
 }
+
+// ---- the first convolution, direct (ghm_conv3x3_in_forward) ----------------------------------------------
+// Against a double-precision direct convolution of the channel-major input, with padding, bias and ReLU,
+// on both layouts: 1 and 3 input channels, one and two vectors of output channels, the network's 28 x 28
+// and 32 x 32 and a small odd batch; the same bits on 1 and 2 threads. Tolerance as above (sums of 9 C
+// products in float: errors of order 1e-7 S).
+namespace {
+
+std::vector<float> run_in_case(const Shape &s, int layout, int threads)
+{
+    set_threads(threads);
+    const int vw = layout == GHM_WINO_BLOCKED8 ? 8 : 16;
+    const size_t plane = (size_t)s.H * s.W, ny = (size_t)s.B * s.OC * plane;
+    auto x = rand_vec((size_t)s.C * s.B * plane, 31), w = rand_vec((size_t)s.OC * s.C * 9, 32, -0.5f, 0.5f);
+    auto bias = rand_vec(s.OC, 33, -0.3f, 0.3f);
+    std::vector<float> u(ghm_conv3x3_in_weights_size(s.C, s.OC)), y(ny, -7.0f);
+    EXPECT_EQ(0, ghm_conv3x3_in_weights(u.data(), w.data(), s.C, s.OC, vw));
+    EXPECT_EQ(0, ghm_conv3x3_in_forward(y.data(), x.data(), u.data(), bias.data(), s.B, s.C, s.H, s.W, s.OC, layout));
+    double worst = 0;
+    for (int n = 0; n < s.B; n++)
+        for (int o = 0; o < s.OC; o++)
+            for (int h = 0; h < s.H; h++)
+                for (int q = 0; q < s.W; q++) {
+                    double v = bias[o], S = std::fabs(bias[o]);
+                    for (int c = 0; c < s.C; c++)
+                        for (int kh = 0; kh < 3; kh++)
+                            for (int kw = 0; kw < 3; kw++) {
+                                const int ih = h + kh - 1, iw = q + kw - 1;
+                                if (ih < 0 || ih >= s.H || iw < 0 || iw >= s.W) continue;
+                                const double p = (double)x[(((size_t)c * s.B + n) * s.H + ih) * s.W + iw] *
+                                                 w[(((size_t)o * s.C + c) * 3 + kh) * 3 + kw];
+                                v += p;
+                                S += std::fabs(p);
+                            }
+                    if (v < 0) v = 0;
+                    const double e = std::fabs(y[at(layout, s, s.OC, n, o, h, q)] - v) / (S + 1e-30);
+                    if (e > worst) worst = e;
+                    EXPECT_NEAR(y[at(layout, s, s.OC, n, o, h, q)], v, 2e-5 * S + 1e-6)
+                        << "layout " << layout << " C " << s.C << " n " << n << " o " << o << " (" << h << ", " << q
+                        << ")";
+                }
+    EXPECT_LT(worst, 2e-5);
+    return y;
+}
+
+const Shape kInShapes[] = {
+    {3, 1, 28, 28, 16}, // the residual network's stem on 28 x 28
+    {2, 3, 32, 32, 16}, // on 32 x 32 RGB
+    {5, 1, 4, 8, 32},   // two vectors of 16 (four of 8), a map of one register tile in height
+};
+
+} // namespace
+
+TEST(LayersWino, FirstConvolutionMatchesDirectConvolution)
+{
+    for (int layout : {GHM_WINO_BLOCKED8, GHM_WINO_NHWC16})
+        for (const Shape &s : kInShapes) {
+            const auto one = run_in_case(s, layout, 1), two = run_in_case(s, layout, 2);
+            for (size_t i = 0; i < one.size(); i++) ASSERT_EQ(one[i], two[i]) << "threads changed the bits at " << i;
+        }
+    set_threads(1);
+}
+
+TEST(LayersWino, FirstConvolutionRefusesShapesOutOfRange)
+{
+    std::vector<float> u(ghm_conv3x3_in_weights_size(3, 32)), w(32 * 3 * 9), x(3 * 2 * 64 * 64), y(2 * 32 * 64 * 64),
+        b(32);
+    EXPECT_EQ(-1, ghm_conv3x3_in_weights(u.data(), w.data(), 1, 12, 8));  // OC not a multiple of 8
+    EXPECT_EQ(-1, ghm_conv3x3_in_weights(u.data(), w.data(), 1, 16, 4));  // no such vector width
+    EXPECT_EQ(-1, ghm_conv3x3_in_weights(u.data(), w.data(), 0, 16, 16)); // no input channel
+    ASSERT_EQ(0, ghm_conv3x3_in_weights(u.data(), w.data(), 1, 16, 16));
+    const float *U = u.data(), *X = x.data(), *B = b.data();
+    EXPECT_EQ(-1, ghm_conv3x3_in_forward(y.data(), X, U, B, 2, 1, 27, 28, 16, GHM_WINO_NHWC16)); // H odd
+    EXPECT_EQ(-1, ghm_conv3x3_in_forward(y.data(), X, U, B, 2, 1, 28, 30, 16, GHM_WINO_NHWC16)); // W % 4
+    EXPECT_EQ(-1, ghm_conv3x3_in_forward(y.data(), X, U, B, 2, 1, 28, 28, 8, GHM_WINO_NHWC16));  // OC < 16
+    EXPECT_EQ(-1, ghm_conv3x3_in_forward(y.data(), X, U, B, 2, 3, 64, 64, 16, GHM_WINO_NHWC16)); // pad > 8192
+    EXPECT_EQ(-1, ghm_conv3x3_in_forward(y.data(), X, U, B, 0, 1, 28, 28, 16, GHM_WINO_NHWC16)); // no image
+    EXPECT_EQ(-1, ghm_conv3x3_in_forward(y.data(), X, U, B, 2, 1, 28, 28, 16, 3));               // no such layout
+    for (float v : y) ASSERT_EQ(0.0f, v) << "a refused call wrote";
+}
