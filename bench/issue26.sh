@@ -5,9 +5,12 @@
 # Release build in build/ (./ghm builds it). About 10-12 minutes on 2 cores;
 # run it on an otherwise idle machine (it prints `uptime` before each part).
 #
-#   bench/issue26.sh [--before BIN | --before-commit REV] [--runs N] [--skip-torch] [--skip-throughput]
+#   bench/issue26.sh [--before BIN | --before-commit REV] [--runs N] [--torch-rounds R] [--skip-torch]
+#                    [--skip-throughput]
 #
-# 1. bench/compare_pytorch.py, 2 rounds, on the native kernels and with
+# 1. bench/compare_pytorch.py, R rounds (default 3: this VM's speed, and
+#    PyTorch's, moved by up to 40% between rounds minutes apart, and the median
+#    of 2 is the mean of the two), on the native kernels and with
 #    DNNL_MAX_CPU_ISA=AVX2 (the AVX2 path: oneDNN limited to AVX2, so ghm's
 #    products stay on OpenBLAS), PyTorch tuned (tcmalloc) and untuned;
 # 2. bench/compare_faiss.py: ghm bench eval --n 35000 --dim 128, every metric,
@@ -30,6 +33,7 @@ GHM="$ROOT/build/ghm"
 BEFORE=""
 BEFORE_COMMIT="92d0a3ba21d6eebd8221fa6bba87a3613be38bbf"
 WANT=6
+TORCH_ROUNDS=3
 SKIP_TORCH=0
 SKIP_THROUGHPUT=0
 STUDY=experiments/paper_fair_fashion_mnist_classes.yaml
@@ -38,9 +42,10 @@ while [ $# -gt 0 ]; do
         --before) BEFORE="$2"; shift 2 ;;
         --before-commit) BEFORE_COMMIT="$2"; shift 2 ;;
         --runs) WANT="$2"; shift 2 ;;
+        --torch-rounds) TORCH_ROUNDS="$2"; shift 2 ;;
         --skip-torch) SKIP_TORCH=1; shift ;;
         --skip-throughput) SKIP_THROUGHPUT=1; shift ;;  # parts 1 and 2 only: no before binary needed
-        *) echo "usage: $0 [--before BIN | --before-commit REV] [--runs N] [--skip-torch] [--skip-throughput]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--before BIN | --before-commit REV] [--runs N] [--torch-rounds R] [--skip-torch] [--skip-throughput]" >&2; exit 2 ;;
     esac
 done
 [ -x "$GHM" ] || { echo "no $GHM: build first (./ghm help)" >&2; exit 2; }
@@ -66,9 +71,9 @@ if [ "$SKIP_TORCH" = 0 ]; then
         echo
         echo "== ghm vs PyTorch, kernels: $isa; load: $(uptime)"
         if [ "$isa" = native ]; then
-            $PY bench/compare_pytorch.py --ghm "$GHM" --rounds 2
+            $PY bench/compare_pytorch.py --ghm "$GHM" --rounds "$TORCH_ROUNDS"
         else
-            DNNL_MAX_CPU_ISA=AVX2 $PY bench/compare_pytorch.py --ghm "$GHM" --rounds 2
+            DNNL_MAX_CPU_ISA=AVX2 $PY bench/compare_pytorch.py --ghm "$GHM" --rounds "$TORCH_ROUNDS"
         fi
     done
 fi
