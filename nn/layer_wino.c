@@ -40,6 +40,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#if defined(__AVX__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 

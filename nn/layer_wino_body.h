@@ -20,6 +20,16 @@ typedef float WVEC __attribute__((vector_size(WVW * 4)));
 typedef float WVEC_U __attribute__((vector_size(WVW * 4), aligned(4)));
 typedef int WVEC_I __attribute__((vector_size(WVW * 4)));
 
+/* max(r, 0) lane by lane: 0 for r = -0 and for NaN, as (r > 0 ? r : 0); one instruction where the
+ * target has it (MAXPS returns its second operand unless the first is greater) */
+#if WVW == 16 && defined(__AVX512F__)
+#define WRELU(r) ((WVEC)_mm512_max_ps((__m512)(r), _mm512_setzero_ps()))
+#elif WVW == 8 && defined(__AVX__)
+#define WRELU(r) ((WVEC)_mm256_max_ps((__m256)(r), _mm256_setzero_ps()))
+#else
+#define WRELU(r) ((WVEC)((WVEC_I)(r) & ((r) > WSET(0.0f))))
+#endif
+
 #define WLD(p) (*(const WVEC_U *)(const void *)(p))
 #define WST(p, v) (*(WVEC_U *)(void *)(p) = (v))
 /* a broadcast ({0} + a would be an addition: x + 0 is not x for x = -0) */
@@ -59,15 +69,17 @@ static inline void WFN(wino_in_)(float *v, size_t vs, const float *x, size_t rs,
 
 /* One tile's output transform for WVW output channels: m[pos * ms] the 36 products, y pixel (0, 0) of the
  * tile's 4 x 4 outputs, of which rows < nr and columns < nc are inside the map; y = A^T m A + bias (+ y
- * when sum), then ReLU when relu. */
+ * when sum), then ReLU when relu. Column 1 of A^T is all ones, so the bias added to m at position (1, 1)
+ * reaches each of the 16 outputs once: one addition per tile instead of 16. */
 static inline void WFN(wino_out_)(float *y, size_t rs, size_t ps, int nr, int nc, const float *m, size_t ms,
                                   WVEC bias, int sum, int relu)
 {
-    const WVEC f2 = WSET(2.0f), f4 = WSET(4.0f), f8 = WSET(8.0f), z = WSET(0.0f);
+    const WVEC f2 = WSET(2.0f), f4 = WSET(4.0f), f8 = WSET(8.0f);
     WVEC t[4][6];
     for (int j = 0; j < 6; j++) {
         WVEC d[6];
         for (int i = 0; i < 6; i++) d[i] = WLD(m + (size_t)(i * 6 + j) * ms);
+        if (j == 1) d[1] += bias;
         const WVEC a = d[1] + d[2], b = d[1] - d[2], c = d[3] + d[4], e = d[3] - d[4];
         t[0][j] = d[0] + a + c;
         t[1][j] = b + f2 * e;
@@ -78,28 +90,27 @@ static inline void WFN(wino_out_)(float *y, size_t rs, size_t ps, int nr, int nc
     for (int i = 0; i < 4; i++) {
         const WVEC *d = t[i];
         const WVEC a = d[1] + d[2], b = d[1] - d[2], c = d[3] + d[4], e = d[3] - d[4];
-        o[i][0] = d[0] + a + c + bias;
-        o[i][1] = b + f2 * e + bias;
-        o[i][2] = a + f4 * c + bias;
-        o[i][3] = b + f8 * e + d[5] + bias;
+        o[i][0] = d[0] + a + c;
+        o[i][1] = b + f2 * e;
+        o[i][2] = a + f4 * c;
+        o[i][3] = b + f8 * e + d[5];
     }
     if (nr == 4 && nc == 4 && sum && relu) { /* the residual blocks' second convolutions, inside the map */
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 4; j++) {
                 float *p = y + (size_t)i * rs + (size_t)j * ps;
-                const WVEC r = o[i][j] + WLD(p);
-                WST(p, (WVEC)((WVEC_I)r & (r > z)));
+                WST(p, WRELU(o[i][j] + WLD(p)));
             }
     } else if (nr == 4 && nc == 4 && !sum && relu) { /* their first */
         for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) WST(y + (size_t)i * rs + (size_t)j * ps, (WVEC)((WVEC_I)o[i][j] & (o[i][j] > z)));
+            for (int j = 0; j < 4; j++) WST(y + (size_t)i * rs + (size_t)j * ps, WRELU(o[i][j]));
     } else {
         for (int i = 0; i < nr; i++)
             for (int j = 0; j < nc; j++) {
                 float *p = y + (size_t)i * rs + (size_t)j * ps;
                 WVEC r = o[i][j];
                 if (sum) r += WLD(p);
-                if (relu) r = (WVEC)((WVEC_I)r & (r > z));
+                if (relu) r = WRELU(r);
                 WST(p, r);
             }
     }
@@ -445,6 +456,7 @@ static void WFN(wino_pack_)(float *dst, const float *src, int B, int C, int HW)
 }
 
 #undef WMAX
+#undef WRELU
 
 #undef WTB
 #undef WLD
