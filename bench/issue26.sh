@@ -2,7 +2,7 @@
 # The measurement set of issue 26 (speed against tuned PyTorch and faiss, and
 # study throughput), in one go, for README's Performance section. Optional
 # tool: needs python3-torch, python3-faiss, libtcmalloc-minimal4 (Debian) and a
-# Release build in build/ (./ghm builds it). About 10-12 minutes on 2 cores;
+# Release build in build/ (./ghm builds it). About 12-15 minutes on 2 cores;
 # run it on an otherwise idle machine (it prints `uptime` before each part).
 #
 #   bench/issue26.sh [--before BIN | --before-commit REV] [--runs N] [--torch-rounds R] [--skip-torch]
