@@ -72,6 +72,10 @@ typedef struct block {
     float *out; /* (cout, B, OH, OW) block output */
 } block;
 
+/* passes per thread in a round of run_passes (at most): the threads take a round's passes as they come
+ * free, so one slow pass (a descheduled thread) does not leave the others idle at every pass */
+#define PASS_ROUND 8
+
 /* Inference passes side by side: with T threads, T fused passes run at once, one per thread, each pass
  * on one thread from the stem to the pooled features (oneDNN runs sequentially inside a parallel region),
  * instead of every layer of one pass split over the threads. A layer split over 2 threads spent about a
@@ -79,10 +83,6 @@ typedef struct block {
  * 1-thread processes side by side embedded 20-23.5k img/s against 14.6-16.7k for one of 2 threads
  * (AMD EPYC, AVX-512). A worker holds one pass's maps, workspace and primitives: worker 0 the backbone's
  * own (z of the stem and of each block's first cbn, the blocks' out, col, fz), the others copies. */
-/* passes per thread in a round of run_passes (at most): the threads take a round's passes as they come
- * free, so one slow pass (a descheduled thread) does not leave the others idle at every pass */
-#define PASS_ROUND 8
-
 typedef struct fworker {
     float *arena;       /* workers >= 1: their maps and workspace */
     float *xin;         /* (C, fcap, H, W) */
@@ -695,8 +695,10 @@ static void fold_all(resnet *r)
             ghm_free(c_->wd);
             c_->wd = NULL;
         }
+        /* every worker's primitive keeps them, also where Winograd or the direct stem runs (their fallback
+         * then needs no fold into the shared r->fold while passes run side by side) */
         for (int t = 0; t < r->npw; t++)
-            if (!c_->wu && !c_->wd && ghm_conv_dnnl_set_weights(r->pw[t].fz[c_->idx], w)) r->kept = 0;
+            if (ghm_conv_dnnl_set_weights(r->pw[t].fz[c_->idx], w)) r->kept = 0;
     });
 }
 
@@ -708,8 +710,8 @@ static int cbn_fused(resnet *r, fworker *wk, cbn *c, const float *x, float *y)
     if (c->wd && !ghm_conv3x3_in_forward(y, x, c->wd, c->fbias, r->fcap, c->cin, c->H, c->W, c->cout, r->wlay))
         return 0;
     /* no Winograd (or no memory for its workspace): the primitive, given the weights where it does not hold
-     * them (only with one worker: r->fold is shared) */
-    const float *w = r->kept && !c->wu && !c->wd ? NULL : cbn_fold(r, c);
+     * them (passes side by side need r->kept: r->fold is shared) */
+    const float *w = r->kept ? NULL : cbn_fold(r, c);
     return ghm_conv_dnnl_forward_fused(wk->fz[c->idx], wk->ws, y, x, w, c->fbias);
 }
 
@@ -745,8 +747,9 @@ static void pool_fused(const resnet *r, float *pool, const float *h)
 /* Inference on the fused primitives with the passes side by side (struct fworker): x (n, C, H, W) in
  * passes of fcap images, rounds of up to PASS_ROUND * npw passes, each pass on the thread that takes it
  * (worker = thread); each pass's pooled features into gpool, then each pass's linear layer (on all
- * threads, after the round). The last pass is padded with zero images. Each image goes through the same kernels, in the same shapes, as in passes one after
- * another on one thread (tests/test_backbones.cc checks the bits). 0, or -1 when oneDNN fails. */
+ * threads, after the round). The last pass is padded with zero images. Each image goes through the same
+ * kernels, in the same shapes, as in passes one after another on one thread (tests/test_backbones.cc
+ * checks the bits). 0, or -1 when oneDNN fails. */
 static int run_passes(ghm_backbone *b, const float *x, int n, float *out)
 {
     resnet *r = (resnet *)b->impl;
