@@ -88,6 +88,7 @@ typedef struct fworker {
     float *xin;         /* (C, fcap, H, W) */
     float *ws;          /* workspace of ws_size floats: oneDNN's reorders and scratchpad, Winograd's */
     size_t ws_size;
+    float *fold;        /* the largest cbn's folded weights (worker 0: r->fold) */
     float **z;          /* [cbn idx]: output of the stem and of the blocks' a (others NULL) */
     float **out;        /* [block]: output */
     ghm_conv_dnnl **fz; /* [cbn idx]: fused primitive */
@@ -342,8 +343,12 @@ static int workers_make(ghm_backbone *b, resnet *r, int nw)
         if (c_->wu && ghm_wino3x3_ws_size(c_->cin, c_->cout, 1) > ws) ws = ghm_wino3x3_ws_size(c_->cin, c_->cout, 1);
     });
     const size_t img = (size_t)b->in_c * b->in_h * b->in_w;
-    size_t maps = img + act(&r->stem);
+    size_t maps = img + act(&r->stem), fold = 0;
     for (int i = 0; i < r->nblk; i++) maps += act(&r->blk[i].a) + act(&r->blk[i].b);
+    FOR_CBN(r, {
+        const size_t f = (size_t)c_->cout * c_->cin * c_->k * c_->k;
+        if (f > fold) fold = f;
+    });
     for (int t = 0; t < nw; t++) {
         fworker *w = &r->pw[t];
         w->z = (float **)calloc((size_t)r->ncbn, sizeof *w->z);
@@ -354,6 +359,7 @@ static int workers_make(ghm_backbone *b, resnet *r, int nw)
             w->xin = r->xin;
             w->ws = r->col;
             w->ws_size = r->col_size;
+            w->fold = r->fold;
             FOR_CBN(r, {
                 w->z[c_->idx] = c_->z;
                 w->fz[c_->idx] = c_->fz;
@@ -361,7 +367,7 @@ static int workers_make(ghm_backbone *b, resnet *r, int nw)
             for (int i = 0; i < r->nblk; i++) w->out[i] = r->blk[i].out;
             continue;
         }
-        if (!(w->arena = ghm_alloc_floats(maps * fc + ws))) return -1;
+        if (!(w->arena = ghm_alloc_floats(maps * fc + fold + ws))) return -1;
         float *p = w->arena;
         w->xin = p;
         p += img * fc;
@@ -373,6 +379,8 @@ static int workers_make(ghm_backbone *b, resnet *r, int nw)
             w->out[i] = p;
             p += act(&r->blk[i].b) * fc;
         }
+        w->fold = p;
+        p += fold;
         w->ws = p;
         w->ws_size = ws;
         int ok = 1;
@@ -665,17 +673,16 @@ static int cbn_backward(resnet *r, cbn *c, float *dz, const float *x, float *dx,
 /* Inference on the oneDNN path with batch norm folded into each convolution
  * (module comment at struct resnet) and the ReLUs and residual sums fused:
  * one pass over each map instead of three. */
-/* the folded weights into r->fold (returned) and bias into c->fbias */
-static const float *cbn_fold(resnet *r, cbn *c)
+/* the folded weights into w (returned) and, with bias, the folded bias into c->fbias */
+static const float *cbn_fold(cbn *c, float *w, int bias)
 {
     const int per = c->cin * c->k * c->k;
-    float *w = r->fold;
     for (int o = 0; o < c->cout; o++) {
         const float s = c->gamma->data[o] * (1.0f / sqrtf(c->rvar[o] + GHM_BN_EPS));
         const float *src = c->w->data + (size_t)o * per;
         float *dst = w + (size_t)o * per;
         for (int i = 0; i < per; i++) dst[i] = src[i] * s;
-        c->fbias[o] = c->beta->data[o] - c->rmean[o] * s;
+        if (bias) c->fbias[o] = c->beta->data[o] - c->rmean[o] * s;
     }
     return w;
 }
@@ -686,7 +693,7 @@ static void fold_all(resnet *r)
 {
     r->kept = 1;
     FOR_CBN(r, {
-        const float *w = cbn_fold(r, c_);
+        const float *w = cbn_fold(c_, r->fold, 1);
         if (c_->wu && ghm_wino3x3_weights(c_->wu, w, c_->cin, c_->cout, r->wlay == GHM_WINO_NHWC16 ? 16 : 8)) {
             ghm_free(c_->wu);
             c_->wu = NULL;
@@ -695,10 +702,8 @@ static void fold_all(resnet *r)
             ghm_free(c_->wd);
             c_->wd = NULL;
         }
-        /* every worker's primitive keeps them, also where Winograd or the direct stem runs (their fallback
-         * then needs no fold into the shared r->fold while passes run side by side) */
         for (int t = 0; t < r->npw; t++)
-            if (ghm_conv_dnnl_set_weights(r->pw[t].fz[c_->idx], w)) r->kept = 0;
+            if (!c_->wu && !c_->wd && ghm_conv_dnnl_set_weights(r->pw[t].fz[c_->idx], w)) r->kept = 0;
     });
 }
 
@@ -710,8 +715,8 @@ static int cbn_fused(resnet *r, fworker *wk, cbn *c, const float *x, float *y)
     if (c->wd && !ghm_conv3x3_in_forward(y, x, c->wd, c->fbias, r->fcap, c->cin, c->H, c->W, c->cout, r->wlay))
         return 0;
     /* no Winograd (or no memory for its workspace): the primitive, given the weights where it does not hold
-     * them (passes side by side need r->kept: r->fold is shared) */
-    const float *w = r->kept ? NULL : cbn_fold(r, c);
+     * them, folded into the worker's own buffer (the bias is fold_all's) */
+    const float *w = r->kept && !c->wu && !c->wd ? NULL : cbn_fold(c, wk->fold, 0);
     return ghm_conv_dnnl_forward_fused(wk->fz[c->idx], wk->ws, y, x, w, c->fbias);
 }
 
